@@ -1,0 +1,47 @@
+# 同修 Tongxiu — two commands: `make run` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-stamp
+SERVERS := .tongxiu/servers
+
+.PHONY: help setup run test test-unit lint bench infra-up infra-down schemas clean
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install Tongxiu with its dependencies
+
+run: setup ## set up, then run the demo on the embedded backend
+	$(BIN)/tongxiu demo
+
+test: setup ## set up, start Kafka + Cassandra, run every test, stop them
+	$(BIN)/python -m pytest
+
+test-unit: setup ## tests that need no servers
+	$(BIN)/python -m pytest -m "not integration"
+
+lint: setup ## ruff + mypy (strict on events and projections)
+	$(BIN)/ruff check events projections services streams infra tests bench
+	$(BIN)/mypy events projections
+
+bench: setup ## benchmarks (ratios against a bare baseline in the same run)
+	$(BIN)/python -m bench.write_replay
+
+schemas: setup ## regenerate docs/schemas from the event models
+	$(BIN)/tongxiu schema export
+
+infra-up: setup ## start local Kafka and Cassandra (resolved from Maven Central)
+	$(BIN)/python -m infra.launch up --state-dir $(SERVERS)
+
+infra-down: ## stop them
+	$(BIN)/python -m infra.launch down --state-dir $(SERVERS)
+
+clean: ## remove the venv and local data
+	rm -rf $(VENV) .tongxiu

@@ -1,0 +1,183 @@
+"""Envelopes, submissions and receipts, and the canonical encoding that hashes and signatures
+are computed over.
+
+Canonical encoding: the JSON form pydantic produces in ``mode="json"`` (datetimes in UTC,
+decimals as strings), keys sorted, no insignificant white space, UTF-8. Any backend that
+stores the canonical bytes, or the fields they are made of, can recompute every hash.
+
+Signatures: a department signs each event of a submission separately, over
+:func:`signing_bytes` (stream, department, submission id, occurred-at, position in the
+submission, legacy-code flag, payload). An envelope therefore verifies on its own, without
+the rest of its submission.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from events.models import EVENT_ADAPTER, Event, UtcDatetime
+
+GENESIS_HASH = "0" * 64
+
+
+def canonical(obj: Any) -> bytes:
+    """Deterministic bytes for a JSON-able structure."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    dumped: dict[str, Any] = EVENT_ADAPTER.dump_python(event, mode="json")
+    return dumped
+
+
+def signing_bytes(
+    *,
+    stream: str,
+    department: str,
+    submission_id: str,
+    occurred_at: datetime,
+    index: int,
+    legacy_code: bool,
+    event: Event,
+) -> bytes:
+    """What a department signs for one event of a submission."""
+    return canonical(
+        {
+            "stream": stream,
+            "department": department,
+            "submission_id": submission_id,
+            "occurred_at": _iso(occurred_at),
+            "index": index,
+            "legacy_code": legacy_code,
+            "event": event_json(event),
+        }
+    )
+
+
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+def _iso(value: datetime) -> str:
+    """The same text pydantic writes for the datetime inside an envelope."""
+    text: str = _DATETIME.dump_python(value.astimezone(timezone.utc), mode="json")
+    return text
+
+
+class SignedEvent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    event: Event
+    signature: Annotated[str, Field(pattern=r"^[0-9a-f]{128}$", description="Ed25519 over signing_bytes, hex")]
+
+
+class Submission(BaseModel):
+    """What a department sends. Several events in one submission are recorded all or none
+    (三书同达: decision, advice and notice together)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    submission_id: Annotated[str, Field(min_length=1, max_length=128)]
+    department: Annotated[str, Field(min_length=1, max_length=64)]
+    stream: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        description="the enterprise's unified social credit code, or 'registry'"
+    )
+    occurred_at: UtcDatetime
+    legacy_code: bool = Field(
+        default=False,
+        description="the submitter states that the credit code is a legacy code failing the GB 32100 check",
+    )
+    events: Annotated[list[SignedEvent], Field(min_length=1, max_length=20)]
+
+
+class Envelope(BaseModel):
+    """One recorded event: its place in the enterprise's stream, its two times, its chain link
+    and its department's signature."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    event_id: str
+    stream: str
+    seq: int = Field(ge=1)
+    department: str
+    submission_id: str
+    index: int = Field(ge=0)
+    occurred_at: UtcDatetime
+    recorded_at: UtcDatetime
+    legacy_code: bool = False
+    event: Event
+    signature: str
+    prev_hash: str
+    hash: str = ""
+
+    @property
+    def type(self) -> str:
+        return self.event.type
+
+    def signed_bytes(self) -> bytes:
+        return signing_bytes(
+            stream=self.stream,
+            department=self.department,
+            submission_id=self.submission_id,
+            occurred_at=self.occurred_at,
+            index=self.index,
+            legacy_code=self.legacy_code,
+            event=self.event,
+        )
+
+    def body(self) -> dict[str, Any]:
+        dumped: dict[str, Any] = self.model_dump(mode="json", exclude={"hash"})
+        return dumped
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(canonical(self.body())).hexdigest()
+
+    def sealed(self) -> Envelope:
+        return self.model_copy(update={"hash": self.compute_hash()})
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Envelope:
+        from events.upcast import upcast_envelope
+
+        raw = json.loads(text)
+        return cls.model_validate(upcast_envelope(raw))
+
+
+class Reason(BaseModel):
+    """One reason a submission was rejected: a machine-readable code, the field, the rule."""
+
+    model_config = ConfigDict(frozen=True)
+    code: str
+    field: str | None = None
+    message: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class RecordedEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    event_id: str
+    type: str
+    seq: int
+    hash: str
+
+
+class Receipt(BaseModel):
+    """The answer to a submission: its events' places and hashes, or why it was rejected."""
+
+    model_config = ConfigDict(frozen=True)
+    submission_id: str
+    department: str
+    stream: str
+    accepted: bool
+    recorded_at: UtcDatetime
+    events: list[RecordedEvent] = Field(default_factory=list)
+    reasons: list[Reason] = Field(default_factory=list)
+    duplicate: bool = False
+
+    @property
+    def codes(self) -> list[str]:
+        return [r.code for r in self.reasons]

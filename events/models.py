@@ -1,0 +1,339 @@
+"""The ledger's facts: one frozen pydantic model per fact, named in the past tense.
+
+Every model carries ``type`` (the discriminator written on the wire) and ``schema_version``.
+When a fact's shape changes, bump its version and add an upcaster in :mod:`events.upcast`
+so that old events stored in any backend still decode.
+
+Nothing here does I/O; these classes are the contract shared by departments, the write path,
+the stream processors and auditors.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Annotated, Literal, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+
+REGISTRY_STREAM = "registry"
+"""The stream that holds department registrations and subscriptions (not an enterprise)."""
+
+LEDGER_DEPARTMENT = "ledger"
+"""The ledger's own identity: it signs registrations and the time-driven facts."""
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must carry a time zone (e.g. 2026-01-05T09:00:00+08:00)")
+    return value.astimezone(timezone.utc)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+"""A timezone-aware instant, normalised to UTC so that its encoding is canonical."""
+
+NonEmpty = Annotated[str, Field(min_length=1, max_length=2000)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)]
+
+
+class Fact(BaseModel):
+    """Base of every event payload."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    schema_version: int = 1
+
+
+# --------------------------------------------------------------------------- registry
+
+
+class DepartmentRegistered(Fact):
+    """A department or credit platform joined the ledger with its Ed25519 public key."""
+
+    type: Literal["department_registered"] = "department_registered"
+    department_id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$")]
+    name: NonEmpty
+    kind: Literal["department", "credit_platform"]
+    domain: NonEmpty = Field(description="e.g. market_regulation, tax, ecology, labour, emergency")
+    jurisdiction: Annotated[str, Field(pattern=r"^[0-9]{2,6}$")] = Field(
+        description="GB/T 2260 area code prefix, e.g. 33 (Zhejiang) or 330521 (Deqing)"
+    )
+    public_key: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(description="Ed25519, hex")
+
+
+class SubscriptionAdded(Fact):
+    """A subscriber asks to receive repairs, withdrawals and expiries decided elsewhere."""
+
+    type: Literal["subscription_added"] = "subscription_added"
+    jurisdictions: list[Annotated[str, Field(pattern=r"^[0-9]{2,6}$")]] = Field(
+        default_factory=list, description="area code prefixes; empty means all"
+    )
+    domains: list[NonEmpty] = Field(default_factory=list, description="deciding domains; empty means all")
+
+
+class SubscriptionRemoved(Fact):
+    type: Literal["subscription_removed"] = "subscription_removed"
+
+
+# --------------------------------------------------------------------------- decisions
+
+PenaltyType = Literal[
+    "警告",
+    "通报批评",
+    "罚款",
+    "没收违法所得",
+    "没收非法财物",
+    "暂扣许可证件",
+    "降低资质等级",
+    "吊销许可证件",
+    "限制开展生产经营活动",
+    "责令停产停业",
+    "责令关闭",
+    "限制从业",
+    "行政拘留",
+]
+
+RuleSetName = Literal[
+    "ndrc-2019-527",
+    "ndrc-order-58",
+    "gbf-2025-22",
+    "ndrc-order-36",
+    "samr-order-45",
+    "samr-order-107",
+]
+
+
+class PenaltyDecided(Fact):
+    """行政处罚决定书: the fields of 行政处罚法 Art. 59."""
+
+    type: Literal["penalty_decided"] = "penalty_decided"
+    decision_no: NonEmpty = Field(description="文号, opaque, e.g. 赤壁市监处罚〔2025〕179号")
+    party_name: NonEmpty
+    party_kind: Literal["person", "organisation"] = "organisation"
+    address: NonEmpty
+    legal_representative: NonEmpty
+    facts: NonEmpty
+    legal_basis: NonEmpty
+    penalty_types: Annotated[list[PenaltyType], Field(min_length=1)]
+    fine_yuan: Money = Decimal(0)
+    confiscation_yuan: Money = Decimal(0)
+    performance: NonEmpty = "罚款自收到本决定书之日起十五日内缴纳，逾期每日按罚款数额的3%加处罚款"
+    remedies: NonEmpty = "可依法申请行政复议或者提起行政诉讼"
+    authority: NonEmpty
+    decision_date: date
+    identification_date: date | None = None
+    procedure: Literal["simple", "ordinary"]
+    rule_set: RuleSetName
+    sector: str | None = Field(default=None, description="food, drugs, special_equipment …")
+    serious_dishonesty_list: bool = False
+    violation_kind: str | None = Field(default=None, description="to answer 'first violation of this kind?'")
+
+
+class NoPenaltyDecided(Fact):
+    """不予处罚 (行政处罚法 Art. 33): recorded, never publicized."""
+
+    type: Literal["no_penalty_decided"] = "no_penalty_decided"
+    decision_no: NonEmpty
+    party_name: NonEmpty
+    basis: Literal["first_violation", "minor_and_corrected", "no_fault"]
+    violation_kind: NonEmpty = Field(description="what kind of violation, to answer 'first of this kind?'")
+    legal_basis: NonEmpty
+    decision_date: date
+
+
+class AdviceItem(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    item_id: Annotated[str, Field(min_length=1, max_length=64)]
+    requirement: NonEmpty
+    deadline: date
+    lead_department: NonEmpty
+    participating_departments: list[NonEmpty] = Field(default_factory=list)
+
+
+class ComplianceAdviceIssued(Fact):
+    """行政合规建议书: opens the rectification loop."""
+
+    type: Literal["compliance_advice_issued"] = "compliance_advice_issued"
+    advice_no: NonEmpty
+    decision_no: NonEmpty
+    items: Annotated[list[AdviceItem], Field(min_length=1)]
+    guidance: str = ""
+
+
+class CreditRepairNoticeIssued(Fact):
+    """信用修复告知书: the publicity period, the earliest repair date, and how to apply."""
+
+    type: Literal["credit_repair_notice_issued"] = "credit_repair_notice_issued"
+    notice_no: NonEmpty
+    decision_no: NonEmpty
+    publicity_class: Literal["none", "minor", "ordinary", "serious"]
+    publicity_until: date
+    earliest_repair_date: date | None
+    conditions: NonEmpty = "履行行政处罚决定规定的义务，完成整改，并作出信用承诺"
+    how_to_apply: NonEmpty = "通过信用中国网站提交信用修复申请"
+
+
+class PenaltyFulfilled(Fact):
+    type: Literal["penalty_fulfilled"] = "penalty_fulfilled"
+    decision_no: NonEmpty
+    amount_paid_yuan: Money
+    fulfilled_on: date
+
+
+class RectificationEvidenceSubmitted(Fact):
+    type: Literal["rectification_evidence_submitted"] = "rectification_evidence_submitted"
+    advice_no: NonEmpty
+    item_id: NonEmpty
+    evidence: NonEmpty
+    documents: list[NonEmpty] = Field(default_factory=list)
+
+
+class RectificationVerified(Fact):
+    type: Literal["rectification_verified"] = "rectification_verified"
+    advice_no: NonEmpty
+    item_id: NonEmpty
+    note: str = ""
+
+
+class RectificationRejected(Fact):
+    type: Literal["rectification_rejected"] = "rectification_rejected"
+    advice_no: NonEmpty
+    item_id: NonEmpty
+    reason: NonEmpty
+
+
+class RepairApplied(Fact):
+    type: Literal["repair_applied"] = "repair_applied"
+    decision_no: NonEmpty
+    credit_commitment: NonEmpty = Field(description="信用承诺, made public")
+    materials: list[NonEmpty] = Field(default_factory=list)
+    applied_on: date
+
+
+class RepairGranted(Fact):
+    type: Literal["repair_granted"] = "repair_granted"
+    decision_no: NonEmpty
+    note: str = ""
+
+
+class RepairRefused(Fact):
+    type: Literal["repair_refused"] = "repair_refused"
+    decision_no: NonEmpty
+    reason: NonEmpty
+
+
+class RepairRevoked(Fact):
+    type: Literal["repair_revoked"] = "repair_revoked"
+    decision_no: NonEmpty
+    reason: NonEmpty = Field(description="e.g. false materials")
+
+
+class DecisionWithdrawn(Fact):
+    """Changed, revoked or ruled invalid (复议/诉讼). Not a repair."""
+
+    type: Literal["decision_withdrawn"] = "decision_withdrawn"
+    decision_no: NonEmpty
+    reason: NonEmpty
+    ruling_ref: str = ""
+
+
+class PropagationScheduled(Fact):
+    """Written by the ledger in the same append as the fact it propagates, so the set of
+    subscribers (taken from the registry at that moment) is part of the log and a rebuild
+    never depends on when it runs."""
+
+    type: Literal["propagation_scheduled"] = "propagation_scheduled"
+    source_event_id: NonEmpty
+    source_type: NonEmpty
+    decision_no: NonEmpty
+    subscribers: list[NonEmpty]
+    deadline: date
+    deadline_estimated: bool = False
+
+
+class DeliveryAcknowledged(Fact):
+    """A subscriber applied a propagated result (一处修复、处处同步)."""
+
+    type: Literal["delivery_acknowledged"] = "delivery_acknowledged"
+    source_event_id: NonEmpty
+    applied: bool = True
+    note: str = ""
+
+
+# --------------------------------------------------------------------------- time-driven
+
+
+class RepairEligibilityReached(Fact):
+    type: Literal["repair_eligibility_reached"] = "repair_eligibility_reached"
+    decision_no: NonEmpty
+    eligible_from: date
+
+
+class PublicityExpired(Fact):
+    type: Literal["publicity_expired"] = "publicity_expired"
+    decision_no: NonEmpty
+    expired_on: date
+
+
+class RectificationOverdue(Fact):
+    type: Literal["rectification_overdue"] = "rectification_overdue"
+    advice_no: NonEmpty
+    item_id: NonEmpty
+    deadline: date
+
+
+class SyncOverdue(Fact):
+    type: Literal["sync_overdue"] = "sync_overdue"
+    source_event_id: NonEmpty
+    subscriber: NonEmpty
+    deadline: date
+
+
+Event = Annotated[
+    Union[
+        DepartmentRegistered,
+        SubscriptionAdded,
+        SubscriptionRemoved,
+        PenaltyDecided,
+        NoPenaltyDecided,
+        ComplianceAdviceIssued,
+        CreditRepairNoticeIssued,
+        PenaltyFulfilled,
+        RectificationEvidenceSubmitted,
+        RectificationVerified,
+        RectificationRejected,
+        RepairApplied,
+        RepairGranted,
+        RepairRefused,
+        RepairRevoked,
+        DecisionWithdrawn,
+        PropagationScheduled,
+        DeliveryAcknowledged,
+        RepairEligibilityReached,
+        PublicityExpired,
+        RectificationOverdue,
+        SyncOverdue,
+    ],
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES: dict[str, type[Fact]] = {
+    cls.model_fields["type"].default: cls
+    for cls in Fact.__subclasses__()
+}
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+REGISTRY_TYPES = frozenset({"department_registered", "subscription_added", "subscription_removed"})
+SYSTEM_TYPES = frozenset(
+    {
+        "propagation_scheduled",
+        "repair_eligibility_reached",
+        "publicity_expired",
+        "rectification_overdue",
+        "sync_overdue",
+    }
+)
+"""Facts only the ledger itself may write."""
+
+PROPAGATED_TYPES = frozenset({"repair_granted", "repair_revoked", "decision_withdrawn", "publicity_expired"})
+"""Facts that every subscriber other than the decider must apply."""

@@ -1,0 +1,42 @@
+"""Upcasters: old stored shapes of a fact, brought to the current model before decoding.
+
+A function registered for ``(type, version)`` takes the raw event dict at that version and
+returns it at ``version + 1``; :func:`upcast_event` applies them in a chain. Stored bytes are
+never rewritten, so hashes stay verifiable: the hash covers the event as it was recorded,
+and :func:`events.envelope.Envelope.from_json` keeps the original when re-hashing is needed
+(auditors verify the raw stored body, see ``services.audit``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Raw = dict[str, Any]
+Upcaster = Callable[[Raw], Raw]
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    def register(fn: Upcaster) -> Upcaster:
+        UPCASTERS[(event_type, from_version)] = fn
+        return fn
+
+    return register
+
+
+def upcast_event(raw: Raw) -> Raw:
+    version = int(raw.get("schema_version", 1))
+    while (fn := UPCASTERS.get((str(raw.get("type")), version))) is not None:
+        raw = fn(dict(raw))
+        version += 1
+        raw["schema_version"] = version
+    return raw
+
+
+def upcast_envelope(raw: Raw) -> Raw:
+    event = raw.get("event")
+    if isinstance(event, dict):
+        raw = {**raw, "event": upcast_event(event)}
+    return raw

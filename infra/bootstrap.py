@@ -1,0 +1,76 @@
+"""The composition root: the only place that picks adapters for the ports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from events.signing import KeyPair
+from projections.fold import Rules
+from projections.rules import PolicyBook
+from projections.workdays import WorkCalendar
+from services.app import Tongxiu
+from services.config import Settings
+from services.ledger import Ledger
+from services.ports import Clock, SystemClock
+from streams.processor import ProjectionRunner
+
+
+def load_rules(settings: Settings) -> Rules:
+    policies = PolicyBook.load(settings.policy_file) if settings.policy_file else PolicyBook()
+    return Rules(policies=policies, calendar=WorkCalendar(settings.calendar_dir))
+
+
+def ledger_key(data_dir: Path) -> KeyPair:
+    """The ledger's own signing key, made once and kept beside the data."""
+    path = data_dir / "ledger.key"
+    if path.exists():
+        return KeyPair.from_private(path.read_text().strip())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = KeyPair.generate()
+    path.write_text(key.private_key)
+    path.chmod(0o600)
+    return key
+
+
+def open_app(settings: Settings, *, clock: Clock | None = None, key: KeyPair | None = None) -> Tongxiu:
+    if settings.backend == "distributed":
+        from infra.distributed import open_distributed
+
+        return open_distributed(settings, clock=clock, key=key)
+    return open_embedded(settings, clock=clock, key=key)
+
+
+def open_embedded(settings: Settings, *, clock: Clock | None = None, key: KeyPair | None = None) -> Tongxiu:
+    from infra.sqlite import (
+        Database,
+        SqliteEventLog,
+        SqliteOffsetStore,
+        SqliteProjectionStore,
+        SqliteRejectionLog,
+    )
+
+    data_dir = Path(settings.data_dir)
+    db = Database(data_dir / "ledger.sqlite3")
+    clock = clock or SystemClock()
+    rules = load_rules(settings)
+    log = SqliteEventLog(db)
+    rejections = SqliteRejectionLog(db)
+    store = SqliteProjectionStore(db)
+    ledger = Ledger(log, rejections, clock, rules, key or ledger_key(data_dir))
+    runner = ProjectionRunner(store, rules)
+    app = Tongxiu(
+        log=log,
+        rejections=rejections,
+        projections=store,
+        offsets=SqliteOffsetStore(db),
+        clock=clock,
+        rules=rules,
+        ledger=ledger,
+        runner=runner,
+        backend="embedded",
+    )
+    app.after_submit = app.process
+    app.closers.append(db.close)
+    ledger.bootstrap()
+    app.process()
+    return app

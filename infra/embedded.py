@@ -1,0 +1,51 @@
+"""In-process adapters of the SDK ports for the embedded backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from events.envelope import Receipt, Submission
+from services.app import Tongxiu
+from services.sdk import FeedItem, FeedPort, InboxPort, Transport, feed_item, is_feed_event
+
+
+class LocalTransport(Transport):
+    def __init__(self, app: Tongxiu) -> None:
+        self.app = app
+
+    def send(self, submission: Submission) -> Receipt:
+        return self.app.submit(submission)
+
+
+class LocalInbox(InboxPort):
+    def __init__(self, app: Tongxiu) -> None:
+        self.app = app
+
+    def pending(self, subscriber: str) -> list[dict[str, Any]]:
+        return self.app.inbox(subscriber)
+
+
+class LocalFeed(FeedPort):
+    """Reads the log by its gap-free global position (never by time, which can skip late
+    events); each consumer's position is kept in the offset store."""
+
+    def __init__(self, app: Tongxiu) -> None:
+        self.app = app
+
+    def poll(self, consumer: str, *, max_items: int = 100) -> list[FeedItem]:
+        after = self.app.offsets.get(consumer)
+        out: list[FeedItem] = []
+        while len(out) < max_items:
+            chunk = self.app.log.read_all(after=after, limit=500)
+            if not chunk:
+                break
+            for stored in chunk:
+                after = stored.position
+                if is_feed_event(stored.envelope):
+                    out.append(feed_item(stored.envelope, stored.position))
+                    if len(out) == max_items:
+                        break
+        return out
+
+    def commit(self, consumer: str, item: FeedItem) -> None:
+        self.app.offsets.put(consumer, item.position)

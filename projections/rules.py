@@ -1,0 +1,664 @@
+"""Publicity classes and periods of penalty decisions, by the rule set in force (DOMAIN.md §3).
+
+Why this module looks the way it does:
+
+* The rules changed four times between 2019 and 2026 and a decision is judged by the rules in
+  force when it was made, for its whole life. So the ledger records the rule set on every
+  decision, and the periods are a pure function of (facts, rule set, local policy).
+* The two tables of DOMAIN.md §3 are kept as data, ``RULE_SETS`` (when each rule set is in
+  force and how it treats minor decisions) and ``PERIOD_TABLE`` (one row per rule set and
+  class), so that a reader can hold them side by side with the sources. The functions below
+  only look rows up and add calendar months.
+* Anything a province or city sets for itself is a ``LocalPolicy`` field, chosen per area code
+  by a ``PolicyBook``; nothing local is hard-coded here.
+
+Reading of the sources where they leave room (each is also stated where it is applied):
+
+* Class follows the most severe penalty type (``PENALTY_SEVERITY``). The types are placed as
+  the draft of NDRC Order 36 places them: simple procedure, 警告 and 通报批评 are minor;
+  暂扣许可证件, 降低资质等级, 没收违法所得, 没收非法财物 (and fines not taken by simple
+  procedure) are ordinary; 吊销许可证件, 限制开展生产经营活动, 责令停产停业, 责令关闭, 限制从业
+  are serious. 行政拘留 (only ever imposed on a person) is placed with serious, being the most
+  severe type in 行政处罚法 Art. 9. 降低资质等级 is ordinary although it can never be ended early.
+* Being on a serious-dishonesty list makes the decision serious whatever else applies; a
+  domain's own standard (``class_override``) replaces the class derived from penalty types.
+* Rule sets without a minor class (NDRC 2019, Order 58) publicize ordinary-procedure warnings
+  like any other ordinary decision, and do not publicize simple-procedure decisions (双公示
+  covers decisions taken by ordinary procedure). SAMR Order 45 Art. 2 likewise publicizes only
+  ordinary-procedure decisions, and never warning-only ones.
+* 国办发〔2025〕22号 lets minor information go unpublicized ("可以不予公示"); whether it is
+  publicized is ``LocalPolicy.publicize_minor`` (default False, "in principle none"). When it
+  is not publicized the class is reported as ``PublicityClass.NONE``, so ``Periods.publicized``
+  is exactly ``publicity_class is not NONE``.
+* Stopping by itself at the maximum requires obligations to be performed only under the 2025
+  framework (gbf-2025-22, Order 36, SAMR Order 107) for ordinary and serious decisions; the
+  older rule sets take the information down when the maximum expires.
+* Penalty types in ``NEVER_END_EARLY`` cannot be ended early: no repair date, and the
+  earliest end is the maximum.
+* All periods run from ``counted_from`` in calendar months (``add_months``); the earliest repair
+  date is the end of the minimum period, and the repair is refused as pointless when the
+  publicity ends by itself no later than that (SAMR Order 45's 3-month bucket).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from projections.workdays import add_months
+
+
+class PublicityClass(StrEnum):
+    """How a decision is publicized; NONE means it is not publicized at all."""
+
+    NONE = "none"
+    MINOR = "minor"  # 轻微
+    ORDINARY = "ordinary"  # 一般
+    SERIOUS = "serious"  # 严重
+
+
+_RANK: Final = {
+    PublicityClass.NONE: 0,
+    PublicityClass.MINOR: 1,
+    PublicityClass.ORDINARY: 2,
+    PublicityClass.SERIOUS: 3,
+}
+
+_LABEL: Final = {
+    PublicityClass.NONE: "not publicized",
+    PublicityClass.MINOR: "minor (轻微)",
+    PublicityClass.ORDINARY: "ordinary (一般)",
+    PublicityClass.SERIOUS: "serious (严重)",
+}
+
+
+class RuleSet(StrEnum):
+    """The rule sets a decision can be judged by; values are stored on every decision event."""
+
+    NDRC_2019 = "ndrc-2019-527"
+    NDRC_ORDER_58 = "ndrc-order-58"
+    STATE_COUNCIL_2025 = "gbf-2025-22"
+    NDRC_ORDER_36 = "ndrc-order-36"
+    SAMR_ORDER_45 = "samr-order-45"
+    SAMR_ORDER_107 = "samr-order-107"
+
+
+# --------------------------------------------------------------------------- penalty types
+
+WARNING: Final = "警告"
+CRITICISM: Final = "通报批评"
+FINE: Final = "罚款"
+CONFISCATE_GAINS: Final = "没收违法所得"
+CONFISCATE_PROPERTY: Final = "没收非法财物"
+DETENTION: Final = "行政拘留"
+
+#: The most severe class each penalty type leads to, before rule-set specifics (see module
+#: docstring). A fine taken by simple procedure is minor; any other fine is ordinary unless
+#: the rule set treats lower fines as minor (SAMR Order 45).
+PENALTY_SEVERITY: Final[dict[str, PublicityClass]] = {
+    WARNING: PublicityClass.MINOR,
+    CRITICISM: PublicityClass.MINOR,
+    FINE: PublicityClass.ORDINARY,
+    CONFISCATE_GAINS: PublicityClass.ORDINARY,
+    CONFISCATE_PROPERTY: PublicityClass.ORDINARY,
+    "暂扣许可证件": PublicityClass.ORDINARY,
+    "降低资质等级": PublicityClass.ORDINARY,
+    "吊销许可证件": PublicityClass.SERIOUS,
+    "限制开展生产经营活动": PublicityClass.SERIOUS,
+    "责令停产停业": PublicityClass.SERIOUS,
+    "责令关闭": PublicityClass.SERIOUS,
+    "限制从业": PublicityClass.SERIOUS,
+    DETENTION: PublicityClass.SERIOUS,
+}
+
+#: The penalty types of 行政处罚法 Art. 9 (and 行政拘留), as they appear on decisions.
+PENALTY_TYPES: Final = frozenset(PENALTY_SEVERITY)
+
+#: Publicity of these can never be ended early: it runs to its maximum.
+NEVER_END_EARLY: Final = frozenset(
+    {"责令停产停业", "限制开展生产经营活动", "限制从业", "降低资质等级", "吊销许可证件"}
+)
+
+#: Types a simple-procedure (当场) decision may carry (行政处罚法 Art. 51).
+SIMPLE_PROCEDURE_TYPES: Final = frozenset({WARNING, FINE})
+
+#: SAMR Order 45: repair waits 1 year instead of 6 months in these sectors.
+SENSITIVE_SECTORS: Final = frozenset({"food", "drugs", "special_equipment"})
+
+#: The enforcement domain whose decisions follow the SAMR rows when they are in force.
+MARKET_REGULATION: Final = "market_regulation"
+
+
+# --------------------------------------------------------------------------- table 2: rule sets
+
+Scope = Literal["general", "market_regulation"]
+MinorTreatment = Literal["as_ordinary", "local_option", "publicized"]
+
+
+@dataclass(frozen=True)
+class RuleSetSpec:
+    """One row of DOMAIN.md §3's second table.
+
+    in_force_until   last day in force, inclusive (None: still in force)
+    counted_from     the date periods run from
+    simple_procedure_publicized / warning_only_publicized
+                     False where the rule set leaves such decisions unpublicized
+    minor            "as_ordinary": no minor class, publicized like ordinary decisions;
+                     "local_option": publicized (as minor) only if LocalPolicy.publicize_minor;
+                     "publicized": always publicized as minor
+    lower_fines_are_minor
+                     fines below LocalPolicy's lower-fine threshold count as minor
+    """
+
+    rule_set: RuleSet
+    title: str
+    scope: Scope
+    in_force_from: date
+    in_force_until: date | None
+    counted_from: Literal["decision_date", "identification_date"]
+    simple_procedure_publicized: bool
+    warning_only_publicized: bool
+    minor: MinorTreatment
+    lower_fines_are_minor: bool
+
+    def in_force(self, day: date) -> bool:
+        return self.in_force_from <= day and (self.in_force_until is None or day <= self.in_force_until)
+
+
+# Kept as a table, to compare with DOMAIN.md §3.
+# fmt: off
+RULE_SETS: Final[tuple[RuleSetSpec, ...]] = (
+    # DOMAIN.md gives only the month (2019-05); the notice was published in May 2019.
+    RuleSetSpec(RuleSet.NDRC_2019, "发改办财金〔2019〕527号", "general",
+                date(2019, 5, 1), date(2023, 4, 30), "decision_date",
+                simple_procedure_publicized=False, warning_only_publicized=True,
+                minor="as_ordinary", lower_fines_are_minor=False),
+    RuleSetSpec(RuleSet.NDRC_ORDER_58, "国家发展改革委令第58号（试行）", "general",
+                date(2023, 5, 1), date(2026, 3, 31), "decision_date",
+                simple_procedure_publicized=False, warning_only_publicized=True,
+                minor="as_ordinary", lower_fines_are_minor=False),
+    RuleSetSpec(RuleSet.STATE_COUNCIL_2025, "国办发〔2025〕22号", "general",
+                date(2025, 6, 22), None, "decision_date",
+                simple_procedure_publicized=True, warning_only_publicized=True,
+                minor="local_option", lower_fines_are_minor=False),
+    RuleSetSpec(RuleSet.NDRC_ORDER_36, "国家发展改革委令第36号《信用修复管理办法》", "general",
+                date(2026, 4, 1), None, "identification_date",
+                simple_procedure_publicized=True, warning_only_publicized=True,
+                minor="local_option", lower_fines_are_minor=False),
+    RuleSetSpec(RuleSet.SAMR_ORDER_45, "市场监管总局令第45号及2021年信用修复管理办法", "market_regulation",
+                date(2021, 9, 1), date(2025, 12, 24), "decision_date",
+                simple_procedure_publicized=False, warning_only_publicized=False,
+                minor="publicized", lower_fines_are_minor=True),
+    RuleSetSpec(RuleSet.SAMR_ORDER_107, "市场监管总局令第107号", "market_regulation",
+                date(2025, 12, 25), None, "decision_date",
+                simple_procedure_publicized=True, warning_only_publicized=True,
+                minor="local_option", lower_fines_are_minor=False),
+)
+# fmt: on
+
+RULE_SET_SPECS: Final[dict[RuleSet, RuleSetSpec]] = {spec.rule_set: spec for spec in RULE_SETS}
+
+
+# --------------------------------------------------------------------------- table 1: periods
+
+
+@dataclass(frozen=True)
+class PeriodRow:
+    """Publicity periods of one class under one rule set, in calendar months.
+
+    min_months   minimum publicity; a repair may be applied for once it has passed
+    max_months   publicity stops by itself at this point
+    min_months_sensitive_sector
+                 replaces min_months for SENSITIVE_SECTORS (SAMR Order 45 only)
+    stop_requires_performance
+                 the stop at max_months needs obligations performed
+    """
+
+    rule_set: RuleSet
+    publicity_class: PublicityClass
+    min_months: int
+    max_months: int
+    min_months_sensitive_sector: int | None
+    stop_requires_performance: bool
+
+
+_R = RuleSet
+_C = PublicityClass
+
+PERIOD_TABLE: Final[tuple[PeriodRow, ...]] = (
+    # NDRC 2019 notice: ordinary 3 m - 1 y, serious 6 m - 3 y, from the decision date.
+    PeriodRow(_R.NDRC_2019, _C.ORDINARY, 3, 12, None, False),
+    PeriodRow(_R.NDRC_2019, _C.SERIOUS, 6, 36, None, False),
+    # NDRC Order 58 (local reading): min 3 m, max 3 y for everything publicized.
+    PeriodRow(_R.NDRC_ORDER_58, _C.ORDINARY, 3, 36, None, False),
+    PeriodRow(_R.NDRC_ORDER_58, _C.SERIOUS, 3, 36, None, False),
+    # 国办发〔2025〕22号: the three classes.
+    PeriodRow(_R.STATE_COUNCIL_2025, _C.MINOR, 0, 3, None, False),
+    PeriodRow(_R.STATE_COUNCIL_2025, _C.ORDINARY, 3, 12, None, True),
+    PeriodRow(_R.STATE_COUNCIL_2025, _C.SERIOUS, 12, 36, None, True),
+    # NDRC Order 36: the same classes, counted from the identification date.
+    PeriodRow(_R.NDRC_ORDER_36, _C.MINOR, 0, 3, None, False),
+    PeriodRow(_R.NDRC_ORDER_36, _C.ORDINARY, 3, 12, None, True),
+    PeriodRow(_R.NDRC_ORDER_36, _C.SERIOUS, 12, 36, None, True),
+    # SAMR Order 45: 通报批评 / lower fines 3 m; others 3 y, repair after 6 m (1 y sensitive).
+    PeriodRow(_R.SAMR_ORDER_45, _C.MINOR, 3, 3, None, False),
+    PeriodRow(_R.SAMR_ORDER_45, _C.ORDINARY, 6, 36, 12, False),
+    PeriodRow(_R.SAMR_ORDER_45, _C.SERIOUS, 6, 36, 12, False),
+    # SAMR Order 107: the three classes.
+    PeriodRow(_R.SAMR_ORDER_107, _C.MINOR, 0, 3, None, False),
+    PeriodRow(_R.SAMR_ORDER_107, _C.ORDINARY, 3, 12, None, True),
+    PeriodRow(_R.SAMR_ORDER_107, _C.SERIOUS, 12, 36, None, True),
+)
+
+_ROWS: Final[dict[tuple[RuleSet, PublicityClass], PeriodRow]] = {
+    (row.rule_set, row.publicity_class): row for row in PERIOD_TABLE
+}
+
+
+def rule_set_in_force(decision_date: date, domain: str) -> RuleSet:
+    """The rule set a decision made on ``decision_date`` in ``domain`` is judged by.
+
+    Market regulation (``domain == "market_regulation"``) follows the SAMR rows while one is in
+    force (2021-09-01 on) and the general rows before. Where general rows overlap
+    (gbf-2025-22 from 2025-06-22 while Order 58 runs to 2026-03-31; Order 36 from 2026-04-01
+    while gbf-2025-22 stays in force) the one that came into force last wins: it is the
+    newer statement of policy and the older is read in its light.
+
+    Raises ValueError before 2019-05-01: no rule set before then is modelled.
+    """
+    specs: list[RuleSetSpec] = []
+    if domain == MARKET_REGULATION:
+        specs = [s for s in RULE_SETS if s.scope == "market_regulation" and s.in_force(decision_date)]
+    if not specs:
+        specs = [s for s in RULE_SETS if s.scope == "general" and s.in_force(decision_date)]
+    if not specs:
+        raise ValueError(f"no rule set modelled for a decision of {decision_date} (earliest 2019-05-01)")
+    return max(specs, key=lambda s: s.in_force_from).rule_set
+
+
+# --------------------------------------------------------------------------- local policy
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix == ".toml":
+            data: Any = tomllib.loads(text)
+        elif path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            raise ValueError(f"policy file {path} must end in .toml or .json")
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot parse policy file {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"policy file {path} must hold a table/object at the top")
+    return data
+
+
+NonNegativeInt = Annotated[int, Field(ge=0)]
+Yuan = Annotated[Decimal, Field(ge=0)]
+
+
+class LocalPolicy(BaseModel):
+    """Settings a province or city fixes for itself; defaults are the national rules
+    (thresholds default to Hubei's, the example DOMAIN.md gives).
+
+    Unknown keys are rejected so that a misspelt setting in a policy file fails loudly
+    instead of silently leaving the default in force.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: SAMR Order 45 "lower fines" (较低数额罚款): strictly below these count as minor.
+    lower_fine_threshold_person: Yuan = Decimal(10000)
+    lower_fine_threshold_organisation: Yuan = Decimal(100000)
+    #: Local lock-outs (one city: none within 1 year of the last repair, at most 2 in 5 years).
+    repair_lockout_days_after_last_repair: NonNegativeInt | None = None
+    max_repairs_in_5_years: NonNegativeInt | None = None
+    #: 一处修复、处处同步: other holders apply a repair within this many working days.
+    sync_deadline_working_days: NonNegativeInt = 3
+    #: Publicity of a changed/revoked/invalid decision is withdrawn within this many.
+    withdrawal_deadline_working_days: NonNegativeInt = 3
+    #: The identifying department decides a repair within this many working days of receipt.
+    repair_decision_working_days: NonNegativeInt = 3
+    repair_decision_working_days_samr_order_45: NonNegativeInt = 15
+    repair_decision_working_days_samr_order_107: NonNegativeInt = 7
+    #: The applicant is told the outcome within this many working days (DOMAIN.md §4).
+    repair_reply_working_days: NonNegativeInt = 10
+    #: 行政处罚法 Art. 51: simple (on-the-spot) procedure fines may not exceed these.
+    simple_procedure_fine_limit_person: Yuan = Decimal(200)
+    simple_procedure_fine_limit_organisation: Yuan = Decimal(3000)
+    #: Minor information under the 2025 rules is publicized (≤ 3 months) only if True.
+    publicize_minor: bool = False
+
+    def repair_decision_days(self, rule_set: RuleSet | str | None) -> int:
+        """Working days the deciding department has, under the decision's rule set."""
+        if rule_set == RuleSet.SAMR_ORDER_45:
+            return self.repair_decision_working_days_samr_order_45
+        if rule_set == RuleSet.SAMR_ORDER_107:
+            return self.repair_decision_working_days_samr_order_107
+        return self.repair_decision_working_days
+
+    def lower_fine_threshold(self, party_kind: Literal["person", "organisation"]) -> Decimal:
+        if party_kind == "person":
+            return self.lower_fine_threshold_person
+        return self.lower_fine_threshold_organisation
+
+    def simple_procedure_fine_limit(self, party_kind: Literal["person", "organisation"]) -> Decimal:
+        if party_kind == "person":
+            return self.simple_procedure_fine_limit_person
+        return self.simple_procedure_fine_limit_organisation
+
+    @classmethod
+    def load(cls, path: Path) -> LocalPolicy:
+        """Read one policy from a .toml or .json file holding the fields at the top level."""
+        try:
+            return cls.model_validate(_read_mapping(path))
+        except ValidationError as exc:
+            raise ValueError(f"bad policy file {path}: {exc}") from exc
+
+
+def _normalize_area(code: str) -> str | None:
+    """ "420100" -> "4201", "420000" -> "42": GB/T 2260 pads higher levels with zeros.
+
+    Returns None for anything that is not 2, 4 or 6 digits.
+    """
+    code = code.strip()
+    if not code.isascii() or not code.isdigit() or len(code) not in (2, 4, 6):
+        return None
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
+class PolicyBook(BaseModel):
+    """Local policies by area code (GB/T 2260), with a national default.
+
+    ``for_jurisdiction`` layers every matching prefix from the shortest to the longest over
+    the default, taking from each only the fields it sets explicitly: Wuhan ("4201") need only
+    state what differs from Hubei ("42"), because a city's rules add to its province's.
+
+    File format (TOML; JSON with the same shape also works)::
+
+        [default]
+        sync_deadline_working_days = 3
+
+        [policies_by_jurisdiction.42]        # Hubei
+        lower_fine_threshold_person = 10000
+
+        [policies_by_jurisdiction.4201]      # Wuhan
+        repair_lockout_days_after_last_repair = 365
+        max_repairs_in_5_years = 2
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    default: LocalPolicy = Field(default_factory=LocalPolicy)
+    policies_by_jurisdiction: dict[str, LocalPolicy] = Field(default_factory=dict)
+
+    @field_validator("policies_by_jurisdiction")
+    @classmethod
+    def _area_codes(cls, value: dict[str, LocalPolicy]) -> dict[str, LocalPolicy]:
+        out: dict[str, LocalPolicy] = {}
+        for raw, policy in value.items():
+            key = _normalize_area(raw)
+            if key is None:
+                raise ValueError(f"jurisdiction {raw!r} is not a 2-, 4- or 6-digit area code")
+            if key in out:
+                raise ValueError(f"jurisdiction {raw!r} duplicates another key (both mean {key!r})")
+            out[key] = policy
+        return out
+
+    def for_jurisdiction(self, code: str) -> LocalPolicy:
+        """The policy for an area code such as "420102"; the default if nothing matches.
+
+        A code that is not an area code (e.g. "" for an enterprise without a valid USCC)
+        matches nothing and gets the default.
+        """
+        key = _normalize_area(code)
+        if key is None:
+            return self.default
+        matches = sorted((k for k in self.policies_by_jurisdiction if key.startswith(k)), key=len)
+        policy = self.default
+        for k in matches:
+            layer = self.policies_by_jurisdiction[k]
+            policy = policy.model_copy(update={name: getattr(layer, name) for name in layer.model_fields_set})
+        return policy
+
+    @classmethod
+    def load(cls, path: Path) -> PolicyBook:
+        """Read a book from a .toml or .json file (format in the class docstring)."""
+        try:
+            return cls.model_validate(_read_mapping(path))
+        except ValidationError as exc:
+            raise ValueError(f"bad policy book {path}: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecisionFacts:
+    """What the period rules need to know about one penalty decision.
+
+    identification_date  认定之日, Order 36 counts from it; None means the decision date
+    sector               "food", "drugs", "special_equipment" lengthen SAMR Order 45's wait
+    class_override       the class a domain's own standard assigns, replacing the derived one
+    """
+
+    penalty_types: tuple[str, ...]
+    fine_yuan: Decimal
+    confiscation_yuan: Decimal
+    party_kind: Literal["person", "organisation"]
+    procedure: Literal["simple", "ordinary"]
+    rule_set: RuleSet
+    decision_date: date
+    identification_date: date | None = None
+    sector: str | None = None
+    serious_dishonesty_list: bool = False
+    class_override: PublicityClass | None = None
+
+    def __post_init__(self) -> None:
+        # Reject facts no decision can have, so the rules are never asked about nonsense.
+        object.__setattr__(self, "penalty_types", tuple(self.penalty_types))
+        object.__setattr__(self, "fine_yuan", Decimal(self.fine_yuan))
+        object.__setattr__(self, "confiscation_yuan", Decimal(self.confiscation_yuan))
+        object.__setattr__(self, "rule_set", RuleSet(self.rule_set))
+        types = self.types
+        if not types:
+            raise ValueError("a penalty decision has at least one penalty type")
+        unknown = sorted(types - PENALTY_TYPES)
+        if unknown:
+            raise ValueError(f"unknown penalty types: {', '.join(unknown)}")
+        if self.party_kind not in ("person", "organisation"):
+            raise ValueError(f"party_kind must be person or organisation, got {self.party_kind!r}")
+        if self.procedure not in ("simple", "ordinary"):
+            raise ValueError(f"procedure must be simple or ordinary, got {self.procedure!r}")
+        if self.fine_yuan < 0 or self.confiscation_yuan < 0:
+            raise ValueError("amounts cannot be negative")
+        if self.fine_yuan > 0 and FINE not in types:
+            raise ValueError("a fine amount is given but 罚款 is not among the penalty types")
+        if self.confiscation_yuan > 0 and not types & {CONFISCATE_GAINS, CONFISCATE_PROPERTY}:
+            raise ValueError("a confiscated amount is given but no 没收 penalty type")
+        if DETENTION in types and self.party_kind != "person":
+            raise ValueError("行政拘留 can only be imposed on a person")
+
+    @property
+    def types(self) -> frozenset[str]:
+        """The penalty types as a set (order and repeats on the decision do not matter)."""
+        return frozenset(self.penalty_types)
+
+    @property
+    def counted_from(self) -> date:
+        """The date periods run from under this decision's rule set."""
+        if RULE_SET_SPECS[self.rule_set].counted_from == "identification_date":
+            return self.identification_date or self.decision_date
+        return self.decision_date
+
+
+@dataclass(frozen=True)
+class Periods:
+    """When a decision's publicity may end, must end, and when a repair may be applied for.
+
+    min_end     earliest end of publicity (by repair); equals max_end when it cannot end early
+    max_end     publicity stops by itself on this date (if ``ends_by_itself_requires_performance``,
+                only once obligations are performed)
+    repair_from earliest date a repair application may be made; None if none can succeed
+                (not publicized, never-end-early types, or publicity ends first). For minor
+                it is ``counted_from``, conditional on obligations being performed.
+    When not publicized, all three dates equal ``counted_from`` and repair_from is None.
+    """
+
+    publicity_class: PublicityClass
+    publicized: bool
+    counted_from: date
+    min_end: date
+    max_end: date
+    repair_from: date | None
+    ends_by_itself_requires_performance: bool
+    early_end_forbidden: bool
+    basis: str
+
+
+def _check_procedure(facts: DecisionFacts, policy: LocalPolicy) -> None:
+    if facts.procedure != "simple":
+        return
+    extra = sorted(facts.types - SIMPLE_PROCEDURE_TYPES)
+    if extra:
+        raise ValueError(f"simple procedure allows only 警告 or 罚款, not {', '.join(extra)}")
+    limit = policy.simple_procedure_fine_limit(facts.party_kind)
+    if facts.fine_yuan > limit:
+        raise ValueError(
+            f"simple procedure fine {facts.fine_yuan} exceeds {limit} yuan for a {facts.party_kind}"
+        )
+
+
+def _classify(facts: DecisionFacts, policy: LocalPolicy) -> tuple[PublicityClass, str]:
+    """The class and the reason for it, in words for ``Periods.basis``."""
+    _check_procedure(facts, policy)
+    spec = RULE_SET_SPECS[facts.rule_set]
+    if facts.serious_dishonesty_list:
+        return PublicityClass.SERIOUS, "on a serious-dishonesty list (严重失信主体名单)"
+
+    if facts.class_override is not None:
+        severity, why = facts.class_override, "class set by the domain's own standard"
+    elif facts.procedure == "simple":
+        severity, why = PublicityClass.MINOR, "simple procedure (简易程序)"
+    else:
+        worst = max(facts.penalty_types, key=lambda t: _RANK[PENALTY_SEVERITY[t]])
+        severity, why = PENALTY_SEVERITY[worst], f"most severe penalty type {worst}"
+        threshold = policy.lower_fine_threshold(facts.party_kind)
+        if (
+            spec.lower_fines_are_minor
+            and severity is PublicityClass.ORDINARY
+            and facts.types <= {WARNING, CRITICISM, FINE}
+            and facts.fine_yuan < threshold
+        ):
+            severity, why = PublicityClass.MINOR, f"only 通报批评 or a lower fine (below {threshold} yuan)"
+
+    if severity is not PublicityClass.MINOR:
+        return severity, why
+    if facts.procedure == "simple" and not spec.simple_procedure_publicized:
+        return (
+            PublicityClass.NONE,
+            f"{why}: simple-procedure decisions are not publicized under this rule set",
+        )
+    if facts.types == {WARNING} and not spec.warning_only_publicized:
+        return PublicityClass.NONE, f"{why}: warning-only decisions are not publicized under this rule set"
+    if spec.minor == "as_ordinary":
+        return PublicityClass.ORDINARY, f"{why}; this rule set has no minor class, so publicized as ordinary"
+    if spec.minor == "local_option" and not policy.publicize_minor:
+        return PublicityClass.NONE, f"{why}: minor information is not publicized here (可以不予公示)"
+    return PublicityClass.MINOR, why
+
+
+def classify(facts: DecisionFacts, policy: LocalPolicy) -> PublicityClass:
+    """The publicity class of a decision under its rule set and the local policy.
+
+    Raises ValueError for a simple-procedure decision that simple procedure cannot produce
+    (other types than 警告/罚款, or a fine above the limit).
+    """
+    return _classify(facts, policy)[0]
+
+
+def _span(months: int) -> str:
+    if months % 12 == 0 and months:
+        years = months // 12
+        return f"{years} year" + ("s" if years > 1 else "")
+    return f"{months} month" + ("s" if months != 1 else "")
+
+
+def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
+    """Publicity periods of a decision, looked up in ``PERIOD_TABLE`` (see module docstring)."""
+    spec = RULE_SET_SPECS[facts.rule_set]
+    cls, why = _classify(facts, policy)
+    start = facts.counted_from
+    source = f"{spec.title} ({spec.rule_set.value})"
+    counted = "identification date" if spec.counted_from == "identification_date" else "decision date"
+    if cls is PublicityClass.NONE:
+        return Periods(
+            publicity_class=cls,
+            publicized=False,
+            counted_from=start,
+            min_end=start,
+            max_end=start,
+            repair_from=None,
+            ends_by_itself_requires_performance=False,
+            early_end_forbidden=False,
+            basis=f"{source}: not publicized, {why}.",
+        )
+
+    row = _ROWS[(facts.rule_set, cls)]
+    sensitive_min = row.min_months_sensitive_sector if facts.sector in SENSITIVE_SECTORS else None
+    sensitive = sensitive_min is not None
+    min_months = sensitive_min if sensitive_min is not None else row.min_months
+    max_end = add_months(start, row.max_months)
+    forbidden = bool(facts.types & NEVER_END_EARLY)
+    earliest = add_months(start, min_months)
+
+    if forbidden:
+        repair_from: date | None = None
+        repair_text = f"it can never be ended early ({', '.join(sorted(facts.types & NEVER_END_EARLY))})"
+    elif earliest >= max_end:
+        repair_from = None
+        repair_text = "no repair, as publicity ends by itself first"
+    else:
+        repair_from = earliest
+        if min_months == 0:
+            repair_text = f"repair from {earliest} once obligations are performed"
+        else:
+            repair_text = f"repair from {earliest} (after {_span(min_months)}"
+            repair_text += f", {facts.sector})" if sensitive else ")"
+    min_end = repair_from if repair_from is not None else max_end
+    condition = " if obligations are performed" if row.stop_requires_performance else ""
+    span = (
+        f"at most {_span(row.max_months)}"
+        if row.min_months == 0
+        else f"{_span(min_months)} to {_span(row.max_months)}"
+        if min_months != row.max_months
+        else _span(row.max_months)
+    )
+    basis = (
+        f"{source}, {_LABEL[cls]} because {why}: publicity {span} from the {counted} {start}; "
+        f"{repair_text}; stops by itself on {max_end}{condition}."
+    )
+    return Periods(
+        publicity_class=cls,
+        publicized=True,
+        counted_from=start,
+        min_end=min_end,
+        max_end=max_end,
+        repair_from=repair_from,
+        ends_by_itself_requires_performance=row.stop_requires_performance,
+        early_end_forbidden=forbidden,
+        basis=basis,
+    )

@@ -1,0 +1,256 @@
+"""Read-model types: what the credit, rectification, sync and registry views hold.
+
+They are plain pydantic models so that every backend stores them as JSON and every reader
+(CLI, SDK, HTTP) gets the same shape.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+RecordStatus = Literal["publicized", "not_publicized", "repaired", "expired", "withdrawn"]
+
+
+class StatusChange(BaseModel):
+    at: datetime
+    status: str
+    by: str
+    seq: int
+
+
+class RepairApplication(BaseModel):
+    seq: int
+    applied_on: date
+    received_at: datetime
+    applied_via: str
+    credit_commitment: str
+    outcome: Literal["pending", "granted", "refused"] = "pending"
+    decided_at: datetime | None = None
+    decision_deadline: date | None = None
+    reason: str = ""
+
+
+class CreditRecord(BaseModel):
+    decision_no: str
+    department: str
+    kind: Literal["penalty", "no_penalty"]
+    decision_date: date
+    submission_id: str
+    penalty_types: list[str] = Field(default_factory=list)
+    fine_yuan: Decimal = Decimal(0)
+    confiscation_yuan: Decimal = Decimal(0)
+    rule_set: str | None = None
+    publicity_class: str = "none"
+    publicized: bool = False
+    status: RecordStatus = "not_publicized"
+    counted_from: date | None = None
+    min_end: date | None = None
+    max_end: date | None = None
+    repair_from: date | None = None
+    early_end_forbidden: bool = False
+    ends_by_itself_requires_performance: bool = False
+    basis: str = ""
+    fulfilled: bool = False
+    fulfilled_on: date | None = None
+    notice_no: str | None = None
+    notice_with_decision: bool = False
+    advice_no: str | None = None
+    advice_with_decision: bool = False
+    eligibility_reached: bool = False
+    applications: list[RepairApplication] = Field(default_factory=list)
+    repaired_on: datetime | None = None
+    repairs_revoked: int = 0
+    history: list[StatusChange] = Field(default_factory=list)
+    violation_kind: str | None = None
+    no_penalty_basis: str | None = None
+
+    @property
+    def needs_payment(self) -> bool:
+        return self.fine_yuan > 0 or self.confiscation_yuan > 0
+
+
+class CreditView(BaseModel):
+    enterprise: str
+    legacy_code: bool = False
+    records: dict[str, CreditRecord] = Field(default_factory=dict)
+    standing: str = "good"
+    repairs_granted_on: list[date] = Field(default_factory=list)
+
+
+class Evidence(BaseModel):
+    at: datetime
+    by: str
+    text: str
+    documents: list[str] = Field(default_factory=list)
+
+
+class Verdict(BaseModel):
+    verdict: Literal["verified", "rejected"]
+    at: datetime
+    reason: str = ""
+
+
+class RectificationItem(BaseModel):
+    advice_no: str
+    item_id: str
+    decision_no: str
+    issued_by: str
+    issued_at: datetime
+    requirement: str
+    deadline: date
+    lead_department: str
+    participating_departments: list[str] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+    verdicts: dict[str, Verdict] = Field(default_factory=dict)
+    status: Literal["open", "evidence_submitted", "rejected", "closed"] = "open"
+    closed_at: datetime | None = None
+    overdue_marked: bool = False
+
+    @property
+    def owners(self) -> list[str]:
+        return [self.lead_department, *[d for d in self.participating_departments if d != self.lead_department]]
+
+    def overdue_as_of(self, day: date) -> bool:
+        return self.status != "closed" and day > self.deadline
+
+
+class RectificationView(BaseModel):
+    enterprise: str
+    items: dict[str, RectificationItem] = Field(default_factory=dict)
+
+    def open_by_department(self) -> dict[str, list[RectificationItem]]:
+        """Every open demand on the enterprise, side by side per owning department."""
+        out: dict[str, list[RectificationItem]] = {}
+        for item in self.items.values():
+            if item.status == "closed":
+                continue
+            for owner in item.owners:
+                if owner not in item.verdicts or item.verdicts[owner].verdict != "verified":
+                    out.setdefault(owner, []).append(item)
+        return out
+
+
+class Delivery(BaseModel):
+    source_event_id: str
+    source_type: str
+    decision_no: str
+    decider: str
+    subscriber: str
+    delivered_at: datetime
+    deadline: date
+    deadline_estimated: bool = False
+    status: Literal["pending", "acknowledged"] = "pending"
+    acknowledged_at: datetime | None = None
+    latency_seconds: float | None = None
+    overdue_marked: bool = False
+
+    def overdue_as_of(self, day: date) -> bool:
+        if self.status == "acknowledged":
+            assert self.acknowledged_at is not None
+            return self.acknowledged_at.date() > self.deadline
+        return day > self.deadline
+
+
+class SyncView(BaseModel):
+    enterprise: str
+    deliveries: dict[str, Delivery] = Field(default_factory=dict)
+
+
+class EnterpriseState(BaseModel):
+    """Everything the ledger knows about one enterprise, folded from its stream."""
+
+    enterprise: str
+    seq: int = 0
+    last_hash: str = "0" * 64
+    credit: CreditView
+    rectification: RectificationView
+    sync: SyncView
+    submissions: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def empty(cls, enterprise: str) -> EnterpriseState:
+        return cls(
+            enterprise=enterprise,
+            credit=CreditView(enterprise=enterprise),
+            rectification=RectificationView(enterprise=enterprise),
+            sync=SyncView(enterprise=enterprise),
+        )
+
+
+class DepartmentInfo(BaseModel):
+    department_id: str
+    name: str
+    kind: Literal["department", "credit_platform", "ledger"]
+    domain: str
+    jurisdiction: str
+    public_key: str
+    registered_at: datetime
+
+
+class Subscription(BaseModel):
+    subscriber: str
+    jurisdictions: list[str] = Field(default_factory=list)
+    domains: list[str] = Field(default_factory=list)
+
+    def matches(self, enterprise: str, domain: str) -> bool:
+        area = enterprise[2:8] if len(enterprise) == 18 else ""
+        if self.jurisdictions and not any(area.startswith(j) for j in self.jurisdictions):
+            return False
+        return not self.domains or domain in self.domains
+
+
+class RegistryState(BaseModel):
+    seq: int = 0
+    last_hash: str = "0" * 64
+    departments: dict[str, DepartmentInfo] = Field(default_factory=dict)
+    subscriptions: dict[str, Subscription] = Field(default_factory=dict)
+
+    def subscribers_for(self, enterprise: str, decider: str) -> list[str]:
+        domain = self.departments[decider].domain if decider in self.departments else ""
+        return sorted(
+            s.subscriber
+            for s in self.subscriptions.values()
+            if s.subscriber != decider and s.matches(enterprise, domain)
+        )
+
+
+class SupervisionCounters(BaseModel):
+    """Per department and month."""
+
+    penalties: int = 0
+    no_penalties: int = 0
+    served_with_notice: int = 0
+    served_with_notice_and_advice: int = 0
+    rectification_found: int = 0
+    rectification_closed: int = 0
+    rectification_overdue: int = 0
+    repairs_decided: int = 0
+    repairs_decided_within_deadline: int = 0
+    repairs_granted: int = 0
+    repairs_refused: int = 0
+    deliveries_received: int = 0
+    syncs_acknowledged: int = 0
+    syncs_acknowledged_within_deadline: int = 0
+    sync_ack_seconds_total: float = 0.0
+    syncs_overdue: int = 0
+
+    def add(self, other: SupervisionCounters) -> SupervisionCounters:
+        return SupervisionCounters(
+            **{name: getattr(self, name) + getattr(other, name) for name in type(self).model_fields}
+        )
+
+    @property
+    def penalties_without_notice(self) -> int:
+        return self.penalties - self.served_with_notice
+
+
+class SupervisionState(BaseModel):
+    department: str
+    months: dict[str, SupervisionCounters] = Field(default_factory=dict)
+
+    def month(self, key: str) -> SupervisionCounters:
+        return self.months.setdefault(key, SupervisionCounters())

@@ -1,0 +1,145 @@
+"""The application: the ledger (write path), the processors (read models), the queries, the
+scheduler and the audit, wired to one set of ports. Built by the composition root in
+``infra.bootstrap``; nothing here knows which backend it runs on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Callable
+
+from events.envelope import Receipt, Submission
+from events.models import REGISTRY_STREAM
+from projections.fold import Rules, china_day
+from projections.views import (
+    CreditView,
+    EnterpriseState,
+    RectificationView,
+    RegistryState,
+    SupervisionCounters,
+    SupervisionState,
+    SyncView,
+)
+from services.ledger import Ledger
+from services.ports import Clock, EventLog, OffsetStore, ProjectionStore, RejectionLog, RejectionRecord
+from streams.processor import PROJECTION, ProjectionRunner, enterprise_key, inbox_key, supervision_key
+
+
+@dataclass
+class Tongxiu:
+    log: EventLog
+    rejections: RejectionLog
+    projections: ProjectionStore
+    offsets: OffsetStore
+    clock: Clock
+    rules: Rules
+    ledger: Ledger
+    runner: ProjectionRunner
+    backend: str = "embedded"
+    after_submit: Callable[[], None] | None = None
+    """Embedded: run the processors in-process after each submission. Distributed: None —
+    the Faust workers do it."""
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ write
+
+    def submit(self, raw: Submission | dict[str, Any] | str | bytes) -> Receipt:
+        receipt = self.ledger.submit(raw)
+        if self.after_submit is not None:
+            self.after_submit()
+        return receipt
+
+    def process(self) -> int:
+        """Bring the read models up to the log (the embedded processors' step)."""
+        return self.runner.catch_up(self.log)
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()
+
+    # ------------------------------------------------------------------ read models
+
+    def enterprise_state(self, code: str) -> EnterpriseState:
+        raw = self.projections.load(PROJECTION, enterprise_key(code))
+        return EnterpriseState.model_validate(raw) if raw else EnterpriseState.empty(code)
+
+    def credit(self, code: str) -> CreditView:
+        return self.enterprise_state(code).credit
+
+    def rectification(self, code: str) -> RectificationView:
+        return self.enterprise_state(code).rectification
+
+    def sync(self, code: str) -> SyncView:
+        return self.enterprise_state(code).sync
+
+    def registry(self) -> RegistryState:
+        raw = self.projections.load(PROJECTION, "registry")
+        return RegistryState.model_validate(raw) if raw else RegistryState()
+
+    def enterprises(self) -> list[str]:
+        prefix = enterprise_key("")
+        return [k[len(prefix):] for k in self.projections.keys(PROJECTION) if k.startswith(prefix)]
+
+    def inbox(self, subscriber: str) -> list[dict[str, Any]]:
+        raw = self.projections.load(PROJECTION, inbox_key(subscriber)) or {"pending": {}}
+        return sorted(raw["pending"].values(), key=lambda d: int(d["position"]))
+
+    def supervision(self, department: str, period: str | None = None) -> SupervisionCounters:
+        """Figures for a department over ``period``: 'YYYY', 'YYYY-MM', 'YYYY-MM..YYYY-MM' or all."""
+        raw = self.projections.load(PROJECTION, supervision_key(department))
+        state = SupervisionState.model_validate(raw) if raw else SupervisionState(department=department)
+        total = SupervisionCounters()
+        for month, counters in state.months.items():
+            if in_period(month, period):
+                total = total.add(counters)
+        return total
+
+    def departments(self) -> list[str]:
+        return sorted(d for d in self.registry().departments if d != "ledger")
+
+    def open_items(self, department: str, *, as_of: date | None = None) -> list[dict[str, Any]]:
+        """Open rectification items a department owns, across enterprises (对账、核账、销账)."""
+        day = as_of or china_day(self.clock.now())
+        out = []
+        for code in self.enterprises():
+            for item in self.rectification(code).items.values():
+                if item.status != "closed" and department in item.owners:
+                    out.append(
+                        {
+                            "enterprise": code,
+                            "advice_no": item.advice_no,
+                            "item_id": item.item_id,
+                            "requirement": item.requirement,
+                            "deadline": item.deadline.isoformat(),
+                            "status": item.status,
+                            "overdue": item.overdue_as_of(day),
+                        }
+                    )
+        return out
+
+    def list_rejections(self, **kw: Any) -> list[RejectionRecord]:
+        return self.rejections.list(**kw)
+
+    def stats(self) -> dict[str, Any]:
+        streams = [s for s in self.log.streams() if s != REGISTRY_STREAM]
+        return {
+            "backend": self.backend,
+            "enterprises": len(streams),
+            "events": sum(self.log.last_seq(s) for s in self.log.streams()),
+            "departments": len(self.departments()),
+            "rejections": len(self.rejections.list(limit=1_000_000)),
+            "projection_position": self.runner.position(),
+        }
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+def in_period(month: str, period: str | None) -> bool:
+    if not period:
+        return True
+    if ".." in period:
+        start, end = period.split("..", 1)
+        return start <= month <= end
+    return month == period or month.startswith(period + "-")

@@ -1,0 +1,431 @@
+"""``tongxiu``: the command line. Thin: it parses, calls the application, renders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from pydantic import TypeAdapter, ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress
+from rich.table import Table
+
+from events.envelope import Submission
+from events.signing import KeyPair
+from services.config import Settings
+
+app = typer.Typer(help="同修 Tongxiu — a cross-department ledger for enforcement decisions and credit repair.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+schema_app = typer.Typer(help="Event schemas.")
+infra_app = typer.Typer(help="Local Kafka and Cassandra servers (distributed backend).")
+app.add_typer(schema_app, name="schema")
+app.add_typer(infra_app, name="infra")
+console = Console()
+
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+class State:
+    settings: Settings = Settings()
+
+
+@app.callback()
+def _main(
+    backend: Optional[str] = typer.Option(None, help="embedded (default) or distributed"),
+    data_dir: Optional[Path] = typer.Option(None, help="embedded backend's folder"),
+    config: Optional[Path] = typer.Option(None, help="settings file (TOML); default ./tongxiu.toml"),
+) -> None:
+    try:
+        State.settings = Settings.load(config, backend=backend, data_dir=data_dir)
+    except ValidationError as exc:
+        _fail(f"bad settings: {exc}")
+
+
+def _open(**kw: Any) -> Any:
+    from infra.bootstrap import open_app
+
+    return open_app(State.settings, **kw)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def _when(text: Optional[str], name: str) -> Optional[datetime]:
+    if text is None:
+        return None
+    try:
+        value = _DATETIME.validate_python(text if "T" in text else f"{text}T23:59:59+08:00")
+    except ValidationError:
+        _fail(f"{name}: expected an ISO date or date-time with zone, got {text!r}")
+    if value.tzinfo is None:
+        _fail(f"{name}: give a time zone, e.g. {text}+08:00")
+    return value
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+# ---------------------------------------------------------------------------- demo
+
+
+@app.command()
+def demo(
+    keep: bool = typer.Option(False, help="keep an existing demo ledger instead of starting fresh"),
+) -> None:
+    """Run the whole mission on a fresh embedded ledger and show the result."""
+    from infra.bootstrap import open_embedded
+    from infra.embedded import LocalFeed, LocalInbox, LocalTransport
+    from services import render
+    from services.demo import START, run_demo
+    from services.ports import ManualClock
+
+    data_dir = Path(State.settings.data_dir) / "demo"
+    if data_dir.exists() and not keep:
+        shutil.rmtree(data_dir)
+    clock = ManualClock(START)
+    tongxiu = open_embedded(State.settings.model_copy(update={"data_dir": data_dir}), clock=clock)
+    try:
+        console.rule("[bold]同修 Tongxiu demo — embedded backend")
+        result = run_demo(
+            tongxiu,
+            clock,
+            transport=LocalTransport(tongxiu),
+            inbox=LocalInbox(tongxiu),
+            feed=LocalFeed(tongxiu),
+            say=lambda s: console.print(escape(s)),
+        )
+        render.credit(console, tongxiu.credit(result.enterprise))
+        render.rectification(console, tongxiu.rectification(result.enterprise), clock.now())
+        render.sync(console, tongxiu.sync(result.enterprise))
+        render.supervision(console, {d: tongxiu.supervision(d) for d in tongxiu.departments()}, None)
+        from services.audit import verify_streams
+
+        outcome = verify_streams(tongxiu.log)
+        console.print(
+            f"verify: {'[green]OK[/green]' if outcome.ok else '[red]FAILED[/red]'} — "
+            f"{outcome.events} events in {outcome.streams} streams, chains and signatures checked"
+        )
+        console.print(f"ledger kept in {data_dir} — try: tongxiu --data-dir {data_dir} replay {result.enterprise}")
+    finally:
+        tongxiu.close()
+
+
+# ---------------------------------------------------------------------------- keys & signing
+
+
+@app.command()
+def keys(department: str, out_dir: Path = typer.Option(Path("."), help="where to write DEPT.key and DEPT.pub")) -> None:
+    """Make an Ed25519 key pair for a department."""
+    pair = KeyPair.generate()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{department}.key").write_text(pair.private_key + "\n")
+    (out_dir / f"{department}.key").chmod(0o600)
+    (out_dir / f"{department}.pub").write_text(pair.public_key + "\n")
+    console.print(f"wrote {out_dir / (department + '.key')} (keep secret) and {department}.pub: {pair.public_key}")
+
+
+@app.command()
+def sign(
+    file: Path,
+    key: Path = typer.Option(..., help="the department's private key file"),
+    out: Optional[Path] = typer.Option(None, help="write here instead of stdout"),
+) -> None:
+    """Sign an unsigned submission (events without signatures) with a department key."""
+    from services.ledger import sign_submission
+    from events.models import EVENT_ADAPTER
+
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+        events = [EVENT_ADAPTER.validate_python(e.get("event", e)) for e in raw["events"]]
+        submission = sign_submission(
+            KeyPair.from_private(key.read_text().strip()),
+            department=raw["department"],
+            stream=raw["stream"],
+            submission_id=raw["submission_id"],
+            occurred_at=_DATETIME.validate_python(raw["occurred_at"]),
+            events=events,
+            legacy_code=bool(raw.get("legacy_code", False)),
+        )
+    except (KeyError, ValueError, ValidationError) as exc:
+        _fail(f"{file}: {exc}")
+    text = submission.model_dump_json(indent=2)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@app.command()
+def register(
+    department_id: str,
+    name: str = typer.Option(...),
+    kind: str = typer.Option("department", help="department or credit_platform"),
+    domain: str = typer.Option(...),
+    jurisdiction: str = typer.Option(..., help="area code prefix, e.g. 33 or 330521"),
+    public_key: Path = typer.Option(..., help="the department's .pub file"),
+) -> None:
+    """(operator) Register a department or credit platform with its public key."""
+    from events.models import REGISTRY_STREAM, DepartmentRegistered
+
+    tongxiu = _open()
+    try:
+        event = DepartmentRegistered(
+            department_id=department_id, name=name, kind=kind, domain=domain,  # type: ignore[arg-type]
+            jurisdiction=jurisdiction, public_key=public_key.read_text().strip(),
+        )
+    except ValidationError as exc:
+        _fail(str(exc))
+    receipt = tongxiu.ledger.emit(REGISTRY_STREAM, [event], submission_id=f"register:{department_id}")
+    tongxiu.process()
+    _receipt_out(receipt.model_dump(mode="json"), json_out=False)
+    tongxiu.close()
+    if not receipt.accepted:
+        raise typer.Exit(1)
+
+
+@app.command()
+def publish(file: Path, json_out: bool = typer.Option(False, "--json")) -> None:
+    """Publish signed submissions from FILE (one JSON object, a JSON list, or JSON Lines)."""
+    text = file.read_text(encoding="utf-8").strip()
+    try:
+        parsed = json.loads(text)
+        items = parsed if isinstance(parsed, list) else [parsed]
+    except json.JSONDecodeError:
+        items = [line for line in text.splitlines() if line.strip()]
+    tongxiu = _open()
+    failed = 0
+    receipts = []
+    for item in items:
+        receipt = tongxiu.submit(item)
+        failed += not receipt.accepted
+        receipts.append(receipt.model_dump(mode="json"))
+    tongxiu.close()
+    if json_out:
+        _print_json(receipts)
+    else:
+        for r in receipts:
+            _receipt_out(r, json_out=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _receipt_out(r: dict[str, Any], json_out: bool) -> None:
+    if json_out:
+        _print_json(r)
+        return
+    if r["accepted"]:
+        dup = " (duplicate: first receipt)" if r.get("duplicate") else ""
+        console.print(f"[green]accepted[/green] {r['submission_id']}{dup}: " +
+                      ", ".join(f"{e['type']}#{e['seq']} {e['hash'][:12]}" for e in r["events"]))
+    else:
+        console.print(f"[red]rejected[/red] {r['submission_id']}:")
+        for reason in r["reasons"]:
+            console.print(f"  [{reason['code']}] {reason.get('field') or ''}: {reason['message']}")
+
+
+# ---------------------------------------------------------------------------- reads
+
+
+@app.command()
+def replay(
+    code: str,
+    as_of: Optional[str] = typer.Option(None, help="what had happened by then (occurred-at)"),
+    known_at: Optional[str] = typer.Option(None, help="what the ledger knew by then (recorded-at)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """The full history across departments and the views as they stood."""
+    from services import render
+    from services.audit import replay as do_replay
+
+    tongxiu = _open()
+    result = do_replay(tongxiu.log, tongxiu.rules, code, as_of=_when(as_of, "--as-of"),
+                       known_at=_when(known_at, "--known-at"))
+    tongxiu.close()
+    if json_out:
+        _print_json({
+            "enterprise": code, "as_of": result.as_of, "known_at": result.known_at,
+            "events": [json.loads(e.to_json()) for e in result.events],
+            "credit": result.state.credit.model_dump(mode="json"),
+            "rectification": result.state.rectification.model_dump(mode="json"),
+            "sync": result.state.sync.model_dump(mode="json"),
+        })
+        return
+    render.history(console, result.events)
+    render.credit(console, result.state.credit)
+    render.rectification(console, result.state.rectification, result.as_of or result.known_at or datetime.now().astimezone())
+
+
+@app.command()
+def verify(
+    code: Optional[str] = typer.Argument(None),
+    all_streams: bool = typer.Option(False, "--all", help="every stream"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Check hash chains, sequence and every signature; exit 1 naming the first bad event."""
+    from services.audit import verify_streams
+
+    if not code and not all_streams:
+        _fail("give an enterprise code or --all")
+    tongxiu = _open()
+    streams = None if all_streams else [code]  # type: ignore[list-item]
+    total = len(tongxiu.log.streams()) if all_streams else 1
+    with Progress(console=Console(stderr=True), transient=True, disable=json_out) as progress:
+        task = progress.add_task("verifying", total=total)
+        outcome = verify_streams(tongxiu.log, streams, progress=lambda: progress.advance(task))
+    tongxiu.close()
+    if json_out:
+        _print_json(outcome.__dict__)
+    elif outcome.ok:
+        console.print(f"[green]OK[/green] {outcome.events} events in {outcome.streams} streams verified")
+    else:
+        bad = outcome.first_bad or {}
+        console.print(f"[red]FAILED[/red] first bad event: stream {bad.get('stream')} seq {bad.get('seq')} "
+                      f"({bad.get('event_id')}): {bad.get('problem')}")
+    if not outcome.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(code: str, out: Optional[Path] = typer.Option(None)) -> None:
+    """Export an enterprise's events as JSON Lines (the stored bytes)."""
+    from services.audit import export_jsonl
+
+    tongxiu = _open()
+    lines = list(export_jsonl(tongxiu.log, code))
+    tongxiu.close()
+    text = "".join(line + "\n" for line in lines)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {len(lines)} events to {out}")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+def credit(code: str, json_out: bool = typer.Option(False, "--json")) -> None:
+    """An enterprise's credit records and standing."""
+    from services import render
+
+    tongxiu = _open()
+    view = tongxiu.credit(code)
+    tongxiu.close()
+    _print_json(view.model_dump(mode="json")) if json_out else render.credit(console, view)
+
+
+@app.command()
+def rectification(
+    code: str,
+    as_of: Optional[str] = typer.Option(None, help="judge overdue as of this date"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """An enterprise's rectification items; open demands side by side."""
+    from services import render
+
+    tongxiu = _open()
+    view = tongxiu.rectification(code)
+    when = _when(as_of, "--as-of") or tongxiu.now()
+    tongxiu.close()
+    if json_out:
+        data = view.model_dump(mode="json")
+        for key, item in view.items.items():
+            data["items"][key]["overdue"] = item.overdue_as_of(when.date())
+        data["open_by_department"] = {d: [f"{i.advice_no}/{i.item_id}" for i in items]
+                                      for d, items in view.open_by_department().items()}
+        _print_json(data)
+    else:
+        render.rectification(console, view, when)
+
+
+@app.command()
+def sync(code: str, json_out: bool = typer.Option(False, "--json")) -> None:
+    """Per repair, per subscriber: pending, acknowledged (latency) or overdue."""
+    from services import render
+
+    tongxiu = _open()
+    view = tongxiu.sync(code)
+    tongxiu.close()
+    _print_json(view.model_dump(mode="json")) if json_out else render.sync(console, view)
+
+
+@app.command()
+def stats(
+    period: Optional[str] = typer.Option(None, help="YYYY, YYYY-MM or YYYY-MM..YYYY-MM"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Ledger totals and per-department supervision figures."""
+    from services import render
+
+    tongxiu = _open()
+    figures = {d: tongxiu.supervision(d, period) for d in tongxiu.departments()}
+    totals = tongxiu.stats()
+    tongxiu.close()
+    if json_out:
+        _print_json({"ledger": totals, "supervision": {d: {**c.model_dump(), "penalties_without_notice":
+                                                           c.penalties_without_notice} for d, c in figures.items()}})
+    else:
+        console.print(totals)
+        render.supervision(console, figures, period)
+
+
+@app.command()
+def rejections(
+    department: Optional[str] = typer.Option(None),
+    code: Optional[str] = typer.Option(None, help="enterprise"),
+    limit: int = typer.Option(50),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Rejected submissions with their reasons."""
+    tongxiu = _open()
+    rows = tongxiu.list_rejections(department=department, stream=code, limit=limit)
+    tongxiu.close()
+    if json_out:
+        _print_json([{"receipt": r.receipt.model_dump(mode="json"), "authenticated": r.authenticated} for r in rows])
+        return
+    table = Table(title="rejections")
+    for col in ("recorded at", "department", "submission", "enterprise", "reasons"):
+        table.add_column(col)
+    for r in rows:
+        rc = r.receipt
+        table.add_row(str(rc.recorded_at), rc.department, rc.submission_id, rc.stream,
+                      "\n".join(f"[{x.code}] {x.field or ''}: {x.message}" for x in rc.reasons))
+    console.print(table)
+
+
+@app.command()
+def tick(json_out: bool = typer.Option(False, "--json")) -> None:
+    """Emit the time-driven facts that are due now (eligibility, expiry, overdue)."""
+    from services import scheduler
+
+    tongxiu = _open()
+    due = scheduler.tick(tongxiu)
+    tongxiu.close()
+    if json_out:
+        _print_json([{"stream": d.stream, "type": d.event.type} for d in due])
+    else:
+        console.print(f"{len(due)} facts emitted: " + ", ".join(f"{d.event.type}@{d.stream}" for d in due))
+
+
+@schema_app.command("export")
+def schema_export(out_dir: Path = typer.Option(Path("docs/schemas"))) -> None:
+    """Write JSON Schema for every event and the submission to docs/schemas/."""
+    from events.schemas import write_schemas
+
+    written = write_schemas(out_dir)
+    console.print(f"wrote {len(written)} schemas to {out_dir}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""The demo scenario ``make run`` shows: the whole mission on one machine.
+
+It is also the scenario the backends are compared on (identical projections and hash chains),
+so it is deterministic: a manual clock, and demo keys derived from the department names
+(demo keys are public knowledge; never use them for real).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+from events.codes import check_character, org_code_check
+from events.envelope import Receipt
+from events.models import (
+    REGISTRY_STREAM,
+    AdviceItem,
+    ComplianceAdviceIssued,
+    DepartmentRegistered,
+    PenaltyDecided,
+    PenaltyFulfilled,
+    RectificationEvidenceSubmitted,
+    RectificationVerified,
+    RepairApplied,
+    RepairGranted,
+    SubscriptionAdded,
+)
+from events.signing import KeyPair
+from projections.fold import CHINA
+from services import scheduler
+from services.app import Tongxiu
+from services.ports import ManualClock
+from services.sdk import Consumer, FeedPort, InboxPort, Producer, Transport
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=CHINA)
+
+DEPARTMENTS = [
+    ("samr-deqing", "德清县市场监督管理局", "department", "market_regulation", "330521"),
+    ("tax-deqing", "国家税务总局德清县税务局", "department", "tax", "330521"),
+    ("eco-huzhou", "湖州市生态环境局德清分局", "department", "ecology", "330521"),
+    ("ema-deqing", "德清县应急管理局", "department", "emergency", "330521"),
+    ("creditchina", "信用中国（浙江）", "credit_platform", "credit", "33"),
+]
+
+
+def demo_key(department: str) -> KeyPair:
+    return KeyPair.from_private(hashlib.sha256(f"tongxiu-demo/{department}".encode()).hexdigest())
+
+
+def make_uscc(authority_type: str, area: str, org8: str) -> str:
+    first17 = authority_type + area + org8 + org_code_check(org8)
+    return first17 + check_character(first17)
+
+
+ENTERPRISE = make_uscc("91", "330521", "MA2D7K3X")
+
+
+@dataclass
+class DemoResult:
+    enterprise: str
+    receipts: dict[str, Receipt] = field(default_factory=dict)
+
+
+def run_demo(
+    app: Tongxiu,
+    clock: ManualClock,
+    *,
+    transport: Transport,
+    inbox: InboxPort,
+    feed: FeedPort,
+    say: Callable[[str], None] = print,
+) -> DemoResult:
+    result = DemoResult(enterprise=ENTERPRISE)
+    code = ENTERPRISE
+    producers = {d[0]: Producer(transport, d[0], demo_key(d[0]), rules=app.rules) for d in DEPARTMENTS}
+    samr, eco, tax, platform = (producers[k] for k in ("samr-deqing", "eco-huzhou", "tax-deqing", "creditchina"))
+
+    def at(when: datetime) -> datetime:
+        clock.set(when.astimezone(timezone.utc))
+        return clock.now()
+
+    def record(name: str, receipt: Receipt) -> Receipt:
+        result.receipts[name] = receipt
+        return receipt
+
+    say("① Departments and a credit platform join the ledger, and subscribe to repairs in Zhejiang.")
+    at(START)
+    for dept_id, name, kind, domain, area in DEPARTMENTS:
+        app.ledger.emit(
+            REGISTRY_STREAM,
+            [
+                DepartmentRegistered(
+                    department_id=dept_id,
+                    name=name,
+                    kind=kind,  # type: ignore[arg-type]
+                    domain=domain,
+                    jurisdiction=area,
+                    public_key=demo_key(dept_id).public_key,
+                )
+            ],
+            submission_id=f"register:{dept_id}",
+        )
+        record(
+            f"subscribe:{dept_id}",
+            producers[dept_id].publish(
+                REGISTRY_STREAM, [SubscriptionAdded(jurisdictions=["33"])], submission_id=f"subscribe:{dept_id}",
+                occurred_at=clock.now(),
+            ),
+        )
+    app.process()
+
+    say(f"② 三书同达: market regulation serves decision, compliance advice and repair notice on {code}.")
+    decision = PenaltyDecided(
+        decision_no="德市监处罚〔2026〕7号",
+        party_name="德清县某某化工有限公司",
+        address="浙江省湖州市德清县武康街道某路1号",
+        legal_representative="张某",
+        facts="生产的产品质量抽检不合格，且未按规定存放危险化学品",
+        legal_basis="《中华人民共和国产品质量法》第四十九条",
+        penalty_types=["罚款", "没收违法所得"],
+        fine_yuan=Decimal("50000"),
+        confiscation_yuan=Decimal("12000"),
+        authority="德清县市场监督管理局",
+        decision_date=date(2026, 1, 5),
+        procedure="ordinary",
+        rule_set="samr-order-107",
+        violation_kind="产品质量抽检不合格",
+    )
+    advice = ComplianceAdviceIssued(
+        advice_no="德市监合规〔2026〕7号",
+        decision_no=decision.decision_no,
+        items=[
+            AdviceItem(
+                item_id="1",
+                requirement="建立出厂检验制度并留存检验记录",
+                deadline=date(2026, 2, 27),
+                lead_department="samr-deqing",
+            ),
+            AdviceItem(
+                item_id="2",
+                requirement="危险化学品仓库整改，废液按规定转移处置（联合帮扶整改）",
+                deadline=date(2026, 3, 13),
+                lead_department="samr-deqing",
+                participating_departments=["eco-huzhou", "ema-deqing"],
+            ),
+        ],
+        guidance="建议参照《企业合规指引》建立质量与安全管理台账",
+    )
+    at(START + timedelta(hours=1))
+    served = record("serve", samr.serve(code, decision, advice, submission_id="serve-7", occurred_at=clock.now()))
+    say(f"   recorded as seq {[e.seq for e in served.events]} (all three or none)")
+
+    say("③ The fine is paid; evidence comes in; a joint team of three departments verifies it.")
+    at(START + timedelta(days=10))
+    samr.publish(code, [PenaltyFulfilled(decision_no=decision.decision_no, amount_paid_yuan=Decimal("62000"),
+                                         fulfilled_on=date(2026, 1, 15))],
+                 submission_id="paid-7", occurred_at=clock.now())
+    for item_id, text in (("1", "出厂检验制度及1月检验记录"), ("2", "仓库改造验收照片、危废转移联单")):
+        platform.publish(code, [RectificationEvidenceSubmitted(advice_no=advice.advice_no, item_id=item_id,
+                                                                evidence=text)],
+                         submission_id=f"evidence-{item_id}", occurred_at=clock.now())
+    at(START + timedelta(days=20))
+    for dept, item_id in (("samr-deqing", "1"), ("eco-huzhou", "2"), ("ema-deqing", "2"), ("samr-deqing", "2")):
+        producers[dept].publish(code, [RectificationVerified(advice_no=advice.advice_no, item_id=item_id,
+                                                             note="现场核查通过")],
+                                submission_id=f"verify-{dept}-{item_id}", occurred_at=clock.now())
+
+    say("④ The enterprise applies for repair after one month: refused, with the earliest date.")
+    at(START + timedelta(days=31))
+    early = record(
+        "early",
+        platform.publish(code, [RepairApplied(decision_no=decision.decision_no, credit_commitment="本企业承诺……",
+                                              applied_on=china_today(clock))],
+                         submission_id="apply-early", occurred_at=clock.now()),
+    )
+    for r in early.reasons:
+        say(f"   rejected [{r.code}] {r.field}: {r.message}")
+
+    say("⑤ A forged grant (tax signs as market regulation) and an unauthorised one are rejected.")
+    forged = Producer(transport, "samr-deqing", demo_key("tax-deqing"), rules=app.rules)
+    for name, producer in (("forged", forged), ("unauthorised", tax)):
+        receipt = record(name, producer.publish(code, [RepairGranted(decision_no=decision.decision_no)],
+                                                submission_id=f"grant-{name}", occurred_at=clock.now()))
+        for r in receipt.reasons:
+            say(f"   rejected [{r.code}] {r.field}: {r.message}")
+
+    say("⑥ Three months pass; the scheduler notes eligibility; the repair is applied for and granted.")
+    at(START + timedelta(days=95))
+    scheduler.tick(app)
+    record("apply", platform.publish(code, [RepairApplied(decision_no=decision.decision_no,
+                                                          credit_commitment="本企业承诺依法诚信经营",
+                                                          applied_on=china_today(clock))],
+                                     submission_id="apply-7", occurred_at=clock.now()))
+    at(START + timedelta(days=96))
+    granted = record("grant", samr.publish(code, [RepairGranted(decision_no=decision.decision_no,
+                                                                note="材料齐全，准予修复")],
+                                           submission_id="grant-7", occurred_at=clock.now()))
+    say(f"   granted at seq {granted.events[0].seq}; delivered to {len(app.ledger.enterprise(code).sync.deliveries)} subscribers")
+
+    say("⑦ 一处修复、处处同步: every subscriber reads its inbox and acknowledges; one is late.")
+    at(START + timedelta(days=96, hours=3))
+    for dept in ("tax-deqing", "eco-huzhou", "creditchina"):
+        consumer = Consumer(inbox, producers[dept])
+        for delivery in consumer.inbox():
+            consumer.acknowledge(delivery, occurred_at=clock.now())
+    at(START + timedelta(days=103))
+    overdue = scheduler.tick(app)
+    say(f"   scheduler: {', '.join(d.event.type for d in overdue) or 'nothing due'}")
+    late = Consumer(inbox, producers["ema-deqing"])
+    for delivery in late.inbox():
+        late.acknowledge(delivery, occurred_at=clock.now())
+    items = feed.poll("creditchina-feed")
+    for item in items:
+        feed.commit("creditchina-feed", item)
+    say(f"   credit platform feed: {[(i.type, i.decision_no) for i in items]}")
+    app.process()
+    return result
+
+
+def china_today(clock: ManualClock) -> date:
+    return clock.now().astimezone(CHINA).date()

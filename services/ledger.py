@@ -1,0 +1,422 @@
+"""The write path: every submission is checked before anything is stored; accepted events get
+the next sequence numbers of their stream under optimistic concurrency and are hash-chained;
+rejections are recorded with their reasons.
+
+The same :class:`Ledger` runs inside the embedded backend and inside the Kafka worker; only the
+ports differ.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from events.codes import check_uscc
+from events.envelope import (
+    GENESIS_HASH,
+    Envelope,
+    Reason,
+    Receipt,
+    RecordedEvent,
+    SignedEvent,
+    Submission,
+    signing_bytes,
+)
+from events.models import (
+    LEDGER_DEPARTMENT,
+    PROPAGATED_TYPES,
+    REGISTRY_STREAM,
+    DepartmentRegistered,
+    Event,
+    PropagationScheduled,
+)
+from events.signing import KeyPair, verify
+from projections.fold import Rules, china_day, fold_enterprise, fold_registry
+from projections.views import EnterpriseState, RegistryState
+from services.decide import check_event, reason
+from services.ports import Clock, ConcurrencyError, EventLog, RejectionLog, RejectionRecord, StoredEvent
+
+EVENT_NAMESPACE = uuid.UUID("6f1d2c3e-9a0b-4c5d-8e7f-0a1b2c3d4e5f")
+MAX_RETRIES = 8
+
+
+def event_id_for(department: str, submission_id: str, index: int) -> str:
+    """Deterministic ids: the same submission always yields the same event ids, so two
+    backends fed the same submissions build identical hash chains."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{department}/{submission_id}/{index}"))
+
+
+def sign_submission(
+    key: KeyPair,
+    *,
+    department: str,
+    stream: str,
+    submission_id: str,
+    occurred_at: datetime,
+    events: Sequence[Event],
+    legacy_code: bool = False,
+) -> Submission:
+    """Build and sign a submission (what the producer SDK and ``tongxiu sign`` do)."""
+    signed = [
+        SignedEvent(
+            event=ev,
+            signature=key.sign(
+                signing_bytes(
+                    stream=stream,
+                    department=department,
+                    submission_id=submission_id,
+                    occurred_at=occurred_at,
+                    index=i,
+                    legacy_code=legacy_code,
+                    event=ev,
+                )
+            ),
+        )
+        for i, ev in enumerate(events)
+    ]
+    return Submission(
+        submission_id=submission_id,
+        department=department,
+        stream=stream,
+        occurred_at=occurred_at,
+        legacy_code=legacy_code,
+        events=signed,
+    )
+
+
+def _loc(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def schema_reasons(error: ValidationError) -> list[Reason]:
+    return [
+        Reason(code="schema_invalid", field=_loc(e["loc"]) or None, message=f"{_loc(e['loc'])}: {e['msg']}")
+        for e in error.errors(include_url=False)
+    ]
+
+
+def receipt_for(stored: Sequence[StoredEvent], *, duplicate: bool) -> Receipt:
+    first = stored[0].envelope
+    return Receipt(
+        submission_id=first.submission_id,
+        department=first.department,
+        stream=first.stream,
+        accepted=True,
+        recorded_at=first.recorded_at,
+        duplicate=duplicate,
+        events=[
+            RecordedEvent(event_id=s.envelope.event_id, type=s.envelope.type, seq=s.envelope.seq, hash=s.envelope.hash)
+            for s in stored
+            if s.envelope.submission_id == first.submission_id and s.envelope.department == first.department
+        ],
+    )
+
+
+class Ledger:
+    """Use case: submit. Holds a cache of folded stream states (the write model)."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        rejections: RejectionLog,
+        clock: Clock,
+        rules: Rules,
+        ledger_key: KeyPair,
+        *,
+        cache_size: int = 10_000,
+    ) -> None:
+        self.log = log
+        self.rejections = rejections
+        self.clock = clock
+        self.rules = rules
+        self.key = ledger_key
+        self._cache: OrderedDict[str, EnterpriseState] = OrderedDict()
+        self._cache_size = cache_size
+        self._registry: RegistryState | None = None
+
+    # ------------------------------------------------------------------ state
+
+    def registry(self, *, fresh: bool = False) -> RegistryState:
+        if self._registry is None or fresh:
+            state = RegistryState()
+            for stored in self.log.read_stream(REGISTRY_STREAM):
+                fold_registry(state, stored.envelope)
+            self._registry = state
+        return self._registry
+
+    def enterprise(self, stream: str, *, fresh: bool = False) -> EnterpriseState:
+        state = None if fresh else self._cache.get(stream)
+        if state is None:
+            state = EnterpriseState.empty(stream)
+            for stored in self.log.read_stream(stream):
+                fold_enterprise(state, stored.envelope, self.rules)
+            self._remember(stream, state)
+        else:
+            self._cache.move_to_end(stream)
+        return state
+
+    def _remember(self, stream: str, state: EnterpriseState) -> None:
+        self._cache[stream] = state
+        self._cache.move_to_end(stream)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    def _forget(self, stream: str) -> None:
+        self._cache.pop(stream, None)
+        if stream == REGISTRY_STREAM:
+            self._registry = None
+
+    # ------------------------------------------------------------------ bootstrap
+
+    def bootstrap(self) -> None:
+        """Register the ledger's own key as the first registry event (once)."""
+        if self.log.last_seq(REGISTRY_STREAM) > 0:
+            return
+        receipt = self.emit(
+            REGISTRY_STREAM,
+            [
+                DepartmentRegistered(
+                    department_id=LEDGER_DEPARTMENT,
+                    name="同修 ledger",
+                    kind="department",
+                    domain="ledger",
+                    jurisdiction="00",
+                    public_key=self.key.public_key,
+                )
+            ],
+            submission_id="bootstrap",
+        )
+        if not receipt.accepted:
+            raise RuntimeError(f"bootstrap failed: {receipt.reasons}")
+
+    def emit(self, stream: str, events: Sequence[Event], *, submission_id: str) -> Receipt:
+        """Submit facts as the ledger itself (registrations, time-driven facts)."""
+        return self.submit(
+            sign_submission(
+                self.key,
+                department=LEDGER_DEPARTMENT,
+                stream=stream,
+                submission_id=submission_id,
+                occurred_at=self.clock.now(),
+                events=events,
+            )
+        )
+
+    # ------------------------------------------------------------------ submit
+
+    def submit(self, raw: Submission | dict[str, Any] | str | bytes) -> Receipt:
+        """Check, then record: a receipt with sequence numbers and hashes, or the rejection."""
+        now = self.clock.now()
+        if isinstance(raw, Submission):
+            submission = raw
+        else:
+            parsed: dict[str, Any] | str
+            try:
+                parsed = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
+                submission = Submission.model_validate(parsed)
+            except (ValidationError, ValueError) as exc:
+                reasons = (
+                    schema_reasons(exc)
+                    if isinstance(exc, ValidationError)
+                    else [Reason(code="schema_invalid", field=None, message=f"not JSON: {exc}")]
+                )
+                body = raw if isinstance(raw, dict) else (raw.decode() if isinstance(raw, bytes) else raw)
+                return self._reject(body, reasons, now, authenticated=False)
+
+        previous = self.log.find_submission(submission.department, submission.submission_id)
+        if previous:
+            return receipt_for(previous, duplicate=True)
+        earlier = self.rejections.get(submission.department, submission.submission_id)
+        if earlier is not None:
+            return earlier.receipt.model_copy(update={"duplicate": True})
+
+        reasons = self._authenticate(submission)
+        if reasons:
+            return self._reject(submission, reasons, now, authenticated=False)
+
+        for _ in range(MAX_RETRIES):
+            try:
+                return self._decide_and_append(submission, now)
+            except ConcurrencyError:
+                self._forget(submission.stream)
+                previous = self.log.find_submission(submission.department, submission.submission_id)
+                if previous:
+                    return receipt_for(previous, duplicate=True)
+        raise ConcurrencyError(f"stream {submission.stream} kept changing; gave up after {MAX_RETRIES} tries")
+
+    def _authenticate(self, submission: Submission) -> list[Reason]:
+        if submission.stream != REGISTRY_STREAM:
+            check = check_uscc(submission.stream)
+            if not check.valid and not submission.legacy_code:
+                return [
+                    reason(
+                        "credit_code_invalid",
+                        "stream",
+                        f"{submission.stream!r} is not a valid unified social credit code: {check.reason}; "
+                        "a legacy code must be submitted with legacy_code=true",
+                    )
+                ]
+        registry = self.registry()
+        info = registry.departments.get(submission.department)
+        if info is None:
+            first = submission.events[0].event
+            bootstrapping = (
+                not registry.departments
+                and isinstance(first, DepartmentRegistered)
+                and first.department_id == submission.department == LEDGER_DEPARTMENT
+            )
+            if not bootstrapping:
+                return [
+                    reason("unknown_department", "department", f"{submission.department!r} is not registered")
+                ]
+            public_key = first.public_key
+        else:
+            public_key = info.public_key
+        out = []
+        for i, signed in enumerate(submission.events):
+            message = signing_bytes(
+                stream=submission.stream,
+                department=submission.department,
+                submission_id=submission.submission_id,
+                occurred_at=submission.occurred_at,
+                index=i,
+                legacy_code=submission.legacy_code,
+                event=signed.event,
+            )
+            if not verify(public_key, message, signed.signature):
+                out.append(
+                    reason(
+                        "signature_invalid",
+                        f"events[{i}].signature",
+                        f"the signature does not verify with {submission.department}'s registered key",
+                    )
+                )
+        return out
+
+    def _decide_and_append(self, submission: Submission, now: datetime) -> Receipt:
+        stream = submission.stream
+        is_registry = stream == REGISTRY_STREAM
+        registry = self.registry()
+        if is_registry:
+            work_registry = registry.model_copy(deep=True)
+            seq, last_hash = work_registry.seq, work_registry.last_hash
+            work: EnterpriseState | None = None
+        else:
+            cached = self.enterprise(stream)
+            work = cached.model_copy(deep=True) if len(submission.events) > 1 else cached
+            seq, last_hash = work.seq, work.last_hash
+        envelopes: list[Envelope] = []
+        reasons: list[Reason] = []
+        for i, signed in enumerate(submission.events):
+            env = Envelope(
+                event_id=event_id_for(submission.department, submission.submission_id, i),
+                stream=stream,
+                seq=seq + 1,
+                department=submission.department,
+                submission_id=submission.submission_id,
+                index=i,
+                occurred_at=submission.occurred_at,
+                recorded_at=now,
+                legacy_code=submission.legacy_code,
+                event=signed.event,
+                signature=signed.signature,
+                prev_hash=last_hash,
+            )
+            problems = check_event(env, i, work, work_registry if is_registry else registry, self.rules)
+            if problems:
+                reasons.extend(problems)
+                break
+            chain = [env.sealed()]
+            if not is_registry and signed.event.type in PROPAGATED_TYPES:
+                assert work is not None
+                fold_enterprise(work, chain[0], self.rules)
+                chain.append(self._propagation(chain[0], registry, work, now))
+                fold_enterprise(work, chain[1], self.rules)
+            elif is_registry:
+                fold_registry(work_registry, chain[0])
+            else:
+                assert work is not None
+                fold_enterprise(work, chain[0], self.rules)
+            envelopes.extend(chain)
+            seq, last_hash = chain[-1].seq, chain[-1].hash
+        if reasons:
+            if envelopes and len(submission.events) == 1:
+                self._forget(stream)
+            return self._reject(submission, reasons, now, authenticated=True)
+        self.log.append(stream, envelopes[0].seq - 1, envelopes)
+        if is_registry:
+            self._registry = work_registry
+        else:
+            assert work is not None
+            self._remember(stream, work)
+        return receipt_for([StoredEvent(envelope=e, raw="") for e in envelopes], duplicate=False)
+
+    def _propagation(self, source: Envelope, registry: RegistryState, work: EnterpriseState, now: datetime) -> Envelope:
+        """The ledger's own fact, appended with the one it propagates: who must apply it, by
+        when. Subscribers are read from the registry at this moment and written down, so a
+        rebuild never depends on when it runs."""
+        decision_no = str(getattr(source.event, "decision_no"))
+        record = work.credit.records.get(decision_no)
+        decider = record.department if record is not None else source.department
+        policy = self.rules.policies.for_jurisdiction(source.stream[2:8])
+        deadline = self.rules.calendar.add_working_days(china_day(now), policy.sync_deadline_working_days)
+        fact = PropagationScheduled(
+            source_event_id=source.event_id,
+            source_type=source.type,
+            decision_no=decision_no,
+            subscribers=registry.subscribers_for(source.stream, decider),
+            deadline=deadline.date,
+            deadline_estimated=deadline.estimated,
+        )
+        submission_id = f"propagate:{source.event_id}"
+        env = Envelope(
+            event_id=event_id_for(LEDGER_DEPARTMENT, submission_id, 0),
+            stream=source.stream,
+            seq=source.seq + 1,
+            department=LEDGER_DEPARTMENT,
+            submission_id=submission_id,
+            index=0,
+            occurred_at=now,
+            recorded_at=now,
+            event=fact,
+            signature="",
+            prev_hash=source.hash,
+        )
+        return env.model_copy(update={"signature": self.key.sign(env.signed_bytes())}).sealed()
+
+    def _reject(
+        self, submission: Submission | dict[str, Any] | str, reasons: list[Reason], now: datetime, *, authenticated: bool
+    ) -> Receipt:
+        if isinstance(submission, Submission):
+            body: dict[str, Any] | str = submission.model_dump(mode="json")
+            ident = (submission.submission_id, submission.department, submission.stream)
+        else:
+            body = submission
+            d = submission if isinstance(submission, dict) else {}
+            ident = (str(d.get("submission_id", "")), str(d.get("department", "")), str(d.get("stream", "")))
+        receipt = Receipt(
+            submission_id=ident[0],
+            department=ident[1],
+            stream=ident[2],
+            accepted=False,
+            recorded_at=now,
+            reasons=reasons,
+        )
+        self.rejections.record(RejectionRecord(receipt=receipt, submission=body, authenticated=authenticated))
+        return receipt
+
+
+def genesis() -> str:
+    return GENESIS_HASH

@@ -1,0 +1,79 @@
+"""Rich renderings of the views, for people."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from events.envelope import Envelope
+from projections.views import CreditView, RectificationView, SupervisionCounters, SyncView
+
+STATUS_STYLE = {"publicized": "red", "repaired": "green", "expired": "cyan", "withdrawn": "magenta"}
+
+
+def history(console: Console, events: Sequence[Envelope]) -> None:
+    table = Table(title="history")
+    for col in ("seq", "occurred at", "recorded at", "department", "fact", "hash"):
+        table.add_column(col)
+    for e in events:
+        ref = getattr(e.event, "decision_no", "") or getattr(e.event, "advice_no", "")
+        table.add_row(str(e.seq), e.occurred_at.isoformat(), e.recorded_at.isoformat(), e.department,
+                      f"{e.type} {ref}", e.hash[:12])
+    console.print(table)
+
+
+def credit(console: Console, view: CreditView) -> None:
+    legacy = " [yellow](legacy code)[/yellow]" if view.legacy_code else ""
+    table = Table(title=f"credit — {view.enterprise}{legacy} — standing: {view.standing}")
+    for col in ("decision", "department", "class", "status", "publicity until", "repair from", "paid", "basis"):
+        table.add_column(col)
+    for r in view.records.values():
+        style = STATUS_STYLE.get(r.status, "")
+        table.add_row(r.decision_no, r.department, r.publicity_class, f"[{style}]{r.status}[/{style}]" if style else r.status,
+                      str(r.max_end or ""), str(r.repair_from or ""), "yes" if r.fulfilled or not r.needs_payment else "no",
+                      r.basis)
+    console.print(table)
+
+
+def rectification(console: Console, view: RectificationView, now: datetime) -> None:
+    table = Table(title=f"rectification — {view.enterprise}")
+    for col in ("item", "requirement", "deadline", "owners", "verdicts", "status"):
+        table.add_column(col)
+    for key, item in view.items.items():
+        verdicts = ", ".join(f"{d}:{v.verdict}" for d, v in item.verdicts.items()) or "—"
+        overdue = " [red]overdue[/red]" if item.overdue_as_of(now.date()) else ""
+        table.add_row(key, item.requirement, str(item.deadline), ", ".join(item.owners), verdicts, item.status + overdue)
+    console.print(table)
+    open_demands = view.open_by_department()
+    if open_demands:
+        console.print("open demands side by side: " + "; ".join(
+            f"{dept}: {', '.join(i.item_id + ' ' + i.requirement for i in items)}" for dept, items in open_demands.items()))
+
+
+def sync(console: Console, view: SyncView) -> None:
+    table = Table(title=f"repair sync — {view.enterprise}")
+    for col in ("fact", "decision", "subscriber", "deadline", "status", "latency"):
+        table.add_column(col)
+    for d in view.deliveries.values():
+        late = d.overdue_marked or (d.acknowledged_at is not None and d.acknowledged_at.date() > d.deadline)
+        status = d.status + (" [red](overdue)[/red]" if late else "")
+        latency = f"{d.latency_seconds / 3600:.1f} h" if d.latency_seconds is not None else "—"
+        table.add_row(d.source_type, d.decision_no, d.subscriber, str(d.deadline), status, latency)
+    console.print(table)
+
+
+def supervision(console: Console, figures: dict[str, SupervisionCounters], period: str | None) -> None:
+    table = Table(title=f"supervision — {period or 'all periods'}")
+    for col in ("department", "penalties", "三书同达", "without notice", "items found/closed/overdue",
+                "repairs decided (in time)", "syncs acked (in time)/overdue"):
+        table.add_column(col)
+    for dept, c in figures.items():
+        table.add_row(dept, str(c.penalties), f"{c.served_with_notice_and_advice}/{c.penalties}",
+                      str(c.penalties_without_notice),
+                      f"{c.rectification_found}/{c.rectification_closed}/{c.rectification_overdue}",
+                      f"{c.repairs_decided} ({c.repairs_decided_within_deadline})",
+                      f"{c.syncs_acknowledged} ({c.syncs_acknowledged_within_deadline})/{c.syncs_overdue}")
+    console.print(table)

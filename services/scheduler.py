@@ -1,0 +1,81 @@
+"""The time-driven facts. Driven by an injectable clock: a tick looks at every enterprise's
+views as of the clock's day and emits, through the ordinary write path and signed by the
+ledger, the facts that have become due. Submission ids are derived from what is due, so a
+second tick (or a second scheduler) emits nothing twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from events.models import (
+    Event,
+    PublicityExpired,
+    RectificationOverdue,
+    RepairEligibilityReached,
+    SyncOverdue,
+)
+from projections.fold import china_day, obligations_performed
+from projections.views import EnterpriseState
+from services.app import Tongxiu
+
+
+@dataclass(frozen=True)
+class Due:
+    stream: str
+    submission_id: str
+    event: Event
+
+
+def due_facts(state: EnterpriseState, today_iso: str) -> list[Due]:
+    from datetime import date
+
+    today = date.fromisoformat(today_iso)
+    code = state.enterprise
+    out: list[Due] = []
+    for record in state.credit.records.values():
+        if record.status != "publicized":
+            continue
+        if (
+            record.repair_from is not None
+            and not record.eligibility_reached
+            and not record.early_end_forbidden
+            and today >= record.repair_from
+        ):
+            out.append(
+                Due(code, f"due:eligible:{record.decision_no}",
+                    RepairEligibilityReached(decision_no=record.decision_no, eligible_from=record.repair_from))
+            )
+        if record.max_end is not None and today >= record.max_end:
+            if not record.ends_by_itself_requires_performance or obligations_performed(state, record):
+                out.append(
+                    Due(code, f"due:expired:{record.decision_no}",
+                        PublicityExpired(decision_no=record.decision_no, expired_on=record.max_end))
+                )
+    for item in state.rectification.items.values():
+        if item.status != "closed" and not item.overdue_marked and today > item.deadline:
+            out.append(
+                Due(code, f"due:overdue:{item.advice_no}/{item.item_id}",
+                    RectificationOverdue(advice_no=item.advice_no, item_id=item.item_id, deadline=item.deadline))
+            )
+    for delivery in state.sync.deliveries.values():
+        if delivery.status == "pending" and not delivery.overdue_marked and today > delivery.deadline:
+            out.append(
+                Due(code, f"due:sync:{delivery.source_event_id}/{delivery.subscriber}",
+                    SyncOverdue(source_event_id=delivery.source_event_id, subscriber=delivery.subscriber,
+                                deadline=delivery.deadline))
+            )
+    return out
+
+
+def tick(app: Tongxiu) -> list[Due]:
+    """Emit every fact due as of the app's clock; returns what was emitted."""
+    today = china_day(app.clock.now()).isoformat()
+    emitted = []
+    for code in app.enterprises():
+        for due in due_facts(app.ledger.enterprise(code), today):
+            receipt = app.ledger.emit(due.stream, [due.event], submission_id=due.submission_id)
+            if receipt.accepted and not receipt.duplicate:
+                emitted.append(due)
+    if emitted and app.after_submit is not None:
+        app.after_submit()
+    return emitted

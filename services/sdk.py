@@ -1,0 +1,166 @@
+"""Producer SDK (departments publish) and consumer SDK (subscribers read their inbox and
+acknowledge; credit platforms read the repair feed).
+
+Both are written against small ports — :class:`Transport`, :class:`InboxPort`,
+:class:`FeedPort` — which the embedded backend implements here in-process and the
+distributed backend implements on Kafka and Cassandra.
+"""
+
+from __future__ import annotations
+
+import abc
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from events.envelope import Envelope, Receipt, Submission
+from events.models import (
+    PROPAGATED_TYPES,
+    ComplianceAdviceIssued,
+    CreditRepairNoticeIssued,
+    DeliveryAcknowledged,
+    Event,
+    PenaltyDecided,
+)
+from events.signing import KeyPair
+from projections.fold import Rules, decision_facts, jurisdiction_of
+from projections.rules import compute_periods
+from services.ledger import sign_submission
+
+
+class Transport(abc.ABC):
+    """Carries a signed submission to the ledger and brings back its receipt."""
+
+    @abc.abstractmethod
+    def send(self, submission: Submission) -> Receipt: ...
+
+
+class InboxPort(abc.ABC):
+    @abc.abstractmethod
+    def pending(self, subscriber: str) -> list[dict[str, Any]]:
+        """Every delivery to ``subscriber`` not yet acknowledged (delivered again until it is)."""
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    position: int
+    stream: str
+    type: str
+    decision_no: str
+    event_id: str
+    department: str
+    recorded_at: datetime
+
+
+class FeedPort(abc.ABC):
+    """The repair feed for credit platforms: repairs, revocations, withdrawals and expiries in
+    log order, resumed from where a consumer committed."""
+
+    @abc.abstractmethod
+    def poll(self, consumer: str, *, max_items: int = 100) -> list[FeedItem]: ...
+
+    @abc.abstractmethod
+    def commit(self, consumer: str, item: FeedItem) -> None: ...
+
+
+def feed_item(env: Envelope, position: int) -> FeedItem:
+    """A feed entry carries no personal data: no party name, address or representative."""
+    return FeedItem(
+        position=position,
+        stream=env.stream,
+        type=env.type,
+        decision_no=str(getattr(env.event, "decision_no", "")),
+        event_id=env.event_id,
+        department=env.department,
+        recorded_at=env.recorded_at,
+    )
+
+
+def is_feed_event(env: Envelope) -> bool:
+    return env.type in PROPAGATED_TYPES
+
+
+class Producer:
+    """A department's handle on the ledger: typed facts in, receipt out."""
+
+    def __init__(self, transport: Transport, department: str, key: KeyPair, *, rules: Rules | None = None) -> None:
+        self.transport = transport
+        self.department = department
+        self.key = key
+        self.rules = rules or Rules()
+
+    def publish(
+        self,
+        enterprise: str,
+        events: Sequence[Event],
+        *,
+        submission_id: str | None = None,
+        occurred_at: datetime | None = None,
+        legacy_code: bool = False,
+    ) -> Receipt:
+        """Sign and send; several events are recorded all or none."""
+        submission = sign_submission(
+            self.key,
+            department=self.department,
+            stream=enterprise,
+            submission_id=submission_id or str(uuid.uuid4()),
+            occurred_at=occurred_at or datetime.now(timezone.utc),
+            events=events,
+            legacy_code=legacy_code,
+        )
+        return self.transport.send(submission)
+
+    def notice_for(self, enterprise: str, decision: PenaltyDecided, notice_no: str) -> CreditRepairNoticeIssued:
+        """The credit-repair notice the rules give for ``decision``."""
+        policy = self.rules.policies.for_jurisdiction(jurisdiction_of(enterprise))
+        periods = compute_periods(decision_facts(decision), policy)
+        return CreditRepairNoticeIssued(
+            notice_no=notice_no,
+            decision_no=decision.decision_no,
+            publicity_class=str(periods.publicity_class),  # type: ignore[arg-type]
+            publicity_until=periods.max_end,
+            earliest_repair_date=periods.repair_from,
+        )
+
+    def serve(
+        self,
+        enterprise: str,
+        decision: PenaltyDecided,
+        advice: ComplianceAdviceIssued | None = None,
+        *,
+        notice_no: str | None = None,
+        submission_id: str | None = None,
+        occurred_at: datetime | None = None,
+        legacy_code: bool = False,
+    ) -> Receipt:
+        """三书同达: the decision, its advice and its notice, recorded together or not at all."""
+        notice = self.notice_for(enterprise, decision, notice_no or f"{decision.decision_no}-告知")
+        events: list[Event] = [decision]
+        if advice is not None:
+            events.append(advice)
+        events.append(notice)
+        return self.publish(
+            enterprise, events, submission_id=submission_id, occurred_at=occurred_at, legacy_code=legacy_code
+        )
+
+
+class Consumer:
+    """A subscriber's handle: read the inbox, apply, acknowledge."""
+
+    def __init__(self, inbox: InboxPort, producer: Producer) -> None:
+        self.inbox_port = inbox
+        self.producer = producer
+
+    def inbox(self) -> list[dict[str, Any]]:
+        return self.inbox_port.pending(self.producer.department)
+
+    def acknowledge(self, delivery: dict[str, Any], *, occurred_at: datetime | None = None, note: str = "") -> Receipt:
+        return self.producer.publish(
+            delivery["stream"],
+            [DeliveryAcknowledged(source_event_id=delivery["source_event_id"], note=note)],
+            submission_id=f"ack:{delivery['source_event_id']}",
+            occurred_at=occurred_at,
+        )
+

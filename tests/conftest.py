@@ -1,0 +1,34 @@
+"""Shared fixtures: a fresh embedded ledger on a temporary folder with a manual clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.bootstrap import open_embedded
+from infra.embedded import LocalFeed, LocalInbox, LocalTransport
+from services.app import Tongxiu
+from services.config import Settings
+from services.demo import START, run_demo
+from services.ports import ManualClock
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def app(tmp_path: Path, clock: ManualClock) -> Iterator[Tongxiu]:
+    tongxiu = open_embedded(Settings(data_dir=tmp_path / "ledger"), clock=clock)
+    yield tongxiu
+    tongxiu.close()
+
+
+@pytest.fixture
+def demo_app(app: Tongxiu, clock: ManualClock) -> Tongxiu:
+    """The embedded ledger after the whole demo scenario ran."""
+    run_demo(app, clock, transport=LocalTransport(app), inbox=LocalInbox(app), feed=LocalFeed(app), say=lambda s: None)
+    return app
