@@ -130,7 +130,20 @@ def _standing(credit: CreditView) -> str:
 
 
 def fold_enterprise(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
-    """Apply one event of the enterprise's stream; return the supervision tallies it causes."""
+    """Apply one event of the enterprise's stream; return the supervision tallies it causes.
+
+    The write path guarantees that references exist. A replay "as of" a past time may still
+    leave out an event that a later-kept one refers to (a department may date an act
+    earlier than the one it answers); such an event is kept in the history and ignored by
+    the views rather than failing the replay."""
+    try:
+        return _fold(state, env, rules)
+    except KeyError:
+        state.credit.standing = _standing(state.credit)
+        return []
+
+
+def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
     tallies: list[Tally] = []
     ev = env.event
     credit = state.credit

@@ -229,7 +229,7 @@ def _receipt_out(r: dict[str, Any], json_out: bool) -> None:
     else:
         console.print(f"[red]rejected[/red] {r['submission_id']}:")
         for reason in r["reasons"]:
-            console.print(f"  [{reason['code']}] {reason.get('field') or ''}: {reason['message']}")
+            console.print(escape(f"  [{reason['code']}] {reason.get('field') or ''}: {reason['message']}"))
 
 
 # ---------------------------------------------------------------------------- reads
@@ -288,8 +288,8 @@ def verify(
         console.print(f"[green]OK[/green] {outcome.events} events in {outcome.streams} streams verified")
     else:
         bad = outcome.first_bad or {}
-        console.print(f"[red]FAILED[/red] first bad event: stream {bad.get('stream')} seq {bad.get('seq')} "
-                      f"({bad.get('event_id')}): {bad.get('problem')}")
+        console.print("[red]FAILED[/red] " + escape(f"first bad event: stream {bad.get('stream')} seq {bad.get('seq')} "
+                                                     f"({bad.get('event_id')}): {bad.get('problem')}"))
     if not outcome.ok:
         raise typer.Exit(1)
 
@@ -396,7 +396,7 @@ def rejections(
     for r in rows:
         rc = r.receipt
         table.add_row(str(rc.recorded_at), rc.department, rc.submission_id, rc.stream,
-                      "\n".join(f"[{x.code}] {x.field or ''}: {x.message}" for x in rc.reasons))
+                      escape("\n".join(f"[{x.code}] {x.field or ''}: {x.message}" for x in rc.reasons)))
     console.print(table)
 
 
@@ -414,6 +414,36 @@ def tick(json_out: bool = typer.Option(False, "--json")) -> None:
         console.print(f"{len(due)} facts emitted: " + ", ".join(f"{d.event.type}@{d.stream}" for d in due))
 
 
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, help="default: settings http_host (127.0.0.1)"),
+    port: Optional[int] = typer.Option(None, help="default: settings http_port (8700)"),
+    tokens: Optional[Path] = typer.Option(None, help="tokens file (TOML/JSON); default: settings tokens_file"),
+) -> None:
+    """Start the auditor and supervisor web service (API, gateway, feed, pages)."""
+    import uvicorn
+
+    from services.http import create_app, load_tokens
+
+    settings = State.settings
+    tokens_file = tokens or settings.tokens_file
+    if tokens_file is None:
+        _fail("no tokens file: give --tokens, tokens_file in tongxiu.toml or TONGXIU_TOKENS_FILE")
+    try:
+        grants = load_tokens(tokens_file)  # type: ignore[arg-type]
+    except (OSError, ValueError) as exc:
+        _fail(f"tokens file {tokens_file}: {exc}")
+    tongxiu = _open()
+    try:
+        api = create_app(tongxiu, grants)
+        bind, at = host or settings.http_host, port or settings.http_port
+        console.print(f"同修 Tongxiu on http://{bind}:{at} — {settings.backend} backend, {len(grants)} tokens; "
+                      f"API docs at /docs")
+        uvicorn.run(api, host=bind, port=at, log_level="info")
+    finally:
+        tongxiu.close()
+
+
 @schema_app.command("export")
 def schema_export(out_dir: Path = typer.Option(Path("docs/schemas"))) -> None:
     """Write JSON Schema for every event and the submission to docs/schemas/."""
@@ -421,6 +451,85 @@ def schema_export(out_dir: Path = typer.Option(Path("docs/schemas"))) -> None:
 
     written = write_schemas(out_dir)
     console.print(f"wrote {len(written)} schemas to {out_dir}")
+
+
+@app.command()
+def examples(out_dir: Path = typer.Option(Path("docs/examples"))) -> None:
+    """Write a worked, signed example of every submission type to docs/examples/."""
+    from services.examples import write_examples
+
+    written = write_examples(out_dir)
+    console.print(f"wrote {len(written)} examples to {out_dir}")
+
+
+# ---------------------------------------------------------------------- distributed backend
+
+
+@app.command()
+def migrate() -> None:
+    """Create the Cassandra keyspace and tables and the Kafka topics (idempotent)."""
+    from infra.distributed import migrate as migrate_all
+
+    created = migrate_all(State.settings)
+    s = State.settings
+    console.print(f"keyspace {s.keyspace} ready; topics created: {', '.join(created) or 'none (all existed)'}")
+
+
+@app.command()
+def worker(
+    engine: str = typer.Option("faust", help="faust (default) or plain (kafka-python loops)"),
+    clock_file: Optional[Path] = typer.Option(None, hidden=True, help="tests: read the clock from this file"),
+    loglevel: str = typer.Option("WARNING"),
+) -> None:
+    """Run the distributed worker: the ledger agent and the projection agent."""
+    import logging
+    import signal
+    import threading
+
+    from infra.distributed import FileClock, worker_deps
+
+    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    deps = worker_deps(State.settings, clock=FileClock(clock_file) if clock_file else None)
+    if engine == "faust":
+        from streams import faust_app
+
+        faust_app.run(State.settings, deps, loglevel=loglevel)
+    elif engine == "plain":
+        from streams.worker import run_plain
+
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        try:
+            run_plain(deps, stop)
+        finally:
+            deps.close()
+    else:
+        _fail(f"unknown engine {engine!r}")
+
+
+@infra_app.command("up")
+def infra_up() -> None:
+    """Start (or reuse) the local Kafka and Cassandra servers."""
+    from infra import launch
+
+    _print_json(launch.up())
+
+
+@infra_app.command("down")
+def infra_down() -> None:
+    """Stop the local servers this state dir started."""
+    from infra import launch
+
+    _print_json(launch.down())
+
+
+@infra_app.command("status")
+def infra_status() -> None:
+    """Report whether the local servers run and answer."""
+    from infra import launch
+
+    _print_json(launch.status())
 
 
 def main() -> None:

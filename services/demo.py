@@ -75,8 +75,6 @@ def run_demo(
 ) -> DemoResult:
     result = DemoResult(enterprise=ENTERPRISE)
     code = ENTERPRISE
-    producers = {d[0]: Producer(transport, d[0], demo_key(d[0]), rules=app.rules) for d in DEPARTMENTS}
-    samr, eco, tax, platform = (producers[k] for k in ("samr-deqing", "eco-huzhou", "tax-deqing", "creditchina"))
 
     def at(when: datetime) -> datetime:
         clock.set(when.astimezone(timezone.utc))
@@ -88,67 +86,11 @@ def run_demo(
 
     say("① Departments and a credit platform join the ledger, and subscribe to repairs in Zhejiang.")
     at(START)
-    for dept_id, name, kind, domain, area in DEPARTMENTS:
-        app.ledger.emit(
-            REGISTRY_STREAM,
-            [
-                DepartmentRegistered(
-                    department_id=dept_id,
-                    name=name,
-                    kind=kind,  # type: ignore[arg-type]
-                    domain=domain,
-                    jurisdiction=area,
-                    public_key=demo_key(dept_id).public_key,
-                )
-            ],
-            submission_id=f"register:{dept_id}",
-        )
-        record(
-            f"subscribe:{dept_id}",
-            producers[dept_id].publish(
-                REGISTRY_STREAM, [SubscriptionAdded(jurisdictions=["33"])], submission_id=f"subscribe:{dept_id}",
-                occurred_at=clock.now(),
-            ),
-        )
-    app.process()
+    producers = register_departments(app, transport, clock)
+    samr, eco, tax, platform = (producers[k] for k in ("samr-deqing", "eco-huzhou", "tax-deqing", "creditchina"))
 
     say(f"② 三书同达: market regulation serves decision, compliance advice and repair notice on {code}.")
-    decision = PenaltyDecided(
-        decision_no="德市监处罚〔2026〕7号",
-        party_name="德清县某某化工有限公司",
-        address="浙江省湖州市德清县武康街道某路1号",
-        legal_representative="张某",
-        facts="生产的产品质量抽检不合格，且未按规定存放危险化学品",
-        legal_basis="《中华人民共和国产品质量法》第四十九条",
-        penalty_types=["罚款", "没收违法所得"],
-        fine_yuan=Decimal("50000"),
-        confiscation_yuan=Decimal("12000"),
-        authority="德清县市场监督管理局",
-        decision_date=date(2026, 1, 5),
-        procedure="ordinary",
-        rule_set="samr-order-107",
-        violation_kind="产品质量抽检不合格",
-    )
-    advice = ComplianceAdviceIssued(
-        advice_no="德市监合规〔2026〕7号",
-        decision_no=decision.decision_no,
-        items=[
-            AdviceItem(
-                item_id="1",
-                requirement="建立出厂检验制度并留存检验记录",
-                deadline=date(2026, 2, 27),
-                lead_department="samr-deqing",
-            ),
-            AdviceItem(
-                item_id="2",
-                requirement="危险化学品仓库整改，废液按规定转移处置（联合帮扶整改）",
-                deadline=date(2026, 3, 13),
-                lead_department="samr-deqing",
-                participating_departments=["eco-huzhou", "ema-deqing"],
-            ),
-        ],
-        guidance="建议参照《企业合规指引》建立质量与安全管理台账",
-    )
+    decision, advice = demo_decision_and_advice()
     at(START + timedelta(hours=1))
     served = record("serve", samr.serve(code, decision, advice, submission_id="serve-7", occurred_at=clock.now()))
     say(f"   recorded as seq {[e.seq for e in served.events]} (all three or none)")
@@ -218,6 +160,73 @@ def run_demo(
     say(f"   credit platform feed: {[(i.type, i.decision_no) for i in items]}")
     app.process()
     return result
+
+
+def demo_decision_and_advice() -> tuple[PenaltyDecided, ComplianceAdviceIssued]:
+    """The demo's penalty decision and its compliance advice (joint item 2)."""
+    decision = PenaltyDecided(
+        decision_no="德市监处罚〔2026〕7号",
+        party_name="德清县某某化工有限公司",
+        address="浙江省湖州市德清县武康街道某路1号",
+        legal_representative="张某",
+        facts="生产的产品质量抽检不合格，且未按规定存放危险化学品",
+        legal_basis="《中华人民共和国产品质量法》第四十九条",
+        penalty_types=["罚款", "没收违法所得"],
+        fine_yuan=Decimal("50000"),
+        confiscation_yuan=Decimal("12000"),
+        authority="德清县市场监督管理局",
+        decision_date=date(2026, 1, 5),
+        procedure="ordinary",
+        rule_set="samr-order-107",
+        violation_kind="产品质量抽检不合格",
+    )
+    advice = ComplianceAdviceIssued(
+        advice_no="德市监合规〔2026〕7号",
+        decision_no=decision.decision_no,
+        items=[
+            AdviceItem(
+                item_id="1",
+                requirement="建立出厂检验制度并留存检验记录",
+                deadline=date(2026, 2, 27),
+                lead_department="samr-deqing",
+            ),
+            AdviceItem(
+                item_id="2",
+                requirement="危险化学品仓库整改，废液按规定转移处置（联合帮扶整改）",
+                deadline=date(2026, 3, 13),
+                lead_department="samr-deqing",
+                participating_departments=["eco-huzhou", "ema-deqing"],
+            ),
+        ],
+        guidance="建议参照《企业合规指引》建立质量与安全管理台账",
+    )
+    return decision, advice
+
+
+def register_departments(app: Tongxiu, transport: Transport, clock: ManualClock) -> dict[str, Producer]:
+    """Register the demo departments (the ledger signs) and subscribe each to Zhejiang."""
+    producers = {d[0]: Producer(transport, d[0], demo_key(d[0]), rules=app.rules) for d in DEPARTMENTS}
+    for dept_id, name, kind, domain, area in DEPARTMENTS:
+        app.ledger.emit(
+            REGISTRY_STREAM,
+            [
+                DepartmentRegistered(
+                    department_id=dept_id,
+                    name=name,
+                    kind=kind,  # type: ignore[arg-type]
+                    domain=domain,
+                    jurisdiction=area,
+                    public_key=demo_key(dept_id).public_key,
+                )
+            ],
+            submission_id=f"register:{dept_id}",
+        )
+        producers[dept_id].publish(
+            REGISTRY_STREAM, [SubscriptionAdded(jurisdictions=["33"])], submission_id=f"subscribe:{dept_id}",
+            occurred_at=clock.now(),
+        )
+    app.process()
+    return producers
 
 
 def china_today(clock: ManualClock) -> date:

@@ -388,7 +388,7 @@ class Ledger:
             department=LEDGER_DEPARTMENT,
             submission_id=submission_id,
             index=0,
-            occurred_at=now,
+            occurred_at=source.occurred_at,
             recorded_at=now,
             event=fact,
             signature="",

@@ -1,0 +1,139 @@
+"""The CLI as a user drives it: examples published with `publish`, `verify` catching
+tampering, `replay` as of a past time, `sign`, `keys`, schema export kept in sync."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from events.models import EVENT_TYPES, SYSTEM_TYPES
+from events.schemas import all_schemas, render
+from services.cli import app
+from services.demo import ENTERPRISE
+from services.examples import LEDGER_DEMO_KEY, build_examples
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def cli(data: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["--data-dir", str(data), *args])
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def examples_ledger(tmp_path: Path) -> Path:
+    data = tmp_path / "ledger"
+    data.mkdir()
+    (data / "ledger.key").write_text(LEDGER_DEMO_KEY.private_key)
+    for path in sorted((ROOT / "docs" / "examples").glob("*.json")):
+        code, out = cli(data, "publish", str(path), "--json")
+        assert code == 0, out
+        assert json.loads(out)[0]["accepted"]
+    return data
+
+
+def test_committed_examples_cover_every_submission_type_and_are_current() -> None:
+    built = build_examples()
+    on_disk = sorted((ROOT / "docs" / "examples").glob("*.json"))
+    assert [p.stem for p in on_disk] == [stem for stem, _ in built]
+    for path, (_, sub) in zip(on_disk, built):
+        assert path.read_text(encoding="utf-8") == sub.model_dump_json(indent=2) + "\n"
+    covered = {signed.event.type for _, sub in built for signed in sub.events}
+    assert covered == set(EVENT_TYPES) - SYSTEM_TYPES
+
+
+def test_committed_schemas_match_the_models() -> None:
+    for name, schema in all_schemas().items():
+        path = ROOT / "docs" / "schemas" / f"{name}.schema.json"
+        assert path.exists(), f"{path} missing: run `tongxiu schema export`"
+        assert path.read_text(encoding="utf-8") == render(schema), f"{path} is stale: run `tongxiu schema export`"
+
+
+def test_publish_examples_then_read_everything(examples_ledger: Path) -> None:
+    code, out = cli(examples_ledger, "credit", ENTERPRISE, "--json")
+    assert code == 0
+    records = json.loads(out)["records"]
+    assert records["德市监处罚〔2026〕7号"]["status"] == "withdrawn"
+    assert records["德税不罚〔2026〕3号"]["kind"] == "no_penalty"
+    code, out = cli(examples_ledger, "rectification", ENTERPRISE, "--json")
+    assert {i["status"] for i in json.loads(out)["items"].values()} == {"closed"}
+    code, out = cli(examples_ledger, "sync", ENTERPRISE, "--json")
+    deliveries = json.loads(out)["deliveries"].values()
+    assert {d["subscriber"]: d["status"] for d in deliveries if d["source_type"] == "repair_granted"}["tax-deqing"] == "acknowledged"
+    assert cli(examples_ledger, "verify", "--all")[0] == 0
+    code, out = cli(examples_ledger, "stats", "--json")
+    assert json.loads(out)["supervision"]["samr-deqing"]["repairs_decided"] == 2
+    # resubmitting a file is harmless and answers with the first receipt
+    first = sorted((ROOT / "docs" / "examples").glob("*.json"))[10]
+    code, out = cli(examples_ledger, "publish", str(first), "--json")
+    assert code == 0 and json.loads(out)[0]["duplicate"] is True
+
+
+def test_replay_as_of_and_known_at(examples_ledger: Path) -> None:
+    code, out = cli(examples_ledger, "replay", ENTERPRISE, "--as-of", "2026-04-12", "--json")
+    assert code == 0, out
+    then = json.loads(out)
+    assert then["credit"]["records"]["德市监处罚〔2026〕7号"]["status"] == "repaired"
+    code, out = cli(examples_ledger, "replay", ENTERPRISE, "--as-of", "2026-01-20", "--json")
+    early = json.loads(out)
+    assert early["credit"]["records"]["德市监处罚〔2026〕7号"]["status"] == "publicized"
+    assert len(early["events"]) < len(then["events"])
+    # known-at before anything was recorded: nothing known
+    code, out = cli(examples_ledger, "replay", ENTERPRISE, "--known-at", "2000-01-01", "--json")
+    assert json.loads(out)["events"] == []
+    code, out = cli(examples_ledger, "replay", ENTERPRISE, "--as-of", "yesterday")
+    assert code == 2 and "--as-of" in out
+
+
+def test_verify_names_the_first_altered_event(examples_ledger: Path) -> None:
+    from infra.sqlite import Database, SqliteEventLog
+
+    db = Database(examples_ledger / "ledger.sqlite3")
+    log = SqliteEventLog(db)
+    stored = log.read_stream(ENTERPRISE)[4]
+    body = json.loads(stored.raw)
+    body["event"]["amount_paid_yuan"] = "1.00"
+    log.tamper_for_test(ENTERPRISE, stored.envelope.seq, json.dumps(body, ensure_ascii=False))
+    db.close()
+    code, out = cli(examples_ledger, "verify", ENTERPRISE)
+    assert code == 1
+    assert f"seq {stored.envelope.seq}" in out and stored.envelope.event_id in out
+    code, out = cli(examples_ledger, "verify", ENTERPRISE, "--json")
+    assert json.loads(out)["first_bad"]["seq"] == stored.envelope.seq
+
+
+def test_keys_sign_publish_round_trip(tmp_path: Path) -> None:
+    data = tmp_path / "ledger"
+    assert cli(data, "keys", "new-dept", "--out-dir", str(tmp_path))[0] == 0
+    code, out = cli(data, "register", "new-dept", "--name", "新部门", "--domain", "labour",
+                    "--jurisdiction", "33", "--public-key", str(tmp_path / "new-dept.pub"))
+    assert code == 0, out
+    unsigned = {
+        "submission_id": "s-1", "department": "new-dept", "stream": "registry",
+        "occurred_at": "2026-01-05T09:00:00+08:00", "events": [{"type": "subscription_added", "jurisdictions": ["33"]}],
+    }
+    (tmp_path / "unsigned.json").write_text(json.dumps(unsigned))
+    code, out = cli(data, "sign", str(tmp_path / "unsigned.json"), "--key", str(tmp_path / "new-dept.key"),
+                    "--out", str(tmp_path / "signed.json"))
+    assert code == 0, out
+    code, out = cli(data, "publish", str(tmp_path / "signed.json"))
+    assert code == 0 and "accepted" in out
+    # signed with the wrong key: rejected, exit 1, reason shown
+    assert cli(data, "keys", "other", "--out-dir", str(tmp_path))[0] == 0
+    unsigned["submission_id"] = "s-2"
+    (tmp_path / "unsigned.json").write_text(json.dumps(unsigned))
+    cli(data, "sign", str(tmp_path / "unsigned.json"), "--key", str(tmp_path / "other.key"), "--out", str(tmp_path / "bad.json"))
+    code, out = cli(data, "publish", str(tmp_path / "bad.json"))
+    assert code == 1 and "signature_invalid" in out
+    code, out = cli(data, "rejections", "--json")
+    assert json.loads(out)[0]["receipt"]["reasons"][0]["code"] == "signature_invalid"
+
+
+def test_demo_command_runs(tmp_path: Path) -> None:
+    code, out = cli(tmp_path, "demo")
+    assert code == 0, out
+    assert "repair_too_early" in out and "verify: OK" in out

@@ -1,0 +1,335 @@
+"""Every rejection reason of the write path, reached the way a department would reach it, plus
+the write path's guarantees: all-or-none bundles, duplicates, recorded rejections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from events.envelope import Receipt
+from events.models import (
+    REGISTRY_STREAM,
+    AdviceItem,
+    ComplianceAdviceIssued,
+    CreditRepairNoticeIssued,
+    DecisionWithdrawn,
+    DeliveryAcknowledged,
+    DepartmentRegistered,
+    PenaltyDecided,
+    PenaltyFulfilled,
+    RectificationEvidenceSubmitted,
+    RectificationVerified,
+    RepairApplied,
+    RepairGranted,
+    RepairRefused,
+    RepairRevoked,
+    SubscriptionRemoved,
+)
+from events.signing import KeyPair
+from infra.embedded import LocalTransport
+from projections.fold import CHINA
+from projections.rules import LocalPolicy, PolicyBook
+from services.app import Tongxiu
+from services.decide import REASON_CODES
+from services.demo import demo_key, make_uscc, register_departments
+from services.ledger import sign_submission
+from services.ports import ManualClock
+from services.sdk import Producer
+
+CODE = make_uscc("91", "330521", "MA2D7K3X")
+OTHER = make_uscc("91", "330521", "MA2D7K4Y")
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=CHINA)
+
+
+def decision(no: str = "D1", **kw: Any) -> PenaltyDecided:
+    base: dict[str, Any] = dict(
+        decision_no=no,
+        party_name="某公司",
+        address="某地",
+        legal_representative="张某",
+        facts="事实",
+        legal_basis="依据",
+        penalty_types=["罚款"],
+        fine_yuan=Decimal("50000"),
+        authority="德清县市场监督管理局",
+        decision_date=date(2026, 1, 5),
+        procedure="ordinary",
+        rule_set="samr-order-107",
+    )
+    base.update(kw)
+    return PenaltyDecided(**base)
+
+
+def advice(no: str = "A1", decision_no: str = "D1", owners: tuple[str, ...] = ("samr-deqing",)) -> ComplianceAdviceIssued:
+    return ComplianceAdviceIssued(
+        advice_no=no,
+        decision_no=decision_no,
+        items=[
+            AdviceItem(
+                item_id="1",
+                requirement="整改",
+                deadline=date(2026, 2, 1),
+                lead_department=owners[0],
+                participating_departments=list(owners[1:]),
+            )
+        ],
+    )
+
+
+@dataclass
+class World:
+    app: Tongxiu
+    clock: ManualClock
+    p: dict[str, Producer]
+
+    def at(self, days: float) -> datetime:
+        self.clock.set(T0 + timedelta(days=days))
+        return self.clock.now()
+
+    def send(self, dept: str, events: list[Any], *, stream: str = CODE, sid: str | None = None) -> Receipt:
+        return self.p[dept].publish(stream, events, submission_id=sid, occurred_at=self.clock.now())
+
+    def serve(self, no: str = "D1", *, with_advice: bool = True, **kw: Any) -> Receipt:
+        d = decision(no, **kw)
+        a = advice(f"A-{no}", no) if with_advice else None
+        return self.p["samr-deqing"].serve(CODE, d, a, occurred_at=self.clock.now())
+
+    def close_items(self, no: str = "D1") -> None:
+        self.send("creditchina", [RectificationEvidenceSubmitted(advice_no=f"A-{no}", item_id="1", evidence="证明")])
+        self.send("samr-deqing", [RectificationVerified(advice_no=f"A-{no}", item_id="1")])
+
+    def pay(self, no: str = "D1", amount: str = "50000") -> Receipt:
+        return self.send(
+            "samr-deqing", [PenaltyFulfilled(decision_no=no, amount_paid_yuan=Decimal(amount), fulfilled_on=date(2026, 1, 10))]
+        )
+
+    def apply(self, no: str = "D1") -> Receipt:
+        return self.send(
+            "creditchina", [RepairApplied(decision_no=no, credit_commitment="承诺", applied_on=self.clock.now().date())]
+        )
+
+    def granted(self, no: str = "D1") -> Receipt:
+        self.pay(no)
+        self.close_items(no)
+        self.at(100)
+        assert self.apply(no).accepted
+        receipt = self.send("samr-deqing", [RepairGranted(decision_no=no)])
+        assert receipt.accepted, receipt.reasons
+        return receipt
+
+
+@pytest.fixture
+def world(app: Tongxiu, clock: ManualClock) -> World:
+    clock.set(T0)
+    return World(app, clock, register_departments(app, LocalTransport(app), clock))
+
+
+def _raw(world: World, mutate: Callable[[dict[str, Any]], None]) -> Receipt:
+    sub = sign_submission(
+        demo_key("samr-deqing"), department="samr-deqing", stream=CODE, submission_id="raw-1",
+        occurred_at=world.clock.now(), events=[decision()],
+    ).model_dump(mode="json")
+    mutate(sub)
+    return world.app.submit(sub)
+
+
+# Each case: the code it must produce, and how a department gets there.
+CASES: dict[str, Callable[[World], Receipt]] = {
+    "schema_invalid": lambda w: _raw(w, lambda s: s["events"][0]["event"].__setitem__("fine_yuan", "-5")),
+    "credit_code_invalid": lambda w: w.send("samr-deqing", [decision()], stream="91350203M0001QAY9B"),
+    "unknown_department": lambda w: Producer(LocalTransport(w.app), "nobody", KeyPair.generate()).publish(
+        CODE, [decision()], occurred_at=w.clock.now()
+    ),
+    "signature_invalid": lambda w: Producer(LocalTransport(w.app), "samr-deqing", demo_key("tax-deqing")).publish(
+        CODE, [decision()], occurred_at=w.clock.now()
+    ),
+    "wrong_stream": lambda w: w.send("samr-deqing", [SubscriptionRemoved()], stream=CODE),
+    "not_authorized": lambda w: (w.serve(), w.send("tax-deqing", [DecisionWithdrawn(decision_no="D1", reason="复议")]))[1],
+    "unknown_reference": lambda w: w.send("samr-deqing", [RepairGranted(decision_no="nope")]),
+    "duplicate_reference": lambda w: (w.serve(), w.serve(with_advice=False))[1],
+    "rule_set_not_in_force": lambda w: w.send("samr-deqing", [decision(rule_set="samr-order-45")]),
+    "decision_inconsistent": lambda w: w.send("samr-deqing", [decision(procedure="simple")]),
+    "notice_mismatch": lambda w: w.send(
+        "samr-deqing",
+        [
+            decision(),
+            CreditRepairNoticeIssued(
+                notice_no="N1", decision_no="D1", publicity_class="serious",
+                publicity_until=date(2029, 1, 5), earliest_repair_date=date(2027, 1, 5),
+            ),
+        ],
+    ),
+    "insufficient_payment": lambda w: (w.serve(), w.pay(amount="100"))[1],
+    "item_closed": lambda w: (w.serve(), w.close_items(), w.send(
+        "creditchina", [RectificationEvidenceSubmitted(advice_no="A-D1", item_id="1", evidence="再交")]))[2],
+    "no_evidence": lambda w: (w.serve(), w.send("samr-deqing", [RectificationVerified(advice_no="A-D1", item_id="1")]))[1],
+    "not_publicized": lambda w: (w.send("samr-deqing", [decision(procedure="simple", penalty_types=["警告"],
+                                                                   fine_yuan=Decimal(0))]), w.apply())[1],
+    "repair_too_early": lambda w: (w.serve(), w.at(30), w.apply())[2],
+    "early_end_forbidden": lambda w: (w.serve(penalty_types=["吊销许可证件"], fine_yuan=Decimal(0)), w.at(800), w.apply())[2],
+    "repair_locked_out": lambda w: _locked_out(w),
+    "application_pending": lambda w: (w.serve(), w.at(100), w.apply(), w.apply())[3],
+    "no_pending_application": lambda w: (w.serve(), w.send("samr-deqing", [RepairRefused(decision_no="D1", reason="否")]))[1],
+    "obligations_not_performed": lambda w: (w.serve(), w.close_items(), w.at(100), w.apply(),
+                                            w.send("samr-deqing", [RepairGranted(decision_no="D1")]))[4],
+    "rectification_not_verified": lambda w: (w.serve(), w.pay(), w.at(100), w.apply(),
+                                             w.send("samr-deqing", [RepairGranted(decision_no="D1")]))[4],
+    "not_repaired": lambda w: (w.serve(), w.send("samr-deqing", [RepairRevoked(decision_no="D1", reason="虚假材料")]))[1],
+    "decision_withdrawn": lambda w: (w.serve(), w.send("samr-deqing", [DecisionWithdrawn(decision_no="D1", reason="撤销")]),
+                                     w.send("samr-deqing", [DecisionWithdrawn(decision_no="D1", reason="再撤")]))[2],
+    "already_acknowledged": lambda w: _acked_twice(w),
+}
+
+
+def _locked_out(w: World) -> Receipt:
+    # local policy is configuration (see test_policy_file_drives_lock_out); swap in a strict one
+    object.__setattr__(
+        w.app.rules, "policies",
+        PolicyBook(policies_by_jurisdiction={"33": LocalPolicy(repair_lockout_days_after_last_repair=365)}),
+    )
+    w.serve("D1")
+    w.granted("D1")
+    w.serve("D2")
+    w.pay("D2")
+    w.close_items("D2")
+    w.at(200)
+    return w.apply("D2")
+
+
+def _acked_twice(w: World) -> Receipt:
+    w.serve()
+    grant = w.granted()
+    source = grant.events[0].event_id
+    assert w.send("tax-deqing", [DeliveryAcknowledged(source_event_id=source)]).accepted
+    return w.send("tax-deqing", [DeliveryAcknowledged(source_event_id=source)])
+
+
+def test_every_reason_code_has_a_case() -> None:
+    assert set(CASES) == set(REASON_CODES)
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_rejection_reason(world: World, code: str) -> None:
+    before = {s: world.app.log.last_seq(s) for s in world.app.log.streams()}
+    receipt = CASES[code](world)
+    assert not receipt.accepted
+    assert code in receipt.codes, receipt.reasons
+    r = next(x for x in receipt.reasons if x.code == code)
+    assert r.message and (r.field or code in {"unknown_department"})
+    # recorded with its reason, not dropped; nothing already recorded is lost
+    logged = world.app.list_rejections(limit=1000)
+    assert any(code in x.receipt.codes for x in logged)
+    for stream, seq in before.items():
+        assert world.app.log.last_seq(stream) >= seq
+
+
+def test_schema_error_names_the_field(world: World) -> None:
+    receipt = _raw(world, lambda s: s["events"][0]["event"].__setitem__("fine_yuan", "-5"))
+    assert any("fine_yuan" in (r.field or "") for r in receipt.reasons)
+    garbage = world.app.submit("{not json")
+    assert garbage.codes == ["schema_invalid"]
+    assert world.app.list_rejections(limit=1000)[-1].submission == "{not json"
+
+
+def test_repair_too_early_gives_the_date(world: World) -> None:
+    world.serve()
+    world.at(30)
+    reason = world.apply().reasons[0]
+    assert reason.detail["earliest_repair_date"] == "2026-04-05"
+    assert "2026-04-05" in reason.message
+
+
+def test_bundle_is_all_or_none(world: World) -> None:
+    """三书同达: a bundle whose notice is wrong records neither the decision nor the advice."""
+    receipt = CASES["notice_mismatch"](world)
+    assert not receipt.accepted
+    assert world.app.log.last_seq(CODE) == 0
+    assert world.app.credit(CODE).records == {}
+    served = world.serve()
+    assert [e.type for e in served.events] == ["penalty_decided", "compliance_advice_issued", "credit_repair_notice_issued"]
+    assert [e.seq for e in served.events] == [1, 2, 3]
+
+
+def test_duplicate_submission_gets_first_receipt(world: World) -> None:
+    first = world.send("samr-deqing", [decision()], sid="same")
+    again = world.send("samr-deqing", [decision()], sid="same")
+    assert first.accepted and again.accepted and again.duplicate
+    assert again.events == first.events
+    assert world.app.log.last_seq(CODE) == 1
+    rejected = world.send("tax-deqing", [RepairGranted(decision_no="D1")], sid="r")
+    again_rejected = world.send("tax-deqing", [RepairGranted(decision_no="D1")], sid="r")
+    assert again_rejected.duplicate and again_rejected.reasons == rejected.reasons
+
+
+def test_forged_submission_does_not_take_the_id(world: World) -> None:
+    forged = Producer(LocalTransport(world.app), "samr-deqing", demo_key("tax-deqing"))
+    assert forged.publish(CODE, [decision()], submission_id="x", occurred_at=world.clock.now()).codes == ["signature_invalid"]
+    assert world.send("samr-deqing", [decision()], sid="x").accepted
+
+
+def test_legacy_code_is_accepted_only_when_declared_and_marked(world: World) -> None:
+    legacy = "91350203M0001QAY9B"
+    refused = world.send("samr-deqing", [decision()], stream=legacy)
+    assert refused.codes == ["credit_code_invalid"]
+    accepted = world.p["samr-deqing"].publish(legacy, [decision()], occurred_at=world.clock.now(), legacy_code=True)
+    assert accepted.accepted
+    assert world.app.credit(legacy).legacy_code is True
+    assert world.app.log.read_stream(legacy)[0].envelope.legacy_code is True
+
+
+def test_registration_only_by_the_ledger(world: World) -> None:
+    event = DepartmentRegistered(
+        department_id="rogue", name="x", kind="department", domain="tax", jurisdiction="33",
+        public_key=KeyPair.generate().public_key,
+    )
+    receipt = world.send("tax-deqing", [event], stream=REGISTRY_STREAM)
+    assert receipt.codes == ["not_authorized"]
+    assert "rogue" not in world.app.registry().departments
+
+
+def test_penalty_without_notice_counts_against_department(world: World) -> None:
+    assert world.send("samr-deqing", [decision()]).accepted
+    assert world.serve("D2").accepted
+    figures = world.app.supervision("samr-deqing", "2026-01")
+    assert (figures.penalties, figures.served_with_notice, figures.penalties_without_notice) == (2, 1, 1)
+
+
+def test_repair_propagates_to_subscribers_but_not_decider(world: World) -> None:
+    world.serve()
+    grant = world.granted()
+    inboxes = {d: world.app.inbox(d) for d in ("samr-deqing", "tax-deqing", "creditchina")}
+    assert inboxes["samr-deqing"] == []
+    assert [i["source_event_id"] for i in inboxes["tax-deqing"]] == [grant.events[0].event_id]
+    # delivered again until acknowledged
+    assert world.app.inbox("tax-deqing") == inboxes["tax-deqing"]
+    world.send("tax-deqing", [DeliveryAcknowledged(source_event_id=grant.events[0].event_id)])
+    assert world.app.inbox("tax-deqing") == []
+    assert len(world.app.inbox("creditchina")) == 1
+
+
+def test_first_violation_is_answerable_across_departments(world: World) -> None:
+    from projections.fold import first_violation
+
+    world.send("samr-deqing", [decision(violation_kind="无证经营")])
+    state = world.app.enterprise_state(CODE)
+    assert not first_violation(state, "无证经营")
+    assert first_violation(state, "超范围经营")
+
+
+def test_policy_file_drives_lock_out(tmp_path: Any, clock: ManualClock) -> None:
+    from infra.bootstrap import open_embedded
+    from services.config import Settings
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[policies_by_jurisdiction.3305]\nrepair_lockout_days_after_last_repair = 365\n")
+    app = open_embedded(Settings(data_dir=tmp_path / "l", policy_file=policy), clock=clock)
+    try:
+        assert app.rules.policies.for_jurisdiction("330521").repair_lockout_days_after_last_repair == 365
+        assert app.rules.policies.for_jurisdiction("320101").repair_lockout_days_after_last_repair is None
+    finally:
+        app.close()
