@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -59,12 +59,28 @@ def signing_bytes(
     )
 
 
+def stored_signing_bytes(body: dict[str, Any]) -> bytes:
+    """The signed bytes rebuilt from a stored envelope's JSON as recorded — not from the
+    decoded (possibly upcast) model — so signatures of old events keep verifying."""
+    return canonical(
+        {
+            "stream": body["stream"],
+            "department": body["department"],
+            "submission_id": body["submission_id"],
+            "occurred_at": body["occurred_at"],
+            "index": body["index"],
+            "legacy_code": body.get("legacy_code", False),
+            "event": body["event"],
+        }
+    )
+
+
 _DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 
 
 def _iso(value: datetime) -> str:
     """The same text pydantic writes for the datetime inside an envelope."""
-    text: str = _DATETIME.dump_python(value.astimezone(timezone.utc), mode="json")
+    text: str = _DATETIME.dump_python(value.astimezone(UTC), mode="json")
     return text
 
 

@@ -10,9 +10,9 @@ the stream processors and auditors.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -26,7 +26,7 @@ LEDGER_DEPARTMENT = "ledger"
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must carry a time zone (e.g. 2026-01-05T09:00:00+08:00)")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
@@ -289,30 +289,7 @@ class SyncOverdue(Fact):
 
 
 Event = Annotated[
-    Union[
-        DepartmentRegistered,
-        SubscriptionAdded,
-        SubscriptionRemoved,
-        PenaltyDecided,
-        NoPenaltyDecided,
-        ComplianceAdviceIssued,
-        CreditRepairNoticeIssued,
-        PenaltyFulfilled,
-        RectificationEvidenceSubmitted,
-        RectificationVerified,
-        RectificationRejected,
-        RepairApplied,
-        RepairGranted,
-        RepairRefused,
-        RepairRevoked,
-        DecisionWithdrawn,
-        PropagationScheduled,
-        DeliveryAcknowledged,
-        RepairEligibilityReached,
-        PublicityExpired,
-        RectificationOverdue,
-        SyncOverdue,
-    ],
+    DepartmentRegistered | SubscriptionAdded | SubscriptionRemoved | PenaltyDecided | NoPenaltyDecided | ComplianceAdviceIssued | CreditRepairNoticeIssued | PenaltyFulfilled | RectificationEvidenceSubmitted | RectificationVerified | RectificationRejected | RepairApplied | RepairGranted | RepairRefused | RepairRevoked | DecisionWithdrawn | PropagationScheduled | DeliveryAcknowledged | RepairEligibilityReached | PublicityExpired | RectificationOverdue | SyncOverdue,
     Field(discriminator="type"),
 ]
 

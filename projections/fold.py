@@ -214,19 +214,19 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
             tallies.append(
                 Tally(record.department, month_of(record.decision_date), "served_with_notice_and_advice")
             )
-        for item in ev.items:
-            rect.items[f"{ev.advice_no}/{item.item_id}"] = RectificationItem(
+        for advised in ev.items:
+            rect.items[f"{ev.advice_no}/{advised.item_id}"] = RectificationItem(
                 advice_no=ev.advice_no,
-                item_id=item.item_id,
+                item_id=advised.item_id,
                 decision_no=ev.decision_no,
                 issued_by=env.department,
                 issued_at=env.occurred_at,
-                requirement=item.requirement,
-                deadline=item.deadline,
-                lead_department=item.lead_department,
-                participating_departments=list(item.participating_departments),
+                requirement=advised.requirement,
+                deadline=advised.deadline,
+                lead_department=advised.lead_department,
+                participating_departments=list(advised.participating_departments),
             )
-            tallies.append(Tally(item.lead_department, month, "rectification_found"))
+            tallies.append(Tally(advised.lead_department, month, "rectification_found"))
     elif isinstance(ev, PenaltyFulfilled):
         record = credit.records[ev.decision_no]
         record.fulfilled = True

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from events.envelope import GENESIS_HASH, Envelope, canonical
+from events.envelope import GENESIS_HASH, Envelope, canonical, stored_signing_bytes
 from events.models import REGISTRY_STREAM, DepartmentRegistered
 from events.signing import verify
 from projections.fold import Rules, fold_enterprise, fold_registry
@@ -61,11 +61,11 @@ class Verification:
             self.first_bad = entry
 
 
-def stored_hash(raw: str) -> tuple[str, str]:
+def stored_hash(body: dict[str, Any]) -> tuple[str, str]:
     """(hash recorded in the stored bytes, hash recomputed from them)."""
-    body = json.loads(raw)
-    recorded = str(body.pop("hash", ""))
-    return recorded, hashlib.sha256(canonical(body)).hexdigest()
+    rest = dict(body)
+    recorded = str(rest.pop("hash", ""))
+    return recorded, hashlib.sha256(canonical(rest)).hexdigest()
 
 
 def _keys(log: EventLog, result: Verification) -> dict[str, str]:
@@ -74,7 +74,7 @@ def _keys(log: EventLog, result: Verification) -> dict[str, str]:
         ev = stored.envelope.event
         if isinstance(ev, DepartmentRegistered) and not registry.departments:
             # the ledger's self-registration verifies with the key it carries
-            if not verify(ev.public_key, stored.envelope.signed_bytes(), stored.envelope.signature):
+            if not verify(ev.public_key, stored_signing_bytes(json.loads(stored.raw)), stored.envelope.signature):
                 result.fail(stored, REGISTRY_STREAM, stored.envelope.seq, "signature does not verify")
         fold_registry(registry, stored.envelope)
     return {d.department_id: d.public_key for d in registry.departments.values()}
@@ -89,7 +89,8 @@ def _check_chain(log: EventLog, stream: str, result: Verification, keys: dict[st
         result.events += 1
         if env.seq != expected:
             result.fail(stored, stream, env.seq, f"sequence gap: expected {expected}, found {env.seq}")
-        recorded, recomputed = stored_hash(stored.raw)
+        body = json.loads(stored.raw)
+        recorded, recomputed = stored_hash(body)
         if recorded != recomputed:
             result.fail(stored, stream, env.seq, "hash does not match the stored event (altered)")
         if env.prev_hash != prev:
@@ -98,7 +99,7 @@ def _check_chain(log: EventLog, stream: str, result: Verification, keys: dict[st
             key = keys.get(env.department)
             if key is None:
                 result.fail(stored, stream, env.seq, f"department {env.department} is not registered")
-            elif not verify(key, env.signed_bytes(), env.signature):
+            elif not verify(key, stored_signing_bytes(body), str(body.get("signature", ""))):
                 result.fail(stored, stream, env.seq, f"signature of {env.department} does not verify")
         prev = recorded
         expected = env.seq + 1

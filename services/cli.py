@@ -7,7 +7,7 @@ import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from pydantic import TypeAdapter, ValidationError
@@ -16,7 +16,6 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from events.envelope import Submission
 from events.signing import KeyPair
 from services.config import Settings
 
@@ -26,7 +25,7 @@ schema_app = typer.Typer(help="Event schemas.")
 infra_app = typer.Typer(help="Local Kafka and Cassandra servers (distributed backend).")
 app.add_typer(schema_app, name="schema")
 app.add_typer(infra_app, name="infra")
-console = Console()
+console = Console(width=max(shutil.get_terminal_size((140, 40)).columns, 120))
 
 _DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 
@@ -37,9 +36,9 @@ class State:
 
 @app.callback()
 def _main(
-    backend: Optional[str] = typer.Option(None, help="embedded (default) or distributed"),
-    data_dir: Optional[Path] = typer.Option(None, help="embedded backend's folder"),
-    config: Optional[Path] = typer.Option(None, help="settings file (TOML); default ./tongxiu.toml"),
+    backend: str | None = typer.Option(None, help="embedded (default) or distributed"),
+    data_dir: Path | None = typer.Option(None, help="embedded backend's folder"),
+    config: Path | None = typer.Option(None, help="settings file (TOML); default ./tongxiu.toml"),
 ) -> None:
     try:
         State.settings = Settings.load(config, backend=backend, data_dir=data_dir)
@@ -58,7 +57,7 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _when(text: Optional[str], name: str) -> Optional[datetime]:
+def _when(text: str | None, name: str) -> datetime | None:
     if text is None:
         return None
     try:
@@ -137,11 +136,11 @@ def keys(department: str, out_dir: Path = typer.Option(Path("."), help="where to
 def sign(
     file: Path,
     key: Path = typer.Option(..., help="the department's private key file"),
-    out: Optional[Path] = typer.Option(None, help="write here instead of stdout"),
+    out: Path | None = typer.Option(None, help="write here instead of stdout"),
 ) -> None:
     """Sign an unsigned submission (events without signatures) with a department key."""
-    from services.ledger import sign_submission
     from events.models import EVENT_ADAPTER
+    from services.ledger import sign_submission
 
     try:
         raw = json.loads(file.read_text(encoding="utf-8"))
@@ -238,8 +237,8 @@ def _receipt_out(r: dict[str, Any], json_out: bool) -> None:
 @app.command()
 def replay(
     code: str,
-    as_of: Optional[str] = typer.Option(None, help="what had happened by then (occurred-at)"),
-    known_at: Optional[str] = typer.Option(None, help="what the ledger knew by then (recorded-at)"),
+    as_of: str | None = typer.Option(None, help="what had happened by then (occurred-at)"),
+    known_at: str | None = typer.Option(None, help="what the ledger knew by then (recorded-at)"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """The full history across departments and the views as they stood."""
@@ -266,7 +265,7 @@ def replay(
 
 @app.command()
 def verify(
-    code: Optional[str] = typer.Argument(None),
+    code: str | None = typer.Argument(None),
     all_streams: bool = typer.Option(False, "--all", help="every stream"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -295,7 +294,7 @@ def verify(
 
 
 @app.command()
-def export(code: str, out: Optional[Path] = typer.Option(None)) -> None:
+def export(code: str, out: Path | None = typer.Option(None)) -> None:
     """Export an enterprise's events as JSON Lines (the stored bytes)."""
     from services.audit import export_jsonl
 
@@ -324,7 +323,7 @@ def credit(code: str, json_out: bool = typer.Option(False, "--json")) -> None:
 @app.command()
 def rectification(
     code: str,
-    as_of: Optional[str] = typer.Option(None, help="judge overdue as of this date"),
+    as_of: str | None = typer.Option(None, help="judge overdue as of this date"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """An enterprise's rectification items; open demands side by side."""
@@ -358,7 +357,7 @@ def sync(code: str, json_out: bool = typer.Option(False, "--json")) -> None:
 
 @app.command()
 def stats(
-    period: Optional[str] = typer.Option(None, help="YYYY, YYYY-MM or YYYY-MM..YYYY-MM"),
+    period: str | None = typer.Option(None, help="YYYY, YYYY-MM or YYYY-MM..YYYY-MM"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Ledger totals and per-department supervision figures."""
@@ -378,8 +377,8 @@ def stats(
 
 @app.command()
 def rejections(
-    department: Optional[str] = typer.Option(None),
-    code: Optional[str] = typer.Option(None, help="enterprise"),
+    department: str | None = typer.Option(None),
+    code: str | None = typer.Option(None, help="enterprise"),
     limit: int = typer.Option(50),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -416,9 +415,9 @@ def tick(json_out: bool = typer.Option(False, "--json")) -> None:
 
 @app.command()
 def serve(
-    host: Optional[str] = typer.Option(None, help="default: settings http_host (127.0.0.1)"),
-    port: Optional[int] = typer.Option(None, help="default: settings http_port (8700)"),
-    tokens: Optional[Path] = typer.Option(None, help="tokens file (TOML/JSON); default: settings tokens_file"),
+    host: str | None = typer.Option(None, help="default: settings http_host (127.0.0.1)"),
+    port: int | None = typer.Option(None, help="default: settings http_port (8700)"),
+    tokens: Path | None = typer.Option(None, help="tokens file (TOML/JSON); default: settings tokens_file"),
 ) -> None:
     """Start the auditor and supervisor web service (API, gateway, feed, pages)."""
     import uvicorn
@@ -442,6 +441,27 @@ def serve(
         uvicorn.run(api, host=bind, port=at, log_level="info")
     finally:
         tongxiu.close()
+
+
+@app.command()
+def rebuild() -> None:
+    """Forget every read model and rebuild it from the log (the result equals the incremental one)."""
+    from streams.processor import PROJECTION
+
+    tongxiu = _open()
+    total = len(tongxiu.log.read_all(after=0, limit=10**9)) if tongxiu.backend == "embedded" else None
+    tongxiu.projections.reset(PROJECTION)
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("rebuilding", total=total)
+        applied = 0
+        while True:
+            chunk = tongxiu.log.read_all(after=tongxiu.runner.position(), limit=1000)
+            if not chunk:
+                break
+            applied += tongxiu.runner.apply(chunk)
+            progress.advance(task, len(chunk))
+    tongxiu.close()
+    console.print(f"rebuilt the read models from {applied} events")
 
 
 @schema_app.command("export")
@@ -478,7 +498,7 @@ def migrate() -> None:
 @app.command()
 def worker(
     engine: str = typer.Option("faust", help="faust (default) or plain (kafka-python loops)"),
-    clock_file: Optional[Path] = typer.Option(None, hidden=True, help="tests: read the clock from this file"),
+    clock_file: Path | None = typer.Option(None, hidden=True, help="tests: read the clock from this file"),
     loglevel: str = typer.Option("WARNING"),
 ) -> None:
     """Run the distributed worker: the ledger agent and the projection agent."""

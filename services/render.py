@@ -29,14 +29,17 @@ def history(console: Console, events: Sequence[Envelope]) -> None:
 def credit(console: Console, view: CreditView) -> None:
     legacy = " [yellow](legacy code)[/yellow]" if view.legacy_code else ""
     table = Table(title=f"credit — {view.enterprise}{legacy} — standing: {view.standing}")
-    for col in ("decision", "department", "class", "status", "publicity until", "repair from", "paid", "basis"):
+    for col in ("decision", "department", "class", "status", "publicity until", "repair from", "paid"):
         table.add_column(col)
     for r in view.records.values():
         style = STATUS_STYLE.get(r.status, "")
-        table.add_row(r.decision_no, r.department, r.publicity_class, f"[{style}]{r.status}[/{style}]" if style else r.status,
-                      str(r.max_end or ""), str(r.repair_from or ""), "yes" if r.fulfilled or not r.needs_payment else "no",
-                      r.basis)
+        status = escape(r.status)
+        table.add_row(escape(r.decision_no), r.department, r.publicity_class, f"[{style}]{status}[/{style}]" if style else status,
+                      str(r.max_end or ""), str(r.repair_from or ""), "yes" if r.fulfilled or not r.needs_payment else "no")
     console.print(table)
+    for r in view.records.values():
+        if r.basis:
+            console.print(escape(f"  {r.decision_no}: {r.basis}"))
 
 
 def rectification(console: Console, view: RectificationView, now: datetime) -> None:

@@ -40,7 +40,7 @@ def test_committed_examples_cover_every_submission_type_and_are_current() -> Non
     built = build_examples()
     on_disk = sorted((ROOT / "docs" / "examples").glob("*.json"))
     assert [p.stem for p in on_disk] == [stem for stem, _ in built]
-    for path, (_, sub) in zip(on_disk, built):
+    for path, (_, sub) in zip(on_disk, built, strict=True):
         assert path.read_text(encoding="utf-8") == sub.model_dump_json(indent=2) + "\n"
     covered = {signed.event.type for _, sub in built for signed in sub.events}
     assert covered == set(EVENT_TYPES) - SYSTEM_TYPES
