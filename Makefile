@@ -22,7 +22,8 @@ run: setup ## set up, then run the demo on the embedded backend
 	$(BIN)/tongxiu demo
 
 test: setup ## set up, start Kafka + Cassandra, run every test, stop them
-	$(BIN)/python -m pytest
+	$(BIN)/python -m infra.launch up --state-dir $(SERVERS)
+	$(BIN)/python -m pytest; rc=$$?; $(BIN)/python -m infra.launch down --state-dir $(SERVERS); exit $$rc
 
 test-unit: setup ## tests that need no servers
 	$(BIN)/python -m pytest -m "not integration"
