@@ -149,12 +149,15 @@ class Ledger:
     # ------------------------------------------------------------------ state
 
     def registry(self, *, fresh: bool = False) -> RegistryState:
+        """The registry, caught up with the log (another process may have registered a
+        department since we last looked)."""
         if self._registry is None or fresh:
-            state = RegistryState()
-            for stored in self.log.read_stream(REGISTRY_STREAM):
+            self._registry = RegistryState()
+        state = self._registry
+        if self.log.last_seq(REGISTRY_STREAM) > state.seq:
+            for stored in self.log.read_stream(REGISTRY_STREAM, from_seq=state.seq + 1):
                 fold_registry(state, stored.envelope)
-            self._registry = state
-        return self._registry
+        return state
 
     def enterprise(self, stream: str, *, fresh: bool = False) -> EnterpriseState:
         state = None if fresh else self._cache.get(stream)
@@ -355,7 +358,11 @@ class Ledger:
             if envelopes and len(submission.events) == 1:
                 self._forget(stream)
             return self._reject(submission, reasons, now, authenticated=True)
-        self.log.append(stream, envelopes[0].seq - 1, envelopes)
+        try:
+            self.log.append(stream, envelopes[0].seq - 1, envelopes)
+        except BaseException:
+            self._forget(stream)  # the cached state was folded ahead of the log
+            raise
         if is_registry:
             self._registry = work_registry
         else:
@@ -367,7 +374,7 @@ class Ledger:
         """The ledger's own fact, appended with the one it propagates: who must apply it, by
         when. Subscribers are read from the registry at this moment and written down, so a
         rebuild never depends on when it runs."""
-        decision_no = str(getattr(source.event, "decision_no"))
+        decision_no = str(source.event.decision_no)
         record = work.credit.records.get(decision_no)
         decider = record.department if record is not None else source.department
         policy = self.rules.policies.for_jurisdiction(source.stream[2:8])
