@@ -22,6 +22,7 @@ run: setup ## set up, then run the demo on the embedded backend
 	$(BIN)/tongxiu demo
 
 test: setup ## set up, start Kafka + Cassandra, run every test, stop them
+	sh infra/setup_browser.sh
 	$(BIN)/python -m infra.launch up --state-dir $(SERVERS)
 	$(BIN)/python -m pytest; rc=$$?; $(BIN)/python -m infra.launch down --state-dir $(SERVERS); exit $$rc
 

@@ -5,9 +5,10 @@ scheduler and the audit, wired to one set of ports. Built by the composition roo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from events.envelope import Receipt, Submission
 from events.models import REGISTRY_STREAM

@@ -449,10 +449,9 @@ def rebuild() -> None:
     from streams.processor import PROJECTION
 
     tongxiu = _open()
-    total = len(tongxiu.log.read_all(after=0, limit=10**9)) if tongxiu.backend == "embedded" else None
     tongxiu.projections.reset(PROJECTION)
     with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("rebuilding", total=total)
+        task = progress.add_task("rebuilding", total=None)
         applied = 0
         while True:
             chunk = tongxiu.log.read_all(after=tongxiu.runner.position(), limit=1000)

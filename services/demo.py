@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from events.codes import check_character, org_code_check
@@ -77,7 +77,7 @@ def run_demo(
     code = ENTERPRISE
 
     def at(when: datetime) -> datetime:
-        clock.set(when.astimezone(timezone.utc))
+        clock.set(when.astimezone(UTC))
         return clock.now()
 
     def record(name: str, receipt: Receipt) -> Receipt:

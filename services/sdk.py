@@ -12,7 +12,7 @@ import abc
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from events.envelope import Envelope, Receipt, Submission
@@ -106,7 +106,7 @@ class Producer:
             department=self.department,
             stream=enterprise,
             submission_id=submission_id or str(uuid.uuid4()),
-            occurred_at=occurred_at or datetime.now(timezone.utc),
+            occurred_at=occurred_at or datetime.now(UTC),
             events=events,
             legacy_code=legacy_code,
         )

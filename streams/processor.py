@@ -87,7 +87,7 @@ class ProjectionRunner:
                     }
             elif ev.type == "delivery_acknowledged":
                 inbox = self._inbox(inboxes, env.department)
-                inbox["pending"].pop(f"{env.stream}/{getattr(ev, 'source_event_id')}", None)
+                inbox["pending"].pop(f"{env.stream}/{ev.source_event_id}", None)
         if not applied:
             return 0
         updates: dict[str, dict[str, Any]] = {}

@@ -1,0 +1,102 @@
+"""The SDK ports over HTTP: a department's producer publishes through ``POST /submissions``,
+a subscriber reads its inbox, a credit platform reads the repair feed — against a running
+``tongxiu serve``.
+
+    transport = HttpTransport("http://127.0.0.1:8700", token="…")
+    producer = Producer(transport, "samr-deqing", key)
+
+``token`` is one bearer token, or a mapping department -> token when one transport carries
+several departments' submissions (each submission goes with its own department's token).
+Any ``httpx.Client`` can be passed as ``client`` (e.g. FastAPI's ``TestClient``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from events.envelope import Receipt, Submission
+from services.sdk import FeedItem, FeedPort, InboxPort, Transport
+
+
+class HttpError(Exception):
+    """The service refused the request (401, 403, 404, 413, 4xx other than a rejection, or 5xx)."""
+
+    def __init__(self, status: int, detail: Any) -> None:
+        super().__init__(f"HTTP {status}: {detail}")
+        self.status = status
+        self.detail = detail
+
+
+class _Http:
+    def __init__(
+        self,
+        base_url: str = "",
+        token: str | Mapping[str, str] | None = None,
+        *,
+        client: httpx.Client | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.client = client or httpx.Client(base_url=base_url, timeout=timeout)
+        self.token = token
+
+    def _headers(self, department: str | None = None) -> dict[str, str]:
+        token = self.token
+        if isinstance(token, Mapping):
+            token = token.get(department or "")
+            if token is None:
+                raise HttpError(401, f"no token for department {department!r}")
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    @staticmethod
+    def _check(response: httpx.Response, *ok: int) -> Any:
+        if response.status_code in ok:
+            return response.json()
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        raise HttpError(response.status_code, detail)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class HttpTransport(_Http, Transport):
+    """Sends a signed submission; returns the receipt, accepted (200) or rejected (422)."""
+
+    def send(self, submission: Submission) -> Receipt:
+        response = self.client.post(
+            "/submissions",
+            content=submission.model_dump_json(),
+            headers={"Content-Type": "application/json", **self._headers(submission.department)},
+        )
+        return Receipt.model_validate(self._check(response, 200, 422))
+
+
+class HttpInbox(_Http, InboxPort):
+    def pending(self, subscriber: str) -> list[dict[str, Any]]:
+        response = self.client.get(f"/api/departments/{subscriber}/inbox", headers=self._headers(subscriber))
+        data: list[dict[str, Any]] = self._check(response, 200)
+        return data
+
+
+class HttpFeed(_Http, FeedPort):
+    """The repair feed; ``consumer`` positions are kept by the service per token's department."""
+
+    def poll(self, consumer: str, *, max_items: int = 100) -> list[FeedItem]:
+        response = self.client.get("/feed", params={"consumer": consumer, "limit": max_items}, headers=self._headers())
+        data = self._check(response, 200)
+        return [
+            FeedItem(**{**item, "recorded_at": datetime.fromisoformat(item["recorded_at"].replace("Z", "+00:00"))})
+            for item in data["items"]
+        ]
+
+    def commit(self, consumer: str, item: FeedItem) -> None:
+        response = self.client.post(
+            "/feed/commit", json={"consumer": consumer, "position": item.position}, headers=self._headers()
+        )
+        self._check(response, 200)

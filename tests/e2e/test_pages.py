@@ -1,0 +1,162 @@
+"""The pages in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright;
+``infra/setup_browser.sh`` installs it), against the service on a real socket: uvicorn in a
+background thread on 127.0.0.1. Each page's screenshot is saved under docs/screenshots/."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from services.app import Tongxiu
+from services.demo import ENTERPRISE
+from services.http import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+AUDITOR = "auditor-token-0000000000"
+SAMR = "dept-token-samr-deqing-0000"
+DECISION = "德市监处罚〔2026〕7号"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="run infra/setup_browser.sh to install chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def base_url(demo_app: Tongxiu) -> Iterator[str]:
+    api = create_app(demo_app, {AUDITOR: {"role": "auditor"},
+                                SAMR: {"role": "department", "department": "samr-deqing"}})
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_sync.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    tab = context.new_page()
+    tab.set_default_timeout(8000)
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    context.close()
+    assert not errors, errors
+
+
+def api(base_url: str, path: str, **params: Any) -> Any:
+    r = httpx.get(base_url + path, params=params, headers={"Authorization": f"Bearer {AUDITOR}"})
+    r.raise_for_status()
+    return r.json()
+
+
+def status_of(page: Any) -> str:
+    return str(page.locator(f'#credit tr[data-decision="{DECISION}"] td.status').inner_text()).strip()
+
+
+def test_timeline_date_picker_shows_the_state_as_it_stood(base_url: str, page: Any) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(f"{base_url}/enterprises/{ENTERPRISE}?token={AUDITOR}")
+    assert status_of(page) == "repaired"
+    assert page.locator("#verification").get_attribute("data-ok") == "true"
+    assert "Verified" in page.locator("#verification").inner_text()
+    events = api(base_url, f"/api/enterprises/{ENTERPRISE}/history")["page"]["total"]
+    assert page.locator("#timeline-chart circle").count() == events
+    assert page.locator("#timeline-chart circle[fill='#fff']").count() == 0  # nothing after "now"
+    assert page.locator("#rectification td.status").all_inner_texts() == ["closed", "closed"]
+    page.screenshot(path=str(SHOTS / "timeline.png"), full_page=True)
+
+    with page.expect_navigation():
+        page.fill("#as_of", "2026-01-20")  # the script reloads the page when the date changes
+    assert "as_of=2026-01-20" in page.url
+    assert "2026-01-20" in page.locator("#showing").inner_text()
+    assert status_of(page) == "publicized"
+    assert page.locator("#rectification td.status").all_inner_texts() == ["evidence_submitted"] * 2
+    past = api(base_url, f"/api/enterprises/{ENTERPRISE}/history", as_of="2026-01-20")
+    assert page.locator("#history tr.later").count() == events - past["page"]["total"]
+    assert page.locator("#timeline-chart line.cursor").count() == 1
+    page.screenshot(path=str(SHOTS / "timeline-as-of.png"), full_page=True)
+
+    with page.expect_navigation():
+        page.fill("#as_of", "2026-03-20")
+    assert [t.split()[0] for t in page.locator("#rectification td.status").all_inner_texts()] == ["closed"] * 2
+
+
+def test_dashboard_shows_the_api_figures(base_url: str, page: Any) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(f"{base_url}/dashboard?token={AUDITOR}")
+    figures = {f["department"]: f for f in api(base_url, "/api/supervision")}
+    rows = page.locator("#figures tr[data-department]")
+    assert rows.count() == len(figures) == 5
+    for dept, f in figures.items():
+        row = page.locator(f'#figures tr[data-department="{dept}"]')
+        for name in ("penalties", "penalties_without_notice", "rectification_found", "rectification_closed",
+                     "rectification_overdue", "repairs_decided", "syncs_acknowledged", "syncs_overdue"):
+            assert row.locator(f'td[data-field="{name}"]').inner_text().strip() == str(f[name]), (dept, name)
+        shown = row.locator('td[data-field="served_with_notice_and_advice"]').inner_text()
+        assert shown.startswith(str(f["served_with_notice_and_advice"]))
+        lag = row.locator('td[data-field="mean_sync_ack_hours"]').inner_text().strip()
+        assert lag == ("—" if f["mean_sync_ack_hours"] is None else str(f["mean_sync_ack_hours"]))
+    assert page.locator(".charts svg").count() == 6
+    assert page.locator(".charts svg rect").count() == 6 * 5
+    page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+
+    page.fill("#period", "2025")  # a period before anything happened: all zero
+    with page.expect_navigation():
+        page.click("form.when button")
+    assert page.locator('#figures tr[data-department="samr-deqing"] td[data-field="penalties"]').inner_text() == "0"
+
+
+def test_propagation_page_marks_the_overdue_subscriber(base_url: str, page: Any) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(f"{base_url}/enterprises/{ENTERPRISE}?token={AUDITOR}")
+    with page.expect_navigation():
+        page.click('a[href*="/repairs?decision_no="]')
+    assert "/repairs?decision_no=" in page.url
+    rows = page.locator("#deliveries tr[data-subscriber]")
+    assert sorted(rows.evaluate_all("rs => rs.map(r => r.dataset.subscriber)")) == [
+        "creditchina", "eco-huzhou", "ema-deqing", "tax-deqing"]
+    assert "OVERDUE" in page.locator('tr[data-subscriber="ema-deqing"] td.state').inner_text()
+    assert "OVERDUE" not in page.locator('tr[data-subscriber="tax-deqing"] td.state').inner_text()
+    assert page.locator("tr.overdue-row").count() == 1
+    page.screenshot(path=str(SHOTS / "propagation.png"), full_page=True)
+
+
+def test_pages_refuse_missing_and_wrong_tokens(base_url: str, page: Any) -> None:
+    response = page.goto(f"{base_url}/dashboard")
+    assert response.status == 401
+    assert "missing token" in page.inner_text("body")
+    response = page.goto(f"{base_url}/dashboard?token={SAMR}")
+    assert response.status == 403
+    assert "needs auditor" in page.inner_text("body")
