@@ -378,7 +378,12 @@ class Ledger:
         record = work.credit.records.get(decision_no)
         decider = record.department if record is not None else source.department
         policy = self.rules.policies.for_jurisdiction(source.stream[2:8])
-        deadline = self.rules.calendar.add_working_days(china_day(now), policy.sync_deadline_working_days)
+        days = (
+            policy.withdrawal_deadline_working_days
+            if source.type == "decision_withdrawn"
+            else policy.sync_deadline_working_days
+        )
+        deadline = self.rules.calendar.add_working_days(china_day(now), days)
         fact = PropagationScheduled(
             source_event_id=source.event_id,
             source_type=source.type,

@@ -15,7 +15,7 @@ from services.config import Settings
 from services.demo import demo_key, register_departments
 from services.ports import ManualClock
 from services.sdk import Producer
-from tests.unit.test_write_path import CODE, T0, decision
+from tests.support import CODE, T0, decision
 
 
 def test_two_ledgers_one_database(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from services.config import Settings
 from services.demo import register_departments
 from services.ports import ManualClock
 from streams.processor import PROJECTION
-from tests.unit.test_write_path import CODE, OTHER, T0, World, decision
+from tests.support import CODE, OTHER, T0, World, decision
 
 ACTIONS = [
     "serve", "decide_bare", "pay", "evidence", "verify", "verify_eco", "reject", "wait", "apply", "grant",
@@ -46,7 +46,7 @@ def _do(w: World, action: str, n: int, submissions: list[tuple[str, list[Any], s
         w.p[dept].publish(stream, events, submission_id=sid, occurred_at=w.clock.now())
 
     if action == "serve":
-        from tests.unit.test_write_path import advice
+        from tests.support import advice
 
         d = decision(no)
         notice = w.p["samr-deqing"].notice_for(stream, d, f"N{n}")

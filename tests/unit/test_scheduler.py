@@ -1,0 +1,57 @@
+"""The time-driven facts, driven by the injectable clock: eligibility, expiry (propagated like
+a repair), rectification overdue, sync overdue; a second tick emits nothing twice."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from events.models import RectificationEvidenceSubmitted
+from services import scheduler
+from tests.support import CODE, World
+
+
+def _types(due: list[scheduler.Due]) -> list[str]:
+    return sorted(d.event.type for d in due)
+
+
+def test_eligibility_and_rectification_overdue(world: World) -> None:
+    world.serve()
+    world.at(20)
+    assert scheduler.tick(world.app) == []
+    world.at(40)  # advice item deadline 2026-02-01 has passed
+    assert _types(scheduler.tick(world.app)) == ["rectification_overdue"]
+    assert world.app.rectification(CODE).items["A-D1/1"].overdue_marked
+    assert world.app.supervision("samr-deqing").rectification_overdue == 1
+    world.at(91)  # 2026-04-06: three months after the decision
+    assert _types(scheduler.tick(world.app)) == ["repair_eligibility_reached"]
+    assert world.app.credit(CODE).records["D1"].eligibility_reached
+    assert scheduler.tick(world.app) == []  # idempotent
+
+
+def test_publicity_expiry_waits_for_performance_then_propagates(world: World) -> None:
+    world.serve()
+    world.at(400)  # past 2027-01-05, but the fine is unpaid and the item open
+    due = scheduler.tick(world.app)
+    assert "publicity_expired" not in _types(due)
+    world.pay()
+    world.send("creditchina", [RectificationEvidenceSubmitted(advice_no="A-D1", item_id="1", evidence="证明")])
+    world.close_items()
+    world.at(401)
+    assert "publicity_expired" in _types(scheduler.tick(world.app))
+    record = world.app.credit(CODE).records["D1"]
+    assert record.status == "expired"
+    pending = world.app.inbox("tax-deqing")
+    assert [p["source_type"] for p in pending] == ["publicity_expired"]
+
+
+def test_sync_overdue_after_three_working_days(world: World) -> None:
+    world.serve()
+    world.granted()  # granted on day 100 = 2026-04-15 (Wednesday)
+    delivery = next(iter(world.app.sync(CODE).deliveries.values()))
+    assert delivery.deadline == date(2026, 4, 20)  # Thu, Fri, Mon
+    world.at(104.9)  # 2026-04-20 still within
+    assert "sync_overdue" not in _types(scheduler.tick(world.app))
+    world.at(106)
+    overdue = [d for d in scheduler.tick(world.app) if d.event.type == "sync_overdue"]
+    assert len(overdue) == 4
+    assert world.app.supervision("tax-deqing").syncs_overdue == 1
