@@ -203,10 +203,13 @@ def publish(file: Path, json_out: bool = typer.Option(False, "--json")) -> None:
     tongxiu = _open()
     failed = 0
     receipts = []
-    for item in items:
-        receipt = tongxiu.submit(item)
-        failed += not receipt.accepted
-        receipts.append(receipt.model_dump(mode="json"))
+    with Progress(console=Console(stderr=True), transient=True, disable=len(items) < 20) as progress:
+        task = progress.add_task("publishing", total=len(items))
+        for item in items:
+            receipt = tongxiu.submit(item)
+            failed += not receipt.accepted
+            receipts.append(receipt.model_dump(mode="json"))
+            progress.advance(task)
     tongxiu.close()
     if json_out:
         _print_json(receipts)
