@@ -317,8 +317,8 @@ class Ledger:
             seq, last_hash = work_registry.seq, work_registry.last_hash
             work: EnterpriseState | None = None
         else:
-            cached = self.enterprise(stream)
-            work = cached.model_copy(deep=True) if len(submission.events) > 1 else cached
+            # folded in place: a rejection after a partial fold, or a failed append, drops it
+            work = self.enterprise(stream)
             seq, last_hash = work.seq, work.last_hash
         envelopes: list[Envelope] = []
         reasons: list[Reason] = []
@@ -355,7 +355,7 @@ class Ledger:
             envelopes.extend(chain)
             seq, last_hash = chain[-1].seq, chain[-1].hash
         if reasons:
-            if envelopes and len(submission.events) == 1:
+            if envelopes:
                 self._forget(stream)
             return self._reject(submission, reasons, now, authenticated=True)
         try:
