@@ -604,6 +604,13 @@ class CassandraProjectionStore(_Base, ProjectionStore):
         for key, value in updates.items():
             text = json.dumps(value, ensure_ascii=False, default=str)
             cost = len(text.encode()) + 2 * len(key.encode()) + 2 * len(projection.encode()) + 64
+            if cost > MAX_BATCH_BYTES:
+                # A state too large for any batch (a long history) is written on its own: two
+                # single-partition statements, before the position, so a crash between them
+                # re-applies events (skipped by their seq) rather than losing any.
+                batches.append((put_state, (projection, key, text, position)))
+                batches.append((put_key, (projection, key)))
+                continue
             if size and size + cost > MAX_BATCH_BYTES:
                 batches.append(batch)
                 batch = BatchStatement(batch_type=BatchType.LOGGED)
@@ -614,10 +621,13 @@ class CassandraProjectionStore(_Base, ProjectionStore):
         batch.add(put_pos, (projection, position))
         batches.append(batch)
         if len(batches) > 1:
-            log.warning("projection %s: save split into %d batches (size); position written last", projection,
+            log.warning("projection %s: save split into %d writes (size); position written last", projection,
                         len(batches))
         for b in batches:
-            self.session.execute(b)
+            if isinstance(b, tuple):
+                self.session.execute(*b)
+            else:
+                self.session.execute(b)
 
     def position(self, projection: str) -> int:
         row = self.session.execute(

@@ -502,6 +502,7 @@ def worker(
     engine: str = typer.Option("faust", help="faust (default) or plain (kafka-python loops)"),
     clock_file: Path | None = typer.Option(None, hidden=True, help="tests: read the clock from this file"),
     loglevel: str = typer.Option("WARNING"),
+    commit_interval: float = typer.Option(1.0, help="seconds between Kafka offset commits (faust engine)"),
 ) -> None:
     """Run the distributed worker: the ledger agent and the projection agent."""
     import logging
@@ -515,7 +516,7 @@ def worker(
     if engine == "faust":
         from streams import faust_app
 
-        faust_app.run(State.settings, deps, loglevel=loglevel)
+        faust_app.run(State.settings, deps, loglevel=loglevel, commit_interval=commit_interval)
     elif engine == "plain":
         from streams.worker import run_plain
 

@@ -311,7 +311,8 @@ class Ledger:
     def _decide_and_append(self, submission: Submission, now: datetime) -> Receipt:
         stream = submission.stream
         is_registry = stream == REGISTRY_STREAM
-        registry = self.registry()
+        # caught up by _authenticate for this submission; not re-read (a serial read in Cassandra)
+        registry = self._registry if self._registry is not None else self.registry()
         if is_registry:
             work_registry = registry.model_copy(deep=True)
             seq, last_hash = work_registry.seq, work_registry.last_hash

@@ -383,6 +383,17 @@ class ProjectionStoreContract:
         assert store.position(p) == 10
         assert store.load_many(p, ["a", "zz", "b"]) == {"a": {"n": 3}, "b": {"n": 1, "名": "甲"}}
 
+    def test_large_states_are_saved(self) -> None:
+        """A long history folds to a large view (hundreds of KB): it must still be saved."""
+        store = self.make_store()
+        p = uid("proj")
+        big = {"records": {f"D{i}": {"basis": "市场监管总局令第107号 " * 20, "i": i} for i in range(400)}}
+        store.save(p, {"big": big, "small": {"n": 1}}, 3)
+        assert store.load(p, "big") == big
+        assert store.load(p, "small") == {"n": 1}
+        assert store.position(p) == 3
+        assert store.keys(p) == ["big", "small"]
+
     def test_projections_are_separate_and_reset(self) -> None:
         store = self.make_store()
         p, q = uid("p"), uid("q")

@@ -1,0 +1,314 @@
+"""Benchmark of the distributed pipeline against a bare Kafka baseline on the same broker, in
+the same run.
+
+Pipeline: signed submission -> Kafka -> Faust ledger agent (Ledger.submit, Cassandra LWT append)
+-> events + receipt -> Faust projection agent -> Cassandra projection store.
+Baseline: kafka-python producing the same submission bytes, a relay consumer (thread) copying
+them unchanged to a second topic, and a consumer reading them back: no processing at all.
+
+    python -m bench.distributed [--n 2000] [--latency-n 300] [--partitions 4] [--enterprises 50]
+
+Prints submissions/s and end-to-end latency (sent -> projection updated; baseline: sent ->
+read back), p50/p99, and the pipeline/baseline ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, int(round(p / 100 * len(s))) - 1))]
+
+
+def make_submissions(n: int, codes: list[str], tag: str) -> list[Any]:
+    from events.models import PenaltyDecided
+    from services.demo import demo_key
+    from services.ledger import sign_submission
+    from services.sdk import Producer
+
+    samr = Producer(None, "samr-deqing", demo_key("samr-deqing"))  # type: ignore[arg-type]
+    out = []
+    for i in range(n):
+        code = codes[i % len(codes)]
+        decision = PenaltyDecided(
+            decision_no=f"德市监处罚〔2026〕{tag}-{i}号", party_name="德清县某某有限公司",
+            address="浙江省湖州市德清县武康街道某路1号", legal_representative="张某", facts="产品质量抽检不合格",
+            legal_basis="《中华人民共和国产品质量法》第四十九条", penalty_types=["罚款"], fine_yuan=Decimal("5000"),
+            authority="德清县市场监督管理局", decision_date=date(2026, 1, 5), procedure="ordinary",
+            rule_set="samr-order-107", violation_kind="产品质量抽检不合格",
+        )
+        notice = samr.notice_for(code, decision, f"{decision.decision_no}-告知")
+        out.append(sign_submission(samr.key, department="samr-deqing", stream=code, submission_id=f"{tag}-{i}",
+                                   occurred_at=datetime.now(UTC), events=[decision, notice]))
+    return out
+
+
+# ---------------------------------------------------------------------- pipeline
+
+
+def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdir: Path) -> dict[str, Any]:
+    from events.models import REGISTRY_STREAM, DepartmentRegistered
+    from infra.distributed import open_distributed
+    from services.demo import DEPARTMENTS, demo_key
+    from streams.processor import PROJECTION, enterprise_key
+
+    env = {**os.environ, "TONGXIU_BACKEND": "distributed", "TONGXIU_TOPIC_PREFIX": settings.topic_prefix,
+           "TONGXIU_KEYSPACE": settings.keyspace, "TONGXIU_DATA_DIR": str(settings.data_dir),
+           "TONGXIU_PARTITIONS": str(settings.partitions)}
+    log = open(workdir / "worker.log", "ab")
+    worker = subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], cwd=REPO, env=env, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    app = open_distributed(settings)
+    try:
+        deadline = time.monotonic() + 90
+        while app.log.last_seq(REGISTRY_STREAM) < 1:
+            if time.monotonic() > deadline or worker.poll() is not None:
+                raise RuntimeError("worker did not bootstrap; see " + str(workdir / "worker.log"))
+            time.sleep(0.2)
+        info = next(d for d in DEPARTMENTS if d[0] == "samr-deqing")
+        r = app.ledger.emit(REGISTRY_STREAM, [DepartmentRegistered(
+            department_id="samr-deqing", name=info[1], kind="department", domain=info[3], jurisdiction=info[4],
+            public_key=demo_key("samr-deqing").public_key)], submission_id="register:samr-deqing")
+        assert r.accepted, r
+        transport = app.transport  # type: ignore[attr-defined]
+        # warm-up (JIT of the Cassandra prepared statements, first fetches)
+        transport.send_many(make_submissions(20, codes, "warm"))
+        app.process()
+
+        # -- throughput: everything at once; done when the projections hold every event
+        subs = make_submissions(n, codes, "tp")
+        t0 = time.perf_counter()
+        keys = [transport.send_async(s) for s in subs]
+        transport.producer.flush()
+        receipts = [transport.wait(k, timeout_s=600) for k in keys]
+        t_receipts = time.perf_counter() - t0
+        app.runner.timeout_s = 600  # type: ignore[attr-defined]
+        app.process()
+        t_total = time.perf_counter() - t0
+        assert all(rc.accepted and not rc.duplicate for rc in receipts)
+
+        # -- latency: paced at about half the measured rate; sent -> projection updated
+        rate = max(1.0, 0.5 * n / t_total)
+        subs = make_submissions(latency_n, codes, "lat")
+        seq = {c: app.enterprise_state(c).seq for c in codes}
+        targets = []
+        for s in subs:
+            seq[s.stream] += 2
+            targets.append((s.stream, seq[s.stream]))
+        sent: dict[int, float] = {}
+        done: dict[int, float] = {}
+        stop = threading.Event()
+
+        def poller() -> None:
+            while not stop.is_set():
+                pending = [i for i in sent if i not in done]
+                by_stream: dict[str, list[int]] = {}
+                for i in pending:
+                    by_stream.setdefault(targets[i][0], []).append(i)
+                for stream, idx in by_stream.items():
+                    raw = app.projections.load(PROJECTION, enterprise_key(stream))
+                    have = int(raw["seq"]) if raw else 0
+                    now = time.perf_counter()
+                    for i in idx:
+                        if have >= targets[i][1]:
+                            done[i] = now
+                if not pending:
+                    time.sleep(0.002)
+
+        th = threading.Thread(target=poller, daemon=True)
+        th.start()
+        t_start = time.perf_counter()
+        for i, s in enumerate(subs):
+            wait = t_start + i / rate - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            transport.send_async(s)
+            transport.producer.flush()
+            sent[i] = time.perf_counter()
+            transport.pump(0)  # keep the receipt consumer drained
+        deadline = time.monotonic() + 300
+        while len(done) < len(subs) and time.monotonic() < deadline:
+            transport.pump(0.05)
+        stop.set()
+        th.join(5)
+        lat = [(done[i] - sent[i]) * 1000 for i in done]
+        return {"n": n, "seconds": t_total, "receipts_seconds": t_receipts, "rate": n / t_total,
+                "receipt_rate": n / t_receipts, "lat_rate": rate, "lat_n": len(lat),
+                "p50": pct(lat, 50), "p99": pct(lat, 99)}
+    finally:
+        app.close()
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+# ---------------------------------------------------------------------- baseline
+
+
+def run_baseline(settings: Any, payloads: list[bytes], keys: list[bytes], latency_rate: float,
+                 latency_n: int) -> dict[str, Any]:
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    from infra.kafka_topics import client_config
+
+    cfg = client_config(settings)
+    src, dst = f"{settings.topic_prefix}.bare-in", f"{settings.topic_prefix}.bare-out"
+    admin = KafkaAdminClient(**cfg)
+    admin.create_topics([NewTopic(t, settings.partitions, settings.kafka_replication) for t in (src, dst)])
+    admin.close()
+    stop = threading.Event()
+
+    def relay() -> None:
+        c = KafkaConsumer(src, group_id=f"{src}-relay", enable_auto_commit=False, auto_offset_reset="earliest",
+                          isolation_level="read_committed", **cfg)
+        p = KafkaProducer(acks="all", enable_idempotence=True, **cfg)
+        while not stop.is_set():
+            batches = c.poll(timeout_ms=50, max_records=500)
+            for records in batches.values():
+                for rec in records:
+                    p.send(dst, key=rec.key, value=rec.value)
+            if batches:
+                p.flush()
+                c.commit()
+        p.close()
+        c.close()
+
+    th = threading.Thread(target=relay, daemon=True)
+    th.start()
+    producer = KafkaProducer(acks="all", enable_idempotence=True, **cfg)
+    reader = KafkaConsumer(group_id=None, isolation_level="read_committed", **cfg)
+    while not reader.partitions_for_topic(dst):
+        time.sleep(0.1)
+    tps = [TopicPartition(dst, p) for p in sorted(reader.partitions_for_topic(dst))]
+    reader.assign(tps)
+    reader.seek_to_beginning(*tps)
+
+    def read(count: int, arrivals: dict[bytes, float] | None = None, timeout_s: float = 300) -> None:
+        got = 0
+        deadline = time.monotonic() + timeout_s
+        while got < count and time.monotonic() < deadline:
+            for records in reader.poll(timeout_ms=50, max_records=5000).values():
+                now = time.perf_counter()
+                for rec in records:
+                    got += 1
+                    if arrivals is not None:
+                        arrivals[rec.key] = now
+
+    # warm-up
+    for i in range(20):
+        producer.send(src, key=b"warm-%d" % i, value=payloads[i % len(payloads)])
+    producer.flush()
+    read(20)
+
+    n = len(payloads)
+    t0 = time.perf_counter()
+    for i in range(n):
+        producer.send(src, key=keys[i], value=payloads[i])
+    producer.flush()
+    read(n)
+    t_total = time.perf_counter() - t0
+
+    sent: dict[bytes, float] = {}
+    arrivals: dict[bytes, float] = {}
+    t_start = time.perf_counter()
+    for i in range(latency_n):
+        wait = t_start + i / latency_rate - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        k = b"lat-%d" % i
+        producer.send(src, key=k, value=payloads[i % n])
+        producer.flush()
+        sent[k] = time.perf_counter()
+        for records in reader.poll(timeout_ms=0, max_records=5000).values():
+            now = time.perf_counter()
+            for rec in records:
+                arrivals[rec.key] = now
+    read(latency_n - len(arrivals), arrivals)
+    stop.set()
+    th.join(5)
+    producer.close()
+    reader.close()
+    lat = [(arrivals[k] - sent[k]) * 1000 for k in sent if k in arrivals]
+    return {"n": n, "seconds": t_total, "rate": n / t_total, "lat_n": len(lat), "p50": pct(lat, 50),
+            "p99": pct(lat, 99)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--latency-n", type=int, default=300)
+    ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--enterprises", type=int, default=400)
+    a = ap.parse_args(argv)
+
+    from infra import launch
+    from infra.distributed import migrate
+    from services.config import Settings
+    from services.demo import make_uscc
+
+    launch.up()
+    tag = uuid.uuid4().hex[:8]
+    workdir = Path(tempfile.mkdtemp(prefix="tongxiu-bench-"))
+    settings = Settings(backend="distributed", topic_prefix=f"bench-{tag}", keyspace=f"bench_{tag}",
+                        partitions=a.partitions, data_dir=workdir / "data")
+    migrate(settings)
+    codes = [make_uscc("91", "330521", f"MC{i:06d}") for i in range(a.enterprises)]
+    print(f"bench: {a.n} submissions (2 events each: decision + notice) over {a.enterprises} enterprises, "
+          f"{a.partitions} partitions; prefix {settings.topic_prefix}, keyspace {settings.keyspace}")
+
+    pipe = run_pipeline(settings, a.n, a.latency_n, codes, workdir)
+    subs = make_submissions(a.n, codes, "bare")
+    bare = run_baseline(settings, [s.model_dump_json().encode() for s in subs],
+                        [s.submission_id.encode() for s in subs], pipe["lat_rate"], a.latency_n)
+
+    p50_label = f"latency p50 (ms) @ {pipe['lat_rate']:.0f}/s"
+    p99_label = f"latency p99 (ms) @ {pipe['lat_rate']:.0f}/s"
+    print(f"\n{'':34}{'pipeline':>12}{'bare kafka':>12}{'ratio':>10}")
+    print(f"{'throughput (submissions/s)':34}{pipe['rate']:12.1f}{bare['rate']:12.1f}{pipe['rate'] / bare['rate']:10.3f}")
+    print(f"{'  (receipts only, submissions/s)':34}{pipe['receipt_rate']:12.1f}")
+    print(f"{p50_label:34}{pipe['p50']:12.1f}{bare['p50']:12.1f}"
+          f"{pipe['p50'] / bare['p50']:10.1f}")
+    print(f"{p99_label:34}{pipe['p99']:12.1f}{bare['p99']:12.1f}"
+          f"{pipe['p99'] / bare['p99']:10.1f}")
+    print(f"(latency samples: pipeline {pipe['lat_n']}, bare {bare['lat_n']}; pipeline latency = sent -> "
+          f"enterprise projection holds the events, polled from Cassandra)")
+    try:
+        from infra.kafka_topics import drop_topics
+
+        p = settings.topic_prefix
+        drop_topics(settings, [f"{p}.bare-in", f"{p}.bare-out", f"{p}-faust-__assignor-__leader"])
+        from infra.cassandra_store import connect
+
+        session = connect(settings)
+        session.execute(f"DROP KEYSPACE IF EXISTS {settings.keyspace}", timeout=120)
+        session.cluster.shutdown()
+    except Exception as exc:  # pragma: no cover
+        print(f"(could not drop keyspace {settings.keyspace}: {exc})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,318 @@
+"""Composition of the distributed backend: Cassandra ports for storage, Kafka for transport,
+the Faust worker (``tongxiu worker``) for the ledger and the projections.
+
+Client side (:func:`open_distributed`): the :class:`services.app.Tongxiu` facade reads the read
+models and the log from Cassandra; its ledger is a :class:`RemoteLedger` whose ``submit`` (and
+so ``emit``, used by registrations and the scheduler) goes through Kafka to the single writer
+per partition; ``process()`` waits until the projection worker has caught up with the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from events.envelope import Envelope, Receipt, Submission
+from events.signing import KeyPair
+from infra.bootstrap import ledger_key, load_rules
+from infra.kafka_topics import client_config, topic_names
+from infra.kafka_transport import KafkaTransport
+from projections.fold import Rules
+from projections.views import EnterpriseState
+from services.app import Tongxiu
+from services.config import Settings
+from services.ledger import Ledger
+from services.ports import Clock, EventLog, ProjectionStore, RejectionLog, SystemClock
+from services.sdk import FeedItem, FeedPort, InboxPort, feed_item, is_feed_event
+from streams.processor import PROJECTION, ProjectionRunner
+from streams.worker import Projector, ShardedHandler, SubmissionHandler, WorkerDeps
+
+log = logging.getLogger("tongxiu.distributed")
+
+
+# ---------------------------------------------------------------------- storage
+
+
+class Storage:
+    def __init__(self, settings: Settings, session: Any | None = None) -> None:
+        from infra import cassandra_store as cs
+
+        self.owns_session = session is None
+        self.session = session if session is not None else cs.connect(settings)
+        ks = settings.keyspace
+        self.log = cs.CassandraEventLog(self.session, ks)
+        self.rejections = cs.CassandraRejectionLog(self.session, ks)
+        self.projections = cs.CassandraProjectionStore(self.session, ks)
+        self.offsets = cs.CassandraOffsetStore(self.session, ks)
+
+    def close(self) -> None:
+        if self.owns_session:
+            self.session.cluster.shutdown()
+
+
+def distributed_key(settings: Settings) -> KeyPair:
+    """The ledger key of the distributed backend, kept in a file under ``data_dir`` (the
+    worker and the clients on this machine read the same file)."""
+    return ledger_key(Path(settings.data_dir))
+
+
+def migrate(settings: Settings, session: Any | None = None) -> list[str]:
+    """Keyspace, tables and topics (idempotent). Returns the topics created."""
+    from infra import cassandra_store as cs
+    from infra.kafka_topics import migrate_topics
+
+    own = session is None
+    session = session if session is not None else cs.connect(settings)
+    try:
+        cs.migrate(session, settings)
+    finally:
+        if own:
+            session.cluster.shutdown()
+    return migrate_topics(settings)
+
+
+# ---------------------------------------------------------------------- worker side
+
+
+def worker_deps(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    key: KeyPair | None = None,
+    session: Any | None = None,
+    shards: int = 8,
+) -> WorkerDeps:
+    storage = Storage(settings, session)
+    rules = load_rules(settings)
+    clock = clock or SystemClock()
+    key = key or distributed_key(settings)
+    handlers = [
+        SubmissionHandler(Ledger(storage.log, storage.rejections, clock, rules, key)) for _ in range(max(1, shards))
+    ]
+    return WorkerDeps(
+        settings=settings,
+        handler=ShardedHandler(handlers),
+        projector=Projector(storage.projections, storage.log, rules),
+        closers=[storage.close],
+    )
+
+
+# ---------------------------------------------------------------------- client side
+
+
+class RemoteLedger(Ledger):
+    """The client's ledger handle: reads fold the Cassandra log; writes go through Kafka to
+    the worker (the single writer), so ``emit`` (registrations, scheduler facts) takes the
+    same path as every department's submission."""
+
+    def __init__(self, transport: KafkaTransport, log_: EventLog, clock: Clock, rules: Rules, key: KeyPair) -> None:
+        super().__init__(log_, _NoRejections(), clock, rules, key)
+        self.transport = transport
+
+    def submit(self, raw: Submission | dict[str, Any] | str | bytes) -> Receipt:
+        submission = raw if isinstance(raw, Submission) else Submission.model_validate(
+            raw if isinstance(raw, dict) else __import__("json").loads(raw)
+        )
+        return self.transport.send(submission)
+
+    def enterprise(self, stream: str, *, fresh: bool = False) -> EnterpriseState:
+        return super().enterprise(stream, fresh=True)
+
+    def bootstrap(self) -> None:  # the worker bootstraps the registry
+        return None
+
+
+class _NoRejections(RejectionLog):
+    def record(self, rejection: Any) -> None:  # pragma: no cover
+        raise RuntimeError("the client never records rejections")
+
+    def get(self, department: str, submission_id: str) -> None:
+        return None
+
+    def list(self, **kw: Any) -> list[Any]:
+        return []
+
+
+class DistributedRunner(ProjectionRunner):
+    """``process()`` on the distributed backend: wait until the projection worker has applied
+    every event the log holds (its saved position is the count of events applied)."""
+
+    def __init__(self, store: ProjectionStore, rules: Rules, *, timeout_s: float = 60.0) -> None:
+        super().__init__(store, rules)
+        self.timeout_s = timeout_s
+
+    def catch_up(self, log_: EventLog, *, batch: int = 500) -> int:
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            heads = {s: log_.last_seq(s) for s in log_.streams()}
+            have = self.position()
+            if have >= sum(heads.values()) or self._every_stream_caught_up(heads):
+                return 0
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"projections at {have} of {sum(heads.values())} events after {self.timeout_s}s: "
+                    "is the worker running?"
+                )
+            time.sleep(0.05)
+
+    def _every_stream_caught_up(self, heads: dict[str, int]) -> bool:
+        """The exact test (the applied-count can stay below the log's size if a split save
+        was interrupted and the guard then skipped the already-written events)."""
+        from events.models import REGISTRY_STREAM
+        from streams.processor import enterprise_key
+
+        for stream, head in heads.items():
+            key = "registry" if stream == REGISTRY_STREAM else enterprise_key(stream)
+            raw = self.store.load(PROJECTION, key)
+            if raw is None or int(raw.get("seq", 0)) < head:
+                return False
+        return True
+
+
+class ProjectionInbox(InboxPort):
+    """A subscriber's pending deliveries, from the projection store."""
+
+    def __init__(self, app: Tongxiu, *, wait: bool = True) -> None:
+        self.app = app
+        self.wait = wait
+
+    def pending(self, subscriber: str) -> list[dict[str, Any]]:
+        if self.wait:  # read your writes: the deliveries of what the log holds now
+            self.app.process()
+        return self.app.inbox(subscriber)
+
+
+class KafkaFeed(FeedPort):
+    """The repair feed from the events topic: one kafka-python consumer group per feed
+    consumer (group id = consumer name), read_committed, no auto-commit. Every ``poll``
+    starts from the group's committed offsets, so an item is delivered again until it is
+    committed; ``commit`` stores the offset after the item's message. A restarted process
+    resumes where the group stopped (offsets live in Kafka)."""
+
+    def __init__(self, settings: Settings, *, poll_timeout_s: float = 1.0) -> None:
+        self.settings = settings
+        self.topic = topic_names(settings).events
+        self.poll_timeout_s = poll_timeout_s
+        self._consumers: dict[str, Any] = {}
+        self._where: dict[tuple[str, str], tuple[int, int]] = {}
+
+    def _consumer(self, consumer: str) -> Any:
+        from kafka import KafkaConsumer
+
+        c = self._consumers.get(consumer)
+        if c is None:
+            c = KafkaConsumer(
+                group_id=consumer,
+                client_id=f"feed-{consumer}",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                isolation_level="read_committed",
+                **client_config(self.settings),
+            )
+            deadline = time.monotonic() + 30
+            while not c.partitions_for_topic(self.topic):  # metadata first, or the group may
+                if time.monotonic() > deadline:             # be assigned nothing until refresh
+                    raise RuntimeError(f"topic {self.topic} does not exist: run `tongxiu migrate`")
+                time.sleep(0.2)
+            c.subscribe([self.topic])
+            self._consumers[consumer] = c
+        return c
+
+    def _assigned(self, c: Any, timeout_s: float = 30.0) -> set[Any]:
+        deadline = time.monotonic() + timeout_s
+        while not c.assignment():
+            c.poll(timeout_ms=100, max_records=1)  # joins the group; positions are reset below
+            if time.monotonic() > deadline:
+                raise TimeoutError("feed consumer got no partitions")
+        return set(c.assignment())
+
+    def poll(self, consumer: str, *, max_items: int = 100) -> list[FeedItem]:
+        c = self._consumer(consumer)
+        tps = self._assigned(c)
+        # rewind to the committed offsets: uncommitted items are delivered again
+        committed = {tp: c.committed(tp) for tp in tps}
+        beginning = c.beginning_offsets(list(tps))
+        for tp in tps:
+            c.seek(tp, committed[tp] if committed[tp] is not None else beginning[tp])
+        end = c.end_offsets(list(tps))
+        out: list[FeedItem] = []
+        deadline = time.monotonic() + max(self.poll_timeout_s, 10.0)
+        while len(out) < max_items and any(c.position(tp) < end[tp] for tp in tps):
+            batches = c.poll(timeout_ms=int(self.poll_timeout_s * 1000), max_records=500)
+            for tp, records in sorted(batches.items(), key=lambda kv: kv[0].partition):
+                for rec in records:
+                    env = Envelope.from_json(rec.value)
+                    if is_feed_event(env) and len(out) < max_items:
+                        # position: the offset in the partition (per-partition order)
+                        item = feed_item(env, rec.offset)
+                        if all(o.event_id != item.event_id for o in out):
+                            out.append(item)
+                            self._where[(consumer, item.event_id)] = (tp.partition, rec.offset)
+            if time.monotonic() > deadline:
+                break
+        return out
+
+    def commit(self, consumer: str, item: FeedItem) -> None:
+        from kafka import TopicPartition
+        from kafka.structs import OffsetAndMetadata
+
+        partition, offset = self._where.pop((consumer, item.event_id))
+        c = self._consumer(consumer)
+        tp = TopicPartition(self.topic, partition)
+        current = c.committed(tp)
+        if current is None or current < offset + 1:
+            c.commit({tp: OffsetAndMetadata(offset + 1, "", -1)})
+
+    def close(self) -> None:
+        for c in self._consumers.values():
+            c.close()
+        self._consumers.clear()
+
+
+class FileClock(Clock):
+    """A clock read from a file holding an ISO datetime (tests drive a worker process's
+    clock from the test process with it); the system clock when the file is empty."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def now(self) -> Any:
+        from datetime import datetime
+
+        try:
+            text = self.path.read_text().strip()
+        except FileNotFoundError:
+            text = ""
+        return datetime.fromisoformat(text) if text else SystemClock().now()
+
+
+def open_distributed(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    key: KeyPair | None = None,
+    session: Any | None = None,
+    transport: KafkaTransport | None = None,
+) -> Tongxiu:
+    storage = Storage(settings, session)
+    clock = clock or SystemClock()
+    rules = load_rules(settings)
+    transport = transport or KafkaTransport(settings)
+    ledger = RemoteLedger(transport, storage.log, clock, rules, key or distributed_key(settings))
+    app = Tongxiu(
+        log=storage.log,
+        rejections=storage.rejections,
+        projections=storage.projections,
+        offsets=storage.offsets,
+        clock=clock,
+        rules=rules,
+        ledger=ledger,
+        runner=DistributedRunner(storage.projections, rules),
+        backend="distributed",
+    )
+    app.transport = transport  # type: ignore[attr-defined]
+    app.closers.append(transport.close)
+    app.closers.append(storage.close)
+    return app

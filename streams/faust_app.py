@@ -1,0 +1,146 @@
+"""The Faust worker: ``make_app(settings, deps)`` builds (no global app at import) an app with
+two agents, both at concurrency=1 (faust-streaming can commit past an in-flight message at
+higher concurrency; scale by partitions instead):
+
+* ``ledger``     — submissions -> ``Ledger.submit`` on Cassandra ports -> envelopes to the events
+  topic (awaited), then the receipt to the receipts topic.
+* ``projection`` — events -> :class:`streams.worker.Projector` (idempotent by enterprise seq).
+
+Offsets are committed by Faust after the agent has handled (acked) a message, so a crash
+redelivers; both steps are idempotent (the log answers a resubmission with the same receipt
+and republishes its envelopes; the projector drops what it already applied).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from events.envelope import Envelope
+from infra.kafka_topics import topic_names
+from services.config import Settings
+from streams.worker import WorkerDeps
+
+log = logging.getLogger("tongxiu.faust")
+
+
+def _credentials(settings: Settings) -> Any:
+    import faust
+
+    if settings.kafka_sasl_mechanism:
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=settings.kafka_sasl_password,
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=None,
+        )
+    return None
+
+
+def make_app(settings: Settings, deps: WorkerDeps, *, commit_interval: float = 1.0) -> Any:
+    import faust
+
+    topics = topic_names(settings)
+    brokers = ";".join(f"kafka://{b}" for b in settings.kafka_bootstrap.split(","))
+    app = faust.App(
+        f"{settings.topic_prefix}-faust",
+        broker=brokers,
+        broker_credentials=_credentials(settings),
+        store="memory://",
+        web_enabled=False,
+        autodiscover=False,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.kafka_replication,
+        topic_allow_declare=False,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=commit_interval,
+        # a SIGKILLed member leaves the group after this, then its partitions move
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    submissions = app.topic(topics.submissions, key_type=bytes, value_type=bytes, internal=False)
+    events = app.topic(topics.events, key_type=bytes, value_type=bytes, internal=False)
+    receipts = app.topic(topics.receipts, key_type=bytes, value_type=bytes, internal=False)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def bootstrap() -> None:
+        for stream, raw in deps.handler.bootstrap_events():
+            fut = await events.send(key=stream.encode(), value=raw.encode())
+            await fut
+
+    # The blocking Cassandra work runs in one thread per agent (single writer each), so the
+    # event loop keeps heartbeating and the two agents overlap.
+    ledger_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
+    projection_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projection")
+
+    def die(agent: str) -> None:
+        """An agent that raised must not be restarted in place: Faust acks the failed batch on
+        restart and moves on (observed: events skipped after a Cassandra error). Exit the
+        process instead; the supervisor restarts it and Kafka redelivers from the last
+        commit, which both steps handle idempotently."""
+        log.exception("agent %s failed; exiting so the batch is redelivered", agent)
+        logging.shutdown()
+        os._exit(70)
+
+    @app.agent(submissions, concurrency=1)
+    async def ledger(stream: Any) -> None:
+        try:
+            await _ledger(stream)
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            die("ledger")
+
+    @app.agent(events, concurrency=1)
+    async def projection(stream: Any) -> None:
+        try:
+            await _projection(stream)
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            die("projection")
+
+    async def _ledger(stream: Any) -> None:
+        # take_events acks a batch only after this body returns: submissions handled in
+        # order, every envelope and receipt of the batch delivered (acks=all) first.
+        loop = asyncio.get_running_loop()
+        async for batch in stream.take_events(100, within=0.005):
+            results = await loop.run_in_executor(
+                ledger_pool, deps.handler.handle_keyed, [(e.key, e.value) for e in batch])
+            futures = []
+            for receipt, published in results:
+                for s, r in published:
+                    futures.append(await events.send(key=s.encode(), value=r.encode()))
+                futures.append(await receipts.send(key=receipt.stream.encode(),
+                                                   value=receipt.model_dump_json().encode()))
+            for fut in futures:
+                await fut
+
+    async def _projection(stream: Any) -> None:
+        # take_events acks a batch only after this body has handled it (saved), so a crash
+        # redelivers the batch; the projector skips what it had already applied.
+        loop = asyncio.get_running_loop()
+        async for batch in stream.take_events(500, within=0.02):
+            envs = [Envelope.from_json(e.value) for e in batch]
+            await loop.run_in_executor(projection_pool, deps.projector.apply, envs)
+
+    app.tongxiu_deps = deps  # type: ignore[attr-defined]
+    return app
+
+
+def run(settings: Settings, deps: WorkerDeps, *, loglevel: str = "WARNING", commit_interval: float = 1.0) -> None:
+    """Run the Faust worker in this process until it is stopped (SIGTERM/SIGINT)."""
+    import faust
+
+    app = make_app(settings, deps, commit_interval=commit_interval)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        deps.close()
