@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from datetime import datetime
@@ -113,7 +114,9 @@ def demo(
             f"verify: {'[green]OK[/green]' if outcome.ok else '[red]FAILED[/red]'} — "
             f"{outcome.events} events in {outcome.streams} streams, chains and signatures checked"
         )
-        console.print(f"ledger kept in {data_dir} — try: tongxiu --data-dir {data_dir} replay {result.enterprise}")
+        exe = Path(sys.argv[0])
+        command = os.path.relpath(exe) if exe.exists() else "tongxiu"
+        console.print(f"ledger kept in {data_dir} — try: {command} --data-dir {data_dir} replay {result.enterprise}")
     finally:
         tongxiu.close()
 
