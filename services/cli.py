@@ -506,6 +506,9 @@ def worker(
     clock_file: Path | None = typer.Option(None, hidden=True, help="tests: read the clock from this file"),
     loglevel: str = typer.Option("WARNING"),
     commit_interval: float = typer.Option(1.0, help="seconds between Kafka offset commits (faust engine)"),
+    agents: str = typer.Option(
+        "all", help="all, ledger or projection: run ledger agents in many workers, the projection agent in one"
+    ),
 ) -> None:
     """Run the distributed worker: the ledger agent and the projection agent."""
     import logging
@@ -519,9 +522,15 @@ def worker(
     if engine == "faust":
         from streams import faust_app
 
-        faust_app.run(State.settings, deps, loglevel=loglevel, commit_interval=commit_interval)
+        chosen = {"all": faust_app.AGENTS, "ledger": ("ledger",), "projection": ("projection",)}.get(agents)
+        if chosen is None:
+            _fail(f"--agents: expected all, ledger or projection, got {agents!r}")
+        faust_app.run(State.settings, deps, loglevel=loglevel, commit_interval=commit_interval, agents=chosen)
     elif engine == "plain":
         from streams.worker import run_plain
+
+        if agents != "all":
+            _fail("--agents applies to the faust engine; the plain engine runs both loops")
 
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -40,13 +40,24 @@ def _credentials(settings: Settings) -> Any:
     return None
 
 
-def make_app(settings: Settings, deps: WorkerDeps, *, commit_interval: float = 1.0) -> Any:
+AGENTS = ("ledger", "projection")
+
+
+def make_app(
+    settings: Settings, deps: WorkerDeps, *, commit_interval: float = 1.0, agents: tuple[str, ...] = AGENTS
+) -> Any:
+    """``agents`` picks what this worker runs: ledger agents scale out across processes (one
+    writer per partition), the projection agent must run in exactly one process, because the
+    cross-enterprise views (supervision, inboxes) are read-modify-write."""
     import faust
 
     topics = topic_names(settings)
     brokers = ";".join(f"kafka://{b}" for b in settings.kafka_bootstrap.split(","))
+    # one consumer group per role, so ledger-only and projection-only workers never share a
+    # group with different subscriptions
+    group = f"{settings.topic_prefix}-faust" + ("" if tuple(agents) == AGENTS else "-" + "-".join(agents))
     app = faust.App(
-        f"{settings.topic_prefix}-faust",
+        group,
         broker=brokers,
         broker_credentials=_credentials(settings),
         store="memory://",
@@ -68,7 +79,6 @@ def make_app(settings: Settings, deps: WorkerDeps, *, commit_interval: float = 1
     events = app.topic(topics.events, key_type=bytes, value_type=bytes, internal=False)
     receipts = app.topic(topics.receipts, key_type=bytes, value_type=bytes, internal=False)
 
-    @app.task  # type: ignore[untyped-decorator]
     async def bootstrap() -> None:
         for stream, raw in deps.handler.bootstrap_events():
             fut = await events.send(key=stream.encode(), value=raw.encode())
@@ -88,7 +98,6 @@ def make_app(settings: Settings, deps: WorkerDeps, *, commit_interval: float = 1
         logging.shutdown()
         os._exit(70)
 
-    @app.agent(submissions, concurrency=1)
     async def ledger(stream: Any) -> None:
         try:
             await _ledger(stream)
@@ -97,7 +106,6 @@ def make_app(settings: Settings, deps: WorkerDeps, *, commit_interval: float = 1
         except BaseException:
             die("ledger")
 
-    @app.agent(events, concurrency=1)
     async def projection(stream: Any) -> None:
         try:
             await _projection(stream)
@@ -130,15 +138,27 @@ def make_app(settings: Settings, deps: WorkerDeps, *, commit_interval: float = 1
             envs = [Envelope.from_json(e.value) for e in batch]
             await loop.run_in_executor(projection_pool, deps.projector.apply, envs)
 
+    if "ledger" in agents:
+        app.task(bootstrap)
+        app.agent(submissions, concurrency=1, name="ledger")(ledger)
+    if "projection" in agents:
+        app.agent(events, concurrency=1, name="projection")(projection)
     app.tongxiu_deps = deps  # type: ignore[attr-defined]
     return app
 
 
-def run(settings: Settings, deps: WorkerDeps, *, loglevel: str = "WARNING", commit_interval: float = 1.0) -> None:
+def run(
+    settings: Settings,
+    deps: WorkerDeps,
+    *,
+    loglevel: str = "WARNING",
+    commit_interval: float = 1.0,
+    agents: tuple[str, ...] = AGENTS,
+) -> None:
     """Run the Faust worker in this process until it is stopped (SIGTERM/SIGINT)."""
     import faust
 
-    app = make_app(settings, deps, commit_interval=commit_interval)
+    app = make_app(settings, deps, commit_interval=commit_interval, agents=agents)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     try:
         worker.execute_from_commandline()

@@ -76,9 +76,10 @@ class Worker:
 
     def __init__(
         self, settings: Settings, log_path: Path, *, clock_file: Path | None = None, engine: str = "faust",
-        commit_interval: float = 1.0,
+        commit_interval: float = 1.0, agents: str = "all",
     ) -> None:
         self.engine = engine
+        self.agents = agents
         self.commit_interval = commit_interval
         self.settings = settings
         self.log_path = log_path
@@ -98,7 +99,7 @@ class Worker:
             "TONGXIU_CASSANDRA_PORT": str(s.cassandra_port),
         }
         cmd = [sys.executable, "-m", "services.cli", "worker", "--loglevel", "WARNING", "--engine", self.engine,
-               "--commit-interval", str(self.commit_interval)]
+               "--commit-interval", str(self.commit_interval), "--agents", self.agents]
         if self.clock_file is not None:
             cmd += ["--clock-file", str(self.clock_file)]
         log = open(self.log_path, "ab")
@@ -185,25 +186,29 @@ def strip(state: dict[str, Any] | None) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------- 1. demo equality
 
 
-@pytest.mark.parametrize("engine", ["faust", "plain"])
+@pytest.mark.parametrize("engine", ["faust", "plain", "faust-split"])
 def test_demo_on_distributed_equals_embedded(
     engine: str,
     distributed_settings: Callable[..., Settings], workers: list[Worker], cassandra_session: Any, tmp_path: Path
 ) -> None:
-    """``faust`` is the worker; ``plain`` is the kafka-python fallback engine, kept working."""
-    settings = distributed_settings(f"demo{engine}")
+    """``faust`` is the worker; ``plain`` is the kafka-python fallback engine, kept working;
+    ``faust-split`` runs the ledger agent and the projection agent in two worker processes."""
+    settings = distributed_settings(f"demo{engine.replace('-', '')}")
     key = KeyPair.generate()
     Path(settings.data_dir).mkdir(parents=True)
     (Path(settings.data_dir) / "ledger.key").write_text(key.private_key)
     clock = FileDrivenClock(START, tmp_path / "clock.txt")
 
-    worker = Worker(settings, tmp_path / "worker.log", clock_file=clock.path, engine=engine)
-    workers.append(worker)
-    worker.start()
+    roles = ["ledger", "projection"] if engine == "faust-split" else ["all"]
+    for role in roles:
+        worker = Worker(settings, tmp_path / f"worker-{role}.log", clock_file=clock.path,
+                        engine=engine.removesuffix("-split"), agents=role)
+        workers.append(worker)
+        worker.start()
     app = open_distributed(settings, clock=clock, key=key, session=cassandra_session)
     feed = KafkaFeed(settings)
     try:
-        wait_for(lambda: app.log.last_seq(REGISTRY_STREAM) >= 1, 60, "the worker's bootstrap", worker)
+        wait_for(lambda: app.log.last_seq(REGISTRY_STREAM) >= 1, 60, "the worker's bootstrap", workers[0])
         dist = run_demo(app, clock, transport=app.transport, inbox=ProjectionInbox(app), feed=feed,  # type: ignore[attr-defined]
                         say=lambda s: None)
         app.process()
