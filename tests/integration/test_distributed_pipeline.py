@@ -41,6 +41,7 @@ from infra.embedded import LocalFeed, LocalInbox, LocalTransport
 from infra.kafka_topics import client_config, drop_topics, migrate_topics, topic_names
 from infra.sqlite import Database, SqliteProjectionStore
 from services.app import Tongxiu
+from services.audit import replay as services_replay
 from services.audit import verify_streams
 from services.config import Settings
 from services.demo import DEPARTMENTS, ENTERPRISE, START, demo_key, make_uscc, run_demo
@@ -244,11 +245,46 @@ def test_demo_on_distributed_equals_embedded(
             assert verify_streams(app.log).ok
             # the feed saw the grant once, and resumes past it
             assert feed.poll("creditchina-feed") == []
+            if engine == "faust":
+                _cli_reads_match(settings, emb)
         finally:
             emb.close()
     finally:
         feed.close()
         app.close()
+
+
+def _cli_reads_match(settings: Settings, emb: Tongxiu) -> None:
+    """The auditor's CLI with ``--backend distributed`` reads what the embedded CLI reads."""
+    from typer.testing import CliRunner
+
+    from services.cli import app as cli
+
+    env = {
+        "TONGXIU_TOPIC_PREFIX": settings.topic_prefix,
+        "TONGXIU_KEYSPACE": settings.keyspace,
+        "TONGXIU_DATA_DIR": str(settings.data_dir),
+        "TONGXIU_PARTITIONS": str(settings.partitions),
+        "TONGXIU_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "TONGXIU_CASSANDRA_PORT": str(settings.cassandra_port),
+    }
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        result = runner.invoke(cli, ["--backend", "distributed", *args], env=env)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    assert run("verify", "--all", "--json")["ok"] is True
+    assert run("credit", ENTERPRISE, "--json") == emb.credit(ENTERPRISE).model_dump(mode="json")
+    replayed = run("replay", ENTERPRISE, "--as-of", "2026-02-10", "--json")
+    assert replayed["credit"]["records"]["德市监处罚〔2026〕7号"]["status"] == "publicized"
+    ref = services_replay(emb.log, emb.rules, ENTERPRISE, as_of=replayed_as_of("2026-02-10"))
+    assert [e["hash"] for e in replayed["events"]] == [e.hash for e in ref.events]
+
+
+def replayed_as_of(day: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T23:59:59+08:00")
 
 
 # ---------------------------------------------------------------------- 2. SIGKILL mid-stream
