@@ -70,6 +70,9 @@ def open_embedded(settings: Settings, *, clock: Clock | None = None, key: KeyPai
         backend="embedded",
     )
     app.after_submit = app.process
+    from infra.embedded import LocalFeed
+
+    app.feed = LocalFeed(app)
     app.closers.append(db.close)
     ledger.bootstrap()
     app.process()

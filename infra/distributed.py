@@ -107,14 +107,19 @@ class RemoteLedger(Ledger):
     the worker (the single writer), so ``emit`` (registrations, scheduler facts) takes the
     same path as every department's submission."""
 
-    def __init__(self, transport: KafkaTransport, log_: EventLog, clock: Clock, rules: Rules, key: KeyPair) -> None:
-        super().__init__(log_, _NoRejections(), clock, rules, key)
+    def __init__(
+        self, transport: KafkaTransport, log_: EventLog, rejections: RejectionLog, clock: Clock, rules: Rules,
+        key: KeyPair,
+    ) -> None:
+        super().__init__(log_, rejections, clock, rules, key)
         self.transport = transport
 
     def submit(self, raw: Submission | dict[str, Any] | str | bytes) -> Receipt:
-        submission = raw if isinstance(raw, Submission) else Submission.model_validate(
-            raw if isinstance(raw, dict) else __import__("json").loads(raw)
-        )
+        """What cannot be read as a submission is rejected and recorded here (it never
+        reaches Kafka); everything else is decided by the worker."""
+        submission = self.parse(raw, self.clock.now())
+        if isinstance(submission, Receipt):
+            return submission
         return self.transport.send(submission)
 
     def enterprise(self, stream: str, *, fresh: bool = False) -> EnterpriseState:
@@ -122,17 +127,6 @@ class RemoteLedger(Ledger):
 
     def bootstrap(self) -> None:  # the worker bootstraps the registry
         return None
-
-
-class _NoRejections(RejectionLog):
-    def record(self, rejection: Any) -> None:  # pragma: no cover
-        raise RuntimeError("the client never records rejections")
-
-    def get(self, department: str, submission_id: str) -> None:
-        return None
-
-    def list(self, **kw: Any) -> list[Any]:
-        return []
 
 
 class DistributedRunner(ProjectionRunner):
@@ -300,7 +294,7 @@ def open_distributed(
     clock = clock or SystemClock()
     rules = load_rules(settings)
     transport = transport or KafkaTransport(settings)
-    ledger = RemoteLedger(transport, storage.log, clock, rules, key or distributed_key(settings))
+    ledger = RemoteLedger(transport, storage.log, storage.rejections, clock, rules, key or distributed_key(settings))
     app = Tongxiu(
         log=storage.log,
         rejections=storage.rejections,
@@ -313,6 +307,8 @@ def open_distributed(
         backend="distributed",
     )
     app.transport = transport  # type: ignore[attr-defined]
+    app.feed = feed = KafkaFeed(settings)
+    app.closers.append(feed.close)
     app.closers.append(transport.close)
     app.closers.append(storage.close)
     return app

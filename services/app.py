@@ -24,6 +24,7 @@ from projections.views import (
 )
 from services.ledger import Ledger
 from services.ports import Clock, EventLog, OffsetStore, ProjectionStore, RejectionLog, RejectionRecord
+from services.sdk import FeedPort
 from streams.processor import PROJECTION, ProjectionRunner, enterprise_key, inbox_key, supervision_key
 
 
@@ -38,6 +39,9 @@ class Tongxiu:
     ledger: Ledger
     runner: ProjectionRunner
     backend: str = "embedded"
+    feed: FeedPort | None = None
+    """The repair feed for credit platforms: ``LocalFeed`` (embedded, by log position) or
+    ``KafkaFeed`` (distributed, by consumer group); None when the backend offers none."""
     after_submit: Callable[[], None] | None = None
     """Embedded: run the processors in-process after each submission. Distributed: None —
     the Faust workers do it."""

@@ -37,7 +37,7 @@ from projections.views import CreditView, Delivery, RectificationView, Supervisi
 from services.app import Tongxiu
 from services.audit import replay, verify_streams
 from services.ports import ConcurrencyError
-from services.sdk import feed_item, is_feed_event
+from services.sdk import FeedItem, FeedPort
 
 HERE = Path(__file__).parent
 COOKIE = "tongxiu_token"
@@ -204,14 +204,20 @@ class RejectionOut(BaseModel):
 
 class FeedOut(BaseModel):
     items: list[dict[str, Any]]
-    next_after: int
-    consumer: str | None = None
+    consumer: str
 
 
 class CommitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     consumer: str = Field(min_length=1, max_length=64, pattern=_DEPT)
-    position: int = Field(ge=0, le=2**62)
+    position: int | None = Field(default=None, ge=0, le=2**62)
+    event_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _names_an_item(self) -> "CommitIn":
+        if self.position is None and self.event_id is None:
+            raise ValueError("give the item's event_id (or its position)")
+        return self
 
 
 class Problem(BaseModel):
@@ -221,6 +227,9 @@ class Problem(BaseModel):
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "missing or unknown token"},
     403: {"model": Problem, "description": "the token's role does not allow this"},
+}
+FEED_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "description": "the backend has no feed, or it is not reachable now"}
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "no such enterprise / department"}}
 
@@ -528,42 +537,74 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
 
     # ------------------------------------------------------------------ feed
 
+    feed_lock = threading.Lock()  # a feed port (a Kafka consumer) is not thread-safe
+    handed: dict[str, dict[str, FeedItem]] = {}  # consumer -> event_id -> item delivered, not committed
+
     def feed_consumer(grant: Grant, consumer: str) -> str:
         return f"http:{grant.department or grant.role}:{consumer}"
 
-    @api.get("/feed", tags=["feed"], response_model=FeedOut, responses=AUTH_RESPONSES)
+    def feed_port() -> FeedPort:
+        if app.feed is None:
+            raise HTTPException(503, f"the {app.backend} backend has no repair feed")
+        return app.feed
+
+    @api.get("/feed", tags=["feed"], response_model=FeedOut, responses={**AUTH_RESPONSES, **FEED_UNAVAILABLE})
     def feed(
+        request: Request,
         grant: Any_,
-        after: Annotated[int | None, Query(ge=0, le=2**62, description="log position to read after")] = None,
-        consumer: Annotated[str | None, Query(min_length=1, max_length=64, pattern=_DEPT,
-                                              description="resume from this consumer's committed position")] = None,
+        consumer: Annotated[str, Query(min_length=1, max_length=64, pattern=_DEPT,
+                                       description="the consumer whose committed position the feed resumes from")]
+        = "default",
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> FeedOut:
-        """Repairs, revocations, withdrawals and expiries in log order, without personal data.
-        Page with ``after`` = the previous answer's ``next_after``, or name a ``consumer`` and
-        ``POST /feed/commit`` what it applied."""
+        """Repairs, revocations, withdrawals and expiries not yet committed by ``consumer``, without
+        personal data. An item is delivered again until ``POST /feed/commit`` names it."""
         need(grant, "credit_platform", "auditor")
-        position = after if after is not None else (app.offsets.get(feed_consumer(grant, consumer)) if consumer else 0)
-        items: list[dict[str, Any]] = []
-        while len(items) < limit:
-            chunk = app.log.read_all(after=position, limit=500)
-            if not chunk:
-                break
-            for stored in chunk:
-                position = stored.position
-                if is_feed_event(stored.envelope):
-                    items.append(asdict(feed_item(stored.envelope, stored.position)))
-                    if len(items) == limit:
-                        break
-        return FeedOut(items=items, next_after=position, consumer=consumer)
+        if "after" in request.query_params:
+            raise invalid("query", "after", "no longer supported: name a consumer and POST /feed/commit "
+                                            "what it applied; the next GET /feed resumes after it")
+        port, key = feed_port(), feed_consumer(grant, consumer)
+        with feed_lock:
+            try:
+                items = port.poll(key, max_items=limit)
+            except (TimeoutError, RuntimeError) as exc:  # distributed: no partitions, no topic
+                raise HTTPException(503, f"the feed is not available: {exc}", headers={"Retry-After": "1"}) from exc
+            pending = handed.setdefault(key, {})
+            for item in items:
+                pending.pop(item.event_id, None)
+                pending[item.event_id] = item
+            while len(pending) > 10_000:  # a consumer that never commits: forget the oldest
+                pending.pop(next(iter(pending)))
+        return FeedOut(items=[asdict(i) for i in items], consumer=consumer)
 
     @api.post("/feed/commit", tags=["feed"],
-              responses={**AUTH_RESPONSES, 400: {"model": Problem, "description": "the body is not JSON"}})
+              responses={**AUTH_RESPONSES, **FEED_UNAVAILABLE,
+                         400: {"model": Problem, "description": "the body is not JSON"},
+                         409: {"model": Problem, "description": "the item was not delivered to this consumer "
+                                                                "(or is already committed): poll first"}})
     def feed_commit(body: CommitIn, grant: Any_) -> dict[str, Any]:
-        """Remember where a named consumer stopped (its last applied item's position)."""
+        """Commit the last item a named consumer applied (by ``event_id``, or by ``position``
+        when that is unambiguous): the next poll resumes after it."""
         need(grant, "credit_platform", "auditor")
-        app.offsets.put(feed_consumer(grant, body.consumer), body.position)
-        return {"consumer": body.consumer, "position": body.position}
+        port, key = feed_port(), feed_consumer(grant, body.consumer)
+        with feed_lock:
+            pending = handed.get(key, {})
+            if body.event_id is not None:
+                found = [i for i in pending.values() if i.event_id == body.event_id]
+            else:
+                found = [i for i in pending.values() if i.position == body.position]
+            if body.event_id is not None and body.position is not None:
+                found = [i for i in found if i.position == body.position]
+            if not found:
+                raise HTTPException(409, f"consumer {body.consumer} has no delivered, uncommitted item "
+                                         f"{body.event_id or body.position}: GET /feed first")
+            if len(found) > 1:
+                raise HTTPException(409, f"position {body.position} names {len(found)} items "
+                                         "(one per partition): commit by event_id")
+            item = found[0]
+            port.commit(key, item)
+            pending.pop(item.event_id, None)
+        return {"consumer": body.consumer, "position": item.position, "event_id": item.event_id}
 
     # ------------------------------------------------------------------ gateway
 

@@ -97,6 +97,6 @@ class HttpFeed(_Http, FeedPort):
 
     def commit(self, consumer: str, item: FeedItem) -> None:
         response = self.client.post(
-            "/feed/commit", json={"consumer": consumer, "position": item.position}, headers=self._headers()
+            "/feed/commit", json={"consumer": consumer, "event_id": item.event_id}, headers=self._headers()
         )
         self._check(response, 200)

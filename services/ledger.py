@@ -222,21 +222,9 @@ class Ledger:
     def submit(self, raw: Submission | dict[str, Any] | str | bytes) -> Receipt:
         """Check, then record: a receipt with sequence numbers and hashes, or the rejection."""
         now = self.clock.now()
-        if isinstance(raw, Submission):
-            submission = raw
-        else:
-            parsed: dict[str, Any] | str
-            try:
-                parsed = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
-                submission = Submission.model_validate(parsed)
-            except (ValidationError, ValueError) as exc:
-                reasons = (
-                    schema_reasons(exc)
-                    if isinstance(exc, ValidationError)
-                    else [Reason(code="schema_invalid", field=None, message=f"not JSON: {exc}")]
-                )
-                body = raw if isinstance(raw, dict) else (raw.decode() if isinstance(raw, bytes) else raw)
-                return self._reject(body, reasons, now, authenticated=False)
+        submission = self.parse(raw, now)
+        if isinstance(submission, Receipt):
+            return submission
 
         previous = self.log.find_submission(submission.department, submission.submission_id)
         if previous:
@@ -258,6 +246,22 @@ class Ledger:
                 if previous:
                     return receipt_for(previous, duplicate=True)
         raise ConcurrencyError(f"stream {submission.stream} kept changing; gave up after {MAX_RETRIES} tries")
+
+    def parse(self, raw: Submission | dict[str, Any] | str | bytes, now: datetime) -> Submission | Receipt:
+        """The submission, or the recorded rejection of what could not be read as one."""
+        if isinstance(raw, Submission):
+            return raw
+        try:
+            parsed = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
+            return Submission.model_validate(parsed)
+        except (ValidationError, ValueError) as exc:
+            reasons = (
+                schema_reasons(exc)
+                if isinstance(exc, ValidationError)
+                else [Reason(code="schema_invalid", field=None, message=f"not JSON: {exc}")]
+            )
+            body = raw if isinstance(raw, dict) else (raw.decode() if isinstance(raw, bytes) else raw)
+            return self._reject(body, reasons, now, authenticated=False)
 
     def _authenticate(self, submission: Submission) -> list[Reason]:
         if submission.stream != REGISTRY_STREAM:

@@ -171,7 +171,9 @@ def test_history_as_of_known_at_and_pages(auditor: TestClient) -> None:
         ("/api/supervision", {"period": "2026-04..2026-01"}, "query.period"),
         ("/api/departments/samr-deqing/supervision", {"period": "26"}, "query.period"),
         ("/api/rejections", {"limit": "x"}, "query.limit"),
-        ("/feed", {"after": "-3"}, "query.after"),
+        ("/feed", {"after": "5"}, "query.after"),  # paging by log position is gone: consumers commit
+        ("/feed", {"consumer": "no spaces"}, "query.consumer"),
+        ("/feed", {"limit": "0"}, "query.limit"),
     ],
 )
 def test_bad_input_is_422_naming_the_field(auditor: TestClient, url: str, params: dict[str, str], field: str) -> None:
@@ -286,19 +288,51 @@ def test_gateway_accepts_rejects_and_records(demo_app: Tongxiu) -> None:
 
 def test_feed_has_no_personal_data_and_resumes(demo_app: Tongxiu) -> None:
     platform = client(demo_app, PLATFORM)
-    data = platform.get("/feed").json()
+    data = platform.get("/feed", params={"consumer": "crm"}).json()
+    assert data["consumer"] == "crm"
     (item,) = data["items"]
     assert item["type"] == "repair_granted" and item["decision_no"] == DECISION
+    assert item["stream"] == ENTERPRISE and item["department"] == "samr-deqing"
+    grant = next(s.envelope for s in demo_app.log.read_stream(ENTERPRISE) if s.envelope.type == "repair_granted")
+    assert item["event_id"] == grant.event_id
     text = json.dumps(data, ensure_ascii=False)
     for personal in ("德清县某某化工有限公司", "张某", "武康街道", "party_name", "legal_representative"):
         assert personal not in text
-    assert platform.get("/feed", params={"after": data["next_after"]}).json()["items"] == []
+    # not committed: delivered again; committed: not again, for this consumer only
+    assert platform.get("/feed", params={"consumer": "crm"}).json()["items"] == [item]
+    r = platform.post("/feed/commit", json={"consumer": "crm", "event_id": item["event_id"]})
+    assert r.status_code == 200
+    assert r.json() == {"consumer": "crm", "position": item["position"], "event_id": item["event_id"]}
+    assert platform.get("/feed", params={"consumer": "crm"}).json()["items"] == []
+    assert platform.get("/feed", params={"consumer": "other"}).json()["items"] == [item]
+    # an item this consumer was not handed (or already committed) is refused, not guessed at
+    for body in ({"consumer": "crm", "event_id": item["event_id"]}, {"consumer": "never-polled", "position": 1}):
+        r = platform.post("/feed/commit", json=body)
+        assert r.status_code == 409 and "GET /feed first" in r.json()["detail"]
+    assert platform.post("/feed/commit", json={"consumer": "crm"}).status_code == 422
+    # positions are per token department: the auditor's "crm" is another consumer
+    assert client(demo_app).get("/feed", params={"consumer": "crm"}).json()["items"] == [item]
 
+    # the SDK over HTTP: poll, commit by position, resume
     feed = HttpFeed(client=platform, token=PLATFORM)
-    (polled,) = feed.poll("crm")
-    feed.commit("crm", polled)
-    assert feed.poll("crm") == []
-    assert len(HttpFeed(client=platform, token=PLATFORM).poll("other")) == 1
+    (polled,) = feed.poll("sdk")
+    assert polled.event_id == item["event_id"]
+    feed.commit("sdk", polled)
+    assert feed.poll("sdk") == []
+    assert len(HttpFeed(client=platform, token=PLATFORM).poll("sdk-other")) == 1
+
+    # the positions live in the application's feed port, not in the HTTP process
+    assert demo_app.feed is not None
+    assert demo_app.feed.poll("http:creditchina:crm") == []
+    assert [i.event_id for i in demo_app.feed.poll("http:creditchina:other")] == [item["event_id"]]
+
+
+def test_feed_without_a_feed_port_is_503(demo_app: Tongxiu) -> None:
+    demo_app.feed = None
+    platform = client(demo_app, PLATFORM)
+    r = platform.get("/feed")
+    assert r.status_code == 503 and "no repair feed" in r.json()["detail"]
+    assert platform.post("/feed/commit", json={"consumer": "crm", "position": 1}).status_code == 503
 
 
 # ---------------------------------------------------------------------------- the demo over HTTP
