@@ -264,6 +264,7 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
                 applied_via=env.department,
                 credit_commitment=ev.credit_commitment,
                 decision_deadline=deadline.date,
+                decision_deadline_estimated=deadline.estimated,
             )
         )
     elif isinstance(ev, (RepairGranted, RepairRefused)):

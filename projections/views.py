@@ -31,6 +31,8 @@ class RepairApplication(BaseModel):
     outcome: Literal["pending", "granted", "refused"] = "pending"
     decided_at: datetime | None = None
     decision_deadline: date | None = None
+    decision_deadline_estimated: bool = False
+    """True when the working-day calendar had no data for that year (Mon–Fri assumed)."""
     reason: str = ""
 
 

@@ -55,3 +55,27 @@ def test_sync_overdue_after_three_working_days(world: World) -> None:
     overdue = [d for d in scheduler.tick(world.app) if d.event.type == "sync_overdue"]
     assert len(overdue) == 4
     assert world.app.supervision("tax-deqing").syncs_overdue == 1
+
+
+def test_deadlines_in_a_year_without_calendar_data_are_marked(world: World) -> None:
+    """2099 has no chinesecalendar data: deadlines fall back to Mon–Fri and say so."""
+    from datetime import datetime
+
+    from events.models import RepairApplied
+    from projections.fold import CHINA
+
+    world.serve()
+    world.granted()
+    assert not any(d.deadline_estimated for d in world.app.sync(CODE).deliveries.values())
+    assert not world.app.credit(CODE).records["D1"].applications[-1].decision_deadline_estimated
+    world.clock.set(datetime(2099, 3, 2, 9, 0, tzinfo=CHINA))
+    world.serve("D9", decision_date=date(2099, 3, 2), rule_set="samr-order-107")
+    world.clock.set(datetime(2099, 6, 3, 9, 0, tzinfo=CHINA))
+    world.pay("D9")
+    world.close_items("D9")
+    receipt = world.send("creditchina", [RepairApplied(decision_no="D9", credit_commitment="承诺",
+                                                       applied_on=date(2099, 6, 3))])
+    assert receipt.accepted, receipt.reasons
+    application = world.app.credit(CODE).records["D9"].applications[-1]
+    assert application.decision_deadline_estimated
+    assert application.decision_deadline == date(2099, 6, 12)  # 7 working days, Mon–Fri assumed
