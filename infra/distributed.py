@@ -249,10 +249,16 @@ class KafkaFeed(FeedPort):
         return out
 
     def commit(self, consumer: str, item: FeedItem) -> None:
+        """Mark ``item`` (and everything before it in its partition) done; never moves back."""
         from kafka import TopicPartition
         from kafka.structs import OffsetAndMetadata
 
-        partition, offset = self._where.pop((consumer, item.event_id))
+        where = self._where.pop((consumer, item.event_id), None)
+        if where is None:
+            # Already committed, or polled by an earlier instance of this consumer: nothing to
+            # do. An item not yet committed is simply delivered again (at least once).
+            return
+        partition, offset = where
         c = self._consumer(consumer)
         tp = TopicPartition(self.topic, partition)
         current = c.committed(tp)

@@ -48,4 +48,6 @@ class LocalFeed(FeedPort):
         return out
 
     def commit(self, consumer: str, item: FeedItem) -> None:
-        self.app.offsets.put(consumer, item.position)
+        """Mark ``item`` (and everything before it) done; never moves back."""
+        if item.position > self.app.offsets.get(consumer):
+            self.app.offsets.put(consumer, item.position)

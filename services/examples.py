@@ -6,7 +6,7 @@ ledger itself and have no department submission."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,15 +34,10 @@ from events.signing import KeyPair
 from projections.fold import Rules
 from services.demo import DEPARTMENTS, ENTERPRISE, START, demo_decision_and_advice, demo_key
 from services.ledger import event_id_for, sign_submission
-from services.sdk import Producer, Transport
+from services.sdk import notice_for
 
 LEDGER_DEMO_KEY = KeyPair.from_private("11" * 32)
 """The ledger key the examples' registrations are signed with (public; demo only)."""
-
-
-class _Collect(Transport):
-    def send(self, submission: Submission):  # type: ignore[no-untyped-def]
-        raise AssertionError("examples are built, not sent")
 
 
 def build_examples() -> list[tuple[str, Submission]]:
@@ -67,8 +62,7 @@ def build_examples() -> list[tuple[str, Submission]]:
     for dept_id, *_ in DEPARTMENTS:
         add(f"subscription_added_{dept_id}", dept_id, REGISTRY_STREAM, [SubscriptionAdded(jurisdictions=["33"])], days=0)
     decision, advice = demo_decision_and_advice()
-    samr = Producer(_Collect(), "samr-deqing", demo_key("samr-deqing"), rules=Rules())
-    notice = samr.notice_for(ENTERPRISE, decision, "德市监信修告〔2026〕7号")
+    notice = notice_for(Rules(), ENTERPRISE, decision, "德市监信修告〔2026〕7号")
     add("penalty_decided_with_advice_and_notice", "samr-deqing", ENTERPRISE, [decision, advice, notice], days=0)
     add("no_penalty_decided", "tax-deqing", ENTERPRISE,
         [NoPenaltyDecided(decision_no="德税不罚〔2026〕3号", party_name="德清县某某化工有限公司",
@@ -119,7 +113,3 @@ def write_examples(out_dir: Path) -> list[Path]:
         path.write_text(submission.model_dump_json(indent=2) + "\n", encoding="utf-8")
         written.append(path)
     return written
-
-
-def example_start() -> datetime:
-    return START

@@ -9,6 +9,8 @@ ports differ.
 from __future__ import annotations
 
 import json
+import random
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -237,11 +239,13 @@ class Ledger:
         if reasons:
             return self._reject(submission, reasons, now, authenticated=False)
 
-        for _ in range(MAX_RETRIES):
+        for attempt in range(MAX_RETRIES):
             try:
                 return self._decide_and_append(submission, now)
             except ConcurrencyError:
                 self._forget(submission.stream)
+                # jittered back-off, so two writers racing on one stream do not stay in step
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
                 previous = self.log.find_submission(submission.department, submission.submission_id)
                 if previous:
                     return receipt_for(previous, duplicate=True)

@@ -82,6 +82,20 @@ def is_feed_event(env: Envelope) -> bool:
     return env.type in PROPAGATED_TYPES
 
 
+def notice_for(rules: Rules, enterprise: str, decision: PenaltyDecided, notice_no: str) -> CreditRepairNoticeIssued:
+    """The credit-repair notice (信用修复告知书) the rules give for ``decision``: its class,
+    publicity end and earliest repair date — what the ledger will check the notice against."""
+    policy = rules.policies.for_jurisdiction(jurisdiction_of(enterprise))
+    periods = compute_periods(decision_facts(decision), policy)
+    return CreditRepairNoticeIssued(
+        notice_no=notice_no,
+        decision_no=decision.decision_no,
+        publicity_class=str(periods.publicity_class),  # type: ignore[arg-type]
+        publicity_until=periods.max_end,
+        earliest_repair_date=periods.repair_from,
+    )
+
+
 class Producer:
     """A department's handle on the ledger: typed facts in, receipt out."""
 
@@ -114,15 +128,7 @@ class Producer:
 
     def notice_for(self, enterprise: str, decision: PenaltyDecided, notice_no: str) -> CreditRepairNoticeIssued:
         """The credit-repair notice the rules give for ``decision``."""
-        policy = self.rules.policies.for_jurisdiction(jurisdiction_of(enterprise))
-        periods = compute_periods(decision_facts(decision), policy)
-        return CreditRepairNoticeIssued(
-            notice_no=notice_no,
-            decision_no=decision.decision_no,
-            publicity_class=str(periods.publicity_class),  # type: ignore[arg-type]
-            publicity_until=periods.max_end,
-            earliest_repair_date=periods.repair_from,
-        )
+        return notice_for(self.rules, enterprise, decision, notice_no)
 
     def serve(
         self,

@@ -31,18 +31,24 @@ def test_two_ledgers_one_database(tmp_path: Path) -> None:
         assert pa.publish(CODE, [decision()], occurred_at=clock.now()).accepted
         results = []
 
+        errors: list[BaseException] = []
+
         def pay(producer: Producer, n: int) -> None:
-            for i in range(n):
-                r = producer.publish(CODE, [PenaltyFulfilled(decision_no="D1", amount_paid_yuan=50000,
-                                                              fulfilled_on=T0.date())],
-                                     submission_id=f"{id(producer)}-{i}", occurred_at=clock.now())
-                results.append(r)
+            try:
+                for i in range(n):
+                    r = producer.publish(CODE, [PenaltyFulfilled(decision_no="D1", amount_paid_yuan=50000,
+                                                                  fulfilled_on=T0.date())],
+                                         submission_id=f"{id(producer)}-{i}", occurred_at=clock.now())
+                    results.append(r)
+            except BaseException as exc:  # surfaced below: a thread's exception is otherwise lost
+                errors.append(exc)
 
         threads = [threading.Thread(target=pay, args=(p, 15)) for p in (pa, pb)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        assert errors == []
         assert all(r.accepted for r in results)
         seqs = sorted(r.events[0].seq for r in results)
         assert seqs == list(range(2, 32))
