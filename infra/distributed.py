@@ -232,7 +232,7 @@ class KafkaFeed(FeedPort):
             c.seek(tp, committed[tp] if committed[tp] is not None else beginning[tp])
         end = c.end_offsets(list(tps))
         out: list[FeedItem] = []
-        deadline = time.monotonic() + max(self.poll_timeout_s, 10.0)
+        deadline = time.monotonic() + max(self.poll_timeout_s, 30.0)
         while len(out) < max_items and any(c.position(tp) < end[tp] for tp in tps):
             batches = c.poll(timeout_ms=int(self.poll_timeout_s * 1000), max_records=500)
             for tp, records in sorted(batches.items(), key=lambda kv: kv[0].partition):

@@ -20,7 +20,7 @@ class ReceiptTimeout(TimeoutError):
 
 
 class KafkaTransport(Transport):
-    def __init__(self, settings: Settings, *, timeout_s: float = 30.0, client_id: str = "tongxiu-sdk") -> None:
+    def __init__(self, settings: Settings, *, timeout_s: float = 60.0, client_id: str = "tongxiu-sdk") -> None:
         from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
         self.settings = settings

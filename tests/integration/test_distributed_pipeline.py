@@ -249,6 +249,10 @@ def test_demo_on_distributed_equals_embedded(
                 _cli_reads_match(settings, emb)
         finally:
             emb.close()
+    except BaseException:
+        for w in workers:  # what the worker saw, for whoever reads the failure
+            print(f"----- worker log ({w.log_path.name}) -----\n{w.tail()}")
+        raise
     finally:
         feed.close()
         app.close()
