@@ -47,10 +47,8 @@ from typing import Any
 from events.codes import check_uscc
 from events.envelope import Submission, signing_bytes
 from events.models import (
-    REGISTRY_STREAM,
     AdviceItem,
     ComplianceAdviceIssued,
-    DepartmentRegistered,
     Event,
     PenaltyDecided,
     PenaltyFulfilled,
@@ -62,7 +60,7 @@ from infra.bootstrap import open_embedded
 from services.app import Tongxiu
 from services.audit import replay, verify_streams
 from services.config import Settings
-from services.demo import DEPARTMENTS, START, demo_decision_and_advice, demo_key, make_uscc
+from services.demo import DEPARTMENTS, START, demo_decision_and_advice, demo_key, make_uscc, register_only
 from services.ledger import sign_submission
 from services.ports import ManualClock
 from services.sdk import Producer, Transport
@@ -195,22 +193,7 @@ def build_workload(n_events: int) -> Workload:
 def open_fresh(tmp: Path, name: str) -> tuple[Tongxiu, ManualClock]:
     clock = ManualClock((START + timedelta(days=20, hours=1)).astimezone(UTC))
     app = open_embedded(Settings(data_dir=tmp / name), clock=clock)
-    for dept_id, title, kind, domain, area in DEPARTMENTS:
-        receipt = app.ledger.emit(
-            REGISTRY_STREAM,
-            [
-                DepartmentRegistered(
-                    department_id=dept_id,
-                    name=title,
-                    kind=kind,  # type: ignore[arg-type]
-                    domain=domain,
-                    jurisdiction=area,
-                    public_key=demo_key(dept_id).public_key,
-                )
-            ],
-            submission_id=f"register:{dept_id}",
-        )
-        assert receipt.accepted, receipt.reasons
+    register_only(app)
     app.process()
     return app, clock
 

@@ -203,11 +203,10 @@ def demo_decision_and_advice() -> tuple[PenaltyDecided, ComplianceAdviceIssued]:
     return decision, advice
 
 
-def register_departments(app: Tongxiu, transport: Transport, clock: ManualClock) -> dict[str, Producer]:
-    """Register the demo departments (the ledger signs) and subscribe each to Zhejiang."""
-    producers = {d[0]: Producer(transport, d[0], demo_key(d[0]), rules=app.rules) for d in DEPARTMENTS}
+def register_only(app: Tongxiu) -> None:
+    """Register the demo departments with their demo keys (the ledger signs)."""
     for dept_id, name, kind, domain, area in DEPARTMENTS:
-        app.ledger.emit(
+        receipt = app.ledger.emit(
             REGISTRY_STREAM,
             [
                 DepartmentRegistered(
@@ -221,6 +220,15 @@ def register_departments(app: Tongxiu, transport: Transport, clock: ManualClock)
             ],
             submission_id=f"register:{dept_id}",
         )
+        if not receipt.accepted and not receipt.duplicate:
+            raise RuntimeError(f"registering {dept_id}: {receipt.reasons}")
+
+
+def register_departments(app: Tongxiu, transport: Transport, clock: ManualClock) -> dict[str, Producer]:
+    """Register the demo departments (the ledger signs) and subscribe each to Zhejiang."""
+    producers = {d[0]: Producer(transport, d[0], demo_key(d[0]), rules=app.rules) for d in DEPARTMENTS}
+    register_only(app)
+    for dept_id, *_ in DEPARTMENTS:
         producers[dept_id].publish(
             REGISTRY_STREAM, [SubscriptionAdded(jurisdictions=["33"])], submission_id=f"subscribe:{dept_id}",
             occurred_at=clock.now(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from events.envelope import Envelope
 from events.models import REGISTRY_STREAM, PropagationScheduled
 from projections.fold import Rules, fold_enterprise, fold_registry
 from projections.views import EnterpriseState, RegistryState, SupervisionState
@@ -30,6 +31,19 @@ def supervision_key(department: str) -> str:
 
 def inbox_key(subscriber: str) -> str:
     return f"inbox:{subscriber}"
+
+
+def inbox_entry(env: Envelope, ev: PropagationScheduled, position: int) -> dict[str, Any]:
+    """One pending delivery in a subscriber's inbox."""
+    return {
+        "stream": env.stream,
+        "source_event_id": ev.source_event_id,
+        "source_type": ev.source_type,
+        "decision_no": ev.decision_no,
+        "deadline": ev.deadline.isoformat(),
+        "delivered_at": env.recorded_at.isoformat(),
+        "position": position,
+    }
 
 
 class ProjectionRunner:
@@ -76,15 +90,7 @@ class ProjectionRunner:
             if isinstance(ev, PropagationScheduled):
                 for subscriber in ev.subscribers:
                     inbox = self._inbox(inboxes, subscriber)
-                    inbox["pending"][f"{env.stream}/{ev.source_event_id}"] = {
-                        "stream": env.stream,
-                        "source_event_id": ev.source_event_id,
-                        "source_type": ev.source_type,
-                        "decision_no": ev.decision_no,
-                        "deadline": ev.deadline.isoformat(),
-                        "delivered_at": env.recorded_at.isoformat(),
-                        "position": stored.position,
-                    }
+                    inbox["pending"][f"{env.stream}/{ev.source_event_id}"] = inbox_entry(env, ev, stored.position)
             elif ev.type == "delivery_acknowledged":
                 inbox = self._inbox(inboxes, env.department)
                 inbox["pending"].pop(f"{env.stream}/{ev.source_event_id}", None)

@@ -21,7 +21,7 @@ from projections.fold import Rules, fold_enterprise, fold_registry
 from projections.views import EnterpriseState, RegistryState, SupervisionState
 from services.ledger import Ledger
 from services.ports import EventLog, ProjectionStore
-from streams.processor import PROJECTION, enterprise_key, inbox_key, supervision_key
+from streams.processor import PROJECTION, enterprise_key, inbox_entry, inbox_key, supervision_key
 
 log = logging.getLogger("tongxiu.worker")
 
@@ -227,15 +227,7 @@ class Projector:
                         inbox = self._inbox(inboxes, subscriber)
                         if env.seq <= inbox[SEEN].get(env.stream, 0):
                             continue
-                        inbox["pending"][f"{env.stream}/{ev.source_event_id}"] = {
-                            "stream": env.stream,
-                            "source_event_id": ev.source_event_id,
-                            "source_type": ev.source_type,
-                            "decision_no": ev.decision_no,
-                            "deadline": ev.deadline.isoformat(),
-                            "delivered_at": env.recorded_at.isoformat(),
-                            "position": position,
-                        }
+                        inbox["pending"][f"{env.stream}/{ev.source_event_id}"] = inbox_entry(env, ev, position)
                         inbox[SEEN][env.stream] = env.seq
                 elif ev.type == "delivery_acknowledged":
                     inbox = self._inbox(inboxes, env.department)
