@@ -455,8 +455,14 @@ class CassandraEventLog(_Base, EventLog):
             if entry.seq > heads[entry.stream]:
                 continue
             row = self.session.execute(stmt, (entry.stream, self.bucket(entry.seq), entry.seq)).one()
-            if row is not None and row.writer == entry.writer:
-                out.append(StoredEvent(envelope=Envelope.from_json(row.raw), raw=row.raw, position=0))
+            if row is None:
+                continue
+            # The committed event itself says whose it is. (Not the index's writer id: a
+            # writer that lost the race for this seq may have overwritten the index row of
+            # the same submission before the winner's rows were rolled forward.)
+            envelope = Envelope.from_json(row.raw)
+            if envelope.department == department and envelope.submission_id == submission_id:
+                out.append(StoredEvent(envelope=envelope, raw=row.raw, position=0))
         return out
 
     def tamper_for_test(self, stream: str, seq: int, raw: str) -> None:

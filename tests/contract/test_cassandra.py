@@ -130,6 +130,22 @@ class TestCassandraAppendRecovery(CassandraFactory):
         good.append(s, 5, envelopes(s, 5, 1))
         assert good.last_seq(s) == 6
 
+    def test_redelivered_submission_is_found_after_its_dead_writer_is_rolled_forward(self) -> None:
+        """The worker died between its event rows and the head commit; the redelivered copy of
+        the same submission (same ids, same seqs) loses to the rolled-forward original, and
+        must then find it — not be told its decision already exists."""
+        s = uid()
+        good = self.log()
+        good.append(s, 0, envelopes(s, 0, 1))
+        pending = envelopes(s, 1, 2, submission_id="redelivered")
+        with pytest.raises(Crash):
+            self.crashing().append(s, 1, pending)
+        assert good.find_submission("samr", "redelivered") == []  # not committed yet
+        with pytest.raises(ConcurrencyError):
+            good.append(s, 1, pending)  # the same submission, decided again after the restart
+        assert [x.envelope for x in good.find_submission("samr", "redelivered")] == pending
+        assert good.last_seq(s) == 3
+
     def test_incomplete_pending_append_is_aborted(self) -> None:
         s = uid()
         good = self.log()
