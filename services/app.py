@@ -5,6 +5,7 @@ scheduler and the audit, wired to one set of ports. Built by the composition roo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -139,6 +140,24 @@ class Tongxiu:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
+
+
+def period_error(period: str) -> str | None:
+    """Why ``period`` is not a period (None if it is): YYYY, YYYY-MM or YYYY-MM..YYYY-MM."""
+    if ".." in period:
+        start, _, end = period.partition("..")
+        if not (_MONTH.match(start) and _MONTH.match(end)):
+            return "a range must be YYYY-MM..YYYY-MM"
+        if start > end:
+            return "the range starts after it ends"
+        return None
+    if not _PERIOD.match(period):
+        return "expected YYYY, YYYY-MM or YYYY-MM..YYYY-MM"
+    return None
 
 
 def in_period(month: str, period: str | None) -> bool:

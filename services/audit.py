@@ -69,14 +69,22 @@ def stored_hash(body: dict[str, Any]) -> tuple[str, str]:
 
 
 def _keys(log: EventLog, result: Verification) -> dict[str, str]:
+    """Walk the registry, checking every event's signature with the key its signer had at that
+    point (the ledger's self-registration with the key it carries), and return the keys."""
     registry = RegistryState()
     for stored in _check_chain(log, REGISTRY_STREAM, result, {}):
-        ev = stored.envelope.event
-        if isinstance(ev, DepartmentRegistered) and not registry.departments:
-            # the ledger's self-registration verifies with the key it carries
-            if not verify(ev.public_key, stored_signing_bytes(json.loads(stored.raw)), stored.envelope.signature):
-                result.fail(stored, REGISTRY_STREAM, stored.envelope.seq, "signature does not verify")
-        fold_registry(registry, stored.envelope)
+        env = stored.envelope
+        ev = env.event
+        bootstrap = not registry.departments and isinstance(ev, DepartmentRegistered)
+        key = ev.public_key if bootstrap else (
+            registry.departments[env.department].public_key if env.department in registry.departments else None
+        )
+        body = json.loads(stored.raw)
+        if key is None:
+            result.fail(stored, REGISTRY_STREAM, env.seq, f"department {env.department} is not registered")
+        elif not verify(key, stored_signing_bytes(body), str(body.get("signature", ""))):
+            result.fail(stored, REGISTRY_STREAM, env.seq, f"signature of {env.department} does not verify")
+        fold_registry(registry, env)
     return {d.department_id: d.public_key for d in registry.departments.values()}
 
 

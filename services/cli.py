@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from pydantic import TypeAdapter, ValidationError
@@ -44,25 +45,53 @@ def _main(
     try:
         State.settings = Settings.load(config, backend=backend, data_dir=data_dir)
     except ValidationError as exc:
+        _fail("bad settings: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    except (OSError, ValueError) as exc:
         _fail(f"bad settings: {exc}")
 
 
 def _open(**kw: Any) -> Any:
     from infra.bootstrap import open_app
 
-    return open_app(State.settings, **kw)
+    try:
+        return open_app(State.settings, **kw)
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot open the {State.settings.backend} ledger: {exc}")
 
 
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[red]error:[/red] {message}")
+def _fail(message: str, code: int = 2) -> NoReturn:
+    console.print("[red]error:[/red] " + escape(message))
     raise typer.Exit(code)
+
+
+def _read(path: Path, what: str) -> str:
+    """A file's text, or a clear error naming the option and the file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{what}: cannot read {path}: {exc.strerror or exc}")
+
+
+def _write(path: Path, text: str, what: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{what}: cannot write {path}: {exc.strerror or exc}")
+
+
+def _require_stream(tongxiu: Any, code: str) -> None:
+    """Refuse to answer about an enterprise the ledger holds nothing for (rather than show an
+    empty view that looks like a clean record)."""
+    if tongxiu.log.last_seq(code) == 0:
+        tongxiu.close()
+        _fail(f"CODE: the ledger holds no events for enterprise {code!r}")
 
 
 def _when(text: str | None, name: str) -> datetime | None:
     if text is None:
         return None
     try:
-        value = _DATETIME.validate_python(text if "T" in text else f"{text}T23:59:59+08:00")
+        value = _DATETIME.validate_python(text if "T" in text else f"{text}T23:59:59.999999+08:00")
     except ValidationError:
         _fail(f"{name}: expected an ISO date or date-time with zone, got {text!r}")
     if value.tzinfo is None:
@@ -127,11 +156,16 @@ def demo(
 @app.command()
 def keys(department: str, out_dir: Path = typer.Option(Path("."), help="where to write DEPT.key and DEPT.pub")) -> None:
     """Make an Ed25519 key pair for a department."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{1,63}", department):
+        _fail(f"DEPARTMENT: {department!r} must be 2–64 of a-z 0-9 _ . - (the id it will be registered under)")
     pair = KeyPair.generate()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"{department}.key").write_text(pair.private_key + "\n")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(f"--out-dir: cannot create {out_dir}: {exc.strerror or exc}")
+    _write(out_dir / f"{department}.key", pair.private_key + "\n", "--out-dir")
     (out_dir / f"{department}.key").chmod(0o600)
-    (out_dir / f"{department}.pub").write_text(pair.public_key + "\n")
+    _write(out_dir / f"{department}.pub", pair.public_key + "\n", "--out-dir")
     console.print(f"wrote {out_dir / (department + '.key')} (keep secret) and {department}.pub: {pair.public_key}")
 
 
@@ -145,11 +179,19 @@ def sign(
     from events.models import EVENT_ADAPTER
     from services.ledger import sign_submission
 
+    text = _read(file, "FILE")
     try:
-        raw = json.loads(file.read_text(encoding="utf-8"))
-        events = [EVENT_ADAPTER.validate_python(e.get("event", e)) for e in raw["events"]]
+        signer = KeyPair.from_private(_read(key, "--key").strip())
+    except ValueError:
+        _fail(f"--key: {key} does not hold a hex Ed25519 private key (make one with `tongxiu keys`)")
+    try:
+        raw = json.loads(text)
+        if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
+            _fail(f"FILE: {file} must hold one JSON object with a list `events`")
+        bodies = [e.get("event", e) if isinstance(e, dict) else e for e in raw["events"]]
+        events = [EVENT_ADAPTER.validate_python(body) for body in bodies]
         submission = sign_submission(
-            KeyPair.from_private(key.read_text().strip()),
+            signer,
             department=raw["department"],
             stream=raw["stream"],
             submission_id=raw["submission_id"],
@@ -157,11 +199,13 @@ def sign(
             events=events,
             legacy_code=bool(raw.get("legacy_code", False)),
         )
-    except (KeyError, ValueError, ValidationError) as exc:
-        _fail(f"{file}: {exc}")
+    except KeyError as exc:
+        _fail(f"FILE: {file} lacks the field {exc}")
+    except (ValueError, ValidationError) as exc:
+        _fail(f"FILE: {file}: {exc}")
     text = submission.model_dump_json(indent=2)
     if out:
-        out.write_text(text + "\n", encoding="utf-8")
+        _write(out, text + "\n", "--out")
     else:
         sys.stdout.write(text + "\n")
 
@@ -178,14 +222,15 @@ def register(
     """(operator) Register a department or credit platform with its public key."""
     from events.models import REGISTRY_STREAM, DepartmentRegistered
 
-    tongxiu = _open()
+    key_text = _read(public_key, "--public-key").strip()
     try:
         event = DepartmentRegistered(
             department_id=department_id, name=name, kind=kind, domain=domain,  # type: ignore[arg-type]
-            jurisdiction=jurisdiction, public_key=public_key.read_text().strip(),
+            jurisdiction=jurisdiction, public_key=key_text,
         )
     except ValidationError as exc:
-        _fail(str(exc))
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    tongxiu = _open()
     receipt = tongxiu.ledger.emit(REGISTRY_STREAM, [event], submission_id=f"register:{department_id}")
     tongxiu.process()
     _receipt_out(receipt.model_dump(mode="json"), json_out=False)
@@ -197,7 +242,7 @@ def register(
 @app.command()
 def publish(file: Path, json_out: bool = typer.Option(False, "--json")) -> None:
     """Publish signed submissions from FILE (one JSON object, a JSON list, or JSON Lines)."""
-    text = file.read_text(encoding="utf-8").strip()
+    text = _read(file, "FILE").strip()
     try:
         parsed = json.loads(text)
         items = parsed if isinstance(parsed, list) else [parsed]
@@ -251,9 +296,10 @@ def replay(
     from services import render
     from services.audit import replay as do_replay
 
+    when, known = _when(as_of, "--as-of"), _when(known_at, "--known-at")
     tongxiu = _open()
-    result = do_replay(tongxiu.log, tongxiu.rules, code, as_of=_when(as_of, "--as-of"),
-                       known_at=_when(known_at, "--known-at"))
+    _require_stream(tongxiu, code)
+    result = do_replay(tongxiu.log, tongxiu.rules, code, as_of=when, known_at=known)
     tongxiu.close()
     if json_out:
         _print_json({
@@ -281,6 +327,8 @@ def verify(
     if not code and not all_streams:
         _fail("give an enterprise code or --all")
     tongxiu = _open()
+    if code and not all_streams:
+        _require_stream(tongxiu, code)
     streams = None if all_streams else [code]  # type: ignore[list-item]
     total = len(tongxiu.log.streams()) if all_streams else 1
     with Progress(console=Console(stderr=True), transient=True, disable=json_out) as progress:
@@ -305,11 +353,12 @@ def export(code: str, out: Path | None = typer.Option(None)) -> None:
     from services.audit import export_jsonl
 
     tongxiu = _open()
+    _require_stream(tongxiu, code)
     lines = list(export_jsonl(tongxiu.log, code))
     tongxiu.close()
     text = "".join(line + "\n" for line in lines)
     if out:
-        out.write_text(text, encoding="utf-8")
+        _write(out, text, "--out")
         console.print(f"wrote {len(lines)} events to {out}")
     else:
         sys.stdout.write(text)
@@ -321,6 +370,7 @@ def credit(code: str, json_out: bool = typer.Option(False, "--json")) -> None:
     from services import render
 
     tongxiu = _open()
+    _require_stream(tongxiu, code)
     view = tongxiu.credit(code)
     tongxiu.close()
     _print_json(view.model_dump(mode="json")) if json_out else render.credit(console, view)
@@ -329,15 +379,22 @@ def credit(code: str, json_out: bool = typer.Option(False, "--json")) -> None:
 @app.command()
 def rectification(
     code: str,
-    as_of: str | None = typer.Option(None, help="judge overdue as of this date"),
+    as_of: str | None = typer.Option(None, help="the items as they stood then, overdue judged then"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """An enterprise's rectification items; open demands side by side."""
     from services import render
+    from services.audit import replay as do_replay
 
+    past = _when(as_of, "--as-of")
     tongxiu = _open()
-    view = tongxiu.rectification(code)
-    when = _when(as_of, "--as-of") or tongxiu.now()
+    _require_stream(tongxiu, code)
+    view = (
+        do_replay(tongxiu.log, tongxiu.rules, code, as_of=past).state.rectification
+        if past is not None
+        else tongxiu.rectification(code)
+    )
+    when = past or tongxiu.now()
     tongxiu.close()
     if json_out:
         data = view.model_dump(mode="json")
@@ -356,6 +413,7 @@ def sync(code: str, json_out: bool = typer.Option(False, "--json")) -> None:
     from services import render
 
     tongxiu = _open()
+    _require_stream(tongxiu, code)
     view = tongxiu.sync(code)
     tongxiu.close()
     _print_json(view.model_dump(mode="json")) if json_out else render.sync(console, view)
@@ -368,7 +426,10 @@ def stats(
 ) -> None:
     """Ledger totals and per-department supervision figures."""
     from services import render
+    from services.app import period_error
 
+    if period and (problem := period_error(period)) is not None:
+        _fail(f"--period: {problem}, got {period!r}")
     tongxiu = _open()
     figures = {d: tongxiu.supervision(d, period) for d in tongxiu.departments()}
     totals = tongxiu.stats()
@@ -385,7 +446,7 @@ def stats(
 def rejections(
     department: str | None = typer.Option(None),
     code: str | None = typer.Option(None, help="enterprise"),
-    limit: int = typer.Option(50),
+    limit: int = typer.Option(50, min=1, max=100_000),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Rejected submissions with their reasons."""
@@ -517,6 +578,14 @@ def worker(
 
     from infra.distributed import FileClock, worker_deps
 
+    if State.settings.backend != "distributed":
+        _fail("worker: runs on the distributed backend; give --backend distributed (or backend in tongxiu.toml)")
+    if engine not in ("faust", "plain"):
+        _fail(f"--engine: expected faust or plain, got {engine!r}")
+    if agents not in ("all", "ledger", "projection"):
+        _fail(f"--agents: expected all, ledger or projection, got {agents!r}")
+    if engine == "plain" and agents != "all":
+        _fail("--agents applies to the faust engine; the plain engine runs both loops")
     logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     deps = worker_deps(State.settings, clock=FileClock(clock_file) if clock_file else None)
     if engine == "faust":

@@ -3,12 +3,13 @@ only, then passed explicitly. Nothing else reads the environment."""
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 
 class Settings(BaseModel):
@@ -25,8 +26,8 @@ class Settings(BaseModel):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: str | None = None
     topic_prefix: str = "tongxiu"
-    partitions: int = 8
-    kafka_replication: int = 1
+    partitions: PositiveInt = 8
+    kafka_replication: PositiveInt = 1
     cassandra_contact_points: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
     cassandra_port: int = 9042
     cassandra_username: str | None = None
@@ -35,11 +36,13 @@ class Settings(BaseModel):
     cassandra_replication: dict[str, Any] = Field(
         default_factory=lambda: {"class": "SimpleStrategy", "replication_factor": 1}
     )
-    consistency: str = "LOCAL_QUORUM"
-    serial_consistency: str = "LOCAL_SERIAL"
+    consistency: Literal["ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"] = (
+        "LOCAL_QUORUM"
+    )
+    serial_consistency: Literal["SERIAL", "LOCAL_SERIAL"] = "LOCAL_SERIAL"
     # HTTP service
     http_host: str = "127.0.0.1"
-    http_port: int = 8700
+    http_port: Annotated[int, Field(ge=1, le=65535)] = 8700
     tokens_file: Path | None = None
 
     @classmethod
@@ -50,15 +53,18 @@ class Settings(BaseModel):
         if path is not None:
             values.update(tomllib.loads(Path(path).read_text(encoding="utf-8")))
         environ = os.environ if env is None else env
-        for name, fld in cls.model_fields.items():
+        for name in cls.model_fields:
             text = environ.get(f"TONGXIU_{name.upper()}")
             if text is None:
                 continue
-            if fld.annotation in (int,):
-                values[name] = int(text)
-            elif name == "cassandra_contact_points":
+            if name == "cassandra_contact_points":
                 values[name] = [p.strip() for p in text.split(",") if p.strip()]
+            elif name == "cassandra_replication":
+                try:
+                    values[name] = json.loads(text)
+                except ValueError as exc:
+                    raise ValueError(f"TONGXIU_CASSANDRA_REPLICATION: expected JSON, {exc}") from exc
             else:
-                values[name] = text
+                values[name] = text  # pydantic converts and checks (e.g. "8" -> 8)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)

@@ -34,7 +34,7 @@ from events.envelope import Receipt, Submission
 from events.models import REGISTRY_STREAM
 from projections.fold import CHINA
 from projections.views import CreditView, Delivery, RectificationView, SupervisionCounters
-from services.app import Tongxiu
+from services.app import Tongxiu, period_error
 from services.audit import replay, verify_streams
 from services.ports import ConcurrencyError
 from services.sdk import FeedItem, FeedPort
@@ -93,8 +93,6 @@ def _digest(token: str) -> str:
 # ---------------------------------------------------------------------------- errors & parsing
 
 _DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
-_PERIOD = re.compile(r"^(\d{4})(-(0[1-9]|1[0-2]))?$")
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _DEPT = r"^[0-9A-Za-z_.\-]{1,64}$"
 
 
@@ -125,15 +123,9 @@ def parse_when(text: str | None, field: str) -> datetime | None:
 def check_period(period: str | None) -> str | None:
     if period is None or period == "":
         return None
-    if ".." in period:
-        start, _, end = period.partition("..")
-        if not (_MONTH.match(start) and _MONTH.match(end)):
-            raise invalid("query", "period", "a range must be YYYY-MM..YYYY-MM")
-        if start > end:
-            raise invalid("query", "period", "the range starts after it ends")
-        return period
-    if not _PERIOD.match(period):
-        raise invalid("query", "period", "expected YYYY, YYYY-MM or YYYY-MM..YYYY-MM")
+    problem = period_error(period)
+    if problem is not None:
+        raise invalid("query", "period", problem)
     return period
 
 

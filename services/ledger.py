@@ -104,7 +104,7 @@ def _loc(loc: Iterable[Any]) -> str:
 
 def schema_reasons(error: ValidationError) -> list[Reason]:
     return [
-        Reason(code="schema_invalid", field=_loc(e["loc"]) or None, message=f"{_loc(e['loc'])}: {e['msg']}")
+        Reason(code="schema_invalid", field=_loc(e["loc"]) or None, message=str(e["msg"]))
         for e in error.errors(include_url=False)
     ]
 

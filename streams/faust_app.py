@@ -17,6 +17,7 @@ import asyncio
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from events.envelope import Envelope
@@ -56,8 +57,11 @@ def make_app(
     # one consumer group per role, so ledger-only and projection-only workers never share a
     # group with different subscriptions
     group = f"{settings.topic_prefix}-faust" + ("" if tuple(agents) == AGENTS else "-" + "-".join(agents))
+    datadir = Path(settings.data_dir).resolve() / "faust" / group  # not the working directory
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         group,
+        datadir=str(datadir),
         broker=brokers,
         broker_credentials=_credentials(settings),
         store="memory://",

@@ -137,3 +137,73 @@ def test_demo_command_runs(tmp_path: Path) -> None:
     code, out = cli(tmp_path, "demo")
     assert code == 0, out
     assert "repair_too_early" in out and "verify: OK" in out
+
+
+def test_verify_catches_a_rewritten_registry(examples_ledger: Path) -> None:
+    """Swapping a department's key in the registry (and re-chaining the hashes) must fail:
+    every registry event is signed, and verify checks each signature."""
+    import hashlib
+
+    from events.envelope import canonical
+    from events.signing import KeyPair
+    from infra.sqlite import Database, SqliteEventLog
+
+    db = Database(examples_ledger / "ledger.sqlite3")
+    log = SqliteEventLog(db)
+    stored = log.read_stream("registry")
+    prev = None
+    for s in stored:
+        body = json.loads(s.raw)
+        if body["seq"] == 2:
+            body["event"]["public_key"] = KeyPair.generate().public_key
+        if prev is not None:
+            body["prev_hash"] = prev
+        body.pop("hash")
+        body["hash"] = hashlib.sha256(canonical(body)).hexdigest()
+        prev = body["hash"]
+        log.tamper_for_test("registry", s.envelope.seq, json.dumps(body, ensure_ascii=False))
+    db.close()
+    code, out = cli(examples_ledger, "verify", "--all", "--json")
+    assert code == 1
+    assert json.loads(out)["first_bad"] == {
+        "stream": "registry", "seq": 2, "event_id": stored[1].envelope.event_id,
+        "problem": "signature of ledger does not verify",
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["credit", "91330521MA2D7K3X47"], "CODE: the ledger holds no events"),
+        (["verify", "NOTACODE"], "CODE: the ledger holds no events"),
+        (["replay", "NOTACODE", "--json"], "CODE: the ledger holds no events"),
+        (["stats", "--period", "2026-13"], "--period: expected YYYY, YYYY-MM"),
+        (["stats", "--period", "2025-06..2025-01"], "--period: the range starts after it ends"),
+        (["publish", "/nonexistent.json"], "FILE: cannot read /nonexistent.json"),
+        (["sign", "/nonexistent.json", "--key", "/nonexistent.key"], "FILE: cannot read"),
+        (["keys", "a/b"], "DEPARTMENT: 'a/b' must be"),
+        (["register", "x1", "--name", "n", "--domain", "d", "--jurisdiction", "33", "--public-key", "/nope.pub"],
+         "--public-key: cannot read /nope.pub"),
+        (["--config", "/nonexistent.toml", "stats"], "bad settings"),
+        (["worker"], "worker: runs on the distributed backend"),
+        (["rejections", "--limit", "0"], "--limit"),
+    ],
+)
+def test_bad_input_is_a_clear_error(tmp_path: Path, args: list[str], says: str) -> None:
+    code, out = cli(tmp_path / "ledger", *args)
+    assert code == 2, out
+    assert says in " ".join(out.split()), out
+    assert "Traceback" not in out
+
+
+def test_sign_names_the_bad_key_and_the_bad_file(tmp_path: Path) -> None:
+    (tmp_path / "bad.key").write_text("not hex")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    good_key = tmp_path / "k.key"
+    from events.signing import KeyPair
+
+    good_key.write_text(KeyPair.generate().private_key)
+    code, out = cli(tmp_path, "sign", str(tmp_path / "list.json"), "--key", str(tmp_path / "bad.key"))
+    assert code == 2 and "--key" in out
+    code, out = cli(tmp_path, "sign", str(tmp_path / "list.json"), "--key", str(good_key))
+    assert code == 2 and "must hold one JSON object" in " ".join(out.split())
