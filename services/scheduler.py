@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from events.models import (
+    REGISTRY_STREAM,
     Event,
     PublicityExpired,
     RectificationOverdue,
@@ -71,7 +72,11 @@ def tick(app: Tongxiu) -> list[Due]:
     """Emit every fact due as of the app's clock; returns what was emitted."""
     today = china_day(app.clock.now()).isoformat()
     emitted = []
-    for code in app.enterprises():
+    # The log, not the read models, says which enterprises exist and what they hold: on the
+    # distributed backend the projections may lag behind the log.
+    for code in app.log.streams():
+        if code == REGISTRY_STREAM:
+            continue
         for due in due_facts(app.ledger.enterprise(code), today):
             receipt = app.ledger.emit(due.stream, [due.event], submission_id=due.submission_id)
             if receipt.accepted and not receipt.duplicate:
