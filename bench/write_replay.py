@@ -45,9 +45,8 @@ from pathlib import Path
 from typing import Any
 
 from events.codes import check_uscc
-from events.envelope import Submission, signing_bytes
+from events.envelope import Submission
 from events.models import (
-    AdviceItem,
     ComplianceAdviceIssued,
     Event,
     PenaltyDecided,
@@ -96,25 +95,9 @@ def _decision(code_no: int, cycle: int) -> PenaltyDecided:
 
 
 def _advice(decision: PenaltyDecided) -> ComplianceAdviceIssued:
-    return ComplianceAdviceIssued(
-        advice_no=decision.decision_no.replace("处罚", "合规"),
-        decision_no=decision.decision_no,
-        items=[
-            AdviceItem(
-                item_id="1",
-                requirement="建立出厂检验制度并留存检验记录",
-                deadline=date(2026, 2, 27),
-                lead_department=SAMR,
-            ),
-            AdviceItem(
-                item_id="2",
-                requirement="危险化学品仓库整改",
-                deadline=date(2026, 3, 13),
-                lead_department=SAMR,
-                participating_departments=[ECO],
-            ),
-        ],
-        guidance="建议参照《企业合规指引》建立质量与安全管理台账",
+    _, advice = demo_decision_and_advice()
+    return advice.model_copy(
+        update={"advice_no": decision.decision_no.replace("处罚", "合规"), "decision_no": decision.decision_no}
     )
 
 
@@ -248,15 +231,7 @@ def bare_rows(work: Workload) -> list[BareRow]:
     for sub in work.submissions:
         for i, signed in enumerate(sub.events):
             seq = seqs[sub.stream] = seqs.get(sub.stream, 0) + 1
-            message = signing_bytes(
-                stream=sub.stream,
-                department=sub.department,
-                submission_id=sub.submission_id,
-                occurred_at=sub.occurred_at,
-                index=i,
-                legacy_code=sub.legacy_code,
-                event=signed.event,
-            )
+            message = sub.signed_bytes(i)
             rows.append(
                 BareRow(sub.stream, seq, message, bytes.fromhex(signed.signature), pubs[sub.department])
             )

@@ -107,6 +107,18 @@ class Submission(BaseModel):
     )
     events: Annotated[list[SignedEvent], Field(min_length=1, max_length=20)]
 
+    def signed_bytes(self, index: int) -> bytes:
+        """What the department signed for ``events[index]``."""
+        return signing_bytes(
+            stream=self.stream,
+            department=self.department,
+            submission_id=self.submission_id,
+            occurred_at=self.occurred_at,
+            index=index,
+            legacy_code=self.legacy_code,
+            event=self.events[index].event,
+        )
+
 
 class Envelope(BaseModel):
     """One recorded event: its place in the enterprise's stream, its two times, its chain link

@@ -297,16 +297,7 @@ class Ledger:
             public_key = info.public_key
         out = []
         for i, signed in enumerate(submission.events):
-            message = signing_bytes(
-                stream=submission.stream,
-                department=submission.department,
-                submission_id=submission.submission_id,
-                occurred_at=submission.occurred_at,
-                index=i,
-                legacy_code=submission.legacy_code,
-                event=signed.event,
-            )
-            if not verify(public_key, message, signed.signature):
+            if not verify(public_key, submission.signed_bytes(i), signed.signature):
                 out.append(
                     reason(
                         "signature_invalid",

@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from services.ports import ManualClock
 from services.sdk import Producer
 from streams.processor import PROJECTION
 from streams.worker import SEEN, Projector
+from tests.support import decision
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -295,21 +296,7 @@ def replayed_as_of(day: str) -> datetime:
 
 
 def _decision(n: int) -> PenaltyDecided:
-    return PenaltyDecided(
-        decision_no=f"德市监处罚〔2026〕{1000 + n}号",
-        party_name="德清县某某有限公司",
-        address="浙江省湖州市德清县武康街道某路1号",
-        legal_representative="张某",
-        facts="产品质量抽检不合格",
-        legal_basis="《中华人民共和国产品质量法》第四十九条",
-        penalty_types=["罚款"],
-        fine_yuan=Decimal("5000"),
-        authority="德清县市场监督管理局",
-        decision_date=date(2026, 1, 5),
-        procedure="ordinary",
-        rule_set="samr-order-107",
-        violation_kind="产品质量抽检不合格",
-    )
+    return decision(f"德市监处罚〔2026〕{1000 + n}号", fine_yuan=Decimal("5000"))
 
 
 def redelivered_submissions(settings: Settings) -> int:
