@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 REGISTRY_STREAM = "registry"
 """The stream that holds department registrations and subscriptions (not an enterprise)."""
@@ -74,6 +74,27 @@ class SubscriptionRemoved(Fact):
     type: Literal["subscription_removed"] = "subscription_removed"
 
 
+class LegacyCodeRegistered(Fact):
+    """The operator records a credit code that fails the GB 32100-2015 check but is a known
+    legacy identifier in a real registry; only such a code may open a stream with
+    ``legacy_code: true`` (a typo cannot)."""
+
+    type: Literal["legacy_code_registered"] = "legacy_code_registered"
+    code: Annotated[str, Field(pattern=r"^[0-9A-Z]{18}$")]
+    source: NonEmpty = Field(description="where the code is known from, e.g. the registry extract")
+
+
+class BackfillAuthorized(Fact):
+    """The operator lets a department import historical records until ``until`` (ledger day):
+    submissions whose id starts with ``backfill:`` are judged by their declared dates and
+    marked as imported."""
+
+    type: Literal["backfill_authorized"] = "backfill_authorized"
+    department_id: NonEmpty
+    until: date
+    reason: NonEmpty
+
+
 # --------------------------------------------------------------------------- decisions
 
 PenaltyType = Literal[
@@ -102,6 +123,14 @@ RuleSetName = Literal[
 ]
 
 
+class ClassBasis(BaseModel):
+    """Which sector classification standard classes the decision, on which amount."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    standard_ref: NonEmpty
+    amount_yuan: Money
+
+
 class PenaltyDecided(Fact):
     """行政处罚决定书: the fields of 行政处罚法 Art. 59."""
 
@@ -126,6 +155,15 @@ class PenaltyDecided(Fact):
     sector: str | None = Field(default=None, description="food, drugs, special_equipment …")
     serious_dishonesty_list: bool = False
     violation_kind: str | None = Field(default=None, description="to answer 'first violation of this kind?'")
+    publicized_on: date | None = Field(
+        default=None, description="公示之日: SAMR Order 45 counts its periods from it (within 20 working days of the decision)"
+    )
+    restriction_until: date | None = Field(
+        default=None, description="end of 限制开展生产经营活动 / 限制从业 (Order 45: over 3 years → publicized to it)"
+    )
+    class_basis: ClassBasis | None = Field(
+        default=None, description="the sector classification standard and amount the class follows, when one is in force"
+    )
 
 
 class NoPenaltyDecided(Fact):
@@ -142,8 +180,14 @@ class NoPenaltyDecided(Fact):
 
 class AdviceItem(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    item_id: Annotated[str, Field(min_length=1, max_length=64)]
+    item_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^/]+$")] = Field(
+        description="unique within the advice; no '/' (the item key is advice_no/item_id)"
+    )
     requirement: NonEmpty
+    binding: bool = Field(
+        default=False,
+        description="a binding correction (责令改正, a duty of the decision) gates repair; advisory items (合规建议) do not",
+    )
     deadline: date
     lead_department: NonEmpty
     participating_departments: list[NonEmpty] = Field(default_factory=list)
@@ -158,6 +202,16 @@ class ComplianceAdviceIssued(Fact):
     items: Annotated[list[AdviceItem], Field(min_length=1)]
     guidance: str = ""
 
+    @field_validator("items")
+    @classmethod
+    def _unique_item_ids(cls, items: list[AdviceItem]) -> list[AdviceItem]:
+        seen: set[str] = set()
+        for item in items:
+            if item.item_id in seen:
+                raise ValueError(f"item_id {item.item_id!r} appears twice in one advice")
+            seen.add(item.item_id)
+        return items
+
 
 class CreditRepairNoticeIssued(Fact):
     """信用修复告知书: the publicity period, the earliest repair date, and how to apply."""
@@ -169,7 +223,7 @@ class CreditRepairNoticeIssued(Fact):
     publicity_until: date
     earliest_repair_date: date | None
     conditions: NonEmpty = "履行行政处罚决定规定的义务，完成整改，并作出信用承诺"
-    how_to_apply: NonEmpty = "通过信用中国网站提交信用修复申请"
+    how_to_apply: NonEmpty = "通过信用中国网站提交信用修复申请（市场监管领域：通过国家企业信用信息公示系统）"
 
 
 class PenaltyFulfilled(Fact):
@@ -209,6 +263,23 @@ class RepairApplied(Fact):
     applied_on: date
 
 
+class RepairAccepted(Fact):
+    """受理: the deciding department accepts an application for examination."""
+
+    type: Literal["repair_accepted"] = "repair_accepted"
+    decision_no: NonEmpty
+    note: str = ""
+
+
+class RepairExtended(Fact):
+    """A complex case: the deciding department extends its decision deadline (可以延长)."""
+
+    type: Literal["repair_extended"] = "repair_extended"
+    decision_no: NonEmpty
+    reason: NonEmpty
+    working_days: Annotated[int, Field(ge=1, le=30)]
+
+
 class RepairGranted(Fact):
     type: Literal["repair_granted"] = "repair_granted"
     decision_no: NonEmpty
@@ -228,12 +299,20 @@ class RepairRevoked(Fact):
 
 
 class DecisionWithdrawn(Fact):
-    """Changed, revoked or ruled invalid (复议/诉讼). Not a repair."""
+    """Changed, revoked, confirmed illegal or ruled invalid (行政处罚法 Art. 48). Not a repair.
+
+    The deciding authority withdraws within 3 working days of ``ruling_date`` (the change,
+    ruling or confirmation); a changed decision names the one that replaces it."""
 
     type: Literal["decision_withdrawn"] = "decision_withdrawn"
     decision_no: NonEmpty
     reason: NonEmpty
     ruling_ref: str = ""
+    ground: Literal["changed", "revoked", "confirmed_illegal", "invalid"] | None = Field(
+        default=None, description="变更 / 被撤销 / 被确认违法 / 被确认无效"
+    )
+    ruling_date: date | None = Field(default=None, description="the date of the change, ruling or confirmation")
+    replaced_by: str | None = Field(default=None, description="decision_no of the decision that replaces a changed one")
 
 
 class PropagationScheduled(Fact):
@@ -289,7 +368,7 @@ class SyncOverdue(Fact):
 
 
 Event = Annotated[
-    DepartmentRegistered | SubscriptionAdded | SubscriptionRemoved | PenaltyDecided | NoPenaltyDecided | ComplianceAdviceIssued | CreditRepairNoticeIssued | PenaltyFulfilled | RectificationEvidenceSubmitted | RectificationVerified | RectificationRejected | RepairApplied | RepairGranted | RepairRefused | RepairRevoked | DecisionWithdrawn | PropagationScheduled | DeliveryAcknowledged | RepairEligibilityReached | PublicityExpired | RectificationOverdue | SyncOverdue,
+    DepartmentRegistered | SubscriptionAdded | SubscriptionRemoved | LegacyCodeRegistered | BackfillAuthorized | PenaltyDecided | NoPenaltyDecided | ComplianceAdviceIssued | CreditRepairNoticeIssued | PenaltyFulfilled | RectificationEvidenceSubmitted | RectificationVerified | RectificationRejected | RepairApplied | RepairAccepted | RepairExtended | RepairGranted | RepairRefused | RepairRevoked | DecisionWithdrawn | PropagationScheduled | DeliveryAcknowledged | RepairEligibilityReached | PublicityExpired | RectificationOverdue | SyncOverdue,
     Field(discriminator="type"),
 ]
 
@@ -300,7 +379,15 @@ EVENT_TYPES: dict[str, type[Fact]] = {
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
-REGISTRY_TYPES = frozenset({"department_registered", "subscription_added", "subscription_removed"})
+REGISTRY_TYPES = frozenset(
+    {
+        "department_registered",
+        "subscription_added",
+        "subscription_removed",
+        "legacy_code_registered",
+        "backfill_authorized",
+    }
+)
 SYSTEM_TYPES = frozenset(
     {
         "propagation_scheduled",

@@ -9,7 +9,7 @@ state object it is given; callers that need the old state keep a ``model_copy(de
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 
 from events.envelope import Envelope
 from events.models import (
@@ -23,6 +23,10 @@ from events.models import (
     PenaltyFulfilled,
     PropagationScheduled,
     PublicityExpired,
+    BackfillAuthorized,
+    LegacyCodeRegistered,
+    RepairAccepted,
+    RepairExtended,
     RectificationEvidenceSubmitted,
     RectificationOverdue,
     RectificationRejected,
@@ -36,7 +40,7 @@ from events.models import (
     SubscriptionRemoved,
     SyncOverdue,
 )
-from projections.rules import DecisionFacts, PolicyBook, RuleSet, compute_periods
+from projections.rules import DecisionFacts, Periods, PolicyBook, RuleSet, compute_periods, procedural_rule_set
 from projections.views import (
     CreditRecord,
     CreditView,
@@ -51,9 +55,31 @@ from projections.views import (
     Subscription,
     Verdict,
 )
-from projections.workdays import WorkCalendar
+from projections.workdays import CHINA, WorkCalendar, china_day
 
-CHINA = timezone(timedelta(hours=8))
+__all__ = ["CHINA", "china_day"]
+
+#: A fact recorded more than this many days after the day it says it happened is marked late
+#: (and counted per department as ``facts_recorded_late``), unless it came by the backfill path.
+LATE_AFTER_DAYS = 7
+
+#: Submissions on the explicit backfill path carry ids with this prefix (and need a
+#: ``backfill_authorized`` registry fact for their department).
+BACKFILL_PREFIX = "backfill:"
+
+
+def is_backfill(env: Envelope) -> bool:
+    return env.submission_id.startswith(BACKFILL_PREFIX)
+
+
+def receipt_day(env: Envelope) -> date:
+    """The day a rule about receipt runs from: when the ledger recorded the fact, except for
+    imported history (the backfill path), which is judged by its declared date."""
+    return china_day(env.occurred_at if is_backfill(env) else env.recorded_at)
+
+
+def is_late(env: Envelope) -> bool:
+    return not is_backfill(env) and (china_day(env.recorded_at) - china_day(env.occurred_at)).days > LATE_AFTER_DAYS
 
 
 @dataclass(frozen=True)
@@ -74,15 +100,16 @@ class Tally:
     amount: float = 1
 
 
-def china_day(at: datetime) -> date:
-    return at.astimezone(CHINA).date()
-
-
 def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def decision_facts(event: PenaltyDecided) -> DecisionFacts:
+def decision_facts(event: PenaltyDecided, policies: PolicyBook | None = None) -> DecisionFacts:
+    """The facts the period rules need; the class standard is looked up by the reference the
+    decision carries (the write path checked it is the one in force)."""
+    standard = None
+    if event.class_basis is not None and policies is not None:
+        standard = policies.standard(event.class_basis.standard_ref)
     return DecisionFacts(
         penalty_types=tuple(event.penalty_types),
         fine_yuan=event.fine_yuan,
@@ -94,7 +121,16 @@ def decision_facts(event: PenaltyDecided) -> DecisionFacts:
         identification_date=event.identification_date,
         sector=event.sector,
         serious_dishonesty_list=event.serious_dishonesty_list,
+        publication_date=event.publicized_on,
+        restriction_until=event.restriction_until,
+        class_standard=standard,
     )
+
+
+def periods_for(rules: Rules, enterprise: str, event: PenaltyDecided) -> Periods:
+    """The one glue from a decision on an enterprise to its periods (local policy + standard)."""
+    policy = rules.policies.for_jurisdiction(jurisdiction_of(enterprise))
+    return compute_periods(decision_facts(event, rules.policies), policy)
 
 
 def jurisdiction_of(enterprise: str) -> str:
@@ -105,14 +141,31 @@ def jurisdiction_of(enterprise: str) -> str:
 
 
 def obligations_performed(state: EnterpriseState, record: CreditRecord) -> bool:
-    """Fine paid (when there is one) and every rectification item of its advice closed."""
+    """Fine paid (when there is one) and every *binding* correction of its advice closed.
+    Advisory items (合规建议) are guidance: they do not gate repair or the end of publicity."""
     if record.needs_payment and not record.fulfilled:
         return False
-    return all(
-        item.status == "closed"
+    return not open_binding_items(state, record)
+
+
+def open_binding_items(state: EnterpriseState, record: CreditRecord) -> list[str]:
+    return [
+        item.item_id
         for item in state.rectification.items.values()
-        if item.decision_no == record.decision_no
-    )
+        if item.decision_no == record.decision_no and item.binding and item.status != "closed"
+    ]
+
+
+def prior_of_kind(state: EnterpriseState, violation_kind: str | None, *, exclude: str | None = None) -> list[CreditRecord]:
+    """Every decision of ``violation_kind`` on the enterprise, by any department (withdrawn
+    decisions do not count: they no longer stand)."""
+    if not violation_kind:
+        return []
+    return [
+        r
+        for r in state.credit.records.values()
+        if r.violation_kind == violation_kind and r.decision_no != exclude and r.status != "withdrawn"
+    ]
 
 
 def _set_status(record: CreditRecord, status: str, env: Envelope) -> None:
@@ -156,9 +209,15 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
     if env.submission_id not in state.submissions:
         state.submissions.append(env.submission_id)
 
+    late = is_late(env)
+    if late:
+        tallies.append(Tally(env.department, month, "facts_recorded_late"))
+    if is_backfill(env):
+        tallies.append(Tally(env.department, month, "facts_backfilled"))
+
     if isinstance(ev, PenaltyDecided):
-        policy = rules.policies.for_jurisdiction(jurisdiction_of(state.enterprise))
-        periods = compute_periods(decision_facts(ev), policy)
+        periods = periods_for(rules, state.enterprise, ev)
+        prior = prior_of_kind(state, ev.violation_kind)
         record = CreditRecord(
             decision_no=ev.decision_no,
             department=env.department,
@@ -179,6 +238,19 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
             ends_by_itself_requires_performance=periods.ends_by_itself_requires_performance,
             basis=periods.basis,
             violation_kind=ev.violation_kind,
+            recorded_class=str(periods.recorded_class),
+            class_basis=(
+                f"{ev.class_basis.standard_ref} on {ev.class_basis.amount_yuan} yuan"
+                if ev.class_basis is not None
+                else "penalty types (no sector classification standard on file)"
+            ),
+            gaps=list(periods.gaps),
+            not_repairable_rule=periods.not_repairable_rule,
+            publicized_on=ev.publicized_on,
+            first_of_kind=(not prior) if ev.violation_kind else None,
+            prior_of_kind=[r.decision_no for r in prior],
+            recorded_late=late,
+            imported=is_backfill(env),
         )
         credit.records[ev.decision_no] = record
         _set_status(record, "publicized" if periods.publicized else "not_publicized", env)
@@ -192,6 +264,10 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
             submission_id=env.submission_id,
             violation_kind=ev.violation_kind,
             no_penalty_basis=ev.basis,
+            first_of_kind=not prior_of_kind(state, ev.violation_kind),
+            prior_of_kind=[r.decision_no for r in prior_of_kind(state, ev.violation_kind)],
+            recorded_late=late,
+            imported=is_backfill(env),
         )
         credit.records[ev.decision_no] = record
         _set_status(record, "not_publicized", env)
@@ -225,6 +301,7 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
                 deadline=advised.deadline,
                 lead_department=advised.lead_department,
                 participating_departments=list(advised.participating_departments),
+                binding=advised.binding,
             )
             tallies.append(Tally(advised.lead_department, month, "rectification_found"))
     elif isinstance(ev, PenaltyFulfilled):
@@ -255,18 +332,35 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
     elif isinstance(ev, RepairApplied):
         record = credit.records[ev.decision_no]
         policy = rules.policies.for_jurisdiction(jurisdiction_of(state.enterprise))
-        deadline = rules.calendar.add_working_days(china_day(env.occurred_at), policy.repair_decision_days(record.rule_set))
+        received = receipt_day(env)
+        procedural = procedural_rule_set(received, record.rule_set) if record.rule_set else None
+        deadline = rules.calendar.add_working_days(received, policy.repair_decision_days(procedural or record.rule_set))
+        reply = rules.calendar.add_working_days(received, policy.repair_reply_working_days)
         record.applications.append(
             RepairApplication(
                 seq=env.seq,
                 applied_on=ev.applied_on,
-                received_at=env.occurred_at,
+                received_at=env.occurred_at if is_backfill(env) else env.recorded_at,
                 applied_via=env.department,
                 credit_commitment=ev.credit_commitment,
                 decision_deadline=deadline.date,
                 decision_deadline_estimated=deadline.estimated,
+                received_on=received,
+                procedural_rule_set=str(procedural) if procedural else None,
+                reply_deadline=reply.date,
             )
         )
+    elif isinstance(ev, RepairAccepted):
+        record = credit.records[ev.decision_no]
+        pending = next((a for a in reversed(record.applications) if a.outcome == "pending"), None)
+        if pending is not None:
+            pending.accepted_at = env.recorded_at
+    elif isinstance(ev, RepairExtended):
+        record = credit.records[ev.decision_no]
+        pending = next((a for a in reversed(record.applications) if a.outcome == "pending"), None)
+        if pending is not None and pending.decision_deadline is not None:
+            pending.extended_working_days += ev.working_days
+            pending.decision_deadline = rules.calendar.add_working_days(pending.decision_deadline, ev.working_days).date
     elif isinstance(ev, (RepairGranted, RepairRefused)):
         record = credit.records[ev.decision_no]
         app = next((a for a in reversed(record.applications) if a.outcome == "pending"), None)
@@ -275,12 +369,15 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
             app.decided_at = env.occurred_at
             app.reason = ev.reason if isinstance(ev, RepairRefused) else ev.note
             tallies.append(Tally(env.department, month, "repairs_decided"))
-            if app.decision_deadline is not None and china_day(env.occurred_at) <= app.decision_deadline:
+            decided_day = receipt_day(env)
+            if app.decision_deadline is not None and decided_day <= app.decision_deadline:
                 tallies.append(Tally(env.department, month, "repairs_decided_within_deadline"))
+            if app.reply_deadline is not None:
+                app.replied_within_deadline = decided_day <= app.reply_deadline
         if isinstance(ev, RepairGranted):
             tallies.append(Tally(env.department, month, "repairs_granted"))
             record.repaired_on = env.occurred_at
-            credit.repairs_granted_on.append(china_day(env.occurred_at))
+            credit.repairs_granted_on.append(receipt_day(env))
             _set_status(record, "repaired", env)
         else:
             tallies.append(Tally(env.department, month, "repairs_refused"))
@@ -290,7 +387,18 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
         record.repaired_on = None
         _set_status(record, "publicized", env)
     elif isinstance(ev, DecisionWithdrawn):
-        _set_status(credit.records[ev.decision_no], "withdrawn", env)
+        record = credit.records[ev.decision_no]
+        _set_status(record, "withdrawn", env)
+        record.withdrawal_ground = ev.ground
+        record.withdrawal_ruling_date = ev.ruling_date
+        record.replaced_by = ev.replaced_by
+        tallies.append(Tally(env.department, month, "withdrawals"))
+        if ev.ruling_date is not None:
+            policy = rules.policies.for_jurisdiction(jurisdiction_of(state.enterprise))
+            due = rules.calendar.add_working_days(ev.ruling_date, policy.withdrawal_deadline_working_days)
+            record.withdrawal_deadline = due.date
+            if receipt_day(env) <= due.date:
+                tallies.append(Tally(env.department, month, "withdrawals_within_deadline"))
     elif isinstance(ev, RepairEligibilityReached):
         credit.records[ev.decision_no].eligibility_reached = True
     elif isinstance(ev, PublicityExpired):
@@ -309,6 +417,11 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
                 deadline_estimated=ev.deadline_estimated,
             )
             tallies.append(Tally(subscriber, month, "deliveries_received"))
+    elif isinstance(ev, DeliveryAcknowledged) and not ev.applied:
+        delivery = state.sync.deliveries[f"{ev.source_event_id}/{env.department}"]
+        delivery.declined_at = env.recorded_at
+        delivery.declined_note = ev.note
+        tallies.append(Tally(env.department, month, "syncs_declined"))
     elif isinstance(ev, DeliveryAcknowledged):
         delivery = state.sync.deliveries[f"{ev.source_event_id}/{env.department}"]
         delivery.status = "acknowledged"
@@ -350,9 +463,29 @@ def fold_registry(state: RegistryState, env: Envelope) -> RegistryState:
         )
     elif isinstance(ev, SubscriptionRemoved):
         state.subscriptions.pop(env.department, None)
+    elif isinstance(ev, LegacyCodeRegistered):
+        state.legacy_codes[ev.code] = ev.source
+    elif isinstance(ev, BackfillAuthorized):
+        state.backfills[ev.department_id] = ev.until
     return state
 
 
 def first_violation(state: EnterpriseState, violation_kind: str) -> bool:
     """首违: no earlier decision of this kind on the enterprise, by any department."""
-    return not any(r.violation_kind == violation_kind for r in state.credit.records.values())
+    return not prior_of_kind(state, violation_kind)
+
+
+def first_violation_answer(state: EnterpriseState, violation_kind: str) -> dict[str, object]:
+    """The ledger's answer to "is this the first violation of this kind?", from every
+    department's records on the enterprise, naming the prior ones."""
+    prior = prior_of_kind(state, violation_kind)
+    return {
+        "enterprise": state.enterprise,
+        "violation_kind": violation_kind,
+        "first_violation": not prior,
+        "prior": [
+            {"decision_no": r.decision_no, "department": r.department, "decision_date": r.decision_date.isoformat(),
+             "kind": r.kind}
+            for r in prior
+        ],
+    }

@@ -122,16 +122,18 @@ PENALTY_SEVERITY: Final[dict[str, PublicityClass]] = {
 #: The penalty types of 行政处罚法 Art. 9 (and 行政拘留), as they appear on decisions.
 PENALTY_TYPES: Final = frozenset(PENALTY_SEVERITY)
 
-#: Publicity of these can never be ended early: it runs to its maximum.
+#: SAMR's list of types never ended early (Order 45 Art. 14(3)); each rule set has its own
+#: set, ``RuleSetSpec.never_end_early`` (22号 and Order 36 have none by default).
 NEVER_END_EARLY: Final = frozenset(
     {"责令停产停业", "限制开展生产经营活动", "限制从业", "降低资质等级", "吊销许可证件"}
 )
 
+#: Restrictions (SAMR Order 45 Art. 13: longer than 3 years → publicized for the restriction).
+RESTRICTION_TYPES: Final = frozenset({"限制开展生产经营活动", "限制从业"})
+
 #: Types a simple-procedure (当场) decision may carry (行政处罚法 Art. 51).
 SIMPLE_PROCEDURE_TYPES: Final = frozenset({WARNING, FINE})
 
-#: SAMR Order 45: repair waits 1 year instead of 6 months in these sectors.
-SENSITIVE_SECTORS: Final = frozenset({"food", "drugs", "special_equipment"})
 
 #: The enforcement domain whose decisions follow the SAMR rows when they are in force.
 MARKET_REGULATION: Final = "market_regulation"
@@ -163,44 +165,80 @@ class RuleSetSpec:
     scope: Scope
     in_force_from: date
     in_force_until: date | None
-    counted_from: Literal["decision_date", "identification_date"]
+    counted_from: Literal["decision_date", "identification_date", "publication_date"]
     simple_procedure_publicized: bool
     warning_only_publicized: bool
     minor: MinorTreatment
     lower_fines_are_minor: bool
+    #: where the row comes from (the primary text, or the secondary copy it was read in)
+    source: str = ""
+    #: sectors whose minimum publicity is ``PeriodRow.min_months_sensitive_sector``
+    sensitive_sectors: frozenset[str] = frozenset()
+    #: penalty types whose publicity can never be ended early under this rule set
+    never_end_early: frozenset[str] = frozenset()
+    #: when set, ``never_end_early`` applies only in these sectors (527号 特定严重失信)
+    never_end_early_sectors: frozenset[str] | None = None
+    #: why no early end: the rule in words (shown in ``not_repairable`` reasons)
+    never_end_early_rule: str = ""
+    #: minor decisions of these types are never publicized (SAMR 107: warnings)
+    minor_unpublicized_types: frozenset[str] = frozenset()
 
     def in_force(self, day: date) -> bool:
         return self.in_force_from <= day and (self.in_force_until is None or day <= self.in_force_until)
 
 
-# Kept as a table, to compare with DOMAIN.md §3.
+#: SAMR Order 45 Art. 14(3) and the SAMR 2021 repair measures: never ended early.
+SAMR_NEVER_END_EARLY: Final = NEVER_END_EARLY
+#: 527号 特定严重失信: 责令停产停业 or 吊销 in these sectors cannot be repaired.
+NDRC_2019_NEVER_END_EARLY: Final = frozenset({"责令停产停业", "吊销许可证件"})
+NDRC_2019_SPECIFIC_SERIOUS_SECTORS: Final = frozenset(
+    {"food", "drugs", "ecology", "construction_quality", "work_safety", "fire_safety", "product_certification"}
+)
+
+# Kept as a table, to compare with DOMAIN.md §3 and docs/rules.md (generated from it).
 # fmt: off
 RULE_SETS: Final[tuple[RuleSetSpec, ...]] = (
     # DOMAIN.md gives only the month (2019-05); the notice was published in May 2019.
     RuleSetSpec(RuleSet.NDRC_2019, "发改办财金〔2019〕527号", "general",
                 date(2019, 5, 1), date(2023, 4, 30), "decision_date",
                 simple_procedure_publicized=False, warning_only_publicized=True,
-                minor="as_ordinary", lower_fines_are_minor=False),
+                minor="as_ordinary", lower_fines_are_minor=False,
+                source="527号 (secondary copies: 0797cx.cn, dandong credit site; 特定严重失信: crsrw); start day 05-01 assumed",
+                never_end_early=NDRC_2019_NEVER_END_EARLY,
+                never_end_early_sectors=NDRC_2019_SPECIFIC_SERIOUS_SECTORS,
+                never_end_early_rule="527号 特定严重失信 (食品药品、生态环境、工程质量、安全生产、消防安全、强制性产品认证领域的责令停产停业、吊销)"),
     RuleSetSpec(RuleSet.NDRC_ORDER_58, "国家发展改革委令第58号（试行）", "general",
                 date(2023, 5, 1), date(2026, 3, 31), "decision_date",
                 simple_procedure_publicized=False, warning_only_publicized=True,
-                minor="as_ordinary", lower_fines_are_minor=False),
+                minor="as_ordinary", lower_fines_are_minor=False,
+                source="Order 58, effective 2023-05-01 (sacsnlax mirror); periods from a local guide (Shenzhen, senqisrq); repealed by Order 36 from 2026-04-01",
+                sensitive_sectors=frozenset({"special_equipment", "work_safety", "fire_safety"})),
     RuleSetSpec(RuleSet.STATE_COUNCIL_2025, "国办发〔2025〕22号", "general",
                 date(2025, 6, 22), None, "decision_date",
                 simple_procedure_publicized=True, warning_only_publicized=True,
-                minor="local_option", lower_fines_are_minor=False),
+                minor="local_option", lower_fines_are_minor=False,
+                source="国办发〔2025〕22号, dated 2025-06-22 (cf0099, cloudninemall citing gov.cn content_7029483)"),
     RuleSetSpec(RuleSet.NDRC_ORDER_36, "国家发展改革委令第36号《信用修复管理办法》", "general",
                 date(2026, 4, 1), None, "identification_date",
                 simple_procedure_publicized=True, warning_only_publicized=True,
-                minor="local_option", lower_fines_are_minor=False),
+                minor="local_option", lower_fines_are_minor=False,
+                source="NDRC Order 36, adopted 2025-11-19, effective 2026-04-01 (toubiaole, law-lib id=786242); Art. 2: repair is the rule"),
     RuleSetSpec(RuleSet.SAMR_ORDER_45, "市场监管总局令第45号及2021年信用修复管理办法", "market_regulation",
-                date(2021, 9, 1), date(2025, 12, 24), "decision_date",
+                date(2021, 9, 1), date(2025, 12, 24), "publication_date",
                 simple_procedure_publicized=False, warning_only_publicized=False,
-                minor="publicized", lower_fines_are_minor=True),
+                minor="publicized", lower_fines_are_minor=True,
+                source="SAMR Order 45 Art. 2, 13, 14 (flfgsc, wenkunet, tatuatio, foodmate, it214); SAMR 2021 repair measures (yuanjiang.gov.cn)",
+                sensitive_sectors=frozenset({"food", "drugs", "special_equipment"}),
+                never_end_early=SAMR_NEVER_END_EARLY,
+                never_end_early_rule="市场监管总局令第45号第十四条第三款及2021年信用修复管理办法"),
     RuleSetSpec(RuleSet.SAMR_ORDER_107, "市场监管总局令第107号", "market_regulation",
                 date(2025, 12, 25), None, "decision_date",
-                simple_procedure_publicized=True, warning_only_publicized=True,
-                minor="local_option", lower_fines_are_minor=False),
+                simple_procedure_publicized=True, warning_only_publicized=False,
+                minor="publicized", lower_fines_are_minor=False,
+                source="SAMR 2025 measures, effective 2025-12-25 (yashengluo, longway-casters); minor class from secondary summaries only [t1][11][12]: OPEN, to verify",
+                never_end_early=SAMR_NEVER_END_EARLY,
+                never_end_early_rule="市场监管总局令第107号 (carried over from Order 45 Art. 14(3); to verify)",
+                minor_unpublicized_types=frozenset({WARNING})),
 )
 # fmt: on
 
@@ -217,7 +255,7 @@ class PeriodRow:
     min_months   minimum publicity; a repair may be applied for once it has passed
     max_months   publicity stops by itself at this point
     min_months_sensitive_sector
-                 replaces min_months for SENSITIVE_SECTORS (SAMR Order 45 only)
+                 replaces min_months for the rule set's ``sensitive_sectors``
     stop_requires_performance
                  the stop at max_months needs obligations performed
     """
@@ -238,24 +276,28 @@ PERIOD_TABLE: Final[tuple[PeriodRow, ...]] = (
     PeriodRow(_R.NDRC_2019, _C.ORDINARY, 3, 12, None, False),
     PeriodRow(_R.NDRC_2019, _C.SERIOUS, 6, 36, None, False),
     # NDRC Order 58 (local reading): min 3 m, max 3 y for everything publicized.
-    PeriodRow(_R.NDRC_ORDER_58, _C.ORDINARY, 3, 36, None, False),
-    PeriodRow(_R.NDRC_ORDER_58, _C.SERIOUS, 3, 36, None, False),
-    # 国办发〔2025〕22号: the three classes.
+    # 特种设备、安全生产、消防: minimum 1 year (same guide).
+    PeriodRow(_R.NDRC_ORDER_58, _C.ORDINARY, 3, 36, 12, False),
+    PeriodRow(_R.NDRC_ORDER_58, _C.SERIOUS, 3, 36, 12, False),
+    # 国办发〔2025〕22号: the three classes. At the maximum publicity stops by itself (Order 36:
+    # "最长公示期届满后，相关信息自动停止公示"; a sector rule that holds a record longer is a
+    # sector exception, not the default).
     PeriodRow(_R.STATE_COUNCIL_2025, _C.MINOR, 0, 3, None, False),
-    PeriodRow(_R.STATE_COUNCIL_2025, _C.ORDINARY, 3, 12, None, True),
-    PeriodRow(_R.STATE_COUNCIL_2025, _C.SERIOUS, 12, 36, None, True),
+    PeriodRow(_R.STATE_COUNCIL_2025, _C.ORDINARY, 3, 12, None, False),
+    PeriodRow(_R.STATE_COUNCIL_2025, _C.SERIOUS, 12, 36, None, False),
     # NDRC Order 36: the same classes, counted from the identification date.
     PeriodRow(_R.NDRC_ORDER_36, _C.MINOR, 0, 3, None, False),
-    PeriodRow(_R.NDRC_ORDER_36, _C.ORDINARY, 3, 12, None, True),
-    PeriodRow(_R.NDRC_ORDER_36, _C.SERIOUS, 12, 36, None, True),
+    PeriodRow(_R.NDRC_ORDER_36, _C.ORDINARY, 3, 12, None, False),
+    PeriodRow(_R.NDRC_ORDER_36, _C.SERIOUS, 12, 36, None, False),
     # SAMR Order 45: 通报批评 / lower fines 3 m; others 3 y, repair after 6 m (1 y sensitive).
     PeriodRow(_R.SAMR_ORDER_45, _C.MINOR, 3, 3, None, False),
     PeriodRow(_R.SAMR_ORDER_45, _C.ORDINARY, 6, 36, 12, False),
     PeriodRow(_R.SAMR_ORDER_45, _C.SERIOUS, 6, 36, 12, False),
-    # SAMR Order 107: the three classes.
-    PeriodRow(_R.SAMR_ORDER_107, _C.MINOR, 0, 3, None, False),
-    PeriodRow(_R.SAMR_ORDER_107, _C.ORDINARY, 3, 12, None, True),
-    PeriodRow(_R.SAMR_ORDER_107, _C.SERIOUS, 12, 36, None, True),
+    # SAMR Order 107: the three classes; minor (other than warnings) publicized 3 months and
+    # stops by itself, no repair (secondary summaries; open, to verify).
+    PeriodRow(_R.SAMR_ORDER_107, _C.MINOR, 3, 3, None, False),
+    PeriodRow(_R.SAMR_ORDER_107, _C.ORDINARY, 3, 12, None, False),
+    PeriodRow(_R.SAMR_ORDER_107, _C.SERIOUS, 12, 36, None, False),
 )
 
 _ROWS: Final[dict[tuple[RuleSet, PublicityClass], PeriodRow]] = {
@@ -284,6 +326,27 @@ def rule_set_in_force(decision_date: date, domain: str) -> RuleSet:
     return max(specs, key=lambda s: s.in_force_from).rule_set
 
 
+def derive_rule_set(decision_date: date, domain: str) -> RuleSet | None:
+    """The rule set the ledger judges a decision by (None before 2019-05-01)."""
+    try:
+        return rule_set_in_force(decision_date, domain)
+    except ValueError:
+        return None
+
+
+def procedural_rule_set(act_day: date, rule_set: RuleSet | str) -> RuleSet | None:
+    """The rule set whose procedure governs an act (an application, a repair decision) on
+    ``act_day`` about a decision judged by ``rule_set``: the rules in force on the day of the
+    act, in the same scope (market regulation or general), not the decision's (D8)."""
+    scope = RULE_SET_SPECS[RuleSet(rule_set)].scope
+    return derive_rule_set(act_day, MARKET_REGULATION if scope == "market_regulation" else "general")
+
+
+#: Under NDRC Order 58 (until 国办发〔2025〕22号 of 2025-06-22) 国家公共信用信息中心 (信用中国)
+#: decided repairs of general-domain records; from 22号 on, 谁认定、谁修复.
+DEPARTMENT_DECIDES_GENERAL_FROM: Final = date(2025, 6, 22)
+
+
 # --------------------------------------------------------------------------- local policy
 
 
@@ -309,8 +372,12 @@ Yuan = Annotated[Decimal, Field(ge=0)]
 
 
 class LocalPolicy(BaseModel):
-    """Settings a province or city fixes for itself; defaults are the national rules
-    (thresholds default to Hubei's, the example DOMAIN.md gives).
+    """Settings a province or city fixes for itself; defaults are the national rules.
+
+    No province's numbers are a national default: SAMR Order 45's "较低数额罚款" thresholds are
+    set by each province (Hubei 10,000 / 100,000; Guizhou and Fujian 5,000 / 50,000 yuan), so
+    they default to None, and a lower-fine rule without a local setting is a visible gap
+    (``Periods.gaps``), not Hubei's numbers.
 
     Unknown keys are rejected so that a misspelt setting in a policy file fails loudly
     instead of silently leaving the default in force.
@@ -319,8 +386,8 @@ class LocalPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     #: SAMR Order 45 "lower fines" (较低数额罚款): strictly below these count as minor.
-    lower_fine_threshold_person: Yuan = Decimal(10000)
-    lower_fine_threshold_organisation: Yuan = Decimal(100000)
+    lower_fine_threshold_person: Yuan | None = None
+    lower_fine_threshold_organisation: Yuan | None = None
     #: Local lock-outs (one city: none within 1 year of the last repair, at most 2 in 5 years).
     repair_lockout_days_after_last_repair: NonNegativeInt | None = None
     max_repairs_in_5_years: NonNegativeInt | None = None
@@ -341,14 +408,15 @@ class LocalPolicy(BaseModel):
     publicize_minor: bool = False
 
     def repair_decision_days(self, rule_set: RuleSet | str | None) -> int:
-        """Working days the deciding department has, under the decision's rule set."""
+        """Working days the deciding department has, under the rule set in force on the day the
+        application was received (``procedural_rule_set``), not the decision's."""
         if rule_set == RuleSet.SAMR_ORDER_45:
             return self.repair_decision_working_days_samr_order_45
         if rule_set == RuleSet.SAMR_ORDER_107:
             return self.repair_decision_working_days_samr_order_107
         return self.repair_decision_working_days
 
-    def lower_fine_threshold(self, party_kind: Literal["person", "organisation"]) -> Decimal:
+    def lower_fine_threshold(self, party_kind: Literal["person", "organisation"]) -> Decimal | None:
         if party_kind == "person":
             return self.lower_fine_threshold_person
         return self.lower_fine_threshold_organisation
@@ -380,6 +448,48 @@ def _normalize_area(code: str) -> str | None:
     return code
 
 
+class ClassStandard(BaseModel):
+    """A sector's classification standard (行政处罚信息分类标准): 22号 "各领域具体分类标准由行业主管
+    部门制定并在'信用中国'网站统一发布". Versioned by date; which fines it calls minor (较低数额)
+    and serious (巨额). Fines in between, and the other penalty types, keep their class.
+
+    These are data a sector publishes: none is built in, because no national numbers exist in
+    the sources; an operator loads them with the policy book (``class_standards``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ref: Annotated[str, Field(min_length=1, max_length=200)]
+    domain: Annotated[str, Field(min_length=1)]
+    jurisdiction: Annotated[str, Field(pattern=r"^[0-9]{2,6}$")] = Field(
+        default="00", description="area prefix it applies to; 00 = national"
+    )
+    effective_from: date
+    effective_until: date | None = None
+    minor_fine_below_person: Yuan | None = None
+    minor_fine_below_organisation: Yuan | None = None
+    serious_fine_from_person: Yuan | None = None
+    serious_fine_from_organisation: Yuan | None = None
+    source: str = ""
+
+    def in_force(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_until is None or day <= self.effective_until)
+
+    def applies_to(self, area: str) -> bool:
+        return self.jurisdiction == "00" or area.startswith(self.jurisdiction.rstrip("0") or self.jurisdiction)
+
+    def band(self, party_kind: str, fine: Decimal) -> tuple[PublicityClass | None, str]:
+        """The class the standard gives a fine of ``fine`` yuan (None: no band applies)."""
+        person = party_kind == "person"
+        serious = self.serious_fine_from_person if person else self.serious_fine_from_organisation
+        minor = self.minor_fine_below_person if person else self.minor_fine_below_organisation
+        if serious is not None and fine >= serious:
+            return PublicityClass.SERIOUS, f"{self.ref}: 巨额罚款 (≥ {serious} yuan)"
+        if minor is not None and fine < minor:
+            return PublicityClass.MINOR, f"{self.ref}: 较低数额罚款 (< {minor} yuan)"
+        return None, f"{self.ref}: {fine} yuan is in no band"
+
+
 class PolicyBook(BaseModel):
     """Local policies by area code (GB/T 2260), with a national default.
 
@@ -404,6 +514,18 @@ class PolicyBook(BaseModel):
 
     default: LocalPolicy = Field(default_factory=LocalPolicy)
     policies_by_jurisdiction: dict[str, LocalPolicy] = Field(default_factory=dict)
+    class_standards: list[ClassStandard] = Field(default_factory=list)
+
+    def standard_for(self, domain: str, area: str, day: date) -> ClassStandard | None:
+        """The sector standard in force for ``domain`` in ``area`` on ``day`` (the most local,
+        then the newest), or None when the sector has published none."""
+        found = [s for s in self.class_standards if s.domain == domain and s.in_force(day) and s.applies_to(area)]
+        if not found:
+            return None
+        return max(found, key=lambda s: (len(s.jurisdiction), s.effective_from))
+
+    def standard(self, ref: str) -> ClassStandard | None:
+        return next((s for s in self.class_standards if s.ref == ref), None)
 
     @field_validator("policies_by_jurisdiction")
     @classmethod
@@ -466,6 +588,9 @@ class DecisionFacts:
     sector: str | None = None
     serious_dishonesty_list: bool = False
     class_override: PublicityClass | None = None
+    publication_date: date | None = None
+    restriction_until: date | None = None
+    class_standard: ClassStandard | None = None
 
     def __post_init__(self) -> None:
         # Reject facts no decision can have, so the rules are never asked about nonsense.
@@ -500,8 +625,11 @@ class DecisionFacts:
     @property
     def counted_from(self) -> date:
         """The date periods run from under this decision's rule set."""
-        if RULE_SET_SPECS[self.rule_set].counted_from == "identification_date":
+        how = RULE_SET_SPECS[self.rule_set].counted_from
+        if how == "identification_date":
             return self.identification_date or self.decision_date
+        if how == "publication_date":
+            return self.publication_date or self.decision_date
         return self.decision_date
 
 
@@ -527,6 +655,13 @@ class Periods:
     ends_by_itself_requires_performance: bool
     early_end_forbidden: bool
     basis: str
+    #: the class of the violation, even when not publicized ("minor, not publicized" is a
+    #: recorded class, distinct from no record)
+    recorded_class: PublicityClass = PublicityClass.NONE
+    #: rules the ledger could not apply for want of local or sector data (visible, not guessed)
+    gaps: tuple[str, ...] = ()
+    #: why no repair can succeed, naming the rule (None when repair_from is set)
+    not_repairable_rule: str | None = None
 
 
 def _check_procedure(facts: DecisionFacts, policy: LocalPolicy) -> None:
@@ -542,12 +677,13 @@ def _check_procedure(facts: DecisionFacts, policy: LocalPolicy) -> None:
         )
 
 
-def _classify(facts: DecisionFacts, policy: LocalPolicy) -> tuple[PublicityClass, str]:
-    """The class and the reason for it, in words for ``Periods.basis``."""
+def _classify(facts: DecisionFacts, policy: LocalPolicy) -> tuple[PublicityClass, str, PublicityClass, list[str]]:
+    """(publicity class, the reason in words, recorded class, gaps)."""
     _check_procedure(facts, policy)
     spec = RULE_SET_SPECS[facts.rule_set]
+    gaps: list[str] = []
     if facts.serious_dishonesty_list:
-        return PublicityClass.SERIOUS, "on a serious-dishonesty list (严重失信主体名单)"
+        return PublicityClass.SERIOUS, "on a serious-dishonesty list (严重失信主体名单)", PublicityClass.SERIOUS, gaps
 
     if facts.class_override is not None:
         severity, why = facts.class_override, "class set by the domain's own standard"
@@ -556,29 +692,45 @@ def _classify(facts: DecisionFacts, policy: LocalPolicy) -> tuple[PublicityClass
     else:
         worst = max(facts.penalty_types, key=lambda t: _RANK[PENALTY_SEVERITY[t]])
         severity, why = PENALTY_SEVERITY[worst], f"most severe penalty type {worst}"
-        threshold = policy.lower_fine_threshold(facts.party_kind)
-        if (
-            spec.lower_fines_are_minor
-            and severity is PublicityClass.ORDINARY
-            and facts.types <= {WARNING, CRITICISM, FINE}
-            and facts.fine_yuan < threshold
-        ):
-            severity, why = PublicityClass.MINOR, f"only 通报批评 or a lower fine (below {threshold} yuan)"
+        fine_only = facts.types <= {WARNING, CRITICISM, FINE}
+        if facts.class_standard is not None and FINE in facts.types:
+            banded, band_why = facts.class_standard.band(facts.party_kind, facts.fine_yuan)
+            if banded is PublicityClass.SERIOUS and _RANK[banded] > _RANK[severity]:
+                severity, why = banded, band_why
+            elif banded is PublicityClass.MINOR and severity is PublicityClass.ORDINARY and fine_only:
+                severity, why = banded, band_why
+        if spec.lower_fines_are_minor and severity is PublicityClass.ORDINARY and fine_only:
+            threshold = policy.lower_fine_threshold(facts.party_kind)
+            if threshold is None:
+                gaps.append(
+                    f"lower_fine_threshold_{facts.party_kind}: {spec.title} makes 较低数额罚款 minor, but no "
+                    "provincial threshold is set here; classed by penalty type until one is"
+                )
+            elif facts.fine_yuan < threshold:
+                severity, why = PublicityClass.MINOR, f"only 通报批评 or a lower fine (below {threshold} yuan)"
 
+    recorded = severity
     if severity is not PublicityClass.MINOR:
-        return severity, why
+        return severity, why, recorded, gaps
     if facts.procedure == "simple" and not spec.simple_procedure_publicized:
         return (
             PublicityClass.NONE,
             f"{why}: simple-procedure decisions are not publicized under this rule set",
+            recorded,
+            gaps,
         )
     if facts.types == {WARNING} and not spec.warning_only_publicized:
-        return PublicityClass.NONE, f"{why}: warning-only decisions are not publicized under this rule set"
+        return PublicityClass.NONE, f"{why}: warning-only decisions are not publicized under this rule set", recorded, gaps
     if spec.minor == "as_ordinary":
-        return PublicityClass.ORDINARY, f"{why}; this rule set has no minor class, so publicized as ordinary"
+        return (
+            PublicityClass.ORDINARY,
+            f"{why}; this rule set has no minor class, so publicized as ordinary",
+            PublicityClass.ORDINARY,
+            gaps,
+        )
     if spec.minor == "local_option" and not policy.publicize_minor:
-        return PublicityClass.NONE, f"{why}: minor information is not publicized here (可以不予公示)"
-    return PublicityClass.MINOR, why
+        return PublicityClass.NONE, f"{why}: minor information is not publicized here (可以不予公示)", recorded, gaps
+    return PublicityClass.MINOR, why, recorded, gaps
 
 
 def classify(facts: DecisionFacts, policy: LocalPolicy) -> PublicityClass:
@@ -588,6 +740,14 @@ def classify(facts: DecisionFacts, policy: LocalPolicy) -> PublicityClass:
     (other types than 警告/罚款, or a fine above the limit).
     """
     return _classify(facts, policy)[0]
+
+
+def never_end_early_types(facts: DecisionFacts) -> frozenset[str]:
+    """The decision's penalty types that its rule set (and sector) never lets end early."""
+    spec = RULE_SET_SPECS[facts.rule_set]
+    if spec.never_end_early_sectors is not None and facts.sector not in spec.never_end_early_sectors:
+        return frozenset()
+    return facts.types & spec.never_end_early
 
 
 def _span(months: int) -> str:
@@ -600,10 +760,14 @@ def _span(months: int) -> str:
 def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     """Publicity periods of a decision, looked up in ``PERIOD_TABLE`` (see module docstring)."""
     spec = RULE_SET_SPECS[facts.rule_set]
-    cls, why = _classify(facts, policy)
+    cls, why, recorded, gaps = _classify(facts, policy)
     start = facts.counted_from
     source = f"{spec.title} ({spec.rule_set.value})"
-    counted = "identification date" if spec.counted_from == "identification_date" else "decision date"
+    counted = {
+        "identification_date": "identification date",
+        "publication_date": "publication date" if facts.publication_date else "decision date (no publication date given)",
+        "decision_date": "decision date",
+    }[spec.counted_from]
     if cls is PublicityClass.NONE:
         return Periods(
             publicity_class=cls,
@@ -615,22 +779,41 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
             ends_by_itself_requires_performance=False,
             early_end_forbidden=False,
             basis=f"{source}: not publicized, {why}.",
+            recorded_class=recorded,
+            gaps=tuple(gaps),
+            not_repairable_rule=f"{source}: not publicized, {why}",
         )
 
     row = _ROWS[(facts.rule_set, cls)]
-    sensitive_min = row.min_months_sensitive_sector if facts.sector in SENSITIVE_SECTORS else None
+    sensitive_min = row.min_months_sensitive_sector if facts.sector in spec.sensitive_sectors else None
     sensitive = sensitive_min is not None
     min_months = sensitive_min if sensitive_min is not None else row.min_months
     max_end = add_months(start, row.max_months)
-    forbidden = bool(facts.types & NEVER_END_EARLY)
+    restriction_text = ""
+    if (
+        spec.rule_set is RuleSet.SAMR_ORDER_45
+        and facts.restriction_until is not None
+        and facts.types & RESTRICTION_TYPES
+        and facts.restriction_until > max_end
+    ):
+        # Order 45 Art. 13: "限制开展生产经营活动、限制从业超过三年的，公示期按照实际限制期限执行"
+        max_end = facts.restriction_until
+        restriction_text = f" (the restriction runs to {max_end}, Order 45 Art. 13)"
+    never = never_end_early_types(facts)
+    forbidden = bool(never)
     earliest = add_months(start, min_months)
 
+    not_repairable: str | None = None
     if forbidden:
         repair_from: date | None = None
-        repair_text = f"it can never be ended early ({', '.join(sorted(facts.types & NEVER_END_EARLY))})"
+        repair_text = f"it can never be ended early ({', '.join(sorted(never))})"
+        not_repairable = f"{spec.never_end_early_rule or source}: {', '.join(sorted(never))} can never be ended early"
     elif earliest >= max_end:
         repair_from = None
         repair_text = "no repair, as publicity ends by itself first"
+        not_repairable = (
+            f"{source}: {_LABEL[cls]} information is not repairable; its publicity ends by itself on {max_end}"
+        )
     else:
         repair_from = earliest
         if min_months == 0:
@@ -647,9 +830,10 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
         if min_months != row.max_months
         else _span(row.max_months)
     )
+    gap_text = "".join(f" Gap: {g}." for g in gaps)
     basis = (
-        f"{source}, {_LABEL[cls]} because {why}: publicity {span} from the {counted} {start}; "
-        f"{repair_text}; stops by itself on {max_end}{condition}."
+        f"{source}, {_LABEL[cls]} because {why}: publicity {span} from the {counted} {start}{restriction_text}; "
+        f"{repair_text}; stops by itself on {max_end}{condition}.{gap_text}"
     )
     return Periods(
         publicity_class=cls,
@@ -661,4 +845,7 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
         ends_by_itself_requires_performance=row.stop_requires_performance,
         early_end_forbidden=forbidden,
         basis=basis,
+        recorded_class=recorded,
+        gaps=tuple(gaps),
+        not_repairable_rule=not_repairable,
     )

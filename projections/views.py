@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from projections.workdays import china_day
+
 RecordStatus = Literal["publicized", "not_publicized", "repaired", "expired", "withdrawn"]
 
 
@@ -34,6 +36,15 @@ class RepairApplication(BaseModel):
     decision_deadline_estimated: bool = False
     """True when the working-day calendar had no data for that year (Mon–Fri assumed)."""
     reason: str = ""
+    received_on: date | None = None
+    """The China day the ledger received the application: the decision deadline runs from it."""
+    procedural_rule_set: str | None = None
+    """The rule set in force on the day of receipt, whose procedure (days to decide) applies."""
+    accepted_at: datetime | None = None
+    extended_working_days: int = 0
+    reply_deadline: date | None = None
+    """The applicant is told the outcome by this day (10 working days from receipt)."""
+    replied_within_deadline: bool | None = None
 
 
 class CreditRecord(BaseModel):
@@ -69,6 +80,22 @@ class CreditRecord(BaseModel):
     history: list[StatusChange] = Field(default_factory=list)
     violation_kind: str | None = None
     no_penalty_basis: str | None = None
+    recorded_class: str = "none"
+    """The class of the violation even when not publicized ("minor, not publicized")."""
+    class_basis: str = ""
+    """The sector standard the class follows, or how it was derived without one."""
+    gaps: list[str] = Field(default_factory=list)
+    not_repairable_rule: str | None = None
+    publicized_on: date | None = None
+    first_of_kind: bool | None = None
+    """首违: no earlier decision of this violation kind on the enterprise, by any department."""
+    prior_of_kind: list[str] = Field(default_factory=list)
+    recorded_late: bool = False
+    imported: bool = False
+    withdrawal_ground: str | None = None
+    withdrawal_ruling_date: date | None = None
+    withdrawal_deadline: date | None = None
+    replaced_by: str | None = None
 
     @property
     def needs_payment(self) -> bool:
@@ -106,6 +133,8 @@ class RectificationItem(BaseModel):
     deadline: date
     lead_department: str
     participating_departments: list[str] = Field(default_factory=list)
+    binding: bool = False
+    """A binding correction (责令改正) gates repair; advisory items do not."""
     evidence: list[Evidence] = Field(default_factory=list)
     verdicts: dict[str, Verdict] = Field(default_factory=dict)
     status: Literal["open", "evidence_submitted", "rejected", "closed"] = "open"
@@ -149,11 +178,14 @@ class Delivery(BaseModel):
     acknowledged_at: datetime | None = None
     latency_seconds: float | None = None
     overdue_marked: bool = False
+    declined_at: datetime | None = None
+    """A holder answered ``applied: false``: not synced, still pending."""
+    declined_note: str = ""
 
     def overdue_as_of(self, day: date) -> bool:
         if self.status == "acknowledged":
             assert self.acknowledged_at is not None
-            return self.acknowledged_at.date() > self.deadline
+            return china_day(self.acknowledged_at) > self.deadline
         return day > self.deadline
 
 
@@ -210,6 +242,10 @@ class RegistryState(BaseModel):
     last_hash: str = "0" * 64
     departments: dict[str, DepartmentInfo] = Field(default_factory=dict)
     subscriptions: dict[str, Subscription] = Field(default_factory=dict)
+    legacy_codes: dict[str, str] = Field(default_factory=dict)
+    """Known legacy credit codes registered by the operator, with their source."""
+    backfills: dict[str, date] = Field(default_factory=dict)
+    """Departments allowed to import history, and the last ledger day they may."""
 
     def subscribers_for(self, enterprise: str, decider: str) -> list[str]:
         domain = self.departments[decider].domain if decider in self.departments else ""
@@ -239,6 +275,11 @@ class SupervisionCounters(BaseModel):
     syncs_acknowledged_within_deadline: int = 0
     sync_ack_seconds_total: float = 0.0
     syncs_overdue: int = 0
+    syncs_declined: int = 0
+    facts_recorded_late: int = 0
+    facts_backfilled: int = 0
+    withdrawals: int = 0
+    withdrawals_within_deadline: int = 0
 
     def add(self, other: SupervisionCounters) -> SupervisionCounters:
         return SupervisionCounters(

@@ -32,11 +32,22 @@ import calendar as _stdlib_calendar
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import chinese_calendar  # type: ignore[import-untyped, unused-ignore]
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+#: China Standard Time (Asia/Shanghai has had no DST since 1991): UTC+8.
+CHINA = timezone(timedelta(hours=8))
+
+
+def china_day(at: datetime) -> date:
+    """Which calendar day it is in China at the instant ``at`` (the one place every layer asks:
+    deadlines, overdue flags and "today" are China days, never UTC dates)."""
+    if at.tzinfo is None:
+        raise ValueError("china_day needs a timezone-aware instant")
+    return at.astimezone(CHINA).date()
 
 _ONE_DAY = timedelta(days=1)
 

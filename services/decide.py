@@ -10,7 +10,7 @@ field it concerns and the rule in words.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from events.envelope import Envelope, Reason
 from events.models import (
@@ -18,6 +18,10 @@ from events.models import (
     REGISTRY_STREAM,
     REGISTRY_TYPES,
     SYSTEM_TYPES,
+    BackfillAuthorized,
+    LegacyCodeRegistered,
+    RepairAccepted,
+    RepairExtended,
     ComplianceAdviceIssued,
     CreditRepairNoticeIssued,
     DecisionWithdrawn,
@@ -40,8 +44,29 @@ from events.models import (
     SubscriptionRemoved,
     SyncOverdue,
 )
-from projections.fold import Rules, china_day, decision_facts, jurisdiction_of, obligations_performed
-from projections.rules import RULE_SET_SPECS, RuleSet, compute_periods
+from projections.fold import (
+    BACKFILL_PREFIX,
+    Rules,
+    china_day,
+    decision_facts,
+    is_backfill,
+    jurisdiction_of,
+    obligations_performed,
+    open_binding_items,
+    prior_of_kind,
+    receipt_day,
+)
+from projections.rules import (
+    DEPARTMENT_DECIDES_GENERAL_FROM,
+    RULE_SET_SPECS,
+    RuleSet,
+    compute_periods,
+    derive_rule_set,
+)
+
+#: How far ahead of the ledger's clock a submitter's ``occurred_at`` may be (clock drift
+#: between a department's machine and the ledger). Anything later is ``occurred_in_future``.
+CLOCK_SKEW = timedelta(minutes=5)
 from projections.views import CreditRecord, EnterpriseState, RegistryState
 
 # Every code a rejection can carry; tests assert each one is reachable.
@@ -71,6 +96,14 @@ REASON_CODES = {
     "not_repaired": "the record is not repaired",
     "decision_withdrawn": "the decision was withdrawn",
     "already_acknowledged": "this delivery was already acknowledged",
+    "rule_set_mismatch": "the declared rule set is not the one the ledger derives (decision date, domain)",
+    "occurred_in_future": "a date or time lies in the ledger's future (beyond the allowed clock skew)",
+    "not_repairable": "the rules make this record not repairable; its publicity ends by itself",
+    "not_first_violation": "a first_violation basis while a same-kind record is already on file",
+    "legacy_code_unregistered": "legacy_code is set but the operator has not registered this code",
+    "backfill_not_authorized": "a backfill submission from a department without an open backfill",
+    "class_basis_mismatch": "the class basis is not the sector classification standard in force",
+    "same_kind_penalty_since": "SAMR: a same-kind penalty was decided since, repair is not available",
 }
 
 
@@ -89,7 +122,29 @@ def check_event(
     ev = env.event
     where = f"events[{index}].event"
     dept = env.department
-    today = china_day(env.occurred_at)
+    today = receipt_day(env)
+    if (future := _future(env, where)) is not None:
+        return [future]
+    if is_backfill(env) and dept != LEDGER_DEPARTMENT:
+        until = registry.backfills.get(dept)
+        if until is None or china_day(env.recorded_at) > until:
+            return [
+                reason(
+                    "backfill_not_authorized",
+                    "submission_id",
+                    f"以 {BACKFILL_PREFIX!r} 开头的提交是历史数据导入，{dept} 没有运营方开放的导入授权"
+                    + (f"（授权已于 {until} 截止）" if until else ""),
+                )
+            ]
+    if env.legacy_code and env.stream != REGISTRY_STREAM and env.stream not in registry.legacy_codes:
+        return [
+            reason(
+                "legacy_code_unregistered",
+                "legacy_code",
+                f"{env.stream} 未被运营方登记为已知的历史信用代码，不能以 legacy_code 开立企业记录"
+                "（请核对代码，或由运营方先登记 legacy_code_registered）",
+            )
+        ]
     if ev.type in SYSTEM_TYPES and dept != LEDGER_DEPARTMENT:
         return [reason("not_authorized", f"{where}.type", f"{ev.type} is written by the ledger itself, not by {dept}")]
     if (ev.type in REGISTRY_TYPES) != (env.stream == REGISTRY_STREAM):
@@ -107,6 +162,12 @@ def check_event(
         if ev.department_id in registry.departments:
             return [reason("duplicate_reference", f"{where}.department_id", f"{ev.department_id} is already registered")]
         return []
+    if isinstance(ev, (LegacyCodeRegistered, BackfillAuthorized)):
+        if dept != LEDGER_DEPARTMENT:
+            return [reason("not_authorized", "department", f"只有账本运营方可以登记 {ev.type}")]
+        if isinstance(ev, BackfillAuthorized) and ev.department_id not in registry.departments:
+            return [reason("unknown_department", f"{where}.department_id", f"{ev.department_id} 未注册")]
+        return []
     if isinstance(ev, SubscriptionRemoved):
         if dept not in registry.subscriptions:
             return [reason("unknown_reference", "department", f"{dept} has no subscription to remove")]
@@ -123,6 +184,16 @@ def check_event(
         return record
 
     def decider_only(record: CreditRecord) -> Reason | None:
+        # Before 国办发〔2025〕22号, 信用中国 (国家公共信用信息中心) decided repairs of
+        # general-domain records (NDRC Order 58); imported history must be able to show that.
+        if (
+            kind == "credit_platform"
+            and today < DEPARTMENT_DECIDES_GENERAL_FROM
+            and record.rule_set is not None
+            and RULE_SET_SPECS[RuleSet(record.rule_set)].scope == "general"
+            and isinstance(ev, (RepairGranted, RepairRefused, RepairAccepted, RepairExtended))
+        ):
+            return None
         if record.department != dept:
             return reason(
                 "not_authorized",
@@ -137,8 +208,22 @@ def check_event(
             return [reason("not_authorized", "department", f"{dept} is a {kind}, not an enforcement department")]
         if ev.decision_no in credit.records:
             return [reason("duplicate_reference", f"{where}.decision_no", f"decision {ev.decision_no} already exists")]
+        domain = registry.departments[dept].domain if dept in registry.departments else ""
         if isinstance(ev, PenaltyDecided):
-            return _check_decision(ev, where, rules, env.stream)
+            return _check_decision(ev, where, rules, env.stream, domain)
+        if ev.basis == "first_violation":
+            prior = prior_of_kind(state, ev.violation_kind)
+            if prior:
+                first = prior[0]
+                return [
+                    reason(
+                        "not_first_violation",
+                        f"{where}.basis",
+                        f"不是首违：{first.department} 已于 {first.decision_date} 作出同类（{ev.violation_kind}）"
+                        f"决定 {first.decision_no}；不能以 first_violation（首违不罚）为依据",
+                        prior=[r.decision_no for r in prior],
+                    )
+                ]
         return []
 
     if isinstance(ev, (ComplianceAdviceIssued, CreditRepairNoticeIssued, PenaltyFulfilled)):
@@ -199,9 +284,12 @@ def check_event(
         rec = record_of(ev.decision_no)
         if isinstance(rec, Reason):
             return [rec]
+        same_kind = _same_kind_since(rec, state, registry, where)
+        if same_kind is not None and rec.status == "publicized":
+            return [same_kind]
         return _check_application(rec, state, today, where, rules, env.stream)
 
-    if isinstance(ev, (RepairGranted, RepairRefused, RepairRevoked, DecisionWithdrawn)):
+    if isinstance(ev, (RepairGranted, RepairRefused, RepairRevoked, DecisionWithdrawn, RepairAccepted, RepairExtended)):
         rec = record_of(ev.decision_no)
         if isinstance(rec, Reason):
             return [rec]
@@ -210,6 +298,14 @@ def check_event(
         if rec.status == "withdrawn":
             return [reason("decision_withdrawn", f"{where}.decision_no", f"decision {rec.decision_no} was withdrawn")]
         if isinstance(ev, DecisionWithdrawn):
+            if ev.ruling_date is not None and ev.ruling_date < rec.decision_date:
+                return [
+                    reason(
+                        "decision_inconsistent",
+                        f"{where}.ruling_date",
+                        f"裁决/变更日期 {ev.ruling_date} 早于原决定日期 {rec.decision_date}",
+                    )
+                ]
             return []
         if isinstance(ev, RepairRevoked):
             if rec.status != "repaired":
@@ -223,9 +319,21 @@ def check_event(
                     f"no pending repair application for decision {rec.decision_no}",
                 )
             ]
-        if isinstance(ev, RepairRefused):
+        if isinstance(ev, (RepairRefused, RepairAccepted, RepairExtended)):
             return []
         out = []
+        if rec.status == "publicized" and rec.repair_from is None and rec.not_repairable_rule:
+            return [
+                reason(
+                    "not_repairable",
+                    f"{where}.decision_no",
+                    f"决定 {rec.decision_no} 不可修复：{rec.not_repairable_rule}",
+                    rule=rec.not_repairable_rule,
+                )
+            ]
+        same_kind = _same_kind_since(rec, state, registry, where)
+        if same_kind is not None:
+            return [same_kind]
         if rec.status != "publicized":
             out.append(reason("not_publicized", f"{where}.decision_no", f"decision {rec.decision_no} is {rec.status}"))
         if rec.needs_payment and not rec.fulfilled:
@@ -236,17 +344,13 @@ def check_event(
                     f"the fine of decision {rec.decision_no} is not paid",
                 )
             )
-        open_items = [
-            i.item_id
-            for i in state.rectification.items.values()
-            if i.decision_no == rec.decision_no and i.status != "closed"
-        ]
+        open_items = open_binding_items(state, rec)
         if open_items:
             out.append(
                 reason(
                     "rectification_not_verified",
                     f"{where}.decision_no",
-                    f"rectification items not verified by every owner: {', '.join(open_items)}",
+                    f"binding corrections (责令改正) not verified by every owner: {', '.join(open_items)}",
                     items=open_items,
                 )
             )
@@ -282,7 +386,59 @@ def check_event(
     return []
 
 
-def _check_decision(ev: PenaltyDecided, where: str, rules: Rules, stream: str) -> list[Reason]:
+def _future(env: Envelope, where: str) -> Reason | None:
+    """No fact dated in the ledger's future: ``occurred_at`` within ``CLOCK_SKEW`` of the
+    ledger's clock, and no date field of the fact after the ledger's China day."""
+    limit = env.recorded_at + CLOCK_SKEW
+    if env.occurred_at > limit:
+        return reason(
+            "occurred_in_future",
+            "occurred_at",
+            f"occurred_at {env.occurred_at.isoformat()} 晚于账本时间 {env.recorded_at.isoformat()}"
+            f"（允许的时钟误差 {int(CLOCK_SKEW.total_seconds() // 60)} 分钟）",
+            ledger_time=env.recorded_at.isoformat(),
+        )
+    today = china_day(limit)
+    for name in ("decision_date", "identification_date", "publicized_on", "fulfilled_on", "applied_on", "ruling_date"):
+        value = getattr(env.event, name, None)
+        if isinstance(value, date) and not isinstance(value, datetime) and value > today:
+            return reason(
+                "occurred_in_future",
+                f"{where}.{name}",
+                f"{name} {value} 晚于账本所在的中国日期 {today}",
+                ledger_day=today.isoformat(),
+            )
+    return None
+
+
+def _same_kind_since(rec: CreditRecord, state: EnterpriseState, registry: RegistryState, where: str) -> Reason | None:
+    """SAMR 2021 measures: no repair once market regulation has penalized the same kind of
+    violation again since (未因同一类违法行为再次受到市场监督管理部门行政处罚)."""
+    if rec.kind != "penalty" or rec.rule_set is None or not rec.violation_kind:
+        return None
+    if RULE_SET_SPECS[RuleSet(rec.rule_set)].scope != "market_regulation":
+        return None
+    for other in state.credit.records.values():
+        if (
+            other.kind == "penalty"
+            and other.decision_no != rec.decision_no
+            and other.violation_kind == rec.violation_kind
+            and other.decision_date > rec.decision_date
+            and other.status != "withdrawn"
+            and other.department in registry.departments
+            and registry.departments[other.department].domain == "market_regulation"
+        ):
+            return reason(
+                "same_kind_penalty_since",
+                f"{where}.decision_no",
+                f"市场监管部门此后又因同一类违法行为（{rec.violation_kind}）作出处罚 {other.decision_no}"
+                f"（{other.decision_date}），不予信用修复（市场监管总局2021年信用修复管理办法）",
+                later=other.decision_no,
+            )
+    return None
+
+
+def _check_decision(ev: PenaltyDecided, where: str, rules: Rules, stream: str, domain: str) -> list[Reason]:
     spec = RULE_SET_SPECS[RuleSet(ev.rule_set)]
     if not spec.in_force(ev.decision_date):
         return [
@@ -292,9 +448,59 @@ def _check_decision(ev: PenaltyDecided, where: str, rules: Rules, stream: str) -
                 f"rule set {ev.rule_set} was not in force on the decision date {ev.decision_date}",
             )
         ]
+    derived = derive_rule_set(ev.decision_date, domain)
+    if derived is not None and derived.value != ev.rule_set:
+        d = RULE_SET_SPECS[derived]
+        return [
+            reason(
+                "rule_set_mismatch",
+                f"{where}.rule_set",
+                f"{ev.decision_date} 作出、{domain} 领域的决定适用 {derived.value}（{d.title}），"
+                f"不是申报的 {ev.rule_set}",
+                expected=derived.value,
+            )
+        ]
+    area = jurisdiction_of(stream)
+    standard = rules.policies.standard_for(domain, area, ev.decision_date)
+    if standard is not None and (ev.class_basis is None or ev.class_basis.standard_ref != standard.ref):
+        return [
+            reason(
+                "class_basis_mismatch",
+                f"{where}.class_basis.standard_ref",
+                f"{domain} 领域在 {ev.decision_date} 施行的分类标准是 {standard.ref}，决定须以它为分类依据",
+                expected=standard.ref,
+            )
+        ]
+    if standard is None and ev.class_basis is not None:
+        return [
+            reason(
+                "class_basis_mismatch",
+                f"{where}.class_basis.standard_ref",
+                f"账本没有 {domain} 领域在 {ev.decision_date} 施行的分类标准 {ev.class_basis.standard_ref}",
+            )
+        ]
+    if ev.class_basis is not None and ev.class_basis.amount_yuan != ev.fine_yuan:
+        return [
+            reason(
+                "class_basis_mismatch",
+                f"{where}.class_basis.amount_yuan",
+                f"分类依据的金额 {ev.class_basis.amount_yuan} 与罚款金额 {ev.fine_yuan} 不一致",
+                expected=str(ev.fine_yuan),
+            )
+        ]
+    if ev.publicized_on is not None:
+        latest = rules.calendar.add_working_days(ev.decision_date, 20).date
+        if not ev.decision_date <= ev.publicized_on <= latest:
+            return [
+                reason(
+                    "decision_inconsistent",
+                    f"{where}.publicized_on",
+                    f"公示日期 {ev.publicized_on} 须在决定日期 {ev.decision_date} 起20个工作日内（至 {latest}）",
+                )
+            ]
     try:
-        policy = rules.policies.for_jurisdiction(jurisdiction_of(stream))
-        compute_periods(decision_facts(ev), policy)
+        policy = rules.policies.for_jurisdiction(area)
+        compute_periods(decision_facts(ev, rules.policies), policy)
     except ValueError as exc:
         return [reason("decision_inconsistent", f"{where}.penalty_types", str(exc))]
     return []
@@ -352,6 +558,15 @@ def _check_application(
                 f"publicity of {', '.join(rec.penalty_types)} can never be ended early; it ends on {rec.max_end}",
             )
         ]
+    if rec.repair_from is None and rec.not_repairable_rule:
+        return [
+            reason(
+                "not_repairable",
+                field,
+                f"决定 {rec.decision_no} 不可修复，其公示到期自动停止（{rec.max_end}）：{rec.not_repairable_rule}",
+                rule=rec.not_repairable_rule,
+            )
+        ]
     if rec.repair_from is not None and today < rec.repair_from:
         return [
             reason(
@@ -395,5 +610,5 @@ def _check_application(
 def expected_periods(ev: PenaltyDecided, rules: Rules, stream: str) -> tuple[str, date, date | None]:
     """What a notice for ``ev`` must say: class, publicity until, earliest repair date."""
     policy = rules.policies.for_jurisdiction(jurisdiction_of(stream))
-    periods = compute_periods(decision_facts(ev), policy)
+    periods = compute_periods(decision_facts(ev, rules.policies), policy)
     return str(periods.publicity_class), periods.max_end, periods.repair_from

@@ -19,7 +19,7 @@ from events.models import (
     RepairGranted,
 )
 from infra.embedded import LocalTransport
-from projections.fold import CHINA
+from projections.fold import CHINA, china_day
 from services.app import Tongxiu
 from services.demo import make_uscc, register_departments
 from services.ports import ManualClock
@@ -49,7 +49,9 @@ def decision(no: str = "D1", **kw: Any) -> PenaltyDecided:
     return PenaltyDecided(**base)
 
 
-def advice(no: str = "A1", decision_no: str = "D1", owners: tuple[str, ...] = ("samr-deqing",)) -> ComplianceAdviceIssued:
+def advice(
+    no: str = "A1", decision_no: str = "D1", owners: tuple[str, ...] = ("samr-deqing",), *, binding: bool = False
+) -> ComplianceAdviceIssued:
     return ComplianceAdviceIssued(
         advice_no=no,
         decision_no=decision_no,
@@ -60,6 +62,7 @@ def advice(no: str = "A1", decision_no: str = "D1", owners: tuple[str, ...] = ("
                 deadline=date(2026, 2, 1),
                 lead_department=owners[0],
                 participating_departments=list(owners[1:]),
+                binding=binding,
             )
         ],
     )
@@ -78,9 +81,9 @@ class World:
     def send(self, dept: str, events: list[Any], *, stream: str = CODE, sid: str | None = None) -> Receipt:
         return self.p[dept].publish(stream, events, submission_id=sid, occurred_at=self.clock.now())
 
-    def serve(self, no: str = "D1", *, with_advice: bool = True, **kw: Any) -> Receipt:
+    def serve(self, no: str = "D1", *, with_advice: bool = True, binding: bool = False, **kw: Any) -> Receipt:
         d = decision(no, **kw)
-        a = advice(f"A-{no}", no) if with_advice else None
+        a = advice(f"A-{no}", no, binding=binding) if with_advice else None
         return self.p["samr-deqing"].serve(CODE, d, a, occurred_at=self.clock.now())
 
     def close_items(self, no: str = "D1") -> None:
@@ -89,12 +92,13 @@ class World:
 
     def pay(self, no: str = "D1", amount: str = "50000") -> Receipt:
         return self.send(
-            "samr-deqing", [PenaltyFulfilled(decision_no=no, amount_paid_yuan=Decimal(amount), fulfilled_on=date(2026, 1, 10))]
+            "samr-deqing",
+            [PenaltyFulfilled(decision_no=no, amount_paid_yuan=Decimal(amount), fulfilled_on=china_day(self.clock.now()))],
         )
 
     def apply(self, no: str = "D1") -> Receipt:
         return self.send(
-            "creditchina", [RepairApplied(decision_no=no, credit_commitment="承诺", applied_on=self.clock.now().date())]
+            "creditchina", [RepairApplied(decision_no=no, credit_commitment="承诺", applied_on=china_day(self.clock.now()))]
         )
 
     def granted(self, no: str = "D1") -> Receipt:

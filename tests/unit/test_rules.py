@@ -25,12 +25,15 @@ from projections.rules import (
     RuleSet,
     classify,
     compute_periods,
+    never_end_early_types,
     rule_set_in_force,
 )
 
 C = PublicityClass
 R = RuleSet
 DEFAULT = LocalPolicy()
+#: Hubei's SAMR Order 45 lower-fine thresholds: a province's setting, not a national default.
+HUBEI = LocalPolicy(lower_fine_threshold_person=Decimal(10000), lower_fine_threshold_organisation=Decimal(100000))
 PUBLICIZE_MINOR = LocalPolicy(publicize_minor=True)
 
 
@@ -141,27 +144,27 @@ ROWS: list[tuple[str, dict[str, Any], LocalPolicy, PublicityClass, tuple[date, d
      (date(2025, 8, 29), date(2025, 8, 29), date(2025, 11, 29), date(2025, 8, 29)), False),
     ("gbf ordinary", {"penalty_types": ("没收违法所得",), "fine_yuan": Decimal(0),
                       "confiscation_yuan": Decimal(20000)}, DEFAULT, C.ORDINARY,
-     (date(2025, 8, 29), date(2025, 11, 29), date(2026, 8, 29), date(2025, 11, 29)), True),
+     (date(2025, 8, 29), date(2025, 11, 29), date(2026, 8, 29), date(2025, 11, 29)), False),
     ("gbf serious", {"penalty_types": ("责令关闭", "罚款")}, DEFAULT, C.SERIOUS,
-     (date(2025, 8, 29), date(2026, 8, 29), date(2028, 8, 29), date(2026, 8, 29)), True),
+     (date(2025, 8, 29), date(2026, 8, 29), date(2028, 8, 29), date(2026, 8, 29)), False),
     # Order 36: the same, counted from the identification date.
     ("36 minor", {"rule_set": R.NDRC_ORDER_36, "decision_date": date(2026, 4, 10),
                   "identification_date": date(2026, 4, 20), "procedure": "simple", "fine_yuan": Decimal(100)},
      PUBLICIZE_MINOR, C.MINOR, (date(2026, 4, 20), date(2026, 4, 20), date(2026, 7, 20), date(2026, 4, 20)), False),
     ("36 ordinary", {"rule_set": R.NDRC_ORDER_36, "decision_date": date(2026, 4, 10),
                      "identification_date": date(2026, 4, 20)}, DEFAULT, C.ORDINARY,
-     (date(2026, 4, 20), date(2026, 7, 20), date(2027, 4, 20), date(2026, 7, 20)), True),
+     (date(2026, 4, 20), date(2026, 7, 20), date(2027, 4, 20), date(2026, 7, 20)), False),
     ("36 serious", {"rule_set": R.NDRC_ORDER_36, "decision_date": date(2026, 4, 10),
                     "identification_date": date(2026, 4, 20), "serious_dishonesty_list": True}, DEFAULT, C.SERIOUS,
-     (date(2026, 4, 20), date(2027, 4, 20), date(2029, 4, 20), date(2027, 4, 20)), True),
+     (date(2026, 4, 20), date(2027, 4, 20), date(2029, 4, 20), date(2027, 4, 20)), False),
     ("36 without identification date", {"rule_set": R.NDRC_ORDER_36, "decision_date": date(2026, 4, 10)}, DEFAULT,
-     C.ORDINARY, (date(2026, 4, 10), date(2026, 7, 10), date(2027, 4, 10), date(2026, 7, 10)), True),
+     C.ORDINARY, (date(2026, 4, 10), date(2026, 7, 10), date(2027, 4, 10), date(2026, 7, 10)), False),
     # SAMR Order 45: 通报批评 / lower fines 3 m; others 3 y, repair after 6 m (1 y food, drugs, special eq.).
     ("45 通报批评", {"rule_set": R.SAMR_ORDER_45, "decision_date": date(2023, 3, 10), "penalty_types": ("通报批评",),
                   "fine_yuan": Decimal(0)}, DEFAULT, C.MINOR,
      (date(2023, 3, 10), date(2023, 6, 10), date(2023, 6, 10), None), False),
     ("45 lower fine, person", {"rule_set": R.SAMR_ORDER_45, "decision_date": date(2023, 3, 10),
-                               "party_kind": "person", "fine_yuan": Decimal("9999.99")}, DEFAULT, C.MINOR,
+                               "party_kind": "person", "fine_yuan": Decimal("9999.99")}, HUBEI, C.MINOR,
      (date(2023, 3, 10), date(2023, 6, 10), date(2023, 6, 10), None), False),
     ("45 other, 3 years", {"rule_set": R.SAMR_ORDER_45, "decision_date": date(2023, 3, 10),
                            "fine_yuan": Decimal(100000)}, DEFAULT, C.ORDINARY,
@@ -173,14 +176,27 @@ ROWS: list[tuple[str, dict[str, Any], LocalPolicy, PublicityClass, tuple[date, d
                            "penalty_types": ("责令关闭",), "fine_yuan": Decimal(0)}, DEFAULT, C.SERIOUS,
      (date(2023, 3, 10), date(2024, 3, 10), date(2026, 3, 10), date(2024, 3, 10)), False),
     # SAMR Order 107: the three classes.
-    ("107 minor", {"rule_set": R.SAMR_ORDER_107, "decision_date": date(2026, 1, 15), "penalty_types": ("警告",),
-                   "fine_yuan": Decimal(0)}, PUBLICIZE_MINOR, C.MINOR,
-     (date(2026, 1, 15), date(2026, 1, 15), date(2026, 4, 15), date(2026, 1, 15)), False),
+    # SAMR 107 minor (D12, open): not warnings; publicized 3 months, stops by itself, no repair.
+    ("107 minor", {"rule_set": R.SAMR_ORDER_107, "decision_date": date(2026, 1, 15), "penalty_types": ("通报批评",),
+                   "fine_yuan": Decimal(0)}, DEFAULT, C.MINOR,
+     (date(2026, 1, 15), date(2026, 4, 15), date(2026, 4, 15), None), False),
+    # Order 58: 特种设备、安全生产、消防 wait 1 year (D11).
+    ("58 special equipment: 1 year", {"rule_set": R.NDRC_ORDER_58, "decision_date": date(2024, 1, 31),
+                                      "sector": "special_equipment"}, DEFAULT, C.ORDINARY,
+     (date(2024, 1, 31), date(2025, 1, 31), date(2027, 1, 31), date(2025, 1, 31)), False),
+    # Order 45 Art. 13 (D5): counted from the publication date; a restriction over 3 years runs to its end.
+    ("45 from publication", {"rule_set": R.SAMR_ORDER_45, "decision_date": date(2023, 3, 10),
+                             "publication_date": date(2023, 3, 31), "fine_yuan": Decimal(200000)}, HUBEI, C.ORDINARY,
+     (date(2023, 3, 31), date(2023, 9, 30), date(2026, 3, 31), date(2023, 9, 30)), False),
+    ("45 restriction over 3 years", {"rule_set": R.SAMR_ORDER_45, "decision_date": date(2023, 3, 10),
+                                     "penalty_types": ("限制从业",), "fine_yuan": Decimal(0),
+                                     "restriction_until": date(2028, 3, 10)}, HUBEI, C.SERIOUS,
+     (date(2023, 3, 10), date(2028, 3, 10), date(2028, 3, 10), None), False),
     ("107 ordinary", {"rule_set": R.SAMR_ORDER_107, "decision_date": date(2026, 1, 15), "sector": "food"}, DEFAULT,
-     C.ORDINARY, (date(2026, 1, 15), date(2026, 4, 15), date(2027, 1, 15), date(2026, 4, 15)), True),
+     C.ORDINARY, (date(2026, 1, 15), date(2026, 4, 15), date(2027, 1, 15), date(2026, 4, 15)), False),
     ("107 serious", {"rule_set": R.SAMR_ORDER_107, "decision_date": date(2026, 1, 15),
                      "penalty_types": ("责令关闭",), "fine_yuan": Decimal(0)}, DEFAULT, C.SERIOUS,
-     (date(2026, 1, 15), date(2027, 1, 15), date(2029, 1, 15), date(2027, 1, 15)), True),
+     (date(2026, 1, 15), date(2027, 1, 15), date(2029, 1, 15), date(2027, 1, 15)), False),
 ]  # fmt: skip
 
 
@@ -200,7 +216,7 @@ def test_period_rows(
     assert p.publicized is True
     assert dates(p) == expected
     assert p.ends_by_itself_requires_performance is needs_performance
-    assert p.early_end_forbidden is False
+    assert p.early_end_forbidden is bool(f.types & {"限制从业", "限制开展生产经营活动"})
     assert f.rule_set.value in p.basis
 
 
@@ -300,16 +316,22 @@ def test_domain_standard_overrides_the_derived_class() -> None:
 
 def test_samr_45_lower_fine_threshold_is_strict_and_local() -> None:
     org = {"rule_set": R.SAMR_ORDER_45, "decision_date": date(2023, 3, 10)}
-    assert classify(facts(**org, fine_yuan=Decimal("99999.99")), DEFAULT) is C.MINOR
-    assert classify(facts(**org, fine_yuan=Decimal(100000)), DEFAULT) is C.ORDINARY
-    assert classify(facts(**org, fine_yuan=Decimal(10000), party_kind="person"), DEFAULT) is C.ORDINARY
+    assert classify(facts(**org, fine_yuan=Decimal("99999.99")), HUBEI) is C.MINOR
+    assert classify(facts(**org, fine_yuan=Decimal(100000)), HUBEI) is C.ORDINARY
+    assert classify(facts(**org, fine_yuan=Decimal(10000), party_kind="person"), HUBEI) is C.ORDINARY
+    # D10: no province's thresholds are a national default; without a local setting the rule is
+    # a visible gap, classed by penalty type.
+    gap = compute_periods(facts(**org, fine_yuan=Decimal(60000)), DEFAULT)
+    assert gap.publicity_class is C.ORDINARY
+    assert gap.gaps and "lower_fine_threshold_organisation" in gap.gaps[0]
+    assert "Gap:" in gap.basis
     stricter = LocalPolicy(lower_fine_threshold_organisation=Decimal(20000))
     assert classify(facts(**org, fine_yuan=Decimal(50000)), stricter) is C.ORDINARY
     # A lower fine with a confiscation is not "only a lower fine".
     both = facts(
         **org, penalty_types=("罚款", "没收违法所得"), fine_yuan=Decimal(500), confiscation_yuan=Decimal(800)
     )
-    assert classify(both, DEFAULT) is C.ORDINARY
+    assert classify(both, HUBEI) is C.ORDINARY
 
 
 def test_samr_45_sector_only_lengthens_its_own_wait() -> None:
@@ -323,12 +345,28 @@ def test_samr_45_sector_only_lengthens_its_own_wait() -> None:
 
 @pytest.mark.parametrize("penalty_type", sorted(NEVER_END_EARLY))
 def test_never_end_early(penalty_type: str) -> None:
-    p = compute_periods(facts(penalty_types=(penalty_type,), fine_yuan=Decimal(0)), DEFAULT)
+    """D7: SAMR's list applies under the SAMR rule sets; 22号 has none by default."""
+    samr = {"rule_set": R.SAMR_ORDER_107, "decision_date": date(2026, 1, 15)}
+    p = compute_periods(facts(**samr, penalty_types=(penalty_type,), fine_yuan=Decimal(0)), DEFAULT)
     assert p.early_end_forbidden is True
     assert p.repair_from is None
     assert p.min_end == p.max_end
-    expected_max = date(2026, 8, 29) if penalty_type == "降低资质等级" else date(2028, 8, 29)
+    assert p.not_repairable_rule and "107" in p.not_repairable_rule
+    expected_max = date(2027, 1, 15) if penalty_type == "降低资质等级" else date(2029, 1, 15)
     assert p.max_end == expected_max
+    gbf = compute_periods(facts(penalty_types=(penalty_type,), fine_yuan=Decimal(0)), DEFAULT)
+    assert gbf.early_end_forbidden is False and gbf.repair_from is not None
+
+
+def test_never_end_early_under_527_depends_on_the_sector() -> None:
+    """527号 特定严重失信: 吊销 / 责令停产停业 only in the listed sectors."""
+    base = {"rule_set": R.NDRC_2019, "decision_date": date(2020, 3, 15), "fine_yuan": Decimal(0)}
+    food = compute_periods(facts(**base, penalty_types=("吊销许可证件",), sector="food"), DEFAULT)
+    assert food.early_end_forbidden is True and food.repair_from is None
+    tax = compute_periods(facts(**base, penalty_types=("吊销许可证件",)), DEFAULT)
+    assert tax.early_end_forbidden is False and tax.repair_from == date(2020, 9, 15)
+    lowered = compute_periods(facts(**base, penalty_types=("降低资质等级",), sector="food"), DEFAULT)
+    assert lowered.early_end_forbidden is False
 
 
 def test_basis_names_rule_set_class_and_dates() -> None:
@@ -336,7 +374,7 @@ def test_basis_names_rule_set_class_and_dates() -> None:
     assert p.basis == (
         "国办发〔2025〕22号 (gbf-2025-22), ordinary (一般) because most severe penalty type 罚款: "
         "publicity 3 months to 1 year from the decision date 2025-08-29; repair from 2025-11-29 "
-        "(after 3 months); stops by itself on 2026-08-29 if obligations are performed."
+        "(after 3 months); stops by itself on 2026-08-29."
     )
 
 
@@ -420,7 +458,7 @@ def test_period_invariants(case: tuple[DecisionFacts, LocalPolicy]) -> None:
         assert p.repair_from == p.min_end < p.max_end
     else:
         assert p.min_end == p.max_end
-    assert p.early_end_forbidden == (p.publicized and bool(f.types & NEVER_END_EARLY))
+    assert p.early_end_forbidden == (p.publicized and bool(never_end_early_types(f)))
     if f.serious_dishonesty_list:
         assert p.publicity_class is C.SERIOUS
 
@@ -430,10 +468,7 @@ def test_period_invariants(case: tuple[DecisionFacts, LocalPolicy]) -> None:
 
 def test_policy_defaults() -> None:
     p = LocalPolicy()
-    assert (p.lower_fine_threshold_person, p.lower_fine_threshold_organisation) == (
-        Decimal(10000),
-        Decimal(100000),
-    )
+    assert (p.lower_fine_threshold_person, p.lower_fine_threshold_organisation) == (None, None)
     assert (p.repair_lockout_days_after_last_repair, p.max_repairs_in_5_years) == (None, None)
     assert (p.sync_deadline_working_days, p.withdrawal_deadline_working_days) == (3, 3)
     assert (p.simple_procedure_fine_limit_person, p.simple_procedure_fine_limit_organisation) == (

@@ -4,7 +4,7 @@ the write path's guarantees: all-or-none bundles, duplicates, recorded rejection
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +13,9 @@ import pytest
 from events.envelope import Receipt
 from events.models import (
     REGISTRY_STREAM,
+    ClassBasis,
+    LegacyCodeRegistered,
+    NoPenaltyDecided,
     CreditRepairNoticeIssued,
     DecisionWithdrawn,
     DeliveryAcknowledged,
@@ -83,12 +86,36 @@ CASES: dict[str, Callable[[World], Receipt]] = {
     "no_pending_application": lambda w: (w.serve(), w.send("samr-deqing", [RepairRefused(decision_no="D1", reason="否")]))[1],
     "obligations_not_performed": lambda w: (w.serve(), w.close_items(), w.at(100), w.apply(),
                                             w.send("samr-deqing", [RepairGranted(decision_no="D1")]))[4],
-    "rectification_not_verified": lambda w: (w.serve(), w.pay(), w.at(100), w.apply(),
+    "rectification_not_verified": lambda w: (w.serve(binding=True), w.pay(), w.at(100), w.apply(),
                                              w.send("samr-deqing", [RepairGranted(decision_no="D1")]))[4],
     "not_repaired": lambda w: (w.serve(), w.send("samr-deqing", [RepairRevoked(decision_no="D1", reason="虚假材料")]))[1],
     "decision_withdrawn": lambda w: (w.serve(), w.send("samr-deqing", [DecisionWithdrawn(decision_no="D1", reason="撤销")]),
                                      w.send("samr-deqing", [DecisionWithdrawn(decision_no="D1", reason="再撤")]))[2],
     "already_acknowledged": lambda w: _acked_twice(w),
+    # a tax department cannot choose a market-regulation rule set
+    "rule_set_mismatch": lambda w: w.send("tax-deqing", [decision(rule_set="samr-order-107")]),
+    "occurred_in_future": lambda w: w.p["samr-deqing"].publish(
+        CODE, [decision()], occurred_at=w.clock.now() + timedelta(days=100)
+    ),
+    # SAMR Order 45 通报批评: publicity ends by itself after 3 months, no repair
+    "not_repairable": lambda w: (w.at(-30), w.send("samr-deqing", [decision(
+        rule_set="samr-order-45", penalty_types=["通报批评"], fine_yuan=Decimal(0), decision_date=date(2025, 12, 6))]),
+        w.at(16), w.apply())[3],
+    "not_first_violation": lambda w: (
+        w.send("eco-huzhou", [decision(rule_set="gbf-2025-22", violation_kind="超标排放")]),
+        w.send("samr-deqing", [NoPenaltyDecided(decision_no="NP1", party_name="某公司", basis="first_violation",
+                                                violation_kind="超标排放", legal_basis="第三十三条",
+                                                decision_date=date(2026, 1, 5))]))[1],
+    "legacy_code_unregistered": lambda w: w.p["samr-deqing"].publish(
+        "91350203M0001QAY9C", [decision()], occurred_at=w.clock.now(), legacy_code=True
+    ),
+    "backfill_not_authorized": lambda w: w.send("samr-deqing", [decision()], sid="backfill:1"),
+    "class_basis_mismatch": lambda w: w.send(
+        "samr-deqing", [decision(class_basis=ClassBasis(standard_ref="无此标准", amount_yuan=Decimal(50000)))]
+    ),
+    "same_kind_penalty_since": lambda w: (
+        w.serve(violation_kind="虚假宣传"), w.pay(), w.at(10),
+        w.serve("D2", violation_kind="虚假宣传", decision_date=date(2026, 1, 15)), w.at(100), w.apply("D1"))[5],
 }
 
 
@@ -182,6 +209,13 @@ def test_legacy_code_is_accepted_only_when_declared_and_marked(world: World) -> 
     legacy = "91350203M0001QAY9B"
     refused = world.send("samr-deqing", [decision()], stream=legacy)
     assert refused.codes == ["credit_code_invalid"]
+    unregistered = world.p["samr-deqing"].publish(legacy, [decision()], occurred_at=world.clock.now(), legacy_code=True)
+    assert unregistered.codes == ["legacy_code_unregistered"]
+    assert legacy not in world.app.log.streams()
+    registered = world.app.ledger.emit(
+        REGISTRY_STREAM, [LegacyCodeRegistered(code=legacy, source="登记机关存量数据")], submission_id="legacy-1"
+    )
+    assert registered.accepted, registered.reasons
     accepted = world.p["samr-deqing"].publish(legacy, [decision()], occurred_at=world.clock.now(), legacy_code=True)
     assert accepted.accepted
     assert world.app.credit(legacy).legacy_code is True
