@@ -23,7 +23,11 @@ from events.models import (
     RectificationEvidenceSubmitted,
     RectificationRejected,
     RectificationVerified,
+    BackfillAuthorized,
+    LegacyCodeRegistered,
+    RepairAccepted,
     RepairApplied,
+    RepairExtended,
     RepairGranted,
     RepairRefused,
     RepairRevoked,
@@ -61,6 +65,13 @@ def build_examples() -> list[tuple[str, Submission]]:
             key=LEDGER_DEMO_KEY, days=0)
     for dept_id, *_ in DEPARTMENTS:
         add(f"subscription_added_{dept_id}", dept_id, REGISTRY_STREAM, [SubscriptionAdded(jurisdictions=["33"])], days=0)
+    add("legacy_code_registered", LEDGER_DEPARTMENT, REGISTRY_STREAM,
+        [LegacyCodeRegistered(code="91350203M0001QAY9B", source="厦门市市场监督管理局存量登记数据（不符合校验规则的历史代码）")],
+        key=LEDGER_DEMO_KEY, days=0)
+    add("backfill_authorized", LEDGER_DEPARTMENT, REGISTRY_STREAM,
+        [BackfillAuthorized(department_id="tax-deqing", until=(START + timedelta(days=30)).date(),
+                            reason="导入2024-2025年历史处罚记录")],
+        key=LEDGER_DEMO_KEY, days=0)
     decision, advice = demo_decision_and_advice()
     notice = notice_for(Rules(), ENTERPRISE, decision, "德市监信修告〔2026〕7号")
     add("penalty_decided_with_advice_and_notice", "samr-deqing", ENTERPRISE, [decision, advice, notice], days=0)
@@ -93,6 +104,10 @@ def build_examples() -> list[tuple[str, Submission]]:
     add("repair_applied_again", "creditchina", ENTERPRISE,
         [RepairApplied(decision_no=decision.decision_no, credit_commitment="本企业承诺依法诚信经营（已签章）",
                        applied_on=(START + timedelta(days=97)).date())])
+    add("repair_accepted", "samr-deqing", ENTERPRISE,
+        [RepairAccepted(decision_no=decision.decision_no, note="材料齐全，予以受理")], days=0.1)
+    add("repair_extended", "samr-deqing", ENTERPRISE,
+        [RepairExtended(decision_no=decision.decision_no, reason="需联合核查整改情况", working_days=3)], days=0.1)
     grant = add("repair_granted", "samr-deqing", ENTERPRISE, [RepairGranted(decision_no=decision.decision_no)])
     source = event_id_for(grant.department, grant.submission_id, 0)
     add("delivery_acknowledged", "tax-deqing", ENTERPRISE, [DeliveryAcknowledged(source_event_id=source)], days=0.1)

@@ -336,7 +336,7 @@ class InboxPortContract:
                 stream,
                 [
                     PenaltyFulfilled(
-                        decision_no=no, amount_paid_yuan=Decimal("50000"), fulfilled_on=date(2026, 1, 10)
+                        decision_no=no, amount_paid_yuan=Decimal("50000"), fulfilled_on=date(2026, 1, 5)
                     )
                 ],
             )

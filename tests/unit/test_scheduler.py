@@ -28,15 +28,13 @@ def test_eligibility_and_rectification_overdue(world: World) -> None:
     assert scheduler.tick(world.app) == []  # idempotent
 
 
-def test_publicity_expiry_waits_for_performance_then_propagates(world: World) -> None:
+def test_publicity_stops_by_itself_at_the_maximum_then_propagates(world: World) -> None:
+    """D6: Order 36 / 22号 / SAMR 107 stop publicity at the maximum by default, even with the
+    fine unpaid and an advisory item open (a sector rule holding it longer is an exception)."""
     world.serve()
-    world.at(400)  # past 2027-01-05, but the fine is unpaid and the item open
-    due = scheduler.tick(world.app)
-    assert "publicity_expired" not in _types(due)
-    world.pay()
-    world.send("creditchina", [RectificationEvidenceSubmitted(advice_no="A-D1", item_id="1", evidence="证明")])
-    world.close_items()
-    world.at(401)
+    world.at(364)  # 2027-01-04: still within the year
+    assert "publicity_expired" not in _types(scheduler.tick(world.app))
+    world.at(400)  # past 2027-01-05
     assert "publicity_expired" in _types(scheduler.tick(world.app))
     record = world.app.credit(CODE).records["D1"]
     assert record.status == "expired"
