@@ -13,26 +13,26 @@ from datetime import date
 
 from events.envelope import Envelope
 from events.models import (
+    BackfillAuthorized,
     ComplianceAdviceIssued,
     CreditRepairNoticeIssued,
     DecisionWithdrawn,
     DeliveryAcknowledged,
     DepartmentRegistered,
+    LegacyCodeRegistered,
     NoPenaltyDecided,
     PenaltyDecided,
     PenaltyFulfilled,
     PropagationScheduled,
     PublicityExpired,
-    BackfillAuthorized,
-    LegacyCodeRegistered,
-    RepairAccepted,
-    RepairExtended,
     RectificationEvidenceSubmitted,
     RectificationOverdue,
     RectificationRejected,
     RectificationVerified,
+    RepairAccepted,
     RepairApplied,
     RepairEligibilityReached,
+    RepairExtended,
     RepairGranted,
     RepairRefused,
     RepairRevoked,
@@ -40,7 +40,14 @@ from events.models import (
     SubscriptionRemoved,
     SyncOverdue,
 )
-from projections.rules import DecisionFacts, Periods, PolicyBook, RuleSet, compute_periods, procedural_rule_set
+from projections.rules import (
+    DecisionFacts,
+    Periods,
+    PolicyBook,
+    RuleSet,
+    compute_periods,
+    procedural_rule_set,
+)
 from projections.views import (
     CreditRecord,
     CreditView,

@@ -146,7 +146,8 @@ class RectificationItem(BaseModel):
         return [self.lead_department, *[d for d in self.participating_departments if d != self.lead_department]]
 
     def overdue_as_of(self, day: date) -> bool:
-        return self.status != "closed" and day > self.deadline
+        """Open past its deadline on the China day ``day`` (or already marked overdue)."""
+        return self.status != "closed" and (self.overdue_marked or day > self.deadline)
 
 
 class RectificationView(BaseModel):

@@ -19,6 +19,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from events.signing import KeyPair
+from projections.workdays import china_day
 from services.config import Settings
 
 app = typer.Typer(help="同修 Tongxiu — a cross-department ledger for enforcement decisions and credit repair.",
@@ -377,6 +378,73 @@ def credit(code: str, json_out: bool = typer.Option(False, "--json")) -> None:
 
 
 @app.command()
+def notice(
+    decision_file: Path = typer.Argument(..., help="a penalty_decided event as JSON (or a submission holding one)"),
+    enterprise: str = typer.Option(..., "--enterprise", help="unified social credit code"),
+    department: str = typer.Option(..., "--department", help="the deciding department"),
+    notice_no: str | None = typer.Option(None, "--notice-no"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """The 信用修复告知书 the ledger expects for a decision (computed, nothing written)."""
+    from events.models import PenaltyDecided
+    from services.rules_api import expected_notice
+
+    raw = json.loads(_read(decision_file, "DECISION_FILE"))
+    if isinstance(raw, dict) and "events" in raw:
+        found = [e.get("event", e) for e in raw["events"] if e.get("event", e).get("type") == "penalty_decided"]
+        if not found:
+            _fail(f"{decision_file}: the submission holds no penalty_decided event")
+        raw = found[0]
+    try:
+        decision = PenaltyDecided.model_validate(raw)
+    except ValidationError as exc:
+        _fail(f"{decision_file}: not a penalty_decided event: {exc}")
+    tongxiu = _open()
+    try:
+        out = expected_notice(tongxiu, enterprise, department, decision, notice_no)
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        tongxiu.close()
+    if json_out:
+        _print_json(out)
+        return
+    n = out["notice"]
+    console.print(escape(f"信用修复告知书 {n['notice_no']}（决定 {n['decision_no']}，规则 {out['rule_set']}）"))
+    console.print(escape(f"  公示类别: {n['publicity_class']}（违法类别 {out['recorded_class']}）"))
+    console.print(escape(f"  公示截止: {n['publicity_until']}"))
+    console.print(escape(f"  最早可申请修复: {n['earliest_repair_date'] or '不可修复'}"))
+    console.print(escape(f"  条件: {n['conditions']}"))
+    console.print(escape(f"  申请方式: {n['how_to_apply']}"))
+    console.print(escape(f"  依据: {out['basis']}"))
+    for gap in out["gaps"]:
+        console.print(escape(f"  [缺少地方/行业数据] {gap}"))
+
+
+@app.command("first-violation")
+def first_violation_cmd(
+    code: str,
+    kind: str = typer.Option(..., "--kind", help="the violation kind (violation_kind)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """首违: is a violation of this kind the enterprise's first, across every department."""
+    from services.rules_api import first_violation
+
+    tongxiu = _open()
+    _require_stream(tongxiu, code)
+    out = first_violation(tongxiu.enterprise_state(code), kind)
+    tongxiu.close()
+    if json_out:
+        _print_json(out)
+        return
+    if out["first_violation"]:
+        console.print(escape(f"{code}: 「{kind}」是首次违法（各部门均无同类记录）"))
+    else:
+        prior = "; ".join(f"{p['decision_no']}（{p['department']}，{p['decision_date']}）" for p in out["prior"])
+        console.print(escape(f"{code}: 「{kind}」不是首次违法，已有: {prior}"))
+
+
+@app.command()
 def rectification(
     code: str,
     as_of: str | None = typer.Option(None, help="the items as they stood then, overdue judged then"),
@@ -399,7 +467,7 @@ def rectification(
     if json_out:
         data = view.model_dump(mode="json")
         for key, item in view.items.items():
-            data["items"][key]["overdue"] = item.overdue_as_of(when.date())
+            data["items"][key]["overdue"] = item.overdue_as_of(china_day(when))
         data["open_by_department"] = {d: [f"{i.advice_no}/{i.item_id}" for i in items]
                                       for d, items in view.open_by_department().items()}
         _print_json(data)

@@ -19,14 +19,12 @@ from events.models import (
     REGISTRY_TYPES,
     SYSTEM_TYPES,
     BackfillAuthorized,
-    LegacyCodeRegistered,
-    RepairAccepted,
-    RepairExtended,
     ComplianceAdviceIssued,
     CreditRepairNoticeIssued,
     DecisionWithdrawn,
     DeliveryAcknowledged,
     DepartmentRegistered,
+    LegacyCodeRegistered,
     NoPenaltyDecided,
     PenaltyDecided,
     PenaltyFulfilled,
@@ -36,8 +34,10 @@ from events.models import (
     RectificationOverdue,
     RectificationRejected,
     RectificationVerified,
+    RepairAccepted,
     RepairApplied,
     RepairEligibilityReached,
+    RepairExtended,
     RepairGranted,
     RepairRefused,
     RepairRevoked,
@@ -63,11 +63,11 @@ from projections.rules import (
     compute_periods,
     derive_rule_set,
 )
+from projections.views import CreditRecord, EnterpriseState, RegistryState
 
 #: How far ahead of the ledger's clock a submitter's ``occurred_at`` may be (clock drift
 #: between a department's machine and the ledger). Anything later is ``occurred_in_future``.
 CLOCK_SKEW = timedelta(minutes=5)
-from projections.views import CreditRecord, EnterpriseState, RegistryState
 
 # Every code a rejection can carry; tests assert each one is reachable.
 REASON_CODES = {

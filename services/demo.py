@@ -29,7 +29,7 @@ from events.models import (
     SubscriptionAdded,
 )
 from events.signing import KeyPair
-from projections.fold import CHINA
+from projections.fold import CHINA, china_day
 from services import scheduler
 from services.app import Tongxiu
 from services.ports import ManualClock
@@ -238,4 +238,4 @@ def register_departments(app: Tongxiu, transport: Transport, clock: ManualClock)
 
 
 def china_today(clock: ManualClock) -> date:
-    return clock.now().astimezone(CHINA).date()
+    return china_day(clock.now())

@@ -715,6 +715,9 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
     def favicon() -> RedirectResponse:
         return RedirectResponse("/static/favicon.svg")
 
+    from services.rules_api import add_rule_routes  # the rules' read-only routes (notice, first violation)
+
+    add_rule_routes(api, app, Any_)
     return api
 
 

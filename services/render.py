@@ -11,6 +11,7 @@ from rich.table import Table
 
 from events.envelope import Envelope
 from projections.views import CreditView, RectificationView, SupervisionCounters, SyncView
+from projections.workdays import china_day
 
 STATUS_STYLE = {"publicized": "red", "repaired": "green", "expired": "cyan", "withdrawn": "magenta"}
 
@@ -48,7 +49,7 @@ def rectification(console: Console, view: RectificationView, now: datetime) -> N
         table.add_column(col)
     for key, item in view.items.items():
         verdicts = ", ".join(f"{d}:{v.verdict}" for d, v in item.verdicts.items()) or "—"
-        overdue = " [red]overdue[/red]" if item.overdue_as_of(now.date()) else ""
+        overdue = " [red]overdue[/red]" if item.overdue_as_of(china_day(now)) else ""
         table.add_row(key, item.requirement, str(item.deadline), ", ".join(item.owners), verdicts, item.status + overdue)
     console.print(table)
     open_demands = view.open_by_department()
@@ -62,7 +63,7 @@ def sync(console: Console, view: SyncView) -> None:
     for col in ("fact", "decision", "subscriber", "deadline", "status", "latency"):
         table.add_column(col)
     for d in view.deliveries.values():
-        late = d.overdue_marked or (d.acknowledged_at is not None and d.acknowledged_at.date() > d.deadline)
+        late = d.overdue_marked or (d.acknowledged_at is not None and china_day(d.acknowledged_at) > d.deadline)
         status = d.status + (" [red](overdue)[/red]" if late else "")
         latency = f"{d.latency_seconds / 3600:.1f} h" if d.latency_seconds is not None else "—"
         table.add_row(d.source_type, d.decision_no, d.subscriber, str(d.deadline), status, latency)

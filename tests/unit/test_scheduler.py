@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from events.models import RectificationEvidenceSubmitted
 from services import scheduler
 from tests.support import CODE, World
 
