@@ -1,0 +1,58 @@
+"""Issue 7 on the Cassandra ledger: the scenarios where storage is involved (rejections
+recorded, streams not opened, registry facts, deliveries, supervision tallies) behave as on the
+embedded ledger (``tests/unit/test_ledger_decides.py`` runs them all there)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from events.signing import KeyPair
+from services.config import Settings
+from services.demo import START
+from services.ports import ManualClock
+from tests.integration.test_cassandra_ledger import open_cassandra
+from tests.ledger_decides import (
+    d1_tax_cannot_choose_a_market_regulation_rule_set,
+    d2_samr_45_criticism_is_refused_not_granted,
+    d3_backfill_is_explicit_and_marked,
+    d3_deadlines_run_from_receipt_and_late_facts_are_counted,
+    d3_future_facts_are_rejected,
+    d13_samr_no_same_kind_penalty_since,
+    d16_applied_false_is_not_synced,
+    d19_first_violation_is_answered_and_enforced,
+    legacy_code_needs_the_operators_registration,
+)
+from tests.support import World, make_world
+
+pytestmark = pytest.mark.integration
+
+SCENARIOS = [
+    d1_tax_cannot_choose_a_market_regulation_rule_set,
+    d2_samr_45_criticism_is_refused_not_granted,
+    d3_future_facts_are_rejected,
+    d3_deadlines_run_from_receipt_and_late_facts_are_counted,
+    d3_backfill_is_explicit_and_marked,
+    d13_samr_no_same_kind_penalty_since,
+    d16_applied_false_is_not_synced,
+    d19_first_violation_is_answered_and_enforced,
+    legacy_code_needs_the_operators_registration,
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
+def test_scenario_on_cassandra(
+    cassandra_session: Any, fresh_keyspace: Callable[..., Settings], scenario: Callable[[World], None]
+) -> None:
+    clock = ManualClock(START)
+    app = open_cassandra(cassandra_session, fresh_keyspace("tongxiu_test_rules"), clock, KeyPair.generate())
+    try:
+        world = make_world(app, clock)
+        scenario(world)
+        # each scenario meets at least one rejection: recorded in Cassandra with its reason
+        rejected = app.list_rejections(limit=1000)
+        assert rejected and all(r.receipt.reasons for r in rejected)
+    finally:
+        app.close()
