@@ -41,6 +41,8 @@ SCENARIOS = [
     legacy_code_needs_the_operators_registration,
 ]
 
+WITHOUT_REJECTIONS = {d3_deadlines_run_from_receipt_and_late_facts_are_counted, d16_applied_false_is_not_synced}
+
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
 def test_scenario_on_cassandra(
@@ -51,8 +53,9 @@ def test_scenario_on_cassandra(
     try:
         world = make_world(app, clock)
         scenario(world)
-        # each scenario meets at least one rejection: recorded in Cassandra with its reason
+        # the rejections a scenario met are recorded in Cassandra with their reasons
         rejected = app.list_rejections(limit=1000)
-        assert rejected and all(r.receipt.reasons for r in rejected)
+        assert bool(rejected) == (scenario not in WITHOUT_REJECTIONS)
+        assert all(r.receipt.reasons for r in rejected)
     finally:
         app.close()
