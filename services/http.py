@@ -717,7 +717,7 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
 
     from services.rules_api import add_rule_routes  # the rules' read-only routes (notice, first violation)
 
-    add_rule_routes(api, app, Any_)
+    add_rule_routes(api, app, api_grant)
     return api
 
 

@@ -6,9 +6,10 @@ gets the same answer the write path will check against."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.models import REGISTRY_STREAM, CreditRepairNoticeIssued, PenaltyDecided
@@ -77,11 +78,12 @@ def first_violation(state: EnterpriseState, violation_kind: str) -> dict[str, An
     return first_violation_answer(state, violation_kind)
 
 
-def add_rule_routes(api: FastAPI, app: Tongxiu, grant: Any) -> None:
-    """Append the two read-only routes to ``api`` (any authenticated role may ask)."""
+def add_rule_routes(api: FastAPI, app: Tongxiu, grant: Callable[..., Any]) -> None:
+    """Append the two read-only routes to ``api``; ``grant`` is the dependency that
+    authenticates the caller (any role may ask)."""
 
     @api.post("/api/notice", tags=["rules"])
-    def notice(body: NoticeRequest, _: grant) -> dict[str, Any]:  # type: ignore[valid-type]
+    def notice(body: NoticeRequest, _: Any = Depends(grant)) -> dict[str, Any]:
         """The 信用修复告知书 the ledger expects for a decision (class, publicity end, earliest
         repair date, conditions, how to apply), with the rule set it derives. 422 when the
         ledger would reject the decision, naming the field."""
@@ -95,7 +97,7 @@ def add_rule_routes(api: FastAPI, app: Tongxiu, grant: Any) -> None:
 
     @api.get("/api/enterprises/{code}/first-violation", tags=["rules"])
     def first(
-        code: str, _: grant, kind: Annotated[str, Query(min_length=1, max_length=200)]  # type: ignore[valid-type]
+        code: str, kind: Annotated[str, Query(min_length=1, max_length=200)], _: Any = Depends(grant)
     ) -> dict[str, Any]:
         """首违: is a violation of ``kind`` the enterprise's first, from every department's
         records (naming the prior ones)."""
