@@ -22,6 +22,10 @@ HOW_TO_APPLY = {
     "market_regulation": "通过国家企业信用信息公示系统提交信用修复申请（市场监管领域依托国家企业信用信息公示系统按照国家统一规则办理）",
     "general": "通过信用中国网站提交信用修复申请，由作出处罚决定的部门办理（谁认定、谁修复）",
 }
+_AUTH: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing or unknown token"},
+    403: {"description": "the token's role does not allow this"},
+}
 CONDITIONS = "履行行政处罚决定规定的义务（含责令改正事项），纠正失信行为，并作出信用承诺"
 
 
@@ -81,9 +85,11 @@ def first_violation(state: EnterpriseState, violation_kind: str) -> dict[str, An
 def add_rule_routes(api: FastAPI, app: Tongxiu, grant: Callable[..., Any]) -> None:
     """Append the two read-only routes to ``api``; ``grant`` is the dependency that
     authenticates the caller (any role may ask)."""
+    authenticated = Depends(grant)
 
-    @api.post("/api/notice", tags=["rules"])
-    def notice(body: NoticeRequest, _: Any = Depends(grant)) -> dict[str, Any]:
+    @api.post("/api/notice", tags=["rules"], responses={**_AUTH, 400: {"description": "the body is not JSON"},
+                                                          422: {"description": "the field and the rule it breaks"}})
+    def notice(body: NoticeRequest, _: Any = authenticated) -> dict[str, Any]:
         """The 信用修复告知书 the ledger expects for a decision (class, publicity end, earliest
         repair date, conditions, how to apply), with the rule set it derives. 422 when the
         ledger would reject the decision, naming the field."""
@@ -95,12 +101,13 @@ def add_rule_routes(api: FastAPI, app: Tongxiu, grant: Callable[..., Any]) -> No
                 422, [{"loc": ["body", *field.split(".")], "msg": message, "type": "value_error"}]
             ) from exc
 
-    @api.get("/api/enterprises/{code}/first-violation", tags=["rules"])
+    @api.get("/api/enterprises/{code}/first-violation", tags=["rules"],
+             responses={**_AUTH, 404: {"description": "no such enterprise"}})
     def first(
-        code: str, kind: Annotated[str, Query(min_length=1, max_length=200)], _: Any = Depends(grant)
+        code: str, kind: Annotated[str, Query(min_length=1, max_length=200)], _: Any = authenticated
     ) -> dict[str, Any]:
         """首违: is a violation of ``kind`` the enterprise's first, from every department's
         records (naming the prior ones)."""
-        if code == REGISTRY_STREAM:
+        if code == REGISTRY_STREAM or not app.log.last_seq(code):
             raise HTTPException(404, f"no enterprise {code} in the ledger")
         return first_violation(app.enterprise_state(code), kind)
