@@ -9,7 +9,7 @@ state object it is given; callers that need the old state keep a ``model_copy(de
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from events.envelope import Envelope
 from events.models import (
@@ -65,6 +65,10 @@ from projections.views import (
 from projections.workdays import CHINA, WorkCalendar, china_day
 
 __all__ = ["CHINA", "china_day"]
+
+#: How far ahead of the ledger's clock a submitter's ``occurred_at`` may be (clock drift
+#: between a department's machine and the ledger); later is ``occurred_in_future``.
+CLOCK_SKEW = timedelta(minutes=5)
 
 #: A fact recorded more than this many days after the day it says it happened is marked late
 #: (and counted per department as ``facts_recorded_late``), unless it came by the backfill path.

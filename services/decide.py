@@ -46,6 +46,7 @@ from events.models import (
 )
 from projections.fold import (
     BACKFILL_PREFIX,
+    CLOCK_SKEW,
     Rules,
     china_day,
     decision_facts,
@@ -65,9 +66,6 @@ from projections.rules import (
 )
 from projections.views import CreditRecord, EnterpriseState, RegistryState
 
-#: How far ahead of the ledger's clock a submitter's ``occurred_at`` may be (clock drift
-#: between a department's machine and the ledger). Anything later is ``occurred_in_future``.
-CLOCK_SKEW = timedelta(minutes=5)
 
 # Every code a rejection can carry; tests assert each one is reachable.
 REASON_CODES = {
