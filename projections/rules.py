@@ -45,7 +45,7 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -638,8 +638,9 @@ class Periods:
     """When a decision's publicity may end, must end, and when a repair may be applied for.
 
     min_end     earliest end of publicity (by repair); equals max_end when it cannot end early
-    max_end     publicity stops by itself on this date (if ``ends_by_itself_requires_performance``,
-                only once obligations are performed)
+    max_end     the last day of publicity (民法典 Art. 201-202: the corresponding day); it stops by
+                itself the day after (if ``ends_by_itself_requires_performance``, only once
+                obligations are performed)
     repair_from earliest date a repair application may be made; None if none can succeed
                 (not publicized, never-end-early types, or publicity ends first). For minor
                 it is ``counted_from``, conditional on obligations being performed.
@@ -801,14 +802,17 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
         restriction_text = f" (the restriction runs to {max_end}, Order 45 Art. 13)"
     never = never_end_early_types(facts)
     forbidden = bool(never)
-    earliest = add_months(start, min_months)
+    # 民法典 Art. 201-202: a period "from" day X starts on X+1 and its last day is the
+    # corresponding day, so the minimum has passed on the day after it; publicity runs through
+    # ``max_end`` inclusive and stops on the day after (D15).
+    earliest = add_months(start, min_months) + timedelta(days=1) if min_months else start
 
     not_repairable: str | None = None
     if forbidden:
         repair_from: date | None = None
         repair_text = f"it can never be ended early ({', '.join(sorted(never))})"
         not_repairable = f"{spec.never_end_early_rule or source}: {', '.join(sorted(never))} can never be ended early"
-    elif earliest >= max_end:
+    elif earliest > max_end:
         repair_from = None
         repair_text = "no repair, as publicity ends by itself first"
         not_repairable = (
@@ -833,7 +837,7 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     gap_text = "".join(f" Gap: {g}." for g in gaps)
     basis = (
         f"{source}, {_LABEL[cls]} because {why}: publicity {span} from the {counted} {start}{restriction_text}; "
-        f"{repair_text}; stops by itself on {max_end}{condition}.{gap_text}"
+        f"{repair_text}; publicized through {max_end}{condition}.{gap_text}"
     )
     return Periods(
         publicity_class=cls,

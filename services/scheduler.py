@@ -46,7 +46,8 @@ def due_facts(state: EnterpriseState, today_iso: str) -> list[Due]:
                 Due(code, f"due:eligible:{record.decision_no}",
                     RepairEligibilityReached(decision_no=record.decision_no, eligible_from=record.repair_from))
             )
-        if record.max_end is not None and today >= record.max_end:
+        # 民法典 Art. 201-202: publicity runs through max_end; it stops the day after (D15)
+        if record.max_end is not None and today > record.max_end:
             if not record.ends_by_itself_requires_performance or obligations_performed(state, record):
                 out.append(
                     Due(code, f"due:expired:{record.decision_no}",

@@ -73,7 +73,7 @@ def d1_samr_2025_fine_follows_order_45_and_waits_six_months(w: World) -> None:
     w.clock.set(datetime(2025, 11, 3, 9, tzinfo=CHINA))  # 4 months on
     early = _apply(w, "D1")
     assert early.codes == ["repair_too_early"]
-    assert early.reasons[0].detail["earliest_repair_date"] == "2026-01-01"
+    assert early.reasons[0].detail["earliest_repair_date"] == "2026-01-02"
 
 
 # --------------------------------------------------------------------------- D2 / D7 / D12 not repairable
@@ -97,7 +97,7 @@ def d7_tax_revocation_under_22_is_repairable(w: World) -> None:
     assert w.send("tax-deqing", [decision(rule_set="gbf-2025-22", penalty_types=["吊销许可证件"],
                                           fine_yuan=Decimal(0))]).accepted
     record = w.app.credit(CODE).records["D1"]
-    assert record.early_end_forbidden is False and record.repair_from == date(2027, 1, 5)
+    assert record.early_end_forbidden is False and record.repair_from == date(2027, 1, 6)
     w.at(370)
     assert _apply(w, "D1").accepted
     # the same penalty type by market regulation (SAMR 107) is never ended early
@@ -227,7 +227,7 @@ def d5_samr_45_counts_from_publication(w: World) -> None:
     d = decision(rule_set="samr-order-45", fine_yuan=Decimal(200000), decision_date=date(2025, 11, 20),
                  publicized_on=date(2025, 12, 1))
     notice = CreditRepairNoticeIssued(notice_no="N1", decision_no="D1", publicity_class="ordinary",
-                                      publicity_until=date(2028, 12, 1), earliest_repair_date=date(2026, 6, 1))
+                                      publicity_until=date(2028, 12, 1), earliest_repair_date=date(2026, 6, 2))
     receipt = w.send("samr-deqing", [d, notice])
     assert receipt.accepted, receipt.reasons
     assert w.app.credit(CODE).records["D1"].counted_from == date(2025, 12, 1)

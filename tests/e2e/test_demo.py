@@ -12,7 +12,7 @@ def test_demo_builds_every_view(demo_app: Tongxiu) -> None:
     (record,) = credit.records.values()
     assert record.status == "repaired"
     assert record.publicity_class == "ordinary"
-    assert str(record.repair_from) == "2026-04-05"
+    assert str(record.repair_from) == "2026-04-06"  # 民法典 Art. 201-202: the day after 3 months
     assert credit.standing == "good"
 
     items = demo_app.rectification(ENTERPRISE).items
@@ -38,7 +38,7 @@ def test_demo_rejections_are_recorded_with_reasons(demo_app: Tongxiu) -> None:
     codes = sorted(c for r in demo_app.list_rejections() for c in r.receipt.codes)
     assert codes == ["not_authorized", "repair_too_early", "signature_invalid"]
     early = next(r for r in demo_app.list_rejections() if "repair_too_early" in r.receipt.codes)
-    assert early.receipt.reasons[0].detail["earliest_repair_date"] == "2026-04-05"
+    assert early.receipt.reasons[0].detail["earliest_repair_date"] == "2026-04-06"
     assert early.receipt.reasons[0].field == "events[0].event.decision_no"
 
 

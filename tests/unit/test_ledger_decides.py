@@ -95,7 +95,7 @@ def test_notice_cli_computes_what_the_ledger_expects(world: World, tmp_path: Pat
     assert out["rule_set"] == "samr-order-107"
     notice = CreditRepairNoticeIssued.model_validate(out["notice"])
     assert (notice.publicity_class, notice.publicity_until, notice.earliest_repair_date) == (
-        "ordinary", date(2027, 1, 5), date(2026, 4, 5))
+        "ordinary", date(2027, 1, 5), date(2026, 4, 6))
     assert "国家企业信用信息公示系统" in notice.how_to_apply  # D17: not 信用中国 for market regulation
     # the ledger accepts exactly that notice with the decision
     assert world.send("samr-deqing", [decision(), notice]).accepted
@@ -107,7 +107,7 @@ def test_notice_cli_computes_what_the_ledger_expects(world: World, tmp_path: Pat
     assert "gbf-2025-22" in result.output and "rule_set" in result.output
     human = CliRunner().invoke(cli_app, ["--data-dir", data, "notice", str(path), "--enterprise", CODE,
                                          "--department", "samr-deqing"])
-    assert "最早可申请修复: 2026-04-05" in human.output
+    assert "最早可申请修复: 2026-04-06" in human.output
 
 
 def test_notice_http(world: World) -> None:

@@ -126,39 +126,39 @@ def test_every_class_a_rule_set_can_produce_has_a_period_row() -> None:
 ROWS: list[tuple[str, dict[str, Any], LocalPolicy, PublicityClass, tuple[date, date, date, date | None], bool]] = [
     # NDRC 2019: ordinary 3 m - 1 y, serious 6 m - 3 y, from the decision date.
     ("2019 ordinary", {"rule_set": R.NDRC_2019, "decision_date": date(2020, 3, 15)}, DEFAULT, C.ORDINARY,
-     (date(2020, 3, 15), date(2020, 6, 15), date(2021, 3, 15), date(2020, 6, 15)), False),
+     (date(2020, 3, 15), date(2020, 6, 16), date(2021, 3, 15), date(2020, 6, 16)), False),
     ("2019 serious", {"rule_set": R.NDRC_2019, "decision_date": date(2020, 3, 15), "penalty_types": ("责令关闭",),
                       "fine_yuan": Decimal(0)}, DEFAULT, C.SERIOUS,
-     (date(2020, 3, 15), date(2020, 9, 15), date(2023, 3, 15), date(2020, 9, 15)), False),
+     (date(2020, 3, 15), date(2020, 9, 16), date(2023, 3, 15), date(2020, 9, 16)), False),
     ("2019 warning, ordinary procedure", {"rule_set": R.NDRC_2019, "decision_date": date(2021, 1, 5),
                                           "penalty_types": ("警告",), "fine_yuan": Decimal(0)}, DEFAULT, C.ORDINARY,
-     (date(2021, 1, 5), date(2021, 4, 5), date(2022, 1, 5), date(2021, 4, 5)), False),
+     (date(2021, 1, 5), date(2021, 4, 6), date(2022, 1, 5), date(2021, 4, 6)), False),
     # NDRC Order 58: min 3 m, max 3 y.
     ("58 ordinary, month-end clamp", {"rule_set": R.NDRC_ORDER_58, "decision_date": date(2024, 1, 31)}, DEFAULT,
-     C.ORDINARY, (date(2024, 1, 31), date(2024, 4, 30), date(2027, 1, 31), date(2024, 4, 30)), False),
+     C.ORDINARY, (date(2024, 1, 31), date(2024, 5, 1), date(2027, 1, 31), date(2024, 5, 1)), False),
     ("58 serious", {"rule_set": R.NDRC_ORDER_58, "decision_date": date(2024, 5, 10), "penalty_types": ("责令关闭",),
                     "fine_yuan": Decimal(0)}, DEFAULT, C.SERIOUS,
-     (date(2024, 5, 10), date(2024, 8, 10), date(2027, 5, 10), date(2024, 8, 10)), False),
+     (date(2024, 5, 10), date(2024, 8, 11), date(2027, 5, 10), date(2024, 8, 11)), False),
     # gbf-2025-22: minor <= 3 m (repair on performance), ordinary 3 m - 1 y, serious 1 - 3 y.
     ("gbf minor", {"penalty_types": ("通报批评",), "fine_yuan": Decimal(0)}, PUBLICIZE_MINOR, C.MINOR,
      (date(2025, 8, 29), date(2025, 8, 29), date(2025, 11, 29), date(2025, 8, 29)), False),
     ("gbf ordinary", {"penalty_types": ("没收违法所得",), "fine_yuan": Decimal(0),
                       "confiscation_yuan": Decimal(20000)}, DEFAULT, C.ORDINARY,
-     (date(2025, 8, 29), date(2025, 11, 29), date(2026, 8, 29), date(2025, 11, 29)), False),
+     (date(2025, 8, 29), date(2025, 11, 30), date(2026, 8, 29), date(2025, 11, 30)), False),
     ("gbf serious", {"penalty_types": ("责令关闭", "罚款")}, DEFAULT, C.SERIOUS,
-     (date(2025, 8, 29), date(2026, 8, 29), date(2028, 8, 29), date(2026, 8, 29)), False),
+     (date(2025, 8, 29), date(2026, 8, 30), date(2028, 8, 29), date(2026, 8, 30)), False),
     # Order 36: the same, counted from the identification date.
     ("36 minor", {"rule_set": R.NDRC_ORDER_36, "decision_date": date(2026, 4, 10),
                   "identification_date": date(2026, 4, 20), "procedure": "simple", "fine_yuan": Decimal(100)},
      PUBLICIZE_MINOR, C.MINOR, (date(2026, 4, 20), date(2026, 4, 20), date(2026, 7, 20), date(2026, 4, 20)), False),
     ("36 ordinary", {"rule_set": R.NDRC_ORDER_36, "decision_date": date(2026, 4, 10),
                      "identification_date": date(2026, 4, 20)}, DEFAULT, C.ORDINARY,
-     (date(2026, 4, 20), date(2026, 7, 20), date(2027, 4, 20), date(2026, 7, 20)), False),
+     (date(2026, 4, 20), date(2026, 7, 21), date(2027, 4, 20), date(2026, 7, 21)), False),
     ("36 serious", {"rule_set": R.NDRC_ORDER_36, "decision_date": date(2026, 4, 10),
                     "identification_date": date(2026, 4, 20), "serious_dishonesty_list": True}, DEFAULT, C.SERIOUS,
-     (date(2026, 4, 20), date(2027, 4, 20), date(2029, 4, 20), date(2027, 4, 20)), False),
+     (date(2026, 4, 20), date(2027, 4, 21), date(2029, 4, 20), date(2027, 4, 21)), False),
     ("36 without identification date", {"rule_set": R.NDRC_ORDER_36, "decision_date": date(2026, 4, 10)}, DEFAULT,
-     C.ORDINARY, (date(2026, 4, 10), date(2026, 7, 10), date(2027, 4, 10), date(2026, 7, 10)), False),
+     C.ORDINARY, (date(2026, 4, 10), date(2026, 7, 11), date(2027, 4, 10), date(2026, 7, 11)), False),
     # SAMR Order 45: 通报批评 / lower fines 3 m; others 3 y, repair after 6 m (1 y food, drugs, special eq.).
     ("45 通报批评", {"rule_set": R.SAMR_ORDER_45, "decision_date": date(2023, 3, 10), "penalty_types": ("通报批评",),
                   "fine_yuan": Decimal(0)}, DEFAULT, C.MINOR,
@@ -168,13 +168,13 @@ ROWS: list[tuple[str, dict[str, Any], LocalPolicy, PublicityClass, tuple[date, d
      (date(2023, 3, 10), date(2023, 6, 10), date(2023, 6, 10), None), False),
     ("45 other, 3 years", {"rule_set": R.SAMR_ORDER_45, "decision_date": date(2023, 3, 10),
                            "fine_yuan": Decimal(100000)}, DEFAULT, C.ORDINARY,
-     (date(2023, 3, 10), date(2023, 9, 10), date(2026, 3, 10), date(2023, 9, 10)), False),
+     (date(2023, 3, 10), date(2023, 9, 11), date(2026, 3, 10), date(2023, 9, 11)), False),
     ("45 food: repair after 1 year", {"rule_set": R.SAMR_ORDER_45, "decision_date": date(2023, 3, 10),
                                       "fine_yuan": Decimal(200000), "sector": "food"}, DEFAULT, C.ORDINARY,
-     (date(2023, 3, 10), date(2024, 3, 10), date(2026, 3, 10), date(2024, 3, 10)), False),
+     (date(2023, 3, 10), date(2024, 3, 11), date(2026, 3, 10), date(2024, 3, 11)), False),
     ("45 serious, drugs", {"rule_set": R.SAMR_ORDER_45, "decision_date": date(2023, 3, 10), "sector": "drugs",
                            "penalty_types": ("责令关闭",), "fine_yuan": Decimal(0)}, DEFAULT, C.SERIOUS,
-     (date(2023, 3, 10), date(2024, 3, 10), date(2026, 3, 10), date(2024, 3, 10)), False),
+     (date(2023, 3, 10), date(2024, 3, 11), date(2026, 3, 10), date(2024, 3, 11)), False),
     # SAMR Order 107: the three classes.
     # SAMR 107 minor (D12, open): not warnings; publicized 3 months, stops by itself, no repair.
     ("107 minor", {"rule_set": R.SAMR_ORDER_107, "decision_date": date(2026, 1, 15), "penalty_types": ("通报批评",),
@@ -183,20 +183,20 @@ ROWS: list[tuple[str, dict[str, Any], LocalPolicy, PublicityClass, tuple[date, d
     # Order 58: 特种设备、安全生产、消防 wait 1 year (D11).
     ("58 special equipment: 1 year", {"rule_set": R.NDRC_ORDER_58, "decision_date": date(2024, 1, 31),
                                       "sector": "special_equipment"}, DEFAULT, C.ORDINARY,
-     (date(2024, 1, 31), date(2025, 1, 31), date(2027, 1, 31), date(2025, 1, 31)), False),
+     (date(2024, 1, 31), date(2025, 2, 1), date(2027, 1, 31), date(2025, 2, 1)), False),
     # Order 45 Art. 13 (D5): counted from the publication date; a restriction over 3 years runs to its end.
     ("45 from publication", {"rule_set": R.SAMR_ORDER_45, "decision_date": date(2023, 3, 10),
                              "publication_date": date(2023, 3, 31), "fine_yuan": Decimal(200000)}, HUBEI, C.ORDINARY,
-     (date(2023, 3, 31), date(2023, 9, 30), date(2026, 3, 31), date(2023, 9, 30)), False),
+     (date(2023, 3, 31), date(2023, 10, 1), date(2026, 3, 31), date(2023, 10, 1)), False),
     ("45 restriction over 3 years", {"rule_set": R.SAMR_ORDER_45, "decision_date": date(2023, 3, 10),
                                      "penalty_types": ("限制从业",), "fine_yuan": Decimal(0),
                                      "restriction_until": date(2028, 3, 10)}, HUBEI, C.SERIOUS,
      (date(2023, 3, 10), date(2028, 3, 10), date(2028, 3, 10), None), False),
     ("107 ordinary", {"rule_set": R.SAMR_ORDER_107, "decision_date": date(2026, 1, 15), "sector": "food"}, DEFAULT,
-     C.ORDINARY, (date(2026, 1, 15), date(2026, 4, 15), date(2027, 1, 15), date(2026, 4, 15)), False),
+     C.ORDINARY, (date(2026, 1, 15), date(2026, 4, 16), date(2027, 1, 15), date(2026, 4, 16)), False),
     ("107 serious", {"rule_set": R.SAMR_ORDER_107, "decision_date": date(2026, 1, 15),
                      "penalty_types": ("责令关闭",), "fine_yuan": Decimal(0)}, DEFAULT, C.SERIOUS,
-     (date(2026, 1, 15), date(2027, 1, 15), date(2029, 1, 15), date(2027, 1, 15)), False),
+     (date(2026, 1, 15), date(2027, 1, 16), date(2029, 1, 15), date(2027, 1, 16)), False),
 ]  # fmt: skip
 
 
@@ -337,10 +337,10 @@ def test_samr_45_lower_fine_threshold_is_strict_and_local() -> None:
 def test_samr_45_sector_only_lengthens_its_own_wait() -> None:
     base = {"rule_set": R.SAMR_ORDER_45, "decision_date": date(2023, 3, 10), "fine_yuan": Decimal(200000)}
     assert compute_periods(facts(**base, sector="special_equipment"), DEFAULT).repair_from == date(
-        2024, 3, 10
+        2024, 3, 11
     )
-    assert compute_periods(facts(**base, sector="cosmetics"), DEFAULT).repair_from == date(2023, 9, 10)
-    assert compute_periods(facts(sector="food"), DEFAULT).repair_from == date(2025, 11, 29)  # gbf: no effect
+    assert compute_periods(facts(**base, sector="cosmetics"), DEFAULT).repair_from == date(2023, 9, 11)
+    assert compute_periods(facts(sector="food"), DEFAULT).repair_from == date(2025, 11, 30)  # gbf: no effect
 
 
 @pytest.mark.parametrize("penalty_type", sorted(NEVER_END_EARLY))
@@ -364,7 +364,7 @@ def test_never_end_early_under_527_depends_on_the_sector() -> None:
     food = compute_periods(facts(**base, penalty_types=("吊销许可证件",), sector="food"), DEFAULT)
     assert food.early_end_forbidden is True and food.repair_from is None
     tax = compute_periods(facts(**base, penalty_types=("吊销许可证件",)), DEFAULT)
-    assert tax.early_end_forbidden is False and tax.repair_from == date(2020, 9, 15)
+    assert tax.early_end_forbidden is False and tax.repair_from == date(2020, 9, 16)
     lowered = compute_periods(facts(**base, penalty_types=("降低资质等级",), sector="food"), DEFAULT)
     assert lowered.early_end_forbidden is False
 
@@ -373,8 +373,8 @@ def test_basis_names_rule_set_class_and_dates() -> None:
     p = compute_periods(facts(), DEFAULT)
     assert p.basis == (
         "国办发〔2025〕22号 (gbf-2025-22), ordinary (一般) because most severe penalty type 罚款: "
-        "publicity 3 months to 1 year from the decision date 2025-08-29; repair from 2025-11-29 "
-        "(after 3 months); stops by itself on 2026-08-29."
+        "publicity 3 months to 1 year from the decision date 2025-08-29; repair from 2025-11-30 "
+        "(after 3 months); publicized through 2026-08-29."
     )
 
 

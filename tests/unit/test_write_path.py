@@ -173,8 +173,9 @@ def test_repair_too_early_gives_the_date(world: World) -> None:
     world.serve()
     world.at(30)
     reason = world.apply().reasons[0]
-    assert reason.detail["earliest_repair_date"] == "2026-04-05"
-    assert "2026-04-05" in reason.message
+    # 民法典 Art. 201-202: 3 months from 2026-01-05 end with 04-05; a repair may be applied for the day after
+    assert reason.detail["earliest_repair_date"] == "2026-04-06"
+    assert "2026-04-06" in reason.message
 
 
 def test_bundle_is_all_or_none(world: World) -> None:
