@@ -66,7 +66,6 @@ from projections.rules import (
 )
 from projections.views import CreditRecord, EnterpriseState, RegistryState
 
-
 # Every code a rejection can carry; tests assert each one is reachable.
 REASON_CODES = {
     "schema_invalid": "the submission does not match the event schema",
