@@ -470,6 +470,9 @@ class ClassStandard(BaseModel):
     minor_fine_below_organisation: Yuan | None = None
     serious_fine_from_person: Yuan | None = None
     serious_fine_from_organisation: Yuan | None = None
+    #: whether the sector publicizes minor information (行业主管部门认为确有必要公示的); None: the
+    #: local policy's ``publicize_minor`` decides
+    publicize_minor: bool | None = None
     source: str = ""
 
     def in_force(self, day: date) -> bool:
@@ -729,7 +732,10 @@ def _classify(facts: DecisionFacts, policy: LocalPolicy) -> tuple[PublicityClass
             PublicityClass.ORDINARY,
             gaps,
         )
-    if spec.minor == "local_option" and not policy.publicize_minor:
+    publicize = policy.publicize_minor
+    if facts.class_standard is not None and facts.class_standard.publicize_minor is not None:
+        publicize = facts.class_standard.publicize_minor
+    if spec.minor == "local_option" and not publicize:
         return PublicityClass.NONE, f"{why}: minor information is not publicized here (可以不予公示)", recorded, gaps
     return PublicityClass.MINOR, why, recorded, gaps
 

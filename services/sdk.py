@@ -25,8 +25,7 @@ from events.models import (
     PenaltyDecided,
 )
 from events.signing import KeyPair
-from projections.fold import Rules, decision_facts, jurisdiction_of
-from projections.rules import compute_periods
+from projections.fold import Rules, periods_for
 from services.ledger import sign_submission
 
 
@@ -85,8 +84,7 @@ def is_feed_event(env: Envelope) -> bool:
 def notice_for(rules: Rules, enterprise: str, decision: PenaltyDecided, notice_no: str) -> CreditRepairNoticeIssued:
     """The credit-repair notice (信用修复告知书) the rules give for ``decision``: its class,
     publicity end and earliest repair date — what the ledger will check the notice against."""
-    policy = rules.policies.for_jurisdiction(jurisdiction_of(enterprise))
-    periods = compute_periods(decision_facts(decision), policy)
+    periods = periods_for(rules, enterprise, decision)  # local policy and sector standard, as the ledger
     return CreditRepairNoticeIssued(
         notice_no=notice_no,
         decision_no=decision.decision_no,

@@ -14,6 +14,7 @@ from decimal import Decimal
 from events.models import (
     REGISTRY_STREAM,
     BackfillAuthorized,
+    ClassBasis,
     CreditRepairNoticeIssued,
     DecisionWithdrawn,
     DeliveryAcknowledged,
@@ -26,6 +27,7 @@ from events.models import (
     RepairGranted,
 )
 from projections.fold import CHINA, china_day
+from projections.rules import ClassStandard, PolicyBook
 from services import scheduler
 from services.sdk import Producer
 from tests.support import CODE, World, decision
@@ -398,3 +400,60 @@ SCENARIOS = [
 ]
 
 __all__ = ["SCENARIOS", "PenaltyFulfilled"]
+
+
+# --------------------------------------------------------------------------- D4 sector standard, D11 Order 58 sectors
+
+
+def _with_standard(w: World) -> None:
+    """The ecology sector's (fictional, test-only) classification standard, loaded as data."""
+    standard = ClassStandard(ref="生态环境行政处罚信息分类标准（测试）", domain="ecology", jurisdiction="33",
+                             effective_from=date(2025, 6, 22), serious_fine_from_organisation=Decimal(1_000_000),
+                             minor_fine_below_organisation=Decimal(10_000), publicize_minor=True,
+                             source="test data")
+    object.__setattr__(w.app.rules, "policies", PolicyBook(class_standards=[standard]))
+    object.__setattr__(w.app.ledger.rules, "policies", w.app.rules.policies)
+
+
+def d4_sector_standard_classes_the_fine(w: World) -> None:
+    _with_standard(w)
+    huge = {"rule_set": "gbf-2025-22", "fine_yuan": Decimal(50_000_000)}
+    missing = w.send("eco-huzhou", [decision(**huge)])
+    assert missing.codes == ["class_basis_mismatch"]
+    assert missing.reasons[0].detail["expected"] == "生态环境行政处罚信息分类标准（测试）"
+    wrong_amount = w.send("eco-huzhou", [decision(**huge, class_basis=ClassBasis(
+        standard_ref="生态环境行政处罚信息分类标准（测试）", amount_yuan=Decimal(1)))])
+    assert wrong_amount.codes == ["class_basis_mismatch"]
+    basis = ClassBasis(standard_ref="生态环境行政处罚信息分类标准（测试）", amount_yuan=Decimal(50_000_000))
+    assert w.send("eco-huzhou", [decision(**huge, class_basis=basis)]).accepted
+    record = w.app.credit(CODE).records["D1"]
+    assert (record.publicity_class, record.max_end) == ("serious", date(2029, 1, 5))
+    assert record.class_basis.startswith("生态环境行政处罚信息分类标准（测试）")
+    # the sector publicizes minor information: a lower fine is minor and publicized
+    low = ClassBasis(standard_ref="生态环境行政处罚信息分类标准（测试）", amount_yuan=Decimal(5000))
+    assert w.send("eco-huzhou", [decision("D2", rule_set="gbf-2025-22", fine_yuan=Decimal(5000),
+                                          class_basis=low)]).accepted
+    assert w.app.credit(CODE).records["D2"].publicity_class == "minor"
+    # a department of a sector without a standard must not claim one
+    assert w.send("tax-deqing", [decision("D3", rule_set="gbf-2025-22", class_basis=basis)]).codes == [
+        "class_basis_mismatch"
+    ]
+
+
+def d11_order_58_special_equipment_waits_a_year(w: World) -> None:
+    assert w.app.ledger.emit(REGISTRY_STREAM, [BackfillAuthorized(department_id="ema-deqing", until=date(2026, 1, 31),
+                                                                  reason="导入历史记录")], submission_id="bf").accepted
+    then = datetime(2024, 3, 1, 9, tzinfo=CHINA)
+    d = decision(rule_set="ndrc-order-58", decision_date=date(2024, 3, 1), sector="special_equipment",
+                 penalty_types=["警告"], fine_yuan=Decimal(0))
+    assert w.p["ema-deqing"].publish(CODE, [d], occurred_at=then, submission_id="backfill:ema-1").accepted
+    assert w.app.credit(CODE).records["D1"].repair_from == date(2025, 3, 2)
+    early = _apply(w, "D1", occurred_at=datetime(2024, 7, 1, 9, tzinfo=CHINA), sid="backfill:cc-1")
+    assert early.codes == ["backfill_not_authorized"]  # 信用中国 has no backfill open
+    assert w.p["ema-deqing"].publish(
+        CODE, [RepairApplied(decision_no="D1", credit_commitment="承诺", applied_on=date(2024, 7, 1))],
+        occurred_at=datetime(2024, 7, 1, 9, tzinfo=CHINA), submission_id="backfill:ema-2",
+    ).codes == ["repair_too_early"]
+
+
+SCENARIOS += [d4_sector_standard_classes_the_fine, d11_order_58_special_equipment_waits_a_year]
