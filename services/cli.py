@@ -240,6 +240,51 @@ def register(
         raise typer.Exit(1)
 
 
+@app.command("legacy-code")
+def legacy_code(
+    code: str,
+    source: str = typer.Option(..., help="where the code is known from, e.g. the registry extract"),
+) -> None:
+    """(operator) Register a known legacy credit code (fails GB 32100-2015) so it may open a stream."""
+    from events.models import REGISTRY_STREAM, LegacyCodeRegistered
+
+    try:
+        event = LegacyCodeRegistered(code=code, source=source)
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    tongxiu = _open()
+    receipt = tongxiu.ledger.emit(REGISTRY_STREAM, [event], submission_id=f"legacy-code:{code}")
+    tongxiu.process()
+    _receipt_out(receipt.model_dump(mode="json"), json_out=False)
+    tongxiu.close()
+    if not receipt.accepted:
+        raise typer.Exit(1)
+
+
+@app.command()
+def backfill(
+    department_id: str,
+    until: str = typer.Option(..., help="last ledger day (YYYY-MM-DD) the department may import history"),
+    reason: str = typer.Option(..., help="why history is imported"),
+) -> None:
+    """(operator) Open the backfill path: DEPT may import history (submission ids 'backfill:…')."""
+    from datetime import date as _date
+
+    from events.models import REGISTRY_STREAM, BackfillAuthorized
+
+    try:
+        event = BackfillAuthorized(department_id=department_id, until=_date.fromisoformat(until), reason=reason)
+    except (ValidationError, ValueError) as exc:
+        _fail(f"--until / --reason: {exc}")
+    tongxiu = _open()
+    receipt = tongxiu.ledger.emit(REGISTRY_STREAM, [event], submission_id=f"backfill-open:{department_id}:{until}")
+    tongxiu.process()
+    _receipt_out(receipt.model_dump(mode="json"), json_out=False)
+    tongxiu.close()
+    if not receipt.accepted:
+        raise typer.Exit(1)
+
+
 @app.command()
 def publish(file: Path, json_out: bool = typer.Option(False, "--json")) -> None:
     """Publish signed submissions from FILE (one JSON object, a JSON list, or JSON Lines)."""

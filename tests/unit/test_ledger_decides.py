@@ -169,3 +169,17 @@ def test_composite_item_keys_cannot_collide(world: World) -> None:
     assert receipt.codes == ["schema_invalid"]
     assert any((r.field or "").endswith("item_id") for r in receipt.reasons)
     assert list(world.app.rectification(CODE).items) == ["A/1/1"]
+
+
+def test_operator_cli_registers_legacy_codes_and_opens_backfill(world: World, tmp_path: Path) -> None:
+    data = str(tmp_path / "ledger")
+    ok = CliRunner().invoke(cli_app, ["--data-dir", data, "legacy-code", "91350203M0001QAY9B", "--source", "存量登记"])
+    assert ok.exit_code == 0, ok.output
+    bad = CliRunner().invoke(cli_app, ["--data-dir", data, "legacy-code", "bad code", "--source", "x"])
+    assert bad.exit_code == 2 and "code" in bad.output
+    opened = CliRunner().invoke(cli_app, ["--data-dir", data, "backfill", "tax-deqing", "--until", "2026-01-31",
+                                          "--reason", "导入历史记录"])
+    assert opened.exit_code == 0, opened.output
+    registry = world.app.ledger.registry()
+    assert registry.legacy_codes == {"91350203M0001QAY9B": "存量登记"}
+    assert registry.backfills == {"tax-deqing": date(2026, 1, 31)}
