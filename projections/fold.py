@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from events.envelope import Envelope
 from events.models import (
+    LEDGER_DEPARTMENT,
     BackfillAuthorized,
     ComplianceAdviceIssued,
     CreditRepairNoticeIssued,
@@ -90,7 +91,9 @@ def receipt_day(env: Envelope) -> date:
 
 
 def is_late(env: Envelope) -> bool:
-    return not is_backfill(env) and (china_day(env.recorded_at) - china_day(env.occurred_at)).days > LATE_AFTER_DAYS
+    """Recorded long after it says it happened: a department's fact, not the ledger's own
+    (whose propagation facts carry the occurred-at of what they propagate)."""
+    return env.department != LEDGER_DEPARTMENT and not is_backfill(env) and (china_day(env.recorded_at) - china_day(env.occurred_at)).days > LATE_AFTER_DAYS
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,11 @@ def d3_deadlines_run_from_receipt_and_late_facts_are_counted(w: World) -> None:
     assert app_.reply_deadline == date(2026, 4, 29)  # 10 working days (D9)
     assert w.app.supervision("creditchina").facts_recorded_late == 1
     assert w.app.credit(CODE).records["D1"].recorded_late is False
+    # a decision recorded 30 days after it was made is marked late on the record
+    assert w.p["samr-deqing"].publish(CODE, [decision("D-late", decision_date=date(2026, 3, 16))],
+                                      occurred_at=w.clock.now() - timedelta(days=30)).accepted
+    assert w.app.credit(CODE).records["D-late"].recorded_late is True
+    assert w.app.supervision("samr-deqing").facts_recorded_late == 1
     w.at(120)  # decided well past the deadline, but dated as if within it
     late = w.p["samr-deqing"].publish(CODE, [RepairGranted(decision_no="D1")],
                                       occurred_at=datetime(2026, 4, 20, 9, tzinfo=CHINA))
