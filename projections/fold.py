@@ -388,6 +388,8 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
                 tallies.append(Tally(env.department, month, "repairs_decided_within_deadline"))
             if app.reply_deadline is not None:
                 app.replied_within_deadline = decided_day <= app.reply_deadline
+                if app.replied_within_deadline:
+                    tallies.append(Tally(env.department, month, "repair_replies_within_deadline"))
         if isinstance(ev, RepairGranted):
             tallies.append(Tally(env.department, month, "repairs_granted"))
             record.repaired_on = env.occurred_at

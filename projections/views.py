@@ -277,6 +277,8 @@ class SupervisionCounters(BaseModel):
     sync_ack_seconds_total: float = 0.0
     syncs_overdue: int = 0
     syncs_declined: int = 0
+    repair_replies_within_deadline: int = 0
+    """Repair decisions made within the 10-working-day reply deadline (applicant told in time)."""
     facts_recorded_late: int = 0
     facts_backfilled: int = 0
     withdrawals: int = 0

@@ -295,6 +295,7 @@ def d9_acceptance_and_extension(w: World) -> None:
     assert w.send("samr-deqing", [RepairGranted(decision_no="D1")]).accepted
     sup = w.app.supervision("samr-deqing")
     assert sup.repairs_decided_within_deadline == 1
+    assert sup.repair_replies_within_deadline == 1
     assert w.send("samr-deqing", [RepairExtended(decision_no="D1", reason="再延", working_days=1)]).codes == [
         "no_pending_application"
     ]
