@@ -503,6 +503,10 @@ def _check_decision(ev: PenaltyDecided, where: str, rules: Rules, stream: str, d
     return []
 
 
+#: The decision check, for callers that ask without writing (``services.rules_api``).
+check_decision = _check_decision
+
+
 def _check_notice(
     ev: CreditRepairNoticeIssued, rec: CreditRecord, where: str, rules: Rules, stream: str
 ) -> list[Reason]:

@@ -17,6 +17,7 @@ from projections.fold import first_violation_answer, periods_for
 from projections.rules import RULE_SET_SPECS, RuleSet, derive_rule_set
 from projections.views import EnterpriseState
 from services.app import Tongxiu
+from services.decide import check_decision
 
 HOW_TO_APPLY = {
     "market_regulation": "通过国家企业信用信息公示系统提交信用修复申请（市场监管领域依托国家企业信用信息公示系统按照国家统一规则办理）",
@@ -47,14 +48,11 @@ def expected_notice(
     info = registry.departments.get(department)
     if info is None:
         raise ValueError(f"department: {department} 未在账本注册")
-    derived = derive_rule_set(decision.decision_date, info.domain)
-    if derived is None:
-        raise ValueError(f"decision.decision_date: {decision.decision_date} 早于账本所建模的规则（2019-05-01 起）")
-    if derived.value != decision.rule_set:
-        raise ValueError(
-            f"decision.rule_set: {decision.decision_date} 作出、{info.domain} 领域的决定适用 {derived.value}"
-            f"（{RULE_SET_SPECS[derived].title}），不是 {decision.rule_set}"
-        )
+    # the write path's own check of a decision: rule set, class basis, publication date, consistency
+    problems = check_decision(decision, "decision", app.rules, enterprise, info.domain)
+    if problems:
+        raise ValueError(f"{problems[0].field}: {problems[0].message}")
+    derived = derive_rule_set(decision.decision_date, info.domain) or RuleSet(decision.rule_set)
     periods = periods_for(app.rules, enterprise, decision)
     scope = RULE_SET_SPECS[RuleSet(decision.rule_set)].scope
     notice = CreditRepairNoticeIssued(

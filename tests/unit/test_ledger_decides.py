@@ -183,3 +183,13 @@ def test_operator_cli_registers_legacy_codes_and_opens_backfill(world: World, tm
     registry = world.app.ledger.registry()
     assert registry.legacy_codes == {"91350203M0001QAY9B": "存量登记"}
     assert registry.backfills == {"tax-deqing": date(2026, 1, 31)}
+
+
+def test_notice_http_names_an_inconsistent_decision(world: World) -> None:
+    body = {"enterprise": CODE, "department": "samr-deqing",
+            "decision": json.loads(decision(procedure="simple").model_dump_json())}
+    bad = _http(world).post("/api/notice", json=body)
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "decision", "penalty_types"]
+    body["department"] = "nobody"
+    assert _http(world).post("/api/notice", json=body).json()["detail"][0]["loc"] == ["body", "department"]
