@@ -280,6 +280,27 @@ class RepairExtended(Fact):
     working_days: Annotated[int, Field(ge=1, le=30)]
 
 
+class RepairForwarded(Fact):
+    """The one window (信用中国, a credit platform) forwards an application it received to the
+    identifying department (谁认定、谁修复); the department's decision deadline runs from the day
+    the ledger records this forwarding (the department's receipt)."""
+
+    type: Literal["repair_forwarded"] = "repair_forwarded"
+    decision_no: NonEmpty
+    forwarded_to: NonEmpty = Field(description="department_id of the department that made the decision")
+    note: str = ""
+
+
+class RepairNotAccepted(Fact):
+    """不予受理: the application is not accepted for examination (e.g. incomplete materials, not
+    in scope). Recorded by the identifying department before it accepts, or by the one window
+    that received it before forwarding. Closes the application; not a refusal on the merits."""
+
+    type: Literal["repair_not_accepted"] = "repair_not_accepted"
+    decision_no: NonEmpty
+    reason: NonEmpty
+
+
 class RepairGranted(Fact):
     type: Literal["repair_granted"] = "repair_granted"
     decision_no: NonEmpty
@@ -313,6 +334,30 @@ class DecisionWithdrawn(Fact):
     )
     ruling_date: date | None = Field(default=None, description="the date of the change, ruling or confirmation")
     replaced_by: str | None = Field(default=None, description="decision_no of the decision that replaces a changed one")
+
+
+CreditListKind = Literal["abnormal_operation", "serious_illegal_dishonest"]
+"""经营异常名录 / 严重违法失信名单 (market regulation's lists)."""
+
+
+class CreditListIncluded(Fact):
+    """列入经营异常名录 / 严重违法失信名单, recorded by the market-regulation department that decided it."""
+
+    type: Literal["credit_list_included"] = "credit_list_included"
+    list_kind: CreditListKind
+    decision_no: NonEmpty = Field(description="文号 of the inclusion decision")
+    reason: NonEmpty
+    included_on: date
+
+
+class CreditListRemoved(Fact):
+    """移出: recorded by the department that included the enterprise (谁列入、谁移出)."""
+
+    type: Literal["credit_list_removed"] = "credit_list_removed"
+    list_kind: CreditListKind
+    decision_no: NonEmpty = Field(description="文号 of the removal decision")
+    reason: NonEmpty
+    removed_on: date
 
 
 class PropagationScheduled(Fact):
@@ -368,7 +413,7 @@ class SyncOverdue(Fact):
 
 
 Event = Annotated[
-    DepartmentRegistered | SubscriptionAdded | SubscriptionRemoved | LegacyCodeRegistered | BackfillAuthorized | PenaltyDecided | NoPenaltyDecided | ComplianceAdviceIssued | CreditRepairNoticeIssued | PenaltyFulfilled | RectificationEvidenceSubmitted | RectificationVerified | RectificationRejected | RepairApplied | RepairAccepted | RepairExtended | RepairGranted | RepairRefused | RepairRevoked | DecisionWithdrawn | PropagationScheduled | DeliveryAcknowledged | RepairEligibilityReached | PublicityExpired | RectificationOverdue | SyncOverdue,
+    DepartmentRegistered | SubscriptionAdded | SubscriptionRemoved | LegacyCodeRegistered | BackfillAuthorized | PenaltyDecided | NoPenaltyDecided | ComplianceAdviceIssued | CreditRepairNoticeIssued | PenaltyFulfilled | RectificationEvidenceSubmitted | RectificationVerified | RectificationRejected | RepairApplied | RepairAccepted | RepairExtended | RepairForwarded | RepairNotAccepted | RepairGranted | RepairRefused | RepairRevoked | DecisionWithdrawn | CreditListIncluded | CreditListRemoved | PropagationScheduled | DeliveryAcknowledged | RepairEligibilityReached | PublicityExpired | RectificationOverdue | SyncOverdue,
     Field(discriminator="type"),
 ]
 

@@ -16,6 +16,8 @@ from events.models import (
     LEDGER_DEPARTMENT,
     BackfillAuthorized,
     ComplianceAdviceIssued,
+    CreditListIncluded,
+    CreditListRemoved,
     CreditRepairNoticeIssued,
     DecisionWithdrawn,
     DeliveryAcknowledged,
@@ -34,7 +36,9 @@ from events.models import (
     RepairApplied,
     RepairEligibilityReached,
     RepairExtended,
+    RepairForwarded,
     RepairGranted,
+    RepairNotAccepted,
     RepairRefused,
     RepairRevoked,
     SubscriptionAdded,
@@ -50,6 +54,7 @@ from projections.rules import (
     procedural_rule_set,
 )
 from projections.views import (
+    CreditListEntry,
     CreditRecord,
     CreditView,
     Delivery,
@@ -180,6 +185,10 @@ def prior_of_kind(state: EnterpriseState, violation_kind: str | None, *, exclude
         for r in state.credit.records.values()
         if r.violation_kind == violation_kind and r.decision_no != exclude and r.status != "withdrawn"
     ]
+
+
+def _pending(record: CreditRecord) -> RepairApplication | None:
+    return next((a for a in reversed(record.applications) if a.outcome == "pending"), None)
 
 
 def _set_status(record: CreditRecord, status: str, env: Envelope) -> None:
@@ -364,6 +373,49 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
                 reply_deadline=reply.date,
             )
         )
+    elif isinstance(ev, RepairForwarded):
+        record = credit.records[ev.decision_no]
+        pending = _pending(record)
+        if pending is not None:
+            # the department's receipt: the decision deadline (in the procedure in force that
+            # day) runs from it, plus any extension already granted
+            received = receipt_day(env)
+            policy = rules.policies.for_jurisdiction(jurisdiction_of(state.enterprise))
+            procedural = procedural_rule_set(received, record.rule_set) if record.rule_set else None
+            days = policy.repair_decision_days(procedural or record.rule_set)
+            deadline = rules.calendar.add_working_days(received, days + pending.extended_working_days)
+            pending.forwarded_to = ev.forwarded_to
+            pending.forwarded_at = env.occurred_at if is_backfill(env) else env.recorded_at
+            pending.forwarded_on = received
+            pending.procedural_rule_set = str(procedural) if procedural else None
+            pending.decision_deadline = deadline.date
+            pending.decision_deadline_estimated = deadline.estimated
+            tallies.append(Tally(env.department, month, "repairs_forwarded"))
+            tallies.append(Tally(ev.forwarded_to, month, "repairs_received_by_forwarding"))
+    elif isinstance(ev, RepairNotAccepted):
+        record = credit.records[ev.decision_no]
+        pending = _pending(record)
+        if pending is not None:
+            pending.outcome = "not_accepted"
+            pending.decided_at = env.occurred_at
+            pending.reason = ev.reason
+            tallies.append(Tally(env.department, month, "repairs_not_accepted"))
+            if pending.reply_deadline is not None:
+                pending.replied_within_deadline = receipt_day(env) <= pending.reply_deadline
+                if pending.replied_within_deadline:
+                    tallies.append(Tally(env.department, month, "repair_replies_within_deadline"))
+    elif isinstance(ev, CreditListIncluded):
+        credit.list_entries.append(
+            CreditListEntry(list_kind=ev.list_kind, department=env.department, decision_no=ev.decision_no,
+                            reason=ev.reason, included_on=ev.included_on)
+        )
+        tallies.append(Tally(env.department, month, "list_inclusions"))
+    elif isinstance(ev, CreditListRemoved):
+        for entry in credit.on_list(ev.list_kind):
+            entry.removed_on = ev.removed_on
+            entry.removal_decision_no = ev.decision_no
+            entry.removal_reason = ev.reason
+        tallies.append(Tally(env.department, month, "list_removals"))
     elif isinstance(ev, RepairAccepted):
         record = credit.records[ev.decision_no]
         pending = next((a for a in reversed(record.applications) if a.outcome == "pending"), None)
@@ -408,6 +460,8 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
         record.withdrawal_ground = ev.ground
         record.withdrawal_ruling_date = ev.ruling_date
         record.replaced_by = ev.replaced_by
+        if ev.replaced_by is not None and ev.replaced_by in credit.records:
+            credit.records[ev.replaced_by].replaces.append(ev.decision_no)
         tallies.append(Tally(env.department, month, "withdrawals"))
         if ev.ruling_date is not None:
             policy = rules.policies.for_jurisdiction(jurisdiction_of(state.enterprise))

@@ -927,6 +927,23 @@ OPEN_QUESTIONS: Final[tuple[OpenQuestion, ...]] = (
         "(foodmate notices)",
     ),
     OpenQuestion(
+        "replaced-by",
+        "May a withdrawal name a replacing decision (replaced_by) that the ledger does not hold yet?",
+        "No: it is rejected (replacement_unknown, naming the field). The changed decision is submitted first, or "
+        "before the withdrawal in the same submission (all or none), so the ledger never shows a promise it "
+        "cannot check and the replacement is always on the same enterprise.",
+        "行政处罚法 Art. 48 (变更 is the authority's act, so the new decision exists when the old is withdrawn); "
+        "domain audit D14",
+    ),
+    OpenQuestion(
+        "unforwarded-deadline",
+        "From when does the department's decision deadline run if the one window never records a forwarding "
+        "(e.g. the application reached the department another way)?",
+        "From the ledger's receipt of the application (the earliest receipt the ledger can prove); a recorded "
+        "forwarding recounts it from the forwarding.",
+        "22号 (一个窗口受理、转交认定部门; 3 working days from receipt); domain audit D9",
+    ),
+    OpenQuestion(
         "class-standards",
         "Where do sector classification standards (较大数额 / 巨额) come from?",
         "From each sector's published standard, loaded as data (PolicyBook.class_standards, versioned by date); "

@@ -30,7 +30,7 @@ class RepairApplication(BaseModel):
     received_at: datetime
     applied_via: str
     credit_commitment: str
-    outcome: Literal["pending", "granted", "refused"] = "pending"
+    outcome: Literal["pending", "granted", "refused", "not_accepted"] = "pending"
     decided_at: datetime | None = None
     decision_deadline: date | None = None
     decision_deadline_estimated: bool = False
@@ -45,6 +45,12 @@ class RepairApplication(BaseModel):
     reply_deadline: date | None = None
     """The applicant is told the outcome by this day (10 working days from receipt)."""
     replied_within_deadline: bool | None = None
+    forwarded_to: str | None = None
+    """The identifying department the one window forwarded the application to (repair_forwarded)."""
+    forwarded_at: datetime | None = None
+    """When the ledger recorded the forwarding: the department's receipt."""
+    forwarded_on: date | None = None
+    """The China day of that receipt: the decision deadline runs from it once forwarded."""
 
 
 class CreditRecord(BaseModel):
@@ -96,10 +102,25 @@ class CreditRecord(BaseModel):
     withdrawal_ruling_date: date | None = None
     withdrawal_deadline: date | None = None
     replaced_by: str | None = None
+    replaces: list[str] = Field(default_factory=list)
+    """Withdrawn decisions that name this one as their replacement (``replaced_by``)."""
 
     @property
     def needs_payment(self) -> bool:
         return self.fine_yuan > 0 or self.confiscation_yuan > 0
+
+
+class CreditListEntry(BaseModel):
+    """One inclusion in 经营异常名录 / 严重违法失信名单, and its removal once recorded."""
+
+    list_kind: Literal["abnormal_operation", "serious_illegal_dishonest"]
+    department: str
+    decision_no: str
+    reason: str
+    included_on: date
+    removed_on: date | None = None
+    removal_decision_no: str | None = None
+    removal_reason: str = ""
 
 
 class CreditView(BaseModel):
@@ -108,6 +129,15 @@ class CreditView(BaseModel):
     records: dict[str, CreditRecord] = Field(default_factory=dict)
     standing: str = "good"
     repairs_granted_on: list[date] = Field(default_factory=list)
+    list_entries: list[CreditListEntry] = Field(default_factory=list)
+    """Inclusions in market regulation's lists, current and removed, in order."""
+
+    def on_list(self, list_kind: str | None = None) -> list[CreditListEntry]:
+        """The entries the enterprise is currently on (of ``list_kind``, or of either list)."""
+        return [
+            e for e in self.list_entries
+            if e.removed_on is None and (list_kind is None or e.list_kind == list_kind)
+        ]
 
 
 class Evidence(BaseModel):
@@ -283,6 +313,14 @@ class SupervisionCounters(BaseModel):
     facts_backfilled: int = 0
     withdrawals: int = 0
     withdrawals_within_deadline: int = 0
+    repairs_forwarded: int = 0
+    """Applications the one window forwarded to the identifying department (credited to the window)."""
+    repairs_received_by_forwarding: int = 0
+    """Forwarded applications received (credited to the identifying department)."""
+    repairs_not_accepted: int = 0
+    """不予受理 answers (credited to whoever recorded them)."""
+    list_inclusions: int = 0
+    list_removals: int = 0
 
     def add(self, other: SupervisionCounters) -> SupervisionCounters:
         return SupervisionCounters(

@@ -20,6 +20,8 @@ from events.models import (
     SYSTEM_TYPES,
     BackfillAuthorized,
     ComplianceAdviceIssued,
+    CreditListIncluded,
+    CreditListRemoved,
     CreditRepairNoticeIssued,
     DecisionWithdrawn,
     DeliveryAcknowledged,
@@ -38,7 +40,9 @@ from events.models import (
     RepairApplied,
     RepairEligibilityReached,
     RepairExtended,
+    RepairForwarded,
     RepairGranted,
+    RepairNotAccepted,
     RepairRefused,
     RepairRevoked,
     SubscriptionRemoved,
@@ -64,7 +68,7 @@ from projections.rules import (
     compute_periods,
     derive_rule_set,
 )
-from projections.views import CreditRecord, EnterpriseState, RegistryState
+from projections.views import CreditRecord, CreditView, EnterpriseState, RegistryState, RepairApplication
 
 # Every code a rejection can carry; tests assert each one is reachable.
 REASON_CODES = {
@@ -101,7 +105,18 @@ REASON_CODES = {
     "backfill_not_authorized": "a backfill submission from a department without an open backfill",
     "class_basis_mismatch": "the class basis is not the sector classification standard in force",
     "same_kind_penalty_since": "SAMR: a same-kind penalty was decided since, repair is not available",
+    "forwarded_to_wrong_department": "an application is forwarded to a department other than the identifying one",
+    "already_forwarded": "the pending application was already forwarded",
+    "application_already_accepted": "the pending application was already accepted (受理); it can no longer be "
+    "accepted again, forwarded or not accepted",
+    "on_credit_list": "SAMR: the enterprise is on the abnormal-operation or the serious illegal and dishonest list",
+    "replacement_unknown": "a withdrawal names a replacing decision the ledger does not hold for this enterprise",
 }
+
+#: SAMR 2021 measures: repair of administrative-penalty information needs the enterprise to be on
+#: neither of market regulation's lists.
+LIST_RULE = "市场监督管理信用修复管理办法（2021）：未在经营异常名录和严重违法失信名单中"
+LIST_TITLES = {"abnormal_operation": "经营异常名录", "serious_illegal_dishonest": "严重违法失信名单"}
 
 
 def reason(code: str, field: str | None, message: str, **detail: object) -> Reason:
@@ -188,7 +203,7 @@ def check_event(
             and today < DEPARTMENT_DECIDES_GENERAL_FROM
             and record.rule_set is not None
             and RULE_SET_SPECS[RuleSet(record.rule_set)].scope == "general"
-            and isinstance(ev, (RepairGranted, RepairRefused, RepairAccepted, RepairExtended))
+            and isinstance(ev, (RepairGranted, RepairRefused, RepairAccepted, RepairExtended, RepairNotAccepted))
         ):
             return None
         if record.department != dept:
@@ -286,6 +301,15 @@ def check_event(
             return [same_kind]
         return _check_application(rec, state, today, where, rules, env.stream)
 
+    if isinstance(ev, (CreditListIncluded, CreditListRemoved)):
+        return _check_list(ev, credit, dept, kind, registry, where)
+
+    if isinstance(ev, (RepairForwarded, RepairNotAccepted)):
+        rec = record_of(ev.decision_no)
+        if isinstance(rec, Reason):
+            return [rec]
+        return _check_window(ev, rec, dept, kind, decider_only(rec), where)
+
     if isinstance(ev, (RepairGranted, RepairRefused, RepairRevoked, DecisionWithdrawn, RepairAccepted, RepairExtended)):
         rec = record_of(ev.decision_no)
         if isinstance(rec, Reason):
@@ -303,7 +327,7 @@ def check_event(
                         f"裁决/变更日期 {ev.ruling_date} 早于原决定日期 {rec.decision_date}",
                     )
                 ]
-            return []
+            return _check_replacement(ev, credit, env.stream, where)
         if isinstance(ev, RepairRevoked):
             if rec.status != "repaired":
                 return [reason("not_repaired", f"{where}.decision_no", f"decision {rec.decision_no} is {rec.status}")]
@@ -314,6 +338,14 @@ def check_event(
                     "no_pending_application",
                     f"{where}.decision_no",
                     f"no pending repair application for decision {rec.decision_no}",
+                )
+            ]
+        if isinstance(ev, RepairAccepted) and _pending_of(rec).accepted_at is not None:
+            return [
+                reason(
+                    "application_already_accepted",
+                    f"{where}.decision_no",
+                    f"决定 {rec.decision_no} 的修复申请已于 {_pending_of(rec).accepted_at} 受理",
                 )
             ]
         if isinstance(ev, (RepairRefused, RepairAccepted, RepairExtended)):
@@ -331,6 +363,8 @@ def check_event(
         same_kind = _same_kind_since(rec, state, registry, where)
         if same_kind is not None:
             return [same_kind]
+        if (listed := _on_list(rec, credit, where)) is not None:
+            return [listed]
         if rec.status != "publicized":
             out.append(reason("not_publicized", f"{where}.decision_no", f"decision {rec.decision_no} is {rec.status}"))
         if rec.needs_payment and not rec.fulfilled:
@@ -396,7 +430,8 @@ def _future(env: Envelope, where: str) -> Reason | None:
             ledger_time=env.recorded_at.isoformat(),
         )
     today = china_day(limit)
-    for name in ("decision_date", "identification_date", "publicized_on", "fulfilled_on", "applied_on", "ruling_date"):
+    for name in ("decision_date", "identification_date", "publicized_on", "fulfilled_on", "applied_on", "ruling_date",
+                 "included_on", "removed_on"):
         value = getattr(env.event, name, None)
         if isinstance(value, date) and not isinstance(value, datetime) and value > today:
             return reason(
@@ -406,6 +441,164 @@ def _future(env: Envelope, where: str) -> Reason | None:
                 ledger_day=today.isoformat(),
             )
     return None
+
+
+def _pending_of(rec: CreditRecord) -> RepairApplication:
+    """The pending application (the caller checked there is one)."""
+    return next(a for a in reversed(rec.applications) if a.outcome == "pending")
+
+
+def _check_window(
+    ev: RepairForwarded | RepairNotAccepted, rec: CreditRecord, dept: str, kind: str,
+    denied: Reason | None, where: str,
+) -> list[Reason]:
+    """The one window (信用中国) forwards an application it received to the identifying
+    department; 不予受理 is the identifying department's, or the window's before it forwards."""
+    field = f"{where}.decision_no"
+    if rec.status == "withdrawn":
+        return [reason("decision_withdrawn", field, f"决定 {rec.decision_no} 已撤回")]
+    if not any(a.outcome == "pending" for a in rec.applications):
+        return [reason("no_pending_application", field, f"决定 {rec.decision_no} 没有待处理的修复申请")]
+    pending = _pending_of(rec)
+    window = kind == "credit_platform" and pending.applied_via == dept
+    if isinstance(ev, RepairForwarded):
+        if not window:
+            return [
+                reason(
+                    "not_authorized",
+                    "department",
+                    f"只有收到该申请的信用平台（一个窗口，{pending.applied_via}）可以转交申请；{dept} 不可以",
+                )
+            ]
+        if pending.forwarded_to is not None:
+            return [
+                reason(
+                    "already_forwarded",
+                    field,
+                    f"该申请已于 {pending.forwarded_at} 转交 {pending.forwarded_to}",
+                )
+            ]
+    elif denied is not None and not (window and pending.forwarded_to is None):
+        return [
+            reason(
+                "not_authorized",
+                "department",
+                f"不予受理由作出决定的部门 {rec.department} 作出（谁认定、谁修复），"
+                f"或由收到申请的信用平台在转交前作出；{dept} 不可以",
+            )
+        ]
+    if pending.accepted_at is not None:
+        return [
+            reason(
+                "application_already_accepted",
+                field,
+                f"决定 {rec.decision_no} 的修复申请已于 {pending.accepted_at} 受理，不能再"
+                + ("转交" if isinstance(ev, RepairForwarded) else "不予受理"),
+            )
+        ]
+    if isinstance(ev, RepairForwarded) and ev.forwarded_to != rec.department:
+        return [
+            reason(
+                "forwarded_to_wrong_department",
+                f"{where}.forwarded_to",
+                f"决定 {rec.decision_no} 由 {rec.department} 作出，申请须转交该部门（谁认定、谁修复），"
+                f"不是 {ev.forwarded_to}",
+                expected=rec.department,
+            )
+        ]
+    return []
+
+
+def _check_list(
+    ev: CreditListIncluded | CreditListRemoved, credit: CreditView, dept: str, kind: str,
+    registry: RegistryState, where: str,
+) -> list[Reason]:
+    """经营异常名录 / 严重违法失信名单: included and removed by market regulation, removed by the
+    department that included (谁列入、谁移出)."""
+    title = LIST_TITLES[ev.list_kind]
+    info = registry.departments.get(dept)
+    if kind != "department" or info is None or info.domain != "market_regulation":
+        return [
+            reason(
+                "not_authorized",
+                "department",
+                f"{title}由市场监督管理部门列入、移出；{dept} 不是市场监督管理部门",
+            )
+        ]
+    current = credit.on_list(ev.list_kind)
+    field = f"{where}.list_kind"
+    if isinstance(ev, CreditListIncluded):
+        if current:
+            return [
+                reason(
+                    "duplicate_reference",
+                    field,
+                    f"{credit.enterprise} 已于 {current[0].included_on} 被 {current[0].department} 列入{title}"
+                    f"（{current[0].decision_no}），尚未移出",
+                )
+            ]
+        return []
+    if not current:
+        return [reason("unknown_reference", field, f"{credit.enterprise} 当前不在{title}中，无从移出")]
+    entry = current[0]
+    if entry.department != dept:
+        return [
+            reason(
+                "not_authorized",
+                "department",
+                f"{title}由列入的部门 {entry.department} 移出（谁列入、谁移出）；{dept} 不可以",
+            )
+        ]
+    if ev.removed_on < entry.included_on:
+        return [
+            reason(
+                "decision_inconsistent",
+                f"{where}.removed_on",
+                f"移出日期 {ev.removed_on} 早于列入日期 {entry.included_on}",
+            )
+        ]
+    return []
+
+
+def _on_list(rec: CreditRecord, credit: CreditView, where: str) -> Reason | None:
+    """SAMR records: no repair while the enterprise is on either list (LIST_RULE)."""
+    if rec.kind != "penalty" or rec.rule_set is None:
+        return None
+    if RULE_SET_SPECS[RuleSet(rec.rule_set)].scope != "market_regulation":
+        return None
+    listed = credit.on_list()
+    if not listed:
+        return None
+    names = "、".join(f"{LIST_TITLES[e.list_kind]}（{e.decision_no}，{e.included_on} 列入）" for e in listed)
+    return reason(
+        "on_credit_list",
+        f"{where}.decision_no",
+        f"{credit.enterprise} 仍在{names}中，不予信用修复（{LIST_RULE}）",
+        rule=LIST_RULE,
+        lists=[e.list_kind for e in listed],
+    )
+
+
+def _check_replacement(ev: DecisionWithdrawn, credit: CreditView, stream: str, where: str) -> list[Reason]:
+    """``replaced_by`` names a decision the ledger already holds for this enterprise (it may
+    come earlier in the same submission); it is never recorded as a pending promise."""
+    if ev.replaced_by is None:
+        return []
+    field = f"{where}.replaced_by"
+    if ev.replaced_by == ev.decision_no:
+        return [reason("decision_inconsistent", field, f"决定 {ev.decision_no} 不能由它自己替代")]
+    replacement = credit.records.get(ev.replaced_by)
+    if replacement is None:
+        return [
+            reason(
+                "replacement_unknown",
+                field,
+                f"账本没有企业 {stream} 的决定 {ev.replaced_by}：请先（或在同一提交中先于撤回）报送变更后的决定",
+            )
+        ]
+    if replacement.status == "withdrawn":
+        return [reason("decision_withdrawn", field, f"替代决定 {ev.replaced_by} 已撤回")]
+    return []
 
 
 def _same_kind_since(rec: CreditRecord, state: EnterpriseState, registry: RegistryState, where: str) -> Reason | None:

@@ -15,6 +15,8 @@ from events.models import (
     LEDGER_DEPARTMENT,
     REGISTRY_STREAM,
     BackfillAuthorized,
+    CreditListIncluded,
+    CreditListRemoved,
     DecisionWithdrawn,
     DeliveryAcknowledged,
     DepartmentRegistered,
@@ -28,7 +30,9 @@ from events.models import (
     RepairAccepted,
     RepairApplied,
     RepairExtended,
+    RepairForwarded,
     RepairGranted,
+    RepairNotAccepted,
     RepairRefused,
     RepairRevoked,
     SubscriptionAdded,
@@ -96,14 +100,29 @@ def build_examples() -> list[tuple[str, Submission]]:
     for dept in ("eco-huzhou", "ema-deqing", "samr-deqing"):
         add(f"rectification_verified_item2_{dept}", dept, ENTERPRISE,
             [RectificationVerified(advice_no=advice.advice_no, item_id="2")], days=0)
+    add("credit_list_included", "samr-deqing", ENTERPRISE,
+        [CreditListIncluded(list_kind="abnormal_operation", decision_no="德市监异〔2026〕3号",
+                            reason="未按规定期限公示年度报告", included_on=(START + timedelta(days=11)).date())])
+    add("credit_list_removed", "samr-deqing", ENTERPRISE,
+        [CreditListRemoved(list_kind="abnormal_operation", decision_no="德市监移〔2026〕3号",
+                           reason="已补报年度报告并公示", removed_on=(START + timedelta(days=20)).date())], days=9)
     add("repair_applied", "creditchina", ENTERPRISE,
         [RepairApplied(decision_no=decision.decision_no, credit_commitment="本企业承诺依法诚信经营",
-                       materials=["信用承诺书.pdf"], applied_on=(START + timedelta(days=95)).date())], days=80)
+                       applied_on=(START + timedelta(days=95)).date())], days=70)
+    add("repair_not_accepted", "creditchina", ENTERPRISE,
+        [RepairNotAccepted(decision_no=decision.decision_no, reason="未上传信用承诺书，不予受理")], days=0.02)
+    add("repair_applied_with_materials", "creditchina", ENTERPRISE,
+        [RepairApplied(decision_no=decision.decision_no, credit_commitment="本企业承诺依法诚信经营",
+                       materials=["信用承诺书.pdf"], applied_on=(START + timedelta(days=95)).date())], days=0.02)
+    add("repair_forwarded", "creditchina", ENTERPRISE,
+        [RepairForwarded(decision_no=decision.decision_no, forwarded_to="samr-deqing")], days=0.02)
     add("repair_refused", "samr-deqing", ENTERPRISE,
         [RepairRefused(decision_no=decision.decision_no, reason="信用承诺书未签章")])
     add("repair_applied_again", "creditchina", ENTERPRISE,
         [RepairApplied(decision_no=decision.decision_no, credit_commitment="本企业承诺依法诚信经营（已签章）",
                        applied_on=(START + timedelta(days=97)).date())])
+    add("repair_forwarded_again", "creditchina", ENTERPRISE,
+        [RepairForwarded(decision_no=decision.decision_no, forwarded_to="samr-deqing")], days=0.02)
     add("repair_accepted", "samr-deqing", ENTERPRISE,
         [RepairAccepted(decision_no=decision.decision_no, note="材料齐全，予以受理")], days=0.1)
     add("repair_extended", "samr-deqing", ENTERPRISE,

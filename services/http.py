@@ -34,6 +34,7 @@ from events.envelope import Receipt, Submission
 from events.models import REGISTRY_STREAM
 from projections.fold import CHINA
 from projections.views import CreditView, Delivery, RectificationView, SupervisionCounters
+from projections.workdays import china_day
 from services.app import Tongxiu, period_error
 from services.audit import replay, verify_streams
 from services.ports import ConcurrencyError
@@ -354,13 +355,13 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
         return dept
 
     def today() -> date:
-        return app.now().astimezone(CHINA).date()
+        return china_day(app.now())
 
     def history(code: str, as_of: str | None, known_at: str | None, limit: int, offset: int) -> dict[str, Any]:
         known_enterprise(code)
         when, known = parse_when(as_of, "as_of"), parse_when(known_at, "known_at")
         result = replay(app.log, app.rules, code, as_of=when, known_at=known)
-        day = (when or known or app.now()).astimezone(CHINA).date()
+        day = china_day(when or known or app.now())
         events = result.events[offset: offset + limit]
         return {
             "enterprise": code,
@@ -441,7 +442,7 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
             view = replay(app.log, app.rules, code, as_of=when, known_at=known).state.rectification
         else:
             view = app.rectification(code)
-        return rectification_out(view, (when or known or app.now()).astimezone(CHINA).date())
+        return rectification_out(view, china_day(when or known or app.now()))
 
     @api.get("/api/enterprises/{code}/verify", tags=["audit"], response_model=VerificationOut,
              responses={**AUTH_RESPONSES, **NOT_FOUND})
@@ -758,7 +759,7 @@ def _timeline_chart(events: list[Any], kept: set[str], colours: dict[str, str], 
         for e in events
     ]
     ticks = []
-    day = start.astimezone(CHINA).date().replace(day=1)
+    day = china_day(start).replace(day=1)
     while True:
         t = datetime.combine(day, time(), tzinfo=CHINA)
         if t > end:

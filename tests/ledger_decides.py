@@ -15,6 +15,8 @@ from events.models import (
     REGISTRY_STREAM,
     BackfillAuthorized,
     ClassBasis,
+    CreditListIncluded,
+    CreditListRemoved,
     CreditRepairNoticeIssued,
     DecisionWithdrawn,
     DeliveryAcknowledged,
@@ -24,13 +26,15 @@ from events.models import (
     RepairAccepted,
     RepairApplied,
     RepairExtended,
+    RepairForwarded,
     RepairGranted,
+    RepairNotAccepted,
 )
 from projections.fold import CHINA, china_day
 from projections.rules import ClassStandard, PolicyBook
 from services import scheduler
 from services.sdk import Producer
-from tests.support import CODE, World, decision
+from tests.support import CODE, OTHER, World, decision
 
 
 def _no_penalty(no: str, kind: str, basis: str = "first_violation") -> NoPenaltyDecided:
@@ -321,7 +325,8 @@ def d13_samr_no_same_kind_penalty_since(w: World) -> None:
 def d14_withdrawal_records_ground_ruling_and_replacement(w: World) -> None:
     w.serve()
     w.at(30)  # 2026-02-04
-    receipt = w.send("samr-deqing", [DecisionWithdrawn(decision_no="D1", reason="复议确认违法", ground="confirmed_illegal",
+    receipt = w.send("samr-deqing", [decision("D1-变更", decision_date=date(2026, 2, 4)),
+                                     DecisionWithdrawn(decision_no="D1", reason="复议确认违法", ground="confirmed_illegal",
                                                        ruling_date=date(2026, 2, 2), replaced_by="D1-变更")])
     assert receipt.accepted, receipt.reasons
     record = w.app.credit(CODE).records["D1"]
@@ -329,6 +334,150 @@ def d14_withdrawal_records_ground_ruling_and_replacement(w: World) -> None:
     assert record.withdrawal_deadline == date(2026, 2, 5)
     sup = w.app.supervision("samr-deqing")
     assert (sup.withdrawals, sup.withdrawals_within_deadline) == (1, 1)
+
+
+def d14_replacing_decision_must_be_on_the_ledger(w: World) -> None:
+    """Choice (docs/rules.md): ``replaced_by`` must name a decision the ledger already holds for
+    the enterprise — earlier, or earlier in the same submission; it is not kept as a promise."""
+    w.serve()
+    w.at(30)  # 2026-02-04
+    withdrawal = DecisionWithdrawn(decision_no="D1", reason="复议变更", ground="changed",
+                                   ruling_date=date(2026, 2, 2), replaced_by="D1-变更")
+    unknown = w.send("samr-deqing", [withdrawal])
+    assert unknown.codes == ["replacement_unknown"]
+    assert unknown.reasons[0].field == "events[0].event.replaced_by"
+    assert "D1-变更" in unknown.reasons[0].message
+    # the same number on another enterprise is not this enterprise's replacement
+    assert w.send("samr-deqing", [decision("D1-变更", decision_date=date(2026, 2, 4))], stream=OTHER).accepted
+    assert w.send("samr-deqing", [withdrawal]).codes == ["replacement_unknown"]
+    itself = w.send("samr-deqing", [withdrawal.model_copy(update={"replaced_by": "D1"})])
+    assert itself.codes == ["decision_inconsistent"] and itself.reasons[0].field == "events[0].event.replaced_by"
+    assert w.app.credit(CODE).records["D1"].status == "publicized"
+    # the changed decision first, then the withdrawal naming it, in one submission
+    both = w.send("samr-deqing", [decision("D1-变更", decision_date=date(2026, 2, 4)), withdrawal])
+    assert both.accepted, both.reasons
+    records = w.app.credit(CODE).records
+    assert (records["D1"].status, records["D1"].replaced_by) == ("withdrawn", "D1-变更")
+    assert records["D1-变更"].replaces == ["D1"]
+
+
+# --------------------------------------------------------------------------- D9 one window, 不予受理
+
+
+def d9_one_window_forwards_and_the_deadline_runs_from_receipt(w: World) -> None:
+    """22号: 信用中国 receives and forwards; the identifying department decides within 3 working
+    days of receiving the forwarded application, in ledger time."""
+    assert w.send("tax-deqing", [decision(rule_set="gbf-2025-22")]).accepted
+    assert w.send("tax-deqing", [PenaltyFulfilled(decision_no="D1", amount_paid_yuan=Decimal(50000),
+                                                  fulfilled_on=date(2026, 1, 5))]).accepted
+    w.at(100)  # 2026-04-15 (Wednesday): 信用中国 receives the application
+    assert _apply(w, "D1").accepted
+    assert w.app.credit(CODE).records["D1"].applications[0].decision_deadline == date(2026, 4, 20)
+    w.at(102)  # 2026-04-17 (Friday): forwarded, dated as if on the day of receipt
+    sent_back = w.clock.now() - timedelta(days=2)
+    wrong = w.p["creditchina"].publish(CODE, [RepairForwarded(decision_no="D1", forwarded_to="samr-deqing")],
+                                       occurred_at=sent_back)
+    assert wrong.codes == ["forwarded_to_wrong_department"]
+    assert wrong.reasons[0].field == "events[0].event.forwarded_to"
+    assert wrong.reasons[0].detail["expected"] == "tax-deqing"
+    assert w.send("tax-deqing", [RepairForwarded(decision_no="D1", forwarded_to="tax-deqing")]).codes == [
+        "not_authorized"
+    ]
+    forwarded = w.p["creditchina"].publish(CODE, [RepairForwarded(decision_no="D1", forwarded_to="tax-deqing")],
+                                           occurred_at=sent_back)
+    assert forwarded.accepted, forwarded.reasons
+    app_ = w.app.credit(CODE).records["D1"].applications[0]
+    assert (app_.forwarded_to, app_.forwarded_on) == ("tax-deqing", date(2026, 4, 17))
+    assert app_.decision_deadline == date(2026, 4, 22)  # 3 working days from the department's receipt
+    assert app_.reply_deadline == date(2026, 4, 29)  # the applicant's 10 days still run from the first receipt
+    assert w.send("creditchina", [RepairForwarded(decision_no="D1", forwarded_to="tax-deqing")]).codes == [
+        "already_forwarded"
+    ]
+    # once forwarded, 不予受理 is the department's
+    assert w.send("creditchina", [RepairNotAccepted(decision_no="D1", reason="材料不全")]).codes == ["not_authorized"]
+    assert w.app.supervision("creditchina").repairs_forwarded == 1
+    assert w.app.supervision("tax-deqing").repairs_received_by_forwarding == 1
+    w.at(107)  # 2026-04-22: the last day of the deadline counted from the department's receipt
+    assert w.send("tax-deqing", [RepairAccepted(decision_no="D1")]).accepted
+    assert w.send("tax-deqing", [RepairGranted(decision_no="D1")]).accepted
+    sup = w.app.supervision("tax-deqing")
+    assert (sup.repairs_decided, sup.repairs_decided_within_deadline) == (1, 1)
+
+
+def d9_not_accepted_closes_the_application(w: World) -> None:
+    w.serve()
+    w.pay()
+    w.at(100)
+    assert _apply(w, "D1").accepted
+    assert w.send("eco-huzhou", [RepairNotAccepted(decision_no="D1", reason="材料不全")]).codes == ["not_authorized"]
+    # the one window, before forwarding (形式审查)
+    window = w.send("creditchina", [RepairNotAccepted(decision_no="D1", reason="未提交信用承诺书")])
+    assert window.accepted, window.reasons
+    app_ = w.app.credit(CODE).records["D1"].applications[0]
+    assert (app_.outcome, app_.reason, app_.replied_within_deadline) == ("not_accepted", "未提交信用承诺书", True)
+    sup = w.app.supervision("creditchina")
+    assert (sup.repairs_not_accepted, sup.repair_replies_within_deadline) == (1, 1)
+    assert w.send("samr-deqing", [RepairGranted(decision_no="D1")]).codes == ["no_pending_application"]
+    # the identifying department, before it accepts
+    assert _apply(w, "D1").accepted
+    assert w.send("samr-deqing", [RepairNotAccepted(decision_no="D1", reason="不属于受理范围")]).accepted
+    assert w.app.supervision("samr-deqing").repairs_not_accepted == 1
+    # after 受理 only a decision on the merits remains
+    assert _apply(w, "D1").accepted
+    assert w.send("samr-deqing", [RepairAccepted(decision_no="D1")]).accepted
+    assert w.send("samr-deqing", [RepairAccepted(decision_no="D1")]).codes == ["application_already_accepted"]
+    late = w.send("samr-deqing", [RepairNotAccepted(decision_no="D1", reason="材料不全")])
+    assert late.codes == ["application_already_accepted"]
+    assert w.send("samr-deqing", [RepairGranted(decision_no="D1")]).accepted
+    outcomes = [a.outcome for a in w.app.credit(CODE).records["D1"].applications]
+    assert outcomes == ["not_accepted", "not_accepted", "granted"]
+    sup = w.app.supervision("samr-deqing")
+    assert (sup.repairs_decided, sup.repairs_granted) == (1, 1)
+
+
+# --------------------------------------------------------------------------- D13 the lists
+
+
+def d13_samr_repair_waits_until_off_the_lists(w: World) -> None:
+    w.serve()
+    w.pay()
+    abnormal = CreditListIncluded(list_kind="abnormal_operation", decision_no="德市监异〔2026〕1号",
+                                  reason="未按规定公示年度报告", included_on=date(2026, 1, 5))
+    assert w.send("tax-deqing", [abnormal]).codes == ["not_authorized"]
+    assert w.send("creditchina", [abnormal]).codes == ["not_authorized"]
+    assert w.send("samr-deqing", [abnormal]).accepted
+    again = w.send("samr-deqing", [abnormal.model_copy(update={"decision_no": "德市监异〔2026〕2号"})])
+    assert again.codes == ["duplicate_reference"] and again.reasons[0].field == "events[0].event.list_kind"
+    assert w.send("samr-deqing", [CreditListIncluded(list_kind="serious_illegal_dishonest", decision_no="德市监严〔2026〕1号",
+                                                     reason="提交虚假材料取得登记", included_on=date(2026, 1, 5))]).accepted
+    # a general-domain record (22号) is not under SAMR's list condition
+    assert w.send("tax-deqing", [decision("T1", rule_set="gbf-2025-22")]).accepted
+    assert w.send("tax-deqing", [PenaltyFulfilled(decision_no="T1", amount_paid_yuan=Decimal(50000),
+                                                  fulfilled_on=date(2026, 1, 5))]).accepted
+    w.at(100)
+    assert _apply(w, "D1").accepted
+    assert _apply(w, "T1").accepted
+    assert w.send("tax-deqing", [RepairGranted(decision_no="T1")]).accepted
+    refused = w.send("samr-deqing", [RepairGranted(decision_no="D1")])
+    assert refused.codes == ["on_credit_list"]
+    assert refused.reasons[0].detail["lists"] == ["abnormal_operation", "serious_illegal_dishonest"]
+    assert "经营异常名录" in refused.reasons[0].message and "严重违法失信名单" in refused.reasons[0].detail["rule"]
+    removal = CreditListRemoved(list_kind="abnormal_operation", decision_no="德市监移〔2026〕1号",
+                                reason="已补报年度报告", removed_on=date(2026, 4, 15))
+    assert w.send("samr-deqing", [removal]).accepted
+    still = w.send("samr-deqing", [RepairGranted(decision_no="D1")])
+    assert still.codes == ["on_credit_list"] and still.reasons[0].detail["lists"] == ["serious_illegal_dishonest"]
+    assert w.send("samr-deqing", [removal]).codes == ["unknown_reference"]
+    assert w.send("samr-deqing", [CreditListRemoved(list_kind="serious_illegal_dishonest", decision_no="德市监移〔2026〕2号",
+                                                    reason="信用修复", removed_on=date(2026, 4, 15))]).accepted
+    granted = w.send("samr-deqing", [RepairGranted(decision_no="D1")])
+    assert granted.accepted, granted.reasons
+    credit = w.app.credit(CODE)
+    assert credit.on_list() == []
+    assert [(e.list_kind, e.removed_on) for e in credit.list_entries] == [
+        ("abnormal_operation", date(2026, 4, 15)), ("serious_illegal_dishonest", date(2026, 4, 15))]
+    sup = w.app.supervision("samr-deqing")
+    assert (sup.list_inclusions, sup.list_removals) == (2, 2)
 
 
 # --------------------------------------------------------------------------- D16 applied: false
@@ -400,6 +549,10 @@ SCENARIOS = [
     d12_samr_107_minor_stops_by_itself,
     d13_samr_no_same_kind_penalty_since,
     d14_withdrawal_records_ground_ruling_and_replacement,
+    d14_replacing_decision_must_be_on_the_ledger,
+    d9_one_window_forwards_and_the_deadline_runs_from_receipt,
+    d9_not_accepted_closes_the_application,
+    d13_samr_repair_waits_until_off_the_lists,
     d16_applied_false_is_not_synced,
     d19_first_violation_is_answered_and_enforced,
     legacy_code_needs_the_operators_registration,

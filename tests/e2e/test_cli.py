@@ -59,6 +59,11 @@ def test_publish_examples_then_read_everything(examples_ledger: Path) -> None:
     records = json.loads(out)["records"]
     assert records["德市监处罚〔2026〕7号"]["status"] == "withdrawn"
     assert records["德税不罚〔2026〕3号"]["kind"] == "no_penalty"
+    apps = records["德市监处罚〔2026〕7号"]["applications"]
+    assert [a["outcome"] for a in apps] == ["not_accepted", "refused", "granted"]
+    assert [a["forwarded_to"] for a in apps] == [None, "samr-deqing", "samr-deqing"]
+    lists = json.loads(out)["list_entries"]
+    assert [(e["list_kind"], e["removed_on"]) for e in lists] == [("abnormal_operation", "2026-01-25")]
     code, out = cli(examples_ledger, "rectification", ENTERPRISE, "--json")
     assert {i["status"] for i in json.loads(out)["items"].values()} == {"closed"}
     code, out = cli(examples_ledger, "sync", ENTERPRISE, "--json")

@@ -76,6 +76,19 @@ def test_china_day_is_the_one_function() -> None:
         china_day(datetime(2026, 4, 20, 23, 0))  # noqa: DTZ001
 
 
+def test_no_module_computes_the_china_day_by_itself() -> None:
+    """Every "which day is it in China" goes through ``projections.workdays.china_day``."""
+    root = Path(__file__).resolve().parents[2]
+    own = root / "projections" / "workdays.py"
+    offenders = [
+        str(path.relative_to(root))
+        for package in ("events", "projections", "services", "streams", "infra")
+        for path in sorted((root / package).rglob("*.py"))
+        if path != own and ".astimezone(CHINA).date()" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
+
+
 # --------------------------------------------------------------------------- notice and first violation, CLI and HTTP
 
 

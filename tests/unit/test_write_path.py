@@ -14,6 +14,7 @@ from events.envelope import Receipt
 from events.models import (
     REGISTRY_STREAM,
     ClassBasis,
+    CreditListIncluded,
     CreditRepairNoticeIssued,
     DecisionWithdrawn,
     DeliveryAcknowledged,
@@ -22,7 +23,10 @@ from events.models import (
     NoPenaltyDecided,
     RectificationEvidenceSubmitted,
     RectificationVerified,
+    RepairAccepted,
+    RepairForwarded,
     RepairGranted,
+    RepairNotAccepted,
     RepairRefused,
     RepairRevoked,
     SubscriptionRemoved,
@@ -116,6 +120,22 @@ CASES: dict[str, Callable[[World], Receipt]] = {
     "same_kind_penalty_since": lambda w: (
         w.serve(violation_kind="虚假宣传"), w.pay(), w.at(10),
         w.serve("D2", violation_kind="虚假宣传", decision_date=date(2026, 1, 15)), w.at(100), w.apply("D1"))[5],
+    # D9: the one window forwards to the identifying department only, once, before acceptance
+    "forwarded_to_wrong_department": lambda w: (w.serve(), w.at(100), w.apply(), w.send(
+        "creditchina", [RepairForwarded(decision_no="D1", forwarded_to="tax-deqing")]))[3],
+    "already_forwarded": lambda w: (w.serve(), w.at(100), w.apply(),
+                                    w.send("creditchina", [RepairForwarded(decision_no="D1", forwarded_to="samr-deqing")]),
+                                    w.send("creditchina", [RepairForwarded(decision_no="D1", forwarded_to="samr-deqing")]))[4],
+    "application_already_accepted": lambda w: (w.serve(), w.at(100), w.apply(),
+                                               w.send("samr-deqing", [RepairAccepted(decision_no="D1")]),
+                                               w.send("samr-deqing", [RepairNotAccepted(decision_no="D1", reason="材料不全")]))[4],
+    # D13: SAMR repair while on 经营异常名录
+    "on_credit_list": lambda w: (w.serve(), w.pay(), w.send("samr-deqing", [CreditListIncluded(
+        list_kind="abnormal_operation", decision_no="德市监异〔2026〕1号", reason="未按期公示年报",
+        included_on=date(2026, 1, 5))]), w.at(100), w.apply(), w.send("samr-deqing", [RepairGranted(decision_no="D1")]))[5],
+    # D14: the replacing decision must be on the ledger for this enterprise
+    "replacement_unknown": lambda w: (w.serve(), w.send("samr-deqing", [DecisionWithdrawn(
+        decision_no="D1", reason="复议变更", ground="changed", ruling_date=date(2026, 1, 5), replaced_by="无此决定")]))[1],
 }
 
 
