@@ -41,6 +41,10 @@ def credit(console: Console, view: CreditView) -> None:
     for r in view.records.values():
         if r.basis:
             console.print(escape(f"  {r.decision_no}: {r.basis}"))
+    titles = {"abnormal_operation": "经营异常名录", "serious_illegal_dishonest": "严重违法失信名单"}
+    for e in view.list_entries:
+        removed = f"，{e.removed_on} 移出（{e.removal_decision_no}）" if e.removed_on else "，仍在名录中"
+        console.print(escape(f"  {titles[e.list_kind]}：{e.included_on} 由 {e.department} 列入（{e.decision_no}）{removed}"))
 
 
 def rectification(console: Console, view: RectificationView, now: datetime) -> None:

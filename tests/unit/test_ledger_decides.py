@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from events.envelope import Receipt
-from events.models import CreditRepairNoticeIssued, DeliveryAcknowledged
+from events.models import CreditListIncluded, CreditRepairNoticeIssued, DeliveryAcknowledged
 from projections.fold import CHINA
 from projections.fold import china_day as fold_china_day
 from projections.workdays import china_day
@@ -206,3 +206,20 @@ def test_notice_http_names_an_inconsistent_decision(world: World) -> None:
     assert bad.json()["detail"][0]["loc"] == ["body", "decision", "penalty_types"]
     body["department"] = "nobody"
     assert _http(world).post("/api/notice", json=body).json()["detail"][0]["loc"] == ["body", "department"]
+
+
+# --------------------------------------------------------------------------- D13 lists on the credit view
+
+
+def test_lists_show_on_the_credit_view_cli_http_and_page(world: World, tmp_path: Path) -> None:
+    world.serve()
+    assert world.send("samr-deqing", [CreditListIncluded(list_kind="abnormal_operation", decision_no="德市监异〔2026〕1号",
+                                                         reason="未按规定公示年度报告", included_on=date(2026, 1, 5))]).accepted
+    credit = _http(world).get(f"/api/enterprises/{CODE}/credit").json()
+    assert [(e["list_kind"], e["removed_on"]) for e in credit["list_entries"]] == [("abnormal_operation", None)]
+    human = CliRunner().invoke(cli_app, ["--data-dir", str(tmp_path / "ledger"), "credit", CODE])
+    assert human.exit_code == 0, human.output
+    assert "经营异常名录：2026-01-05 由 samr-deqing 列入（德市监异〔2026〕1号），仍在名录中" in human.output
+    page = _http(world).get(f"/enterprises/{CODE}", params={"token": "auditor-token-0000000000"})
+    assert page.status_code == 200, page.text
+    assert 'data-list="abnormal_operation"' in page.text and "仍在名录中" in page.text
