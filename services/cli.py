@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -55,8 +56,15 @@ def _open(**kw: Any) -> Any:
 
     try:
         return open_app(State.settings, **kw)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, sqlite3.Error) as exc:
         _fail(f"cannot open the {State.settings.backend} ledger: {exc}")
+
+
+def _open_ro() -> Any:
+    """For commands that only read: the embedded database file is opened read-only and left
+    unchanged (nothing bootstrapped, no processors run; the read models are as the writers
+    left them)."""
+    return _open(read_only=True)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -297,7 +305,7 @@ def replay(
     from services.audit import replay as do_replay
 
     when, known = _when(as_of, "--as-of"), _when(known_at, "--known-at")
-    tongxiu = _open()
+    tongxiu = _open_ro()
     _require_stream(tongxiu, code)
     result = do_replay(tongxiu.log, tongxiu.rules, code, as_of=when, known_at=known)
     tongxiu.close()
@@ -326,7 +334,7 @@ def verify(
 
     if not code and not all_streams:
         _fail("give an enterprise code or --all")
-    tongxiu = _open()
+    tongxiu = _open_ro()
     if code and not all_streams:
         _require_stream(tongxiu, code)
     streams = None if all_streams else [code]  # type: ignore[list-item]
@@ -352,7 +360,7 @@ def export(code: str, out: Path | None = typer.Option(None)) -> None:
     """Export an enterprise's events as JSON Lines (the stored bytes)."""
     from services.audit import export_jsonl
 
-    tongxiu = _open()
+    tongxiu = _open_ro()
     _require_stream(tongxiu, code)
     lines = list(export_jsonl(tongxiu.log, code))
     tongxiu.close()
@@ -369,7 +377,7 @@ def credit(code: str, json_out: bool = typer.Option(False, "--json")) -> None:
     """An enterprise's credit records and standing."""
     from services import render
 
-    tongxiu = _open()
+    tongxiu = _open_ro()
     _require_stream(tongxiu, code)
     view = tongxiu.credit(code)
     tongxiu.close()
@@ -387,7 +395,7 @@ def rectification(
     from services.audit import replay as do_replay
 
     past = _when(as_of, "--as-of")
-    tongxiu = _open()
+    tongxiu = _open_ro()
     _require_stream(tongxiu, code)
     view = (
         do_replay(tongxiu.log, tongxiu.rules, code, as_of=past).state.rectification
@@ -412,7 +420,7 @@ def sync(code: str, json_out: bool = typer.Option(False, "--json")) -> None:
     """Per repair, per subscriber: pending, acknowledged (latency) or overdue."""
     from services import render
 
-    tongxiu = _open()
+    tongxiu = _open_ro()
     _require_stream(tongxiu, code)
     view = tongxiu.sync(code)
     tongxiu.close()
@@ -430,7 +438,7 @@ def stats(
 
     if period and (problem := period_error(period)) is not None:
         _fail(f"--period: {problem}, got {period!r}")
-    tongxiu = _open()
+    tongxiu = _open_ro()
     figures = {d: tongxiu.supervision(d, period) for d in tongxiu.departments()}
     totals = tongxiu.stats()
     tongxiu.close()
@@ -450,7 +458,7 @@ def rejections(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Rejected submissions with their reasons."""
-    tongxiu = _open()
+    tongxiu = _open_ro()
     rows = tongxiu.list_rejections(department=department, stream=code, limit=limit)
     tongxiu.close()
     if json_out:
