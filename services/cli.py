@@ -300,27 +300,40 @@ def replay(
     known_at: str | None = typer.Option(None, help="what the ledger knew by then (recorded-at)"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """The full history across departments and the views as they stood."""
+    """The full history across departments and the views as they stood (streamed: memory
+    does not grow with the length of the history)."""
+    from itertools import islice
+
+    from projections.views import EnterpriseState
     from services import render
-    from services.audit import replay as do_replay
+    from services.audit import iter_replay
 
     when, known = _when(as_of, "--as-of"), _when(known_at, "--known-at")
     tongxiu = _open_ro()
     _require_stream(tongxiu, code)
-    result = do_replay(tongxiu.log, tongxiu.rules, code, as_of=when, known_at=known)
-    tongxiu.close()
-    if json_out:
-        _print_json({
-            "enterprise": code, "as_of": result.as_of, "known_at": result.known_at,
-            "events": [json.loads(e.to_json()) for e in result.events],
-            "credit": result.state.credit.model_dump(mode="json"),
-            "rectification": result.state.rectification.model_dump(mode="json"),
-            "sync": result.state.sync.model_dump(mode="json"),
-        })
-        return
-    render.history(console, result.events)
-    render.credit(console, result.state.credit)
-    render.rectification(console, result.state.rectification, result.as_of or result.known_at or datetime.now().astimezone())
+    state = EnterpriseState.empty(code)
+    events = iter_replay(tongxiu.log, tongxiu.rules, code, state, as_of=when, known_at=known)
+    try:
+        if json_out:
+            out = sys.stdout
+            head = {"enterprise": code, "as_of": when, "known_at": known}
+            out.write(json.dumps(head, ensure_ascii=False, indent=2, default=str)[:-2] + ',\n  "events": [')
+            for n, env in enumerate(events):
+                out.write(("," if n else "") + "\n    " + env.to_json())
+            tail = {
+                "credit": state.credit.model_dump(mode="json"),
+                "rectification": state.rectification.model_dump(mode="json"),
+                "sync": state.sync.model_dump(mode="json"),
+            }
+            body = json.dumps(tail, ensure_ascii=False, indent=2, default=str)
+            out.write("\n  ],\n" + body[2:] + "\n")
+            return
+        while chunk := list(islice(events, 500)):
+            render.history(console, chunk)
+    finally:
+        tongxiu.close()
+    render.credit(console, state.credit)
+    render.rectification(console, state.rectification, when or known or datetime.now().astimezone())
 
 
 @app.command()
