@@ -6,7 +6,8 @@ split by :func:`split` into ``{part name: JSON value}``:
 
 * ``""`` — the head: the document with every split collection emptied;
 * ``"<path>/<key>"`` — one entry of a dict-valued collection (``credit.records/D1``);
-* ``"<path>#<index>"`` — one element of an append-only list (``submissions#000000007``).
+* ``"<path>#<block>"`` — a block of :data:`LIST_BLOCK` elements of an append-only list
+  (``submissions#000000002`` holds elements 128..191); an append rewrites only the last block.
 
 :func:`assemble` is its inverse (``assemble(split(d)) == d``). Stores keep the parts as
 rows; readers get the assembled document; the processor writes only the parts it changed
@@ -36,6 +37,8 @@ SPLIT: dict[str, dict[str, str]] = {
 
 HEAD = ""
 LIST_WIDTH = 9
+LIST_BLOCK = 64
+"""Elements per stored block of a split list."""
 
 
 def fields_for(key: str) -> dict[str, str]:
@@ -94,8 +97,8 @@ def split(key: str, doc: dict[str, Any]) -> dict[str, Any]:
             for k, v in value.items():
                 out[dict_part(path, str(k))] = v
         else:
-            for i, v in enumerate(value):
-                out[list_part(path, i)] = v
+            for b in range(0, len(value), LIST_BLOCK):
+                out[list_part(path, b // LIST_BLOCK)] = list(value[b:b + LIST_BLOCK])
     out[HEAD] = head
     return out
 
@@ -107,8 +110,9 @@ def assemble(key: str, parts: dict[str, Any]) -> dict[str, Any] | None:
     doc = copy.deepcopy(parts[HEAD]) if len(parts) > 1 else parts[HEAD]
     fields = fields_for(key)
     lists: dict[str, list[tuple[int, Any]]] = {}
-    for name in sorted(p for p in parts if p != HEAD):
-        value = parts[name]
+    for name, value in parts.items():
+        if name == HEAD:
+            continue
         path, sep, rest = _partition(name, fields)
         if not sep:
             continue
@@ -120,16 +124,15 @@ def assemble(key: str, parts: dict[str, Any]) -> dict[str, Any] | None:
             container[rest] = value
         else:
             lists.setdefault(path, []).append((int(rest), value))
-    for path, items in lists.items():
-        _set(doc, path, [v for _, v in sorted(items)])
+    for path, blocks in lists.items():
+        _set(doc, path, [v for _, block in sorted(blocks) for v in block])
     return doc
 
 
 def _partition(name: str, fields: dict[str, str]) -> tuple[str, str, str]:
-    for path, kind in fields.items():
-        sep = "/" if kind == "dict" else "#"
-        if name.startswith(path + sep):
-            return path, sep, name[len(path) + 1:]
+    cut = min((i for i in (name.find("/"), name.find("#")) if i >= 0), default=-1)
+    if cut > 0 and name[:cut] in fields:
+        return name[:cut], name[cut], name[cut + 1:]
     return name, "", ""
 
 
@@ -276,8 +279,8 @@ class Tracker:
                 before = self.lengths.get(path, 0)
                 if len(items) < before:
                     raise _Replaced(path)
-                for i in range(before, len(items)):
-                    out[list_part(path, i)] = _json(items[i])
+                for b in range(before // LIST_BLOCK, (len(items) + LIST_BLOCK - 1) // LIST_BLOCK):
+                    out[list_part(path, b)] = [_json(v) for v in items[b * LIST_BLOCK:(b + 1) * LIST_BLOCK]]
         return out
 
 

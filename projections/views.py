@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 RecordStatus = Literal["publicized", "not_publicized", "repaired", "expired", "withdrawn"]
 
@@ -172,6 +172,17 @@ class EnterpriseState(BaseModel):
     rectification: RectificationView
     sync: SyncView
     submissions: list[str] = Field(default_factory=list)
+    _submission_set: set[str] | None = PrivateAttr(default=None)
+
+    def note_submission(self, submission_id: str) -> None:
+        """Add ``submission_id`` to ``submissions`` (in order) unless it is there: O(1), with a
+        set kept beside the list (rebuilt if the list was changed another way)."""
+        seen = self._submission_set
+        if seen is None or len(seen) != len(self.submissions):
+            seen = self._submission_set = set(self.submissions)
+        if submission_id not in seen:
+            seen.add(submission_id)
+            self.submissions.append(submission_id)
 
     @classmethod
     def empty(cls, enterprise: str) -> EnterpriseState:

@@ -479,7 +479,7 @@ class ProjectionStoreContract:
             "": new_head,
             "credit.records/D1": {"n": 10},
             "rectification.items/A/1": None,
-            "submissions#000000002": "s3",
+            "submissions#000000000": ["s1", "s2", "s3"],
             "sync.deliveries/x/y": {"d": 1},
         })}, 3, expected=2)
         got = store.load(p, key)
