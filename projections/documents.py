@@ -17,7 +17,6 @@ rows; readers get the assembled document; the processor writes only the parts it
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel
@@ -107,7 +106,7 @@ def assemble(key: str, parts: dict[str, Any]) -> dict[str, Any] | None:
     """The document from its parts (None without a head)."""
     if HEAD not in parts:
         return None
-    doc = copy.deepcopy(parts[HEAD]) if len(parts) > 1 else parts[HEAD]
+    doc: dict[str, Any] = copy.deepcopy(parts[HEAD]) if len(parts) > 1 else parts[HEAD]
     fields = fields_for(key)
     lists: dict[str, list[tuple[int, Any]]] = {}
     for name, value in parts.items():
@@ -279,6 +278,8 @@ class Tracker:
                 before = self.lengths.get(path, 0)
                 if len(items) < before:
                     raise _Replaced(path)
+                if len(items) == before:
+                    continue
                 for b in range(before // LIST_BLOCK, (len(items) + LIST_BLOCK - 1) // LIST_BLOCK):
                     out[list_part(path, b)] = [_json(v) for v in items[b * LIST_BLOCK:(b + 1) * LIST_BLOCK]]
         return out
@@ -296,5 +297,3 @@ def changed_parts(tracker: Tracker) -> tuple[dict[str, Any], bool]:
         return split(tracker.key, _json(tracker.obj)), True
 
 
-def iter_parts(key: str, doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    yield from split(key, doc).items()
