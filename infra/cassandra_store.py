@@ -79,6 +79,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -624,6 +625,10 @@ def _rejection(row: Any) -> RejectionRecord:
 # --------------------------------------------------------------------------- projections
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 class CassandraProjectionStore(_Base, ProjectionStore):
     """Documents as parts (``projections.documents``): ``projection_parts ((projection, key),
     part)``, so an update writes only the parts it changed. A whole-document replacement
@@ -647,8 +652,54 @@ class CassandraProjectionStore(_Base, ProjectionStore):
         ).one()
         return None if row is None else dict(json.loads(row.state))
 
+    def __init__(self, session: Any, keyspace: str, *, cache_docs: int = 256) -> None:
+        super().__init__(session, keyspace)
+        self._texts: OrderedDict[tuple[str, str], dict[str, str]] = OrderedDict()
+        """(projection, key) -> part -> JSON text as last written or read by this adapter."""
+        self._cache_docs = cache_docs
+
     def save(self, projection: str, updates: dict[str, dict[str, Any]], position: int) -> None:
-        self.write(projection, {k: PartChanges(split(k, v), whole=True) for k, v in updates.items()}, position)
+        """Whole documents in, changed parts out: each document is split and compared with
+        the parts this adapter last wrote (checked against the stored head, so a rebuild or
+        another writer in between makes it re-read them); only the parts that differ are
+        written and the ones gone are deleted. The worker's projector saves whole documents,
+        so this keeps its writes to Cassandra as small as the change."""
+        changes: dict[str, PartChanges] = {}
+        for key, doc in updates.items():
+            parts = split(key, doc)
+            texts = {p: _dumps(v) for p, v in parts.items()}
+            known = self._known(projection, key)
+            if known is None:
+                changes[key] = PartChanges(parts, whole=True)
+            else:
+                diff: dict[str, Any] = {p: parts[p] for p, t in texts.items() if known.get(p) != t}
+                diff.update({p: None for p in known if p not in texts})
+                changes[key] = PartChanges(diff)
+            self._remember(projection, key, texts)
+        self.write(projection, changes, position)
+
+    def _known(self, projection: str, key: str) -> dict[str, str] | None:
+        cached = self._texts.get((projection, key))
+        row = self.session.execute(
+            self._p("SELECT state FROM {ks}.projection_parts WHERE projection = ? AND key = ? AND part = ?"),
+            (projection, key, HEAD),
+        ).one()
+        if row is None:
+            return None
+        if cached is not None and cached.get(HEAD) == row.state:
+            self._texts.move_to_end((projection, key))
+            return cached
+        rows = self.session.execute(
+            self._p("SELECT part, state FROM {ks}.projection_parts WHERE projection = ? AND key = ?"),
+            (projection, key),
+        )
+        return {r.part: r.state for r in rows}
+
+    def _remember(self, projection: str, key: str, texts: dict[str, str]) -> None:
+        self._texts[(projection, key)] = texts
+        self._texts.move_to_end((projection, key))
+        while len(self._texts) > self._cache_docs:
+            self._texts.popitem(last=False)
 
     def write(
         self, projection: str, changes: dict[str, PartChanges], position: int, *, expected: int | None = None
@@ -659,6 +710,17 @@ class CassandraProjectionStore(_Base, ProjectionStore):
 
         if expected is not None and self.position(projection) != expected:
             raise ConcurrencyError(f"projection {projection} is not at {expected}")
+        for key, change in changes.items():  # what this adapter knows of the key is now stale
+            if (projection, key) in self._texts and (change.whole or change.parts):
+                known = self._texts[(projection, key)]
+                if change.whole:
+                    known = {}
+                for part, value in change.parts.items():
+                    if value is None:
+                        known.pop(part, None)
+                    else:
+                        known[part] = _dumps(value)
+                self._texts[(projection, key)] = known
         now = int(_time.time() * 1_000_000)
         put = self._p(
             "INSERT INTO {ks}.projection_parts (projection, key, part, state) VALUES (?, ?, ?, ?) USING TIMESTAMP ?"
@@ -677,7 +739,7 @@ class CassandraProjectionStore(_Base, ProjectionStore):
                 if value is None:
                     statements.append((drop, (now, projection, key, part), 64 + len(part.encode())))
                 else:
-                    text = json.dumps(value, ensure_ascii=False, default=str)
+                    text = _dumps(value)
                     statements.append((put, (projection, key, part, text, now), 64 + len(text.encode())))
             statements.append((put_key, (projection, key), 64))
         batches: list[Any] = []
@@ -713,6 +775,8 @@ class CassandraProjectionStore(_Base, ProjectionStore):
     def reset(self, projection: str) -> None:
         from cassandra.query import BatchStatement, BatchType
 
+        for cached in [k for k in self._texts if k[0] == projection]:
+            del self._texts[cached]
         keys = self.keys(projection)
         drop = self._p("DELETE FROM {ks}.projection_parts WHERE projection = ? AND key = ?")
         batch = BatchStatement(batch_type=BatchType.LOGGED)

@@ -495,6 +495,29 @@ class ProjectionStoreContract:
         assert store.load(p, key) == doc
         assert store.keys(p) == [key]
 
+    def test_saving_whole_documents_again_keeps_exactly_the_new_one(self) -> None:
+        """``save`` of a whole document replaces it (an adapter may write only the parts that
+        differ), also after another adapter reset the projection in between."""
+        store, other = self.make_store(), self.make_store()
+        p = uid("p")
+        key = "enterprise:E2"
+
+        def doc(records: dict[str, Any], seq: int) -> dict[str, Any]:
+            return {"enterprise": "E2", "seq": seq, "submissions": [f"s{i}" for i in range(seq)],
+                    "credit": {"enterprise": "E2", "records": records, "repairs_granted_on": []},
+                    "rectification": {"enterprise": "E2", "items": {}}, "sync": {"enterprise": "E2", "deliveries": {}}}
+
+        first = doc({"D1": {"n": 1}, "D2": {"n": 2}, "D3": {"n": 3}}, 70)
+        store.save(p, {key: first}, 1)
+        second = doc({"D1": {"n": 1}, "D2": {"n": 20}, "D4": {"n": 4}}, 71)
+        store.save(p, {key: second}, 2)
+        assert store.load(p, key) == second
+        assert other.load(p, key) == second
+        other.reset(p)
+        store.save(p, {key: second}, 3)
+        assert other.load(p, key) == second
+        assert store.position(p) == 3
+
     def test_write_refuses_a_stale_position_and_writes_nothing(self) -> None:
         store = self.make_store()
         p = uid("p")
