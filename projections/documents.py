@@ -274,7 +274,7 @@ class Tracker:
                 for k in value.touched:
                     out[dict_part(path, str(k))] = _json(value[k]) if dict.__contains__(value, k) else None
             else:
-                items = list(value or [])
+                items = value if value is not None else []
                 before = self.lengths.get(path, 0)
                 if len(items) < before:
                     raise _Replaced(path)

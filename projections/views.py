@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import islice
 from typing import Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
@@ -123,6 +124,21 @@ class RectificationItem(BaseModel):
 class RectificationView(BaseModel):
     enterprise: str
     items: dict[str, RectificationItem] = Field(default_factory=dict)
+    _advice_index: tuple[int, int, set[str]] | None = PrivateAttr(default=None)
+
+    def has_advice(self, advice_no: str) -> bool:
+        """Whether an item of ``advice_no`` exists, without reading every item: an index of
+        advice numbers is kept beside ``items`` and extended with the items added since (items
+        are only ever added; a smaller or different dict rebuilds it)."""
+        n = len(self.items)
+        index = self._advice_index
+        if index is None or index[0] != id(self.items) or index[1] > n:
+            index = (id(self.items), n, {i.advice_no for i in self.items.values()})
+        elif index[1] < n:
+            index[2].update(i.advice_no for i in islice(reversed(self.items.values()), n - index[1]))
+            index = (index[0], n, index[2])
+        self._advice_index = index
+        return advice_no in index[2]
 
     def open_by_department(self) -> dict[str, list[RectificationItem]]:
         """Every open demand on the enterprise, side by side per owning department."""

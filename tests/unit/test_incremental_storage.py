@@ -213,3 +213,24 @@ def test_history_pages_follow_the_cursor(tmp_path: Path, limit: int) -> None:
         assert len(kept["events"]) == limit and kept["page"]["total"] == 60
     finally:
         app.close()
+
+
+def test_advice_index_follows_the_items() -> None:
+    from datetime import UTC, date, datetime
+
+    from projections.views import RectificationItem, RectificationView
+
+    def item(advice: str, n: str) -> RectificationItem:
+        return RectificationItem(advice_no=advice, item_id=n, decision_no="D", issued_by="d",
+                                 issued_at=datetime(2026, 1, 5, tzinfo=UTC), requirement="r",
+                                 deadline=date(2026, 2, 1), lead_department="d")
+
+    view = RectificationView(enterprise="E")
+    assert not view.has_advice("A1")
+    view.items["A1/1"] = item("A1", "1")
+    assert view.has_advice("A1") and not view.has_advice("A2")
+    view.items["A2/1"] = item("A2", "1")
+    view.items["A2/2"] = item("A2", "2")
+    assert view.has_advice("A2") and view.has_advice("A1")
+    view.items = {"A3/1": item("A3", "1")}  # replaced: the index is rebuilt
+    assert view.has_advice("A3") and not view.has_advice("A1")
