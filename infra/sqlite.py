@@ -96,6 +96,15 @@ class Database:
             uri = Path(path).resolve().as_uri() + "?mode=ro"
             self.conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None,
                                         timeout=busy_timeout_s)
+            current = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'projection_parts'"
+            ).fetchone()
+            if current is None:
+                self.conn.close()
+                raise ValueError(
+                    f"{path} holds read models in an older layout; run a writing command once "
+                    "(e.g. `tongxiu rebuild`) to rebuild them"
+                )
             return
         if self.path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
