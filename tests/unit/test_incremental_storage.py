@@ -234,3 +234,35 @@ def test_advice_index_follows_the_items() -> None:
     assert view.has_advice("A2") and view.has_advice("A1")
     view.items = {"A3/1": item("A3", "1")}  # replaced: the index is rebuilt
     assert view.has_advice("A3") and not view.has_advice("A1")
+
+
+def test_timeline_page_shows_and_verifies_one_page(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from services.http import TIMELINE_PAGE, create_app
+
+    app = fresh(tmp_path / "l")
+    try:
+        code = enterprise_codes(1)[0]
+        for cycle in cycles_for(code, 11):  # 220 events: more than one page
+            submit_cycle(app, cycle)
+        client = TestClient(create_app(app, {"auditor-token-0000000000": {"role": "auditor"}}))
+        client.headers["Authorization"] = "Bearer auditor-token-0000000000"
+        latest = client.get(f"/enterprises/{code}").text
+        assert latest.count("<circle") == TIMELINE_PAGE
+        assert f"#{220 - TIMELINE_PAGE + 1}–#220 of 220" in latest and 'data-ok="true"' in latest
+        assert f'?before={220 - TIMELINE_PAGE + 1}"' in latest  # the older page
+        older = client.get(f"/enterprises/{code}", params={"before": 21}).text
+        assert older.count("<circle") == 20 and "#1–#20 of 220" in older
+        # tampering inside the page shown is caught by the page's verification
+        import json
+
+        stored = app.log.read_stream(code, from_seq=210, limit=1)[0]
+        body = json.loads(stored.raw)
+        body["occurred_at"] = body["occurred_at"].replace("2026", "2025", 1)
+        app.log.tamper_for_test(code, 210, json.dumps(body, ensure_ascii=False))
+        tampered = client.get(f"/enterprises/{code}").text
+        assert 'data-ok="false"' in tampered and "seq 210" in tampered
+        assert 'data-ok="true"' in client.get(f"/enterprises/{code}", params={"before": 21}).text
+    finally:
+        app.close()
