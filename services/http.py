@@ -25,17 +25,19 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
+from starlette.responses import Response
 
+import services.audit as paging
 from events.envelope import Receipt, Submission
 from events.models import REGISTRY_STREAM
 from projections.fold import CHINA
 from projections.views import CreditView, Delivery, RectificationView, SupervisionCounters
 from services.app import Tongxiu, period_error
-from services.audit import history_page, is_kept, replay, verify_range, verify_streams
+from services.audit import replay, verify_streams
 from services.ports import ConcurrencyError
 from services.sdk import FeedItem, FeedPort
 
@@ -370,7 +372,7 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
         when, known = parse_when(as_of, "as_of"), parse_when(known_at, "known_at")
         current = app.enterprise_state(code) if when is None and known is None else None
         fold = current is not None and current.seq < app.log.last_seq(code)  # read model behind
-        result = history_page(app.log, app.rules, code, as_of=when, known_at=known, limit=limit, offset=offset,
+        result = paging.history_page(app.log, app.rules, code, as_of=when, known_at=known, limit=limit, offset=offset,
                               after=after, fold=fold or current is None)
         state = result.state if result.state is not None else current
         assert state is not None
@@ -702,7 +704,7 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
         data = history(code, as_of, known_at, 1, 0)
         when, known = data["as_of"], data["known_at"]
         page = [s.envelope for s in app.log.read_stream(code, from_seq=first, limit=end - first + 1)] if end else []
-        kept = {e.event_id for e in page if is_kept(e, when, known)}
+        kept = {e.event_id for e in page if paging.is_kept(e, when, known)}
         reg = app.registry()
         depts = sorted({e.department for e in page})
         palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -720,7 +722,7 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
             "chart": _timeline_chart(events, kept, colours, when),
             "credit": data["credit"],
             "rect": data["rectification"],
-            "verification": verify_range(app.log, code, first, end) if end else verification(code),
+            "verification": paging.verify_range(app.log, code, first, end) if end else verification(code),
             "window": {"first": first, "last": end, "total": last,
                        "older": first - 1 if first > 1 else None, "newer": end + TIMELINE_PAGE + 1 if end < last else None},
             "sync_decisions": sorted({d.decision_no for d in data["sync"].deliveries.values()}),
