@@ -1,5 +1,6 @@
 """Several real OS processes on one embedded data directory: writers (each running the
-processors after its submissions) and many read-only ``tongxiu stats`` runs at the same time.
+processors after its submissions), the web service (``tongxiu serve``, queried throughout)
+and many read-only ``tongxiu stats`` runs at the same time.
 Afterwards the read models equal a rebuild from the log, the supervision figures count every
 accepted decision once, and read-only commands never change the database file."""
 
@@ -63,9 +64,58 @@ def _files(data_dir: Path) -> dict[str, str]:
     return out
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(data: Path, tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
+    """``tongxiu serve`` on the same data directory (the web service, itself a processor)."""
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps({AUDITOR: {"role": "auditor"}}))
+    tokens.chmod(0o600)
+    port = _free_port()
+    proc = subprocess.Popen([TONGXIU, "--data-dir", str(data), "serve", "--port", str(port), "--tokens", str(tokens)],
+                            cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _get(url: str) -> Any:
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {AUDITOR}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+AUDITOR = "auditor-token-processes-0000"
+
+
 def test_writers_and_readers_in_parallel_give_the_rebuild(tmp_path: Path) -> None:
+    import time
+    import urllib.error
+
     data = tmp_path / "ledger"
     _registered(data)
+    web, base = _serve(data, tmp_path)
+    try:
+        for _ in range(300):  # bounded wait for the service to listen
+            try:
+                _get(base + "/health")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert web.poll() is None, web.stderr.read() if web.stderr else ""
+                time.sleep(0.1)
+        _run_writers_and_readers(data, tmp_path, base)
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
+
+
+def _run_writers_and_readers(data: Path, tmp_path: Path, base: str) -> None:
     writers = [
         subprocess.Popen([sys.executable, "-m", "tests.procs", str(data), name, "12"], cwd=ROOT, env=_env(),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -84,6 +134,8 @@ def test_writers_and_readers_in_parallel_give_the_rebuild(tmp_path: Path) -> Non
             assert p.returncode == 0, err
             outputs.append(json.loads(out))
         stats_runs += len(wave)
+        web_figures = _get(base + "/api/departments/samr-deqing/supervision")
+        assert web_figures["penalties"] <= 36
     accepted = 0
     for w in writers:
         out, err = w.communicate(timeout=300)
@@ -100,6 +152,7 @@ def test_writers_and_readers_in_parallel_give_the_rebuild(tmp_path: Path) -> Non
     months = incremental["supervision:samr-deqing"]["months"]
     assert sum(m["penalties"] for m in months.values()) == 36
     assert sum(m["served_with_notice"] for m in months.values()) == 36
+    assert _get(base + "/api/departments/samr-deqing/supervision")["penalties"] == 36  # the web service agrees
 
 
 def test_read_only_commands_leave_the_database_file_unchanged(tmp_path: Path) -> None:
