@@ -172,3 +172,7 @@ def test_read_only_commands_leave_the_database_file_unchanged(tmp_path: Path) ->
         run = subprocess.run([TONGXIU, "--data-dir", str(data), *args], env=_env(), capture_output=True, text=True)
         assert run.returncode == 0, (args, run.stdout, run.stderr)
         assert _files(data) == before, args
+        if args[0] == "replay":  # streamed out event by event, still one JSON document
+            replayed = json.loads(run.stdout)
+            assert [e["seq"] for e in replayed["events"]] == list(range(1, len(replayed["events"]) + 1))
+            assert len(replayed["events"]) > 0 and replayed["credit"]["records"]
