@@ -33,8 +33,9 @@ lint: setup ## ruff + mypy (strict on events and projections)
 	$(BIN)/ruff check events projections services streams infra tests bench
 	$(BIN)/mypy events projections
 
-bench: setup ## benchmarks (ratios against a bare baseline in the same run)
+bench: setup ## benchmarks (ratios against a baseline in the same run)
 	$(BIN)/python -m bench.write_replay
+	$(BIN)/python -m bench.long_history
 
 schemas: setup ## regenerate docs/schemas from the event models
 	$(BIN)/tongxiu schema export

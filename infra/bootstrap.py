@@ -32,15 +32,21 @@ def ledger_key(data_dir: Path) -> KeyPair:
     return key
 
 
-def open_app(settings: Settings, *, clock: Clock | None = None, key: KeyPair | None = None) -> Tongxiu:
+def open_app(
+    settings: Settings, *, clock: Clock | None = None, key: KeyPair | None = None, read_only: bool = False
+) -> Tongxiu:
+    """``read_only``: for commands that only read (embedded: the file is opened ``mode=ro``,
+    nothing is bootstrapped or processed, so the database file is left exactly as it was)."""
     if settings.backend == "distributed":
         from infra.distributed import open_distributed
 
         return open_distributed(settings, clock=clock, key=key)
-    return open_embedded(settings, clock=clock, key=key)
+    return open_embedded(settings, clock=clock, key=key, read_only=read_only)
 
 
-def open_embedded(settings: Settings, *, clock: Clock | None = None, key: KeyPair | None = None) -> Tongxiu:
+def open_embedded(
+    settings: Settings, *, clock: Clock | None = None, key: KeyPair | None = None, read_only: bool = False
+) -> Tongxiu:
     from infra.sqlite import (
         Database,
         SqliteEventLog,
@@ -50,12 +56,17 @@ def open_embedded(settings: Settings, *, clock: Clock | None = None, key: KeyPai
     )
 
     data_dir = Path(settings.data_dir)
-    db = Database(data_dir / "ledger.sqlite3")
+    path = data_dir / "ledger.sqlite3"
+    # read-only on a folder without a ledger: an empty one in memory (nothing created on disk)
+    db = Database(":memory:") if read_only and not path.exists() else Database(path, read_only=read_only)
     clock = clock or SystemClock()
     rules = load_rules(settings)
     log = SqliteEventLog(db)
     rejections = SqliteRejectionLog(db)
     store = SqliteProjectionStore(db)
+    if key is None and read_only:  # never signs; do not create a key file
+        path = data_dir / "ledger.key"
+        key = KeyPair.from_private(path.read_text().strip()) if path.exists() else KeyPair.generate()
     ledger = Ledger(log, rejections, clock, rules, key or ledger_key(data_dir))
     runner = ProjectionRunner(store, rules)
     app = Tongxiu(
@@ -74,6 +85,9 @@ def open_embedded(settings: Settings, *, clock: Clock | None = None, key: KeyPai
 
     app.feed = LocalFeed(app)
     app.closers.append(db.close)
+    if read_only:
+        app.after_submit = None
+        return app
     ledger.bootstrap()
     app.process()
     return app

@@ -61,14 +61,16 @@ Other ports
     * Rejections are denormalised into four tables (by submission, by department, by stream,
       all), each partitioned by month, written in one logged batch; ids are time uuids
       (insertion order within a process, clock order across processes).
-    * Projections: ``projection_state ((projection, key))`` with the position each key row
-      reflects, ``projection_keys`` and ``projection_positions``, all written by ``save`` in ONE
-      logged batch: all-or-eventually-all (batchlog), but not isolated across partitions, so a
-      concurrent reader may briefly see some keys ahead of the position. One writer per
-      projection is assumed (the processor). If the batch would exceed
-      :data:`MAX_BATCH_BYTES` it is split and the position is written last, so a crash in
-      between can make a redelivered event re-apply to keys already written: per-key
-      positions are stored so that such a case can be detected.
+    * Projections: documents stored as parts (``projections.documents``) in
+      ``projection_parts ((projection, key), part)``, plus ``projection_keys`` and
+      ``projection_positions``. An update writes only the parts it changed (its cost does
+      not grow with a long history), in logged batches of at most :data:`MAX_BATCH_BYTES`,
+      the position last: all-or-eventually-all per batch, not isolated across partitions, so
+      a concurrent reader may briefly see some parts ahead of the position, and a crash
+      between batches can make a redelivered event re-apply to parts already written (the
+      worker's projector guards each enterprise by its ``seq``). One writer per projection
+      is assumed. (``projection_state``, the older one-row-per-document table, is no longer
+      read or written.)
     * Offsets: one row per consumer.
 """
 
@@ -77,6 +79,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -84,11 +87,13 @@ from pathlib import Path
 from typing import Any
 
 from events.envelope import Envelope, Receipt
+from projections.documents import HEAD, assemble, split
 from services.config import Settings
 from services.ports import (
     ConcurrencyError,
     EventLog,
     OffsetStore,
+    PartChanges,
     ProjectionStore,
     RejectionLog,
     RejectionRecord,
@@ -403,10 +408,11 @@ class CassandraEventLog(_Base, EventLog):
 
     # ------------------------------------------------------------------ reads
 
-    def read_stream(self, stream: str, *, from_seq: int = 1) -> list[StoredEvent]:
+    def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
         head = self._read_head(stream)
         start = max(from_seq, 1)
-        rows = self._rows(stream, start, head.last_seq)
+        last = head.last_seq if limit is None else min(head.last_seq, start + max(limit, 0) - 1)
+        rows = self._rows(stream, start, last)
         return [StoredEvent(envelope=Envelope.from_json(r.raw), raw=r.raw, position=0) for r in rows]
 
     def last_seq(self, stream: str) -> int:
@@ -578,6 +584,36 @@ class CassandraRejectionLog(_Base, RejectionLog):
         return out
 
 
+    def count(self, *, department: str | None = None, stream: str | None = None) -> int:
+        months = [r.month for r in self.session.execute(
+            self._p("SELECT month FROM {ks}.rejection_months WHERE scope = 'all'"))]
+        total = 0
+        for month in months:
+            if stream and department:
+                rows = self.session.execute(
+                    self._p("SELECT department FROM {ks}.rejections_by_stream WHERE stream = ? AND month = ?"),
+                    (stream, month),
+                )
+                total += sum(1 for r in rows if r.department == department)
+                continue
+            if stream:
+                row = self.session.execute(
+                    self._p("SELECT COUNT(*) FROM {ks}.rejections_by_stream WHERE stream = ? AND month = ?"),
+                    (stream, month),
+                ).one()
+            elif department:
+                row = self.session.execute(
+                    self._p("SELECT COUNT(*) FROM {ks}.rejections_by_department WHERE department = ? AND month = ?"),
+                    (department, month),
+                ).one()
+            else:
+                row = self.session.execute(
+                    self._p("SELECT COUNT(*) FROM {ks}.rejections_all WHERE month = ?"), (month,)
+                ).one()
+            total += int(row[0]) if row is not None else 0
+        return total
+
+
 def _rejection(row: Any) -> RejectionRecord:
     return RejectionRecord(
         receipt=Receipt.model_validate_json(row.receipt),
@@ -589,51 +625,140 @@ def _rejection(row: Any) -> RejectionRecord:
 # --------------------------------------------------------------------------- projections
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 class CassandraProjectionStore(_Base, ProjectionStore):
+    """Documents as parts (``projections.documents``): ``projection_parts ((projection, key),
+    part)``, so an update writes only the parts it changed. A whole-document replacement
+    deletes the partition at a timestamp just below the new rows' (same batch, no shadowing).
+    ``write(expected=...)`` checks the position before writing; unlike SQLite this check is
+    not isolated from a concurrent writer, so one runner per projection is still assumed
+    (the worker's projector; ``tongxiu rebuild``)."""
+
     def load(self, projection: str, key: str) -> dict[str, Any] | None:
+        rows = self.session.execute(
+            self._p("SELECT part, state FROM {ks}.projection_parts WHERE projection = ? AND key = ?"),
+            (projection, key),
+        )
+        doc = assemble(key, {r.part: json.loads(r.state) for r in rows})
+        return None if doc is None else dict(doc)
+
+    def load_head(self, projection: str, key: str) -> dict[str, Any] | None:
         row = self.session.execute(
-            self._p("SELECT state FROM {ks}.projection_state WHERE projection = ? AND key = ?"), (projection, key)
+            self._p("SELECT state FROM {ks}.projection_parts WHERE projection = ? AND key = ? AND part = ?"),
+            (projection, key, HEAD),
         ).one()
         return None if row is None else dict(json.loads(row.state))
 
+    def __init__(self, session: Any, keyspace: str, *, cache_docs: int = 256) -> None:
+        super().__init__(session, keyspace)
+        self._texts: OrderedDict[tuple[str, str], dict[str, str]] = OrderedDict()
+        """(projection, key) -> part -> JSON text as last written or read by this adapter."""
+        self._cache_docs = cache_docs
+
     def save(self, projection: str, updates: dict[str, dict[str, Any]], position: int) -> None:
+        """Whole documents in, changed parts out: each document is split and compared with
+        the parts this adapter last wrote (checked against the stored head, so a rebuild or
+        another writer in between makes it re-read them); only the parts that differ are
+        written and the ones gone are deleted. The worker's projector saves whole documents,
+        so this keeps its writes to Cassandra as small as the change."""
+        changes: dict[str, PartChanges] = {}
+        for key, doc in updates.items():
+            parts = split(key, doc)
+            texts = {p: _dumps(v) for p, v in parts.items()}
+            known = self._known(projection, key)
+            if known is None:
+                changes[key] = PartChanges(parts, whole=True)
+            else:
+                diff: dict[str, Any] = {p: parts[p] for p, t in texts.items() if known.get(p) != t}
+                diff.update({p: None for p in known if p not in texts})
+                changes[key] = PartChanges(diff)
+            self._remember(projection, key, texts)
+        self.write(projection, changes, position)
+
+    def _known(self, projection: str, key: str) -> dict[str, str] | None:
+        cached = self._texts.get((projection, key))
+        row = self.session.execute(
+            self._p("SELECT state FROM {ks}.projection_parts WHERE projection = ? AND key = ? AND part = ?"),
+            (projection, key, HEAD),
+        ).one()
+        if row is None:
+            return None
+        if cached is not None and cached.get(HEAD) == row.state:
+            self._texts.move_to_end((projection, key))
+            return cached
+        rows = self.session.execute(
+            self._p("SELECT part, state FROM {ks}.projection_parts WHERE projection = ? AND key = ?"),
+            (projection, key),
+        )
+        return {r.part: r.state for r in rows}
+
+    def _remember(self, projection: str, key: str, texts: dict[str, str]) -> None:
+        self._texts[(projection, key)] = texts
+        self._texts.move_to_end((projection, key))
+        while len(self._texts) > self._cache_docs:
+            self._texts.popitem(last=False)
+
+    def write(
+        self, projection: str, changes: dict[str, PartChanges], position: int, *, expected: int | None = None
+    ) -> None:
+        import time as _time
+
         from cassandra.query import BatchStatement, BatchType
 
-        put_state = self._p(
-            "INSERT INTO {ks}.projection_state (projection, key, state, position) VALUES (?, ?, ?, ?)"
+        if expected is not None and self.position(projection) != expected:
+            raise ConcurrencyError(f"projection {projection} is not at {expected}")
+        for key, change in changes.items():  # what this adapter knows of the key is now stale
+            if (projection, key) in self._texts and (change.whole or change.parts):
+                known = self._texts[(projection, key)]
+                if change.whole:
+                    known = {}
+                for part, value in change.parts.items():
+                    if value is None:
+                        known.pop(part, None)
+                    else:
+                        known[part] = _dumps(value)
+                self._texts[(projection, key)] = known
+        now = int(_time.time() * 1_000_000)
+        put = self._p(
+            "INSERT INTO {ks}.projection_parts (projection, key, part, state) VALUES (?, ?, ?, ?) USING TIMESTAMP ?"
         )
+        drop = self._p(
+            "DELETE FROM {ks}.projection_parts USING TIMESTAMP ? WHERE projection = ? AND key = ? AND part = ?"
+        )
+        drop_all = self._p("DELETE FROM {ks}.projection_parts USING TIMESTAMP ? WHERE projection = ? AND key = ?")
         put_key = self._p("INSERT INTO {ks}.projection_keys (projection, key) VALUES (?, ?)")
         put_pos = self._p("INSERT INTO {ks}.projection_positions (projection, position) VALUES (?, ?)")
+        statements: list[tuple[Any, tuple[Any, ...], int]] = []
+        for key, change in changes.items():
+            if change.whole:
+                statements.append((drop_all, (now - 1, projection, key), 64))
+            for part, value in change.parts.items():
+                if value is None:
+                    statements.append((drop, (now, projection, key, part), 64 + len(part.encode())))
+                else:
+                    text = _dumps(value)
+                    statements.append((put, (projection, key, part, text, now), 64 + len(text.encode())))
+            statements.append((put_key, (projection, key), 64))
         batches: list[Any] = []
         batch = BatchStatement(batch_type=BatchType.LOGGED)
         size = 0
-        for key, value in updates.items():
-            text = json.dumps(value, ensure_ascii=False, default=str)
-            cost = len(text.encode()) + 2 * len(key.encode()) + 2 * len(projection.encode()) + 64
-            if cost > MAX_BATCH_BYTES:
-                # A state too large for any batch (a long history) is written on its own: two
-                # single-partition statements, before the position, so a crash between them
-                # re-applies events (skipped by their seq) rather than losing any.
-                batches.append((put_state, (projection, key, text, position)))
-                batches.append((put_key, (projection, key)))
-                continue
+        for stmt, values, cost in statements:
             if size and size + cost > MAX_BATCH_BYTES:
                 batches.append(batch)
                 batch = BatchStatement(batch_type=BatchType.LOGGED)
                 size = 0
-            batch.add(put_state, (projection, key, text, position))
-            batch.add(put_key, (projection, key))
+            batch.add(stmt, values)
             size += cost
         batch.add(put_pos, (projection, position))
         batches.append(batch)
         if len(batches) > 1:
-            log.warning("projection %s: save split into %d writes (size); position written last", projection,
-                        len(batches))
+            log.info("projection %s: write split into %d batches (size); position written last", projection,
+                     len(batches))
         for b in batches:
-            if isinstance(b, tuple):
-                self.session.execute(*b)
-            else:
-                self.session.execute(b)
+            self.session.execute(b)
 
     def position(self, projection: str) -> int:
         row = self.session.execute(
@@ -650,12 +775,14 @@ class CassandraProjectionStore(_Base, ProjectionStore):
     def reset(self, projection: str) -> None:
         from cassandra.query import BatchStatement, BatchType
 
+        for cached in [k for k in self._texts if k[0] == projection]:
+            del self._texts[cached]
         keys = self.keys(projection)
-        drop_state = self._p("DELETE FROM {ks}.projection_state WHERE projection = ? AND key = ?")
+        drop = self._p("DELETE FROM {ks}.projection_parts WHERE projection = ? AND key = ?")
         batch = BatchStatement(batch_type=BatchType.LOGGED)
         n = 0
         for key in keys:
-            batch.add(drop_state, (projection, key))
+            batch.add(drop, (projection, key))
             n += 1
             if n == 200:
                 self.session.execute(batch)

@@ -159,7 +159,7 @@ class DistributedRunner(ProjectionRunner):
 
         for stream, head in heads.items():
             key = "registry" if stream == REGISTRY_STREAM else enterprise_key(stream)
-            raw = self.store.load(PROJECTION, key)
+            raw = self.store.load_head(PROJECTION, key)
             if raw is None or int(raw.get("seq", 0)) < head:
                 return False
         return True

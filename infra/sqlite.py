@@ -2,23 +2,33 @@
 
 One connection guarded by a lock, so the CLI, the in-process processors and the HTTP
 service's worker threads can share it. Appends, projection saves and their positions are
-single SQLite transactions.
+single SQLite transactions. Several processes may open the same file: writers serialise on
+SQLite's write lock, and the processor holds it across read-fold-write
+(:meth:`SqliteProjectionStore.exclusive`), so two processes never apply the same events.
+``Database(path, read_only=True)`` opens the file with ``mode=ro``: read-only commands never
+write it (not even a WAL checkpoint on close).
+
+Read models are stored as parts (``projections.documents``), one row per part in
+``projection_parts``; an update writes the parts it changed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from events.envelope import Envelope, Receipt
+from projections.documents import HEAD, assemble, split
 from services.ports import (
     ConcurrencyError,
     EventLog,
     OffsetStore,
+    PartChanges,
     ProjectionStore,
     RejectionLog,
     RejectionRecord,
@@ -52,12 +62,15 @@ CREATE TABLE IF NOT EXISTS rejections (
     submission    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rejections_by_submission ON rejections (department, submission_id);
-CREATE TABLE IF NOT EXISTS projections (
+CREATE INDEX IF NOT EXISTS rejections_by_stream ON rejections (stream, id);
+CREATE INDEX IF NOT EXISTS rejections_by_department ON rejections (department, id);
+CREATE TABLE IF NOT EXISTS projection_parts (
     projection TEXT NOT NULL,
     key        TEXT NOT NULL,
+    part       TEXT NOT NULL,
     state      TEXT NOT NULL,
-    PRIMARY KEY (projection, key)
-);
+    PRIMARY KEY (projection, key, part)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS positions (
     projection TEXT PRIMARY KEY,
     position   INTEGER NOT NULL
@@ -72,15 +85,69 @@ CREATE TABLE IF NOT EXISTS offsets (
 class Database:
     """One SQLite file shared by the adapters below."""
 
-    def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path | str, *, read_only: bool = False, busy_timeout_s: float = 30.0) -> None:
         self.path = str(path)
-        self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.read_only = read_only
+        self.lock = threading.RLock()
+        self._depth = 0
+        if read_only:
+            if not Path(path).exists():
+                raise FileNotFoundError(f"no ledger at {path}")
+            uri = Path(path).resolve().as_uri() + "?mode=ro"
+            self.conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None,
+                                        timeout=busy_timeout_s)
+            current = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'projection_parts'"
+            ).fetchone()
+            if current is None:
+                self.conn.close()
+                raise ValueError(
+                    f"{path} holds read models in an older layout; run a writing command once "
+                    "(e.g. `tongxiu rebuild`) to rebuild them"
+                )
+            return
+        if self.path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_s)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.executescript(SCHEMA)
-        self.lock = threading.RLock()
+        with self.transaction():
+            self._migrate()
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.conn.execute(statement)
+
+    def _migrate(self) -> None:
+        """Read models are derived: an older layout (one row per whole document) is dropped
+        with its positions, and the next ``process()`` rebuilds them from the log."""
+        old = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'projections'"
+        ).fetchone()
+        if old:
+            self.conn.execute("DROP TABLE projections")
+            self.conn.execute("DROP TABLE IF EXISTS positions")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error); nested calls join the outer one."""
+        with self.lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.conn
+                finally:
+                    self._depth -= 1
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self.conn
+            except BaseException:
+                self._depth = 0
+                self.conn.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            self.conn.execute("COMMIT")
 
     def close(self) -> None:
         with self.lock:
@@ -114,29 +181,23 @@ class SqliteEventLog(EventLog):
         for n, e in enumerate(envelopes):
             if e.stream != stream or e.seq != expected_seq + 1 + n:
                 raise ValueError(f"envelope {e.event_id} is not seq {expected_seq + 1 + n} of {stream}")
-        with self.db.lock:
-            conn = self.db.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                (last,) = conn.execute(
-                    "SELECT COALESCE(MAX(seq), 0) FROM events WHERE stream = ?", (stream,)
-                ).fetchone()
-                if last != expected_seq:
-                    raise ConcurrencyError(f"{stream}: expected seq {expected_seq}, found {last}")
-                conn.executemany(
-                    "INSERT INTO events (stream, seq, event_id, type, department, submission_id,"
-                    " occurred_at, recorded_at, raw) VALUES (?,?,?,?,?,?,?,?,?)",
-                    rows,
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self.db.transaction() as conn:
+            (last,) = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE stream = ?", (stream,)
+            ).fetchone()
+            if last != expected_seq:
+                raise ConcurrencyError(f"{stream}: expected seq {expected_seq}, found {last}")
+            conn.executemany(
+                "INSERT INTO events (stream, seq, event_id, type, department, submission_id,"
+                " occurred_at, recorded_at, raw) VALUES (?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
 
-    def read_stream(self, stream: str, *, from_seq: int = 1) -> list[StoredEvent]:
+    def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
         with self.db.lock:
             rows = self.db.conn.execute(
-                "SELECT position, raw FROM events WHERE stream = ? AND seq >= ? ORDER BY seq", (stream, from_seq)
+                "SELECT position, raw FROM events WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                (stream, from_seq, -1 if limit is None else limit),
             ).fetchall()
         return [_stored(r) for r in rows]
 
@@ -220,11 +281,28 @@ class SqliteRejectionLog(RejectionLog):
             rows = self.db.conn.execute(sql, args).fetchall()
         return [_rejection(r) for r in rows]
 
+    def count(self, *, department: str | None = None, stream: str | None = None) -> int:
+        sql = "SELECT COUNT(*) FROM rejections WHERE 1=1"
+        args: list[Any] = []
+        if department:
+            sql += " AND department = ?"
+            args.append(department)
+        if stream:
+            sql += " AND stream = ?"
+            args.append(stream)
+        with self.db.lock:
+            (n,) = self.db.conn.execute(sql, args).fetchone()
+        return int(n)
+
 
 def _rejection(row: tuple[str, str, int]) -> RejectionRecord:
     return RejectionRecord(
         receipt=Receipt.model_validate_json(row[0]), submission=json.loads(row[1]), authenticated=bool(row[2])
     )
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 class SqliteProjectionStore(ProjectionStore):
@@ -233,27 +311,50 @@ class SqliteProjectionStore(ProjectionStore):
 
     def load(self, projection: str, key: str) -> dict[str, Any] | None:
         with self.db.lock:
+            rows = self.db.conn.execute(
+                "SELECT part, state FROM projection_parts WHERE projection = ? AND key = ?", (projection, key)
+            ).fetchall()
+        doc = assemble(key, {part: json.loads(state) for part, state in rows})
+        return None if doc is None else dict(doc)
+
+    def load_head(self, projection: str, key: str) -> dict[str, Any] | None:
+        with self.db.lock:
             row = self.db.conn.execute(
-                "SELECT state FROM projections WHERE projection = ? AND key = ?", (projection, key)
+                "SELECT state FROM projection_parts WHERE projection = ? AND key = ? AND part = ?",
+                (projection, key, HEAD),
             ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
     def save(self, projection: str, updates: dict[str, dict[str, Any]], position: int) -> None:
-        with self.db.lock:
-            conn = self.db.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+        self.write(projection, {k: PartChanges(split(k, v), whole=True) for k, v in updates.items()}, position)
+
+    def write(
+        self, projection: str, changes: dict[str, PartChanges], position: int, *, expected: int | None = None
+    ) -> None:
+        with self.db.transaction() as conn:
+            if expected is not None:
+                row = conn.execute("SELECT position FROM positions WHERE projection = ?", (projection,)).fetchone()
+                have = 0 if row is None else int(row[0])
+                if have != expected:
+                    raise ConcurrencyError(f"projection {projection} is at {have}, not {expected}")
+            for key, change in changes.items():
+                if change.whole:
+                    conn.execute("DELETE FROM projection_parts WHERE projection = ? AND key = ?", (projection, key))
+                gone = [(projection, key, p) for p, v in change.parts.items() if v is None]
+                if gone:
+                    conn.executemany(
+                        "DELETE FROM projection_parts WHERE projection = ? AND key = ? AND part = ?", gone
+                    )
                 conn.executemany(
-                    "INSERT OR REPLACE INTO projections (projection, key, state) VALUES (?,?,?)",
-                    [(projection, k, json.dumps(v, ensure_ascii=False, default=str)) for k, v in updates.items()],
+                    "INSERT OR REPLACE INTO projection_parts (projection, key, part, state) VALUES (?,?,?,?)",
+                    [(projection, key, p, _dumps(v)) for p, v in change.parts.items() if v is not None],
                 )
-                conn.execute(
-                    "INSERT OR REPLACE INTO positions (projection, position) VALUES (?, ?)", (projection, position)
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            conn.execute(
+                "INSERT OR REPLACE INTO positions (projection, position) VALUES (?, ?)", (projection, position)
+            )
+
+    def exclusive(self) -> contextlib.AbstractContextManager[Any]:
+        return self.db.transaction()
 
     def position(self, projection: str) -> int:
         with self.db.lock:
@@ -263,17 +364,14 @@ class SqliteProjectionStore(ProjectionStore):
     def keys(self, projection: str) -> list[str]:
         with self.db.lock:
             rows = self.db.conn.execute(
-                "SELECT key FROM projections WHERE projection = ? ORDER BY key", (projection,)
+                "SELECT key FROM projection_parts WHERE projection = ? AND part = ? ORDER BY key", (projection, HEAD)
             ).fetchall()
         return [r[0] for r in rows]
 
     def reset(self, projection: str) -> None:
-        with self.db.lock:
-            conn = self.db.conn
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("DELETE FROM projections WHERE projection = ?", (projection,))
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM projection_parts WHERE projection = ?", (projection,))
             conn.execute("DELETE FROM positions WHERE projection = ?", (projection,))
-            conn.execute("COMMIT")
 
 
 class SqliteOffsetStore(OffsetStore):

@@ -191,7 +191,14 @@ def _pending(record: CreditRecord) -> RepairApplication | None:
     return next((a for a in reversed(record.applications) if a.outcome == "pending"), None)
 
 
+_STATUS_CHANGES = [0]
+"""Counts every status change (any thread): a fold recomputes the standing, which reads
+every record, only when a status changed while it ran, so an event's cost does not grow with
+the number of records (a change in another thread only causes an extra recomputation)."""
+
+
 def _set_status(record: CreditRecord, status: str, env: Envelope) -> None:
+    _STATUS_CHANGES[0] += 1
     record.status = status  # type: ignore[assignment]
     record.history.append(StatusChange(at=env.occurred_at, status=status, by=env.department, seq=env.seq))
 
@@ -203,6 +210,28 @@ def _standing(credit: CreditView) -> str:
         if record.status == "publicized":
             worst = max(worst, order.get(record.publicity_class, 0))
     return {0: "good", 1: "publicized-minor", 2: "publicized-ordinary", 3: "publicized-serious"}[worst]
+
+
+_RANK = {"good": 0, "publicized-minor": 1, "publicized-ordinary": 2, "publicized-serious": 3}
+_CLASS_RANK = {"minor": 1, "ordinary": 2, "serious": 3}
+
+
+def _restanding(credit: CreditView, ev: object, env: Envelope, changes: int) -> str:
+    """The standing after this event changed a status: from the one change of the record the
+    event names when that decides it (a record entering publicity raises the standing to at
+    least its class; one leaving it below the worst class changes nothing), else recomputed
+    over every record."""
+    record = credit.records.get(str(getattr(ev, "decision_no", "") or "")) if changes == 1 else None
+    if record is None or not record.history or record.history[-1].seq != env.seq:
+        return _standing(credit)
+    old = record.history[-2].status if len(record.history) > 1 else None
+    current = _RANK.get(credit.standing, 0)
+    rank = _CLASS_RANK.get(record.publicity_class, 0)
+    if record.status == "publicized":
+        return credit.standing if rank <= current else _standing(credit)
+    if old != "publicized" or rank < current:
+        return credit.standing
+    return _standing(credit)
 
 
 def fold_enterprise(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
@@ -220,6 +249,7 @@ def fold_enterprise(state: EnterpriseState, env: Envelope, rules: Rules) -> list
 
 
 def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
+    changes_before = _STATUS_CHANGES[0]
     tallies: list[Tally] = []
     ev = env.event
     credit = state.credit
@@ -229,8 +259,7 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
     state.last_hash = env.hash
     if env.legacy_code:
         credit.legacy_code = True
-    if env.submission_id not in state.submissions:
-        state.submissions.append(env.submission_id)
+    state.note_submission(env.submission_id)
 
     late = is_late(env)
     if late:
@@ -505,7 +534,8 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
         delivery = state.sync.deliveries[f"{ev.source_event_id}/{ev.subscriber}"]
         delivery.overdue_marked = True
         tallies.append(Tally(ev.subscriber, month, "syncs_overdue"))
-    credit.standing = _standing(credit)
+    if _STATUS_CHANGES[0] != changes_before:
+        credit.standing = _restanding(credit, ev, env, _STATUS_CHANGES[0] - changes_before)
     return tallies
 
 

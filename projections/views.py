@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import islice
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from projections.workdays import china_day
 
@@ -183,6 +184,21 @@ class RectificationItem(BaseModel):
 class RectificationView(BaseModel):
     enterprise: str
     items: dict[str, RectificationItem] = Field(default_factory=dict)
+    _advice_index: tuple[int, int, set[str]] | None = PrivateAttr(default=None)
+
+    def has_advice(self, advice_no: str) -> bool:
+        """Whether an item of ``advice_no`` exists, without reading every item: an index of
+        advice numbers is kept beside ``items`` and extended with the items added since (items
+        are only ever added; a smaller or different dict rebuilds it)."""
+        n = len(self.items)
+        index = self._advice_index
+        if index is None or index[0] != id(self.items) or index[1] > n:
+            index = (id(self.items), n, {i.advice_no for i in self.items.values()})
+        elif index[1] < n:
+            index[2].update(i.advice_no for i in islice(reversed(self.items.values()), n - index[1]))
+            index = (index[0], n, index[2])
+        self._advice_index = index
+        return advice_no in index[2]
 
     def open_by_department(self) -> dict[str, list[RectificationItem]]:
         """Every open demand on the enterprise, side by side per owning department."""
@@ -235,6 +251,17 @@ class EnterpriseState(BaseModel):
     rectification: RectificationView
     sync: SyncView
     submissions: list[str] = Field(default_factory=list)
+    _submission_set: set[str] | None = PrivateAttr(default=None)
+
+    def note_submission(self, submission_id: str) -> None:
+        """Add ``submission_id`` to ``submissions`` (in order) unless it is there: O(1), with a
+        set kept beside the list (rebuilt if the list was changed another way)."""
+        seen = self._submission_set
+        if seen is None or len(seen) != len(self.submissions):
+            seen = self._submission_set = set(self.submissions)
+        if submission_id not in seen:
+            seen.add(submission_id)
+            self.submissions.append(submission_id)
 
     @classmethod
     def empty(cls, enterprise: str) -> EnterpriseState:

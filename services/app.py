@@ -134,7 +134,7 @@ class Tongxiu:
             "enterprises": len(streams),
             "events": sum(self.log.last_seq(s) for s in self.log.streams()),
             "departments": len(self.departments()),
-            "rejections": len(self.rejections.list(limit=1_000_000)),
+            "rejections": self.rejections.count(),
             "projection_position": self.runner.position(),
         }
 

@@ -15,7 +15,7 @@ from events.models import REGISTRY_STREAM, DepartmentRegistered
 from events.signing import verify
 from projections.fold import Rules, fold_enterprise, fold_registry
 from projections.views import EnterpriseState, RegistryState
-from services.ports import EventLog, StoredEvent
+from services.ports import EventLog, StoredEvent, iter_stream
 
 
 @dataclass(frozen=True)
@@ -34,15 +34,70 @@ def replay(
     (occurred-at), ``known_at`` what the ledger had recorded by then (recorded-at)."""
     state = EnterpriseState.empty(code)
     kept: list[Envelope] = []
-    for stored in log.read_stream(code):
-        env = stored.envelope
-        if as_of is not None and env.occurred_at > as_of:
-            continue
-        if known_at is not None and env.recorded_at > known_at:
-            continue
-        fold_enterprise(state, env, rules)
+    for env in iter_replay(log, rules, code, state, as_of=as_of, known_at=known_at):
         kept.append(env)
     return Replay(enterprise=code, as_of=as_of, known_at=known_at, events=kept, state=state)
+
+
+def is_kept(env: Envelope, as_of: datetime | None, known_at: datetime | None) -> bool:
+    """Whether ``env`` belongs to the state as of / known at those times."""
+    return (as_of is None or env.occurred_at <= as_of) and (known_at is None or env.recorded_at <= known_at)
+
+
+def iter_replay(
+    log: EventLog, rules: Rules, code: str, state: EnterpriseState, *, as_of: datetime | None = None,
+    known_at: datetime | None = None,
+) -> Iterator[Envelope]:
+    """Stream the kept events of ``code`` in seq order, folding each into ``state`` before it
+    is yielded: memory is the state plus one page of the log, however long the history."""
+    for stored in iter_stream(log, code):
+        env = stored.envelope
+        if not is_kept(env, as_of, known_at):
+            continue
+        fold_enterprise(state, env, rules)
+        yield env
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    events: list[Envelope]
+    total: int
+    """How many events the history holds (kept ones, with ``as_of``/``known_at``)."""
+    next_after: int | None
+    """The seq to pass as ``after`` for the next page (None: this is the last page)."""
+    state: EnterpriseState | None
+    """The views folded from every kept event (only when a filter or ``fold`` asked for it)."""
+
+
+def history_page(
+    log: EventLog, rules: Rules, code: str, *, as_of: datetime | None = None, known_at: datetime | None = None,
+    limit: int = 100, offset: int = 0, after: int | None = None, fold: bool = False,
+) -> HistoryPage:
+    """One page of an enterprise's history: ``limit`` events after seq ``after`` (a cursor)
+    or after the first ``offset`` kept events. Without a time filter and without ``fold`` it
+    reads only that page from the log; otherwise it streams the history once (bounded
+    memory), folding the views and counting the kept events."""
+    if as_of is None and known_at is None and not fold:
+        start = (after if after is not None else offset) + 1
+        page = [s.envelope for s in log.read_stream(code, from_seq=start, limit=limit)]
+        total = log.last_seq(code)
+        nxt = page[-1].seq if page and page[-1].seq < total else None
+        return HistoryPage(events=page, total=total, next_after=nxt, state=None)
+    state = EnterpriseState.empty(code)
+    events: list[Envelope] = []
+    total = 0
+    more = False
+    for env in iter_replay(log, rules, code, state, as_of=as_of, known_at=known_at):
+        index = total
+        total += 1
+        in_window = env.seq > after if after is not None else index >= offset
+        if in_window:
+            if len(events) < limit:
+                events.append(env)
+            else:
+                more = True
+    return HistoryPage(events=events, total=total, next_after=events[-1].seq if more and events else None,
+                       state=state)
 
 
 @dataclass
@@ -88,12 +143,21 @@ def _keys(log: EventLog, result: Verification) -> dict[str, str]:
     return {d.department_id: d.public_key for d in registry.departments.values()}
 
 
-def _check_chain(log: EventLog, stream: str, result: Verification, keys: dict[str, str]) -> Iterator[StoredEvent]:
+def _check_chain(
+    log: EventLog, stream: str, result: Verification, keys: dict[str, str], *, first: int = 1, last: int | None = None
+) -> Iterator[StoredEvent]:
+    """Check seq ``first``..``last`` (all by default), read a page at a time (bounded memory);
+    from the middle of a stream the chain is linked to the stored hash of event ``first - 1``."""
     result.streams += 1
     prev = GENESIS_HASH
-    expected = 1
-    for stored in log.read_stream(stream):
+    if first > 1:
+        before = log.read_stream(stream, from_seq=first - 1, limit=1)
+        prev = str(json.loads(before[0].raw).get("hash", "")) if before else GENESIS_HASH
+    expected = first
+    for stored in iter_stream(log, stream, from_seq=first):
         env = stored.envelope
+        if last is not None and env.seq > last:
+            break
         result.events += 1
         if env.seq != expected:
             result.fail(stored, stream, env.seq, f"sequence gap: expected {expected}, found {env.seq}")
@@ -128,6 +192,17 @@ def verify_streams(log: EventLog, streams: list[str] | None = None, *, progress:
     return result
 
 
+def verify_range(log: EventLog, stream: str, first: int, last: int) -> Verification:
+    """Check events ``first``..``last`` of one stream (and the registry's keys): the chain is
+    linked to the event before ``first``; what a page shows is verified without reading the
+    whole history."""
+    result = Verification()
+    keys = _keys(log, result)
+    for _ in _check_chain(log, stream, result, keys, first=max(first, 1), last=last):
+        pass
+    return result
+
+
 def export_jsonl(log: EventLog, code: str) -> Iterator[str]:
-    for stored in log.read_stream(code):
+    for stored in iter_stream(log, code):
         yield stored.raw

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -56,8 +57,15 @@ def _open(**kw: Any) -> Any:
 
     try:
         return open_app(State.settings, **kw)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, sqlite3.Error) as exc:
         _fail(f"cannot open the {State.settings.backend} ledger: {exc}")
+
+
+def _open_ro() -> Any:
+    """For commands that only read: the embedded database file is opened read-only and left
+    unchanged (nothing bootstrapped, no processors run; the read models are as the writers
+    left them)."""
+    return _open(read_only=True)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -338,27 +346,40 @@ def replay(
     known_at: str | None = typer.Option(None, help="what the ledger knew by then (recorded-at)"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """The full history across departments and the views as they stood."""
+    """The full history across departments and the views as they stood (streamed: memory
+    does not grow with the length of the history)."""
+    from itertools import islice
+
+    from projections.views import EnterpriseState
     from services import render
-    from services.audit import replay as do_replay
+    from services.audit import iter_replay
 
     when, known = _when(as_of, "--as-of"), _when(known_at, "--known-at")
-    tongxiu = _open()
+    tongxiu = _open_ro()
     _require_stream(tongxiu, code)
-    result = do_replay(tongxiu.log, tongxiu.rules, code, as_of=when, known_at=known)
-    tongxiu.close()
-    if json_out:
-        _print_json({
-            "enterprise": code, "as_of": result.as_of, "known_at": result.known_at,
-            "events": [json.loads(e.to_json()) for e in result.events],
-            "credit": result.state.credit.model_dump(mode="json"),
-            "rectification": result.state.rectification.model_dump(mode="json"),
-            "sync": result.state.sync.model_dump(mode="json"),
-        })
-        return
-    render.history(console, result.events)
-    render.credit(console, result.state.credit)
-    render.rectification(console, result.state.rectification, result.as_of or result.known_at or datetime.now().astimezone())
+    state = EnterpriseState.empty(code)
+    events = iter_replay(tongxiu.log, tongxiu.rules, code, state, as_of=when, known_at=known)
+    try:
+        if json_out:
+            out = sys.stdout
+            head = {"enterprise": code, "as_of": when, "known_at": known}
+            out.write(json.dumps(head, ensure_ascii=False, indent=2, default=str)[:-2] + ',\n  "events": [')
+            for n, env in enumerate(events):
+                out.write(("," if n else "") + "\n    " + env.to_json())
+            tail = {
+                "credit": state.credit.model_dump(mode="json"),
+                "rectification": state.rectification.model_dump(mode="json"),
+                "sync": state.sync.model_dump(mode="json"),
+            }
+            body = json.dumps(tail, ensure_ascii=False, indent=2, default=str)
+            out.write("\n  ],\n" + body[2:] + "\n")
+            return
+        while chunk := list(islice(events, 500)):
+            render.history(console, chunk)
+    finally:
+        tongxiu.close()
+    render.credit(console, state.credit)
+    render.rectification(console, state.rectification, when or known or datetime.now().astimezone())
 
 
 @app.command()
@@ -372,7 +393,7 @@ def verify(
 
     if not code and not all_streams:
         _fail("give an enterprise code or --all")
-    tongxiu = _open()
+    tongxiu = _open_ro()
     if code and not all_streams:
         _require_stream(tongxiu, code)
     streams = None if all_streams else [code]  # type: ignore[list-item]
@@ -398,7 +419,7 @@ def export(code: str, out: Path | None = typer.Option(None)) -> None:
     """Export an enterprise's events as JSON Lines (the stored bytes)."""
     from services.audit import export_jsonl
 
-    tongxiu = _open()
+    tongxiu = _open_ro()
     _require_stream(tongxiu, code)
     lines = list(export_jsonl(tongxiu.log, code))
     tongxiu.close()
@@ -415,7 +436,7 @@ def credit(code: str, json_out: bool = typer.Option(False, "--json")) -> None:
     """An enterprise's credit records and standing."""
     from services import render
 
-    tongxiu = _open()
+    tongxiu = _open_ro()
     _require_stream(tongxiu, code)
     view = tongxiu.credit(code)
     tongxiu.close()
@@ -500,7 +521,7 @@ def rectification(
     from services.audit import replay as do_replay
 
     past = _when(as_of, "--as-of")
-    tongxiu = _open()
+    tongxiu = _open_ro()
     _require_stream(tongxiu, code)
     view = (
         do_replay(tongxiu.log, tongxiu.rules, code, as_of=past).state.rectification
@@ -525,7 +546,7 @@ def sync(code: str, json_out: bool = typer.Option(False, "--json")) -> None:
     """Per repair, per subscriber: pending, acknowledged (latency) or overdue."""
     from services import render
 
-    tongxiu = _open()
+    tongxiu = _open_ro()
     _require_stream(tongxiu, code)
     view = tongxiu.sync(code)
     tongxiu.close()
@@ -543,7 +564,7 @@ def stats(
 
     if period and (problem := period_error(period)) is not None:
         _fail(f"--period: {problem}, got {period!r}")
-    tongxiu = _open()
+    tongxiu = _open_ro()
     figures = {d: tongxiu.supervision(d, period) for d in tongxiu.departments()}
     totals = tongxiu.stats()
     tongxiu.close()
@@ -563,7 +584,7 @@ def rejections(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Rejected submissions with their reasons."""
-    tongxiu = _open()
+    tongxiu = _open_ro()
     rows = tongxiu.list_rejections(department=department, stream=code, limit=limit)
     tongxiu.close()
     if json_out:

@@ -246,7 +246,7 @@ def check_event(
             return [denied]
         if isinstance(ev, ComplianceAdviceIssued):
             out: list[Reason] = []
-            if any(i.advice_no == ev.advice_no for i in state.rectification.items.values()):
+            if state.rectification.has_advice(ev.advice_no):
                 out.append(reason("duplicate_reference", f"{where}.advice_no", f"advice {ev.advice_no} already exists"))
             for j, item in enumerate(ev.items):
                 for k, owner in enumerate([item.lead_department, *item.participating_departments]):

@@ -29,7 +29,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
+from starlette.responses import Response
 
+import services.audit as paging
 from events.envelope import Receipt, Submission
 from events.models import REGISTRY_STREAM
 from projections.fold import CHINA
@@ -132,6 +134,9 @@ def check_period(period: str | None) -> str | None:
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="items to skip")]
+After = Annotated[int | None, Query(ge=0, le=2_000_000_000, description="cursor: the seq the previous page ended on")]
+TIMELINE_PAGE = 200
+"""Events per timeline page."""
 When = Annotated[
     str | None,
     Query(max_length=40, description="ISO date (end of that day, China time) or date-time with zone"),
@@ -144,6 +149,8 @@ class Page(BaseModel):
     total: int
     limit: int
     offset: int
+    next_after: int | None = None
+    """History: pass as ``after`` for the next page (None on the last page)."""
 
 
 class HistoryOut(BaseModel):
@@ -357,20 +364,29 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
     def today() -> date:
         return china_day(app.now())
 
-    def history(code: str, as_of: str | None, known_at: str | None, limit: int, offset: int) -> dict[str, Any]:
+    def history(code: str, as_of: str | None, known_at: str | None, limit: int, offset: int,
+                after: int | None = None) -> dict[str, Any]:
+        """One page of the history and the views. Without a time filter the views are the
+        read model (when it has every event of the stream) and only the page is read from
+        the log; with one, the history is streamed once (bounded memory)."""
         known_enterprise(code)
         when, known = parse_when(as_of, "as_of"), parse_when(known_at, "known_at")
-        result = replay(app.log, app.rules, code, as_of=when, known_at=known)
+        current = app.enterprise_state(code) if when is None and known is None else None
+        fold = current is not None and current.seq < app.log.last_seq(code)  # read model behind
+        result = paging.history_page(app.log, app.rules, code, as_of=when, known_at=known, limit=limit, offset=offset,
+                              after=after, fold=fold or current is None)
+        state = result.state if result.state is not None else current
+        assert state is not None
         day = china_day(when or known or app.now())
-        events = result.events[offset: offset + limit]
         return {
             "enterprise": code,
             "as_of": when,
             "known_at": known,
-            "page": {"total": len(result.events), "limit": limit, "offset": offset},
-            "events": [json.loads(e.to_json()) for e in events],
-            "credit": result.state.credit,
-            "rectification": rectification_out(result.state.rectification, day),
+            "page": {"total": result.total, "limit": limit, "offset": offset, "next_after": result.next_after},
+            "events": [json.loads(e.to_json()) for e in result.events],
+            "credit": state.credit,
+            "rectification": rectification_out(state.rectification, day),
+            "sync": state.sync,
         }
 
     def sync_out(code: str, decision_no: str | None) -> SyncOut:
@@ -415,12 +431,17 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
              responses={**AUTH_RESPONSES, **NOT_FOUND})
     def enterprise_history(
         code: str, _: Auditor, as_of: When = None, known_at: When = None, limit: Limit = 100, offset: Offset = 0,
-    ) -> dict[str, Any]:
+        after: After = None,
+    ) -> Response:
         """The history across all departments and the credit and rectification views as they
         stood: ``as_of`` keeps what had happened by then, ``known_at`` what the ledger had
-        recorded by then. Events are paged with ``limit``/``offset``; the views always fold
-        every kept event."""
-        return history(code, as_of, known_at, limit, offset)
+        recorded by then. Events are paged: ``limit`` per page, then ``after=<page.next_after>``
+        (a cursor: the seq the last page ended on) or ``offset``; the views always fold every
+        kept event."""
+        data = history(code, as_of, known_at, limit, offset, after)
+        # serialised once by pydantic (a long history's views are megabytes: FastAPI's generic
+        # encoder would take several times longer)
+        return Response(HistoryOut.model_validate(data).model_dump_json(), media_type="application/json")
 
     @api.get("/api/enterprises/{code}/credit", tags=["audit"], response_model=CreditView,
              responses={**AUTH_RESPONSES, **NOT_FOUND})
@@ -674,29 +695,38 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
 
     @api.get("/enterprises/{code}", include_in_schema=False)
     def timeline_page(request: Request, code: str, grant: PageAuditor,
-                      as_of: When = None, known_at: When = None) -> HTMLResponse:
-        data = history(code, as_of, known_at, 10_000, 0)
-        every = replay(app.log, app.rules, code)
-        kept = {e["event_id"] for e in data["events"]}
+                      as_of: When = None, known_at: When = None, before: After = None) -> HTMLResponse:
+        """The views and one page of the history: the latest ``TIMELINE_PAGE`` events (or those
+        before seq ``before``); what is shown is verified (chain linked to the event before it)."""
+        known_enterprise(code)
+        last = app.log.last_seq(code)
+        end = min(before - 1, last) if before is not None else last
+        first = max(end - TIMELINE_PAGE + 1, 1)
+        data = history(code, as_of, known_at, 1, 0)
+        when, known = data["as_of"], data["known_at"]
+        page = [s.envelope for s in app.log.read_stream(code, from_seq=first, limit=end - first + 1)] if end else []
+        kept = {e.event_id for e in page if paging.is_kept(e, when, known)}
         reg = app.registry()
-        depts = sorted({e.department for e in every.events})
+        depts = sorted({e.department for e in page})
         palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
         colours = {d: palette[i % len(palette)] for i, d in enumerate(depts)}
-        events = sorted(every.events, key=lambda e: (e.occurred_at, e.seq))
+        events = sorted(page, key=lambda e: (e.occurred_at, e.seq))
         return render(request, "timeline.html", {
             "code": code,
             "as_of": as_of or "",
             "known_at": known_at or "",
-            "as_of_dt": data["as_of"],
+            "as_of_dt": when,
             "events": events,
             "kept": kept,
             "colours": colours,
             "names": {d: reg.departments[d].name if d in reg.departments else d for d in depts},
-            "chart": _timeline_chart(events, kept, colours, data["as_of"]),
+            "chart": _timeline_chart(events, kept, colours, when),
             "credit": data["credit"],
             "rect": data["rectification"],
-            "verification": verification(code),
-            "sync_decisions": sorted({d.decision_no for d in app.sync(code).deliveries.values()}),
+            "verification": paging.verify_range(app.log, code, first, end) if end else verification(code),
+            "window": {"first": first, "last": end, "total": last,
+                       "older": first - 1 if first > 1 else None, "newer": end + TIMELINE_PAGE + 1 if end < last else None},
+            "sync_decisions": sorted({d.decision_no for d in data["sync"].deliveries.values()}),
         })
 
     @api.get("/dashboard", include_in_schema=False)

@@ -5,6 +5,7 @@ implements them; ``tests/contract`` holds one suite per port that every adapter 
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,7 +41,8 @@ class EventLog(abc.ABC):
     def append(self, stream: str, expected_seq: int, envelopes: Sequence[Envelope]) -> None: ...
 
     @abc.abstractmethod
-    def read_stream(self, stream: str, *, from_seq: int = 1) -> list[StoredEvent]: ...
+    def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
+        """Events of ``stream`` from ``from_seq`` in seq order, at most ``limit`` of them."""
 
     @abc.abstractmethod
     def last_seq(self, stream: str) -> int: ...
@@ -90,17 +92,45 @@ class RejectionLog(abc.ABC):
         self, *, department: str | None = None, stream: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[RejectionRecord]: ...
 
+    @abc.abstractmethod
+    def count(self, *, department: str | None = None, stream: str | None = None) -> int:
+        """How many rejections match, without reading them."""
+
 
 class ProjectionStore(abc.ABC):
     """Read models by (projection, key), each saved together with the log position the
-    projection has read, in one atomic write: a redelivered event is never applied twice."""
+    projection has read: a redelivered event is never applied twice.
+
+    A document is stored as parts (``projections.documents``: a head plus one row per entry
+    of its growing collections); ``load`` assembles it, ``write`` changes only the given
+    parts, so the cost of an update does not grow with the document. SQLite writes every
+    ``save``/``write`` in one transaction; Cassandra in logged batches (see its adapter)."""
 
     @abc.abstractmethod
-    def load(self, projection: str, key: str) -> dict[str, Any] | None: ...
+    def load(self, projection: str, key: str) -> dict[str, Any] | None:
+        """The whole document (assembled from its parts), or None."""
+
+    @abc.abstractmethod
+    def load_head(self, projection: str, key: str) -> dict[str, Any] | None:
+        """Only the document's head part (its split collections empty), or None."""
 
     @abc.abstractmethod
     def save(self, projection: str, updates: dict[str, dict[str, Any]], position: int) -> None:
-        """Write all ``updates`` (key -> state) and the new ``position`` atomically."""
+        """Replace each key's whole document with ``updates[key]`` and set ``position``."""
+
+    @abc.abstractmethod
+    def write(
+        self, projection: str, changes: dict[str, PartChanges], position: int, *, expected: int | None = None
+    ) -> None:
+        """Apply part changes (key -> :class:`PartChanges`) and set ``position``; with
+        ``expected``, raise :class:`ConcurrencyError` and write nothing unless the stored
+        position is still ``expected`` (another processor got there first)."""
+
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the store's write lock across a read-fold-write (SQLite: one IMMEDIATE
+        transaction, so processes on one file apply batches one at a time). Default: none;
+        ``write(expected=...)`` still refuses a stale batch."""
+        return contextlib.nullcontext()
 
     @abc.abstractmethod
     def position(self, projection: str) -> int: ...
@@ -119,6 +149,15 @@ class ProjectionStore(abc.ABC):
     @abc.abstractmethod
     def reset(self, projection: str) -> None:
         """Forget a projection (for rebuilds)."""
+
+
+@dataclass(frozen=True)
+class PartChanges:
+    """The parts of one document to write: ``parts[name]`` is the new JSON value, or None to
+    delete that part; ``whole`` deletes every stored part of the key first."""
+
+    parts: dict[str, Any]
+    whole: bool = False
 
 
 class OffsetStore(abc.ABC):
@@ -158,6 +197,18 @@ class ManualClock(Clock):
 
         self._now = self._now + timedelta(**delta)
         return self._now
+
+
+def iter_stream(log: EventLog, stream: str, *, from_seq: int = 1, batch: int = 1000) -> Iterator[StoredEvent]:
+    """A stream in pages of ``batch`` events: bounded memory however long the stream."""
+    while True:
+        chunk = log.read_stream(stream, from_seq=from_seq, limit=batch)
+        if not chunk:
+            return
+        yield from chunk
+        if len(chunk) < batch:
+            return
+        from_seq = chunk[-1].envelope.seq + 1
 
 
 def iter_all(log: EventLog, *, after: int = 0, batch: int = 1000) -> Iterator[StoredEvent]:

@@ -2,20 +2,23 @@
 
 It tails the log in order, folds each event into the enterprise view (credit, rectification,
 sync), the registry, the supervision figures and the subscribers' inboxes, and saves every
-state it touched together with the position it has read, in one atomic write. An event at or
-below the saved position is skipped, so redelivery after a crash never applies an event twice.
+part of a document it changed together with the position it has read, in one atomic write. An
+event at or below the saved position is skipped, so redelivery after a crash never applies an
+event twice, and a batch is written only if the position is still the one it started from.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
 from events.envelope import Envelope
 from events.models import REGISTRY_STREAM, PropagationScheduled
+from projections.documents import Tracker, changed_parts
 from projections.fold import Rules, fold_enterprise, fold_registry
 from projections.views import EnterpriseState, RegistryState, SupervisionState
-from services.ports import EventLog, ProjectionStore, StoredEvent
+from services.ports import ConcurrencyError, EventLog, PartChanges, ProjectionStore, StoredEvent
 
 PROJECTION = "ledger"
 """One projection name for all read models, so one position guards them all."""
@@ -47,93 +50,171 @@ def inbox_entry(env: Envelope, ev: PropagationScheduled, position: int) -> dict[
 
 
 class ProjectionRunner:
-    """Applies batches of stored events to the read models."""
+    """Applies batches of stored events to the read models, incrementally.
 
-    def __init__(self, store: ProjectionStore, rules: Rules) -> None:
+    It keeps the documents it has touched in memory (an LRU of :class:`Tracker`), mirroring
+    the store at the position it last saw, and writes only the parts a batch changed
+    (``ProjectionStore.write``), so the cost of a batch depends on the batch, not on how long
+    the enterprise's history is.
+
+    Several processes may run a runner on one store. A batch runs inside
+    ``store.exclusive()`` (SQLite: one IMMEDIATE transaction) and is written with
+    ``expected=<position it started from>``, so no event is applied twice. When another
+    process has moved the store past our cache, the events in between are read from the log
+    and folded into the cached documents (without writing), or the cache is dropped.
+    """
+
+    def __init__(self, store: ProjectionStore, rules: Rules, *, cache_size: int = 512,
+                 replay_limit: int = 5000) -> None:
         self.store = store
         self.rules = rules
+        self.log: EventLog | None = None
+        self.cache_size = cache_size
+        self.replay_limit = replay_limit
+        self._docs: OrderedDict[str, Tracker] = OrderedDict()
+        self._cached_at: int | None = None
+        """The store position the cached documents reflect (None: nothing cached)."""
 
     def position(self) -> int:
         return self.store.position(PROJECTION)
 
     def apply(self, batch: Iterable[StoredEvent]) -> int:
-        """Fold ``batch`` (in log order) and save; returns how many events were applied."""
-        position = self.position()
-        enterprises: dict[str, EnterpriseState] = {}
-        supervision: dict[str, SupervisionState] = {}
-        inboxes: dict[str, dict[str, Any]] = {}
-        registry: RegistryState | None = None
+        """Fold ``batch`` (in log order) and write the changed parts; returns how many events
+        were applied (events at or below the stored position are skipped)."""
+        with self.store.exclusive():
+            try:
+                return self._apply(list(batch))
+            except BaseException:
+                self.forget()
+                raise
+
+    def catch_up(self, log: EventLog, *, batch: int = 500) -> int:
+        """Apply everything the log holds past the saved position."""
+        self.log = log
+        total = 0
+        while True:
+            with self.store.exclusive():
+                chunk = log.read_all(after=self.position(), limit=batch)
+                if not chunk:
+                    return total
+                try:
+                    total += self.apply(chunk)
+                except ConcurrencyError:  # another process applied them first: read again
+                    continue
+
+    def forget(self) -> None:
+        self._docs.clear()
+        self._cached_at = None
+
+    # ------------------------------------------------------------------ applying
+
+    def _apply(self, batch: list[StoredEvent]) -> int:
+        start = self.position()
+        self._sync_cache(start)
+        position = start
+        touched: dict[str, Tracker] = {}
         applied = 0
         for stored in batch:
             if stored.position <= position:
                 continue
-            env = stored.envelope
             position = stored.position
             applied += 1
-            if env.stream == REGISTRY_STREAM:
-                if registry is None:
-                    registry = self._load_registry()
-                fold_registry(registry, env)
-                continue
-            state = enterprises.get(env.stream)
-            if state is None:
-                state = self._load_enterprise(env.stream)
-                enterprises[env.stream] = state
-            for tally in fold_enterprise(state, env, self.rules):
-                sup = supervision.get(tally.department)
-                if sup is None:
-                    sup = self._load_supervision(tally.department)
-                    supervision[tally.department] = sup
-                counters = sup.month(tally.month)
-                setattr(counters, tally.counter, getattr(counters, tally.counter) + tally.amount)
-            ev = env.event
-            if isinstance(ev, PropagationScheduled):
-                for subscriber in ev.subscribers:
-                    inbox = self._inbox(inboxes, subscriber)
-                    inbox["pending"][f"{env.stream}/{ev.source_event_id}"] = inbox_entry(env, ev, stored.position)
-            elif ev.type == "delivery_acknowledged":
-                inbox = self._inbox(inboxes, env.department)
-                inbox["pending"].pop(f"{env.stream}/{ev.source_event_id}", None)
+            self._fold(stored.envelope, stored.position, touched, load=True)
         if not applied:
             return 0
-        updates: dict[str, dict[str, Any]] = {}
-        for code, state in enterprises.items():
-            updates[enterprise_key(code)] = state.model_dump(mode="json")
-        for dept, sup in supervision.items():
-            updates[supervision_key(dept)] = sup.model_dump(mode="json")
-        for sub, inbox in inboxes.items():
-            updates[inbox_key(sub)] = inbox
-        if registry is not None:
-            updates["registry"] = registry.model_dump(mode="json")
-        self.store.save(PROJECTION, updates, position)
+        changes: dict[str, PartChanges] = {}
+        for key, tracker in touched.items():
+            parts, whole = changed_parts(tracker)
+            changes[key] = PartChanges(parts, whole=whole)
+        self.store.write(PROJECTION, changes, position, expected=start)
+        for tracker in touched.values():
+            tracker.start()
+        self._cached_at = position
+        self._trim()
         return applied
 
-    def catch_up(self, log: EventLog, *, batch: int = 500) -> int:
-        """Apply everything the log holds past the saved position."""
-        total = 0
-        while True:
-            chunk = log.read_all(after=self.position(), limit=batch)
+    def _sync_cache(self, position: int) -> None:
+        """Make the cached documents reflect the store at ``position``."""
+        if self._cached_at is None or self._cached_at == position:
+            self._cached_at = position
+            return
+        behind = position - self._cached_at
+        if self.log is None or behind < 0 or behind > self.replay_limit or not self._docs:
+            self.forget()
+            self._cached_at = position
+            return
+        after = self._cached_at
+        while after < position:
+            chunk = self.log.read_all(after=after, limit=min(1000, position - after))
             if not chunk:
-                return total
-            total += self.apply(chunk)
+                break
+            for stored in chunk:
+                if stored.position > position:
+                    break
+                self._fold(stored.envelope, stored.position, {}, load=False)
+                after = stored.position
+        for tracker in self._docs.values():
+            tracker.start()
+        self._cached_at = position
 
-    # ------------------------------------------------------------------ loading
+    def _fold(self, env: Envelope, position: int, touched: dict[str, Tracker], *, load: bool) -> None:
+        """Fold one event into the documents. ``load=False`` replays an event another process
+        already wrote: only cached documents are updated, and nothing is marked to write."""
+        if env.stream == REGISTRY_STREAM:
+            reg = self._doc("registry", touched, load)
+            if reg is not None:
+                fold_registry(reg.obj, env)
+            return
+        ent = self._doc(enterprise_key(env.stream), touched, load)
+        if ent is not None and not load and ent.obj.seq != env.seq - 1:  # not the state it follows
+            del self._docs[ent.key]
+            ent = None
+        if ent is None:  # replaying without the state: its tallies are unknown
+            for key in [k for k in self._docs if k.startswith(supervision_key(""))]:
+                del self._docs[key]
+        else:
+            for tally in fold_enterprise(ent.obj, env, self.rules):
+                sup = self._doc(supervision_key(tally.department), touched, load)
+                if sup is None:
+                    continue
+                counters = sup.obj.month(tally.month)
+                setattr(counters, tally.counter, getattr(counters, tally.counter) + tally.amount)
+        ev = env.event
+        if isinstance(ev, PropagationScheduled):
+            for subscriber in ev.subscribers:
+                inbox = self._doc(inbox_key(subscriber), touched, load)
+                if inbox is not None:
+                    inbox.obj["pending"][f"{env.stream}/{ev.source_event_id}"] = inbox_entry(env, ev, position)
+        elif ev.type == "delivery_acknowledged":
+            inbox = self._doc(inbox_key(env.department), touched, load)
+            if inbox is not None:
+                inbox.obj["pending"].pop(f"{env.stream}/{ev.source_event_id}", None)
 
-    def _load_enterprise(self, code: str) -> EnterpriseState:
-        raw = self.store.load(PROJECTION, enterprise_key(code))
-        return EnterpriseState.model_validate(raw) if raw else EnterpriseState.empty(code)
+    def _doc(self, key: str, touched: dict[str, Tracker], load: bool) -> Tracker | None:
+        tracker = self._docs.get(key)
+        if tracker is None:
+            if not load:
+                return None
+            tracker = Tracker(key, self._load(key))
+            self._docs[key] = tracker
+        self._docs.move_to_end(key)
+        if load:
+            touched[key] = tracker
+        return tracker
 
-    def _load_registry(self) -> RegistryState:
-        raw = self.store.load(PROJECTION, "registry")
-        return RegistryState.model_validate(raw) if raw else RegistryState()
+    def _load(self, key: str) -> Any:
+        raw = self.store.load(PROJECTION, key)
+        if key == "registry":
+            return RegistryState.model_validate(raw) if raw else RegistryState()
+        if key.startswith(enterprise_key("")):
+            code = key[len(enterprise_key("")):]
+            return EnterpriseState.model_validate(raw) if raw else EnterpriseState.empty(code)
+        if key.startswith(supervision_key("")):
+            dept = key[len(supervision_key("")):]
+            return SupervisionState.model_validate(raw) if raw else SupervisionState(department=dept)
+        subscriber = key[len(inbox_key("")):]
+        return raw or {"subscriber": subscriber, "pending": {}}
 
-    def _load_supervision(self, department: str) -> SupervisionState:
-        raw = self.store.load(PROJECTION, supervision_key(department))
-        return SupervisionState.model_validate(raw) if raw else SupervisionState(department=department)
-
-    def _inbox(self, cache: dict[str, dict[str, Any]], subscriber: str) -> dict[str, Any]:
-        inbox = cache.get(subscriber)
-        if inbox is None:
-            inbox = self.store.load(PROJECTION, inbox_key(subscriber)) or {"subscriber": subscriber, "pending": {}}
-            cache[subscriber] = inbox
-        return inbox
+    def _trim(self) -> None:
+        while len(self._docs) > self.cache_size:
+            self._docs.popitem(last=False)

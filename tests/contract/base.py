@@ -21,9 +21,11 @@ from services.ports import (
     ConcurrencyError,
     EventLog,
     OffsetStore,
+    PartChanges,
     ProjectionStore,
     RejectionLog,
     RejectionRecord,
+    iter_stream,
 )
 
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
@@ -202,6 +204,22 @@ class EventLogContract:
         with pytest.raises(ConcurrencyError):
             log.append(s, 6, envelopes(s, 6, 1))
 
+    def test_read_stream_pages_with_limit(self) -> None:
+        """History is read a page at a time (``limit``), across bucket boundaries, and
+        ``iter_stream`` walks a whole stream in bounded pages."""
+        log = self.make_log(bucket=self.small_bucket)
+        s = uid()
+        envs = envelopes(s, 0, 11)
+        log.append(s, 0, envs[:6])
+        log.append(s, 6, envs[6:])
+        assert [x.envelope.seq for x in log.read_stream(s, limit=4)] == [1, 2, 3, 4]
+        assert [x.envelope.seq for x in log.read_stream(s, from_seq=5, limit=4)] == [5, 6, 7, 8]
+        assert [x.envelope.seq for x in log.read_stream(s, from_seq=9, limit=4)] == [9, 10, 11]
+        assert log.read_stream(s, from_seq=12, limit=4) == []
+        assert log.read_stream(s, limit=0) == []
+        assert [x.envelope for x in iter_stream(log, s, batch=3)] == envs
+        assert [x.envelope.seq for x in iter_stream(log, s, from_seq=10, batch=3)] == [10, 11]
+
     def test_find_submission(self) -> None:
         log = self.make_log()
         s = uid()
@@ -351,6 +369,18 @@ class RejectionLogContract:
         everything = log.list(limit=1_000_000)
         assert [r for r in everything if r.receipt.department in (d1, d2)] == records
 
+    def test_count_without_listing(self) -> None:
+        log = self.make_rejections()
+        d1, d2, s1, s2 = uid("d1"), uid("d2"), uid("s1"), uid("s2")
+        before = log.count()
+        for dept, stream in ((d1, s1), (d2, s1), (d1, s2), (d1, s1)):
+            log.record(rejection(dept, uid("sub"), stream, authenticated=True))
+        assert log.count() == before + 4
+        assert log.count(department=d1) == 3
+        assert log.count(stream=s1) == 3
+        assert log.count(department=d1, stream=s1) == 2
+        assert log.count(department=uid("nobody")) == 0
+
 
 # --------------------------------------------------------------------------- ProjectionStore
 
@@ -424,6 +454,81 @@ class ProjectionStoreContract:
         assert store.position(p) == 300
         assert store.keys(p) == sorted(updates)
         assert store.load(p, "k0299") == updates["k0299"]
+
+
+    def test_documents_are_stored_as_parts_and_updated_in_place(self) -> None:
+        """An enterprise document is kept as parts: ``write`` changes only the parts it names
+        (a record, a new list element, a deleted entry), the rest stays as it was."""
+        store = self.make_store()
+        p = uid("p")
+        key = "enterprise:E1"
+        doc = {
+            "enterprise": "E1", "seq": 2, "submissions": ["s1", "s2"],
+            "credit": {"enterprise": "E1", "standing": "good", "records": {"D1": {"n": 1}, "D/2": {"n": 2}},
+                       "repairs_granted_on": []},
+            "rectification": {"enterprise": "E1", "items": {"A/1": {"s": "open"}}},
+            "sync": {"enterprise": "E1", "deliveries": {}},
+        }
+        store.save(p, {key: doc}, 2)
+        assert store.load(p, key) == doc
+        head = store.load_head(p, key)
+        assert head is not None and head["seq"] == 2
+        assert head["credit"]["records"] == {} and head["submissions"] == []
+        new_head = {**head, "seq": 3}
+        store.write(p, {key: PartChanges({
+            "": new_head,
+            "credit.records/D1": {"n": 10},
+            "rectification.items/A/1": None,
+            "submissions#000000000": ["s1", "s2", "s3"],
+            "sync.deliveries/x/y": {"d": 1},
+        })}, 3, expected=2)
+        got = store.load(p, key)
+        assert got is not None
+        assert got["seq"] == 3
+        assert got["credit"]["records"] == {"D1": {"n": 10}, "D/2": {"n": 2}}
+        assert got["rectification"]["items"] == {}
+        assert got["submissions"] == ["s1", "s2", "s3"]
+        assert got["sync"]["deliveries"] == {"x/y": {"d": 1}}
+        assert store.position(p) == 3
+        # a whole replacement drops the parts it does not name
+        store.save(p, {key: doc}, 4)
+        assert store.load(p, key) == doc
+        assert store.keys(p) == [key]
+
+    def test_saving_whole_documents_again_keeps_exactly_the_new_one(self) -> None:
+        """``save`` of a whole document replaces it (an adapter may write only the parts that
+        differ), also after another adapter reset the projection in between."""
+        store, other = self.make_store(), self.make_store()
+        p = uid("p")
+        key = "enterprise:E2"
+
+        def doc(records: dict[str, Any], seq: int) -> dict[str, Any]:
+            return {"enterprise": "E2", "seq": seq, "submissions": [f"s{i}" for i in range(seq)],
+                    "credit": {"enterprise": "E2", "records": records, "repairs_granted_on": []},
+                    "rectification": {"enterprise": "E2", "items": {}}, "sync": {"enterprise": "E2", "deliveries": {}}}
+
+        first = doc({"D1": {"n": 1}, "D2": {"n": 2}, "D3": {"n": 3}}, 70)
+        store.save(p, {key: first}, 1)
+        second = doc({"D1": {"n": 1}, "D2": {"n": 20}, "D4": {"n": 4}}, 71)
+        store.save(p, {key: second}, 2)
+        assert store.load(p, key) == second
+        assert other.load(p, key) == second
+        other.reset(p)
+        store.save(p, {key: second}, 3)
+        assert other.load(p, key) == second
+        assert store.position(p) == 3
+
+    def test_write_refuses_a_stale_position_and_writes_nothing(self) -> None:
+        store = self.make_store()
+        p = uid("p")
+        store.save(p, {"k": {"v": 1}}, 5)
+        with pytest.raises(ConcurrencyError):
+            store.write(p, {"k": PartChanges({"": {"v": 2}})}, 6, expected=4)
+        assert store.load(p, "k") == {"v": 1}
+        assert store.position(p) == 5
+        store.write(p, {"k": PartChanges({"": {"v": 2}})}, 6, expected=5)
+        assert store.load(p, "k") == {"v": 2}
+        assert store.position(p) == 6
 
 
 # --------------------------------------------------------------------------- OffsetStore

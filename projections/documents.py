@@ -1,0 +1,299 @@
+"""How a read-model document is stored: a small *head* plus one *part* per entry of its
+growing collections, so a change costs the entries it touched, not the whole history.
+
+A document (the JSON form of ``EnterpriseState``, ``SupervisionState`` or an inbox) is
+split by :func:`split` into ``{part name: JSON value}``:
+
+* ``""`` — the head: the document with every split collection emptied;
+* ``"<path>/<key>"`` — one entry of a dict-valued collection (``credit.records/D1``);
+* ``"<path>#<block>"`` — a block of :data:`LIST_BLOCK` elements of an append-only list
+  (``submissions#000000002`` holds elements 128..191); an append rewrites only the last block.
+
+:func:`assemble` is its inverse (``assemble(split(d)) == d``). Stores keep the parts as
+rows; readers get the assembled document; the processor writes only the parts it changed
+(:class:`Tracker`).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pydantic import BaseModel
+
+SPLIT: dict[str, dict[str, str]] = {
+    "enterprise:": {
+        "credit.records": "dict",
+        "rectification.items": "dict",
+        "sync.deliveries": "dict",
+        "submissions": "list",
+        "credit.repairs_granted_on": "list",
+    },
+    "supervision:": {"months": "dict"},
+    "inbox:": {"pending": "dict"},
+}
+"""Key prefix -> the collections stored one row per entry (dotted path -> dict or list)."""
+
+HEAD = ""
+LIST_WIDTH = 9
+LIST_BLOCK = 64
+"""Elements per stored block of a split list."""
+
+
+def fields_for(key: str) -> dict[str, str]:
+    for prefix, fields in SPLIT.items():
+        if key.startswith(prefix):
+            return fields
+    return {}
+
+
+def _get(doc: dict[str, Any], path: str) -> Any:
+    node: Any = doc
+    for name in path.split("."):
+        if not isinstance(node, dict) or name not in node:
+            return None
+        node = node[name]
+    return node
+
+
+def _set(doc: dict[str, Any], path: str, value: Any) -> None:
+    node = doc
+    names = path.split(".")
+    for name in names[:-1]:
+        node = node.setdefault(name, {})
+    node[names[-1]] = value
+
+
+def list_part(path: str, index: int) -> str:
+    return f"{path}#{index:0{LIST_WIDTH}d}"
+
+
+def dict_part(path: str, key: str) -> str:
+    return f"{path}/{key}"
+
+
+def split(key: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """``{part: value}`` for a whole document (the head always included)."""
+    fields = fields_for(key)
+    if not fields:
+        return {HEAD: doc}
+    head = copy.copy(doc)
+    out: dict[str, Any] = {}
+    for path, kind in fields.items():
+        value = _get(doc, path)
+        # copy the containers on the way down so the head does not share them with ``doc``
+        node = head
+        names = path.split(".")
+        for name in names[:-1]:
+            if not isinstance(node.get(name), dict):
+                break
+            node[name] = copy.copy(node[name])
+            node = node[name]
+        if value is None:
+            continue
+        _set(head, path, {} if kind == "dict" else [])
+        if kind == "dict":
+            for k, v in value.items():
+                out[dict_part(path, str(k))] = v
+        else:
+            for b in range(0, len(value), LIST_BLOCK):
+                out[list_part(path, b // LIST_BLOCK)] = list(value[b:b + LIST_BLOCK])
+    out[HEAD] = head
+    return out
+
+
+def assemble(key: str, parts: dict[str, Any]) -> dict[str, Any] | None:
+    """The document from its parts (None without a head)."""
+    if HEAD not in parts:
+        return None
+    doc: dict[str, Any] = copy.deepcopy(parts[HEAD]) if len(parts) > 1 else parts[HEAD]
+    fields = fields_for(key)
+    lists: dict[str, list[tuple[int, Any]]] = {}
+    for name, value in parts.items():
+        if name == HEAD:
+            continue
+        path, sep, rest = _partition(name, fields)
+        if not sep:
+            continue
+        if sep == "/":
+            container = _get(doc, path)
+            if not isinstance(container, dict):
+                container = {}
+                _set(doc, path, container)
+            container[rest] = value
+        else:
+            lists.setdefault(path, []).append((int(rest), value))
+    for path, blocks in lists.items():
+        _set(doc, path, [v for _, block in sorted(blocks) for v in block])
+    return doc
+
+
+def _partition(name: str, fields: dict[str, str]) -> tuple[str, str, str]:
+    cut = min((i for i in (name.find("/"), name.find("#")) if i >= 0), default=-1)
+    if cut > 0 and name[:cut] in fields:
+        return name[:cut], name[cut], name[cut + 1:]
+    return name, "", ""
+
+
+# --------------------------------------------------------------------------- change tracking
+
+
+class TrackingDict(dict[Any, Any]):
+    """A dict that remembers every key reached by key (read or written) since ``reset``.
+
+    The processor puts these in place of a loaded document's split collections; the entries
+    a fold reaches by key are the ones it may have changed, and only those are written. (A
+    fold that changes an entry it reached only by iterating the collection must also reach
+    it by key; ``tests/unit/test_incremental_storage.py`` checks incremental == rebuild.)"""
+
+    __slots__ = ("touched",)
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.touched: set[Any] = set()
+
+    def __getitem__(self, key: Any) -> Any:
+        self.touched.add(key)
+        return super().__getitem__(key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.touched.add(key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self.touched.add(key)
+        super().__delitem__(key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self.touched.add(key)
+        return super().get(key, default)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self.touched.add(key)
+        return super().setdefault(key, default)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        self.touched.add(key)
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[Any, Any]:  # pragma: no cover - folds never do this
+        item = super().popitem()
+        self.touched.add(item[0])
+        return item
+
+    def update(self, *args: Any, **kw: Any) -> None:
+        for k, v in dict(*args, **kw).items():
+            self[k] = v
+
+    def clear(self) -> None:
+        self.touched.update(self.keys())
+        super().clear()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[Any, Any]:
+        return {copy.deepcopy(k, memo): copy.deepcopy(v, memo) for k, v in self.items()}
+
+
+def _container(obj: Any, path: str) -> Any:
+    node = obj
+    for name in path.split("."):
+        node = node.get(name) if isinstance(node, dict) else getattr(node, name, None)
+        if node is None:
+            return None
+    return node
+
+
+def _put(obj: Any, path: str, value: Any) -> None:
+    names = path.split(".")
+    node = obj
+    for name in names[:-1]:
+        node = node[name] if isinstance(node, dict) else getattr(node, name)
+    if isinstance(node, dict):
+        node[names[-1]] = value
+    else:
+        object.__setattr__(node, names[-1], value) if isinstance(node, BaseModel) else setattr(
+            node, names[-1], value
+        )
+
+
+def _json(value: Any) -> Any:
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+class Tracker:
+    """Watches one live document (a pydantic state or a plain dict) between ``start`` and
+    ``changes``: which parts a batch of folds changed."""
+
+    def __init__(self, key: str, obj: Any) -> None:
+        self.key = key
+        self.obj = obj
+        self.fields = fields_for(key)
+        self.lengths: dict[str, int] = {}
+        self.start()
+
+    def start(self) -> None:
+        """Install tracking containers and remember list lengths (call after every save)."""
+        for path, kind in self.fields.items():
+            value = _container(self.obj, path)
+            if kind == "dict":
+                if isinstance(value, TrackingDict):
+                    value.touched.clear()
+                else:
+                    _put(self.obj, path, TrackingDict(value or {}))
+            else:
+                self.lengths[path] = len(value or [])
+
+    def head(self) -> Any:
+        if isinstance(self.obj, BaseModel):
+            exclude: dict[str, Any] = {}
+            for path in self.fields:
+                names = path.split(".")
+                node = exclude
+                for name in names[:-1]:
+                    node = node.setdefault(name, {})
+                node[names[-1]] = True
+            out = self.obj.model_dump(mode="json", exclude=exclude)
+        else:
+            out = copy.copy(self.obj)
+        for path, kind in self.fields.items():
+            node = out
+            names = path.split(".")
+            for name in names[:-1]:
+                node[name] = dict(node[name]) if not isinstance(self.obj, BaseModel) else node[name]
+                node = node[name]
+            node[names[-1]] = {} if kind == "dict" else []
+        return out
+
+    def changes(self) -> dict[str, Any]:
+        """``{part: value or None (deleted)}`` since ``start``; the head is always included."""
+        out: dict[str, Any] = {HEAD: self.head()}
+        for path, kind in self.fields.items():
+            value = _container(self.obj, path)
+            if kind == "dict":
+                if not isinstance(value, TrackingDict):  # replaced wholesale: rewrite it
+                    raise _Replaced(path)
+                for k in value.touched:
+                    out[dict_part(path, str(k))] = _json(value[k]) if dict.__contains__(value, k) else None
+            else:
+                items = value if value is not None else []
+                before = self.lengths.get(path, 0)
+                if len(items) < before:
+                    raise _Replaced(path)
+                if len(items) == before:
+                    continue
+                for b in range(before // LIST_BLOCK, (len(items) + LIST_BLOCK - 1) // LIST_BLOCK):
+                    out[list_part(path, b)] = [_json(v) for v in items[b * LIST_BLOCK:(b + 1) * LIST_BLOCK]]
+        return out
+
+
+class _Replaced(Exception):
+    """A tracked collection was replaced or shrunk: the document is written whole."""
+
+
+def changed_parts(tracker: Tracker) -> tuple[dict[str, Any], bool]:
+    """(parts to write, whole): ``whole`` means delete every stored part first."""
+    try:
+        return tracker.changes(), False
+    except _Replaced:
+        return split(tracker.key, _json(tracker.obj)), True
+
+
