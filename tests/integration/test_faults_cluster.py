@@ -1,0 +1,53 @@
+"""One of three Cassandra nodes killed under load and brought back, on a dedicated loopback
+cluster (``infra.launch.up(nodes=3)``: 127.0.0.2-4, replication factor 3, QUORUM, hinted
+handoff on) and a dedicated Kafka: every receipt accepted, nothing lost or doubled, ``verify``
+OK, projections equal a rebuild. Figures: ``FAULT-FIGURE`` lines (``-s``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.faults import Scenario, Servers, dedicated_servers, figure
+
+pytestmark = pytest.mark.integration
+
+PORTS = {"kafka_port": 19592, "controller_port": 19593, "cql_port": 19542, "storage_port": 17500,
+         "jmx_port": 17699}
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Servers]:
+    yield from dedicated_servers("cluster", PORTS, nodes=3)
+
+
+def test_one_of_three_cassandra_nodes_killed_under_load(cluster: Servers, tmp_path: Path) -> None:
+    settings = cluster.settings("node", tmp_path / "data")
+    assert settings.consistency == "QUORUM" and settings.cassandra_replication["replication_factor"] == 3
+    sc = Scenario(cluster, settings, tmp_path, 60)
+    try:
+        sc.send(20)
+        sc.collect()
+        before = sc.accepted()
+        sc.send(5)
+        cluster.kill("cassandra-2")
+        t_kill = time.monotonic()
+        sc.send(15)  # under load with one node down: QUORUM is 2 of 3
+        first_down = sc.collect()
+        down_s = time.monotonic() - t_kill
+        restart_s = cluster.up("cassandra")  # reuses nodes 1 and 3, restarts node 2
+        sc.send(20)
+        sc.collect()
+        events = sc.finish()
+        assert before <= sc.accepted()
+        figure("cluster_node_killed", restart_s=round(restart_s, 1), first_receipt_node_down_s=round(first_down, 1),
+               receipts_with_node_down_s=round(down_s, 1), submissions=sc.n, accepted_before=len(before),
+               events=events, worker_restarts=sc.status().get("restarts"))
+    except BaseException:
+        print(f"----- worker log -----\n{sc.worker.tail()}\n{cluster.tails()}")
+        raise
+    finally:
+        sc.close()
