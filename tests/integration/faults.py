@@ -129,22 +129,24 @@ class Scenario:
         self.subs = signed_submissions(self.app, self.codes, self.n)
         self._next = 0
 
-    def send(self, count: int, pace_s: float = 0.05) -> None:
+    def send(self, count: int, pace_s: float = 0.05) -> list[tuple[str, str]]:
         """Send the next ``count`` submissions without waiting for their receipts."""
+        sent = []
         for sub in self.subs[self._next:self._next + count]:
-            self.keys.append(self.transport.send_async(sub))
+            sent.append(self.transport.send_async(sub))
             time.sleep(pace_s)
         self._next += count
+        self.keys.extend(sent)
+        return sent
 
-    def collect(self, timeout_s: float = 240) -> float:
-        """Wait for every receipt not yet collected; returns the seconds until the first."""
+    def collect(self, keys: list[tuple[str, str]] | None = None, timeout_s: float = 240) -> float:
+        """Wait for the receipts of ``keys`` (default: every one not yet collected); returns
+        the seconds until the last of them arrived."""
         t0 = time.monotonic()
-        first = None
-        for key in self.keys:
+        for key in self.keys if keys is None else keys:
             if key not in self.receipts:
                 self.receipts[key] = self.transport.wait(key, timeout_s=timeout_s)
-                first = first or time.monotonic() - t0
-        return first or 0.0
+        return time.monotonic() - t0
 
     def accepted(self) -> set[tuple[str, str]]:
         return {k for k, r in self.receipts.items() if r.accepted}
@@ -164,7 +166,13 @@ class Scenario:
         assert len(self.receipts) == self.n
         assert all(r.accepted for r in self.receipts.values()), [
             r.reasons for r in self.receipts.values() if not r.accepted][:3]
-        return assert_exactly_once(self.app, self.codes, [s.submission_id for s in self.subs], self.tmp)
+        # checked as an auditor would afterwards: a new client with its own Cassandra session
+        # (this client's session may still hold a connection that died with a node)
+        auditor = open_distributed(self.settings)
+        try:
+            return assert_exactly_once(auditor, self.codes, [s.submission_id for s in self.subs], self.tmp)
+        finally:
+            auditor.close()
 
     def close(self) -> None:
         import signal
