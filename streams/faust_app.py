@@ -77,7 +77,7 @@ def quiet_repeats(interval: float = 30.0) -> QuietRepeats:
     for handler in logging.getLogger().handlers:
         handler.addFilter(quiet)
     for name in list(logging.Logger.manager.loggerDict):
-        if name.split(".")[0] in ("aiokafka", "kafka", "faust", "mode"):
+        if name.split(".")[0] in ("aiokafka", "kafka", "faust", "mode", "cassandra"):
             logging.getLogger(name).addFilter(quiet)
     return quiet
 
