@@ -111,6 +111,10 @@ def test_broker_down_longer_than_delivery_timeout(servers: Servers, scenario: An
 
 
 def test_cassandra_killed_and_restarted(servers: Servers, scenario: Any) -> None:
+    # the launch kit's defaults are what is tested: no unsafe switches, durable commit log
+    cmd = json.loads((servers.state / "cassandra" / "run.json").read_text())["cmd"]
+    assert not [a for a in cmd if "unsafesystem" in a or "flush_local_schema_changes" in a], cmd
+    assert "commitlog_sync: batch" in (servers.state / "cassandra" / "conf" / "cassandra.yaml").read_text()
     sc: Scenario = scenario("cassandra", 60)
     sc.send(20)
     sc.collect()

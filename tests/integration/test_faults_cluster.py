@@ -27,7 +27,15 @@ def cluster() -> Iterator[Servers]:
 def test_one_of_three_cassandra_nodes_killed_under_load(cluster: Servers, tmp_path: Path) -> None:
     settings = cluster.settings("node", tmp_path / "data")
     assert settings.consistency == "QUORUM" and settings.cassandra_replication["replication_factor"] == 3
+    for i in (1, 2, 3):
+        yaml = (cluster.state / f"cassandra-{i}" / "conf" / "cassandra.yaml").read_text()
+        assert "hinted_handoff_enabled: true" in yaml and f"listen_address: 127.0.0.{1 + i}" in yaml
     sc = Scenario(cluster, settings, tmp_path, 60)
+    peers = sc.app.log.session.execute("SELECT peer FROM system.peers").all()  # type: ignore[attr-defined]
+    assert len(peers) == 2, peers
+    repl = sc.app.log.session.execute(  # type: ignore[attr-defined]
+        "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = %s", (settings.keyspace,)).one()
+    assert repl.replication["replication_factor"] == "3", repl
     try:
         sc.send(20)
         sc.collect()
