@@ -184,6 +184,19 @@ class KafkaTransport(Transport):
             self._inflight[key] = entry
         return entry
 
+    def _resend_failed(self) -> int:
+        """Replace the producer(s) that failed and send again every in-flight submission
+        whose delivery failed (all at once: after an outage they all failed together)."""
+        with self._lock:
+            entries = list(self._inflight.items())
+        failed = [(k, e, f) for k, e in entries if (f := e.failure(self._stuck_after_s)) is not None]
+        for generation in sorted({e.generation for _, e, _ in failed}):
+            self._recover(generation, next(f for _, e, f in failed if e.generation == generation))
+        for key, entry, _ in failed:
+            if self._produce(key, entry.submission, entry.sends + 1).error is not None:
+                break  # no broker yet (the send blocked max_block_ms): the rest wait for the next round
+        return len(failed)
+
     # ------------------------------------------------------------------ sending
 
     def send(self, submission: Submission) -> Receipt:
@@ -247,7 +260,7 @@ class KafkaTransport(Transport):
                         "it may not be recorded: send it again with the same submission id",
                     )
                 time.sleep(0.2)
-                entry = self._produce(key, entry.submission, entry.sends + 1)
+                self._resend_failed()
                 continue
             if time.monotonic() > deadline:
                 with self._lock:

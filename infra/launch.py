@@ -57,6 +57,7 @@ __all__ = [
     "status",
     "kill",
     "cluster_settings",
+    "kafka_cluster_settings",
     "node_host",
     "log_tail",
     "kafka_ready",
@@ -162,9 +163,10 @@ def node_token(i: int, nodes: int) -> int:
     return -(2**63) + (i - 1) * (2**64 // nodes)
 
 
-def _cluster_units(state: Path) -> list[str]:
-    """The cluster-node units this state dir holds (``cassandra-1`` ...), in node order."""
-    units = [d.name for d in state.glob("cassandra-*") if d.is_dir() and d.name.split("-", 1)[1].isdigit()]
+def _cluster_units(state: Path, component: str = "cassandra") -> list[str]:
+    """The cluster-node units of a component this state dir holds (``cassandra-1`` ...,
+    ``kafka-1`` ...), in node order."""
+    units = [d.name for d in state.glob(f"{component}-*") if d.is_dir() and d.name.split("-", 1)[1].isdigit()]
     return sorted(units, key=lambda u: int(u.split("-", 1)[1]))
 
 
@@ -446,15 +448,25 @@ def _kafka_cluster_id(cdir: Path) -> str:
     return cid
 
 
-def _kafka_prepare(state: Path, ports: dict[str, int], java: Path) -> list[str]:
-    cdir = _comp_dir(state, "kafka")
-    lib = resolve("kafka", state_dir=state)
+def _kafka_prepare(
+    state: Path, ports: dict[str, int], java: Path, *, unit: str = "kafka", host: str = HOST, node: int = 1,
+    nodes: int = 1,
+) -> list[str]:
+    cdir = _comp_dir(state, unit)
+    lib = resolve("kafka", state_dir=state)  # one lib for every broker of the state dir
     data = cdir / "data"
     data.mkdir(parents=True, exist_ok=True)
+    cluster = nodes > 1
+    rf = min(nodes, 3)
+    voters = (
+        ",".join(f"{i}@{node_host(i)}:{ports['controller_port']}" for i in range(1, nodes + 1))
+        if cluster else f"1@{host}:{ports['controller_port']}"
+    )
     props = _render(
         INFRA_DIR / "kafka" / "server.properties.tmpl",
         cdir / "conf" / "server.properties",
-        {"host": HOST, "data_dir": data, **ports},
+        {"host": host, "data_dir": data, "node_id": node, "voters": voters, "replication": rf,
+         "min_isr": min(2, rf), **ports},
     )
     cp = f"{lib}/*"
     log4j = INFRA_DIR / "kafka" / "log4j2.properties"
@@ -468,7 +480,7 @@ def _kafka_prepare(state: Path, ports: dict[str, int], java: Path) -> list[str]:
             "kafka.tools.StorageTool",
             "format",
             "-t",
-            _kafka_cluster_id(cdir),
+            _kafka_cluster_id(state if cluster else cdir),  # one id for every broker
             "-c",
             str(props),
             "--ignore-formatted",
@@ -759,19 +771,22 @@ def _components(components: Iterable[str]) -> tuple[str, ...]:
 
 
 def _plan(
-    comps: Sequence[str], all_ports: dict[str, dict[str, int]], nodes: int
+    comps: Sequence[str], all_ports: dict[str, dict[str, int]], nodes: int, kafka_nodes: int = 1
 ) -> list[tuple[str, str, dict[str, int], int]]:
     """(unit, host, ports, node number) for each process to run. With ``nodes > 1`` Cassandra
     is N units ``cassandra-<i>`` on 127.0.0.(1+i), the same CQL and storage ports on each
     address and JMX ports ``jmx_port + i - 1`` (local JMX always binds 127.0.0.1)."""
-    if not 1 <= nodes <= MAX_NODES:
-        raise ValueError(f"nodes must be 1..{MAX_NODES}, got {nodes}")
+    if not 1 <= nodes <= MAX_NODES or not 1 <= kafka_nodes <= MAX_NODES:
+        raise ValueError(f"nodes and kafka_nodes must be 1..{MAX_NODES}, got {nodes}, {kafka_nodes}")
     plan = []
     for comp in comps:
         if comp == "cassandra" and nodes > 1:
             for i in range(1, nodes + 1):
                 ports = dict(all_ports[comp], jmx_port=all_ports[comp]["jmx_port"] + i - 1)
                 plan.append((f"cassandra-{i}", node_host(i), ports, i))
+        elif comp == "kafka" and kafka_nodes > 1:
+            for i in range(1, kafka_nodes + 1):
+                plan.append((f"kafka-{i}", node_host(i), all_ports[comp], i))
         else:
             plan.append((comp, HOST, all_ports[comp], 1))
     return plan
@@ -789,6 +804,15 @@ def cluster_settings(nodes: int, cql_port: int = 9042) -> dict[str, str]:
     }
 
 
+def kafka_cluster_settings(brokers: int, kafka_port: int = 9092) -> dict[str, str]:
+    """The ``TONGXIU_*`` settings for a Kafka cluster started with ``kafka_nodes``: every
+    broker a bootstrap server, topics replicated 3 times (min ISR 2, set by ``migrate``)."""
+    return {
+        "TONGXIU_KAFKA_BOOTSTRAP": ",".join(f"{node_host(i)}:{kafka_port}" for i in range(1, brokers + 1)),
+        "TONGXIU_KAFKA_REPLICATION": str(min(brokers, 3)),
+    }
+
+
 def up(
     components: Iterable[str] = COMPONENTS,
     *,
@@ -801,6 +825,7 @@ def up(
     timeout: float = 240,
     nodes: int = 1,
     commitlog_sync: str = "batch",
+    kafka_nodes: int = 1,
 ) -> dict[str, dict[str, Any]]:
     """Start (or reuse) the servers and wait until each answers a real request.
 
@@ -826,7 +851,7 @@ def up(
     all_ports = _ports(kafka_port, controller_port, cql_port, storage_port, jmx_port)
     if commitlog_sync not in ("batch", "periodic"):
         raise ValueError(f"commitlog_sync must be batch or periodic, got {commitlog_sync!r}")
-    plan = _plan(comps, all_ports, nodes)
+    plan = _plan(comps, all_ports, nodes, kafka_nodes)
     where = {unit: (host, ports, node) for unit, host, ports, node in plan}
     deadline = time.monotonic() + timeout
     result: dict[str, dict[str, Any]] = {}
@@ -870,17 +895,16 @@ def up(
                         result[u]["resolve_s"] = round(time.monotonic() - t0, 2)
             for unit in to_start:
                 host, ports, node = where[unit]
-                if node > 1 and "cassandra-1" not in to_start:
-                    pass  # the seed runs already
-                elif node > 1:  # a joining node needs the seed's gossip port
+                if _base(unit) == "cassandra" and node > 1 and "cassandra-1" in to_start:
+                    # a joining node needs the seed's gossip port
                     seed_host, seed_ports, _ = where["cassandra-1"]
                     while not _port_open(seed_ports["storage_port"], seed_host):
                         if time.monotonic() > deadline or not _pid_alive(result["cassandra-1"]["pid"]):
                             break  # phase 2 reports it
                         time.sleep(0.2)
                 t0 = time.monotonic()
-                if unit == "kafka":
-                    cmd = _kafka_prepare(state, ports, java)
+                if _base(unit) == "kafka":
+                    cmd = _kafka_prepare(state, ports, java, unit=unit, host=host, node=node, nodes=kafka_nodes)
                 else:
                     cmd = _cassandra_prepare(state, ports, java, unit=unit, host=host, node=node, nodes=nodes,
                                              commitlog_sync=commitlog_sync)
@@ -911,7 +935,7 @@ def up(
                         "ready_s": round(time.monotonic() - info.pop("_since"), 2),
                     }
                 )
-                if unit == "kafka":
+                if _base(unit) == "kafka":
                     info["cluster_id"] = answer.get("cluster_id")
                 else:
                     info["release_version"] = answer
@@ -941,8 +965,7 @@ def _units(state: Path, comps: Sequence[str]) -> list[str]:
     units: list[str] = []
     for comp in comps:
         units.append(comp)
-        if comp == "cassandra":
-            units.extend(_cluster_units(state))
+        units.extend(_cluster_units(state, comp))
     return units
 
 
@@ -1105,6 +1128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="up: Cassandra nodes (>1: a cluster on 127.0.0.2..; replication factor 3, QUORUM)",
     )
     p.add_argument(
+        "--kafka-nodes", type=int, default=1,
+        help="up: Kafka brokers (>1: KRaft brokers+controllers on 127.0.0.2..; replication 3, min ISR 2)",
+    )
+    p.add_argument(
         "--commitlog-sync", choices=("batch", "periodic"), default="batch",
         help="up: Cassandra commit-log sync (batch: durable, default; periodic: throw-away nodes)",
     )
@@ -1127,9 +1154,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 timeout=a.timeout if a.timeout is not None else 240,
                 nodes=a.nodes,
                 commitlog_sync=a.commitlog_sync,
+                kafka_nodes=a.kafka_nodes,
             )
             if a.nodes > 1 and "cassandra" in comps:
                 res["settings"] = cluster_settings(a.nodes, a.cql_port)  # type: ignore[assignment]
+            if a.kafka_nodes > 1 and "kafka" in comps:
+                res.setdefault("settings", {}).update(  # type: ignore[attr-defined]
+                    kafka_cluster_settings(a.kafka_nodes, a.kafka_port))
             print(json.dumps(res, indent=2))
         elif a.command == "down":
             down(comps, state_dir=a.state_dir, timeout=a.timeout if a.timeout is not None else 60)
@@ -1138,8 +1169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             st = status(state_dir=a.state_dir)
             print(json.dumps(st, indent=2))
             units = [u for u in st if _base(u) in comps]
-            if any("-" in u for u in units) and not st["cassandra"]["running"]:
-                units.remove("cassandra")  # a cluster state dir: its nodes, not a single node
+            for comp in comps:  # a cluster state dir: its nodes, not the single node
+                if any(_base(u) == comp and "-" in u for u in units) and not st[comp]["running"]:
+                    units.remove(comp)
             return 0 if all(st[u]["running"] and st[u]["answering"] for u in units) else 3
         elif a.command == "resolve":
             for c in comps:

@@ -40,11 +40,13 @@ class Servers:
     state: Path
     ports: dict[str, int]
     nodes: int = 1
+    kafka_nodes: int = 1
 
     def up(self, *components: str) -> float:
         """Start (again) what is down; the seconds it took until the servers answered."""
         t0 = time.monotonic()
-        launch.up(components or launch.COMPONENTS, state_dir=self.state, nodes=self.nodes, **self.ports)
+        launch.up(components or launch.COMPONENTS, state_dir=self.state, nodes=self.nodes,
+                  kafka_nodes=self.kafka_nodes, **self.ports)
         return time.monotonic() - t0
 
     def kill(self, unit: str) -> None:
@@ -66,6 +68,12 @@ class Servers:
             "partitions": 4,
             "data_dir": data_dir,
         }
+        if self.kafka_nodes > 1:
+            base.update(
+                kafka_bootstrap=",".join(f"{launch.node_host(i)}:{self.ports['kafka_port']}"
+                                         for i in range(1, self.kafka_nodes + 1)),
+                kafka_replication=min(3, self.kafka_nodes),
+            )
         if self.nodes > 1:
             base.update(
                 cassandra_contact_points=[launch.node_host(i) for i in range(1, self.nodes + 1)],
@@ -78,17 +86,17 @@ class Servers:
         return settings
 
 
-def dedicated_servers(name: str, ports: dict[str, int], nodes: int = 1) -> Iterator[Servers]:
+def dedicated_servers(name: str, ports: dict[str, int], nodes: int = 1, kafka_nodes: int = 1) -> Iterator[Servers]:
     """Fresh servers (data wiped, jars kept) for one test module; stopped at the end."""
     state = STATE_ROOT / name
     launch.down(state_dir=state, timeout=30)  # left over from an interrupted run
     for sub in state.glob("*/data"):
         shutil.rmtree(sub, ignore_errors=True)
-    for cid in state.glob("kafka/cluster.id"):
+    for cid in [*state.glob("kafka/cluster.id"), *state.glob("cluster.id")]:
         cid.unlink()
-    servers = Servers(state, ports, nodes)
+    servers = Servers(state, ports, nodes, kafka_nodes)
     t = servers.up()
-    figure("servers_up", name=name, nodes=nodes, seconds=round(t, 1))
+    figure("servers_up", name=name, nodes=nodes, kafka_nodes=kafka_nodes, seconds=round(t, 1))
     try:
         yield servers
     finally:

@@ -27,6 +27,22 @@ def test_three_nodes_on_their_own_loopback_addresses_with_spread_tokens() -> Non
         launch._plan(("cassandra",), ports, 0)
 
 
+def test_three_kafka_brokers_are_voters_on_their_own_addresses() -> None:
+    ports = launch._ports(9092, 9093, 9042, 7000, 7199)
+    plan = launch._plan(("kafka",), ports, 1, 3)
+    assert [(u, h, n) for u, h, _, n in plan] == [
+        ("kafka-1", "127.0.0.2", 1), ("kafka-2", "127.0.0.3", 2), ("kafka-3", "127.0.0.4", 3)]
+    env = launch.kafka_cluster_settings(3, 19092)
+    assert env == {"TONGXIU_KAFKA_BOOTSTRAP": "127.0.0.2:19092,127.0.0.3:19092,127.0.0.4:19092",
+                   "TONGXIU_KAFKA_REPLICATION": "3"}
+    tmpl = Path(launch.INFRA_DIR / "kafka" / "server.properties.tmpl").read_text()
+    props = string.Template(tmpl).substitute(
+        host="127.0.0.3", data_dir="/d", node_id=2, voters="1@127.0.0.2:9093,2@127.0.0.3:9093,3@127.0.0.4:9093",
+        replication=3, min_isr=2, kafka_port=9092, controller_port=9093)
+    assert "node.id=2" in props and "advertised.listeners=PLAINTEXT://127.0.0.3:9092" in props
+    assert "offsets.topic.replication.factor=3" in props and "min.insync.replicas=2" in props
+
+
 def test_cluster_settings_point_tongxiu_at_every_node_with_rf3_and_quorum() -> None:
     env = launch.cluster_settings(3, 19042)
     assert env["TONGXIU_CASSANDRA_CONTACT_POINTS"] == "127.0.0.2,127.0.0.3,127.0.0.4"
