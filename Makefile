@@ -24,7 +24,9 @@ run: setup ## set up, then run the demo on the embedded backend
 test: setup ## set up, start Kafka + Cassandra, run every test, stop them
 	sh infra/setup_browser.sh
 	$(BIN)/python -m infra.launch up --state-dir $(SERVERS)
-	$(BIN)/python -m pytest; rc=$$?; $(BIN)/python -m infra.launch down --state-dir $(SERVERS); exit $$rc
+	$(BIN)/python -m pytest; rc=$$?; $(BIN)/python -m infra.launch down --state-dir $(SERVERS); \
+	  for d in .tongxiu/fault-servers/*/; do [ -d "$$d" ] && $(BIN)/python -m infra.launch down --state-dir "$$d" >/dev/null; done; \
+	  exit $$rc
 
 test-unit: setup ## tests that need no servers
 	$(BIN)/python -m pytest -m "not integration"

@@ -126,7 +126,7 @@ def connect(settings: Settings, *, keyspace: str | None = None) -> Any:
     routing, default consistency and serial consistency from settings, password auth when a
     username is set). ``keyspace`` (default: none) is set on the session if given."""
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-    from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+    from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
 
     kwargs: dict[str, Any] = {}
     try:
@@ -152,6 +152,9 @@ def connect(settings: Settings, *, keyspace: str | None = None) -> Any:
         port=settings.cassandra_port,
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         connect_timeout=30,
+        # a node that comes back is used again within ~2 s (the driver's default waits up to
+        # 10 min between attempts after a long outage)
+        reconnection_policy=ExponentialReconnectionPolicy(base_delay=0.5, max_delay=2.0),
         **kwargs,
     )
     return cluster.connect(keyspace) if keyspace else cluster.connect()

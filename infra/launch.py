@@ -55,6 +55,10 @@ __all__ = [
     "up",
     "down",
     "status",
+    "kill",
+    "cluster_settings",
+    "kafka_cluster_settings",
+    "node_host",
     "log_tail",
     "kafka_ready",
     "cql_ready",
@@ -72,6 +76,9 @@ KAFKA_MAIN = "kafka.Kafka"
 CASSANDRA_MAIN = "org.apache.cassandra.service.CassandraDaemon"
 _MAIN_CLASS = {"kafka": KAFKA_MAIN, "cassandra": CASSANDRA_MAIN}
 _PORT_KEY = {"kafka": "kafka_port", "cassandra": "cql_port"}
+# Cluster mode: node i of N listens on 127.0.0.(1+i); its unit (state sub-dir) is cassandra-<i>.
+CLUSTER_NAME = "Tongxiu Cluster"
+MAX_NODES = 9
 
 # JDK 17 flags from Cassandra 5.0's conf/jvm17-server.options.
 _CASSANDRA_ADD_EXPORTS = (
@@ -139,6 +146,28 @@ def _check_component(component: str) -> str:
 
 def _comp_dir(state: Path, component: str) -> Path:
     return state / component
+
+
+def _base(unit: str) -> str:
+    """``cassandra`` for a cluster node's unit ``cassandra-<i>``; the component otherwise."""
+    return unit.split("-", 1)[0]
+
+
+def node_host(i: int) -> str:
+    """Loopback address of cluster node ``i`` (1-based): 127.0.0.2, 127.0.0.3, ..."""
+    return f"127.0.0.{1 + i}"
+
+
+def node_token(i: int, nodes: int) -> int:
+    """Evenly spaced Murmur3 tokens, one per node (``num_tokens: 1``)."""
+    return -(2**63) + (i - 1) * (2**64 // nodes)
+
+
+def _cluster_units(state: Path, component: str = "cassandra") -> list[str]:
+    """The cluster-node units of a component this state dir holds (``cassandra-1`` ...,
+    ``kafka-1`` ...), in node order."""
+    units = [d.name for d in state.glob(f"{component}-*") if d.is_dir() and d.name.split("-", 1)[1].isdigit()]
+    return sorted(units, key=lambda u: int(u.split("-", 1)[1]))
 
 
 def _log_file(state: Path, component: str) -> Path:
@@ -292,7 +321,7 @@ def _pid_alive(pid: int) -> bool:
 def _is_ours(pid: int, component: str, state: Path) -> bool:
     """The pid runs this component's main class with a config under this state dir."""
     cmd = _proc_cmdline(pid)
-    return _MAIN_CLASS[component] in cmd and f"{_comp_dir(state, component)}/" in cmd
+    return _MAIN_CLASS[_base(component)] in cmd and f"{_comp_dir(state, component)}/conf/" in cmd
 
 
 def _read_pid(state: Path, component: str) -> int | None:
@@ -352,7 +381,7 @@ def _rotate(log: Path, max_bytes: int = 20 * 1024 * 1024) -> None:
             os.replace(log, log.with_name(log.name + ".1"))
 
 
-def _spawn(component: str, cmd: Sequence[str], state: Path, ports: dict[str, int]) -> int:
+def _spawn(component: str, cmd: Sequence[str], state: Path, ports: dict[str, int], host: str = HOST) -> int:
     cdir = _comp_dir(state, component)
     log = _log_file(state, component)
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -383,6 +412,7 @@ def _spawn(component: str, cmd: Sequence[str], state: Path, ports: dict[str, int
                 "pid": proc.pid,
                 "component": component,
                 "ports": ports,
+                "host": host,
                 "started_at": time.time(),
                 "log": str(log),
                 "cmd": list(cmd),
@@ -418,15 +448,25 @@ def _kafka_cluster_id(cdir: Path) -> str:
     return cid
 
 
-def _kafka_prepare(state: Path, ports: dict[str, int], java: Path) -> list[str]:
-    cdir = _comp_dir(state, "kafka")
-    lib = resolve("kafka", state_dir=state)
+def _kafka_prepare(
+    state: Path, ports: dict[str, int], java: Path, *, unit: str = "kafka", host: str = HOST, node: int = 1,
+    nodes: int = 1,
+) -> list[str]:
+    cdir = _comp_dir(state, unit)
+    lib = resolve("kafka", state_dir=state)  # one lib for every broker of the state dir
     data = cdir / "data"
     data.mkdir(parents=True, exist_ok=True)
+    cluster = nodes > 1
+    rf = min(nodes, 3)
+    voters = (
+        ",".join(f"{i}@{node_host(i)}:{ports['controller_port']}" for i in range(1, nodes + 1))
+        if cluster else f"1@{host}:{ports['controller_port']}"
+    )
     props = _render(
         INFRA_DIR / "kafka" / "server.properties.tmpl",
         cdir / "conf" / "server.properties",
-        {"host": HOST, "data_dir": data, **ports},
+        {"host": host, "data_dir": data, "node_id": node, "voters": voters, "replication": rf,
+         "min_isr": min(2, rf), **ports},
     )
     cp = f"{lib}/*"
     log4j = INFRA_DIR / "kafka" / "log4j2.properties"
@@ -440,7 +480,7 @@ def _kafka_prepare(state: Path, ports: dict[str, int], java: Path) -> list[str]:
             "kafka.tools.StorageTool",
             "format",
             "-t",
-            _kafka_cluster_id(cdir),
+            _kafka_cluster_id(state if cluster else cdir),  # one id for every broker
             "-c",
             str(props),
             "--ignore-formatted",
@@ -549,15 +589,28 @@ def kafka_ready(port: int = 9092, host: str = HOST, timeout: float = 3.0) -> dic
 # --------------------------------------------------------------------------- cassandra
 
 
-def _cassandra_prepare(state: Path, ports: dict[str, int], java: Path) -> list[str]:
-    cdir = _comp_dir(state, "cassandra")
-    lib = resolve("cassandra", state_dir=state)
+def _cassandra_prepare(
+    state: Path, ports: dict[str, int], java: Path, *, unit: str = "cassandra", host: str = HOST,
+    node: int = 1, nodes: int = 1, commitlog_sync: str = "batch",
+) -> list[str]:
+    cdir = _comp_dir(state, unit)
+    lib = resolve("cassandra", state_dir=state)  # one lib for every node of the state dir
     data = cdir / "data"
     data.mkdir(parents=True, exist_ok=True)
+    cluster = nodes > 1
     yaml = _render(
         INFRA_DIR / "cassandra" / "cassandra.yaml.tmpl",
         cdir / "conf" / "cassandra.yaml",
-        {"host": HOST, "data_dir": data, **ports},
+        {
+            "host": host,
+            "data_dir": data,
+            "cluster_name": CLUSTER_NAME if cluster else "Tongxiu Test Cluster",
+            "seeds": f"{node_host(1) if cluster else host}:{ports['storage_port']}",
+            "initial_token": node_token(node, nodes) if cluster else 0,
+            "commitlog_sync": commitlog_sync,
+            "commitlog_sync_period": "commitlog_sync_period: 10000ms" if commitlog_sync == "periodic" else "",
+            **ports,
+        },
     )
     triggers = cdir / "conf" / "triggers"
     triggers.mkdir(parents=True, exist_ok=True)
@@ -567,7 +620,7 @@ def _cassandra_prepare(state: Path, ports: dict[str, int], java: Path) -> list[s
     cmd = [
         str(java),
         "-Xms512m",
-        "-Xmx1g",
+        "-Xmx512m" if cluster else "-Xmx1g",  # cluster: ~1 GiB RSS per node on a small machine
         "-Xss512k",
         "-XX:+UseG1GC",
         "-XX:+ParallelRefProcEnabled",
@@ -589,12 +642,11 @@ def _cassandra_prepare(state: Path, ports: dict[str, int], java: Path) -> list[s
         f"-Dcassandra.jmx.local.port={ports['jmx_port']}",
         "-Djdk.attach.allowAttachSelf=true",
         "-Dio.netty.tryReflectionSetAccessible=true",
-        # fast start of a single throw-away node
+        # fast start; nothing here trades durability (no unsafesystem, schema changes are
+        # flushed as Cassandra does by default: a kill -9 must not lose a keyspace)
         "-Dcassandra.skip_wait_for_gossip_to_settle=0",
         "-Dcassandra.ring_delay_ms=1000",
         "-Dcassandra.superuser_setup_delay_ms=0",
-        "-Dcassandra.unsafesystem=true",  # no fsync of system tables
-        "-Dcassandra.test.flush_local_schema_changes=false",  # DDL goes to the commitlog only
         "-Dcassandra.test.ignore_sigar=true",
     ]
     for mod in _CASSANDRA_ADD_EXPORTS:
@@ -706,16 +758,59 @@ def _ports(
     }
 
 
-def _probe(component: str, ports: dict[str, int], timeout: float = 3.0) -> Any:
-    if component == "kafka":
-        return kafka_ready(ports["kafka_port"], timeout=timeout)
-    return cql_ready(ports["cql_port"], timeout=timeout)
+def _probe(component: str, ports: dict[str, int], timeout: float = 3.0, host: str = HOST) -> Any:
+    if _base(component) == "kafka":
+        return kafka_ready(ports["kafka_port"], host=host, timeout=timeout)
+    return cql_ready(ports["cql_port"], host=host, timeout=timeout)
 
 
 def _components(components: Iterable[str]) -> tuple[str, ...]:
     if isinstance(components, str):
         components = (components,)
     return tuple(_check_component(c) for c in components)
+
+
+def _plan(
+    comps: Sequence[str], all_ports: dict[str, dict[str, int]], nodes: int, kafka_nodes: int = 1
+) -> list[tuple[str, str, dict[str, int], int]]:
+    """(unit, host, ports, node number) for each process to run. With ``nodes > 1`` Cassandra
+    is N units ``cassandra-<i>`` on 127.0.0.(1+i), the same CQL and storage ports on each
+    address and JMX ports ``jmx_port + i - 1`` (local JMX always binds 127.0.0.1)."""
+    if not 1 <= nodes <= MAX_NODES or not 1 <= kafka_nodes <= MAX_NODES:
+        raise ValueError(f"nodes and kafka_nodes must be 1..{MAX_NODES}, got {nodes}, {kafka_nodes}")
+    plan = []
+    for comp in comps:
+        if comp == "cassandra" and nodes > 1:
+            for i in range(1, nodes + 1):
+                ports = dict(all_ports[comp], jmx_port=all_ports[comp]["jmx_port"] + i - 1)
+                plan.append((f"cassandra-{i}", node_host(i), ports, i))
+        elif comp == "kafka" and kafka_nodes > 1:
+            for i in range(1, kafka_nodes + 1):
+                plan.append((f"kafka-{i}", node_host(i), all_ports[comp], i))
+        else:
+            plan.append((comp, HOST, all_ports[comp], 1))
+    return plan
+
+
+def cluster_settings(nodes: int, cql_port: int = 9042) -> dict[str, str]:
+    """The ``TONGXIU_*`` settings that point Tongxiu at a cluster started with ``--nodes``:
+    every node a contact point, replication factor = nodes (at most 3), QUORUM."""
+    rf = min(nodes, 3)
+    return {
+        "TONGXIU_CASSANDRA_CONTACT_POINTS": ",".join(node_host(i) for i in range(1, nodes + 1)),
+        "TONGXIU_CASSANDRA_PORT": str(cql_port),
+        "TONGXIU_CASSANDRA_REPLICATION": json.dumps({"class": "SimpleStrategy", "replication_factor": rf}),
+        "TONGXIU_CONSISTENCY": "QUORUM",
+    }
+
+
+def kafka_cluster_settings(brokers: int, kafka_port: int = 9092) -> dict[str, str]:
+    """The ``TONGXIU_*`` settings for a Kafka cluster started with ``kafka_nodes``: every
+    broker a bootstrap server, topics replicated 3 times (min ISR 2, set by ``migrate``)."""
+    return {
+        "TONGXIU_KAFKA_BOOTSTRAP": ",".join(f"{node_host(i)}:{kafka_port}" for i in range(1, brokers + 1)),
+        "TONGXIU_KAFKA_REPLICATION": str(min(brokers, 3)),
+    }
 
 
 def up(
@@ -728,6 +823,9 @@ def up(
     storage_port: int = 7000,
     jmx_port: int = 7199,
     timeout: float = 240,
+    nodes: int = 1,
+    commitlog_sync: str = "batch",
+    kafka_nodes: int = 1,
 ) -> dict[str, dict[str, Any]]:
     """Start (or reuse) the servers and wait until each answers a real request.
 
@@ -737,102 +835,138 @@ def up(
     Raises LaunchError (with the log tail) if a server dies, a port is held by something else,
     or it is not ready within ``timeout`` seconds (the process is then left running).
 
-    Returns ``{component: {"pid", "port", "ports", "log", "reused", "ready_s", ...}}``.
+    ``nodes > 1`` runs Cassandra as a cluster of that many nodes (units ``cassandra-<i>`` on
+    127.0.0.2, 127.0.0.3, ...; see :func:`cluster_settings` for the client side). Bringing
+    back one killed node is ``up(("cassandra",), nodes=N)`` again: the live nodes are reused.
+
+    ``commitlog_sync``: ``batch`` (default: a write is acknowledged after its commit log is
+    fsynced) or ``periodic`` (fsync every 10 s; faster, loses the last seconds of acknowledged
+    writes on power loss — for throw-away nodes only). Applies when a node is (re)started.
+
+    Returns ``{unit: {"pid", "port", "ports", "host", "log", "reused", "ready_s", ...}}``.
     """
     comps = _components(components)
     state = _state(state_dir)
     state.mkdir(parents=True, exist_ok=True)
     all_ports = _ports(kafka_port, controller_port, cql_port, storage_port, jmx_port)
+    if commitlog_sync not in ("batch", "periodic"):
+        raise ValueError(f"commitlog_sync must be batch or periodic, got {commitlog_sync!r}")
+    plan = _plan(comps, all_ports, nodes, kafka_nodes)
+    where = {unit: (host, ports, node) for unit, host, ports, node in plan}
     deadline = time.monotonic() + timeout
     result: dict[str, dict[str, Any]] = {}
 
-    # Phase 1, holding every component's lock (a concurrent up() waits here, then reuses):
+    # Phase 1, holding every unit's lock (a concurrent up() waits here, then reuses):
     # decide reuse/start, resolve all jars first, then spawn, so start-up times do not overlap
     # with maven and ready_s measures the server alone.
     with contextlib.ExitStack() as locks:
-        for comp in comps:
-            locks.enter_context(_locked(state, comp))
+        for unit, *_ in plan:
+            locks.enter_context(_locked(state, unit))
         to_start: list[str] = []
-        for comp in comps:
-            ports = all_ports[comp]
-            pid = _running_pid(state, comp)
+        for unit, host, ports, _node in plan:
+            pid = _running_pid(state, unit)
             if pid is not None:
-                running_ports = _read_run(state, comp).get("ports", {})
+                running_ports = _read_run(state, unit).get("ports", {})
                 if running_ports and running_ports != ports:
                     raise LaunchError(
-                        f"{comp} is running (pid {pid}) with ports {running_ports}, not {ports}; "
+                        f"{unit} is running (pid {pid}) with ports {running_ports}, not {ports}; "
                         f"call down() first"
                     )
-                result[comp] = {"pid": pid, "reused": True, "restarted": False}
+                result[unit] = {"pid": pid, "reused": True, "restarted": False}
                 continue
-            busy = [p for p in ports.values() if _port_open(p)]
+            busy = [p for k, p in ports.items() if k != "jmx_port" and _port_open(p, host)]
+            busy += [ports["jmx_port"]] if "jmx_port" in ports and _port_open(ports["jmx_port"]) else []
             if busy:
                 raise LaunchError(
-                    f"cannot start {comp}: port(s) {busy} on {HOST} are held by a process that "
+                    f"cannot start {unit}: port(s) {busy} on {host} are held by a process that "
                     f"this state dir ({state}) did not start; stop it or choose other ports"
                 )
             # a pid file whose process is gone means the server crashed (or was killed)
-            result[comp] = {"reused": False, "restarted": _read_pid(state, comp) is not None}
-            _clear_pid(state, comp)
-            to_start.append(comp)
+            result[unit] = {"reused": False, "restarted": _read_pid(state, unit) is not None}
+            _clear_pid(state, unit)
+            to_start.append(unit)
         if to_start:
             java = find_java17()
-            for comp in to_start:
+            for comp in sorted({_base(u) for u in to_start}):
                 t0 = time.monotonic()
                 resolve(comp, state_dir=state)
-                result[comp]["resolve_s"] = round(time.monotonic() - t0, 2)
-            for comp in to_start:
+                for u in to_start:
+                    if _base(u) == comp:
+                        result[u]["resolve_s"] = round(time.monotonic() - t0, 2)
+            for unit in to_start:
+                host, ports, node = where[unit]
+                if _base(unit) == "cassandra" and node > 1 and "cassandra-1" in to_start:
+                    # a joining node needs the seed's gossip port
+                    seed_host, seed_ports, _ = where["cassandra-1"]
+                    while not _port_open(seed_ports["storage_port"], seed_host):
+                        if time.monotonic() > deadline or not _pid_alive(result["cassandra-1"]["pid"]):
+                            break  # phase 2 reports it
+                        time.sleep(0.2)
                 t0 = time.monotonic()
-                prepare = _kafka_prepare if comp == "kafka" else _cassandra_prepare
-                cmd = prepare(state, all_ports[comp], java)
+                if _base(unit) == "kafka":
+                    cmd = _kafka_prepare(state, ports, java, unit=unit, host=host, node=node, nodes=kafka_nodes)
+                else:
+                    cmd = _cassandra_prepare(state, ports, java, unit=unit, host=host, node=node, nodes=nodes,
+                                             commitlog_sync=commitlog_sync)
                 spawned = time.monotonic()
-                result[comp]["prepare_s"] = round(spawned - t0, 2)  # render config, format storage
-                result[comp]["pid"] = _spawn(comp, cmd, state, all_ports[comp])
-                result[comp]["_since"] = spawned
+                result[unit]["prepare_s"] = round(spawned - t0, 2)  # render config, format storage
+                result[unit]["pid"] = _spawn(unit, cmd, state, ports, host)
+                result[unit]["_since"] = spawned
 
     # Phase 2: wait until every server answers a real request.
     now = time.monotonic()
     for info in result.values():
         info.setdefault("_since", now)
-    pending = list(comps)
+    pending = [unit for unit, *_ in plan]
     while pending:
-        for comp in list(pending):
-            info = result[comp]
-            ports = all_ports[comp]
-            answer = _probe(comp, ports)
+        for unit in list(pending):
+            info = result[unit]
+            host, ports, _node = where[unit]
+            answer = _probe(unit, ports, host=host)
             if answer:
-                pending.remove(comp)
+                pending.remove(unit)
                 info.update(
                     {
                         "running": True,
-                        "port": ports[_PORT_KEY[comp]],
+                        "port": ports[_PORT_KEY[_base(unit)]],
                         "ports": ports,
-                        "log": str(_log_file(state, comp)),
+                        "host": host,
+                        "log": str(_log_file(state, unit)),
                         "ready_s": round(time.monotonic() - info.pop("_since"), 2),
                     }
                 )
-                if comp == "kafka":
+                if _base(unit) == "kafka":
                     info["cluster_id"] = answer.get("cluster_id")
                 else:
                     info["release_version"] = answer
             elif not _pid_alive(info["pid"]):
-                with _locked(state, comp):
-                    if _read_pid(state, comp) == info["pid"]:
-                        _clear_pid(state, comp)
+                with _locked(state, unit):
+                    if _read_pid(state, unit) == info["pid"]:
+                        _clear_pid(state, unit)
                 raise LaunchError(
-                    f"{comp} (pid {info['pid']}) exited before it was ready; "
-                    f"log {_log_file(state, comp)}:\n{log_tail(comp, state, 60)}"
+                    f"{unit} (pid {info['pid']}) exited before it was ready; "
+                    f"log {_log_file(state, unit)}:\n{log_tail(unit, state, 60)}"
                 )
         if not pending:
             break
         if time.monotonic() > deadline:
-            comp = pending[0]
+            unit = pending[0]
             raise LaunchError(
                 f"{', '.join(pending)} not ready after {timeout:.0f}s (left running); "
-                f"log {_log_file(state, comp)}:\n{log_tail(comp, state, 60)}"
+                f"log {_log_file(state, unit)}:\n{log_tail(unit, state, 60)}"
             )
         time.sleep(0.5)
     return result
+
+
+def _units(state: Path, comps: Sequence[str]) -> list[str]:
+    """Every unit of these components in the state dir (cassandra: the single node and any
+    cluster nodes)."""
+    units: list[str] = []
+    for comp in comps:
+        units.append(comp)
+        units.extend(_cluster_units(state, comp))
+    return units
 
 
 def down(
@@ -844,12 +978,12 @@ def down(
     """Stop the servers: SIGTERM (clean shutdown), SIGKILL after ``timeout`` s; remove pid files.
 
     Only processes whose pid file is in this state dir and whose command line matches are
-    signalled; a stale pid file is just removed.
+    signalled; a stale pid file is just removed. ``cassandra`` includes every cluster node.
     """
     comps = _components(components)
     state = _state(state_dir)
     stopping: dict[str, int] = {}
-    for comp in comps:
+    for comp in _units(state, comps):
         if not _comp_dir(state, comp).exists():
             continue
         pid = _running_pid(state, comp)
@@ -873,6 +1007,23 @@ def down(
                 _clear_pid(state, comp)
 
 
+def kill(unit: str, *, state_dir: StrPath | None = None, sig: int = signal.SIGKILL) -> int | None:
+    """Send ``sig`` (default SIGKILL: a crash) to one running unit (``kafka``, ``cassandra``,
+    ``cassandra-2`` ...) and wait until it is gone; the pid file stays, so the next ``up``
+    reports ``restarted``. Returns the pid, or None if it was not running. For fault tests."""
+    if _base(unit) not in COMPONENTS:
+        raise ValueError(f"unknown unit {unit!r}")
+    state = _state(state_dir)
+    pid = _running_pid(state, unit)
+    if pid is None:
+        return None
+    _signal(pid, sig)
+    deadline = time.monotonic() + 30
+    while _pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pid
+
+
 def _signal(pid: int, sig: int) -> None:
     try:
         if os.getpgid(pid) == pid:  # started with start_new_session: signal its whole group
@@ -884,7 +1035,8 @@ def _signal(pid: int, sig: int) -> None:
 
 
 def status(*, state_dir: StrPath | None = None, probe: bool = True) -> dict[str, dict[str, Any]]:
-    """Per component: running (our live pid), pid, port, ports, answering, log, pid_file.
+    """Per unit (``kafka``, ``cassandra``, and ``cassandra-<i>`` for cluster nodes that this
+    state dir holds): running (our live pid), pid, port, ports, host, answering, log, pid_file.
 
     ``answering`` is the result of a real request (Kafka Metadata / CQL query) when ``probe``,
     else whether the main port accepts TCP connections.
@@ -892,25 +1044,27 @@ def status(*, state_dir: StrPath | None = None, probe: bool = True) -> dict[str,
     state = _state(state_dir)
     out: dict[str, dict[str, Any]] = {}
     defaults = _ports(9092, 9093, 9042, 7000, 7199)
-    for comp in COMPONENTS:
+    for comp in _units(state, COMPONENTS):
         pid = _running_pid(state, comp)
         run = _read_run(state, comp)
-        ports = run.get("ports") or defaults[comp]
-        port = ports[_PORT_KEY[comp]]
+        ports = run.get("ports") or defaults[_base(comp)]
+        host = run.get("host") or (node_host(int(comp.split("-")[1])) if "-" in comp else HOST)
+        port = ports[_PORT_KEY[_base(comp)]]
         if probe:
-            answering = bool(_probe(comp, ports, timeout=2.0))
+            answering = bool(_probe(comp, ports, timeout=2.0, host=host))
         else:
-            answering = _port_open(port)
+            answering = _port_open(port, host)
         out[comp] = {
             "running": pid is not None,
             "pid": pid,
             "stale_pid_file": pid is None and _read_pid(state, comp) is not None,
             "port": port,
             "ports": ports,
+            "host": host,
             "answering": answering,
             "log": str(_log_file(state, comp)),
             "pid_file": str(_pid_file(state, comp)),
-            "resolved": _has_jars(_comp_dir(state, comp) / "lib"),
+            "resolved": _has_jars(_comp_dir(state, _base(comp)) / "lib"),
         }
     return out
 
@@ -934,8 +1088,8 @@ def _tail_text(path: Path, lines: int) -> str:
 
 
 def log_tail(component: str, state_dir: StrPath | None = None, lines: int = 80) -> str:
-    """The last ``lines`` lines of the component's server log (for failing tests to print)."""
-    _check_component(component)
+    """The last ``lines`` lines of the unit's server log (for failing tests to print)."""
+    _check_component(_base(component))
     state = _state(state_dir)
     log = _log_file(state, component)
     if not log.exists():
@@ -969,6 +1123,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--storage-port", type=int, default=7000)
     p.add_argument("--jmx-port", type=int, default=7199)
     p.add_argument("--timeout", type=float, default=None, help="seconds (up: 240, down: 60)")
+    p.add_argument(
+        "--nodes", type=int, default=1,
+        help="up: Cassandra nodes (>1: a cluster on 127.0.0.2..; replication factor 3, QUORUM)",
+    )
+    p.add_argument(
+        "--kafka-nodes", type=int, default=1,
+        help="up: Kafka brokers (>1: KRaft brokers+controllers on 127.0.0.2..; replication 3, min ISR 2)",
+    )
+    p.add_argument(
+        "--commitlog-sync", choices=("batch", "periodic"), default="batch",
+        help="up: Cassandra commit-log sync (batch: durable, default; periodic: throw-away nodes)",
+    )
     p.add_argument("--lines", type=int, default=80, help="logs: how many lines")
     a = p.parse_args(argv)
     comps = tuple(a.components) or COMPONENTS
@@ -986,7 +1152,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 storage_port=a.storage_port,
                 jmx_port=a.jmx_port,
                 timeout=a.timeout if a.timeout is not None else 240,
+                nodes=a.nodes,
+                commitlog_sync=a.commitlog_sync,
+                kafka_nodes=a.kafka_nodes,
             )
+            if a.nodes > 1 and "cassandra" in comps:
+                res["settings"] = cluster_settings(a.nodes, a.cql_port)  # type: ignore[assignment]
+            if a.kafka_nodes > 1 and "kafka" in comps:
+                res.setdefault("settings", {}).update(  # type: ignore[attr-defined]
+                    kafka_cluster_settings(a.kafka_nodes, a.kafka_port))
             print(json.dumps(res, indent=2))
         elif a.command == "down":
             down(comps, state_dir=a.state_dir, timeout=a.timeout if a.timeout is not None else 60)
@@ -994,7 +1168,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif a.command == "status":
             st = status(state_dir=a.state_dir)
             print(json.dumps(st, indent=2))
-            return 0 if all(st[c]["running"] and st[c]["answering"] for c in comps) else 3
+            units = [u for u in st if _base(u) in comps]
+            for comp in comps:  # a cluster state dir: its nodes, not the single node
+                if any(_base(u) == comp and "-" in u for u in units) and not st[comp]["running"]:
+                    units.remove(comp)
+            return 0 if all(st[u]["running"] and st[u]["answering"] for u in units) else 3
         elif a.command == "resolve":
             for c in comps:
                 t0 = time.monotonic()

@@ -704,8 +704,22 @@ def worker(
     agents: str = typer.Option(
         "all", help="all, ledger or projection: run ledger agents in many workers, the projection agent in one"
     ),
+    supervise: bool = typer.Option(
+        True, help="run the worker as a child process that is restarted (after Kafka and Cassandra answer)"
+        " whenever it stops; --no-supervise runs it in this process and exits on a server error",
+    ),
+    health_port: int | None = typer.Option(
+        None, help="supervised: serve GET /health and GET /ready (JSON state) on 127.0.0.1:PORT"
+    ),
+    status_file: Path | None = typer.Option(
+        None, help="supervised: where to write the JSON state (default <data_dir>/worker-status.json)"
+    ),
 ) -> None:
-    """Run the distributed worker: the ledger agent and the projection agent."""
+    """Run the distributed worker: the ledger agent and the projection agent.
+
+    By default it is supervised (streams/supervisor.py): it waits for Kafka and Cassandra,
+    restarts after a failure with a bounded backoff, logs one line per change of state and
+    reports it (status file, --health-port). See docs/faults.md and infra/systemd/."""
     import logging
     import signal
     import threading
@@ -721,6 +735,12 @@ def worker(
     if engine == "plain" and agents != "all":
         _fail("--agents applies to the faust engine; the plain engine runs both loops")
     logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if supervise:
+        from streams.supervisor import Supervisor, child_argv
+
+        logging.getLogger("tongxiu.supervisor").setLevel(logging.INFO)
+        sup = Supervisor(State.settings, child_argv(), status_file=status_file, health_port=health_port)
+        raise typer.Exit(sup.run())
     deps = worker_deps(State.settings, clock=FileClock(clock_file) if clock_file else None)
     if engine == "faust":
         from streams import faust_app

@@ -12,15 +12,11 @@ test's own topic prefix and keyspace.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +26,6 @@ from events.envelope import Envelope
 from events.models import (
     REGISTRY_STREAM,
     DepartmentRegistered,
-    PenaltyDecided,
     RepairGranted,
     SubscriptionAdded,
 )
@@ -39,7 +34,6 @@ from infra.bootstrap import open_embedded
 from infra.distributed import KafkaFeed, ProjectionInbox, open_distributed
 from infra.embedded import LocalFeed, LocalInbox, LocalTransport
 from infra.kafka_topics import client_config, drop_topics, migrate_topics, topic_names
-from infra.sqlite import Database, SqliteProjectionStore
 from services.app import Tongxiu
 from services.audit import replay as services_replay
 from services.audit import verify_streams
@@ -48,78 +42,22 @@ from services.demo import DEPARTMENTS, ENTERPRISE, START, demo_key, make_uscc, r
 from services.ports import ManualClock
 from services.sdk import Producer
 from streams.processor import PROJECTION
-from streams.worker import SEEN, Projector
-from tests.support import decision
+from tests.integration.pipeline import (  # noqa: F401 (re-exported for test_http_distributed)
+    FileDrivenClock,
+    Worker,
+    chains,
+    rebuild,
+    redelivered_submissions,
+    strip,
+    wait_for,
+)
+from tests.integration.pipeline import decision_no as _decision
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-class FileDrivenClock(ManualClock):
-    """A manual clock that also writes its time to a file the worker process reads."""
-
-    def __init__(self, start: datetime, path: Path) -> None:
-        self.path = path
-        super().__init__(start)
-        self.set(start)
-
-    def set(self, value: datetime) -> None:
-        super().set(value)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(value.astimezone(UTC).isoformat())
-        tmp.replace(self.path)
-
-
-class Worker:
-    """``tongxiu worker`` in a subprocess with the settings passed as TONGXIU_* variables."""
-
-    def __init__(
-        self, settings: Settings, log_path: Path, *, clock_file: Path | None = None, engine: str = "faust",
-        commit_interval: float = 1.0, agents: str = "all",
-    ) -> None:
-        self.engine = engine
-        self.agents = agents
-        self.commit_interval = commit_interval
-        self.settings = settings
-        self.log_path = log_path
-        self.clock_file = clock_file
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        s = self.settings
-        env = {
-            **os.environ,
-            "TONGXIU_BACKEND": "distributed",
-            "TONGXIU_TOPIC_PREFIX": s.topic_prefix,
-            "TONGXIU_KEYSPACE": s.keyspace,
-            "TONGXIU_DATA_DIR": str(s.data_dir),
-            "TONGXIU_PARTITIONS": str(s.partitions),
-            "TONGXIU_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
-            "TONGXIU_CASSANDRA_PORT": str(s.cassandra_port),
-        }
-        cmd = [sys.executable, "-m", "services.cli", "worker", "--loglevel", "WARNING", "--engine", self.engine,
-               "--commit-interval", str(self.commit_interval), "--agents", self.agents]
-        if self.clock_file is not None:
-            cmd += ["--clock-file", str(self.clock_file)]
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.proc = None
-
-    def tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
 
 
 @pytest.fixture
@@ -148,41 +86,6 @@ def workers() -> Iterator[list[Worker]]:
     yield started
     for w in started:
         w.kill(signal.SIGTERM)
-
-
-def wait_for(check: Callable[[], Any], timeout_s: float, what: str, worker: Worker | None = None) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}\n{worker.tail() if worker else ''}")
-        time.sleep(0.1)
-
-
-def chains(app: Tongxiu) -> dict[str, list[tuple[int, str, str]]]:
-    return {s: [(e.envelope.seq, e.envelope.event_id, e.envelope.hash) for e in app.log.read_stream(s)]
-            for s in app.log.streams()}
-
-
-def rebuild(log: Any, rules: Any, tmp: Path) -> SqliteProjectionStore:
-    """A fresh rebuild of the read models from the log (per-stream order) into SQLite."""
-    store = SqliteProjectionStore(Database(tmp / f"rebuild-{uuid.uuid4().hex[:6]}.sqlite3"))
-    projector = Projector(store, log, rules)
-    for stream in [REGISTRY_STREAM] + [s for s in log.streams() if s != REGISTRY_STREAM]:
-        projector.apply([s.envelope for s in log.read_stream(stream)])
-    return store
-
-
-def strip(state: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Drop the bookkeeping that differs by construction (watermarks, inbox positions)."""
-    if state is None:
-        return None
-    out = {k: v for k, v in state.items() if k != SEEN}
-    if "pending" in out:
-        out["pending"] = {k: {kk: vv for kk, vv in v.items() if kk != "position"} for k, v in out["pending"].items()}
-    return out
 
 
 # ---------------------------------------------------------------------- 1. demo equality
@@ -293,33 +196,6 @@ def replayed_as_of(day: str) -> datetime:
 
 
 # ---------------------------------------------------------------------- 2. SIGKILL mid-stream
-
-
-def _decision(n: int) -> PenaltyDecided:
-    return decision(f"德市监处罚〔2026〕{1000 + n}号", fine_yuan=Decimal("5000"))
-
-
-def redelivered_submissions(settings: Settings) -> int:
-    """How many submissions got more than one receipt (handled again after redelivery)."""
-    from collections import Counter
-
-    from kafka import KafkaConsumer, TopicPartition
-
-    c = KafkaConsumer(group_id=None, isolation_level="read_committed", **client_config(settings))
-    topic = topic_names(settings).receipts
-    tps = [TopicPartition(topic, p) for p in c.partitions_for_topic(topic) or []]
-    c.assign(tps)
-    c.seek_to_beginning(*tps)
-    end = c.end_offsets(tps)
-    seen: Counter[tuple[str, str]] = Counter()
-    deadline = time.monotonic() + 30
-    while any(c.position(tp) < end[tp] for tp in tps) and time.monotonic() < deadline:
-        for records in c.poll(timeout_ms=200).values():
-            for rec in records:
-                r = json.loads(rec.value)
-                seen[(r["department"], r["submission_id"])] += 1
-    c.close()
-    return sum(1 for n in seen.values() if n > 1)
 
 
 def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
