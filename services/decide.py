@@ -40,6 +40,7 @@ from events.models import (
     SubscriptionRemoved,
     SyncOverdue,
 )
+from events.wire import WIRE_CODES
 from projections.fold import Rules, china_day, decision_facts, jurisdiction_of, obligations_performed
 from projections.rules import RULE_SET_SPECS, RuleSet, compute_periods
 from projections.views import CreditRecord, EnterpriseState, RegistryState
@@ -50,6 +51,8 @@ REASON_CODES = {
     "credit_code_invalid": "the unified social credit code fails GB 32100-2015",
     "unknown_department": "the department is not registered",
     "signature_invalid": "the Ed25519 signature does not verify with the department's key",
+    "signature_of_other_department": "the signature verifies with another registered department's key (impersonation)",
+    **WIRE_CODES,
     "wrong_stream": "the fact does not belong on this stream",
     "not_authorized": "the department may not decide this (谁认定、谁修复)",
     "unknown_reference": "the decision, advice item or delivery referred to does not exist",

@@ -124,7 +124,7 @@ def test_serve_on_the_distributed_backend(settings: Settings, cassandra_session:
         r = Producer(forged, "samr-deqing", demo_key("tax-deqing")).publish(
             ENTERPRISE, [RepairGranted(decision_no=DECISION)], submission_id="forged", occurred_at=clock.now()
         )
-        assert not r.accepted and r.codes == ["signature_invalid"]
+        assert not r.accepted and r.codes == ["signature_of_other_department"]
         # publishing as another department is refused at the gate
         assert (
             http.post(
