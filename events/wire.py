@@ -164,10 +164,12 @@ def _walk(obj: Any, path: str = "", depth: int = 1) -> Iterator[tuple[str, Any, 
             stack.extend((f"{p}[{i}]", v, d + 1) for i, v in enumerate(value))
 
 
-def decode_json(raw: bytes | str) -> Any:
-    """Size, encoding, JSON, duplicates and depth; raises :class:`_Reject`."""
+def decode_json(raw: bytes | str, *, list_of: bool = False) -> Any:
+    """Size, encoding, JSON, duplicates and depth; raises :class:`_Reject`. One object, or
+    with ``list_of`` a list of objects (a file of submissions; each may be the full size)."""
+    limit = MAX_SUBMISSION_BYTES * (1000 if list_of else 1)
     if isinstance(raw, str):
-        if len(raw) > MAX_SUBMISSION_BYTES:  # each character is at least one byte
+        if len(raw) > limit:  # each character is at least one byte
             raise _Reject("too_large", None, f"提交超过 {MAX_SUBMISSION_BYTES} 字节的上限", limit=MAX_SUBMISSION_BYTES)
         try:
             data = raw.encode("utf-8")
@@ -175,7 +177,7 @@ def decode_json(raw: bytes | str) -> Any:
             raise _Reject("encoding_invalid", None, f"文本含有孤立的代理字符（位置 {exc.start}），不是合法的 UTF-8") from None
     else:
         data = raw
-    if len(data) > MAX_SUBMISSION_BYTES:
+    if len(data) > limit:
         raise _Reject("too_large", None, f"提交超过 {MAX_SUBMISSION_BYTES} 字节的上限", limit=MAX_SUBMISSION_BYTES)
     if data.startswith(b"\xef\xbb\xbf"):
         raise _Reject("encoding_invalid", None, "提交以字节顺序标记（BOM）开头；请发送不带 BOM 的 UTF-8")
@@ -189,7 +191,7 @@ def decode_json(raw: bytes | str) -> Any:
         raise _Reject("too_deep", None, f"JSON 嵌套超过 {MAX_DEPTH} 层", limit=MAX_DEPTH) from None
     except ValueError as exc:  # JSONDecodeError, or an integer with too many digits
         raise _Reject("json_invalid", None, f"不是合法的 JSON：{exc}") from None
-    for path, value, depth in _walk(obj):
+    for path, value, depth in _walk(obj, depth=0 if list_of and isinstance(obj, list) else 1):
         if depth > MAX_DEPTH:
             raise _Reject("too_deep", path or None, f"JSON 嵌套超过 {MAX_DEPTH} 层", limit=MAX_DEPTH)
         if isinstance(value, str) and not _clean(value):
@@ -198,9 +200,36 @@ def decode_json(raw: bytes | str) -> Any:
             for key in value:
                 if not _clean(key):
                     raise _Reject("encoding_invalid", clean_text(path) or None, "键含有孤立的代理字符，不是合法的 UTF-8")
+    if list_of and isinstance(obj, list):
+        return obj
     if not isinstance(obj, dict):
         raise _Reject("json_invalid", None, f"提交必须是一个 JSON 对象，收到的是 {type(obj).__name__}")
     return obj
+
+
+def split_submissions(data: bytes) -> list[Any]:
+    """A file of submissions — one JSON object, a JSON list of objects, or JSON Lines — as the
+    items to submit one by one. Whatever is not strictly readable is kept as raw bytes so the
+    ledger records why (nothing is dropped). Never raises."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return [data]
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            items = decode_json(stripped, list_of=True)
+        except _Reject:
+            return [data]
+        return list(items) if isinstance(items, list) and items else [data]
+    try:
+        json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":
+            return [line.encode("utf-8", errors="surrogatepass") for line in stripped.splitlines() if line.strip()]
+    except (ValueError, RecursionError):
+        pass
+    return [data]
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

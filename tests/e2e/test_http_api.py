@@ -111,6 +111,8 @@ def test_tokens_file_formats(tmp_path: Path) -> None:
                     'department = "samr-deqing"\n', encoding="utf-8")
     as_json = tmp_path / "tokens.json"
     as_json.write_text(json.dumps({AUDITOR: {"role": "auditor"}}), encoding="utf-8")
+    toml.chmod(0o600)
+    as_json.chmod(0o600)
     assert load_tokens(toml)[SAMR].department == "samr-deqing"
     assert load_tokens(as_json)[AUDITOR].role == "auditor"
     with pytest.raises(ValueError, match="shorter than 16"):
