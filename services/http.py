@@ -33,14 +33,14 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
 
 from events.envelope import Receipt, Submission
-from events.wire import MAX_SUBMISSION_BYTES, Unreadable, parse_submission
 from events.models import REGISTRY_STREAM
+from events.wire import MAX_SUBMISSION_BYTES, Unreadable, parse_submission
 from projections.fold import CHINA
 from projections.views import CreditView, Delivery, RectificationView, SupervisionCounters
 from services.app import Tongxiu, period_error
 from services.audit import replay, verify_streams
-from services.ports import ConcurrencyError
 from services.http_guard import QUERY_TOKEN, FailedAttempts, Guard
+from services.ports import ConcurrencyError
 from services.sdk import FeedItem, FeedPort
 
 HERE = Path(__file__).parent
