@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -294,6 +295,17 @@ def create_app(
         max_body=MAX_BODY,
         attempts=FailedAttempts(max_failed_auth, failed_auth_window_s),
     )
+    @api.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's 422 shape, without echoing the input (it may be personal data, or bytes
+        that are not UTF-8)."""
+        errors = [
+            {"type": str(e.get("type", "")), "loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
+             "msg": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["cn"] = _cn_time
     templates.env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.0f}%"
