@@ -661,20 +661,22 @@ def create_app(
         ``Tongxiu.submit`` records it: 200 with the receipt when accepted, 422 with the receipt
         (its reasons name field and rule) when rejected; rejections are kept in the log."""
         if grant.role != "department":
-            raise HTTPException(403, f"role {grant.role} may not publish: needs a department token")
+            raise HTTPException(403, f"角色 {grant.role} 不能提交，需要部门令牌 "
+                                     f"(role {grant.role} may not publish: needs a department token)")
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():  # the guard cuts a body over the limit off while it streams
             size += len(chunk)
             if size > MAX_BODY:
-                raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
+                raise HTTPException(413, f"请求体超过 {MAX_BODY} 字节的上限 (body larger than {MAX_BODY} bytes)")
             chunks.append(chunk)
         # parsed once, here: the department is checked on the very object the ledger decides on
         parsed = parse_submission(b"".join(chunks))
         claimed = parsed.department if isinstance(parsed, Submission) else parsed.ident.get("department")
         if claimed is not None and claimed != grant.department:
-            raise HTTPException(403, f"this token publishes as {grant.department} only, "
-                                     f"not as {claimed[:64]!r} (field: department)")
+            raise HTTPException(403, f"此令牌只能以部门 {grant.department} 的名义提交，不能以 {claimed[:64]!r} 的名义"
+                                     f"（字段 department）(this token publishes as {grant.department} only, "
+                                     f"not as {claimed[:64]!r}, field: department)")
         body: Submission | Unreadable = (
             parsed if isinstance(parsed, Submission) else parsed.claiming(str(grant.department))
         )
