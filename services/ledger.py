@@ -256,8 +256,8 @@ class Ledger:
                     reason(
                         "credit_code_invalid",
                         "stream",
-                        f"{submission.stream!r} is not a valid unified social credit code: {check.reason}; "
-                        "a legacy code must be submitted with legacy_code=true",
+                        f"{submission.stream!r} 不是有效的统一社会信用代码（GB 32100-2015）：{check.reason}；"
+                        "旧代码须以 legacy_code=true 提交",
                     )
                 ]
         registry = self.registry()

@@ -216,6 +216,24 @@ def test_format_1_signatures_of_stored_history_still_verify(world: World) -> Non
     assert not verify(key.public_key, stored_signing_bytes(v2), v2["signature"])
 
 
+def test_a_ledger_holding_format_1_history_still_verifies(world: World) -> None:
+    """Events recorded before format 2 (as the previous code wrote them) sit in the log next to
+    new ones: chain and signatures verify, and new submissions chain onto them."""
+    key = demo_key("samr-deqing")
+    now = world.clock.now()
+    ev = decision("OLD-1")
+    old = Envelope(event_id="old-1", stream=CODE, seq=1, department="samr-deqing", submission_id="old", index=0,
+                   occurred_at=now, recorded_at=now, event=ev, signature="", prev_hash="0" * 64)
+    old = old.model_copy(update={"signature": key.sign(signing_bytes(
+        stream=CODE, department="samr-deqing", submission_id="old", occurred_at=now, index=0, legacy_code=False,
+        event=ev))}).sealed()
+    world.app.log.append(CODE, 0, [old])
+    assert "signature_format" not in next(iter(world.app.log.read_stream(CODE))).raw
+    assert world.serve().accepted
+    outcome = verify_streams(world.app.log)
+    assert outcome.ok and outcome.events > 4, outcome.problems
+
+
 def test_ledger_verifies_after_new_format_submissions(world: World) -> None:
     world.serve()
     outcome = verify_streams(world.app.log)
