@@ -248,3 +248,20 @@ def test_signed_event_alone_is_not_a_submission() -> None:
     with pytest.raises(ValueError):
         Submission(submission_id="x", department="d", stream=CODE, occurred_at="2026-01-05T00:00:00Z",  # type: ignore[arg-type]
                    signature_format=1, events=[SignedEvent(event=ev, signature="0" * 128)])  # type: ignore[arg-type]
+
+
+def test_published_schema_and_wire_agree_on_amounts(world: World) -> None:
+    """The published JSON Schema says what the wire accepts: an amount is a decimal string."""
+    import jsonschema_rs  # schemathesis' validator
+
+    from events.schemas import all_schemas
+
+    schema = all_schemas()["submission"]
+    good = _signed(world).model_dump(mode="json")
+    assert jsonschema_rs.is_valid(schema, good)
+    assert not isinstance(parse_submission(good), Unreadable)
+    for amount in [50000, "5E+4", " 50000", "-5", "1.234"]:
+        bad = json.loads(json.dumps(good))
+        bad["events"][0]["event"]["fine_yuan"] = amount
+        assert not jsonschema_rs.is_valid(schema, bad), amount
+        assert isinstance(parse_submission(bad), Unreadable), amount
