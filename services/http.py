@@ -213,7 +213,7 @@ class FeedOut(BaseModel):
 
 
 class CommitIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # no "5" for a position
     consumer: str = Field(min_length=1, max_length=64, pattern=_DEPT)
     position: int | None = Field(default=None, ge=0, le=2**62)
     event_id: str | None = Field(default=None, min_length=1, max_length=64)

@@ -212,6 +212,9 @@ def test_each_credit_platform_token_has_its_own_feed_consumer(demo_app: Tongxiu)
     last = items[-1]
     assert a.post("/feed/commit", json={"consumer": "default", "event_id": last["event_id"]}).status_code == 200
     assert a.get("/feed").json()["items"] == []
+    # strict bodies: a position written as a string is not coerced
+    r = a.post("/feed/commit", json={"consumer": "default", "position": str(last["position"])})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "position"]
     # B's "default" is not A's: B still sees every item
     assert [i["event_id"] for i in b.get("/feed").json()["items"]] == [i["event_id"] for i in items]
 
