@@ -26,6 +26,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from starlette.exceptions import HTTPException
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Any]
@@ -50,8 +52,12 @@ API_DOCS = ("/docs", "/redoc")
 (they hold no data; every other header still applies)."""
 
 
-class TooLarge(Exception):
-    pass
+class TooLarge(HTTPException):
+    """Raised from ``receive`` when a streamed body passes the limit: an HTTPException, so the
+    routes' body parsing passes it on and it is answered 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"请求体超过 {limit} 字节的上限 (body larger than {limit} bytes)")
 
 
 class FailedAttempts:
@@ -139,6 +145,8 @@ class Guard:
                             if not (path in API_DOCS and h[0] == b"content-security-policy")]
                 if not static:
                     headers = [h for h in headers if h[0].lower() != b"cache-control"] + [NO_STORE]
+                if message.get("status") in (401, 413, 429) and (b"connection", b"close") not in headers:
+                    headers.append((b"connection", b"close"))  # do not go on receiving the body
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -174,7 +182,7 @@ class Guard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise TooLarge()
+                    raise TooLarge(self.max_body)
             return message
 
         async def tracking_send(message: Message) -> None:

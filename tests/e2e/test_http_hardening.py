@@ -110,11 +110,12 @@ def test_200_mb_chunked_body_without_token_is_not_taken_in(live: Live) -> None:
     assert sent < 200, "the server kept reading a 200 MB body from a caller without a token"
 
 
-def test_body_limit_is_enforced_while_streaming(live: Live) -> None:
+@pytest.mark.parametrize(("path", "token"), [("/submissions", SAMR), ("/feed/commit", PLATFORM_A)])
+def test_body_limit_is_enforced_while_streaming(live: Live, path: str, token: str) -> None:
     chunk = b"%x\r\n%s\r\n" % (1 << 16, b" " * (1 << 16))
     sent = 0
     with live.connect() as s:
-        s.sendall(f"POST /submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SAMR}\r\n"
+        s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
                   "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n".encode())
         try:
             for _ in range(3200):  # 200 MB
