@@ -287,3 +287,26 @@ def test_producer_sdk_over_http_still_publishes(demo_app: Tongxiu) -> None:
     local = Producer(LocalTransport(demo_app), "tax-deqing", demo_key("tax-deqing")).publish(
         ENTERPRISE, [decision("税-GW-3")], submission_id="x", occurred_at=demo_app.now())
     assert not local.accepted and local.codes == ["duplicate_reference"]
+
+
+def test_http_transport_resends_after_503(demo_app: Tongxiu, monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from services.http_client import HttpTransport
+
+    monkeypatch.setattr("services.http_client.time.sleep", lambda s: None)
+    asgi = TestClient(create_app(demo_app, TOKENS))
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            return httpx.Response(503, json={"detail": "busy"}, headers={"Retry-After": "1"})
+        r = asgi.post("/submissions", content=request.content, headers=dict(request.headers))
+        return httpx.Response(r.status_code, content=r.content, headers={"content-type": "application/json"})
+
+    transport = HttpTransport(client=httpx.Client(transport=httpx.MockTransport(handler), base_url="http://x"),
+                              token=TAX)
+    receipt = Producer(transport, "tax-deqing", demo_key("tax-deqing")).publish(
+        ENTERPRISE, [decision("税-GW-4")], occurred_at=demo_app.now())
+    assert receipt.accepted and len(calls) == 2
