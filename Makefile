@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 SERVERS := .tongxiu/servers
 
-.PHONY: help setup run test test-unit lint bench infra-up infra-down schemas clean
+.PHONY: help setup run test test-unit fuzz lint bench infra-up infra-down schemas clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ test: setup ## set up, start Kafka + Cassandra, run every test, stop them
 
 test-unit: setup ## tests that need no servers
 	$(BIN)/python -m pytest -m "not integration"
+
+fuzz: setup ## the fuzz suite at length: FUZZ_EXAMPLES mutated examples per path (SDK, CLI, HTTP)
+	TONGXIU_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-5000} $(BIN)/python -m pytest tests/fuzz tests/e2e/test_http_schemathesis.py -q
 
 lint: setup ## ruff + mypy (strict on events and projections)
 	$(BIN)/ruff check events projections services streams infra tests bench

@@ -5,24 +5,34 @@ Canonical encoding: the JSON form pydantic produces in ``mode="json"`` (datetime
 decimals as strings), keys sorted, no insignificant white space, UTF-8. Any backend that
 stores the canonical bytes, or the fields they are made of, can recompute every hash.
 
-Signatures: a department signs each event of a submission separately, over
-:func:`signing_bytes` (stream, department, submission id, occurred-at, position in the
-submission, legacy-code flag, payload). An envelope therefore verifies on its own, without
-the rest of its submission.
+Signatures cover the whole submission (signature format 2, the current one): a department
+signs each event of a submission over :func:`signing_bytes` — stream, department, submission
+id, occurred-at, legacy-code flag, the event's position, the number of events and the SHA-256
+of the canonical list of *all* the submission's events, and the event itself. Neither a prefix
+of a bundle (e.g. the decision without its advice and notice) nor a reordering verifies, and a
+stored envelope, which keeps the digest and the count, still verifies on its own.
+
+Format 1 (stored history only): each event signed alone, over stream, department, submission
+id, occurred-at, position, legacy-code flag and event. Envelopes recorded in format 1 carry no
+``signature_format`` field and keep verifying; the ledger no longer accepts new ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from events.models import EVENT_ADAPTER, Event, UtcDatetime
 
 GENESIS_HASH = "0" * 64
+SIGNATURE_FORMAT: Literal[2] = 2
+"""The signature format new submissions must use (see the module's docstring)."""
+_V2_FIELDS = ("signature_format", "submission_digest", "submission_size")
 
 
 def canonical(obj: Any) -> bytes:
@@ -35,6 +45,11 @@ def event_json(event: Event) -> dict[str, Any]:
     return dumped
 
 
+def events_digest(events: Sequence[Event]) -> str:
+    """SHA-256 of the canonical list of a submission's events, in order."""
+    return hashlib.sha256(canonical([event_json(e) for e in events])).hexdigest()
+
+
 def signing_bytes(
     *,
     stream: str,
@@ -44,35 +59,40 @@ def signing_bytes(
     index: int,
     legacy_code: bool,
     event: Event,
+    submission_digest: str | None = None,
+    submission_size: int | None = None,
 ) -> bytes:
-    """What a department signs for one event of a submission."""
-    return canonical(
-        {
-            "stream": stream,
-            "department": department,
-            "submission_id": submission_id,
-            "occurred_at": _iso(occurred_at),
-            "index": index,
-            "legacy_code": legacy_code,
-            "event": event_json(event),
-        }
-    )
+    """What a department signs for one event of a submission: format 2 when the digest and
+    size of the whole submission are given, format 1 (stored history only) otherwise."""
+    signed: dict[str, Any] = {
+        "stream": stream,
+        "department": department,
+        "submission_id": submission_id,
+        "occurred_at": _iso(occurred_at),
+        "index": index,
+        "legacy_code": legacy_code,
+        "event": event_json(event),
+    }
+    if submission_digest is not None or submission_size is not None:
+        signed.update(signature_format=2, submission_digest=submission_digest, submission_size=submission_size)
+    return canonical(signed)
 
 
 def stored_signing_bytes(body: dict[str, Any]) -> bytes:
     """The signed bytes rebuilt from a stored envelope's JSON as recorded — not from the
     decoded (possibly upcast) model — so signatures of old events keep verifying."""
-    return canonical(
-        {
-            "stream": body["stream"],
-            "department": body["department"],
-            "submission_id": body["submission_id"],
-            "occurred_at": body["occurred_at"],
-            "index": body["index"],
-            "legacy_code": body.get("legacy_code", False),
-            "event": body["event"],
-        }
-    )
+    signed = {
+        "stream": body["stream"],
+        "department": body["department"],
+        "submission_id": body["submission_id"],
+        "occurred_at": body["occurred_at"],
+        "index": body["index"],
+        "legacy_code": body.get("legacy_code", False),
+        "event": body["event"],
+    }
+    if body.get("signature_format", 1) != 1:
+        signed.update({k: body.get(k) for k in _V2_FIELDS})
+    return canonical(signed)
 
 
 _DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
@@ -95,6 +115,10 @@ class Submission(BaseModel):
     (三书同达: decision, advice and notice together)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    signature_format: Literal[2] = Field(
+        default=SIGNATURE_FORMAT,
+        description="2: every event's signature covers the whole submission (ids, time, all events, their order)",
+    )
     submission_id: Annotated[str, Field(min_length=1, max_length=128)]
     department: Annotated[str, Field(min_length=1, max_length=64)]
     stream: Annotated[str, Field(min_length=1, max_length=64)] = Field(
@@ -107,8 +131,12 @@ class Submission(BaseModel):
     )
     events: Annotated[list[SignedEvent], Field(min_length=1, max_length=20)]
 
-    def signed_bytes(self, index: int) -> bytes:
-        """What the department signed for ``events[index]``."""
+    def digest(self) -> str:
+        """SHA-256 of the canonical list of this submission's events."""
+        return events_digest([s.event for s in self.events])
+
+    def signed_bytes(self, index: int, digest: str | None = None) -> bytes:
+        """What the department signed for ``events[index]`` (format 2: the whole submission)."""
         return signing_bytes(
             stream=self.stream,
             department=self.department,
@@ -117,6 +145,8 @@ class Submission(BaseModel):
             index=index,
             legacy_code=self.legacy_code,
             event=self.events[index].event,
+            submission_digest=digest or self.digest(),
+            submission_size=len(self.events),
         )
 
 
@@ -136,6 +166,12 @@ class Envelope(BaseModel):
     legacy_code: bool = False
     event: Event
     signature: str
+    signature_format: Literal[1, 2] = 1
+    """1: stored history, the event signed alone; 2: signed with its whole submission."""
+    submission_digest: str | None = None
+    """Format 2: SHA-256 of the canonical list of all the submission's events."""
+    submission_size: int | None = None
+    """Format 2: how many events the submission had."""
     prev_hash: str
     hash: str = ""
 
@@ -144,6 +180,7 @@ class Envelope(BaseModel):
         return self.event.type
 
     def signed_bytes(self) -> bytes:
+        v2 = self.signature_format == 2
         return signing_bytes(
             stream=self.stream,
             department=self.department,
@@ -152,10 +189,16 @@ class Envelope(BaseModel):
             index=self.index,
             legacy_code=self.legacy_code,
             event=self.event,
+            submission_digest=self.submission_digest if v2 else None,
+            submission_size=self.submission_size if v2 else None,
         )
 
+    def _omitted(self) -> set[str]:
+        """Format 1 envelopes are written (and hashed) exactly as before the format existed."""
+        return set(_V2_FIELDS) if self.signature_format == 1 else set()
+
     def body(self) -> dict[str, Any]:
-        dumped: dict[str, Any] = self.model_dump(mode="json", exclude={"hash"})
+        dumped: dict[str, Any] = self.model_dump(mode="json", exclude={"hash", *self._omitted()})
         return dumped
 
     def compute_hash(self) -> str:
@@ -165,7 +208,7 @@ class Envelope(BaseModel):
         return self.model_copy(update={"hash": self.compute_hash()})
 
     def to_json(self) -> str:
-        return self.model_dump_json()
+        return self.model_dump_json(exclude=self._omitted() or None)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Envelope:

@@ -14,7 +14,15 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    WithJsonSchema,
+    field_validator,
+)
 
 REGISTRY_STREAM = "registry"
 """The stream that holds department registrations and subscriptions (not an enterprise)."""
@@ -33,7 +41,12 @@ UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 """A timezone-aware instant, normalised to UTC so that its encoding is canonical."""
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=2000)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)]
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=16, decimal_places=2),
+    WithJsonSchema({"type": "string", "pattern": r"^(0|[1-9][0-9]{0,13})(\.[0-9]{1,2})?$",
+                    "description": "yuan as a decimal string, e.g. \"50000\" or \"120.50\" (events/wire.py)"}),
+]
 
 
 class Fact(BaseModel):

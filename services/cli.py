@@ -79,6 +79,8 @@ def _read(path: Path, what: str) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         _fail(f"{what}: cannot read {path}: {exc.strerror or exc}")
+    except UnicodeDecodeError as exc:
+        _fail(f"{what}: {path} 不是合法的 UTF-8（第 {exc.start} 字节起）")
 
 
 def _write(path: Path, text: str, what: str) -> None:
@@ -210,7 +212,7 @@ def sign(
         )
     except KeyError as exc:
         _fail(f"FILE: {file} lacks the field {exc}")
-    except (ValueError, ValidationError) as exc:
+    except (ValueError, ValidationError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
         _fail(f"FILE: {file}: {exc}")
     text = submission.model_dump_json(indent=2)
     if out:
@@ -295,23 +297,30 @@ def backfill(
 
 @app.command()
 def publish(file: Path, json_out: bool = typer.Option(False, "--json")) -> None:
-    """Publish signed submissions from FILE (one JSON object, a JSON list, or JSON Lines)."""
-    text = _read(file, "FILE").strip()
+    """Publish signed submissions from FILE (one JSON object, a JSON list, or JSON Lines).
+    Each is read by the ledger's strict wire format; whatever it cannot read is rejected and
+    recorded with its reason, like any other rejection."""
+    from events.wire import split_submissions
+
     try:
-        parsed = json.loads(text)
-        items = parsed if isinstance(parsed, list) else [parsed]
-    except json.JSONDecodeError:
-        items = [line for line in text.splitlines() if line.strip()]
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail(f"FILE: cannot read {file}: {exc.strerror or exc}")
+    items = split_submissions(data)
     tongxiu = _open()
     failed = 0
     receipts = []
-    with Progress(console=Console(stderr=True), transient=True, disable=len(items) < 20) as progress:
-        task = progress.add_task("publishing", total=len(items))
-        for item in items:
-            receipt = tongxiu.submit(item)
-            failed += not receipt.accepted
-            receipts.append(receipt.model_dump(mode="json"))
-            progress.advance(task)
+    try:
+        with Progress(console=Console(stderr=True), transient=True, disable=len(items) < 20) as progress:
+            task = progress.add_task("publishing", total=len(items))
+            for item in items:
+                receipt = tongxiu.submit(item)
+                failed += not receipt.accepted
+                receipts.append(receipt.model_dump(mode="json"))
+                progress.advance(task)
+    except Exception as exc:  # noqa: BLE001 - a clear message and exit code, never a traceback
+        tongxiu.close()
+        _fail(f"发布中止（已处理 {len(receipts)} 件）：{type(exc).__name__}: {exc}", code=3)
     tongxiu.close()
     if json_out:
         _print_json(receipts)

@@ -48,6 +48,7 @@ from events.models import (
     SubscriptionRemoved,
     SyncOverdue,
 )
+from events.wire import WIRE_CODES
 from projections.fold import (
     BACKFILL_PREFIX,
     CLOCK_SKEW,
@@ -76,6 +77,8 @@ REASON_CODES = {
     "credit_code_invalid": "the unified social credit code fails GB 32100-2015",
     "unknown_department": "the department is not registered",
     "signature_invalid": "the Ed25519 signature does not verify with the department's key",
+    "signature_of_other_department": "the signature verifies with another registered department's key (impersonation)",
+    **WIRE_CODES,
     "wrong_stream": "the fact does not belong on this stream",
     "not_authorized": "the department may not decide this (谁认定、谁修复)",
     "unknown_reference": "the decision, advice item or delivery referred to does not exist",

@@ -15,7 +15,9 @@ Roles:
 
 import hashlib
 import json
+import os
 import re
+import stat
 import threading
 import tomllib
 from collections.abc import Callable
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -34,17 +37,19 @@ from starlette.responses import Response
 import services.audit as paging
 from events.envelope import Receipt, Submission
 from events.models import REGISTRY_STREAM
+from events.wire import MAX_SUBMISSION_BYTES, Unreadable, parse_submission
 from projections.fold import CHINA
 from projections.views import CreditView, Delivery, RectificationView, SupervisionCounters
 from projections.workdays import china_day
 from services.app import Tongxiu, period_error
 from services.audit import replay, verify_streams
+from services.http_guard import QUERY_TOKEN, FailedAttempts, Guard
 from services.ports import ConcurrencyError
 from services.sdk import FeedItem, FeedPort
 
 HERE = Path(__file__).parent
 COOKIE = "tongxiu_token"
-MAX_BODY = 1_000_000
+MAX_BODY = MAX_SUBMISSION_BYTES
 Role = Literal["auditor", "department", "credit_platform"]
 
 # ---------------------------------------------------------------------------- tokens
@@ -82,8 +87,16 @@ def parse_tokens(data: dict[str, Any]) -> dict[str, Grant]:
 
 
 def load_tokens(path: Path | str) -> dict[str, Grant]:
-    """Read a tokens file: TOML (``.toml``) or JSON."""
+    """Read a tokens file: TOML (``.toml``) or JSON. A file that its group or others may read
+    is refused (the tokens are passwords): ``chmod 600`` it."""
     path = Path(path)
+    if os.name == "posix":
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise ValueError(
+                f"令牌文件 {path} 的权限为 {mode:o}，同组或其他用户可读；令牌等同口令，请执行 chmod 600 {path} "
+                f"(the tokens file is readable by group/others: chmod 600 it)"
+            )
     text = path.read_text(encoding="utf-8")
     data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     return parse_tokens(data)
@@ -208,7 +221,7 @@ class FeedOut(BaseModel):
 
 
 class CommitIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # no "5" for a position
     consumer: str = Field(min_length=1, max_length=64, pattern=_DEPT)
     position: int | None = Field(default=None, ge=0, le=2**62)
     event_id: str | None = Field(default=None, min_length=1, max_length=64)
@@ -267,8 +280,12 @@ def rectification_out(view: RectificationView, day: date) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- the app
 
 
-def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
-    """The FastAPI service over one ``Tongxiu``. ``tokens``: token -> {role, department}."""
+def create_app(
+    app: Tongxiu, tokens: dict[str, Any], *, max_failed_auth: int = 30, failed_auth_window_s: float = 60.0
+) -> FastAPI:
+    """The FastAPI service over one ``Tongxiu``. ``tokens``: token -> {role, department}.
+    A client address with ``max_failed_auth`` failed token attempts within
+    ``failed_auth_window_s`` seconds is answered 429 until the window has passed."""
     grants = {_digest(t): g for t, g in parse_tokens(dict(tokens)).items()}
     write_lock = threading.RLock()
     api = FastAPI(
@@ -279,6 +296,24 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
             "`Authorization: Bearer <token>`; roles: auditor, department, credit_platform."
         ),
     )
+    api.add_middleware(
+        Guard,  # type: ignore[arg-type]
+        known=lambda token: _digest(token) in grants,
+        cookie=COOKIE,
+        max_body=MAX_BODY,
+        attempts=FailedAttempts(max_failed_auth, failed_auth_window_s),
+    )
+    @api.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's 422 shape, without echoing the input (it may be personal data, or bytes
+        that are not UTF-8)."""
+        errors = [
+            {"type": str(e.get("type", "")), "loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
+             "msg": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["cn"] = _cn_time
     templates.env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.0f}%"
@@ -304,13 +339,14 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
 
     # ------------------------------------------------------------------ access
 
-    def _grant(token: str | None) -> Grant:
+    def _grant(token: str | None, request: Request) -> Grant:
         if not token:
             raise HTTPException(401, "missing token: send 'Authorization: Bearer <token>'",
                                 headers={"WWW-Authenticate": "Bearer"})
         grant = grants.get(_digest(token))
         if grant is None:
             raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        request.state.token_digest = _digest(token)
         return grant
 
     def _bearer(request: Request) -> str | None:
@@ -323,10 +359,10 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
 
     def api_grant(request: Request) -> Grant:
         """API: the bearer header, or the pages' cookie (so the pages' scripts can call it)."""
-        return _grant(_bearer(request) or request.cookies.get(COOKIE))
+        return _grant(_bearer(request) or request.cookies.get(COOKIE), request)
 
     def page_grant(request: Request) -> Grant:
-        return _grant(_bearer(request) or request.query_params.get("token") or request.cookies.get(COOKIE))
+        return _grant(_bearer(request) or request.scope.get(QUERY_TOKEN) or request.cookies.get(COOKIE), request)
 
     def need(grant: Grant, *roles: str, department: str | None = None) -> None:
         if grant.role in roles:
@@ -554,8 +590,11 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
     feed_lock = threading.Lock()  # a feed port (a Kafka consumer) is not thread-safe
     handed: dict[str, dict[str, FeedItem]] = {}  # consumer -> event_id -> item delivered, not committed
 
-    def feed_consumer(grant: Grant, consumer: str) -> str:
-        return f"http:{grant.department or grant.role}:{consumer}"
+    def feed_consumer(request: Request, grant: Grant, consumer: str) -> str:
+        """A credit platform's consumers are its own: named by its department, or — for a token
+        without one — by the token (two such tokens never share a position)."""
+        owner = grant.department or f"{grant.role}-{request.state.token_digest[:16]}"
+        return f"http:{owner}:{consumer}"
 
     def feed_port() -> FeedPort:
         if app.feed is None:
@@ -577,7 +616,7 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
         if "after" in request.query_params:
             raise invalid("query", "after", "no longer supported: name a consumer and POST /feed/commit "
                                             "what it applied; the next GET /feed resumes after it")
-        port, key = feed_port(), feed_consumer(grant, consumer)
+        port, key = feed_port(), feed_consumer(request, grant, consumer)
         with feed_lock:
             try:
                 items = port.poll(key, max_items=limit)
@@ -596,11 +635,11 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
                          400: {"model": Problem, "description": "the body is not JSON"},
                          409: {"model": Problem, "description": "the item was not delivered to this consumer "
                                                                 "(or is already committed): poll first"}})
-    def feed_commit(body: CommitIn, grant: Any_) -> dict[str, Any]:
+    def feed_commit(request: Request, body: CommitIn, grant: Any_) -> dict[str, Any]:
         """Commit the last item a named consumer applied (by ``event_id``, or by ``position``
         when that is unambiguous): the next poll resumes after it."""
         need(grant, "credit_platform", "auditor")
-        port, key = feed_port(), feed_consumer(grant, body.consumer)
+        port, key = feed_port(), feed_consumer(request, grant, body.consumer)
         with feed_lock:
             pending = handed.get(key, {})
             if body.event_id is not None:
@@ -644,21 +683,25 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
         ``Tongxiu.submit`` records it: 200 with the receipt when accepted, 422 with the receipt
         (its reasons name field and rule) when rejected; rejections are kept in the log."""
         if grant.role != "department":
-            raise HTTPException(403, f"role {grant.role} may not publish: needs a department token")
-        declared = request.headers.get("content-length", "0")
-        if declared.isdigit() and int(declared) > MAX_BODY:
-            raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
-        try:
-            parsed: Any = json.loads(raw)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict) and "department" in parsed and parsed["department"] != grant.department:
-            raise HTTPException(403, f"this token publishes as {grant.department} only, "
-                                     f"not as {str(parsed['department'])[:64]!r} (field: department)")
-        body: Any = parsed if isinstance(parsed, dict) else raw.decode("utf-8", errors="replace")
+            raise HTTPException(403, f"角色 {grant.role} 不能提交，需要部门令牌 "
+                                     f"(role {grant.role} may not publish: needs a department token)")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():  # the guard cuts a body over the limit off while it streams
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise HTTPException(413, f"请求体超过 {MAX_BODY} 字节的上限 (body larger than {MAX_BODY} bytes)")
+            chunks.append(chunk)
+        # parsed once, here: the department is checked on the very object the ledger decides on
+        parsed = parse_submission(b"".join(chunks))
+        claimed = parsed.department if isinstance(parsed, Submission) else parsed.ident.get("department")
+        if claimed is not None and claimed != grant.department:
+            raise HTTPException(403, f"此令牌只能以部门 {grant.department} 的名义提交，不能以 {claimed[:64]!r} 的名义"
+                                     f"（字段 department）(this token publishes as {grant.department} only, "
+                                     f"not as {claimed[:64]!r}, field: department)")
+        body: Submission | Unreadable = (
+            parsed if isinstance(parsed, Submission) else parsed.claiming(str(grant.department))
+        )
 
         def run() -> Receipt:
             with write_lock:
@@ -678,10 +721,11 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
 
     def render(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse:
         response = templates.TemplateResponse(request, name, {"now": app.now(), **context})
-        token = request.query_params.get("token")
+        token = request.scope.get(QUERY_TOKEN)
         grant = grants.get(_digest(token)) if token else None
         if token and grant is not None and grant.role == "auditor":  # only a token the pages accept
-            response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+            https = request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
+            response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=https)
         return response
 
     @api.get("/", include_in_schema=False)

@@ -12,6 +12,7 @@ Any ``httpx.Client`` can be passed as ``client`` (e.g. FastAPI's ``TestClient``)
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -66,15 +67,28 @@ class _Http:
 
 
 class HttpTransport(_Http, Transport):
-    """Sends a signed submission; returns the receipt, accepted (200) or rejected (422)."""
+    """Sends a signed submission; returns the receipt, accepted (200) or rejected (422). A 503
+    (the stream kept changing) or 429 is retried ``retries`` times after its ``Retry-After``
+    (at most 5 s): resending the same submission is safe, the ledger records it once."""
+
+    retries = 3
 
     def send(self, submission: Submission) -> Receipt:
-        response = self.client.post(
-            "/submissions",
-            content=submission.model_dump_json(),
-            headers={"Content-Type": "application/json", **self._headers(submission.department)},
-        )
+        body = submission.model_dump_json()
+        headers = {"Content-Type": "application/json", **self._headers(submission.department)}
+        for attempt in range(self.retries + 1):
+            response = self.client.post("/submissions", content=body, headers=headers)
+            if response.status_code not in (429, 503) or attempt == self.retries:
+                break
+            time.sleep(_retry_after(response))
         return Receipt.model_validate(self._check(response, 200, 422))
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return min(5.0, max(0.0, float(response.headers.get("retry-after", "1"))))
+    except ValueError:
+        return 1.0
 
 
 class HttpInbox(_Http, InboxPort):

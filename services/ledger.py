@@ -8,16 +8,13 @@ ports differ.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-
-from pydantic import ValidationError
 
 from events.codes import check_uscc
 from events.envelope import (
@@ -28,6 +25,7 @@ from events.envelope import (
     RecordedEvent,
     SignedEvent,
     Submission,
+    events_digest,
     signing_bytes,
 )
 from events.models import (
@@ -39,6 +37,7 @@ from events.models import (
     PropagationScheduled,
 )
 from events.signing import KeyPair, verify
+from events.wire import Unreadable, clean_text, parse_submission, record_of
 from projections.fold import Rules, china_day, fold_enterprise, fold_registry
 from projections.views import EnterpriseState, RegistryState
 from services.decide import check_event, reason
@@ -64,7 +63,9 @@ def sign_submission(
     events: Sequence[Event],
     legacy_code: bool = False,
 ) -> Submission:
-    """Build and sign a submission (what the producer SDK and ``tongxiu sign`` do)."""
+    """Build and sign a submission (what the producer SDK and ``tongxiu sign`` do): every
+    event's signature covers the whole submission (signature format 2)."""
+    digest = events_digest(events)
     signed = [
         SignedEvent(
             event=ev,
@@ -77,6 +78,8 @@ def sign_submission(
                     index=i,
                     legacy_code=legacy_code,
                     event=ev,
+                    submission_digest=digest,
+                    submission_size=len(events),
                 )
             ),
         )
@@ -90,23 +93,6 @@ def sign_submission(
         legacy_code=legacy_code,
         events=signed,
     )
-
-
-def _loc(loc: Iterable[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def schema_reasons(error: ValidationError) -> list[Reason]:
-    return [
-        Reason(code="schema_invalid", field=_loc(e["loc"]) or None, message=str(e["msg"]))
-        for e in error.errors(include_url=False)
-    ]
 
 
 def receipt_for(stored: Sequence[StoredEvent], *, duplicate: bool) -> Receipt:
@@ -221,7 +207,7 @@ class Ledger:
 
     # ------------------------------------------------------------------ submit
 
-    def submit(self, raw: Submission | dict[str, Any] | str | bytes) -> Receipt:
+    def submit(self, raw: Submission | Unreadable | dict[str, Any] | str | bytes) -> Receipt:
         """Check, then record: a receipt with sequence numbers and hashes, or the rejection."""
         now = self.clock.now()
         submission = self.parse(raw, now)
@@ -251,21 +237,16 @@ class Ledger:
                     return receipt_for(previous, duplicate=True)
         raise ConcurrencyError(f"stream {submission.stream} kept changing; gave up after {MAX_RETRIES} tries")
 
-    def parse(self, raw: Submission | dict[str, Any] | str | bytes, now: datetime) -> Submission | Receipt:
-        """The submission, or the recorded rejection of what could not be read as one."""
-        if isinstance(raw, Submission):
-            return raw
-        try:
-            parsed = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
-            return Submission.model_validate(parsed)
-        except (ValidationError, ValueError) as exc:
-            reasons = (
-                schema_reasons(exc)
-                if isinstance(exc, ValidationError)
-                else [Reason(code="schema_invalid", field=None, message=f"not JSON: {exc}")]
-            )
-            body = raw if isinstance(raw, dict) else (raw.decode() if isinstance(raw, bytes) else raw)
-            return self._reject(body, reasons, now, authenticated=False)
+    def parse(
+        self, raw: Submission | Unreadable | dict[str, Any] | str | bytes, now: datetime
+    ) -> Submission | Receipt:
+        """The submission, or the recorded rejection of what could not be read as one. The
+        strict wire format is read once (:func:`events.wire.parse_submission`); an edge that
+        already parsed (the HTTP gateway) hands over the parsed object or its ``Unreadable``."""
+        parsed = raw if isinstance(raw, Unreadable) else parse_submission(raw)
+        if isinstance(parsed, Unreadable):
+            return self._reject(parsed, parsed.reasons, now, authenticated=False)
+        return parsed
 
     def _authenticate(self, submission: Submission) -> list[Reason]:
         if submission.stream != REGISTRY_STREAM:
@@ -275,12 +256,13 @@ class Ledger:
                     reason(
                         "credit_code_invalid",
                         "stream",
-                        f"{submission.stream!r} is not a valid unified social credit code: {check.reason}; "
-                        "a legacy code must be submitted with legacy_code=true",
+                        f"{submission.stream!r} 不是有效的统一社会信用代码（GB 32100-2015）：{check.reason}；"
+                        "旧代码须以 legacy_code=true 提交",
                     )
                 ]
         registry = self.registry()
         info = registry.departments.get(submission.department)
+        digest = submission.digest()
         if info is None:
             first = submission.events[0].event
             bootstrapping = (
@@ -289,23 +271,58 @@ class Ledger:
                 and first.department_id == submission.department == LEDGER_DEPARTMENT
             )
             if not bootstrapping:
-                return [
-                    reason("unknown_department", "department", f"{submission.department!r} is not registered")
-                ]
+                out = [reason("unknown_department", "department", f"部门 {submission.department!r} 未在登记簿中登记")]
+                return out + self._impersonation(submission, registry, digest, only_first=True)
             public_key = first.public_key
         else:
             public_key = info.public_key
         out = []
         for i, signed in enumerate(submission.events):
-            if not verify(public_key, submission.signed_bytes(i), signed.signature):
-                out.append(
-                    reason(
-                        "signature_invalid",
-                        f"events[{i}].signature",
-                        f"the signature does not verify with {submission.department}'s registered key",
+            if not verify(public_key, submission.signed_bytes(i, digest), signed.signature):
+                other = self._signer(submission, registry, digest, i)
+                if other is not None:
+                    out.append(self._other_department(submission, i, other))
+                else:
+                    out.append(
+                        reason(
+                            "signature_invalid",
+                            f"events[{i}].signature",
+                            f"签名无法用部门 {submission.department} 登记的公钥验证（签名须覆盖整个提交："
+                            "编号、部门、企业、时间和全部事实及其顺序，签名格式 2）",
+                        )
                     )
-                )
         return out
+
+    @staticmethod
+    def _signer(submission: Submission, registry: RegistryState, digest: str, index: int) -> str | None:
+        """The registered department (other than the claimed one) whose key this signature
+        verifies with: an impersonation attempt, made visible."""
+        signed = submission.events[index]
+        message = submission.signed_bytes(index, digest)
+        for dept, info in sorted(registry.departments.items()):
+            if dept != submission.department and verify(info.public_key, message, signed.signature):
+                return dept
+        return None
+
+    def _impersonation(
+        self, submission: Submission, registry: RegistryState, digest: str, *, only_first: bool = False
+    ) -> list[Reason]:
+        out = []
+        for i in range(1 if only_first else len(submission.events)):
+            other = self._signer(submission, registry, digest, i)
+            if other is not None:
+                out.append(self._other_department(submission, i, other))
+        return out
+
+    @staticmethod
+    def _other_department(submission: Submission, index: int, other: str) -> Reason:
+        return reason(
+            "signature_of_other_department",
+            f"events[{index}].signature",
+            f"以部门 {submission.department} 的名义提交，签名却是部门 {other} 的密钥所签：冒用他人名义，已记录",
+            signed_by=other,
+            claimed=submission.department,
+        )
 
     def _decide_and_append(self, submission: Submission, now: datetime) -> Receipt:
         stream = submission.stream
@@ -322,6 +339,7 @@ class Ledger:
             seq, last_hash = work.seq, work.last_hash
         envelopes: list[Envelope] = []
         reasons: list[Reason] = []
+        digest = submission.digest()
         for i, signed in enumerate(submission.events):
             env = Envelope(
                 event_id=event_id_for(submission.department, submission.submission_id, i),
@@ -335,6 +353,9 @@ class Ledger:
                 legacy_code=submission.legacy_code,
                 event=signed.event,
                 signature=signed.signature,
+                signature_format=2,
+                submission_digest=digest,
+                submission_size=len(submission.events),
                 prev_hash=last_hash,
             )
             problems = check_event(env, i, work, work_registry if is_registry else registry, self.rules)
@@ -404,20 +425,26 @@ class Ledger:
             recorded_at=now,
             event=fact,
             signature="",
+            signature_format=2,
+            submission_digest=events_digest([fact]),
+            submission_size=1,
             prev_hash=source.hash,
         )
         return env.model_copy(update={"signature": self.key.sign(env.signed_bytes())}).sealed()
 
     def _reject(
-        self, submission: Submission | dict[str, Any] | str, reasons: list[Reason], now: datetime, *, authenticated: bool
+        self, submission: Submission | Unreadable, reasons: list[Reason], now: datetime, *, authenticated: bool
     ) -> Receipt:
+        """Record the rejection: a readable submission whole (by digest and a bounded excerpt
+        when large), an unreadable one as :mod:`events.wire` recorded it."""
         if isinstance(submission, Submission):
-            body: dict[str, Any] | str = submission.model_dump(mode="json")
+            body: dict[str, Any] | str = record_of(submission.model_dump(mode="json"))
             ident = (submission.submission_id, submission.department, submission.stream)
         else:
-            body = submission
-            d = submission if isinstance(submission, dict) else {}
-            ident = (str(d.get("submission_id", "")), str(d.get("department", "")), str(d.get("stream", "")))
+            body = submission.record
+            d = submission.ident
+            ident = (d.get("submission_id", ""), d.get("department", ""), d.get("stream", ""))
+            reasons = [r.model_copy(update={"message": clean_text(r.message)}) for r in reasons]
         receipt = Receipt(
             submission_id=ident[0],
             department=ident[1],

@@ -36,7 +36,7 @@ def test_demo_builds_every_view(demo_app: Tongxiu) -> None:
 
 def test_demo_rejections_are_recorded_with_reasons(demo_app: Tongxiu) -> None:
     codes = sorted(c for r in demo_app.list_rejections() for c in r.receipt.codes)
-    assert codes == ["not_authorized", "repair_too_early", "signature_invalid"]
+    assert codes == ["not_authorized", "repair_too_early", "signature_of_other_department"]
     early = next(r for r in demo_app.list_rejections() if "repair_too_early" in r.receipt.codes)
     assert early.receipt.reasons[0].detail["earliest_repair_date"] == "2026-04-06"
     assert early.receipt.reasons[0].field == "events[0].event.decision_no"

@@ -144,7 +144,7 @@ def test_demo_on_distributed_equals_embedded(
                 assert app.inbox(dept) == [] == emb.inbox(dept)
             assert app.enterprises() == emb.enterprises()
             assert sorted(c for r in app.list_rejections() for c in r.receipt.codes) == [
-                "not_authorized", "repair_too_early", "signature_invalid"]
+                "not_authorized", "repair_too_early", "signature_of_other_department"]
             assert app.stats()["projection_position"] == app.stats()["events"] == emb.stats()["events"]
             assert verify_streams(app.log).ok
             # the feed saw the grant once, and resumes past it

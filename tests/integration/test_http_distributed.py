@@ -124,7 +124,7 @@ def test_serve_on_the_distributed_backend(settings: Settings, cassandra_session:
         r = Producer(forged, "samr-deqing", demo_key("tax-deqing")).publish(
             ENTERPRISE, [RepairGranted(decision_no=DECISION)], submission_id="forged", occurred_at=clock.now()
         )
-        assert not r.accepted and r.codes == ["signature_invalid"]
+        assert not r.accepted and r.codes == ["signature_of_other_department"]
         # publishing as another department is refused at the gate
         assert (
             http.post(
@@ -152,7 +152,7 @@ def test_serve_on_the_distributed_backend(settings: Settings, cassandra_session:
         ]
         assert auditor.get(f"/api/enterprises/{ENTERPRISE}/verify").json()["ok"] is True
         rejections = auditor.get("/api/rejections").json()["rejections"]
-        assert [x["receipt"]["reasons"][0]["code"] for x in rejections] == ["signature_invalid"]
+        assert [x["receipt"]["reasons"][0]["code"] for x in rejections] == ["signature_of_other_department"]
         assert platform.get("/feed", params={"consumer": "crm"}).json() == {"items": [], "consumer": "crm"}
 
         # ③ paid, evidence in, verified by the joint team; ⑥ eligible, applied for, granted
@@ -280,8 +280,9 @@ def test_malformed_submission_is_a_recorded_rejection(settings: Settings, cassan
         )
         r = http.post("/submissions", content=b"{not json", headers={"Content-Type": "application/json"})
         assert r.status_code == 422, r.status_code
-        assert r.json()["reasons"][0]["code"] == "schema_invalid"
+        assert r.json()["reasons"][0]["code"] == "json_invalid"
         recorded = app.list_rejections(limit=1000)
-        assert any(x.submission == "{not json" and x.receipt.codes == ["schema_invalid"] for x in recorded)
+        assert any(x.submission == "{not json" and x.receipt.codes == ["json_invalid"]
+                   and x.receipt.department == "samr-deqing" for x in recorded)
     finally:
         app.close()
