@@ -65,6 +65,8 @@ from projections.rules import (
     derive_rule_set,
 )
 from projections.views import CreditRecord, EnterpriseState, RegistryState
+from services.supervision_rules import SUPERVISION_REASON_CODES, check_supervision_event
+from services.supervision_rules import applies as supervision_applies
 
 # Every code a rejection can carry; tests assert each one is reachable.
 REASON_CODES = {
@@ -102,6 +104,7 @@ REASON_CODES = {
     "class_basis_mismatch": "the class basis is not the sector classification standard in force",
     "same_kind_penalty_since": "SAMR: a same-kind penalty was decided since, repair is not available",
 }
+REASON_CODES.update(SUPERVISION_REASON_CODES)  # supervision of enforcers and inspections
 
 
 def reason(code: str, field: str | None, message: str, **detail: object) -> Reason:
@@ -142,6 +145,12 @@ def check_event(
                 "（请核对代码，或由运营方先登记 legacy_code_registered）",
             )
         ]
+    if ev.type in SYSTEM_TYPES and dept != LEDGER_DEPARTMENT:
+        return [reason("not_authorized", f"{where}.type", f"{ev.type} is written by the ledger itself, not by {dept}")]
+    if supervision_applies(env):
+        if (ev.type in REGISTRY_TYPES) != (env.stream == REGISTRY_STREAM):
+            return [reason("wrong_stream", "stream", f"{ev.type} 不能记在 {env.stream!r} 上")]
+        return check_supervision_event(env, index, state, registry, rules)
     if ev.type in SYSTEM_TYPES and dept != LEDGER_DEPARTMENT:
         return [reason("not_authorized", f"{where}.type", f"{ev.type} is written by the ledger itself, not by {dept}")]
     if (ev.type in REGISTRY_TYPES) != (env.stream == REGISTRY_STREAM):

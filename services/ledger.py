@@ -37,6 +37,7 @@ from events.models import (
     DepartmentRegistered,
     Event,
     PropagationScheduled,
+    is_department_stream,
 )
 from events.signing import KeyPair, verify
 from projections.fold import Rules, china_day, fold_enterprise, fold_registry
@@ -268,7 +269,7 @@ class Ledger:
             return self._reject(body, reasons, now, authenticated=False)
 
     def _authenticate(self, submission: Submission) -> list[Reason]:
-        if submission.stream != REGISTRY_STREAM:
+        if submission.stream != REGISTRY_STREAM and not is_department_stream(submission.stream):
             check = check_uscc(submission.stream)
             if not check.valid and not submission.legacy_code:
                 return [

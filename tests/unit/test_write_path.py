@@ -36,6 +36,7 @@ from services.ledger import sign_submission
 from services.ports import ManualClock
 from services.sdk import Producer
 from tests.support import CODE, World, decision
+from tests.unit.supervision_cases import SUPERVISION_CASES
 
 
 def _raw(world: World, mutate: Callable[[dict[str, Any]], None]) -> Receipt:
@@ -117,6 +118,9 @@ CASES: dict[str, Callable[[World], Receipt]] = {
         w.serve(violation_kind="虚假宣传"), w.pay(), w.at(10),
         w.serve("D2", violation_kind="虚假宣传", decision_date=date(2026, 1, 15)), w.at(100), w.apply("D1"))[5],
 }
+
+
+CASES.update(SUPERVISION_CASES)  # supervision of enforcers and inspections (services.supervision_rules)
 
 
 def _locked_out(w: World) -> Receipt:
