@@ -546,13 +546,16 @@ def stats(
     tongxiu = _open()
     figures = {d: tongxiu.supervision(d, period) for d in tongxiu.departments()}
     totals = tongxiu.stats()
+    oversight = tongxiu.supervision_figures(period)
     tongxiu.close()
     if json_out:
         _print_json({"ledger": totals, "supervision": {d: {**c.model_dump(), "penalties_without_notice":
-                                                           c.penalties_without_notice} for d, c in figures.items()}})
+                                                           c.penalties_without_notice} for d, c in figures.items()},
+                     "oversight": oversight})
     else:
         console.print(totals)
         render.supervision(console, figures, period)
+        render.oversight(console, oversight)
 
 
 @app.command()

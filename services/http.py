@@ -702,8 +702,12 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
     def dashboard_page(request: Request, grant: PageAuditor,
                        period: Annotated[str | None, Query(max_length=16)] = None) -> HTMLResponse:
         figures = supervision_all(check_period(period))
+        from services.supervision_api import oversight_charts
+
+        oversight = app.supervision_figures(period or None)
         return render(request, "dashboard.html", {"period": period or "", "figures": figures,
-                                                  "charts": _dashboard_charts(figures)})
+                                                  "charts": _dashboard_charts(figures), "oversight": oversight,
+                                                  "oversight_charts": oversight_charts(oversight, figures)})
 
     @api.get("/enterprises/{code}/repairs", include_in_schema=False)
     def propagation_page(request: Request, code: str, grant: PageAuditor,
@@ -718,6 +722,9 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
     from services.rules_api import add_rule_routes  # the rules' read-only routes (notice, first violation)
 
     add_rule_routes(api, app, api_grant)
+    from services.supervision_api import add_supervision_routes  # 执法监督 figures, oversight, inspections
+
+    add_supervision_routes(api, app, auditor, api_grant)
     return api
 
 
@@ -783,8 +790,9 @@ def _dashboard_charts(figures: list[Any]) -> list[dict[str, Any]]:
     """Horizontal bar charts, one per figure, one bar per department."""
     specs: list[tuple[str, Callable[[Any], Any], str]] = [
         ("三书同达 completeness", lambda f: f.three_documents_completeness, "pct"),
-        ("Rectification items closed / found", lambda f: _ratio(f.rectification_closed, f.rectification_found), "pct"),
-        ("Rectification items overdue", lambda f: f.rectification_overdue, "n"),
+        ("整改建议事项（企业）closed / found — advice items, not 案卷评查 findings",
+         lambda f: _ratio(f.rectification_closed, f.rectification_found), "pct"),
+        ("整改建议事项（企业）overdue — advice items", lambda f: f.rectification_overdue, "n"),
         ("Repairs decided within deadline", lambda f: f.repairs_within_deadline_rate, "pct"),
         ("Mean sync acknowledgement lag (hours)", lambda f: f.mean_sync_ack_hours, "n"),
         ("Syncs overdue", lambda f: f.syncs_overdue, "n"),

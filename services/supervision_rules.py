@@ -30,7 +30,7 @@ from events.models import (
     SupervisorDesignated,
     is_department_stream,
 )
-from projections.fold import Rules, receipt_day
+from projections.fold import Rules, china_day
 from projections.supervision import department_of, oversight_of
 from projections.views import EnterpriseState, RectificationItem, RegistryState
 
@@ -138,7 +138,7 @@ def _check_department_fact(
             return [_r("unknown_reference", f"{where}.review_id", f"{supervised} 没有评查 {ev.review_id}")]
         if ev.complaint_id and ev.complaint_id not in view.complaints:
             return [_r("unknown_reference", f"{where}.complaint_id", f"{supervised} 没有投诉 {ev.complaint_id}")]
-        raised = receipt_day(env)
+        raised = china_day(env.occurred_at)  # the day it says the problem was found, not a receipt rule
         if ev.deadline < raised:
             return [_r("finding_inconsistent", f"{where}.deadline",
                        f"整改期限 {ev.deadline} 早于问题记录之日 {raised}")]
