@@ -41,8 +41,10 @@ from events.models import (
     RepairRevoked,
     SubscriptionAdded,
     SubscriptionRemoved,
+    SupervisorDesignated,
     SyncOverdue,
 )
+from projections.loop import give_verdict, mark_overdue, submit_evidence
 from projections.rules import (
     DecisionFacts,
     Periods,
@@ -63,7 +65,6 @@ from projections.views import (
     StatusChange,
     Subscription,
 )
-from projections.loop import give_verdict, mark_overdue, submit_evidence
 from projections.workdays import CHINA, WorkCalendar, china_day
 
 __all__ = ["CHINA", "china_day"]
@@ -496,8 +497,8 @@ def fold_registry(state: RegistryState, env: Envelope) -> RegistryState:
         state.legacy_codes[ev.code] = ev.source
     elif isinstance(ev, BackfillAuthorized):
         state.backfills[ev.department_id] = ev.until
-    elif ev.type == "supervisor_designated":
-        state.supervisors[ev.department_id] = ev.jurisdiction  # type: ignore[union-attr]
+    elif isinstance(ev, SupervisorDesignated):
+        state.supervisors[ev.department_id] = ev.jurisdiction
     return state
 
 

@@ -17,7 +17,6 @@ from events.models import (
     InspectionRated,
     SupervisorDesignated,
 )
-from tests.support import World
 from tests.supervision_support import (
     SAMR_STREAM,
     SUPERVISOR,
@@ -27,6 +26,7 @@ from tests.supervision_support import (
     register_supervisor,
     review,
 )
+from tests.support import World
 
 
 def _not_justice(w: World) -> Receipt:

@@ -24,7 +24,6 @@ from events.upcast import upcast_event
 from projections.rules import LocalPolicy, PolicyBook
 from projections.supervision import inspection_frequency
 from services import scheduler
-from tests.support import CODE, OTHER, World, decision
 from tests.supervision_support import (
     SAMR_STREAM,
     SUPERVISOR,
@@ -36,6 +35,7 @@ from tests.supervision_support import (
     review,
     verify,
 )
+from tests.support import CODE, OTHER, World, decision
 
 
 def figures(world: World, period: str | None = None) -> dict:
