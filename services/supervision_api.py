@@ -65,11 +65,11 @@ def oversight_out(app: Tongxiu, dept: str, day: date) -> dict[str, Any]:
 def add_supervision_routes(api: FastAPI, app: Tongxiu, auditor: Callable[..., Any], any_grant: Callable[..., Any]) -> None:
     """Append the supervision routes; ``auditor`` and ``any_grant`` are the service's
     dependencies that authenticate an auditor and any caller."""
-    Auditor = Annotated[Any, Depends(auditor)]
-    Caller = Annotated[Any, Depends(any_grant)]
+    as_auditor = Depends(auditor)
+    as_caller = Depends(any_grant)
 
     @api.get("/api/supervision/figures", tags=["supervision"], responses=_AUTH)
-    def figures(_: Auditor, period: Period = None) -> dict[str, Any]:
+    def figures(period: Period = None, _: Any = as_auditor) -> dict[str, Any]:
         """执法监督 figures over every department: files reviewed, findings, rectified and the
         rectification rate; inspections, code-shown share, inspections per enterprise; complaints;
         no-penalty decisions by basis with the fines waived; repairs granted; a monthly series."""
@@ -77,7 +77,7 @@ def add_supervision_routes(api: FastAPI, app: Tongxiu, auditor: Callable[..., An
 
     @api.get("/api/departments/{dept}/oversight", tags=["supervision"],
              responses={**_AUTH, 404: {"description": "no such department"}})
-    def oversight(dept: str, grant: Caller) -> dict[str, Any]:
+    def oversight(dept: str, grant: Any = as_caller) -> dict[str, Any]:
         """A department's case reviews, findings (open / overdue: 对账、核账、销账) and complaints."""
         registry = app.registry()
         if dept not in registry.departments or dept == "ledger":
@@ -90,7 +90,8 @@ def add_supervision_routes(api: FastAPI, app: Tongxiu, auditor: Callable[..., An
 
     @api.get("/api/enterprises/{code}/inspections", tags=["supervision"],
              responses={**_AUTH, 404: {"description": "no such enterprise"}})
-    def inspections(code: str, _: Auditor, year: Annotated[int | None, Query(ge=1990, le=2100)] = None) -> dict[str, Any]:
+    def inspections(code: str, year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+                    _: Any = as_auditor) -> dict[str, Any]:
         """涉企检查 of an enterprise: every inspection and the year's frequency across departments
         against the local limit (无事不扰); inspections above it are flagged."""
         if code == REGISTRY_STREAM or is_department_stream(code) or not app.log.last_seq(code):
