@@ -31,7 +31,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
 
 from events.envelope import Receipt, Submission
-from events.models import REGISTRY_STREAM
+from events.models import REGISTRY_STREAM, is_department_stream
 from projections.fold import CHINA
 from projections.views import CreditView, Delivery, RectificationView, SupervisionCounters
 from services.app import Tongxiu, period_error
@@ -407,7 +407,7 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
     @api.get("/api/enterprises", tags=["audit"], responses=AUTH_RESPONSES)
     def enterprises(_: Auditor, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
         """Every enterprise the ledger holds a stream for."""
-        codes = sorted(c for c in app.log.streams() if c != REGISTRY_STREAM)
+        codes = sorted(c for c in app.log.streams() if c != REGISTRY_STREAM and not is_department_stream(c))
         return {"page": {"total": len(codes), "limit": limit, "offset": offset}, "enterprises": codes[offset: offset + limit]}
 
     @api.get("/api/enterprises/{code}/history", tags=["audit"], response_model=HistoryOut,
@@ -664,7 +664,7 @@ def create_app(app: Tongxiu, tokens: dict[str, Any]) -> FastAPI:
 
     @api.get("/", include_in_schema=False)
     def index(request: Request, grant: PageAuditor) -> HTMLResponse:
-        codes = sorted(c for c in app.log.streams() if c != REGISTRY_STREAM)
+        codes = sorted(c for c in app.log.streams() if c != REGISTRY_STREAM and not is_department_stream(c))
         return render(request, "index.html", {"enterprises": codes, "stats": app.stats()})
 
     @api.get("/login", include_in_schema=False)

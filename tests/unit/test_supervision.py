@@ -4,6 +4,7 @@ limit, and the figures they produce."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -221,6 +222,8 @@ def test_oversight_and_inspection_routes(world: World) -> None:
     assert bad.status_code == 422
     ins = client.get(f"/api/enterprises/{CODE}/inspections?year=2026", headers={"Authorization": "Bearer " + "a" * 16}).json()
     assert ins["frequency"]["inspections"] == 1
+    listed = client.get("/api/enterprises", headers={"Authorization": "Bearer " + "a" * 16}).json()
+    assert SAMR_STREAM not in json.dumps(listed) and CODE in json.dumps(listed)  # a department is not an enterprise
     per_dept = client.get("/api/supervision", headers={"Authorization": "Bearer " + "a" * 16}).json()
     assert {d["department"]: d["findings_raised"] for d in per_dept}["samr-deqing"] == 1
 
