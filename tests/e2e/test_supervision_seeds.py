@@ -21,7 +21,8 @@ def test_seed_scale_fixture_gives_the_seeds_figures_in_stats_json(tmp_path: Path
     clock = ManualClock(START)
     app = open_embedded(Settings(data_dir=data), clock=clock)
     try:
-        expected = publish_seed_fixture(app, clock, LocalTransport(app))
+        # the seeds' scale: 36,200 inspections, 35,234 with the code shown (97.33 %)
+        expected = publish_seed_fixture(app, clock, LocalTransport(app), inspections=36_200, shown=35_234)
     finally:
         app.close()
     assert (expected.files_reviewed, expected.findings, expected.rectified) == (1190, 1235, 1233)
@@ -32,6 +33,7 @@ def test_seed_scale_fixture_gives_the_seeds_figures_in_stats_json(tmp_path: Path
     assert out["case_review"]["rectification_rate"] == 0.9984  # 1,233 / 1,235
     assert out["inspections"]["code_shown_rate"] == 0.9733  # 亮码率 97.33 %
     assert out["no_penalty"]["waived_fine_yuan"] == 6_930_000.0  # 近700万元
+    assert (out["inspections"]["inspections"], out["inspections"]["code_shown"]) == (36_200, 35_234)
     assert out["inspections"]["per_enterprise_per_month"] == 5.0
     # the department's own stream lists what is still open (对账)
     assert json.loads(result.output)["supervision"]["ema-deqing"]["findings_raised"] == 240
