@@ -151,8 +151,6 @@ def check_event(
         if (ev.type in REGISTRY_TYPES) != (env.stream == REGISTRY_STREAM):
             return [reason("wrong_stream", "stream", f"{ev.type} 不能记在 {env.stream!r} 上")]
         return check_supervision_event(env, index, state, registry, rules)
-    if ev.type in SYSTEM_TYPES and dept != LEDGER_DEPARTMENT:
-        return [reason("not_authorized", f"{where}.type", f"{ev.type} is written by the ledger itself, not by {dept}")]
     if (ev.type in REGISTRY_TYPES) != (env.stream == REGISTRY_STREAM):
         return [
             reason(

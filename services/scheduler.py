@@ -5,6 +5,7 @@ second tick (or a second scheduler) emits nothing twice."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 
@@ -71,6 +72,13 @@ def due_facts(state: EnterpriseState, today_iso: str) -> list[Due]:
     return out
 
 
+def _due_id(kind: str, stream: str, ref: str) -> str:
+    """Ids are per department stream (two departments may both have a finding "F1"); a key too
+    long for a submission id (128) is hashed."""
+    sid = f"due:{kind}:{stream}/{ref}"
+    return sid if len(sid) <= 128 else f"due:{kind}:" + hashlib.sha256(sid.encode()).hexdigest()
+
+
 def oversight_due(state: EnterpriseState, today: date) -> list[Due]:
     """Findings against a department past their rectification deadline, and complaints about
     it past their reply deadline (on its ``dept:<id>`` stream)."""
@@ -79,12 +87,12 @@ def oversight_due(state: EnterpriseState, today: date) -> list[Due]:
         return []
     code = state.enterprise
     out = [
-        Due(code, f"due:finding:{f.item_id}", FindingOverdue(finding_id=f.item_id, deadline=f.deadline))
+        Due(code, _due_id("finding", code, f.item_id), FindingOverdue(finding_id=f.item_id, deadline=f.deadline))
         for f in view.findings.values()
         if f.status != "closed" and not f.overdue_marked and today > f.deadline
     ]
     out += [
-        Due(code, f"due:complaint:{c.complaint_id}", ComplaintOverdue(complaint_id=c.complaint_id, deadline=c.deadline))
+        Due(code, _due_id("complaint", code, c.complaint_id), ComplaintOverdue(complaint_id=c.complaint_id, deadline=c.deadline))
         for c in view.complaints.values()
         if c.status != "resolved" and not c.overdue_marked and today > c.deadline
     ]

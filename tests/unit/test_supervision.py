@@ -126,6 +126,17 @@ def test_overdue_findings_and_complaints_are_flagged_by_the_scheduler(world: Wor
     assert out.findings["F1"].overdue_marked and not out.findings["F2"].overdue_marked
 
 
+def test_the_same_finding_id_at_two_departments_is_flagged_at_both(world: World) -> None:
+    register_supervisor(world)
+    raised(world, "F1", deadline=date(2026, 1, 20))
+    tax = department_stream("tax-deqing")
+    assert world.send(SUPERVISOR, [review(), finding("F1", deadline=date(2026, 1, 20))], stream=tax).accepted
+    world.at(16)
+    emitted = scheduler.tick(world.app)
+    assert sorted(d.stream for d in emitted) == sorted([tax, SAMR_STREAM])
+    assert figures(world)["case_review"]["overdue"] == 2
+
+
 def test_complaint_assigned_then_resolved_by_the_department(world: World) -> None:
     register_supervisor(world)
     world.send(SUPERVISOR, [ComplaintReceived(complaint_id="C1", channel="12345", category="多头检查", summary="s")],
