@@ -35,5 +35,10 @@ def test_seed_scale_fixture_gives_the_seeds_figures_in_stats_json(tmp_path: Path
     assert out["no_penalty"]["waived_fine_yuan"] == 6_930_000.0  # 近700万元
     assert (out["inspections"]["inspections"], out["inspections"]["code_shown"]) == (36_200, 35_234)
     assert out["inspections"]["per_enterprise_per_month"] == 5.0
-    # the department's own stream lists what is still open (对账)
     assert json.loads(result.output)["supervision"]["ema-deqing"]["findings_raised"] == 240
+    # the department's own stream lists what is still open (对账)
+    result = CliRunner().invoke(cli_app, ["--data-dir", str(data), "oversight", "ema-deqing", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.output)
+    assert listed["case_files_reviewed"] == 240
+    assert listed["open_findings"] == ["ema-deqing-R0238-F0", "ema-deqing-R0239-F0"]
