@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 SERVERS := .tongxiu/servers
 
-.PHONY: help setup run test test-unit fuzz lint bench infra-up infra-down schemas clean
+.PHONY: help setup run test test-unit fuzz lint bench infra-up infra-down schemas screenshots clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,10 @@ lint: setup ## ruff + mypy (strict on events and projections)
 bench: setup ## benchmarks (ratios against a baseline in the same run)
 	$(BIN)/python -m bench.write_replay
 	$(BIN)/python -m bench.long_history
+
+screenshots: setup ## regenerate docs/screenshots deliberately (the page tests write them only here)
+	sh infra/setup_browser.sh
+	TONGXIU_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_pages.py -q
 
 schemas: setup ## regenerate docs/schemas from the event models
 	$(BIN)/tongxiu schema export

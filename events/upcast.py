@@ -40,3 +40,10 @@ def upcast_envelope(raw: Raw) -> Raw:
     if isinstance(event, dict):
         raw = {**raw, "event": upcast_event(event)}
     return raw
+
+
+@upcaster("no_penalty_decided", 1)
+def _no_penalty_v1(raw: Raw) -> Raw:
+    """v2 adds ``waived_fine_yuan`` (免除的罚款金额); a v1 fact did not state it: 0."""
+    raw.setdefault("waived_fine_yuan", "0")
+    return raw

@@ -13,6 +13,8 @@ from datetime import date, timedelta
 
 from events.envelope import Envelope
 from events.models import (
+    DEPARTMENT_TYPES,
+    INSPECTION_TYPES,
     LEDGER_DEPARTMENT,
     BackfillAuthorized,
     ComplianceAdviceIssued,
@@ -43,8 +45,10 @@ from events.models import (
     RepairRevoked,
     SubscriptionAdded,
     SubscriptionRemoved,
+    SupervisorDesignated,
     SyncOverdue,
 )
+from projections.loop import give_verdict, mark_overdue, submit_evidence
 from projections.rules import (
     DecisionFacts,
     Periods,
@@ -60,13 +64,11 @@ from projections.views import (
     Delivery,
     DepartmentInfo,
     EnterpriseState,
-    Evidence,
     RectificationItem,
     RegistryState,
     RepairApplication,
     StatusChange,
     Subscription,
-    Verdict,
 )
 from projections.workdays import CHINA, WorkCalendar, china_day
 
@@ -99,6 +101,20 @@ def is_late(env: Envelope) -> bool:
     """Recorded long after it says it happened: a department's fact, not the ledger's own
     (whose propagation facts carry the occurred-at of what they propagate)."""
     return env.department != LEDGER_DEPARTMENT and not is_backfill(env) and (china_day(env.recorded_at) - china_day(env.occurred_at)).days > LATE_AFTER_DAYS
+
+
+OVERSIGHT_FOLDED = DEPARTMENT_TYPES | INSPECTION_TYPES
+"""Folded by :mod:`projections.supervision` (department streams and inspections)."""
+
+
+def no_penalty_tallies(department: str, month: str, ev: NoPenaltyDecided) -> list[Tally]:
+    """不予处罚 split by basis (首违不罚 / 轻微不罚 / 无主观过错), with the fine waived."""
+    counter = {"first_violation": "no_penalties_first_violation", "minor_and_corrected": "no_penalties_minor",
+               "no_fault": "no_penalties_no_fault"}[ev.basis]
+    out = [Tally(department, month, counter)]
+    if ev.waived_fine_yuan:
+        out.append(Tally(department, month, "waived_fine_yuan", float(ev.waived_fine_yuan)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -267,7 +283,11 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
     if is_backfill(env):
         tallies.append(Tally(env.department, month, "facts_backfilled"))
 
-    if isinstance(ev, PenaltyDecided):
+    if ev.type in OVERSIGHT_FOLDED:
+        from projections.supervision import fold_oversight
+
+        tallies.extend(fold_oversight(state, env, rules))
+    elif isinstance(ev, PenaltyDecided):
         periods = periods_for(rules, state.enterprise, ev)
         prior = prior_of_kind(state, ev.violation_kind)
         record = CreditRecord(
@@ -324,6 +344,7 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
         credit.records[ev.decision_no] = record
         _set_status(record, "not_publicized", env)
         tallies.append(Tally(env.department, month_of(ev.decision_date), "no_penalties"))
+        tallies.extend(no_penalty_tallies(env.department, month_of(ev.decision_date), ev))
     elif isinstance(ev, CreditRepairNoticeIssued):
         record = credit.records[ev.decision_no]
         record.notice_no = ev.notice_no
@@ -362,24 +383,17 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
         record.fulfilled_on = ev.fulfilled_on
     elif isinstance(ev, RectificationEvidenceSubmitted):
         item = rect.items[f"{ev.advice_no}/{ev.item_id}"]
-        item.evidence.append(Evidence(at=env.occurred_at, by=env.department, text=ev.evidence, documents=ev.documents))
-        # new evidence re-opens the verdicts of those who rejected
-        item.verdicts = {d: v for d, v in item.verdicts.items() if v.verdict == "verified"}
-        item.status = "evidence_submitted"
+        submit_evidence(item, env.occurred_at, env.department, ev.evidence, ev.documents)
     elif isinstance(ev, RectificationVerified):
         item = rect.items[f"{ev.advice_no}/{ev.item_id}"]
-        item.verdicts[env.department] = Verdict(verdict="verified", at=env.occurred_at, reason=ev.note)
-        if all(o in item.verdicts and item.verdicts[o].verdict == "verified" for o in item.owners):
-            item.status = "closed"
-            item.closed_at = env.occurred_at
+        if give_verdict(item, env.occurred_at, env.department, True, ev.note):
             tallies.append(Tally(item.lead_department, month, "rectification_closed"))
     elif isinstance(ev, RectificationRejected):
         item = rect.items[f"{ev.advice_no}/{ev.item_id}"]
-        item.verdicts[env.department] = Verdict(verdict="rejected", at=env.occurred_at, reason=ev.reason)
-        item.status = "rejected"
+        give_verdict(item, env.occurred_at, env.department, False, ev.reason)
     elif isinstance(ev, RectificationOverdue):
         item = rect.items[f"{ev.advice_no}/{ev.item_id}"]
-        item.overdue_marked = True
+        mark_overdue(item)
         tallies.append(Tally(item.lead_department, month, "rectification_overdue"))
     elif isinstance(ev, RepairApplied):
         record = credit.records[ev.decision_no]
@@ -567,6 +581,8 @@ def fold_registry(state: RegistryState, env: Envelope) -> RegistryState:
         state.legacy_codes[ev.code] = ev.source
     elif isinstance(ev, BackfillAuthorized):
         state.backfills[ev.department_id] = ev.until
+    elif isinstance(ev, SupervisorDesignated):
+        state.supervisors[ev.department_id] = ev.jurisdiction
     return state
 
 

@@ -406,6 +406,11 @@ class LocalPolicy(BaseModel):
     simple_procedure_fine_limit_organisation: Yuan = Decimal(3000)
     #: Minor information under the 2025 rules is publicized (≤ 3 months) only if True.
     publicize_minor: bool = False
+    #: 无事不扰: inspections of one enterprise per calendar year across all departments (a joint
+    #: inspection counts once); above it an inspection is recorded and flagged. None: no limit.
+    max_inspections_per_enterprise_per_year: NonNegativeInt | None = None
+    #: A complaint about a department is answered within this many working days of receipt.
+    complaint_reply_working_days: NonNegativeInt = 15
 
     def repair_decision_days(self, rule_set: RuleSet | str | None) -> int:
         """Working days the deciding department has, under the rule set in force on the day the

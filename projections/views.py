@@ -262,6 +262,10 @@ class EnterpriseState(BaseModel):
         if submission_id not in seen:
             seen.add(submission_id)
             self.submissions.append(submission_id)
+    inspections: dict[str, InspectionRecord] = Field(default_factory=dict)
+    """涉企检查 on this enterprise, by inspection id (enterprise streams)."""
+    oversight: OversightView | None = None
+    """Case reviews, findings and complaints about a department (its ``dept:<id>`` stream)."""
 
     @classmethod
     def empty(cls, enterprise: str) -> EnterpriseState:
@@ -304,6 +308,14 @@ class RegistryState(BaseModel):
     """Known legacy credit codes registered by the operator, with their source."""
     backfills: dict[str, date] = Field(default_factory=dict)
     """Departments allowed to import history, and the last ledger day they may."""
+    supervisors: dict[str, str] = Field(default_factory=dict)
+    """司法行政 departments with the supervisor role, and the area code prefix they supervise."""
+
+    def supervises(self, supervisor: str, department: str) -> bool:
+        """``supervisor`` holds the role over ``department``'s jurisdiction."""
+        area = self.supervisors.get(supervisor)
+        info = self.departments.get(department)
+        return area is not None and info is not None and info.jurisdiction.startswith(area)
 
     def subscribers_for(self, enterprise: str, decider: str) -> list[str]:
         domain = self.departments[decider].domain if decider in self.departments else ""
@@ -348,6 +360,37 @@ class SupervisionCounters(BaseModel):
     """不予受理 answers (credited to whoever recorded them)."""
     list_inclusions: int = 0
     list_removals: int = 0
+    # 不予处罚 by basis, with the fines waived (免罚金额)
+    no_penalties_first_violation: int = 0
+    no_penalties_minor: int = 0
+    no_penalties_no_fault: int = 0
+    waived_fine_yuan: float = 0.0
+    # 执法监督 of the department (its own stream): 案卷评查, findings, 对账·核账·销账
+    case_files_reviewed: int = 0
+    findings_raised: int = 0
+    findings_rectified: int = 0
+    findings_rejected: int = 0
+    findings_overdue: int = 0
+    findings_case_review: int = 0
+    findings_escorted: int = 0
+    findings_station: int = 0
+    findings_self_check: int = 0
+    findings_cross_check: int = 0
+    findings_complaint: int = 0
+    complaints_received: int = 0
+    complaints_resolved: int = 0
+    complaints_resolved_within_deadline: int = 0
+    complaints_overdue: int = 0
+    # 涉企检查 led by the department (a joint inspection counts once, for its lead)
+    inspections: int = 0
+    inspections_code_shown: int = 0
+    inspections_joint: int = 0
+    inspections_planned: int = 0
+    inspections_over_limit: int = 0
+    inspections_rated: int = 0
+    inspection_score_total: int = 0
+    enterprise_months_inspected: int = 0
+    """Enterprises inspected, once per enterprise and month, credited to the first inspection's lead."""
 
     def add(self, other: SupervisionCounters) -> SupervisionCounters:
         return SupervisionCounters(
@@ -365,3 +408,86 @@ class SupervisionState(BaseModel):
 
     def month(self, key: str) -> SupervisionCounters:
         return self.months.setdefault(key, SupervisionCounters())
+
+
+# --------------------------------------------------------------------------- supervision of enforcers
+
+
+class Finding(RectificationItem):
+    """A supervision finding against a department: the rectification item's loop (evidence →
+    verdict → closed / overdue) with the supervisor as the owner who signs off.
+    ``advice_no`` holds the source reference (the review, complaint or ``source``), ``item_id``
+    the finding id, ``lead_department`` the supervisor."""
+
+    department: str
+    source: str
+    category: str
+    review_id: str | None = None
+    complaint_id: str | None = None
+    inspection_ref: str | None = None
+
+
+class CaseReview(BaseModel):
+    review_id: str
+    case_ref: str
+    campaign: str
+    reviewer: str
+    reviewed_at: datetime
+    problems_found: int = 0
+
+
+class Complaint(BaseModel):
+    complaint_id: str
+    channel: str
+    category: str
+    summary: str
+    about_ref: str | None = None
+    received_by: str
+    received_at: datetime
+    deadline: date
+    deadline_estimated: bool = False
+    status: Literal["received", "assigned", "resolved"] = "received"
+    assigned_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    outcome: str | None = None
+    reply: str = ""
+    resolved_within_deadline: bool | None = None
+    overdue_marked: bool = False
+
+    def overdue_as_of(self, day: date) -> bool:
+        return self.status != "resolved" and (self.overdue_marked or day > self.deadline)
+
+
+class OversightView(BaseModel):
+    department: str
+    reviews: dict[str, CaseReview] = Field(default_factory=dict)
+    findings: dict[str, Finding] = Field(default_factory=dict)
+    complaints: dict[str, Complaint] = Field(default_factory=dict)
+
+
+class InspectionRecord(BaseModel):
+    inspection_id: str
+    departments: list[str]
+    officers: list[str]
+    code: str | None = None
+    code_shown: bool
+    plan_ref: str | None = None
+    joint: bool
+    mode: str = "on_site"
+    items: list[str] = Field(default_factory=list)
+    started_at: datetime
+    started_by: str
+    ended_at: datetime | None = None
+    outcome: str | None = None
+    score: int | None = None
+    rated_via: str | None = None
+    year_count: int = 1
+    """This enterprise's inspections in the calendar year, across departments, including this one."""
+    limit: int | None = None
+    """The local limit per enterprise and year in force (None: no limit set)."""
+    over_limit: bool = False
+    """Above the local limit (无事不扰): recorded and flagged, not refused."""
+
+
+EnterpriseState.model_rebuild()

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from events.envelope import Receipt, Submission
-from events.models import REGISTRY_STREAM
+from events.models import REGISTRY_STREAM, is_department_stream
 from projections.fold import Rules, china_day
 from projections.views import (
     CreditView,
@@ -85,7 +85,11 @@ class Tongxiu:
 
     def enterprises(self) -> list[str]:
         prefix = enterprise_key("")
-        return [k[len(prefix):] for k in self.projections.keys(PROJECTION) if k.startswith(prefix)]
+        return [
+            k[len(prefix):]
+            for k in self.projections.keys(PROJECTION)
+            if k.startswith(prefix) and not is_department_stream(k[len(prefix):])
+        ]
 
     def inbox(self, subscriber: str) -> list[dict[str, Any]]:
         raw = self.projections.load(PROJECTION, inbox_key(subscriber)) or {"pending": {}}
@@ -100,6 +104,33 @@ class Tongxiu:
             if in_period(month, period):
                 total = total.add(counters)
         return total
+
+    def supervision_months(self, department: str, period: str | None = None) -> dict[str, SupervisionCounters]:
+        """A department's counters month by month within ``period``."""
+        raw = self.projections.load(PROJECTION, supervision_key(department))
+        state = SupervisionState.model_validate(raw) if raw else SupervisionState(department=department)
+        return {m: c for m, c in state.months.items() if in_period(m, period)}
+
+    def supervision_figures(self, period: str | None = None) -> dict[str, Any]:
+        """执法监督 figures over every department for ``period`` (案卷评查 and 整改率, 亮码率,
+        inspections per enterprise, 免罚 by basis with amounts, repairs), with a monthly series."""
+        from projections.supervision import supervision_figures
+
+        total = SupervisionCounters()
+        by_month: dict[str, SupervisionCounters] = {}
+        for dept in self.departments():
+            for month, counters in self.supervision_months(dept, period).items():
+                total = total.add(counters)
+                by_month[month] = by_month.get(month, SupervisionCounters()).add(counters)
+        return {"period": period, **supervision_figures(total, by_month)}
+
+    def oversight(self, department: str) -> Any:
+        """Case reviews, findings and complaints about ``department`` (its ``dept:`` stream)."""
+        from events.models import department_stream
+        from projections.views import OversightView
+
+        state = self.enterprise_state(department_stream(department))
+        return state.oversight or OversightView(department=department)
 
     def departments(self) -> list[str]:
         return sorted(d for d in self.registry().departments if d != "ledger")
@@ -128,7 +159,7 @@ class Tongxiu:
         return self.rejections.list(**kw)
 
     def stats(self) -> dict[str, Any]:
-        streams = [s for s in self.log.streams() if s != REGISTRY_STREAM]
+        streams = [s for s in self.log.streams() if s != REGISTRY_STREAM and not is_department_stream(s)]
         return {
             "backend": self.backend,
             "enterprises": len(streams),

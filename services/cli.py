@@ -576,13 +576,40 @@ def stats(
     tongxiu = _open_ro()
     figures = {d: tongxiu.supervision(d, period) for d in tongxiu.departments()}
     totals = tongxiu.stats()
+    oversight = tongxiu.supervision_figures(period)
     tongxiu.close()
     if json_out:
         _print_json({"ledger": totals, "supervision": {d: {**c.model_dump(), "penalties_without_notice":
-                                                           c.penalties_without_notice} for d, c in figures.items()}})
+                                                           c.penalties_without_notice} for d, c in figures.items()},
+                     "oversight": oversight})
     else:
         console.print(totals)
         render.supervision(console, figures, period)
+        render.oversight(console, oversight)
+
+
+@app.command()
+def oversight(department: str, json_out: bool = typer.Option(False, "--json")) -> None:
+    """A department's case reviews, findings (open / overdue: 对账、核账、销账) and complaints."""
+    from projections.fold import china_day
+    from services.supervision_api import oversight_out
+
+    tongxiu = _open()
+    if department not in tongxiu.registry().departments:
+        tongxiu.close()
+        _fail(f"DEPARTMENT: {department!r} is not registered")
+    out = oversight_out(tongxiu, department, china_day(tongxiu.now()))
+    tongxiu.close()
+    if json_out:
+        _print_json(out)
+        return
+    console.print(f"{department}: {out['case_files_reviewed']} case files reviewed, {len(out['findings'])} findings, "
+                  f"{len(out['open_findings'])} open, {len(out['overdue_findings'])} overdue, "
+                  f"{len(out['complaints'])} complaints")
+    for f in out["findings"]:
+        if f["status"] != "closed":
+            console.print(f"  {escape(f['finding_id'])}  {f['source']}  {escape(f['category'])}  deadline {f['deadline']}"
+                          f"  {f['status']}{'  OVERDUE' if f['overdue'] else ''}")
 
 
 @app.command()

@@ -70,6 +70,8 @@ from projections.rules import (
     derive_rule_set,
 )
 from projections.views import CreditRecord, CreditView, EnterpriseState, RegistryState, RepairApplication
+from services.supervision_rules import SUPERVISION_REASON_CODES, check_supervision_event
+from services.supervision_rules import applies as supervision_applies
 
 # Every code a rejection can carry; tests assert each one is reachable.
 REASON_CODES = {
@@ -115,6 +117,7 @@ REASON_CODES = {
     "on_credit_list": "SAMR: the enterprise is on the abnormal-operation or the serious illegal and dishonest list",
     "replacement_unknown": "a withdrawal names a replacing decision the ledger does not hold for this enterprise",
 }
+REASON_CODES.update(SUPERVISION_REASON_CODES)  # supervision of enforcers and inspections
 
 #: SAMR 2021 measures: repair of administrative-penalty information needs the enterprise to be on
 #: neither of market regulation's lists.
@@ -162,6 +165,10 @@ def check_event(
         ]
     if ev.type in SYSTEM_TYPES and dept != LEDGER_DEPARTMENT:
         return [reason("not_authorized", f"{where}.type", f"{ev.type} is written by the ledger itself, not by {dept}")]
+    if supervision_applies(env):
+        if (ev.type in REGISTRY_TYPES) != (env.stream == REGISTRY_STREAM):
+            return [reason("wrong_stream", "stream", f"{ev.type} 不能记在 {env.stream!r} 上")]
+        return check_supervision_event(env, index, state, registry, rules)
     if (ev.type in REGISTRY_TYPES) != (env.stream == REGISTRY_STREAM):
         return [
             reason(

@@ -9,18 +9,29 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from events.envelope import Submission
 from events.models import (
     LEDGER_DEPARTMENT,
     REGISTRY_STREAM,
     BackfillAuthorized,
+    CaseFileReviewed,
+    ComplaintAssigned,
+    ComplaintReceived,
+    ComplaintResolved,
     CreditListIncluded,
     CreditListRemoved,
     DecisionWithdrawn,
     DeliveryAcknowledged,
     DepartmentRegistered,
     Event,
+    FindingRectificationSubmitted,
+    FindingRejected,
+    FindingVerified,
+    InspectionEnded,
+    InspectionRated,
+    InspectionStarted,
     LegacyCodeRegistered,
     NoPenaltyDecided,
     PenaltyFulfilled,
@@ -37,6 +48,9 @@ from events.models import (
     RepairRevoked,
     SubscriptionAdded,
     SubscriptionRemoved,
+    SupervisionFindingRaised,
+    SupervisorDesignated,
+    department_stream,
 )
 from events.signing import KeyPair
 from projections.fold import Rules
@@ -82,7 +96,7 @@ def build_examples() -> list[tuple[str, Submission]]:
     add("no_penalty_decided", "tax-deqing", ENTERPRISE,
         [NoPenaltyDecided(decision_no="德税不罚〔2026〕3号", party_name="德清县某某化工有限公司",
                           basis="first_violation", violation_kind="未按期申报", legal_basis="《行政处罚法》第三十三条",
-                          decision_date=START.date())])
+                          decision_date=START.date(), waived_fine_yuan=Decimal("2000"))])
     add("penalty_fulfilled", "samr-deqing", ENTERPRISE,
         [PenaltyFulfilled(decision_no=decision.decision_no, amount_paid_yuan=Decimal("62000"),
                           fulfilled_on=(START + timedelta(days=9)).date())], days=8)
@@ -136,7 +150,60 @@ def build_examples() -> list[tuple[str, Submission]]:
         [DecisionWithdrawn(decision_no=decision.decision_no, reason="复议决定撤销原处罚决定",
                            ruling_ref="湖政复〔2026〕88号")])
     add("subscription_removed", "ema-deqing", REGISTRY_STREAM, [SubscriptionRemoved()])
+    _supervision_examples(add)
     return out
+
+
+SUPERVISOR_DEMO = ("sfj-deqing", "德清县司法局", "department", "justice", "330521")
+"""The demo's supervising body (司法行政); its key is a public demo key like the others'."""
+
+
+def _supervision_examples(add: Any) -> None:
+    """执法监督 and 涉企检查: the supervisor designated, a case review with its finding, the
+    department's answer rejected then verified, a complaint, and a joint inspection rated by
+    the evaluation platform."""
+    dept_id, title, kind, domain, area = SUPERVISOR_DEMO
+    add(f"department_registered_{dept_id}", LEDGER_DEPARTMENT, REGISTRY_STREAM,
+        [DepartmentRegistered(department_id=dept_id, name=title, kind=kind, domain=domain,  # type: ignore[arg-type]
+                              jurisdiction=area, public_key=demo_key(dept_id).public_key)],
+        key=LEDGER_DEMO_KEY, days=0)
+    add("supervisor_designated", LEDGER_DEPARTMENT, REGISTRY_STREAM,
+        [SupervisorDesignated(department_id=dept_id, jurisdiction=area, basis="德清县人民政府关于行政执法监督工作的通知")],
+        key=LEDGER_DEMO_KEY, days=0)
+    samr = department_stream("samr-deqing")
+    today = START + timedelta(days=200)
+    add("case_file_reviewed_with_finding", dept_id, samr, [
+        CaseFileReviewed(review_id="2026-评查-017", case_ref="德市监处罚〔2026〕7号", campaign="2026年度行政执法案卷评查",
+                         problems_found=1),
+        SupervisionFindingRaised(finding_id="2026-问题-031", source="case_review", category="文书瑕疵",
+                                 description="处罚决定书未载明履行方式和期限", review_id="2026-评查-017",
+                                 deadline=(today + timedelta(days=40)).date()),
+    ], days=1)
+    add("finding_rectification_submitted", "samr-deqing", samr,
+        [FindingRectificationSubmitted(finding_id="2026-问题-031", evidence="已修订处罚决定书模板并组织培训",
+                                       documents=["文书模板-2026修订.docx"])], days=5)
+    add("finding_rejected", dept_id, samr,
+        [FindingRejected(finding_id="2026-问题-031", reason="未提供培训签到材料")], days=2)
+    add("finding_rectification_resubmitted", "samr-deqing", samr,
+        [FindingRectificationSubmitted(finding_id="2026-问题-031", evidence="补充培训签到表", documents=["签到表.pdf"])])
+    add("finding_verified", dept_id, samr, [FindingVerified(finding_id="2026-问题-031", note="核账无误，予以销账")])
+    add("complaint_received", dept_id, samr,
+        [ComplaintReceived(complaint_id="12345-2026-0815", channel="12345", category="多头检查",
+                           summary="企业反映一个月内被同一部门检查三次", about_ref=ENTERPRISE)])
+    add("complaint_assigned", dept_id, samr, [ComplaintAssigned(complaint_id="12345-2026-0815", note="请核实并答复")],
+        days=0.2)
+    add("complaint_resolved", "samr-deqing", samr,
+        [ComplaintResolved(complaint_id="12345-2026-0815", outcome="partly_substantiated",
+                           reply="其中一次为投诉核查，已合并后续检查事项")], days=4)
+    add("inspection_started", "samr-deqing", ENTERPRISE,
+        [InspectionStarted(inspection_id="ZJ-JC-2026-00871", departments=["samr-deqing", "ema-deqing"],
+                           officers=["33052100123", "33052100456"], code="ZJ-JC-2026-00871", code_shown=True,
+                           plan_ref="2026年度跨部门联合抽查计划-07", joint=True, items=["特种设备", "危险化学品储存"])],
+        days=1)
+    add("inspection_ended", "samr-deqing", ENTERPRISE,
+        [InspectionEnded(inspection_id="ZJ-JC-2026-00871", outcome="no_problem")], days=0.1)
+    add("inspection_rated", "creditchina", ENTERPRISE,
+        [InspectionRated(inspection_id="ZJ-JC-2026-00871", score=5, comment="亮码进门，一次查完")], days=0.2)
 
 
 def write_examples(out_dir: Path) -> list[Path]:

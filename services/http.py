@@ -36,7 +36,7 @@ from starlette.responses import Response
 
 import services.audit as paging
 from events.envelope import Receipt, Submission
-from events.models import REGISTRY_STREAM
+from events.models import REGISTRY_STREAM, is_department_stream
 from events.wire import MAX_SUBMISSION_BYTES, Unreadable, parse_submission
 from projections.fold import CHINA
 from projections.views import CreditView, Delivery, RectificationView, SupervisionCounters
@@ -460,7 +460,7 @@ def create_app(
     @api.get("/api/enterprises", tags=["audit"], responses=AUTH_RESPONSES)
     def enterprises(_: Auditor, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
         """Every enterprise the ledger holds a stream for."""
-        codes = sorted(c for c in app.log.streams() if c != REGISTRY_STREAM)
+        codes = sorted(c for c in app.log.streams() if c != REGISTRY_STREAM and not is_department_stream(c))
         return {"page": {"total": len(codes), "limit": limit, "offset": offset}, "enterprises": codes[offset: offset + limit]}
 
     @api.get("/api/enterprises/{code}/history", tags=["audit"], response_model=HistoryOut,
@@ -730,7 +730,7 @@ def create_app(
 
     @api.get("/", include_in_schema=False)
     def index(request: Request, grant: PageAuditor) -> HTMLResponse:
-        codes = sorted(c for c in app.log.streams() if c != REGISTRY_STREAM)
+        codes = sorted(c for c in app.log.streams() if c != REGISTRY_STREAM and not is_department_stream(c))
         return render(request, "index.html", {"enterprises": codes, "stats": app.stats()})
 
     @api.get("/login", include_in_schema=False)
@@ -777,8 +777,12 @@ def create_app(
     def dashboard_page(request: Request, grant: PageAuditor,
                        period: Annotated[str | None, Query(max_length=16)] = None) -> HTMLResponse:
         figures = supervision_all(check_period(period))
+        from services.supervision_api import oversight_charts
+
+        oversight = app.supervision_figures(period or None)
         return render(request, "dashboard.html", {"period": period or "", "figures": figures,
-                                                  "charts": _dashboard_charts(figures)})
+                                                  "charts": _dashboard_charts(figures), "oversight": oversight,
+                                                  "oversight_charts": oversight_charts(oversight, figures)})
 
     @api.get("/enterprises/{code}/repairs", include_in_schema=False)
     def propagation_page(request: Request, code: str, grant: PageAuditor,
@@ -793,6 +797,9 @@ def create_app(
     from services.rules_api import add_rule_routes  # the rules' read-only routes (notice, first violation)
 
     add_rule_routes(api, app, api_grant)
+    from services.supervision_api import add_supervision_routes  # 执法监督 figures, oversight, inspections
+
+    add_supervision_routes(api, app, auditor, api_grant)
     return api
 
 
@@ -858,8 +865,9 @@ def _dashboard_charts(figures: list[Any]) -> list[dict[str, Any]]:
     """Horizontal bar charts, one per figure, one bar per department."""
     specs: list[tuple[str, Callable[[Any], Any], str]] = [
         ("三书同达 completeness", lambda f: f.three_documents_completeness, "pct"),
-        ("Rectification items closed / found", lambda f: _ratio(f.rectification_closed, f.rectification_found), "pct"),
-        ("Rectification items overdue", lambda f: f.rectification_overdue, "n"),
+        ("整改建议事项（企业）closed / found — advice items, not 案卷评查 findings",
+         lambda f: _ratio(f.rectification_closed, f.rectification_found), "pct"),
+        ("整改建议事项（企业）overdue — advice items", lambda f: f.rectification_overdue, "n"),
         ("Repairs decided within deadline", lambda f: f.repairs_within_deadline_rate, "pct"),
         ("Mean sync acknowledgement lag (hours)", lambda f: f.mean_sync_ack_hours, "n"),
         ("Syncs overdue", lambda f: f.syncs_overdue, "n"),

@@ -35,6 +35,7 @@ from events.models import (
     DepartmentRegistered,
     Event,
     PropagationScheduled,
+    is_department_stream,
 )
 from events.signing import KeyPair, verify
 from events.wire import Unreadable, clean_text, parse_submission, record_of
@@ -249,7 +250,7 @@ class Ledger:
         return parsed
 
     def _authenticate(self, submission: Submission) -> list[Reason]:
-        if submission.stream != REGISTRY_STREAM:
+        if submission.stream != REGISTRY_STREAM and not is_department_stream(submission.stream):
             check = check_uscc(submission.stream)
             if not check.valid and not submission.legacy_code:
                 return [

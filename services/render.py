@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -76,7 +77,7 @@ def sync(console: Console, view: SyncView) -> None:
 
 def supervision(console: Console, figures: dict[str, SupervisionCounters], period: str | None) -> None:
     table = Table(title=f"supervision — {period or 'all periods'}")
-    for col in ("department", "penalties", "三书同达", "without notice", "items found/closed/overdue",
+    for col in ("department", "penalties", "三书同达", "without notice", "advice items (企业整改建议) found/closed/overdue",
                 "repairs decided (in time)", "syncs acked (in time)/overdue"):
         table.add_column(col)
     for dept, c in figures.items():
@@ -85,4 +86,30 @@ def supervision(console: Console, figures: dict[str, SupervisionCounters], perio
                       f"{c.rectification_found}/{c.rectification_closed}/{c.rectification_overdue}",
                       f"{c.repairs_decided} ({c.repairs_decided_within_deadline})",
                       f"{c.syncs_acknowledged} ({c.syncs_acknowledged_within_deadline})/{c.syncs_overdue}")
+    console.print(table)
+
+
+def oversight(console: Console, fig: dict[str, Any]) -> None:
+    """执法监督 figures (案卷评查, 涉企检查, 投诉, 免罚, 信用修复) over every department."""
+    cr, ins, comp, np_ = fig["case_review"], fig["inspections"], fig["complaints"], fig["no_penalty"]
+
+    def pct(v: float | None) -> str:
+        return "—" if v is None else f"{v * 100:.2f}%"
+
+    table = Table(title=f"执法监督 — {fig.get('period') or 'all periods'}")
+    table.add_column("figure")
+    table.add_column("value")
+    for label, value in [
+        ("案卷评查 files reviewed", cr["files_reviewed"]),
+        ("findings / rectified / overdue", f"{cr['findings']} / {cr['rectified']} / {cr['overdue']}"),
+        ("rectification rate 整改率", pct(cr["rectification_rate"])),
+        ("inspections / code shown 亮码", f"{ins['inspections']} / {ins['code_shown']} ({pct(ins['code_shown_rate'])})"),
+        ("joint 综合查一次 / over the local limit", f"{ins['joint']} / {ins['over_limit']}"),
+        ("inspections per enterprise per month", ins["per_enterprise_per_month"]),
+        ("complaints received / resolved / overdue", f"{comp['received']} / {comp['resolved']} / {comp['overdue']}"),
+        ("不予处罚 首违 / 轻微 / 无过错", f"{np_['first_violation']} / {np_['minor']} / {np_['no_fault']}"),
+        ("fines waived 免除罚款 (yuan)", f"{np_['waived_fine_yuan']:,.2f}"),
+        ("repairs granted 信用修复", fig["repairs"]["granted"]),
+    ]:
+        table.add_row(label, str(value))
     console.print(table)

@@ -5,11 +5,15 @@ second tick (or a second scheduler) emits nothing twice."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import date
 
 from events.models import (
     REGISTRY_STREAM,
+    ComplaintOverdue,
     Event,
+    FindingOverdue,
     PublicityExpired,
     RectificationOverdue,
     RepairEligibilityReached,
@@ -28,8 +32,6 @@ class Due:
 
 
 def due_facts(state: EnterpriseState, today_iso: str) -> list[Due]:
-    from datetime import date
-
     today = date.fromisoformat(today_iso)
     code = state.enterprise
     out: list[Due] = []
@@ -59,6 +61,7 @@ def due_facts(state: EnterpriseState, today_iso: str) -> list[Due]:
                 Due(code, f"due:overdue:{item.advice_no}/{item.item_id}",
                     RectificationOverdue(advice_no=item.advice_no, item_id=item.item_id, deadline=item.deadline))
             )
+    out.extend(oversight_due(state, today))
     for delivery in state.sync.deliveries.values():
         if delivery.status == "pending" and not delivery.overdue_marked and today > delivery.deadline:
             out.append(
@@ -66,6 +69,33 @@ def due_facts(state: EnterpriseState, today_iso: str) -> list[Due]:
                     SyncOverdue(source_event_id=delivery.source_event_id, subscriber=delivery.subscriber,
                                 deadline=delivery.deadline))
             )
+    return out
+
+
+def _due_id(kind: str, stream: str, ref: str) -> str:
+    """Ids are per department stream (two departments may both have a finding "F1"); a key too
+    long for a submission id (128) is hashed."""
+    sid = f"due:{kind}:{stream}/{ref}"
+    return sid if len(sid) <= 128 else f"due:{kind}:" + hashlib.sha256(sid.encode()).hexdigest()
+
+
+def oversight_due(state: EnterpriseState, today: date) -> list[Due]:
+    """Findings against a department past their rectification deadline, and complaints about
+    it past their reply deadline (on its ``dept:<id>`` stream)."""
+    view = state.oversight
+    if view is None:
+        return []
+    code = state.enterprise
+    out = [
+        Due(code, _due_id("finding", code, f.item_id), FindingOverdue(finding_id=f.item_id, deadline=f.deadline))
+        for f in view.findings.values()
+        if f.status != "closed" and not f.overdue_marked and today > f.deadline
+    ]
+    out += [
+        Due(code, _due_id("complaint", code, c.complaint_id), ComplaintOverdue(complaint_id=c.complaint_id, deadline=c.deadline))
+        for c in view.complaints.values()
+        if c.status != "resolved" and not c.overdue_marked and today > c.deadline
+    ]
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,13 @@ from services.demo import ENTERPRISE
 from services.http import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Screenshots go to a temporary folder, so `make test` leaves the tracked ones alone; `make
+# screenshots` (TONGXIU_UPDATE_SCREENSHOTS=1) regenerates docs/screenshots deliberately.
+SHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("TONGXIU_UPDATE_SCREENSHOTS")
+    else Path(tempfile.mkdtemp(prefix="tongxiu-screenshots-"))
+)
 AUDITOR = "auditor-token-0000000000"
 SAMR = "dept-token-samr-deqing-0000"
 DECISION = "德市监处罚〔2026〕7号"
@@ -141,6 +148,8 @@ def test_dashboard_shows_the_api_figures(base_url: str, page: Any) -> None:
     assert page.locator(".charts svg").count() == 6
     assert page.locator(".charts svg rect").count() == 6 * 5
     page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+    # the enterprise advice items are labelled as such, not as 案卷评查 findings
+    assert "企业整改建议事项" in page.locator("#figures tr").first.inner_text()
 
     page.fill("#period", "2025")  # a period before anything happened: all zero
     with page.expect_navigation():

@@ -40,6 +40,7 @@ from services.ledger import sign_submission
 from services.ports import ManualClock
 from services.sdk import Producer
 from tests.support import CODE, World, decision
+from tests.unit.supervision_cases import SUPERVISION_CASES
 
 
 def _raw(world: World, mutate: Callable[[dict[str, Any]], None]) -> Receipt:
@@ -137,6 +138,9 @@ CASES: dict[str, Callable[[World], Receipt]] = {
     "replacement_unknown": lambda w: (w.serve(), w.send("samr-deqing", [DecisionWithdrawn(
         decision_no="D1", reason="复议变更", ground="changed", ruling_date=date(2026, 1, 5), replaced_by="无此决定")]))[1],
 }
+
+
+CASES.update(SUPERVISION_CASES)  # supervision of enforcers and inspections (services.supervision_rules)
 
 
 def _locked_out(w: World) -> Receipt:
