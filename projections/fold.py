@@ -191,6 +191,11 @@ def open_binding_items(state: EnterpriseState, record: CreditRecord) -> list[str
     ]
 
 
+PRIOR_NAMED = 5
+"""A record names at most this many earlier same-kind decisions (the earliest ones) and counts
+them all: naming every one would make each record grow with the enterprise's history."""
+
+
 def prior_of_kind(state: EnterpriseState, violation_kind: str | None, *, exclude: str | None = None) -> list[CreditRecord]:
     """Every decision of ``violation_kind`` on the enterprise, by any department (withdrawn
     decisions do not count: they no longer stand)."""
@@ -320,7 +325,8 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
             not_repairable_rule=periods.not_repairable_rule,
             publicized_on=ev.publicized_on,
             first_of_kind=(not prior) if ev.violation_kind else None,
-            prior_of_kind=[r.decision_no for r in prior],
+            prior_of_kind=[r.decision_no for r in prior[:PRIOR_NAMED]],
+            prior_of_kind_count=len(prior),
             recorded_late=late,
             imported=is_backfill(env),
         )
@@ -328,6 +334,7 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
         _set_status(record, "publicized" if periods.publicized else "not_publicized", env)
         tallies.append(Tally(env.department, month_of(ev.decision_date), "penalties"))
     elif isinstance(ev, NoPenaltyDecided):
+        prior = prior_of_kind(state, ev.violation_kind)
         record = CreditRecord(
             decision_no=ev.decision_no,
             department=env.department,
@@ -336,8 +343,9 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
             submission_id=env.submission_id,
             violation_kind=ev.violation_kind,
             no_penalty_basis=ev.basis,
-            first_of_kind=not prior_of_kind(state, ev.violation_kind),
-            prior_of_kind=[r.decision_no for r in prior_of_kind(state, ev.violation_kind)],
+            first_of_kind=not prior,
+            prior_of_kind=[r.decision_no for r in prior[:PRIOR_NAMED]],
+            prior_of_kind_count=len(prior),
             recorded_late=late,
             imported=is_backfill(env),
         )

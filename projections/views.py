@@ -97,6 +97,9 @@ class CreditRecord(BaseModel):
     first_of_kind: bool | None = None
     """首违: no earlier decision of this violation kind on the enterprise, by any department."""
     prior_of_kind: list[str] = Field(default_factory=list)
+    """The earliest earlier decisions of this kind (at most ``fold.PRIOR_NAMED``)."""
+    prior_of_kind_count: int = 0
+    """How many earlier decisions of this kind the enterprise had when this one was recorded."""
     recorded_late: bool = False
     imported: bool = False
     withdrawal_ground: str | None = None

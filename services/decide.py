@@ -52,6 +52,7 @@ from events.wire import WIRE_CODES
 from projections.fold import (
     BACKFILL_PREFIX,
     CLOCK_SKEW,
+    PRIOR_NAMED,
     Rules,
     china_day,
     decision_facts,
@@ -243,7 +244,8 @@ def check_event(
                         f"{where}.basis",
                         f"不是首违：{first.department} 已于 {first.decision_date} 作出同类（{ev.violation_kind}）"
                         f"决定 {first.decision_no}；不能以 first_violation（首违不罚）为依据",
-                        prior=[r.decision_no for r in prior],
+                        prior=[r.decision_no for r in prior[:PRIOR_NAMED]],
+                        prior_count=len(prior),
                     )
                 ]
         return []

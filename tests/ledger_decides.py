@@ -511,6 +511,16 @@ def d19_first_violation_is_answered_and_enforced(w: World) -> None:
     records = w.app.credit(CODE).records
     assert records["NP3"].first_of_kind is True
     assert records["NP2"].first_of_kind is False and records["NP2"].prior_of_kind == ["D1"]
+    # a record names at most PRIOR_NAMED earlier decisions of its kind and counts them all, so
+    # records do not grow with the enterprise's history
+    for i in range(2, 9):
+        assert w.send("eco-huzhou", [decision(f"D{i}", rule_set="gbf-2025-22", violation_kind="超标排放")]).accepted
+    last = w.app.credit(CODE).records["D8"]
+    assert last.first_of_kind is False and last.prior_of_kind_count == 8
+    assert len(last.prior_of_kind) == 5 and set(last.prior_of_kind) <= {"D1", "NP2", *(f"D{i}" for i in range(2, 8))}
+    again = w.send("samr-deqing", [_no_penalty("NP9", "超标排放")])
+    assert again.codes == ["not_first_violation"] and again.reasons[0].detail["prior_count"] == 9
+    assert len(again.reasons[0].detail["prior"]) == 5
 
 
 # --------------------------------------------------------------------------- legacy codes

@@ -132,6 +132,27 @@ def rebuild(log: Any, rules: Any, tmp: Path) -> SqliteProjectionStore:
     return store
 
 
+def differences(a: Any, b: Any, path: str = "", limit: int = 10) -> list[str]:
+    """The first paths where two JSON-like values differ, with both values (for failure messages)."""
+    out: list[str] = []
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            if k not in a or k not in b:
+                out.append(f"{path}/{k}: only in {'live' if k in a else 'rebuild'}")
+            else:
+                out += differences(a[k], b[k], f"{path}/{k}", limit - len(out))
+            if len(out) >= limit:
+                break
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            out += differences(x, y, f"{path}[{i}]", limit - len(out))
+            if len(out) >= limit:
+                break
+    elif a != b:
+        out.append(f"{path}: live {a!r} != rebuild {b!r}")
+    return out[:limit]
+
+
 def strip(state: dict[str, Any] | None) -> dict[str, Any] | None:
     """Drop the bookkeeping that differs by construction (watermarks, inbox positions)."""
     if state is None:
@@ -223,6 +244,7 @@ def assert_exactly_once(app: Tongxiu, codes: Sequence[str], submission_ids: Sequ
     keys_live = sorted(app.projections.keys(PROJECTION))
     assert keys_live == sorted(fresh.keys(PROJECTION))
     for k in keys_live:
-        assert strip(app.projections.load(PROJECTION, k)) == strip(fresh.load(PROJECTION, k)), k
+        live, again = strip(app.projections.load(PROJECTION, k)), strip(fresh.load(PROJECTION, k))
+        assert live == again, (k, differences(live, again))
     assert app.supervision("samr-deqing").penalties == len(submission_ids)
     return total

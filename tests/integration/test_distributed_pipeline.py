@@ -46,6 +46,7 @@ from tests.integration.pipeline import (  # noqa: F401 (re-exported for test_htt
     FileDrivenClock,
     Worker,
     chains,
+    differences,
     rebuild,
     redelivered_submissions,
     strip,
@@ -273,7 +274,8 @@ def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
         keys_live = sorted(app.projections.keys(PROJECTION))
         assert keys_live == sorted(fresh.keys(PROJECTION))
         for k in keys_live:
-            assert strip(app.projections.load(PROJECTION, k)) == strip(fresh.load(PROJECTION, k)), k
+            live, again = strip(app.projections.load(PROJECTION, k)), strip(fresh.load(PROJECTION, k))
+            assert live == again, (k, differences(live, again))
         assert app.supervision("samr-deqing").penalties == len(subs)
         assert app.supervision("samr-deqing").served_with_notice == len(subs)
     finally:
