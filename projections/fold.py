@@ -196,16 +196,13 @@ PRIOR_NAMED = 5
 them all: naming every one would make each record grow with the enterprise's history."""
 
 
-def prior_of_kind(state: EnterpriseState, violation_kind: str | None, *, exclude: str | None = None) -> list[CreditRecord]:
-    """Every decision of ``violation_kind`` on the enterprise, by any department (withdrawn
-    decisions do not count: they no longer stand)."""
+def prior_of_kind(state: EnterpriseState, violation_kind: str | None) -> list[CreditRecord]:
+    """Every decision of ``violation_kind`` on the enterprise, by any department, in the order
+    recorded (withdrawn decisions do not count: they no longer stand)."""
     if not violation_kind:
         return []
-    return [
-        r
-        for r in state.credit.records.values()
-        if r.violation_kind == violation_kind and r.decision_no != exclude and r.status != "withdrawn"
-    ]
+    records = state.credit.records
+    return [records[no] for no in state.standing_of_kind(violation_kind)]
 
 
 def _pending(record: CreditRecord) -> RepairApplication | None:
@@ -294,7 +291,7 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
         tallies.extend(fold_oversight(state, env, rules))
     elif isinstance(ev, PenaltyDecided):
         periods = periods_for(rules, state.enterprise, ev)
-        prior = prior_of_kind(state, ev.violation_kind)
+        prior = state.standing_of_kind(ev.violation_kind) if ev.violation_kind else []
         record = CreditRecord(
             decision_no=ev.decision_no,
             department=env.department,
@@ -325,16 +322,17 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
             not_repairable_rule=periods.not_repairable_rule,
             publicized_on=ev.publicized_on,
             first_of_kind=(not prior) if ev.violation_kind else None,
-            prior_of_kind=[r.decision_no for r in prior[:PRIOR_NAMED]],
+            prior_of_kind=prior[:PRIOR_NAMED],
             prior_of_kind_count=len(prior),
             recorded_late=late,
             imported=is_backfill(env),
         )
         credit.records[ev.decision_no] = record
+        state.note_record(record)
         _set_status(record, "publicized" if periods.publicized else "not_publicized", env)
         tallies.append(Tally(env.department, month_of(ev.decision_date), "penalties"))
     elif isinstance(ev, NoPenaltyDecided):
-        prior = prior_of_kind(state, ev.violation_kind)
+        prior = state.standing_of_kind(ev.violation_kind) if ev.violation_kind else []
         record = CreditRecord(
             decision_no=ev.decision_no,
             department=env.department,
@@ -344,12 +342,13 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
             violation_kind=ev.violation_kind,
             no_penalty_basis=ev.basis,
             first_of_kind=not prior,
-            prior_of_kind=[r.decision_no for r in prior[:PRIOR_NAMED]],
+            prior_of_kind=prior[:PRIOR_NAMED],
             prior_of_kind_count=len(prior),
             recorded_late=late,
             imported=is_backfill(env),
         )
         credit.records[ev.decision_no] = record
+        state.note_record(record)
         _set_status(record, "not_publicized", env)
         tallies.append(Tally(env.department, month_of(ev.decision_date), "no_penalties"))
         tallies.extend(no_penalty_tallies(env.department, month_of(ev.decision_date), ev))
@@ -508,6 +507,7 @@ def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
     elif isinstance(ev, DecisionWithdrawn):
         record = credit.records[ev.decision_no]
         _set_status(record, "withdrawn", env)
+        state.forget_kinds()
         record.withdrawal_ground = ev.ground
         record.withdrawal_ruling_date = ev.ruling_date
         record.replaced_by = ev.replaced_by

@@ -244,6 +244,19 @@ class SyncView(BaseModel):
     deliveries: dict[str, Delivery] = Field(default_factory=dict)
 
 
+class _KindIndex:
+    """Decision numbers by violation kind, for one records dict (by identity) of a known size:
+    a copy of a state with its own records, or records added without :meth:`note_record`,
+    make it stale, and it is rebuilt."""
+
+    __slots__ = ("kinds", "records", "size")
+
+    def __init__(self, records: dict[str, CreditRecord]) -> None:
+        self.kinds: dict[str, list[str]] = {}
+        self.records = records
+        self.size = len(records)
+
+
 class EnterpriseState(BaseModel):
     """Everything the ledger knows about one enterprise, folded from its stream."""
 
@@ -254,7 +267,12 @@ class EnterpriseState(BaseModel):
     rectification: RectificationView
     sync: SyncView
     submissions: list[str] = Field(default_factory=list)
+    inspections: dict[str, InspectionRecord] = Field(default_factory=dict)
+    """涉企检查 on this enterprise, by inspection id (enterprise streams)."""
+    oversight: OversightView | None = None
+    """Case reviews, findings and complaints about a department (its ``dept:<id>`` stream)."""
     _submission_set: set[str] | None = PrivateAttr(default=None)
+    _kinds: _KindIndex | None = PrivateAttr(default=None)
 
     def note_submission(self, submission_id: str) -> None:
         """Add ``submission_id`` to ``submissions`` (in order) unless it is there: O(1), with a
@@ -265,10 +283,33 @@ class EnterpriseState(BaseModel):
         if submission_id not in seen:
             seen.add(submission_id)
             self.submissions.append(submission_id)
-    inspections: dict[str, InspectionRecord] = Field(default_factory=dict)
-    """涉企检查 on this enterprise, by inspection id (enterprise streams)."""
-    oversight: OversightView | None = None
-    """Case reviews, findings and complaints about a department (its ``dept:<id>`` stream)."""
+
+    def standing_of_kind(self, violation_kind: str) -> list[str]:
+        """The decisions of ``violation_kind`` on the enterprise that still stand (not
+        withdrawn), in the order recorded. An index kept beside the records answers it: built
+        once, extended by :meth:`note_record`, rebuilt when the records changed another way
+        (loaded, copied and changed, a decision withdrawn), so a new decision costs O(1)."""
+        records = self.credit.records
+        index = self._kinds
+        if index is None or index.records is not records or index.size != len(records):
+            index = self._kinds = _KindIndex(records)
+            for r in records.values():
+                if r.violation_kind and r.status != "withdrawn":
+                    index.kinds.setdefault(r.violation_kind, []).append(r.decision_no)
+        return index.kinds.get(violation_kind, [])
+
+    def note_record(self, record: CreditRecord) -> None:
+        """``record`` was just added to ``credit.records``: extend the kind index."""
+        index = self._kinds
+        records = self.credit.records
+        if index is not None and index.records is records and index.size == len(records) - 1:
+            index.size += 1
+            if record.violation_kind and record.status != "withdrawn":
+                index.kinds.setdefault(record.violation_kind, []).append(record.decision_no)
+
+    def forget_kinds(self) -> None:
+        """A record's standing changed (withdrawn): rebuild the kind index when next asked."""
+        self._kinds = None
 
     @classmethod
     def empty(cls, enterprise: str) -> EnterpriseState:

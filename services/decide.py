@@ -60,7 +60,6 @@ from projections.fold import (
     jurisdiction_of,
     obligations_performed,
     open_binding_items,
-    prior_of_kind,
     receipt_day,
 )
 from projections.rules import (
@@ -235,16 +234,16 @@ def check_event(
         if isinstance(ev, PenaltyDecided):
             return _check_decision(ev, where, rules, env.stream, domain)
         if ev.basis == "first_violation":
-            prior = prior_of_kind(state, ev.violation_kind)
+            prior = state.standing_of_kind(ev.violation_kind) if ev.violation_kind else []
             if prior:
-                first = prior[0]
+                first = credit.records[prior[0]]
                 return [
                     reason(
                         "not_first_violation",
                         f"{where}.basis",
                         f"不是首违：{first.department} 已于 {first.decision_date} 作出同类（{ev.violation_kind}）"
                         f"决定 {first.decision_no}；不能以 first_violation（首违不罚）为依据",
-                        prior=[r.decision_no for r in prior[:PRIOR_NAMED]],
+                        prior=prior[:PRIOR_NAMED],
                         prior_count=len(prior),
                     )
                 ]
