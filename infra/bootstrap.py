@@ -68,6 +68,10 @@ def open_embedded(
         path = data_dir / "ledger.key"
         key = KeyPair.from_private(path.read_text().strip()) if path.exists() else KeyPair.generate()
     ledger = Ledger(log, rejections, clock, rules, key or ledger_key(data_dir))
+    from infra.sqlite_merkle import SqliteTransparencyLog  # issue 9
+    from services.transparency import Transparency
+
+    ledger.transparency = Transparency(SqliteTransparencyLog(db), ledger.key, clock.now)
     runner = ProjectionRunner(store, rules)
     app = Tongxiu(
         log=log,

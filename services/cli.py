@@ -396,10 +396,17 @@ def verify(
     code: str | None = typer.Argument(None),
     all_streams: bool = typer.Option(False, "--all", help="every stream"),
     json_out: bool = typer.Option(False, "--json"),
+    projections: bool = typer.Option(False, "--projections", help="compare the read models with a rebuild"),
 ) -> None:
-    """Check hash chains, sequence and every signature; exit 1 naming the first bad event."""
+    """Check hash chains, sequence and every signature; exit 1 naming the first bad event.
+    With --projections: compare the read models with a rebuild and name the first difference."""
     from services.audit import verify_streams
 
+    if projections:  # issue 9
+        from services.cli_log import verify_projections_cmd
+
+        verify_projections_cmd(_open_ro, console, _print_json, json_out)
+        return
     if not code and not all_streams:
         _fail("give an enterprise code or --all")
     tongxiu = _open_ro()
@@ -824,6 +831,12 @@ def infra_status() -> None:
     from infra import launch
 
     _print_json(launch.status())
+
+
+# issue 9: transparency-log commands (checkpoint, proof, cosign, audit, verify-log)
+from services import cli_log  # noqa: E402
+
+cli_log.register(app, _open, _open_ro, _fail, console, _print_json)
 
 
 def main() -> None:

@@ -1,0 +1,172 @@
+"""CLI commands of the transparency log (issue 9): checkpoints, proofs, cosignatures, the
+department audit, the log check, and (services.bundle) offline bundles. Registered on the
+main ``tongxiu`` app by :func:`register`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from events.signing import KeyPair
+from events.tlog import Checkpoint, cosign
+
+
+def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: Any, print_json: Any) -> None:
+    def _view(tongxiu: Any) -> Any:
+        from services.audit_log import LocalLedgerView
+
+        return LocalLedgerView(tongxiu)
+
+    @app.command()
+    def checkpoint(
+        out: Path | None = typer.Option(None, help="also write it to this file (plain JSON, exchangeable)"),
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Sign and record a checkpoint of the transparency log now (tree size, root, time)."""
+        tongxiu = open_rw()
+        t = tongxiu.ledger.transparency
+        if t is None:
+            tongxiu.close()
+            fail(f"the {tongxiu.backend} backend keeps no transparency log yet")
+        cp = t.checkpoint(save=True)
+        tongxiu.close()
+        if out:
+            out.write_text(cp.to_file(), encoding="utf-8")
+        if json_out:
+            print_json(cp.model_dump(mode="json"))
+        else:
+            console.print(f"checkpoint: size {cp.size} root {cp.root} at {cp.time.isoformat()}")
+
+    @app.command()
+    def proof(
+        leaf: int | None = typer.Option(None, help="inclusion proof of this leaf index"),
+        first: int | None = typer.Option(None, help="consistency proof from this tree size"),
+        size: int | None = typer.Option(None, help="tree size (default: the current one)"),
+    ) -> None:
+        """Print an inclusion proof (--leaf) or a consistency proof (--first) as JSON."""
+        tongxiu = open_ro()
+        view = _view(tongxiu)
+        current = view.checkpoint()
+        n = current.size if size is None else size
+        try:
+            if leaf is not None:
+                data = {"leaf_index": leaf, "tree_size": n, "inclusion": view.inclusion(leaf, n)}
+            elif first is not None:
+                data = {"first": first, "second": n, "consistency": view.consistency(first, n)}
+            else:
+                fail("give --leaf or --first")
+        except ValueError as exc:
+            fail(str(exc))
+        finally:
+            tongxiu.close()
+        data["checkpoint"] = current.model_dump(mode="json")
+        print_json(data)
+
+    @app.command("cosign")
+    def cosign_cmd(
+        file: Path = typer.Argument(..., help="checkpoint file"),
+        witness: str = typer.Option(..., help="the witness's name (a department id or a witness)"),
+        key_file: Path = typer.Option(..., "--key", help="the witness's private key file"),
+        last: Path | None = typer.Option(None, help="the last checkpoint this witness cosigned"),
+    ) -> None:
+        """Cosign a checkpoint file as a witness, after checking it extends the last one cosigned."""
+        cp = Checkpoint.model_validate_json(file.read_text(encoding="utf-8"))
+        if not cp.verify():
+            fail(f"{file}: the ledger's signature does not verify")
+        if last is not None:
+            prev = Checkpoint.model_validate_json(last.read_text(encoding="utf-8"))
+            tongxiu = open_ro()
+            try:
+                view = _view(tongxiu)
+                from events import merkle
+
+                ok = prev.size <= cp.size and merkle.verify_consistency(
+                    prev.size, cp.size, bytes.fromhex(prev.root), bytes.fromhex(cp.root),
+                    [bytes.fromhex(h) for h in view.consistency(prev.size, cp.size)],
+                )
+            finally:
+                tongxiu.close()
+            if not ok:
+                fail(f"{file} is not a consistent extension of {last}: refusing to cosign")
+        key = KeyPair.from_private(key_file.read_text().strip())
+        file.write_text(cosign(cp, witness, key.sign, key.public_key).to_file(), encoding="utf-8")
+        console.print(f"cosigned by {witness}: size {cp.size} root {cp.root[:16]}")
+
+    @app.command()
+    def audit(
+        store: Path = typer.Option(..., help="the department's receipt store (receipts.jsonl, checkpoints.jsonl)"),
+        checkpoint_files: list[Path] = typer.Option([], "--checkpoint", help="more checkpoint files seen"),
+        ledger_key: str | None = typer.Option(None, help="the trusted ledger public key (hex)"),
+        witness: list[str] = typer.Option([], help="NAME=PUBLICKEY of a trusted witness (repeatable)"),
+        require: int = typer.Option(0, help="witness cosignatures each checkpoint needs"),
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Check a department's kept receipts and checkpoints against the ledger; exit 1 naming
+        every missing or changed fact and every checkpoint the log no longer extends."""
+        from services.audit_log import audit_store
+        from services.receipt_store import ReceiptStore
+
+        kept = ReceiptStore(store)
+        cps = kept.checkpoints() + [Checkpoint.model_validate_json(p.read_text(encoding="utf-8")) for p in checkpoint_files]
+        witnesses = dict(w.split("=", 1) for w in witness)
+        tongxiu = open_ro()
+        try:
+            result = audit_store(_view(tongxiu), kept.receipts(), cps, ledger_keys={ledger_key} if ledger_key else None,
+                                 witnesses=witnesses, require=require)
+        finally:
+            tongxiu.close()
+        if json_out:
+            print_json(result.__dict__)
+        elif result.ok:
+            console.print(f"[green]OK[/green] {result.receipts} receipts ({result.events} events, {result.rejections} "
+                          f"rejections) and {result.checkpoints} checkpoints consistent with the log of {result.size} leaves")
+        else:
+            console.print(f"[red]FAILED[/red] {len(result.problems)} problems:")
+            for p in result.problems:
+                console.print("  " + p, markup=False)
+        if not result.ok:
+            raise typer.Exit(1)
+
+    @app.command("verify-log")
+    def verify_log_cmd(json_out: bool = typer.Option(False, "--json")) -> None:
+        """Check that every stored event and rejection is the leaf the transparency log holds
+        for it, and the stored tree head is the root of the stored leaves."""
+        from infra.sqlite_merkle import SqliteTransparencyLog
+        from services.transparency import verify_log
+
+        tongxiu = open_ro()
+        try:
+            result = verify_log(SqliteTransparencyLog(tongxiu.log.db), tongxiu.log)
+        finally:
+            tongxiu.close()
+        if json_out:
+            print_json(result.__dict__)
+        elif result.ok:
+            console.print(f"[green]OK[/green] {result.leaves} leaves match the stored events and rejections")
+        else:
+            console.print(f"[red]FAILED[/red] {len(result.problems)} problems:")
+            for p in result.problems[:50]:
+                console.print("  " + p, markup=False)
+        if not result.ok:
+            raise typer.Exit(1)
+
+
+def verify_projections_cmd(open_ro: Any, console: Any, print_json: Any, json_out: bool) -> None:
+    """Called by ``tongxiu verify --projections``."""
+    from services.verify_projections import verify_projections
+
+    tongxiu = open_ro()
+    try:
+        result = verify_projections(tongxiu)
+    finally:
+        tongxiu.close()
+    if json_out:
+        print_json(result.__dict__)
+    elif result.ok:
+        console.print(f"[green]OK[/green] {result.documents} read-model documents equal a rebuild from the log")
+    else:
+        console.print(f"[red]FAILED[/red] first difference: {result.first_difference}", markup=False)
+    if not result.ok:
+        raise typer.Exit(1)
