@@ -42,21 +42,22 @@ class LocalLedgerView:
         if t is None:  # read-only open: the tree is in the file, only signing is not needed
             t = Transparency(SqliteTransparencyLog(app.log.db), app.ledger.key, app.clock.now)
         self.t = t
-        self._leaves: dict[int, list[bytes]] = {}
+        self._tree: merkle.Tree | None = None
 
     def checkpoint(self) -> Checkpoint:
         return self.t.checkpoint()
 
-    def _hashes(self, size: int) -> list[bytes]:
-        if size not in self._leaves:
-            self._leaves[size] = self.t.tlog.leaf_hashes(size)
-        return self._leaves[size]
+    def _tree_of(self, size: int) -> merkle.Tree:
+        """The stored leaves, read once per audit (the log only grows while we look)."""
+        if self._tree is None or self._tree.size < size:
+            self._tree = merkle.Tree(self.t.tlog.leaf_hashes(size))
+        return self._tree
 
     def consistency(self, first: int, second: int) -> list[str]:
-        return [h.hex() for h in merkle.consistency_proof(self._hashes(second), first, second)]
+        return [h.hex() for h in self._tree_of(second).consistency_proof(first, second)]
 
     def inclusion(self, index: int, size: int) -> list[str]:
-        return [h.hex() for h in merkle.inclusion_proof(self._hashes(size), index, size)]
+        return [h.hex() for h in self._tree_of(size).inclusion_proof(index, size)]
 
     def event(self, stream: str, seq: int) -> dict[str, Any] | None:
         found = self.app.log.read_stream(stream, from_seq=seq, limit=1)

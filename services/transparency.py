@@ -72,10 +72,14 @@ class Transparency:
         self.tlog = tlog
         self.key = key
         self.now = now
+        from nacl.signing import SigningKey
+
+        signer = SigningKey(bytes.fromhex(key.private_key))  # built once: a checkpoint per receipt
+        self._sign: Callable[[bytes], str] = lambda message: signer.sign(message).signature.hex()
 
     def checkpoint(self, *, save: bool = False) -> Checkpoint:
         size, root = self.tlog.head()
-        cp = sign_checkpoint(self.key.sign, self.key.public_key, size, root.hex(), self.now())
+        cp = sign_checkpoint(self._sign, self.key.public_key, size, root.hex(), self.now())
         if save:
             self.tlog.save_checkpoint(cp)
         return cp
@@ -98,10 +102,10 @@ class Transparency:
         return receipt.model_copy(update={"log": part})
 
     def inclusion(self, index: int, size: int) -> list[str]:
-        return [h.hex() for h in merkle.inclusion_proof(self.tlog.leaf_hashes(size), index, size)]
+        return [h.hex() for h in merkle.Tree(self.tlog.leaf_hashes(size)).inclusion_proof(index, size)]
 
     def consistency(self, first: int, second: int) -> list[str]:
-        return [h.hex() for h in merkle.consistency_proof(self.tlog.leaf_hashes(second), first, second)]
+        return [h.hex() for h in merkle.Tree(self.tlog.leaf_hashes(second)).consistency_proof(first, second)]
 
 
 # ---------------------------------------------------------------------------- ledger-side check

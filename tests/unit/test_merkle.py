@@ -87,3 +87,14 @@ def test_truncated_log_is_not_an_extension() -> None:
     assert not merkle.verify_consistency(30, 20, BIG_ROOTS[30], BIG_ROOTS[20], [])
     with pytest.raises(ValueError):
         merkle.consistency_proof(BIG[:20], 30)
+
+
+def test_cached_tree_gives_the_same_roots_and_proofs_as_the_rfc_recursion() -> None:
+    tree = merkle.Tree(BIG)
+    for n in range(0, 41):
+        assert tree.root(n) == BIG_ROOTS[n]
+        for i in range(n):
+            assert tree.inclusion_proof(i, n) == merkle.inclusion_proof(BIG, i, n)
+        for m in range(n + 1):
+            assert tree.consistency_proof(m, n) == merkle.consistency_proof(BIG, m, n), (m, n)
+    assert [p.hex() for p in merkle.Tree(LEAVES).inclusion_proof(5, 8)][0].startswith("bc1a0643")
