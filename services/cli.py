@@ -431,12 +431,23 @@ def verify(
 
 
 @app.command()
-def export(code: str, out: Path | None = typer.Option(None)) -> None:
-    """Export an enterprise's events as JSON Lines (the stored bytes)."""
+def export(
+    code: str,
+    out: Path | None = typer.Option(None),
+    bundle: Path | None = typer.Option(None, help="write an offline audit bundle (events, registry, proofs) here"),
+    at: Path | None = typer.Option(None, help="with --bundle: prove against this checkpoint file"),
+) -> None:
+    """Export an enterprise's events as JSON Lines (the stored bytes), or an offline audit
+    bundle (--bundle; check it with `tongxiu verify-bundle`)."""
     from services.audit import export_jsonl
 
     tongxiu = _open_ro()
     _require_stream(tongxiu, code)
+    if bundle is not None:  # issue 9
+        from services.cli_log import export_bundle_cmd
+
+        export_bundle_cmd(tongxiu, code, bundle, at, console, _fail)
+        return
     lines = list(export_jsonl(tongxiu.log, code))
     tongxiu.close()
     text = "".join(line + "\n" for line in lines)
@@ -837,6 +848,7 @@ def infra_status() -> None:
 from services import cli_log  # noqa: E402
 
 cli_log.register(app, _open, _open_ro, _fail, console, _print_json)
+cli_log.register_bundle(app, _fail, console)
 
 
 def main() -> None:

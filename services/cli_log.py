@@ -170,3 +170,47 @@ def verify_projections_cmd(open_ro: Any, console: Any, print_json: Any, json_out
         console.print(f"[red]FAILED[/red] first difference: {result.first_difference}", markup=False)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def export_bundle_cmd(tongxiu: Any, code: str, out: Path, at: Path | None, console: Any, fail: Any) -> None:
+    import json
+
+    from services.bundle import export_bundle
+
+    try:
+        cp = Checkpoint.model_validate_json(at.read_text(encoding="utf-8")) if at else None
+        data = export_bundle(tongxiu, code, at=cp)
+    except (OSError, ValueError) as exc:
+        tongxiu.close()
+        fail(str(exc))
+    tongxiu.close()
+    out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    console.print(f"wrote {len(data['events'])} events, {len(data['registry'])} registry facts and their proofs "
+                  f"against checkpoint size {data['checkpoint']['size']} to {out}")
+
+
+def register_bundle(app: typer.Typer, fail: Any, console: Any) -> None:
+    @app.command("verify-bundle")
+    def verify_bundle_cmd(
+        file: Path = typer.Argument(..., help="the bundle written by `tongxiu export CODE --bundle FILE`"),
+        checkpoint: Path | None = typer.Option(None, help="a checkpoint file the bundle must be proved against"),
+        ledger_key: str | None = typer.Option(None, help="the trusted ledger public key (hex)"),
+    ) -> None:
+        """Verify an offline audit bundle with no access to the ledger; exit 1 naming every problem."""
+        import json
+
+        from services.bundle import verify_bundle
+
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+            cp = Checkpoint.model_validate_json(checkpoint.read_text(encoding="utf-8")) if checkpoint else None
+        except (OSError, ValueError) as exc:
+            fail(f"cannot read: {exc}")
+        problems = verify_bundle(data, checkpoint=cp, ledger_keys={ledger_key} if ledger_key else None)
+        if problems:
+            console.print(f"[red]FAILED[/red] {len(problems)} problems:")
+            for p in problems:
+                console.print("  " + p, markup=False)
+            raise typer.Exit(1)
+        console.print(f"[green]OK[/green] {len(data['events'])} events of {data['enterprise']} and "
+                      f"{len(data['registry'])} registry facts verified against checkpoint size {data['checkpoint']['size']}")
