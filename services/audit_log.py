@@ -8,7 +8,8 @@ every answer is checked here against what the department kept.
 - every receipted event is still stored where the receipt put it (stream, seq), with the same
   hash, and is the leaf the receipt names (inclusion proof against the current checkpoint);
 - every receipted rejection is still recorded as receipted and is the leaf its receipt names;
-- with witnesses: every kept checkpoint carries at least k valid witness cosignatures.
+- with witnesses: at least one kept checkpoint carries k valid witness cosignatures (and, like
+  every kept checkpoint, the current log extends it).
 """
 
 from __future__ import annotations
@@ -111,16 +112,19 @@ def audit_store(
         ledger_keys = {checkpoints[0].key} if checkpoints else {current.key}
     if not current.verify(ledger_keys):
         out.fail(f"the ledger's current checkpoint is not signed by the trusted ledger key ({sorted(ledger_keys)[0][:16]}…)")
+    if require:
+        # witnesses cosign only what extends what they cosigned before: a witnessed checkpoint
+        # the current log extends rules out a fork by the ledger key's holder alone
+        best = max((len(cp.cosigned_by(witnesses or {})) for cp in checkpoints if cp.verify(ledger_keys)), default=0)
+        if best < require:
+            out.fail(f"no kept checkpoint is witnessed: the most cosigned has {best} of the {require} required "
+                     "witness cosignatures")
     for cp in checkpoints:
         out.checkpoints += 1
         label = f"checkpoint of {cp.time.isoformat()} (size {cp.size}, root {cp.root[:12]})"
         if not cp.verify(ledger_keys):
             out.fail(f"{label}: signature does not verify with the trusted ledger key")
             continue
-        if require:
-            got = cp.cosigned_by(witnesses or {})
-            if len(got) < require:
-                out.fail(f"{label}: {len(got)} of the {require} required witness cosignatures")
         if cp.size > current.size:
             out.fail(f"{label}: the log now has only {current.size} leaves — truncated")
             continue

@@ -37,7 +37,7 @@ def rewrite_stream(
     keys = keys or {}
     target = new_stream or stream
     old = [p for p, _ in stream_rows(conn, stream)]
-    positions = positions or sorted(old)[: len(bodies)]
+    positions = (positions or sorted(old))[: len(bodies)]
     if len(positions) < len(bodies):
         top = conn.execute("SELECT MAX(position) FROM events").fetchone()[0]
         positions = positions + list(range(top + 1, top + 1 + len(bodies) - len(positions)))

@@ -280,6 +280,17 @@ def test_witness_cosignatures_required(ledger: Ledger, tmp_path: Path) -> None:
         assert not short.ok and "1 of the 2 required" in short.problems[0]
     finally:
         app.close()
+    # the insider (holding the ledger key) rewrites a stream and rebuilds the tree: an auditor
+    # holding nothing but the witnessed checkpoint file sees the fork
+    with tamper.connect(ledger.db) as conn:
+        tamper.edit_stream(conn, CODE, lambda b: b[:-1])
+        tamper.rebuild_tree(conn)
+    app = open_embedded(Settings(data_dir=ledger.data), clock=ledger.clock, read_only=True)
+    try:
+        forked = audit_store(LocalLedgerView(app), [], [again], witnesses=witnesses, require=2)
+    finally:
+        app.close()
+    assert not forked.ok and "history rewritten" in forked.problems[0], forked.problems
 
 
 def test_existing_ledger_gets_its_tree_on_first_open(ledger: Ledger) -> None:
