@@ -283,7 +283,7 @@ def test_witness_cosignatures_required(ledger: Ledger, tmp_path: Path) -> None:
     # the insider (holding the ledger key) rewrites a stream and rebuilds the tree: an auditor
     # holding nothing but the witnessed checkpoint file sees the fork
     with tamper.connect(ledger.db) as conn:
-        tamper.edit_stream(conn, CODE, lambda b: b[:-1])
+        tamper.edit_stream(conn, CODE, lambda b: [b[0], b[1], b[3], b[2], *b[4:]])
         tamper.rebuild_tree(conn)
     app = open_embedded(Settings(data_dir=ledger.data), clock=ledger.clock, read_only=True)
     try:
