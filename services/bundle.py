@@ -92,7 +92,7 @@ def verify_bundle(bundle: dict[str, Any], *, checkpoint: Checkpoint | None = Non
             env = Envelope.from_json(item["raw"])
             bootstrap = stream == REGISTRY_STREAM and not registry.departments and isinstance(env.event, DepartmentRegistered)
             info = registry.departments.get(env.department)
-            key = env.event.public_key if bootstrap else (info.public_key if info else None)  # type: ignore[union-attr]
+            key = env.event.public_key if bootstrap else (info.key_at(env.recorded_at) if info else None)  # type: ignore[union-attr]
             if bootstrap and key != cp.key:
                 problems.append(f"{where}: the ledger key registered at bootstrap is not the checkpoint's key")
             if key is None:

@@ -43,6 +43,7 @@ from events.wire import Unreadable, clean_text, parse_submission, record_of
 from projections.fold import Rules, china_day, fold_enterprise, fold_registry
 from projections.views import EnterpriseState, RegistryState
 from services.decide import check_event, reason
+from services.key_lifecycle import revoked_key_reason
 from services.ports import Clock, ConcurrencyError, EventLog, RejectionLog, RejectionRecord, StoredEvent
 from services.transparency import Transparency
 
@@ -290,8 +291,11 @@ class Ledger:
         out = []
         for i, signed in enumerate(submission.events):
             if not verify(public_key, submission.signed_bytes(i, digest), signed.signature):
-                other = self._signer(submission, registry, digest, i)
-                if other is not None:
+                revoked = revoked_key_reason(submission, registry, i, digest)  # issue 9
+                other = None if revoked else self._signer(submission, registry, digest, i)
+                if revoked is not None:
+                    out.append(revoked)
+                elif other is not None:
                     out.append(self._other_department(submission, i, other))
                 else:
                     out.append(

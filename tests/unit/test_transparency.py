@@ -155,13 +155,27 @@ def test_reorder_and_rechain(ledger: Ledger, rebuilt: bool) -> None:
 def test_redated_recorded_at(ledger: Ledger, rebuilt: bool) -> None:
     def backdate(bodies: list[dict[str, object]]) -> list[dict[str, object]]:
         for b in bodies:
-            b["recorded_at"] = "2020-01-01T00:00:00Z"
+            b["recorded_at"] = "2026-01-05T01:00:00Z"  # back to the registrations: inside the key's window
         return bodies
 
     with tamper.connect(ledger.db) as conn:
         tamper.edit_stream(conn, CODE, backdate)
     assert ledger.verify()[0]  # recorded_at is not signed by the department: the chain passes
-    _check(ledger, expect=f"changed: {CODE} #1 penalty_decided", rebuilt=rebuilt)
+    paid = ledger.receipts["paid"].events[0]  # recorded a day later: now "recorded" with the decision
+    _check(ledger, expect=f"changed: {CODE} #{paid.seq} penalty_fulfilled", rebuilt=rebuilt)
+
+
+def test_redated_before_the_ledger_existed_is_caught_by_verify(ledger: Ledger) -> None:
+    """Re-dated before the department's key was registered: no key was valid then."""
+    def backdate(bodies: list[dict[str, object]]) -> list[dict[str, object]]:
+        for b in bodies:
+            b["recorded_at"] = "2020-01-01T00:00:00Z"
+        return bodies
+
+    with tamper.connect(ledger.db) as conn:
+        tamper.edit_stream(conn, CODE, backdate)
+    assert ledger.verify()[0] is False
+    assert not ledger.audit().ok
 
 
 @pytest.mark.parametrize("rebuilt", [False, True])
