@@ -29,6 +29,7 @@ class LedgerView(Protocol):
     def inclusion(self, index: int, size: int) -> list[str]: ...
     def event(self, stream: str, seq: int) -> dict[str, Any] | None: ...
     def rejection(self, department: str, submission_id: str) -> list[tuple[dict[str, Any], str]]: ...
+    def registry_events(self) -> list[dict[str, Any]]: ...
 
 
 class LocalLedgerView:
@@ -66,6 +67,11 @@ class LocalLedgerView:
             return None
         body: dict[str, Any] = json.loads(found[0].raw)
         return body
+
+    def registry_events(self) -> list[dict[str, Any]]:
+        from events.models import REGISTRY_STREAM
+
+        return [json.loads(s.raw) for s in self.app.log.read_stream(REGISTRY_STREAM)]
 
     def rejection(self, department: str, submission_id: str) -> list[tuple[dict[str, Any], str]]:
         rows = self.t.tlog.rejection_rows()
@@ -110,6 +116,7 @@ def audit_store(
     current_root = bytes.fromhex(current.root)
     if ledger_keys is None:
         ledger_keys = {checkpoints[0].key} if checkpoints else {current.key}
+    ledger_keys = rotated_ledger_keys(view, set(ledger_keys))
     if not current.verify(ledger_keys):
         out.fail(f"the ledger's current checkpoint is not signed by the trusted ledger key ({sorted(ledger_keys)[0][:16]}…)")
     if require:
@@ -176,3 +183,20 @@ def _include(view: LedgerView, out: AuditResult, leaf: bytes, index: int, curren
     proof = [bytes.fromhex(h) for h in view.inclusion(index, current.size)]
     if not merkle.verify_inclusion(leaf, index, current.size, proof, bytes.fromhex(current.root)):
         out.fail(f"changed: {what} is not leaf {index} of the current log")
+
+
+def rotated_ledger_keys(view: LedgerView, trusted: set[str]) -> set[str]:
+    """The trusted ledger keys plus every key a trusted key announced in the registry
+    (``department_key_rotated`` of the ledger, signed by the key it replaces)."""
+    from events.envelope import stored_signing_bytes
+    from events.models import LEDGER_DEPARTMENT
+    from events.signing import verify
+
+    out = set(trusted)
+    for body in view.registry_events():
+        ev = body.get("event", {})
+        if ev.get("type") == "department_key_rotated" and ev.get("department_id") == LEDGER_DEPARTMENT \
+                and body.get("department") == LEDGER_DEPARTMENT:
+            if any(verify(k, stored_signing_bytes(body), str(body.get("signature", ""))) for k in out):
+                out.add(str(ev.get("public_key")))
+    return out

@@ -849,6 +849,7 @@ from services import cli_log  # noqa: E402
 
 cli_log.register(app, _open, _open_ro, _fail, console, _print_json)
 cli_log.register_bundle(app, _fail, console)
+cli_log.register_keys(app, _open, _fail, console, _receipt_out)
 
 
 def main() -> None:

@@ -214,3 +214,91 @@ def register_bundle(app: typer.Typer, fail: Any, console: Any) -> None:
             raise typer.Exit(1)
         console.print(f"[green]OK[/green] {len(data['events'])} events of {data['enterprise']} and "
                       f"{len(data['registry'])} registry facts verified against checkpoint size {data['checkpoint']['size']}")
+
+
+def register_keys(app: typer.Typer, open_rw: Any, fail: Any, console: Any, receipt_out: Any) -> None:
+    """Operator commands of the key lifecycle (issue 9)."""
+
+    def _key_text(path: Path) -> str:
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            fail(f"--public-key: cannot read {path}: {exc.strerror or exc}")
+
+    def _emit(event: Any, sid: str) -> None:
+        from events.models import REGISTRY_STREAM
+
+        tongxiu = open_rw()
+        receipt = tongxiu.ledger.emit(REGISTRY_STREAM, [event], submission_id=sid)
+        tongxiu.process()
+        tongxiu.close()
+        receipt_out(receipt.model_dump(mode="json"), json_out=False)
+        if not receipt.accepted:
+            raise typer.Exit(1)
+
+    @app.command("rotate-key")
+    def rotate_key(
+        department: str,
+        public_key: Path = typer.Option(..., help="the department's new .pub file"),
+        reason: str = typer.Option(..., help="why (recorded)"),
+    ) -> None:
+        """(operator) Give a department a new signing key; its earlier events keep verifying."""
+        from pydantic import ValidationError
+
+        from events.models import DepartmentKeyRotated
+
+        try:
+            event = DepartmentKeyRotated(department_id=department, public_key=_key_text(public_key), reason=reason)
+        except ValidationError as exc:
+            fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        _emit(event, f"rotate-key:{department}:{event.public_key[:16]}")
+
+    @app.command("revoke-key")
+    def revoke_key(
+        department: str,
+        public_key: Path = typer.Option(..., help="the .pub file of the key to revoke"),
+        reason: str = typer.Option(..., help="why (recorded)"),
+    ) -> None:
+        """(operator) Revoke a department's key: submissions signed with it are refused (key_revoked)."""
+        from pydantic import ValidationError
+
+        from events.models import DepartmentKeyRevoked
+
+        try:
+            event = DepartmentKeyRevoked(department_id=department, public_key=_key_text(public_key), reason=reason)
+        except ValidationError as exc:
+            fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        _emit(event, f"revoke-key:{department}:{event.public_key[:16]}")
+
+    @app.command("rotate-ledger-key")
+    def rotate_ledger_key_cmd(reason: str = typer.Option(..., help="why (recorded)")) -> None:
+        """(operator) Make a new ledger key, announce it in the registry signed by the old one, and
+        store it in place of the old (kept as ledger.key.retired-<n>)."""
+        import os
+
+        from infra.bootstrap import ledger_key_path
+        from services.key_lifecycle import rotate_ledger_key
+
+        tongxiu = open_rw()
+        settings = _settings()
+        path = ledger_key_path(Path(settings.data_dir), settings.ledger_key_file)
+        new = KeyPair.generate()
+        receipt = rotate_ledger_key(tongxiu, new, reason)
+        tongxiu.close()
+        receipt_out(receipt.model_dump(mode="json"), json_out=False)  # type: ignore[attr-defined]
+        if not receipt.accepted:  # type: ignore[attr-defined]
+            raise typer.Exit(1)
+        n = 1
+        while path.with_name(f"ledger.key.retired-{n}").exists():
+            n += 1
+        os.replace(path, path.with_name(f"ledger.key.retired-{n}"))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(new.private_key)
+        console.print(f"ledger key rotated: {new.public_key} (old key kept as {path.name}.retired-{n})")
+
+
+def _settings() -> Any:
+    from services.cli import State
+
+    return State.settings

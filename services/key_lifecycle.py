@@ -44,3 +44,25 @@ def revoked_key_reason(submission: Submission, registry: RegistryState, index: i
                           f"签名所用密钥已于 {when} 被吊销（部门 {submission.department}）：吊销后签署的提交一律不予接收",
                           revoked_at=when)
     return None
+
+
+def rotate_ledger_key(app: object, new: object, reason_text: str) -> object:
+    """Announce the ledger's new key in the registry (signed with the current key), then sign
+    with the new one. The caller stores the new key (``tongxiu rotate-ledger-key`` does)."""
+    from events.envelope import Receipt
+    from events.models import REGISTRY_STREAM
+    from events.signing import KeyPair
+    from services.transparency import Transparency
+
+    assert isinstance(new, KeyPair)
+    ledger = app.ledger  # type: ignore[attr-defined]
+    receipt: Receipt = ledger.emit(
+        REGISTRY_STREAM,
+        [DepartmentKeyRotated(department_id=LEDGER_DEPARTMENT, public_key=new.public_key, reason=reason_text)],
+        submission_id=f"rotate-ledger-key:{new.public_key[:16]}",
+    )
+    if receipt.accepted:
+        ledger.key = new
+        if ledger.transparency is not None:
+            ledger.transparency = Transparency(ledger.transparency.tlog, new, ledger.transparency.now)
+    return receipt

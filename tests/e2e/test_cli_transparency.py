@@ -81,3 +81,45 @@ def test_audit_proofs_witnesses_and_bundles(tmp_path: Path) -> None:
     assert code == 1 and "is no longer in the log" in out, out
     code, out = cli(data, "audit", "--store", str(store))
     assert code == 1 and f"missing: {ENTERPRISE} #{last}" in out, out
+
+
+def test_key_lifecycle_commands_and_a_rotated_ledger_key(tmp_path: Path) -> None:
+    data, store = _ledger(tmp_path)
+    code, out = cli(data, "keys", "samr-deqing", "--out-dir", str(tmp_path / "k"))
+    assert code == 0
+    new_pub = tmp_path / "k" / "samr-deqing.pub"
+    code, out = cli(data, "rotate-key", "samr-deqing", "--public-key", str(new_pub), "--reason", "年度轮换")
+    assert code == 0 and "accepted" in out, out
+    old_pub = tmp_path / "old.pub"
+    from services.demo import demo_key
+
+    old_pub.write_text(demo_key("samr-deqing").public_key)
+    code, out = cli(data, "revoke-key", "samr-deqing", "--public-key", str(old_pub), "--reason", "泄露")
+    assert code == 0, out
+    code, out = cli(data, "revoke-key", "samr-deqing", "--public-key", str(old_pub), "--reason", "again")
+    assert code == 0 and "duplicate: first receipt" in out, out  # idempotent: the first receipt again
+    # an example signed with the revoked key is refused with key_revoked
+    example = sorted((ROOT / "docs" / "examples").glob("*penalty_fulfilled*.json"))[0]
+    doc = json.loads(example.read_text())
+    doc["submission_id"] = "after-revocation"
+    from services.ledger import sign_submission
+    from events.envelope import Submission
+
+    sub = Submission.model_validate(doc)
+    resigned = sign_submission(demo_key("samr-deqing"), department=sub.department, stream=sub.stream,
+                               submission_id=sub.submission_id, occurred_at=sub.occurred_at,
+                               events=[e.event for e in sub.events])
+    f = tmp_path / "late.json"
+    f.write_text(resigned.model_dump_json())
+    code, out = cli(data, "publish", str(f), "--json")
+    assert code == 1 and json.loads(out)[0]["reasons"][0]["code"] == "key_revoked", out
+
+    code, out = cli(data, "rotate-ledger-key", "--reason", "年度轮换")
+    assert code == 0 and "ledger key rotated" in out, out
+    assert (data / "ledger.key.retired-1").read_text() == LEDGER_DEMO_KEY.private_key
+    assert cli(data, "verify", "--all")[0] == 0
+    assert cli(data, "tick")[0] == 0  # a fact and a checkpoint signed with the new key
+    # the department's checkpoints were signed by the old key; the new one is trusted because
+    # the old key announced it in the registry
+    code, out = cli(data, "audit", "--store", str(store))
+    assert code == 0 and out.startswith("OK"), out

@@ -103,3 +103,23 @@ def test_an_event_slipped_in_with_a_revoked_key_after_revocation_fails_verify(ap
     problems = [p["problem"] for p in verify_streams(app.log, [CODE]).problems]
     # checked with the key valid at its (new) recording time, the new one: it does not verify
     assert "signature of samr-deqing does not verify" in problems
+
+
+def test_a_new_ledger_keeps_its_key_outside_the_data_directory(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from infra.bootstrap import ledger_key_path, open_embedded
+    from services.config import Settings
+
+    monkeypatch.setenv("TONGXIU_KEY_DIR", str(tmp_path / "keys"))
+    data = tmp_path / "data"
+    app = open_embedded(Settings(data_dir=data))
+    registered = app.ledger.registry().departments["ledger"].public_key
+    app.close()
+    path = ledger_key_path(data)
+    assert not (data / "ledger.key").exists()
+    assert path.is_relative_to(tmp_path / "keys") and path.exists()
+    assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
+    again = open_embedded(Settings(data_dir=data))
+    assert again.ledger.key.public_key == registered
+    again.close()
+    explicit = tmp_path / "elsewhere" / "ledger.key"
+    assert ledger_key_path(data, explicit) == explicit

@@ -19,7 +19,7 @@ from events.envelope import Receipt
 from events.models import PublicityExpired
 from events.signing import KeyPair
 from events.tlog import Checkpoint
-from infra.bootstrap import open_embedded
+from infra.bootstrap import ledger_key_path, open_embedded
 from infra.embedded import LocalTransport
 from infra.sqlite_merkle import SqliteTransparencyLog
 from services.audit import verify_streams
@@ -182,7 +182,7 @@ def test_redated_before_the_ledger_existed_is_caught_by_verify(ledger: Ledger) -
 def test_rekeyed_department_with_resigned_events(ledger: Ledger, rebuilt: bool) -> None:
     """The insider holds the ledger key (beside the data): gives samr-deqing a new key in the
     registry, cuts the fine from 50,000 to 5 and re-signs everything."""
-    ledger_key = KeyPair.from_private((ledger.data / "ledger.key").read_text().strip())
+    ledger_key = KeyPair.from_private(ledger_key_path(ledger.data).read_text().strip())
     new = KeyPair.generate()
 
     def rekey(bodies: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -212,7 +212,7 @@ def test_rekeyed_department_with_resigned_events(ledger: Ledger, rebuilt: bool) 
 @pytest.mark.parametrize("rebuilt", [False, True])
 def test_forged_ledger_fact(ledger: Ledger, rebuilt: bool) -> None:
     """A ledger-signed publicity_expired slipped into the history before the payment."""
-    ledger_key = KeyPair.from_private((ledger.data / "ledger.key").read_text().strip())
+    ledger_key = KeyPair.from_private(ledger_key_path(ledger.data).read_text().strip())
 
     def forge(bodies: list[dict[str, object]]) -> list[dict[str, object]]:
         fact = dict(bodies[0])
