@@ -102,8 +102,8 @@ def test_key_lifecycle_commands_and_a_rotated_ledger_key(tmp_path: Path) -> None
     example = sorted((ROOT / "docs" / "examples").glob("*penalty_fulfilled*.json"))[0]
     doc = json.loads(example.read_text())
     doc["submission_id"] = "after-revocation"
-    from services.ledger import sign_submission
     from events.envelope import Submission
+    from services.ledger import sign_submission
 
     sub = Submission.model_validate(doc)
     resigned = sign_submission(demo_key("samr-deqing"), department=sub.department, stream=sub.stream,
