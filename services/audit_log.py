@@ -43,7 +43,7 @@ class LocalLedgerView:
         t = app.ledger.transparency
         if t is None:  # read-only open: the tree is in the file, only signing is not needed
             t = Transparency(SqliteTransparencyLog(app.log.db), app.ledger.key, app.clock.now)
-        self.t = t
+        self.t: Transparency = t
         self._tree: merkle.Tree | None = None
 
     def checkpoint(self) -> Checkpoint:

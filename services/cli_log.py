@@ -224,6 +224,7 @@ def register_keys(app: typer.Typer, open_rw: Any, fail: Any, console: Any, recei
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
             fail(f"--public-key: cannot read {path}: {exc.strerror or exc}")
+            raise  # fail() exits
 
     def _emit(event: Any, sid: str) -> None:
         from events.models import REGISTRY_STREAM
