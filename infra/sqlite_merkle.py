@@ -99,7 +99,13 @@ class SqliteTransparencyLog(TransparencyLog):
 
     def head(self) -> tuple[int, bytes]:
         with self.db.lock:
-            row = self.db.conn.execute("SELECT size, frontier FROM merkle_state WHERE id = 1").fetchone()
+            try:
+                row = self.db.conn.execute("SELECT size, frontier FROM merkle_state WHERE id = 1").fetchone()
+            except sqlite3.OperationalError as exc:  # a ledger from before issue 9, opened read-only
+                raise ValueError(
+                    f"{self.db.path} has no transparency log yet: run a writing command once "
+                    "(e.g. `tongxiu tick`) to build it from the log"
+                ) from exc
         if row is None:
             return 0, merkle.EMPTY_ROOT
         return int(row[0]), merkle.frontier_root([bytes.fromhex(h) for h in json.loads(row[1])])

@@ -17,7 +17,20 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
     def _view(tongxiu: Any) -> Any:
         from services.audit_log import LocalLedgerView
 
+        _has_log(tongxiu)
         return LocalLedgerView(tongxiu)
+
+    def _has_log(tongxiu: Any) -> None:
+        from infra.sqlite_merkle import SqliteTransparencyLog
+
+        if tongxiu.backend != "embedded":
+            tongxiu.close()
+            fail(f"the {tongxiu.backend} backend keeps no transparency log yet (docs/verification.md)")
+        try:
+            SqliteTransparencyLog(tongxiu.log.db).head()
+        except ValueError as exc:
+            tongxiu.close()
+            fail(str(exc))
 
     @app.command()
     def checkpoint(
@@ -137,6 +150,7 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
         from services.transparency import verify_log
 
         tongxiu = open_ro()
+        _has_log(tongxiu)
         try:
             result = verify_log(SqliteTransparencyLog(tongxiu.log.db), tongxiu.log)
         finally:

@@ -123,3 +123,17 @@ def test_key_lifecycle_commands_and_a_rotated_ledger_key(tmp_path: Path) -> None
     # the old key announced it in the registry
     code, out = cli(data, "audit", "--store", str(store))
     assert code == 0 and out.startswith("OK"), out
+
+
+def test_a_ledger_from_before_the_log_gets_its_tree_when_first_opened_for_writing(tmp_path: Path) -> None:
+    data, store = _ledger(tmp_path)
+    with sqlite3.connect(data / "ledger.sqlite3") as conn:  # as a ledger written before issue 9
+        conn.execute("DROP TABLE merkle_leaves")
+        conn.execute("DROP TABLE merkle_state")
+    code, out = cli(data, "audit", "--store", str(store))
+    assert code == 2 and "has no transparency log yet" in out, out  # read-only: a clear message
+    assert cli(data, "tick")[0] == 0  # a writing command builds it from the log
+    assert cli(data, "verify-log")[0] == 0
+    # the examples had no rejection: the tree is rebuilt in the original order, the receipts audit
+    code, out = cli(data, "audit", "--store", str(store))
+    assert code == 0 and out.startswith("OK"), out
