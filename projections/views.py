@@ -304,14 +304,18 @@ class DepartmentInfo(BaseModel):
     keys: list[KeyWindow] = Field(default_factory=list)
     """Every key it had, oldest first (empty in read models written before key rotation)."""
 
-    def key_at(self, recorded_at: datetime) -> str | None:
-        """The key valid for an event recorded at ``recorded_at``."""
+    def keys_at(self, recorded_at: datetime) -> list[str]:
+        """The keys valid for an event recorded at ``recorded_at``: the one whose window holds
+        it — windows include their end instant, since an event recorded at the very instant of
+        a rotation or revocation may have been accepted just before it (the ledger itself
+        refuses a revoked key from the revocation on: ``key_revoked``)."""
         if not self.keys:
-            return self.public_key
-        for w in self.keys:
-            if w.valid_from <= recorded_at and (w.valid_until is None or recorded_at < w.valid_until):
-                return w.public_key
-        return None
+            return [self.public_key] if self.public_key else []
+        return [
+            w.public_key
+            for w in self.keys
+            if w.valid_from <= recorded_at and (w.valid_until is None or recorded_at <= w.valid_until)
+        ]
 
     def revoked(self, public_key: str) -> KeyWindow | None:
         return next((w for w in self.keys if w.public_key == public_key and w.revoked), None)

@@ -131,14 +131,14 @@ def _keys(log: EventLog, result: Verification) -> dict[str, DepartmentInfo]:
         env = stored.envelope
         ev = env.event
         bootstrap = not registry.departments and isinstance(ev, DepartmentRegistered)
-        key = ev.public_key if bootstrap else (  # the key valid when it was recorded (key rotation)
-            registry.departments[env.department].key_at(env.recorded_at) if env.department in registry.departments
+        keys = [ev.public_key] if bootstrap else (  # the keys valid when it was recorded (key rotation)
+            registry.departments[env.department].keys_at(env.recorded_at) if env.department in registry.departments
             else None
         )
         body = json.loads(stored.raw)
-        if key is None:
+        if keys is None:
             result.fail(stored, REGISTRY_STREAM, env.seq, f"department {env.department} is not registered")
-        elif not verify(key, stored_signing_bytes(body), str(body.get("signature", ""))):
+        elif not any(verify(k, stored_signing_bytes(body), str(body.get("signature", ""))) for k in keys):
             result.fail(stored, REGISTRY_STREAM, env.seq, f"signature of {env.department} does not verify")
         fold_registry(registry, env)
     return dict(registry.departments)
@@ -170,12 +170,12 @@ def _check_chain(
             result.fail(stored, stream, env.seq, "previous hash does not match the chain")
         if keys:
             info = keys.get(env.department)
-            key = info.key_at(env.recorded_at) if info is not None else None
+            valid = info.keys_at(env.recorded_at) if info is not None else []
             if info is None:
                 result.fail(stored, stream, env.seq, f"department {env.department} is not registered")
-            elif key is None:
+            elif not valid:
                 result.fail(stored, stream, env.seq, f"no key of {env.department} was valid when it was recorded")
-            elif not verify(key, stored_signing_bytes(body), str(body.get("signature", ""))):
+            elif not any(verify(k, stored_signing_bytes(body), str(body.get("signature", ""))) for k in valid):
                 result.fail(stored, stream, env.seq, f"signature of {env.department} does not verify")
         prev = recorded
         expected = env.seq + 1

@@ -92,12 +92,12 @@ def verify_bundle(bundle: dict[str, Any], *, checkpoint: Checkpoint | None = Non
             env = Envelope.from_json(item["raw"])
             bootstrap = stream == REGISTRY_STREAM and not registry.departments and isinstance(env.event, DepartmentRegistered)
             info = registry.departments.get(env.department)
-            key = env.event.public_key if bootstrap else (info.key_at(env.recorded_at) if info else None)  # type: ignore[union-attr]
-            if bootstrap and key != cp.key:
+            keys = [env.event.public_key] if bootstrap else (info.keys_at(env.recorded_at) if info else None)  # type: ignore[union-attr]
+            if bootstrap and keys != [cp.key] and cp.key not in rotated_ledger_keys_of(bundle):
                 problems.append(f"{where}: the ledger key registered at bootstrap is not the checkpoint's key")
-            if key is None:
+            if keys is None:
                 problems.append(f"{where}: department {env.department} is not registered")
-            elif not verify(key, stored_signing_bytes(body), str(body.get("signature", ""))):
+            elif not any(verify(k, stored_signing_bytes(body), str(body.get("signature", ""))) for k in keys):
                 problems.append(f"{where}: signature of {env.department} does not verify")
             leaf = merkle.leaf_hash(event_leaf_data(stream=stream, seq=n, event_id=str(body.get("event_id")), hash=recomputed))
             proof = [bytes.fromhex(h) for h in item["proof"]]
@@ -109,3 +109,14 @@ def verify_bundle(bundle: dict[str, Any], *, checkpoint: Checkpoint | None = Non
     check(REGISTRY_STREAM, bundle.get("registry", []))
     check(str(bundle["enterprise"]), bundle.get("events", []))
     return problems
+
+
+def rotated_ledger_keys_of(bundle: dict[str, Any]) -> set[str]:
+    """Ledger keys announced in the bundle's registry (their signatures are checked with the
+    registry's other events)."""
+    out = set()
+    for item in bundle.get("registry", []):
+        ev = json.loads(item["raw"]).get("event", {})
+        if ev.get("type") == "department_key_rotated" and ev.get("department_id") == "ledger":
+            out.add(str(ev.get("public_key")))
+    return out
