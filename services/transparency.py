@@ -168,7 +168,7 @@ def verify_log(tlog: TransparencyLog, log: EventLog) -> LogCheck:
                 receipt = Receipt.model_validate_json(row[0]).model_dump(mode="json")
                 if merkle.leaf_hash(rejection_leaf_data(receipt, digest_text(row[1]))) != e.hash:
                     out.fail(f"leaf {e.index}: rejection of {receipt['department']}/{receipt['submission_id']} differs")
-        start = len(hashes)
+        start = page_entries[-1].index + 1
     for event_id, (body, _) in events.items():
         if event_id not in seen:
             out.fail(f"event {event_id} ({body['stream']} #{body['seq']}) is not a leaf of the log")
