@@ -41,6 +41,7 @@ lint: setup ## ruff + mypy (strict on events and projections)
 bench: setup ## benchmarks (ratios against a baseline in the same run)
 	$(BIN)/python -m bench.write_replay
 	$(BIN)/python -m bench.long_history
+	$(BIN)/python -m bench.transparency
 
 screenshots: setup ## regenerate docs/screenshots deliberately (the page tests write them only here)
 	sh infra/setup_browser.sh

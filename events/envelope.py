@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from events.models import EVENT_ADAPTER, Event, UtcDatetime
+from events.tlog import ReceiptLog
 
 GENESIS_HASH = "0" * 64
 SIGNATURE_FORMAT: Literal[2] = 2
@@ -248,6 +249,9 @@ class Receipt(BaseModel):
     events: list[RecordedEvent] = Field(default_factory=list)
     reasons: list[Reason] = Field(default_factory=list)
     duplicate: bool = False
+    log: ReceiptLog | None = None
+    """Transparency log (issue 9): the leaves this receipt's facts are and a signed checkpoint
+    including them (None where the backend keeps no log)."""
 
     @property
     def codes(self) -> list[str]:

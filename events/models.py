@@ -73,6 +73,28 @@ class DepartmentRegistered(Fact):
     public_key: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(description="Ed25519, hex")
 
 
+class DepartmentKeyRotated(Fact):
+    """(operator) A department's signing key replaced: from this fact's recording on, the
+    department signs with ``public_key``; what it signed before keeps verifying with the old key."""
+
+    type: Literal["department_key_rotated"] = "department_key_rotated"
+    department_id: NonEmpty
+    public_key: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(description="the new key, hex")
+    algorithm: Literal["ed25519"] = Field(default="ed25519", description="ed25519 (room for sm2)")
+    reason: NonEmpty
+
+
+class DepartmentKeyRevoked(Fact):
+    """(operator) A department's key revoked (e.g. leaked): submissions signed with it are
+    refused from this fact's recording on (``key_revoked``); events recorded before keep
+    verifying. Revoking the current key leaves the department unable to sign until a rotation."""
+
+    type: Literal["department_key_revoked"] = "department_key_revoked"
+    department_id: NonEmpty
+    public_key: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    reason: NonEmpty
+
+
 class SubscriptionAdded(Fact):
     """A subscriber asks to receive repairs, withdrawals and expiries decided elsewhere."""
 
@@ -589,7 +611,7 @@ class InspectionRated(Fact):
 
 
 Event = Annotated[
-    DepartmentRegistered | SubscriptionAdded | SubscriptionRemoved | LegacyCodeRegistered | BackfillAuthorized | PenaltyDecided | NoPenaltyDecided | ComplianceAdviceIssued | CreditRepairNoticeIssued | PenaltyFulfilled | RectificationEvidenceSubmitted | RectificationVerified | RectificationRejected | RepairApplied | RepairAccepted | RepairExtended | RepairForwarded | RepairNotAccepted | RepairGranted | RepairRefused | RepairRevoked | DecisionWithdrawn | CreditListIncluded | CreditListRemoved | PropagationScheduled | DeliveryAcknowledged | RepairEligibilityReached | PublicityExpired | RectificationOverdue | SyncOverdue | SupervisorDesignated | CaseFileReviewed | SupervisionFindingRaised | FindingRectificationSubmitted | FindingVerified | FindingRejected | FindingOverdue | ComplaintReceived | ComplaintAssigned | ComplaintResolved | ComplaintOverdue | InspectionStarted | InspectionEnded | InspectionRated,
+    DepartmentRegistered | DepartmentKeyRotated | DepartmentKeyRevoked | SubscriptionAdded | SubscriptionRemoved | LegacyCodeRegistered | BackfillAuthorized | PenaltyDecided | NoPenaltyDecided | ComplianceAdviceIssued | CreditRepairNoticeIssued | PenaltyFulfilled | RectificationEvidenceSubmitted | RectificationVerified | RectificationRejected | RepairApplied | RepairAccepted | RepairExtended | RepairForwarded | RepairNotAccepted | RepairGranted | RepairRefused | RepairRevoked | DecisionWithdrawn | CreditListIncluded | CreditListRemoved | PropagationScheduled | DeliveryAcknowledged | RepairEligibilityReached | PublicityExpired | RectificationOverdue | SyncOverdue | SupervisorDesignated | CaseFileReviewed | SupervisionFindingRaised | FindingRectificationSubmitted | FindingVerified | FindingRejected | FindingOverdue | ComplaintReceived | ComplaintAssigned | ComplaintResolved | ComplaintOverdue | InspectionStarted | InspectionEnded | InspectionRated,
     Field(discriminator="type"),
 ]
 
@@ -603,6 +625,8 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 REGISTRY_TYPES = frozenset(
     {
         "department_registered",
+        "department_key_rotated",
+        "department_key_revoked",
         "subscription_added",
         "subscription_removed",
         "legacy_code_registered",

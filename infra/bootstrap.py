@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 from events.signing import KeyPair
@@ -20,15 +22,36 @@ def load_rules(settings: Settings) -> Rules:
     return Rules(policies=policies, calendar=WorkCalendar(settings.calendar_dir))
 
 
-def ledger_key(data_dir: Path) -> KeyPair:
-    """The ledger's own signing key, made once and kept beside the data."""
-    path = data_dir / "ledger.key"
+def ledger_key_path(data_dir: Path, key_file: Path | None = None) -> Path:
+    """Where the ledger's signing key is (issue 9: not beside the data, so that write access
+    to the data directory is not the power to sign as the ledger):
+
+    1. ``key_file`` (setting ``ledger_key_file`` / ``TONGXIU_LEDGER_KEY_FILE``) when given;
+    2. ``<data_dir>/ledger.key`` when it exists (ledgers made before; move it and set 1.);
+    3. otherwise ``$TONGXIU_KEY_DIR/<16 hex of SHA-256 of the data directory's absolute
+       path>/ledger.key`` (``TONGXIU_KEY_DIR`` defaults to ``~/.config/tongxiu/keys``), in an
+       owner-only (0700) folder, the file 0600.
+    """
+    if key_file is not None:
+        return Path(key_file)
+    beside = data_dir / "ledger.key"
+    if beside.exists():
+        return beside
+    base = Path(os.environ.get("TONGXIU_KEY_DIR") or Path.home() / ".config" / "tongxiu" / "keys")
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+    return base / digest / "ledger.key"
+
+
+def ledger_key(data_dir: Path, key_file: Path | None = None) -> KeyPair:
+    """The ledger's own signing key, made once (see :func:`ledger_key_path`)."""
+    path = ledger_key_path(data_dir, key_file)
     if path.exists():
         return KeyPair.from_private(path.read_text().strip())
-    data_dir.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = KeyPair.generate()
-    path.write_text(key.private_key)
-    path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key.private_key)
     return key
 
 
@@ -64,10 +87,14 @@ def open_embedded(
     log = SqliteEventLog(db)
     rejections = SqliteRejectionLog(db)
     store = SqliteProjectionStore(db)
-    if key is None and read_only:  # never signs; do not create a key file
-        path = data_dir / "ledger.key"
+    if key is None and read_only:  # never signs (but checkpoints); do not create a key file
+        path = ledger_key_path(data_dir, settings.ledger_key_file)
         key = KeyPair.from_private(path.read_text().strip()) if path.exists() else KeyPair.generate()
-    ledger = Ledger(log, rejections, clock, rules, key or ledger_key(data_dir))
+    ledger = Ledger(log, rejections, clock, rules, key or ledger_key(data_dir, settings.ledger_key_file))
+    from infra.sqlite_merkle import SqliteTransparencyLog  # issue 9
+    from services.transparency import Transparency
+
+    ledger.transparency = Transparency(SqliteTransparencyLog(db), ledger.key, clock.now)
     runner = ProjectionRunner(store, rules)
     app = Tongxiu(
         log=log,

@@ -55,7 +55,7 @@ class Storage:
 def distributed_key(settings: Settings) -> KeyPair:
     """The ledger key of the distributed backend, kept in a file under ``data_dir`` (the
     worker and the clients on this machine read the same file)."""
-    return ledger_key(Path(settings.data_dir))
+    return ledger_key(Path(settings.data_dir), settings.ledger_key_file)
 
 
 def migrate(settings: Settings, session: Any | None = None) -> list[str]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from events.envelope import Envelope, Receipt
+from infra import sqlite_merkle  # issue 9: the transparency log's leaves, in the same transactions
 from projections.documents import HEAD, assemble, split
 from services.ports import (
     ConcurrencyError,
@@ -116,6 +117,7 @@ class Database:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self.conn.execute(statement)
+            sqlite_merkle.ensure(self.conn)
 
     def _migrate(self) -> None:
         """Read models are derived: an older layout (one row per whole document) is dropped
@@ -192,6 +194,7 @@ class SqliteEventLog(EventLog):
                 " occurred_at, recorded_at, raw) VALUES (?,?,?,?,?,?,?,?,?)",
                 rows,
             )
+            sqlite_merkle.add_leaves(conn, [sqlite_merkle.event_leaf(e) for e in envelopes])  # issue 9
 
     def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
         with self.db.lock:
@@ -239,8 +242,9 @@ class SqliteRejectionLog(RejectionLog):
 
     def record(self, rejection: RejectionRecord) -> None:
         r = rejection.receipt
-        with self.db.lock:
-            self.db.conn.execute(
+        receipt_json, submission_json = r.model_dump_json(), json.dumps(rejection.submission, ensure_ascii=False)
+        with self.db.transaction() as conn:
+            conn.execute(
                 "INSERT INTO rejections (department, submission_id, stream, authenticated, recorded_at, codes,"
                 " receipt, submission) VALUES (?,?,?,?,?,?,?,?)",
                 (
@@ -250,10 +254,11 @@ class SqliteRejectionLog(RejectionLog):
                     int(rejection.authenticated),
                     r.recorded_at.isoformat(),
                     ",".join(r.codes),
-                    r.model_dump_json(),
-                    json.dumps(rejection.submission, ensure_ascii=False),
+                    receipt_json,
+                    submission_json,
                 ),
             )
+            sqlite_merkle.add_leaves(conn, [sqlite_merkle.rejection_leaf(receipt_json, submission_json)])  # issue 9
 
     def get(self, department: str, submission_id: str) -> RejectionRecord | None:
         with self.db.lock:

@@ -23,6 +23,8 @@ from events.models import (
     CreditRepairNoticeIssued,
     DecisionWithdrawn,
     DeliveryAcknowledged,
+    DepartmentKeyRevoked,
+    DepartmentKeyRotated,
     DepartmentRegistered,
     LegacyCodeRegistered,
     NoPenaltyDecided,
@@ -64,6 +66,7 @@ from projections.views import (
     Delivery,
     DepartmentInfo,
     EnterpriseState,
+    KeyWindow,
     RectificationItem,
     RegistryState,
     RepairApplication,
@@ -578,7 +581,10 @@ def fold_registry(state: RegistryState, env: Envelope) -> RegistryState:
             jurisdiction=ev.jurisdiction,
             public_key=ev.public_key,
             registered_at=env.occurred_at,
+            keys=[KeyWindow(public_key=ev.public_key, valid_from=env.recorded_at)],
         )
+    elif isinstance(ev, (DepartmentKeyRotated, DepartmentKeyRevoked)):  # issue 9: key lifecycle
+        fold_key_change(state, env)
     elif isinstance(ev, SubscriptionAdded):
         state.subscriptions[env.department] = Subscription(
             subscriber=env.department, jurisdictions=list(ev.jurisdictions), domains=list(ev.domains)
@@ -592,6 +598,30 @@ def fold_registry(state: RegistryState, env: Envelope) -> RegistryState:
     elif isinstance(ev, SupervisorDesignated):
         state.supervisors[ev.department_id] = ev.jurisdiction
     return state
+
+
+def fold_key_change(state: RegistryState, env: Envelope) -> None:
+    ev = env.event
+    info = state.departments.get(getattr(ev, "department_id", ""))
+    if info is None:
+        return
+    if not info.keys:
+        info.keys = [KeyWindow(public_key=info.public_key, valid_from=info.registered_at)]
+    at = env.recorded_at
+    if isinstance(ev, DepartmentKeyRotated):
+        for w in info.keys:
+            if w.valid_until is None:
+                w.valid_until = at
+        info.keys.append(KeyWindow(public_key=ev.public_key, algorithm=ev.algorithm, valid_from=at))
+        info.public_key = ev.public_key
+    elif isinstance(ev, DepartmentKeyRevoked):
+        for w in info.keys:
+            if w.public_key == ev.public_key:
+                w.revoked = True
+                if w.valid_until is None or w.valid_until > at:
+                    w.valid_until = at
+        if info.public_key == ev.public_key:
+            info.public_key = ""
 
 
 def first_violation(state: EnterpriseState, violation_kind: str) -> bool:

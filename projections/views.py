@@ -321,6 +321,18 @@ class EnterpriseState(BaseModel):
         )
 
 
+class KeyWindow(BaseModel):
+    """One signing key of a department and when the ledger accepted it (issue 9)."""
+
+    public_key: str
+    algorithm: str = "ed25519"
+    valid_from: datetime
+    """The recording time of the registration or rotation that introduced it."""
+    valid_until: datetime | None = None
+    """The recording time of the rotation that replaced it or the revocation (exclusive)."""
+    revoked: bool = False
+
+
 class DepartmentInfo(BaseModel):
     department_id: str
     name: str
@@ -328,7 +340,26 @@ class DepartmentInfo(BaseModel):
     domain: str
     jurisdiction: str
     public_key: str
+    """The key the department signs with now ("" after its current key was revoked)."""
     registered_at: datetime
+    keys: list[KeyWindow] = Field(default_factory=list)
+    """Every key it had, oldest first (empty in read models written before key rotation)."""
+
+    def keys_at(self, recorded_at: datetime) -> list[str]:
+        """The keys valid for an event recorded at ``recorded_at``: the one whose window holds
+        it — windows include their end instant, since an event recorded at the very instant of
+        a rotation or revocation may have been accepted just before it (the ledger itself
+        refuses a revoked key from the revocation on: ``key_revoked``)."""
+        if not self.keys:
+            return [self.public_key] if self.public_key else []
+        return [
+            w.public_key
+            for w in self.keys
+            if w.valid_from <= recorded_at and (w.valid_until is None or recorded_at <= w.valid_until)
+        ]
+
+    def revoked(self, public_key: str) -> KeyWindow | None:
+        return next((w for w in self.keys if w.public_key == public_key and w.revoked), None)
 
 
 class Subscription(BaseModel):

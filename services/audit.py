@@ -14,7 +14,7 @@ from events.envelope import GENESIS_HASH, Envelope, canonical, stored_signing_by
 from events.models import REGISTRY_STREAM, DepartmentRegistered
 from events.signing import verify
 from projections.fold import Rules, fold_enterprise, fold_registry
-from projections.views import EnterpriseState, RegistryState
+from projections.views import DepartmentInfo, EnterpriseState, RegistryState
 from services.ports import EventLog, StoredEvent, iter_stream
 
 
@@ -123,7 +123,7 @@ def stored_hash(body: dict[str, Any]) -> tuple[str, str]:
     return recorded, hashlib.sha256(canonical(rest)).hexdigest()
 
 
-def _keys(log: EventLog, result: Verification) -> dict[str, str]:
+def _keys(log: EventLog, result: Verification) -> dict[str, DepartmentInfo]:
     """Walk the registry, checking every event's signature with the key its signer had at that
     point (the ledger's self-registration with the key it carries), and return the keys."""
     registry = RegistryState()
@@ -131,20 +131,21 @@ def _keys(log: EventLog, result: Verification) -> dict[str, str]:
         env = stored.envelope
         ev = env.event
         bootstrap = not registry.departments and isinstance(ev, DepartmentRegistered)
-        key = ev.public_key if bootstrap else (
-            registry.departments[env.department].public_key if env.department in registry.departments else None
+        keys = [ev.public_key] if bootstrap else (  # the keys valid when it was recorded (key rotation)
+            registry.departments[env.department].keys_at(env.recorded_at) if env.department in registry.departments
+            else None
         )
         body = json.loads(stored.raw)
-        if key is None:
+        if keys is None:
             result.fail(stored, REGISTRY_STREAM, env.seq, f"department {env.department} is not registered")
-        elif not verify(key, stored_signing_bytes(body), str(body.get("signature", ""))):
+        elif not any(verify(k, stored_signing_bytes(body), str(body.get("signature", ""))) for k in keys):
             result.fail(stored, REGISTRY_STREAM, env.seq, f"signature of {env.department} does not verify")
         fold_registry(registry, env)
-    return {d.department_id: d.public_key for d in registry.departments.values()}
+    return dict(registry.departments)
 
 
 def _check_chain(
-    log: EventLog, stream: str, result: Verification, keys: dict[str, str], *, first: int = 1, last: int | None = None
+    log: EventLog, stream: str, result: Verification, keys: dict[str, DepartmentInfo], *, first: int = 1, last: int | None = None
 ) -> Iterator[StoredEvent]:
     """Check seq ``first``..``last`` (all by default), read a page at a time (bounded memory);
     from the middle of a stream the chain is linked to the stored hash of event ``first - 1``."""
@@ -168,10 +169,13 @@ def _check_chain(
         if env.prev_hash != prev:
             result.fail(stored, stream, env.seq, "previous hash does not match the chain")
         if keys:
-            key = keys.get(env.department)
-            if key is None:
+            info = keys.get(env.department)
+            valid = info.keys_at(env.recorded_at) if info is not None else []
+            if info is None:
                 result.fail(stored, stream, env.seq, f"department {env.department} is not registered")
-            elif not verify(key, stored_signing_bytes(body), str(body.get("signature", ""))):
+            elif not valid:
+                result.fail(stored, stream, env.seq, f"no key of {env.department} was valid when it was recorded")
+            elif not any(verify(k, stored_signing_bytes(body), str(body.get("signature", ""))) for k in valid):
                 result.fail(stored, stream, env.seq, f"signature of {env.department} does not verify")
         prev = recorded
         expected = env.seq + 1

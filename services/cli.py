@@ -396,10 +396,17 @@ def verify(
     code: str | None = typer.Argument(None),
     all_streams: bool = typer.Option(False, "--all", help="every stream"),
     json_out: bool = typer.Option(False, "--json"),
+    projections: bool = typer.Option(False, "--projections", help="compare the read models with a rebuild"),
 ) -> None:
-    """Check hash chains, sequence and every signature; exit 1 naming the first bad event."""
+    """Check hash chains, sequence and every signature; exit 1 naming the first bad event.
+    With --projections: compare the read models with a rebuild and name the first difference."""
     from services.audit import verify_streams
 
+    if projections:  # issue 9
+        from services.cli_log import verify_projections_cmd
+
+        verify_projections_cmd(_open_ro, console, _print_json, json_out)
+        return
     if not code and not all_streams:
         _fail("give an enterprise code or --all")
     tongxiu = _open_ro()
@@ -424,12 +431,23 @@ def verify(
 
 
 @app.command()
-def export(code: str, out: Path | None = typer.Option(None)) -> None:
-    """Export an enterprise's events as JSON Lines (the stored bytes)."""
+def export(
+    code: str,
+    out: Path | None = typer.Option(None),
+    bundle: Path | None = typer.Option(None, help="write an offline audit bundle (events, registry, proofs) here"),
+    at: Path | None = typer.Option(None, help="with --bundle: prove against this checkpoint file"),
+) -> None:
+    """Export an enterprise's events as JSON Lines (the stored bytes), or an offline audit
+    bundle (--bundle; check it with `tongxiu verify-bundle`)."""
     from services.audit import export_jsonl
 
     tongxiu = _open_ro()
     _require_stream(tongxiu, code)
+    if bundle is not None:  # issue 9
+        from services.cli_log import export_bundle_cmd
+
+        export_bundle_cmd(tongxiu, code, bundle, at, console, _fail)
+        return
     lines = list(export_jsonl(tongxiu.log, code))
     tongxiu.close()
     text = "".join(line + "\n" for line in lines)
@@ -824,6 +842,14 @@ def infra_status() -> None:
     from infra import launch
 
     _print_json(launch.status())
+
+
+# issue 9: transparency-log commands (checkpoint, proof, cosign, audit, verify-log)
+from services import cli_log  # noqa: E402
+
+cli_log.register(app, _open, _open_ro, _fail, console, _print_json)
+cli_log.register_bundle(app, _fail, console)
+cli_log.register_keys(app, _open, _fail, console, _receipt_out)
 
 
 def main() -> None:

@@ -44,6 +44,10 @@ class Settings(BaseModel):
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=1, le=65535)] = 8700
     tokens_file: Path | None = None
+    ledger_key_file: Path | None = Field(
+        default=None,
+        description="the ledger's signing key; default: outside the data directory, see infra.bootstrap.ledger_key_path",
+    )
 
     @classmethod
     def load(cls, path: Path | None = None, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -25,6 +25,8 @@ from events.models import (
     CreditRepairNoticeIssued,
     DecisionWithdrawn,
     DeliveryAcknowledged,
+    DepartmentKeyRevoked,
+    DepartmentKeyRotated,
     DepartmentRegistered,
     LegacyCodeRegistered,
     NoPenaltyDecided,
@@ -184,6 +186,10 @@ def check_event(
         if ev.department_id in registry.departments:
             return [reason("duplicate_reference", f"{where}.department_id", f"{ev.department_id} is already registered")]
         return []
+    if isinstance(ev, (DepartmentKeyRotated, DepartmentKeyRevoked)):  # issue 9: key lifecycle
+        from services.key_lifecycle import check_key_change
+
+        return check_key_change(ev, dept, registry, where)
     if isinstance(ev, (LegacyCodeRegistered, BackfillAuthorized)):
         if dept != LEDGER_DEPARTMENT:
             return [reason("not_authorized", "department", f"只有账本运营方可以登记 {ev.type}")]

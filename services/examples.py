@@ -24,6 +24,8 @@ from events.models import (
     CreditListRemoved,
     DecisionWithdrawn,
     DeliveryAcknowledged,
+    DepartmentKeyRevoked,
+    DepartmentKeyRotated,
     DepartmentRegistered,
     Event,
     FindingRectificationSubmitted,
@@ -204,6 +206,13 @@ def _supervision_examples(add: Any) -> None:
         [InspectionEnded(inspection_id="ZJ-JC-2026-00871", outcome="no_problem")], days=0.1)
     add("inspection_rated", "creditchina", ENTERPRISE,
         [InspectionRated(inspection_id="ZJ-JC-2026-00871", score=5, comment="亮码进门，一次查完")], days=0.2)
+    # key lifecycle (issue 9): the operator rotates a department's key, then revokes the old one
+    add("department_key_rotated", LEDGER_DEPARTMENT, REGISTRY_STREAM,
+        [DepartmentKeyRotated(department_id="ema-deqing", public_key=demo_key("ema-deqing/2026").public_key,
+                              reason="年度密钥轮换")], key=LEDGER_DEMO_KEY, days=1)
+    add("department_key_revoked", LEDGER_DEPARTMENT, REGISTRY_STREAM,
+        [DepartmentKeyRevoked(department_id="ema-deqing", public_key=demo_key("ema-deqing").public_key,
+                              reason="旧密钥所在终端报废")], key=LEDGER_DEMO_KEY, days=0.1)
 
 
 def write_examples(out_dir: Path) -> list[Path]:

@@ -800,6 +800,9 @@ def create_app(
     from services.supervision_api import add_supervision_routes  # 执法监督 figures, oversight, inspections
 
     add_supervision_routes(api, app, auditor, api_grant)
+    from services.transparency_api import add_transparency_routes  # issue 9: checkpoints and proofs
+
+    add_transparency_routes(api, app, api_grant)
     return api
 
 

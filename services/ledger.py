@@ -8,6 +8,7 @@ ports differ.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import uuid
@@ -42,7 +43,9 @@ from events.wire import Unreadable, clean_text, parse_submission, record_of
 from projections.fold import Rules, china_day, fold_enterprise, fold_registry
 from projections.views import EnterpriseState, RegistryState
 from services.decide import check_event, reason
+from services.key_lifecycle import revoked_key_reason
 from services.ports import Clock, ConcurrencyError, EventLog, RejectionLog, RejectionRecord, StoredEvent
+from services.transparency import Transparency
 
 EVENT_NAMESPACE = uuid.UUID("6f1d2c3e-9a0b-4c5d-8e7f-0a1b2c3d4e5f")
 MAX_RETRIES = 8
@@ -134,6 +137,14 @@ class Ledger:
         self._cache: OrderedDict[str, EnterpriseState] = OrderedDict()
         self._cache_size = cache_size
         self._registry: RegistryState | None = None
+        self.transparency: Transparency | None = None
+        """Issue 9: set where the backend keeps a transparency log; receipts then carry their
+        leaves and a signed checkpoint including them."""
+
+    def _logged(self, receipt: Receipt, submission_json: str | None = None) -> Receipt:
+        if self.transparency is None:
+            return receipt
+        return self.transparency.receipt_log(receipt, submission_json=submission_json)
 
     # ------------------------------------------------------------------ state
 
@@ -217,7 +228,7 @@ class Ledger:
 
         previous = self.log.find_submission(submission.department, submission.submission_id)
         if previous:
-            return receipt_for(previous, duplicate=True)
+            return self._logged(receipt_for(previous, duplicate=True))
         earlier = self.rejections.get(submission.department, submission.submission_id)
         if earlier is not None:
             return earlier.receipt.model_copy(update={"duplicate": True})
@@ -280,8 +291,11 @@ class Ledger:
         out = []
         for i, signed in enumerate(submission.events):
             if not verify(public_key, submission.signed_bytes(i, digest), signed.signature):
-                other = self._signer(submission, registry, digest, i)
-                if other is not None:
+                revoked = revoked_key_reason(submission, registry, i, digest)  # issue 9
+                other = None if revoked else self._signer(submission, registry, digest, i)
+                if revoked is not None:
+                    out.append(revoked)
+                elif other is not None:
                     out.append(self._other_department(submission, i, other))
                 else:
                     out.append(
@@ -390,7 +404,7 @@ class Ledger:
         else:
             assert work is not None
             self._remember(stream, work)
-        return receipt_for([StoredEvent(envelope=e, raw="") for e in envelopes], duplicate=False)
+        return self._logged(receipt_for([StoredEvent(envelope=e, raw="") for e in envelopes], duplicate=False))
 
     def _propagation(self, source: Envelope, registry: RegistryState, work: EnterpriseState, now: datetime) -> Envelope:
         """The ledger's own fact, appended with the one it propagates: who must apply it, by
@@ -455,7 +469,7 @@ class Ledger:
             reasons=reasons,
         )
         self.rejections.record(RejectionRecord(receipt=receipt, submission=body, authenticated=authenticated))
-        return receipt
+        return self._logged(receipt, json.dumps(body, ensure_ascii=False))
 
 
 def genesis() -> str:

@@ -114,4 +114,6 @@ def tick(app: Tongxiu) -> list[Due]:
                 emitted.append(due)
     if emitted and app.after_submit is not None:
         app.after_submit()
+    if app.ledger.transparency is not None:  # issue 9: a signed checkpoint on every tick
+        app.ledger.transparency.checkpoint(save=True)
     return emitted

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from events.envelope import Envelope, Receipt, Submission
 from events.models import (
@@ -27,6 +27,7 @@ from events.models import (
 from events.signing import KeyPair
 from projections.fold import Rules, periods_for
 from services.ledger import sign_submission
+from services.receipt_store import ReceiptStore
 
 
 class Transport(abc.ABC):
@@ -97,11 +98,21 @@ def notice_for(rules: Rules, enterprise: str, decision: PenaltyDecided, notice_n
 class Producer:
     """A department's handle on the ledger: typed facts in, receipt out."""
 
-    def __init__(self, transport: Transport, department: str, key: KeyPair, *, rules: Rules | None = None) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        department: str,
+        key: KeyPair,
+        *,
+        rules: Rules | None = None,
+        store: ReceiptStore | None | Literal["default"] = "default",
+    ) -> None:
         self.transport = transport
         self.department = department
         self.key = key
         self.rules = rules or Rules()
+        self.store: ReceiptStore | None = ReceiptStore.for_department(department) if isinstance(store, str) else store
+        """Issue 9: every receipt is kept here (``store=None``: nothing kept)."""
 
     def publish(
         self,
@@ -122,7 +133,10 @@ class Producer:
             events=events,
             legacy_code=legacy_code,
         )
-        return self.transport.send(submission)
+        receipt = self.transport.send(submission)
+        if self.store is not None:
+            self.store.add(receipt)
+        return receipt
 
     def notice_for(self, enterprise: str, decision: PenaltyDecided, notice_no: str) -> CreditRepairNoticeIssued:
         """The credit-repair notice the rules give for ``decision``."""

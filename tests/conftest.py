@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,11 @@ from services.app import Tongxiu
 from services.config import Settings
 from services.demo import START, run_demo
 from services.ports import ManualClock
+
+# the SDK keeps every receipt in a folder per department (issue 9): never the user's home in tests
+os.environ.setdefault("TONGXIU_CLIENT_DIR", tempfile.mkdtemp(prefix="tongxiu-client-"))
+# and the ledger keys of fresh ledgers live outside their data directories (issue 9)
+os.environ.setdefault("TONGXIU_KEY_DIR", tempfile.mkdtemp(prefix="tongxiu-keys-"))
 
 
 @pytest.fixture

@@ -1,0 +1,144 @@
+"""The transparency log of the embedded backend: the Merkle tree's leaves in the same SQLite
+file, written in the same transaction as the event append or the rejection it records.
+
+Tables: ``merkle_leaves`` (leaf index, leaf hash, kind, reference: the event id, or the
+SHA-256 of the rejection's stored receipt), ``merkle_state`` (one row: the size and the
+frontier, so an append costs O(log n) hashes and the current root is O(log n) to compute) and
+``checkpoints`` (the signed checkpoints issued on demand or by ``tick``).
+
+A data directory written before the log existed gets its tree built on first open: every
+stored event in log-position order, then every recorded rejection in the order recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+
+from events import merkle
+from events.envelope import Envelope, Receipt
+from events.tlog import Checkpoint, digest_text, event_leaf_data, rejection_leaf_data
+from services.transparency import LeafEntry, TransparencyLog
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS merkle_leaves (
+    idx  INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL,
+    kind TEXT NOT NULL,
+    ref  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS merkle_leaves_by_ref ON merkle_leaves (ref);
+CREATE TABLE IF NOT EXISTS merkle_state (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    size     INTEGER NOT NULL,
+    frontier TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    size INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+"""
+
+
+def event_leaf(env: Envelope) -> tuple[bytes, str, str]:
+    data = event_leaf_data(stream=env.stream, seq=env.seq, event_id=env.event_id, hash=env.hash)
+    return merkle.leaf_hash(data), "event", env.event_id
+
+
+def rejection_leaf(receipt_json: str, submission_json: str) -> tuple[bytes, str, str]:
+    receipt = Receipt.model_validate_json(receipt_json).model_dump(mode="json")
+    data = rejection_leaf_data(receipt, digest_text(submission_json))
+    return merkle.leaf_hash(data), "rejection", digest_text(receipt_json)
+
+
+def ensure(conn: sqlite3.Connection) -> None:
+    """Create the tables; build the tree of a ledger written before it existed."""
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    if conn.execute("SELECT 1 FROM merkle_state").fetchone() is None:
+        rebuild(conn)
+
+
+def rebuild(conn: sqlite3.Connection) -> None:
+    """The tree of every stored event (log order) then every rejection (recorded order)."""
+    conn.execute("DELETE FROM merkle_leaves")
+    conn.execute("DELETE FROM merkle_state")
+    conn.execute("INSERT INTO merkle_state (id, size, frontier) VALUES (1, 0, '[]')")
+    leaves = [event_leaf(Envelope.from_json(raw)) for (raw,) in conn.execute("SELECT raw FROM events ORDER BY position")]
+    leaves += [rejection_leaf(r, s) for r, s in conn.execute("SELECT receipt, submission FROM rejections ORDER BY id")]
+    add_leaves(conn, leaves)
+
+
+def add_leaves(conn: sqlite3.Connection, leaves: Sequence[tuple[bytes, str, str]]) -> int:
+    """Append leaves inside the caller's transaction; returns the index of the first."""
+    size, frontier_json = conn.execute("SELECT size, frontier FROM merkle_state WHERE id = 1").fetchone()
+    frontier = [bytes.fromhex(h) for h in json.loads(frontier_json)]
+    first = int(size)
+    n = first
+    for leaf, _, _ in leaves:
+        frontier = merkle.frontier_append(frontier, n, leaf)
+        n += 1
+    conn.executemany(
+        "INSERT INTO merkle_leaves (idx, hash, kind, ref) VALUES (?,?,?,?)",
+        [(first + i, leaf, kind, ref) for i, (leaf, kind, ref) in enumerate(leaves)],
+    )
+    conn.execute(
+        "UPDATE merkle_state SET size = ?, frontier = ? WHERE id = 1", (n, json.dumps([h.hex() for h in frontier]))
+    )
+    return first
+
+
+class SqliteTransparencyLog(TransparencyLog):
+    def __init__(self, db: object) -> None:
+        from infra.sqlite import Database
+
+        assert isinstance(db, Database)
+        self.db = db
+
+    def head(self) -> tuple[int, bytes]:
+        with self.db.lock:
+            try:
+                row = self.db.conn.execute("SELECT size, frontier FROM merkle_state WHERE id = 1").fetchone()
+            except sqlite3.OperationalError as exc:  # a ledger from before issue 9, opened read-only
+                raise ValueError(
+                    f"{self.db.path} has no transparency log yet: run a writing command once "
+                    "(e.g. `tongxiu tick`) to build it from the log"
+                ) from exc
+        if row is None:
+            return 0, merkle.EMPTY_ROOT
+        return int(row[0]), merkle.frontier_root([bytes.fromhex(h) for h in json.loads(row[1])])
+
+    def leaf_hashes(self, size: int) -> list[bytes]:
+        with self.db.lock:
+            rows = self.db.conn.execute("SELECT hash FROM merkle_leaves WHERE idx < ? ORDER BY idx", (size,)).fetchall()
+        return [bytes(r[0]) for r in rows]
+
+    def entries(self, *, start: int = 0, limit: int = 1000) -> list[LeafEntry]:
+        with self.db.lock:
+            rows = self.db.conn.execute(
+                "SELECT idx, hash, kind, ref FROM merkle_leaves WHERE idx >= ? ORDER BY idx LIMIT ?", (start, limit)
+            ).fetchall()
+        return [LeafEntry(int(i), bytes(h), k, r) for i, h, k, r in rows]
+
+    def locate(self, ref: str) -> int | None:
+        with self.db.lock:
+            row = self.db.conn.execute("SELECT MIN(idx) FROM merkle_leaves WHERE ref = ?", (ref,)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO checkpoints (size, body) VALUES (?, ?)", (checkpoint.size, checkpoint.model_dump_json()))
+
+    def checkpoints(self) -> list[Checkpoint]:
+        with self.db.lock:
+            rows = self.db.conn.execute("SELECT body FROM checkpoints ORDER BY rowid").fetchall()
+        return [Checkpoint.model_validate_json(r[0]) for r in rows]
+
+    def rejection_rows(self) -> list[tuple[str, str]]:
+        with self.db.lock:
+            return [
+                (str(r), str(s))
+                for r, s in self.db.conn.execute("SELECT receipt, submission FROM rejections ORDER BY id")
+            ]

@@ -1,0 +1,122 @@
+"""Offline audit bundles (issue 9): ``tongxiu export CODE --bundle FILE`` and
+``tongxiu verify-bundle FILE [--checkpoint C]``. The format (JSON, ``format:
+"tongxiu-audit-bundle/1"``) is documented in docs/verification.md so another language can
+verify it: the enterprise's stored events and the registry's (which carry the keys), each with
+its leaf index and RFC 9162 inclusion proof against one signed checkpoint.
+
+What a verified bundle proves: every event in it is, byte for byte, a leaf of the log the
+ledger signed at the checkpoint; the chains are gap-free from seq 1; every signature checks
+with the key the registry gave its department at that point. What it cannot prove alone: that
+the stream has no events after the last one included (compare the checkpoint with a later one,
+or audit with the department's receipts).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from events import merkle
+from events.envelope import GENESIS_HASH, Envelope, stored_signing_bytes
+from events.models import REGISTRY_STREAM, DepartmentRegistered
+from events.signing import verify
+from events.tlog import Checkpoint, event_leaf_data
+from projections.fold import fold_registry
+from projections.views import RegistryState
+from services.audit import stored_hash
+
+FORMAT = "tongxiu-audit-bundle/1"
+
+
+def export_bundle(app: Any, code: str, *, at: Checkpoint | None = None) -> dict[str, Any]:
+    t = app.ledger.transparency
+    if t is None:
+        from infra.sqlite_merkle import SqliteTransparencyLog
+        from services.transparency import Transparency
+
+        t = Transparency(SqliteTransparencyLog(app.log.db), app.ledger.key, app.clock.now)
+    checkpoint = at or t.checkpoint()
+    tree = merkle.Tree(t.tlog.leaf_hashes(checkpoint.size))
+    if tree.root(checkpoint.size).hex() != checkpoint.root:
+        raise ValueError(f"the log at size {checkpoint.size} does not have the checkpoint's root")
+
+    def entries(stream: str) -> list[dict[str, Any]]:
+        out = []
+        for s in app.log.read_stream(stream):
+            index = t.tlog.locate(s.envelope.event_id)
+            if index is None or index >= checkpoint.size:
+                break  # recorded after the checkpoint
+            out.append({"raw": s.raw, "leaf": index, "proof": [h.hex() for h in tree.inclusion_proof(index)]})
+        return out
+
+    return {
+        "format": FORMAT,
+        "enterprise": code,
+        "checkpoint": checkpoint.model_dump(mode="json"),
+        "registry": entries(REGISTRY_STREAM),
+        "events": entries(code),
+    }
+
+
+def verify_bundle(bundle: dict[str, Any], *, checkpoint: Checkpoint | None = None,
+                  ledger_keys: set[str] | None = None) -> list[str]:
+    """The problems found (empty: the bundle verifies), with no access to the ledger."""
+    problems: list[str] = []
+    if bundle.get("format") != FORMAT:
+        return [f"not a {FORMAT} bundle"]
+    cp = Checkpoint.model_validate(bundle["checkpoint"])
+    if not cp.verify(ledger_keys):
+        problems.append("the bundle's checkpoint is not signed by the ledger key")
+    if checkpoint is not None:
+        if not checkpoint.verify(ledger_keys or {cp.key}):
+            problems.append("the given checkpoint is not signed by the bundle's ledger key")
+        if (checkpoint.size, checkpoint.root) != (cp.size, cp.root):
+            problems.append(f"the bundle is proved against size {cp.size} root {cp.root[:12]}, not the given checkpoint "
+                            f"(size {checkpoint.size} root {checkpoint.root[:12]}): export it with --at that checkpoint")
+    root = bytes.fromhex(cp.root)
+    registry = RegistryState()
+
+    def check(stream: str, items: list[dict[str, Any]]) -> None:
+        prev = GENESIS_HASH
+        for n, item in enumerate(items, start=1):
+            body = json.loads(item["raw"])
+            where = f"{stream} #{body.get('seq')}"
+            recorded, recomputed = stored_hash(body)
+            if body.get("stream") != stream or body.get("seq") != n:
+                problems.append(f"{where}: expected {stream} #{n}")
+            if recorded != recomputed:
+                problems.append(f"{where}: hash does not match the event (altered)")
+            if body.get("prev_hash") != prev:
+                problems.append(f"{where}: previous hash does not match the chain")
+            prev = recorded
+            env = Envelope.from_json(item["raw"])
+            bootstrap = stream == REGISTRY_STREAM and not registry.departments and isinstance(env.event, DepartmentRegistered)
+            info = registry.departments.get(env.department)
+            keys = [env.event.public_key] if bootstrap else (info.keys_at(env.recorded_at) if info else None)  # type: ignore[union-attr]
+            if bootstrap and keys != [cp.key] and cp.key not in rotated_ledger_keys_of(bundle):
+                problems.append(f"{where}: the ledger key registered at bootstrap is not the checkpoint's key")
+            if keys is None:
+                problems.append(f"{where}: department {env.department} is not registered")
+            elif not any(verify(k, stored_signing_bytes(body), str(body.get("signature", ""))) for k in keys):
+                problems.append(f"{where}: signature of {env.department} does not verify")
+            leaf = merkle.leaf_hash(event_leaf_data(stream=stream, seq=n, event_id=str(body.get("event_id")), hash=recomputed))
+            proof = [bytes.fromhex(h) for h in item["proof"]]
+            if not merkle.verify_inclusion(leaf, int(item["leaf"]), cp.size, proof, root):
+                problems.append(f"{where}: not leaf {item['leaf']} of the checkpointed log")
+            if stream == REGISTRY_STREAM:
+                fold_registry(registry, env)
+
+    check(REGISTRY_STREAM, bundle.get("registry", []))
+    check(str(bundle["enterprise"]), bundle.get("events", []))
+    return problems
+
+
+def rotated_ledger_keys_of(bundle: dict[str, Any]) -> set[str]:
+    """Ledger keys announced in the bundle's registry (their signatures are checked with the
+    registry's other events)."""
+    out = set()
+    for item in bundle.get("registry", []):
+        ev = json.loads(item["raw"]).get("event", {})
+        if ev.get("type") == "department_key_rotated" and ev.get("department_id") == "ledger":
+            out.add(str(ev.get("public_key")))
+    return out

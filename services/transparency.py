@@ -1,0 +1,187 @@
+"""The transparency log (issue 9): every accepted event and every recorded rejection is a leaf
+of an append-only Merkle tree (RFC 9162, :mod:`events.merkle`); the ledger signs checkpoints
+of it; receipts carry their leaf indices and a checkpoint including them; proofs are served
+later; the log is checked against the stored data (:func:`verify_log`) and a department's kept
+receipts and checkpoints are checked against the ledger (:func:`audit_store`).
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from events import merkle
+from events.envelope import Receipt
+from events.signing import KeyPair
+from events.tlog import (
+    Checkpoint,
+    ReceiptLog,
+    digest_text,
+    event_leaf_data,
+    rejection_leaf_data,
+    sign_checkpoint,
+)
+from services.ports import EventLog
+
+
+@dataclass(frozen=True)
+class LeafEntry:
+    index: int
+    hash: bytes
+    kind: str
+    ref: str
+
+
+class TransparencyLog(abc.ABC):
+    """The stored tree (written by the event and rejection adapters inside their appends)."""
+
+    @abc.abstractmethod
+    def head(self) -> tuple[int, bytes]:
+        """(size, root) of the tree as stored now."""
+
+    @abc.abstractmethod
+    def leaf_hashes(self, size: int) -> list[bytes]:
+        """The first ``size`` leaf hashes in order."""
+
+    @abc.abstractmethod
+    def entries(self, *, start: int = 0, limit: int = 1000) -> list[LeafEntry]: ...
+
+    @abc.abstractmethod
+    def locate(self, ref: str) -> int | None:
+        """The leaf index of an event id / a rejection's receipt digest."""
+
+    @abc.abstractmethod
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+
+    @abc.abstractmethod
+    def checkpoints(self) -> list[Checkpoint]: ...
+
+    @abc.abstractmethod
+    def rejection_rows(self) -> list[tuple[str, str]]:
+        """(receipt JSON, submission JSON) of every recorded rejection, as stored."""
+
+
+class Transparency:
+    """The ledger's side: checkpoints, receipt log parts, proofs."""
+
+    def __init__(self, tlog: TransparencyLog, key: KeyPair, now: Callable[[], datetime]) -> None:
+        self.tlog = tlog
+        self.key = key
+        self.now = now
+        from nacl.signing import SigningKey
+
+        signer = SigningKey(bytes.fromhex(key.private_key))  # built once: a checkpoint per receipt
+        self._sign: Callable[[bytes], str] = lambda message: signer.sign(message).signature.hex()
+
+    def checkpoint(self, *, save: bool = False) -> Checkpoint:
+        size, root = self.tlog.head()
+        cp = sign_checkpoint(self._sign, self.key.public_key, size, root.hex(), self.now())
+        if save:
+            self.tlog.save_checkpoint(cp)
+        return cp
+
+    def receipt_log(self, receipt: Receipt, *, submission_json: str | None = None) -> Receipt:
+        """The receipt with its leaves and a checkpoint that includes them."""
+        if receipt.accepted:
+            refs = [e.event_id for e in receipt.events]
+        else:
+            refs = [digest_text(receipt.model_dump_json())]
+        found = [self.tlog.locate(r) for r in refs]
+        leaves = [i for i in found if i is not None]
+        if len(leaves) != len(refs):
+            return receipt
+        part = ReceiptLog(
+            leaves=leaves,
+            checkpoint=self.checkpoint(),
+            submission_digest=None if submission_json is None else digest_text(submission_json),
+        )
+        return receipt.model_copy(update={"log": part})
+
+    def inclusion(self, index: int, size: int) -> list[str]:
+        return [h.hex() for h in merkle.Tree(self.tlog.leaf_hashes(size)).inclusion_proof(index, size)]
+
+    def consistency(self, first: int, second: int) -> list[str]:
+        return [h.hex() for h in merkle.Tree(self.tlog.leaf_hashes(second)).consistency_proof(first, second)]
+
+
+# ---------------------------------------------------------------------------- ledger-side check
+
+
+@dataclass
+class LogCheck:
+    ok: bool = True
+    leaves: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def fail(self, problem: str) -> None:
+        self.ok = False
+        self.problems.append(problem)
+
+
+def verify_log(tlog: TransparencyLog, log: EventLog) -> LogCheck:
+    """Every stored event and rejection is the leaf the tree holds for it, every leaf is a stored
+    fact, and the stored head is the root of the stored leaves."""
+    from services.audit import stored_hash
+
+    out = LogCheck()
+    events: dict[str, tuple[dict[str, Any], str]] = {}
+    after = 0
+    while True:
+        page = log.read_all(after=after, limit=5000)
+        if not page:
+            break
+        for s in page:
+            body = json.loads(s.raw)
+            events[s.envelope.event_id] = (body, stored_hash(body)[1])
+        after = page[-1].position
+    rejections = {digest_text(r): (r, s) for r, s in tlog.rejection_rows()}
+    seen: set[str] = set()
+    hashes: list[bytes] = []
+    start = 0
+    while True:
+        page_entries = tlog.entries(start=start, limit=5000)
+        if not page_entries:
+            break
+        for e in page_entries:
+            if e.index != len(hashes):
+                out.fail(f"leaf {len(hashes)} missing from the tree")
+            hashes.append(e.hash)
+            seen.add(e.ref)
+            if e.kind == "event":
+                found = events.get(e.ref)
+                if found is None:
+                    out.fail(f"leaf {e.index}: event {e.ref} is no longer in the log")
+                    continue
+                body, recomputed = found
+                data = event_leaf_data(stream=body["stream"], seq=body["seq"], event_id=e.ref, hash=recomputed)
+                if merkle.leaf_hash(data) != e.hash:
+                    out.fail(f"leaf {e.index}: event {e.ref} ({body['stream']} #{body['seq']}) differs from what was logged")
+            else:
+                row = rejections.get(e.ref)
+                if row is None:
+                    out.fail(f"leaf {e.index}: rejection {e.ref[:12]} is no longer recorded (deleted or rewritten)")
+                    continue
+                receipt = Receipt.model_validate_json(row[0]).model_dump(mode="json")
+                if merkle.leaf_hash(rejection_leaf_data(receipt, digest_text(row[1]))) != e.hash:
+                    out.fail(f"leaf {e.index}: rejection of {receipt['department']}/{receipt['submission_id']} differs")
+        start = page_entries[-1].index + 1
+    for event_id, (body, _) in events.items():
+        if event_id not in seen:
+            out.fail(f"event {event_id} ({body['stream']} #{body['seq']}) is not a leaf of the log")
+    for ref, (r, _) in rejections.items():
+        if ref not in seen:
+            rec = json.loads(r)
+            out.fail(f"rejection of {rec['department']}/{rec['submission_id']} is not a leaf of the log")
+    size, root = tlog.head()
+    out.leaves = len(hashes)
+    if size != len(hashes) or merkle.root(hashes) != root:
+        out.fail(f"the stored tree head (size {size}) is not the root of the stored leaves ({len(hashes)})")
+    return out
+
+
+def checkpoint_lines(checkpoints: Sequence[Checkpoint]) -> list[dict[str, Any]]:
+    return [{"size": c.size, "root": c.root, "time": c.time.isoformat(), "cosigned": len(c.cosignatures)} for c in checkpoints]

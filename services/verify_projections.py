@@ -1,0 +1,64 @@
+"""``tongxiu verify --projections``: the read models compared with a fresh rebuild from the log
+(into a private in-memory store), naming the first difference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.processor import PROJECTION, ProjectionRunner
+
+
+def differences(a: Any, b: Any, path: str = "", limit: int = 10) -> list[str]:
+    """The first paths where the stored value (``a``) and the rebuilt one (``b``) differ."""
+    out: list[str] = []
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            if k not in a or k not in b:
+                out.append(f"{path}/{k}: only in the {'stored read model' if k in a else 'rebuild'}")
+            else:
+                out += differences(a[k], b[k], f"{path}/{k}", limit - len(out))
+            if len(out) >= limit:
+                break
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            out += differences(x, y, f"{path}[{i}]", limit - len(out))
+            if len(out) >= limit:
+                break
+    elif a != b:
+        out.append(f"{path}: stored {a!r} ≠ rebuilt {b!r}")
+    return out[:limit]
+
+
+@dataclass
+class ProjectionCheck:
+    ok: bool = True
+    documents: int = 0
+    first_difference: str | None = None
+    differences: list[str] = field(default_factory=list)
+
+
+def verify_projections(app: Any) -> ProjectionCheck:
+    from infra.sqlite import Database, SqliteProjectionStore
+
+    db = Database(":memory:")
+    try:
+        fresh = SqliteProjectionStore(db)
+        ProjectionRunner(fresh, app.rules).catch_up(app.log)
+        out = ProjectionCheck()
+        live_keys = set(app.projections.keys(PROJECTION))
+        keys = sorted(live_keys | set(fresh.keys(PROJECTION)))
+        for key in keys:
+            out.documents += 1
+            live, again = app.projections.load(PROJECTION, key), fresh.load(PROJECTION, key)
+            if live is None or again is None:
+                diffs = [f"{key}: only in the {'stored read models' if live is not None else 'rebuild'}"]
+            else:
+                diffs = [f"{key}{d}" for d in differences(live, again)]
+            if diffs:
+                out.ok = False
+                out.differences += diffs
+                out.first_difference = out.first_difference or diffs[0]
+        return out
+    finally:
+        db.close()

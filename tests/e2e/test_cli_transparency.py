@@ -1,0 +1,139 @@
+"""Issue 9 through the CLI: a department keeps the receipts `publish` gave it and a checkpoint
+file; `audit`, `checkpoint`, `proof`, `cosign`, `verify-log`, `verify --projections`,
+`export --bundle` and `verify-bundle` — and the same commands failing after tampering."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from events.signing import KeyPair
+from services.demo import ENTERPRISE
+from services.examples import LEDGER_DEMO_KEY
+from tests.e2e.test_cli import ROOT, cli
+
+
+def _ledger(tmp_path: Path) -> tuple[Path, Path]:
+    data = tmp_path / "ledger"
+    data.mkdir()
+    (data / "ledger.key").write_text(LEDGER_DEMO_KEY.private_key)
+    store = tmp_path / "store"
+    store.mkdir()
+    with (store / "receipts.jsonl").open("w") as kept:
+        for path in sorted((ROOT / "docs" / "examples").glob("*.json")):
+            code, out = cli(data, "publish", str(path), "--json")
+            assert code == 0, out
+            for receipt in json.loads(out):
+                assert receipt["log"]["checkpoint"]["size"] > max(receipt["log"]["leaves"])
+                kept.write(json.dumps(receipt, ensure_ascii=False) + "\n")
+    return data, store
+
+
+def test_audit_proofs_witnesses_and_bundles(tmp_path: Path) -> None:
+    data, store = _ledger(tmp_path)
+    cp = tmp_path / "cp.json"
+    code, out = cli(data, "checkpoint", "--out", str(cp))
+    assert code == 0 and "checkpoint: size" in out
+    (store / "checkpoints.jsonl").write_text(json.dumps(json.loads(cp.read_text())) + "\n")
+    code, out = cli(data, "audit", "--store", str(store))
+    assert code == 0 and out.startswith("OK"), out
+    assert cli(data, "verify-log")[0] == 0
+    code, out = cli(data, "verify", "--projections")
+    assert code == 0 and "equal a rebuild" in out, out
+    code, out = cli(data, "proof", "--leaf", "0")
+    proof = json.loads(out)
+    assert code == 0 and proof["leaf_index"] == 0 and len(proof["inclusion"]) >= 1
+
+    # a witness cosigns the checkpoint file; the auditor requires 1, then 2 cosignatures
+    w = KeyPair.generate()
+    (tmp_path / "w.key").write_text(w.private_key)
+    code, out = cli(data, "cosign", str(cp), "--witness", "mof", "--key", str(tmp_path / "w.key"))
+    assert code == 0, out
+    code, out = cli(data, "audit", "--store", str(store), "--checkpoint", str(cp),
+                    "--witness", f"mof={w.public_key}", "--require", "1")
+    assert code == 0 and out.startswith("OK"), out
+    other = KeyPair.generate()
+    code, out = cli(data, "audit", "--store", str(tmp_path / "none"), "--checkpoint", str(cp),
+                    "--witness", f"mof={w.public_key}", "--witness", f"court={other.public_key}", "--require", "2")
+    assert code == 1 and "1 of the 2 required witness cosignatures" in out, out
+
+    # an offline bundle, proved against the checkpoint file
+    bundle = tmp_path / "bundle.json"
+    code, out = cli(data, "export", ENTERPRISE, "--bundle", str(bundle), "--at", str(cp))
+    assert code == 0, out
+    code, out = cli(tmp_path / "elsewhere", "verify-bundle", str(bundle), "--checkpoint", str(cp))
+    assert code == 0 and out.startswith("OK"), out
+    doc = json.loads(bundle.read_text())
+    first = json.loads(doc["events"][0]["raw"])
+    first["event"]["fine_yuan"] = "5"
+    doc["events"][0]["raw"] = json.dumps(first, ensure_ascii=False)
+    bundle.write_text(json.dumps(doc, ensure_ascii=False))
+    code, out = cli(tmp_path / "elsewhere", "verify-bundle", str(bundle))
+    assert code == 1 and f"{ENTERPRISE} #1: hash does not match" in out, out
+
+    # the insider truncates the enterprise's stream
+    with sqlite3.connect(data / "ledger.sqlite3") as conn:
+        last = conn.execute("SELECT MAX(seq) FROM events WHERE stream = ?", (ENTERPRISE,)).fetchone()[0]
+        conn.execute("DELETE FROM events WHERE stream = ? AND seq = ?", (ENTERPRISE, last))
+    assert cli(data, "verify", "--all")[0] == 0  # the chains alone see nothing
+    code, out = cli(data, "verify-log")
+    assert code == 1 and "is no longer in the log" in out, out
+    code, out = cli(data, "audit", "--store", str(store))
+    assert code == 1 and f"missing: {ENTERPRISE} #{last}" in out, out
+
+
+def test_key_lifecycle_commands_and_a_rotated_ledger_key(tmp_path: Path) -> None:
+    data, store = _ledger(tmp_path)
+    code, out = cli(data, "keys", "samr-deqing", "--out-dir", str(tmp_path / "k"))
+    assert code == 0
+    new_pub = tmp_path / "k" / "samr-deqing.pub"
+    code, out = cli(data, "rotate-key", "samr-deqing", "--public-key", str(new_pub), "--reason", "年度轮换")
+    assert code == 0 and "accepted" in out, out
+    old_pub = tmp_path / "old.pub"
+    from services.demo import demo_key
+
+    old_pub.write_text(demo_key("samr-deqing").public_key)
+    code, out = cli(data, "revoke-key", "samr-deqing", "--public-key", str(old_pub), "--reason", "泄露")
+    assert code == 0, out
+    code, out = cli(data, "revoke-key", "samr-deqing", "--public-key", str(old_pub), "--reason", "again")
+    assert code == 0 and "duplicate: first receipt" in out, out  # idempotent: the first receipt again
+    # an example signed with the revoked key is refused with key_revoked
+    example = sorted((ROOT / "docs" / "examples").glob("*penalty_fulfilled*.json"))[0]
+    doc = json.loads(example.read_text())
+    doc["submission_id"] = "after-revocation"
+    from events.envelope import Submission
+    from services.ledger import sign_submission
+
+    sub = Submission.model_validate(doc)
+    resigned = sign_submission(demo_key("samr-deqing"), department=sub.department, stream=sub.stream,
+                               submission_id=sub.submission_id, occurred_at=sub.occurred_at,
+                               events=[e.event for e in sub.events])
+    f = tmp_path / "late.json"
+    f.write_text(resigned.model_dump_json())
+    code, out = cli(data, "publish", str(f), "--json")
+    assert code == 1 and json.loads(out)[0]["reasons"][0]["code"] == "key_revoked", out
+
+    code, out = cli(data, "rotate-ledger-key", "--reason", "年度轮换")
+    assert code == 0 and "ledger key rotated" in out, out
+    assert (data / "ledger.key.retired-1").read_text() == LEDGER_DEMO_KEY.private_key
+    assert cli(data, "verify", "--all")[0] == 0
+    assert cli(data, "tick")[0] == 0  # a fact and a checkpoint signed with the new key
+    # the department's checkpoints were signed by the old key; the new one is trusted because
+    # the old key announced it in the registry
+    code, out = cli(data, "audit", "--store", str(store))
+    assert code == 0 and out.startswith("OK"), out
+
+
+def test_a_ledger_from_before_the_log_gets_its_tree_when_first_opened_for_writing(tmp_path: Path) -> None:
+    data, store = _ledger(tmp_path)
+    with sqlite3.connect(data / "ledger.sqlite3") as conn:  # as a ledger written before issue 9
+        conn.execute("DROP TABLE merkle_leaves")
+        conn.execute("DROP TABLE merkle_state")
+    code, out = cli(data, "audit", "--store", str(store))
+    assert code == 2 and "has no transparency log yet" in out, out  # read-only: a clear message
+    assert cli(data, "tick")[0] == 0  # a writing command builds it from the log
+    assert cli(data, "verify-log")[0] == 0
+    # the examples had no rejection: the tree is rebuilt in the original order, the receipts audit
+    code, out = cli(data, "audit", "--store", str(store))
+    assert code == 0 and out.startswith("OK"), out

@@ -1,0 +1,336 @@
+"""Issue 9 on the embedded backend: every tampering an insider with write access to the
+SQLite file can do — even re-chaining, re-signing with the ledger key beside the data and
+rebuilding the Merkle tree so ``verify --all`` passes — is caught by a department's kept
+receipts and checkpoints (``tongxiu audit``), naming what is missing or changed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from events import merkle
+from events.envelope import Receipt
+from events.models import PublicityExpired
+from events.signing import KeyPair
+from events.tlog import Checkpoint
+from infra.bootstrap import ledger_key_path, open_embedded
+from infra.embedded import LocalTransport
+from infra.sqlite_merkle import SqliteTransparencyLog
+from services.audit import verify_streams
+from services.audit_log import AuditResult, LocalLedgerView, audit_store
+from services.config import Settings
+from services.demo import demo_key
+from services.ports import ManualClock
+from services.receipt_store import ReceiptStore
+from services.sdk import Producer
+from services.transparency import verify_log
+from services.verify_projections import verify_projections
+from tests import tamper
+from tests.support import CODE, OTHER, decision, make_world
+
+
+@dataclass
+class Ledger:
+    data: Path
+    db: Path
+    store: ReceiptStore
+    clock: ManualClock
+    receipts: dict[str, Receipt]
+
+    def audit(self, **kw: object) -> AuditResult:
+        app = open_embedded(Settings(data_dir=self.data), clock=self.clock, read_only=True)
+        try:
+            return audit_store(LocalLedgerView(app), self.store.receipts(), self.store.checkpoints(), **kw)  # type: ignore[arg-type]
+        finally:
+            app.close()
+
+    def verify(self) -> tuple[bool, bool]:
+        """(verify --all ok, the Merkle log matches the stored data)."""
+        app = open_embedded(Settings(data_dir=self.data), clock=self.clock, read_only=True)
+        try:
+            return verify_streams(app.log).ok, verify_log(SqliteTransparencyLog(app.log.db), app.log).ok
+        finally:
+            app.close()
+
+
+@pytest.fixture
+def ledger(tmp_path: Path, clock: ManualClock) -> Iterator[Ledger]:
+    data = tmp_path / "ledger"
+    app = open_embedded(Settings(data_dir=data), clock=clock)
+    w = make_world(app, clock)
+    store = ReceiptStore(tmp_path / "samr-deqing")
+    samr = w.p["samr-deqing"]
+    samr.store = store
+    receipts = {"d1": w.serve("D1"), "other": samr.serve(OTHER, decision("D9"), occurred_at=clock.now())}
+    w.at(1)
+    receipts["paid"] = w.pay("D1")
+    receipts["bad"] = samr.publish(CODE, [decision("D1")], occurred_at=clock.now())  # the same decision twice
+    assert not receipts["bad"].accepted and receipts["bad"].log is not None
+    assert all(r.accepted for k, r in receipts.items() if k != "bad"), receipts
+    assert app.ledger.transparency is not None
+    store.add_checkpoint(app.ledger.transparency.checkpoint(save=True))
+    w.at(2)
+    app.close()
+    yield Ledger(data, data / "ledger.sqlite3", store, clock, receipts)
+
+
+def test_receipts_carry_leaves_and_a_signed_checkpoint_that_proves_them(ledger: Ledger) -> None:
+    r = ledger.receipts["d1"]
+    assert r.log is not None and len(r.log.leaves) == len(r.events)
+    cp = r.log.checkpoint
+    assert cp.verify() and all(i < cp.size for i in r.log.leaves)
+    app = open_embedded(Settings(data_dir=ledger.data), clock=ledger.clock, read_only=True)
+    view = LocalLedgerView(app)
+    proof = [bytes.fromhex(h) for h in view.inclusion(r.log.leaves[0], cp.size)]
+    app.close()
+    e = r.events[0]
+    from events.tlog import event_leaf_data
+
+    leaf = merkle.leaf_hash(event_leaf_data(stream=r.stream, seq=e.seq, event_id=e.event_id, hash=e.hash))
+    assert merkle.verify_inclusion(leaf, r.log.leaves[0], cp.size, proof, bytes.fromhex(cp.root))
+    result = ledger.audit()
+    assert result.ok, result.problems
+    assert result.events == 6 and result.rejections == 1 and result.checkpoints >= 2
+    assert ledger.verify() == (True, True)
+
+
+def _check(ledger: Ledger, *, expect: str, rebuilt: bool) -> None:
+    """The insider's tampering passes the ledger's own chain check (and the Merkle check when
+    the tree was rebuilt), and the department's audit fails naming ``expect``."""
+    if rebuilt:
+        with tamper.connect(ledger.db) as conn:
+            tamper.rebuild_tree(conn)
+    chains_ok, log_ok = ledger.verify()
+    assert log_ok is rebuilt
+    result = ledger.audit()
+    assert not result.ok
+    text = "\n".join(result.problems)
+    assert expect in text, text
+    if rebuilt:
+        assert "history rewritten" in text or "truncated" in text, text
+
+
+@pytest.mark.parametrize("rebuilt", [False, True])
+def test_tail_truncation(ledger: Ledger, rebuilt: bool) -> None:
+    with tamper.connect(ledger.db) as conn:
+        last = conn.execute("SELECT MAX(seq) FROM events WHERE stream = ?", (CODE,)).fetchone()[0]
+        conn.execute("DELETE FROM events WHERE stream = ? AND seq >= ?", (CODE, last - 1))
+    assert ledger.verify()[0]  # the chain alone sees nothing
+    paid = ledger.receipts["paid"].events[0]
+    _check(ledger, expect=f"missing: {CODE} #{paid.seq} penalty_fulfilled", rebuilt=rebuilt)
+
+
+@pytest.mark.parametrize("rebuilt", [False, True])
+def test_stream_deletion(ledger: Ledger, rebuilt: bool) -> None:
+    with tamper.connect(ledger.db) as conn:
+        conn.execute("DELETE FROM events WHERE stream = ?", (OTHER,))
+    assert ledger.verify()[0]
+    _check(ledger, expect=f"missing: {OTHER} #1 penalty_decided", rebuilt=rebuilt)
+
+
+@pytest.mark.parametrize("rebuilt", [False, True])
+def test_stream_rename(ledger: Ledger, rebuilt: bool) -> None:
+    renamed = "91330521MA2D7K5Z0"
+    with tamper.connect(ledger.db) as conn:
+        tamper.edit_stream(conn, OTHER, lambda bodies: bodies, new_stream=renamed)
+        conn.execute("DELETE FROM events WHERE stream = ?", (OTHER,))
+    _check(ledger, expect=f"missing: {OTHER} #1 penalty_decided", rebuilt=rebuilt)
+
+
+@pytest.mark.parametrize("rebuilt", [False, True])
+def test_reorder_and_rechain(ledger: Ledger, rebuilt: bool) -> None:
+    with tamper.connect(ledger.db) as conn:
+        tamper.edit_stream(conn, CODE, lambda b: [b[0], b[1], b[3], b[2], *b[4:]])
+    assert ledger.verify()[0]  # re-chained: the chain check passes
+    _check(ledger, expect="changed:", rebuilt=rebuilt)
+
+
+@pytest.mark.parametrize("rebuilt", [False, True])
+def test_redated_recorded_at(ledger: Ledger, rebuilt: bool) -> None:
+    def backdate(bodies: list[dict[str, object]]) -> list[dict[str, object]]:
+        for b in bodies:
+            b["recorded_at"] = "2026-01-05T01:00:00Z"  # back to the registrations: inside the key's window
+        return bodies
+
+    with tamper.connect(ledger.db) as conn:
+        tamper.edit_stream(conn, CODE, backdate)
+    assert ledger.verify()[0]  # recorded_at is not signed by the department: the chain passes
+    paid = ledger.receipts["paid"].events[0]  # recorded a day later: now "recorded" with the decision
+    _check(ledger, expect=f"changed: {CODE} #{paid.seq} penalty_fulfilled", rebuilt=rebuilt)
+
+
+def test_redated_before_the_ledger_existed_is_caught_by_verify(ledger: Ledger) -> None:
+    """Re-dated before the department's key was registered: no key was valid then."""
+    def backdate(bodies: list[dict[str, object]]) -> list[dict[str, object]]:
+        for b in bodies:
+            b["recorded_at"] = "2020-01-01T00:00:00Z"
+        return bodies
+
+    with tamper.connect(ledger.db) as conn:
+        tamper.edit_stream(conn, CODE, backdate)
+    assert ledger.verify()[0] is False
+    assert not ledger.audit().ok
+
+
+@pytest.mark.parametrize("rebuilt", [False, True])
+def test_rekeyed_department_with_resigned_events(ledger: Ledger, rebuilt: bool) -> None:
+    """The insider holds the ledger key (beside the data): gives samr-deqing a new key in the
+    registry, cuts the fine from 50,000 to 5 and re-signs everything."""
+    ledger_key = KeyPair.from_private(ledger_key_path(ledger.data).read_text().strip())
+    new = KeyPair.generate()
+
+    def rekey(bodies: list[dict[str, object]]) -> list[dict[str, object]]:
+        for b in bodies:
+            ev = b["event"]
+            assert isinstance(ev, dict)
+            if ev.get("type") == "department_registered" and ev.get("department_id") == "samr-deqing":
+                ev["public_key"] = new.public_key
+        return bodies
+
+    def cut(bodies: list[dict[str, object]]) -> list[dict[str, object]]:
+        for b in bodies:
+            ev = b["event"]
+            assert isinstance(ev, dict)
+            if ev.get("type") == "penalty_decided":
+                ev["fine_yuan"] = "5"
+        return bodies
+
+    with tamper.connect(ledger.db) as conn:
+        tamper.edit_stream(conn, "registry", rekey, keys={"ledger": ledger_key, "samr-deqing": new})
+        tamper.edit_stream(conn, CODE, cut, keys={"samr-deqing": new, "ledger": ledger_key})
+        tamper.edit_stream(conn, OTHER, lambda b: b, keys={"samr-deqing": new, "ledger": ledger_key})
+    assert ledger.verify()[0]  # re-keyed and re-signed: verify --all says OK
+    _check(ledger, expect=f"changed: {CODE} #1 penalty_decided", rebuilt=rebuilt)
+
+
+@pytest.mark.parametrize("rebuilt", [False, True])
+def test_forged_ledger_fact(ledger: Ledger, rebuilt: bool) -> None:
+    """A ledger-signed publicity_expired slipped into the history before the payment."""
+    ledger_key = KeyPair.from_private(ledger_key_path(ledger.data).read_text().strip())
+
+    def forge(bodies: list[dict[str, object]]) -> list[dict[str, object]]:
+        fact = dict(bodies[0])
+        fact.update(
+            event_id="forged-0", department="ledger", submission_id="forged", index=0,
+            event=PublicityExpired(decision_no="D1", expired_on=date(2026, 1, 5)).model_dump(mode="json"),
+            signature_format=2, submission_size=1,
+        )
+        return [*bodies[:3], fact, *bodies[3:]]
+
+    with tamper.connect(ledger.db) as conn:
+        tamper.edit_stream(conn, CODE, forge, keys={"ledger": ledger_key})
+    assert ledger.verify()[0]
+    paid = ledger.receipts["paid"].events[0]
+    _check(ledger, expect=f"changed: {CODE} #{paid.seq} penalty_fulfilled", rebuilt=rebuilt)
+
+
+@pytest.mark.parametrize("rebuilt", [False, True])
+def test_rewritten_rejection(ledger: Ledger, rebuilt: bool) -> None:
+    bad = ledger.receipts["bad"]
+    with tamper.connect(ledger.db) as conn:
+        (rid, receipt) = conn.execute(
+            "SELECT id, receipt FROM rejections WHERE submission_id = ?", (bad.submission_id,)).fetchone()
+        changed = json.loads(receipt)
+        changed["reasons"] = [{**changed["reasons"][0], "code": "signature_invalid"}]
+        conn.execute("UPDATE rejections SET receipt = ?, codes = ? WHERE id = ?",
+                     (json.dumps(changed, ensure_ascii=False), "signature_invalid", rid))
+    _check(ledger, expect=f"changed: rejection of samr-deqing/{bad.submission_id}", rebuilt=rebuilt)
+
+
+def test_deleted_rejection_is_caught_by_the_log_check(ledger: Ledger) -> None:
+    with tamper.connect(ledger.db) as conn:
+        conn.execute("DELETE FROM rejections")
+    assert ledger.verify() == (True, False)
+    assert not ledger.audit().ok
+
+
+def test_read_model_edited(ledger: Ledger) -> None:
+    app = open_embedded(Settings(data_dir=ledger.data), clock=ledger.clock, read_only=True)
+    assert verify_projections(app).ok
+    app.close()
+    with tamper.connect(ledger.db) as conn:
+        conn.execute(
+            "UPDATE projection_parts SET state = replace(state, '\"fine_yuan\": \"50000\"', '\"fine_yuan\": \"5\"')"
+            " WHERE key = ? AND part = 'credit.records/D1'",
+            (f"enterprise:{CODE}",),
+        )
+    app = open_embedded(Settings(data_dir=ledger.data), clock=ledger.clock, read_only=True)
+    result = verify_projections(app)
+    app.close()
+    assert not result.ok and result.first_difference is not None
+    assert result.first_difference.startswith(f"enterprise:{CODE}/") and "'5'" in result.first_difference
+
+
+def test_witness_cosignatures_required(ledger: Ledger, tmp_path: Path) -> None:
+    from events.tlog import cosign
+
+    w1, w2 = KeyPair.generate(), KeyPair.generate()
+    witnesses = {"mof": w1.public_key, "court": w2.public_key}
+    cp = ledger.store.checkpoints()[-1]
+    assert not ledger.audit(witnesses=witnesses, require=2).ok  # none cosigned yet
+    one = cosign(cp, "mof", w1.sign, w1.public_key)
+    both = cosign(one, "court", w2.sign, w2.public_key)
+    assert both.cosigned_by(witnesses) == {"mof", "court"}
+    # a checkpoint is a plain file: the witness's copy round-trips
+    f = tmp_path / "cp.json"
+    f.write_text(both.to_file())
+    again = Checkpoint.model_validate_json(f.read_text())
+    assert again.cosigned_by(witnesses) == {"mof", "court"}
+    forged = again.model_copy(update={"root": "0" * 64})
+    assert forged.cosigned_by(witnesses) == set() and not forged.verify()
+    only = ReceiptStore(tmp_path / "auditor")
+    only.add_checkpoint(again)
+    app = open_embedded(Settings(data_dir=ledger.data), clock=ledger.clock, read_only=True)
+    try:
+        ok = audit_store(LocalLedgerView(app), [], only.checkpoints(), witnesses=witnesses, require=2)
+        assert ok.ok, ok.problems
+        short = audit_store(LocalLedgerView(app), [], [one], witnesses=witnesses, require=2)
+        assert not short.ok and "1 of the 2 required" in short.problems[0]
+    finally:
+        app.close()
+    # the insider (holding the ledger key) rewrites a stream and rebuilds the tree: an auditor
+    # holding nothing but the witnessed checkpoint file sees the fork
+    with tamper.connect(ledger.db) as conn:
+        tamper.edit_stream(conn, CODE, lambda b: [b[0], b[1], b[3], b[2], *b[4:]])
+        tamper.rebuild_tree(conn)
+    app = open_embedded(Settings(data_dir=ledger.data), clock=ledger.clock, read_only=True)
+    try:
+        forked = audit_store(LocalLedgerView(app), [], [again], witnesses=witnesses, require=2)
+    finally:
+        app.close()
+    assert not forked.ok and "history rewritten" in forked.problems[0], forked.problems
+
+
+def test_existing_ledger_gets_its_tree_on_first_open(ledger: Ledger) -> None:
+    with tamper.connect(ledger.db) as conn:
+        before = conn.execute("SELECT size FROM merkle_state").fetchone()[0]
+        conn.execute("DROP TABLE merkle_leaves")
+        conn.execute("DROP TABLE merkle_state")
+    app = open_embedded(Settings(data_dir=ledger.data), clock=ledger.clock)
+    try:
+        assert app.ledger.transparency is not None
+        assert app.ledger.transparency.checkpoint().size == before
+        assert verify_log(SqliteTransparencyLog(app.log.db), app.log).ok
+    finally:
+        app.close()
+    # built in the same order the appends had made it: the department's receipts still audit
+    assert ledger.audit().ok
+
+
+def test_sdk_keeps_receipts_by_default(app: object, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TONGXIU_CLIENT_DIR", str(tmp_path / "client"))
+    from services.app import Tongxiu
+
+    assert isinstance(app, Tongxiu)
+    make_world(app, clock)
+    p = Producer(LocalTransport(app), "samr-deqing", demo_key("samr-deqing"))
+    r = p.serve(CODE, decision("D7", fine_yuan=Decimal("100")), occurred_at=clock.now())
+    assert r.accepted
+    kept = ReceiptStore(tmp_path / "client" / "samr-deqing").receipts()
+    assert [k.submission_id for k in kept][-1] == r.submission_id and kept[-1].log is not None
