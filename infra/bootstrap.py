@@ -1,35 +1,23 @@
-"""The composition root: the only place that picks adapters for the ports."""
+"""The composition root: the only place that picks adapters for the ports.
+
+``open_app(settings)`` builds a whole :class:`services.app.Tongxiu` for the configured backend
+in one expression; the entry points (CLI, HTTP, worker) call it and assign nothing afterwards.
+The distributed backend's pieces are in ``infra.distributed``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from events.signing import KeyPair
-from projections.fold import Rules
-from projections.rules import PolicyBook
-from projections.workdays import WorkCalendar
+from infra.common import ledger_key, load_rules
+from infra.embedded import InProcessTransport, LocalFeed
 from services.app import Tongxiu
 from services.config import Settings
 from services.ledger import Ledger
 from services.ports import Clock, SystemClock
-from streams.processor import ProjectionRunner
+from streams.processor import InProcessProjection, ProjectionRunner
 
-
-def load_rules(settings: Settings) -> Rules:
-    policies = PolicyBook.load(settings.policy_file) if settings.policy_file else PolicyBook()
-    return Rules(policies=policies, calendar=WorkCalendar(settings.calendar_dir))
-
-
-def ledger_key(data_dir: Path) -> KeyPair:
-    """The ledger's own signing key, made once and kept beside the data."""
-    path = data_dir / "ledger.key"
-    if path.exists():
-        return KeyPair.from_private(path.read_text().strip())
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = KeyPair.generate()
-    path.write_text(key.private_key)
-    path.chmod(0o600)
-    return key
+__all__ = ["ledger_key", "load_rules", "open_app", "open_embedded"]
 
 
 def open_app(
@@ -68,26 +56,23 @@ def open_embedded(
         path = data_dir / "ledger.key"
         key = KeyPair.from_private(path.read_text().strip()) if path.exists() else KeyPair.generate()
     ledger = Ledger(log, rejections, clock, rules, key or ledger_key(data_dir))
-    runner = ProjectionRunner(store, rules)
+    offsets = SqliteOffsetStore(db)
+    read_models = InProcessProjection(ProjectionRunner(store, rules), log)
     app = Tongxiu(
         log=log,
         rejections=rejections,
         projections=store,
-        offsets=SqliteOffsetStore(db),
+        offsets=offsets,
         clock=clock,
         rules=rules,
         ledger=ledger,
-        runner=runner,
+        transport=InProcessTransport(ledger, read_models),
+        read_models=read_models,
+        feed=LocalFeed(log, offsets),
         backend="embedded",
+        closers=[db.close],
     )
-    app.after_submit = app.process
-    from infra.embedded import LocalFeed
-
-    app.feed = LocalFeed(app)
-    app.closers.append(db.close)
-    if read_only:
-        app.after_submit = None
-        return app
-    ledger.bootstrap()
-    app.process()
+    if not read_only:
+        ledger.bootstrap()
+        app.process()
     return app

@@ -123,7 +123,7 @@ def demo(
 ) -> None:
     """Run the whole mission on a fresh embedded ledger and show the result."""
     from infra.bootstrap import open_embedded
-    from infra.embedded import LocalFeed, LocalInbox, LocalTransport
+    from infra.embedded import LocalInbox, LocalTransport
     from services import render
     from services.demo import START, run_demo
     from services.ports import ManualClock
@@ -140,7 +140,7 @@ def demo(
             clock,
             transport=LocalTransport(tongxiu),
             inbox=LocalInbox(tongxiu),
-            feed=LocalFeed(tongxiu),
+            feed=tongxiu.feed,
             say=lambda s: console.print(escape(s)),
         )
         render.credit(console, tongxiu.credit(result.enterprise))
@@ -242,7 +242,7 @@ def register(
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     tongxiu = _open()
-    receipt = tongxiu.ledger.emit(REGISTRY_STREAM, [event], submission_id=f"register:{department_id}")
+    receipt = tongxiu.emit(REGISTRY_STREAM, [event], submission_id=f"register:{department_id}")
     tongxiu.process()
     _receipt_out(receipt.model_dump(mode="json"), json_out=False)
     tongxiu.close()
@@ -263,7 +263,7 @@ def legacy_code(
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     tongxiu = _open()
-    receipt = tongxiu.ledger.emit(REGISTRY_STREAM, [event], submission_id=f"legacy-code:{code}")
+    receipt = tongxiu.emit(REGISTRY_STREAM, [event], submission_id=f"legacy-code:{code}")
     tongxiu.process()
     _receipt_out(receipt.model_dump(mode="json"), json_out=False)
     tongxiu.close()
@@ -287,7 +287,7 @@ def backfill(
     except (ValidationError, ValueError) as exc:
         _fail(f"--until / --reason: {exc}")
     tongxiu = _open()
-    receipt = tongxiu.ledger.emit(REGISTRY_STREAM, [event], submission_id=f"backfill-open:{department_id}:{until}")
+    receipt = tongxiu.emit(REGISTRY_STREAM, [event], submission_id=f"backfill-open:{department_id}:{until}")
     tongxiu.process()
     _receipt_out(receipt.model_dump(mode="json"), json_out=False)
     tongxiu.close()
@@ -683,19 +683,10 @@ def serve(
 @app.command()
 def rebuild() -> None:
     """Forget every read model and rebuild it from the log (the result equals the incremental one)."""
-    from streams.processor import PROJECTION
-
     tongxiu = _open()
-    tongxiu.projections.reset(PROJECTION)
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("rebuilding", total=None)
-        applied = 0
-        while True:
-            chunk = tongxiu.log.read_all(after=tongxiu.runner.position(), limit=1000)
-            if not chunk:
-                break
-            applied += tongxiu.runner.apply(chunk)
-            progress.advance(task, len(chunk))
+        applied = tongxiu.rebuild(lambda n: progress.advance(task, n))
     tongxiu.close()
     console.print(f"rebuilt the read models from {applied} events")
 

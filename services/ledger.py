@@ -18,7 +18,6 @@ from typing import Any
 
 from events.codes import check_uscc
 from events.envelope import (
-    GENESIS_HASH,
     Envelope,
     Reason,
     Receipt,
@@ -457,6 +456,3 @@ class Ledger:
         self.rejections.record(RejectionRecord(receipt=receipt, submission=body, authenticated=authenticated))
         return receipt
 
-
-def genesis() -> str:
-    return GENESIS_HASH

@@ -18,10 +18,10 @@ from typing import Any
 from events.envelope import Envelope, Receipt
 from events.models import REGISTRY_STREAM, PropagationScheduled
 from projections.fold import Rules, fold_enterprise, fold_registry
+from projections.keys import PROJECTION, enterprise_key, inbox_entry, inbox_key, supervision_key
 from projections.views import EnterpriseState, RegistryState, SupervisionState
 from services.ledger import Ledger
 from services.ports import EventLog, ProjectionStore
-from streams.processor import PROJECTION, enterprise_key, inbox_entry, inbox_key, supervision_key
 
 log = logging.getLogger("tongxiu.worker")
 

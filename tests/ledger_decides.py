@@ -182,10 +182,10 @@ def d3_backfill_is_explicit_and_marked(w: World) -> None:
                     decision_date=date(2024, 3, 1))
     refused = w.p["tax-deqing"].publish(CODE, [warn], occurred_at=then, submission_id=sid)
     assert refused.codes == ["backfill_not_authorized"]
-    opened = w.app.ledger.emit(REGISTRY_STREAM, [BackfillAuthorized(department_id="tax-deqing", until=date(2026, 1, 31),
+    opened = w.app.emit(REGISTRY_STREAM, [BackfillAuthorized(department_id="tax-deqing", until=date(2026, 1, 31),
                                                                     reason="导入历史记录")], submission_id="bf-tax")
     assert opened.accepted, opened.reasons
-    assert w.app.ledger.emit(REGISTRY_STREAM, [BackfillAuthorized(department_id="creditchina", until=date(2026, 1, 31),
+    assert w.app.emit(REGISTRY_STREAM, [BackfillAuthorized(department_id="creditchina", until=date(2026, 1, 31),
                                                                   reason="导入历史记录")], submission_id="bf-cc").accepted
     # the rejected id stays rejected (its receipt is recorded); the import uses a new one
     assert w.p["tax-deqing"].publish(CODE, [warn], occurred_at=then, submission_id=sid + "-2").accepted
@@ -532,7 +532,7 @@ def legacy_code_needs_the_operators_registration(w: World) -> None:
     assert receipt.codes == ["legacy_code_unregistered"]
     assert typo not in w.app.log.streams()
     legacy = "91350203M0001QAY9B"
-    assert w.app.ledger.emit(REGISTRY_STREAM, [LegacyCodeRegistered(code=legacy, source="存量登记")],
+    assert w.app.emit(REGISTRY_STREAM, [LegacyCodeRegistered(code=legacy, source="存量登记")],
                              submission_id="legacy").accepted
     assert w.p["samr-deqing"].publish(legacy, [decision()], occurred_at=w.clock.now(), legacy_code=True).accepted
     registered = w.app.ledger.registry().legacy_codes
@@ -610,7 +610,7 @@ def d4_sector_standard_classes_the_fine(w: World) -> None:
 
 
 def d11_order_58_special_equipment_waits_a_year(w: World) -> None:
-    assert w.app.ledger.emit(REGISTRY_STREAM, [BackfillAuthorized(department_id="ema-deqing", until=date(2026, 1, 31),
+    assert w.app.emit(REGISTRY_STREAM, [BackfillAuthorized(department_id="ema-deqing", until=date(2026, 1, 31),
                                                                   reason="导入历史记录")], submission_id="bf").accepted
     then = datetime(2024, 3, 1, 9, tzinfo=CHINA)
     d = decision(rule_set="ndrc-order-58", decision_date=date(2024, 3, 1), sector="special_equipment",

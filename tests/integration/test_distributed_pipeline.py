@@ -32,8 +32,9 @@ from events.models import (
 from events.signing import KeyPair
 from infra.bootstrap import open_embedded
 from infra.distributed import KafkaFeed, ProjectionInbox, open_distributed
-from infra.embedded import LocalFeed, LocalInbox, LocalTransport
+from infra.embedded import LocalInbox, LocalTransport
 from infra.kafka_topics import client_config, drop_topics, migrate_topics, topic_names
+from projections.keys import PROJECTION
 from services.app import Tongxiu
 from services.audit import replay as services_replay
 from services.audit import verify_streams
@@ -41,7 +42,6 @@ from services.config import Settings
 from services.demo import DEPARTMENTS, ENTERPRISE, START, demo_key, make_uscc, run_demo
 from services.ports import ManualClock
 from services.sdk import Producer
-from streams.processor import PROJECTION
 from tests.integration.pipeline import (  # noqa: F401 (re-exported for test_http_distributed)
     FileDrivenClock,
     Worker,
@@ -115,14 +115,14 @@ def test_demo_on_distributed_equals_embedded(
     feed = KafkaFeed(settings)
     try:
         wait_for(lambda: app.log.last_seq(REGISTRY_STREAM) >= 1, 60, "the worker's bootstrap", workers[0])
-        dist = run_demo(app, clock, transport=app.transport, inbox=ProjectionInbox(app), feed=feed,  # type: ignore[attr-defined]
+        dist = run_demo(app, clock, transport=app.transport, inbox=ProjectionInbox(app), feed=feed,
                         say=lambda s: None)
         app.process()
 
         eclock = ManualClock(START)
         emb = open_embedded(Settings(data_dir=tmp_path / "embedded"), clock=eclock, key=key)
         try:
-            efeed = LocalFeed(emb)
+            efeed = emb.feed
             ref = run_demo(emb, eclock, transport=LocalTransport(emb), inbox=LocalInbox(emb), feed=efeed,
                            say=lambda s: None)
 
@@ -208,12 +208,12 @@ def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
     workers.append(worker)
     worker.start()
     app = open_distributed(settings, session=cassandra_session)
-    transport = app.transport  # type: ignore[attr-defined]
+    transport = app.transport
     try:
         wait_for(lambda: app.log.last_seq(REGISTRY_STREAM) >= 1, 60, "the worker's bootstrap", worker)
         for dept in ("samr-deqing", "creditchina"):
             info = next(d for d in DEPARTMENTS if d[0] == dept)
-            r = app.ledger.emit(REGISTRY_STREAM, [DepartmentRegistered(
+            r = app.emit(REGISTRY_STREAM, [DepartmentRegistered(
                 department_id=dept, name=info[1], kind=info[2], domain=info[3], jurisdiction=info[4],
                 public_key=demo_key(dept).public_key)], submission_id=f"register:{dept}")
             assert r.accepted, r

@@ -239,7 +239,7 @@ def test_legacy_code_is_accepted_only_when_declared_and_marked(world: World) -> 
     unregistered = world.p["samr-deqing"].publish(legacy, [decision()], occurred_at=world.clock.now(), legacy_code=True)
     assert unregistered.codes == ["legacy_code_unregistered"]
     assert legacy not in world.app.log.streams()
-    registered = world.app.ledger.emit(
+    registered = world.app.emit(
         REGISTRY_STREAM, [LegacyCodeRegistered(code=legacy, source="登记机关存量数据")], submission_id="legacy-1"
     )
     assert registered.accepted, registered.reasons
