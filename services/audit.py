@@ -130,8 +130,7 @@ def _keys(log: EventLog, result: Verification) -> dict[str, str]:
     for stored in _check_chain(log, REGISTRY_STREAM, result, {}):
         env = stored.envelope
         ev = env.event
-        bootstrap = not registry.departments and isinstance(ev, DepartmentRegistered)
-        key = ev.public_key if bootstrap else (
+        key = ev.public_key if not registry.departments and isinstance(ev, DepartmentRegistered) else (
             registry.departments[env.department].public_key if env.department in registry.departments else None
         )
         body = json.loads(stored.raw)

@@ -405,7 +405,7 @@ def verify(
     tongxiu = _open_ro()
     if code and not all_streams:
         _require_stream(tongxiu, code)
-    streams = None if all_streams else [code]  # type: ignore[list-item]
+    streams = None if all_streams or code is None else [code]
     total = len(tongxiu.log.streams()) if all_streams else 1
     with Progress(console=Console(stderr=True), transient=True, disable=json_out) as progress:
         task = progress.add_task("verifying", total=total)
@@ -666,7 +666,7 @@ def serve(
     if tokens_file is None:
         _fail("no tokens file: give --tokens, tokens_file in tongxiu.toml or TONGXIU_TOKENS_FILE")
     try:
-        grants = load_tokens(tokens_file)  # type: ignore[arg-type]
+        grants = load_tokens(tokens_file)
     except (OSError, ValueError) as exc:
         _fail(f"tokens file {tokens_file}: {exc}")
     tongxiu = _open()
@@ -806,7 +806,8 @@ def infra_down() -> None:
     """Stop the local servers this state dir started."""
     from infra import launch
 
-    _print_json(launch.down())
+    launch.down()
+    _print_json(launch.status(probe=False))  # what is left running (it used to print null)
 
 
 @infra_app.command("status")

@@ -285,22 +285,22 @@ def check_event(
         return []
 
     if isinstance(ev, (RectificationEvidenceSubmitted, RectificationVerified, RectificationRejected)):
-        item = state.rectification.items.get(f"{ev.advice_no}/{ev.item_id}")
-        if item is None:
+        open_item = state.rectification.items.get(f"{ev.advice_no}/{ev.item_id}")
+        if open_item is None:
             return [reason("unknown_reference", f"{where}.item_id", f"no item {ev.item_id} in advice {ev.advice_no}")]
-        if item.status == "closed":
-            return [reason("item_closed", f"{where}.item_id", f"item {ev.item_id} was closed on {item.closed_at}")]
+        if open_item.status == "closed":
+            return [reason("item_closed", f"{where}.item_id", f"item {ev.item_id} was closed on {open_item.closed_at}")]
         if isinstance(ev, RectificationEvidenceSubmitted):
             return []
-        if dept not in item.owners:
+        if dept not in open_item.owners:
             return [
                 reason(
                     "not_authorized",
                     "department",
-                    f"{dept} is not an owner of item {ev.item_id} (owners: {', '.join(item.owners)})",
+                    f"{dept} is not an owner of item {ev.item_id} (owners: {', '.join(open_item.owners)})",
                 )
             ]
-        if not item.evidence:
+        if not open_item.evidence:
             return [reason("no_evidence", f"{where}.item_id", f"no evidence was submitted for item {ev.item_id}")]
         return []
 
@@ -812,9 +812,3 @@ def _check_application(
             return [reason("repair_locked_out", field, f"local policy: at most {limit} repairs in 5 years")]
     return []
 
-
-def expected_periods(ev: PenaltyDecided, rules: Rules, stream: str) -> tuple[str, date, date | None]:
-    """What a notice for ``ev`` must say: class, publicity until, earliest repair date."""
-    policy = rules.policies.for_jurisdiction(jurisdiction_of(stream))
-    periods = compute_periods(decision_facts(ev, rules.policies), policy)
-    return str(periods.publicity_class), periods.max_end, periods.repair_from

@@ -294,7 +294,7 @@ def create_app(
         ),
     )
     api.add_middleware(
-        Guard,  # type: ignore[arg-type]
+        Guard,
         known=lambda token: _digest(token) in grants,
         cookie=COOKIE,
         max_body=MAX_BODY,

@@ -273,6 +273,7 @@ class Ledger:
             if not bootstrapping:
                 out = [reason("unknown_department", "department", f"部门 {submission.department!r} 未在登记簿中登记")]
                 return out + self._impersonation(submission, registry, digest, only_first=True)
+            assert isinstance(first, DepartmentRegistered)  # bootstrapping says so
             public_key = first.public_key
         else:
             public_key = info.public_key
@@ -395,7 +396,7 @@ class Ledger:
         """The ledger's own fact, appended with the one it propagates: who must apply it, by
         when. Subscribers are read from the registry at this moment and written down, so a
         rebuild never depends on when it runs."""
-        decision_no = str(source.event.decision_no)
+        decision_no = str(getattr(source.event, "decision_no"))  # noqa: B009 - every propagated type has one
         record = work.credit.records.get(decision_no)
         decider = record.department if record is not None else source.department
         policy = self.rules.policies.for_jurisdiction(source.stream[2:8])

@@ -319,9 +319,13 @@ def test_kafka_feed_resumes_where_it_stopped(servers: Any) -> None:
     assert len(items) == 6
     for item in items[:4]:
         first.commit(group, item)
-    # not committed: delivered again by the next poll of the same instance
-    again = first.poll(group, max_items=2)
-    assert {i.event_id for i in again} <= {i.event_id for i in items[4:]} | set(feed_ids)
+    # not committed: delivered again by the next poll of the same instance (a commit covers its
+    # partition up to the item, and items[:4] precede items[4:] in their partitions)
+    committed = {i.event_id for i in items[:4]}
+    again = first.poll(group, max_items=len(feed_ids))
+    assert [i.event_id for i in again if i.event_id in committed] == [], "a committed item came back"
+    assert {i.event_id for i in again} == set(feed_ids) - committed, "an uncommitted item was not delivered again"
+    assert {i.event_id for i in items[4:6]} <= {i.event_id for i in again}
     first.close()  # the process "stops"
 
     second = KafkaFeed(settings)
