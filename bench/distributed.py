@@ -76,7 +76,7 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
            "TONGXIU_KEYSPACE": settings.keyspace, "TONGXIU_DATA_DIR": str(settings.data_dir),
            "TONGXIU_PARTITIONS": str(settings.partitions)}
     log = open(workdir / "worker.log", "ab")
-    worker = subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], cwd=REPO, env=env, stdout=log,
+    worker = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "worker"], cwd=REPO, env=env, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
     app = open_distributed(settings, wait_s=600)
     try:

@@ -279,7 +279,7 @@ def test_cli_path(tmp_path_factory: pytest.TempPathFactory) -> None:
     def run(raw: bytes | dict[str, Any]) -> None:
         path = files / "submission.json"
         path.write_bytes(raw if isinstance(raw, bytes) else _dumps(raw))
-        result = runner.invoke(__import__("services.cli", fromlist=["app"]).app,
+        result = runner.invoke(__import__("entrypoints.cli", fromlist=["app"]).app,
                                ["--data-dir", str(data), "publish", str(path), "--json"])
         assert result.exit_code in (0, 1), (result.exit_code, result.output[-2000:], result.exception)
         assert "Traceback" not in result.output

@@ -82,7 +82,7 @@ class Worker:
             "TONGXIU_CASSANDRA_REPLICATION": json.dumps(s.cassandra_replication),
             "TONGXIU_CONSISTENCY": s.consistency,
         }
-        cmd = [sys.executable, "-m", "services.cli", "worker", "--loglevel", "WARNING", "--engine", self.engine,
+        cmd = [sys.executable, "-m", "entrypoints.cli", "worker", "--loglevel", "WARNING", "--engine", self.engine,
                "--commit-interval", str(self.commit_interval), "--agents", self.agents, *self.extra_args]
         if self.clock_file is not None:
             cmd += ["--clock-file", str(self.clock_file)]

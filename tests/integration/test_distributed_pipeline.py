@@ -1,5 +1,5 @@
 """The distributed pipeline against the real Kafka 4.x and Cassandra 5 (``servers`` fixture):
-the Faust worker runs as a subprocess (``python -m services.cli worker``) pointed at this
+the Faust worker runs as a subprocess (``python -m entrypoints.cli worker``) pointed at this
 test's own topic prefix and keyspace.
 
 1. the demo scenario on the distributed backend gives the same views and hash chains as on
@@ -167,7 +167,7 @@ def _cli_reads_match(settings: Settings, emb: Tongxiu) -> None:
     """The auditor's CLI with ``--backend distributed`` reads what the embedded CLI reads."""
     from typer.testing import CliRunner
 
-    from services.cli import app as cli
+    from entrypoints.cli import app as cli
 
     env = {
         "TONGXIU_TOPIC_PREFIX": settings.topic_prefix,

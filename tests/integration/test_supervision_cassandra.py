@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from entrypoints.cli import app as cli_app
 from events.models import department_stream
 from events.signing import KeyPair
 from infra.cassandra_store import (
@@ -21,7 +22,6 @@ from infra.cassandra_store import (
 from infra.embedded import LocalTransport
 from infra.kafka_topics import drop_topics, migrate_topics
 from services.audit import verify_streams
-from services.cli import app as cli_app
 from services.config import Settings
 from services.ports import ManualClock
 from tests.integration.test_cassandra_ledger import open_cassandra

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from entrypoints.cli import app as cli_app
 from events.models import REGISTRY_STREAM
 from events.signing import KeyPair
 from infra.distributed import open_distributed
 from services.audit import verify_streams
-from services.cli import app as cli_app
 from services.config import Settings
 from tests.integration.test_distributed_pipeline import (  # noqa: F401  (fixtures)
     FileDrivenClock,

@@ -13,13 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from entrypoints.cli import app as cli_app
 from events.envelope import Receipt
 from events.models import CreditListIncluded, CreditRepairNoticeIssued, DeliveryAcknowledged
 from infra.bootstrap import open_embedded
 from projections.fold import CHINA
 from projections.fold import china_day as fold_china_day
 from projections.workdays import china_day
-from services.cli import app as cli_app
 from services.config import Settings
 from services.demo import demo_key
 from services.http import create_app

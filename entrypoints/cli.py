@@ -744,7 +744,7 @@ def worker(
 ) -> None:
     """Run the distributed worker: the ledger agent and the projection agent.
 
-    By default it is supervised (streams/supervisor.py): it waits for Kafka and Cassandra,
+    By default it is supervised (entrypoints/supervisor.py): it waits for Kafka and Cassandra,
     restarts after a failure with a bounded backoff, logs one line per change of state and
     reports it (status file, --health-port). See docs/faults.md and infra/systemd/."""
     import logging
@@ -763,7 +763,7 @@ def worker(
         _fail("--agents applies to the faust engine; the plain engine runs both loops")
     logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if supervise:
-        from streams.supervisor import Supervisor, child_argv
+        from entrypoints.supervisor import Supervisor, child_argv
 
         logging.getLogger("tongxiu.supervisor").setLevel(logging.INFO)
         sup = Supervisor(State.settings, child_argv(), status_file=status_file, health_port=health_port)
