@@ -1,4 +1,4 @@
-"""Every event type has a handler in each fold table, or is listed there as ignored with the
+"""Every event type has a handler in each fold table and in the write path's checks, or is listed there as ignored with the
 reason (a new event type that nobody folds fails here, not silently in production)."""
 
 from __future__ import annotations
@@ -7,10 +7,12 @@ import pytest
 
 from events.models import EVENT_TYPES
 from projections.fold import ENTERPRISE_FOLDS, ENTERPRISE_IGNORED, REGISTRY_FOLDS, REGISTRY_IGNORED
+from services.decide import CHECKS, CHECKS_IGNORED
 
 TABLES = {
     "enterprise": (ENTERPRISE_FOLDS, ENTERPRISE_IGNORED),
     "registry": (REGISTRY_FOLDS, REGISTRY_IGNORED),
+    "checks": (CHECKS, CHECKS_IGNORED),
 }
 
 
