@@ -17,7 +17,7 @@ from services.ledger import Ledger
 from services.ports import Clock, SystemClock
 from streams.processor import InProcessProjection, ProjectionRunner
 
-__all__ = ["ledger_key", "load_rules", "open_app", "open_embedded"]
+__all__ = ["ledger_key", "load_rules", "open_app", "open_embedded", "open_memory"]
 
 
 def open_app(
@@ -75,4 +75,44 @@ def open_embedded(
     if not read_only:
         ledger.bootstrap()
         app.process()
+    return app
+
+
+def open_memory(
+    settings: Settings | None = None, *, clock: Clock | None = None, key: KeyPair | None = None
+) -> Tongxiu:
+    """The embedded wiring on the in-memory adapters (``infra.memory``): for tests of the
+    decision logic without a database. Nothing is kept."""
+    from infra.memory import (
+        MemoryEventLog,
+        MemoryOffsetStore,
+        MemoryProjectionStore,
+        MemoryRejectionLog,
+        MemoryStorage,
+    )
+
+    storage = MemoryStorage()
+    clock = clock or SystemClock()
+    rules = load_rules(settings or Settings())
+    log = MemoryEventLog(storage)
+    rejections = MemoryRejectionLog(storage)
+    store = MemoryProjectionStore(storage)
+    offsets = MemoryOffsetStore(storage)
+    ledger = Ledger(log, rejections, clock, rules, key or KeyPair.generate())
+    read_models = InProcessProjection(ProjectionRunner(store, rules), log)
+    app = Tongxiu(
+        log=log,
+        rejections=rejections,
+        projections=store,
+        offsets=offsets,
+        clock=clock,
+        rules=rules,
+        ledger=ledger,
+        transport=InProcessTransport(ledger, read_models),
+        read_models=read_models,
+        feed=LocalFeed(log, offsets),
+        backend="memory",
+    )
+    ledger.bootstrap()
+    app.process()
     return app

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from entrypoints.cli import app as cli_app
 from events.envelope import Receipt
 from events.models import CreditListIncluded, CreditRepairNoticeIssued, DeliveryAcknowledged
-from infra.bootstrap import open_embedded
+from infra.bootstrap import open_embedded, open_memory
 from projections.fold import CHINA
 from projections.fold import china_day as fold_china_day
 from projections.workdays import china_day
@@ -37,6 +37,18 @@ def test_scenario(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualC
         scenario(request.getfixturevalue("world"))
         return
     app = open_embedded(Settings(data_dir=tmp_path / "with-policy", policy_file=policy), clock=clock)
+    try:
+        scenario(make_world(app, clock))
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
+def test_scenario_in_memory(tmp_path: Path, clock: ManualClock, scenario: Callable[[World], None]) -> None:
+    """The same decisions with no database at all (the in-memory adapters, infra/memory.py):
+    given the events so far, a submission gives these events or these reasons."""
+    policy = policy_file(scenario, tmp_path / "policy")
+    app = open_memory(Settings(policy_file=policy), clock=clock)
     try:
         scenario(make_world(app, clock))
     finally:
