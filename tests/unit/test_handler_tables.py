@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from events.models import EVENT_TYPES
-from projections.fold import ENTERPRISE_FOLDS, ENTERPRISE_IGNORED, REGISTRY_FOLDS, REGISTRY_IGNORED
+from projections.enterprise_fold import ENTERPRISE_FOLDS, ENTERPRISE_IGNORED
+from projections.fold import REGISTRY_FOLDS, REGISTRY_IGNORED
 from services.decide import CHECKS, CHECKS_IGNORED
 
 TABLES = {
