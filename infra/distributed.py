@@ -111,11 +111,13 @@ class WorkerProjection(ReadSync):
     (its saved position is the count of events applied). ``rebuild`` folds the Cassandra log
     here, with the embedded backend's runner (stop the worker first)."""
 
-    def __init__(self, store: ProjectionStore, log_: EventLog, rules: Rules, *, timeout_s: float = 60.0) -> None:
+    def __init__(self, store: ProjectionStore, log_: EventLog, rules: Rules, *, timeout_s: float = 60.0,
+                 settle_s: float = 2.0) -> None:
         self.store = store
         self.log = log_
         self.rules = rules
         self.timeout_s = timeout_s
+        self.settle_s = settle_s
 
     def position(self) -> int:
         return self.store.position(PROJECTION)
@@ -124,11 +126,20 @@ class WorkerProjection(ReadSync):
         return rebuild(ProjectionRunner(self.store, self.rules), self.log, progress)
 
     def catch_up(self) -> int:
+        """Waits for the applied-count to reach the log's size. The exact per-stream test
+        alone is accepted once the count has stopped moving for ``settle_s`` (it can stay
+        below the log's size after an interrupted split save); without that pause, a reader
+        could see every head written before the save's position, which is written last."""
         deadline = time.monotonic() + self.timeout_s
+        last, since = -1, time.monotonic()
         while True:
             heads = {s: self.log.last_seq(s) for s in self.log.streams()}
             have = self.position()
-            if have >= sum(heads.values()) or self._every_stream_caught_up(heads):
+            if have != last:
+                last, since = have, time.monotonic()
+            if have >= sum(heads.values()):
+                return 0
+            if time.monotonic() - since >= self.settle_s and self._every_stream_caught_up(heads):
                 return 0
             if time.monotonic() > deadline:
                 raise TimeoutError(

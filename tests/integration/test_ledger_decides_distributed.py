@@ -49,7 +49,6 @@ SCENARIOS = [
     d16_applied_false_is_not_synced,
     d19_first_violation_is_answered_and_enforced,
     legacy_code_needs_the_operators_registration,
-    policy_file,
 ]
 
 WITHOUT_REJECTIONS = {d3_deadlines_run_from_receipt_and_late_facts_are_counted, d16_applied_false_is_not_synced}
