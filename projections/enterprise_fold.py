@@ -3,6 +3,9 @@ typed function over a :class:`FoldStep`; :data:`ENTERPRISE_IGNORED` lists the ty
 alone, with the reason (tests/unit/test_handler_tables.py keeps the two complete). Called by
 :func:`projections.fold.fold_enterprise`; the helpers the handlers share live in
 :mod:`projections.fold`.
+
+Over 400 lines on purpose: one handler per kind of fact, kept together so the whole
+enterprise state machine reads in one place.
 """
 
 from __future__ import annotations

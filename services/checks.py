@@ -2,6 +2,10 @@
 typed function over a :class:`CheckStep` (the checks common to every fact run first, in
 :func:`services.decide.check_event`). Types without an entry are in :data:`CHECKS_IGNORED`
 with the reason; tests/unit/test_handler_tables.py keeps the two complete.
+
+Over 400 lines on purpose: one function per kind of fact, kept together so every rule a fact
+must meet can be read off the table in one place (the longer rules are in
+:mod:`services.decision_rules`).
 """
 
 from __future__ import annotations
