@@ -21,7 +21,7 @@ setup: $(STAMP) ## create .venv and install Tongxiu with its dependencies
 run: setup ## set up, then run the demo on the embedded backend
 	$(BIN)/tongxiu demo
 
-test: setup ## set up, start Kafka + Cassandra, run every test, stop them
+test: setup lint ## lint, set up, start Kafka + Cassandra, run every test, stop them
 	sh infra/setup_browser.sh
 	$(BIN)/python -m infra.launch up --state-dir $(SERVERS)
 	$(BIN)/python -m pytest; rc=$$?; $(BIN)/python -m infra.launch down --state-dir $(SERVERS); \
@@ -34,9 +34,10 @@ test-unit: setup ## tests that need no servers
 fuzz: setup ## the fuzz suite at length: FUZZ_EXAMPLES mutated examples per path (SDK, CLI, HTTP)
 	TONGXIU_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-5000} $(BIN)/python -m pytest tests/fuzz tests/e2e/test_http_schemathesis.py -q
 
-lint: setup ## ruff + mypy (strict on events and projections)
-	$(BIN)/ruff check events projections services streams infra tests bench
-	$(BIN)/mypy events projections
+lint: setup ## import direction (lint-imports) + ruff + mypy strict on every package
+	$(BIN)/lint-imports
+	$(BIN)/ruff check events projections services streams infra entrypoints tests bench
+	$(BIN)/mypy events projections services streams infra entrypoints
 
 bench: setup ## benchmarks (ratios against a baseline in the same run)
 	$(BIN)/python -m bench.write_replay

@@ -69,16 +69,16 @@ def make_submissions(n: int, codes: list[str], tag: str) -> list[Any]:
 def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdir: Path) -> dict[str, Any]:
     from events.models import REGISTRY_STREAM, DepartmentRegistered
     from infra.distributed import open_distributed
+    from projections.keys import PROJECTION, enterprise_key
     from services.demo import DEPARTMENTS, demo_key
-    from streams.processor import PROJECTION, enterprise_key
 
     env = {**os.environ, "TONGXIU_BACKEND": "distributed", "TONGXIU_TOPIC_PREFIX": settings.topic_prefix,
            "TONGXIU_KEYSPACE": settings.keyspace, "TONGXIU_DATA_DIR": str(settings.data_dir),
            "TONGXIU_PARTITIONS": str(settings.partitions)}
     log = open(workdir / "worker.log", "ab")
-    worker = subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], cwd=REPO, env=env, stdout=log,
+    worker = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "worker"], cwd=REPO, env=env, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
-    app = open_distributed(settings)
+    app = open_distributed(settings, wait_s=600)
     try:
         deadline = time.monotonic() + 90
         while app.log.last_seq(REGISTRY_STREAM) < 1:
@@ -86,7 +86,7 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
                 raise RuntimeError("worker did not bootstrap; see " + str(workdir / "worker.log"))
             time.sleep(0.2)
         info = next(d for d in DEPARTMENTS if d[0] == "samr-deqing")
-        r = app.ledger.emit(REGISTRY_STREAM, [DepartmentRegistered(
+        r = app.emit(REGISTRY_STREAM, [DepartmentRegistered(
             department_id="samr-deqing", name=info[1], kind="department", domain=info[3], jurisdiction=info[4],
             public_key=demo_key("samr-deqing").public_key)], submission_id="register:samr-deqing")
         assert r.accepted, r
@@ -102,7 +102,6 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
         transport.producer.flush()
         receipts = [transport.wait(k, timeout_s=600) for k in keys]
         t_receipts = time.perf_counter() - t0
-        app.runner.timeout_s = 600  # type: ignore[attr-defined]
         app.process()
         t_total = time.perf_counter() - t0
         assert all(rc.accepted and not rc.duplicate for rc in receipts)

@@ -30,9 +30,9 @@ from pathlib import Path
 from bench.write_replay import SAMR, build_workload, open_fresh, timed
 from events.envelope import Envelope
 from events.tlog import Checkpoint
+from infra.audit_log import LocalLedgerView, audit_store
 from infra.sqlite import SqliteEventLog
 from services.audit import verify_streams
-from services.audit_log import LocalLedgerView, audit_store
 from services.ports import ConcurrencyError
 
 

@@ -1,58 +1,23 @@
-"""The composition root: the only place that picks adapters for the ports."""
+"""The composition root: the only place that picks adapters for the ports.
+
+``open_app(settings)`` builds a whole :class:`services.app.Tongxiu` for the configured backend
+in one expression; the entry points (CLI, HTTP, worker) call it and assign nothing afterwards.
+The distributed backend's pieces are in ``infra.distributed``."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 
 from events.signing import KeyPair
-from projections.fold import Rules
-from projections.rules import PolicyBook
-from projections.workdays import WorkCalendar
+from infra.common import ledger_key, ledger_key_path, load_rules
+from infra.embedded import InProcessTransport, LocalFeed
 from services.app import Tongxiu
 from services.config import Settings
 from services.ledger import Ledger
 from services.ports import Clock, SystemClock
-from streams.processor import ProjectionRunner
+from streams.processor import InProcessProjection, ProjectionRunner
 
-
-def load_rules(settings: Settings) -> Rules:
-    policies = PolicyBook.load(settings.policy_file) if settings.policy_file else PolicyBook()
-    return Rules(policies=policies, calendar=WorkCalendar(settings.calendar_dir))
-
-
-def ledger_key_path(data_dir: Path, key_file: Path | None = None) -> Path:
-    """Where the ledger's signing key is (issue 9: not beside the data, so that write access
-    to the data directory is not the power to sign as the ledger):
-
-    1. ``key_file`` (setting ``ledger_key_file`` / ``TONGXIU_LEDGER_KEY_FILE``) when given;
-    2. ``<data_dir>/ledger.key`` when it exists (ledgers made before; move it and set 1.);
-    3. otherwise ``$TONGXIU_KEY_DIR/<16 hex of SHA-256 of the data directory's absolute
-       path>/ledger.key`` (``TONGXIU_KEY_DIR`` defaults to ``~/.config/tongxiu/keys``), in an
-       owner-only (0700) folder, the file 0600.
-    """
-    if key_file is not None:
-        return Path(key_file)
-    beside = data_dir / "ledger.key"
-    if beside.exists():
-        return beside
-    base = Path(os.environ.get("TONGXIU_KEY_DIR") or Path.home() / ".config" / "tongxiu" / "keys")
-    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
-    return base / digest / "ledger.key"
-
-
-def ledger_key(data_dir: Path, key_file: Path | None = None) -> KeyPair:
-    """The ledger's own signing key, made once (see :func:`ledger_key_path`)."""
-    path = ledger_key_path(data_dir, key_file)
-    if path.exists():
-        return KeyPair.from_private(path.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = KeyPair.generate()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(key.private_key)
-    return key
+__all__ = ["ledger_key", "load_rules", "open_app", "open_embedded", "open_memory"]
 
 
 def open_app(
@@ -95,26 +60,63 @@ def open_embedded(
     from services.transparency import Transparency
 
     ledger.transparency = Transparency(SqliteTransparencyLog(db), ledger.key, clock.now)
-    runner = ProjectionRunner(store, rules)
+    offsets = SqliteOffsetStore(db)
+    read_models = InProcessProjection(ProjectionRunner(store, rules), log)
     app = Tongxiu(
         log=log,
         rejections=rejections,
         projections=store,
-        offsets=SqliteOffsetStore(db),
+        offsets=offsets,
         clock=clock,
         rules=rules,
         ledger=ledger,
-        runner=runner,
+        transport=InProcessTransport(ledger, read_models),
+        read_models=read_models,
+        feed=LocalFeed(log, offsets),
         backend="embedded",
+        closers=[db.close],
     )
-    app.after_submit = app.process
-    from infra.embedded import LocalFeed
+    if not read_only:
+        ledger.bootstrap()
+        app.process()
+    return app
 
-    app.feed = LocalFeed(app)
-    app.closers.append(db.close)
-    if read_only:
-        app.after_submit = None
-        return app
+
+def open_memory(
+    settings: Settings | None = None, *, clock: Clock | None = None, key: KeyPair | None = None
+) -> Tongxiu:
+    """The embedded wiring on the in-memory adapters (``infra.memory``): for tests of the
+    decision logic without a database. Nothing is kept."""
+    from infra.memory import (
+        MemoryEventLog,
+        MemoryOffsetStore,
+        MemoryProjectionStore,
+        MemoryRejectionLog,
+        MemoryStorage,
+    )
+
+    storage = MemoryStorage()
+    clock = clock or SystemClock()
+    rules = load_rules(settings or Settings())
+    log = MemoryEventLog(storage)
+    rejections = MemoryRejectionLog(storage)
+    store = MemoryProjectionStore(storage)
+    offsets = MemoryOffsetStore(storage)
+    ledger = Ledger(log, rejections, clock, rules, key or KeyPair.generate())
+    read_models = InProcessProjection(ProjectionRunner(store, rules), log)
+    app = Tongxiu(
+        log=log,
+        rejections=rejections,
+        projections=store,
+        offsets=offsets,
+        clock=clock,
+        rules=rules,
+        ledger=ledger,
+        transport=InProcessTransport(ledger, read_models),
+        read_models=read_models,
+        feed=LocalFeed(log, offsets),
+        backend="memory",
+    )
     ledger.bootstrap()
     app.process()
     return app

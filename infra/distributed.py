@@ -2,31 +2,34 @@
 the Faust worker (``tongxiu worker``) for the ledger and the projections.
 
 Client side (:func:`open_distributed`): the :class:`services.app.Tongxiu` facade reads the read
-models and the log from Cassandra; its ledger is a :class:`RemoteLedger` whose ``submit`` (and
-so ``emit``, used by registrations and the scheduler) goes through Kafka to the single writer
-per partition; ``process()`` waits until the projection worker has caught up with the log.
+models and the log from Cassandra; its transport is :class:`KafkaTransport`, so ``submit`` (and
+``emit``, used by registrations and the scheduler) goes through Kafka to the single writer per
+partition, which runs the same ``Ledger.submit``; ``process()`` waits until the projection
+worker has caught up with the log (:class:`WorkerProjection`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from events.envelope import Envelope, Receipt, Submission
+from events.envelope import Envelope
+from events.models import REGISTRY_STREAM
 from events.signing import KeyPair
-from infra.bootstrap import ledger_key, load_rules
+from infra.common import ledger_key, load_rules
 from infra.kafka_topics import client_config, topic_names
 from infra.kafka_transport import KafkaTransport
 from projections.fold import Rules
-from projections.views import EnterpriseState
+from projections.keys import PROJECTION, REGISTRY_KEY, enterprise_key
 from services.app import Tongxiu
 from services.config import Settings
 from services.ledger import Ledger
-from services.ports import Clock, EventLog, ProjectionStore, RejectionLog, SystemClock
+from services.ports import Clock, EventLog, ProjectionStore, ReadSync, SystemClock
 from services.sdk import FeedItem, FeedPort, InboxPort, feed_item, is_feed_event
-from streams.processor import PROJECTION, ProjectionRunner
+from streams.processor import ProjectionRunner, rebuild
 from streams.worker import Projector, ShardedHandler, SubmissionHandler, WorkerDeps
 
 log = logging.getLogger("tongxiu.distributed")
@@ -102,47 +105,41 @@ def worker_deps(
 # ---------------------------------------------------------------------- client side
 
 
-class RemoteLedger(Ledger):
-    """The client's ledger handle: reads fold the Cassandra log; writes go through Kafka to
-    the worker (the single writer), so ``emit`` (registrations, scheduler facts) takes the
-    same path as every department's submission."""
+class WorkerProjection(ReadSync):
+    """The distributed backend's :class:`ReadSync`: the projection agent of ``tongxiu worker``
+    folds the events topic; ``catch_up`` waits until it has applied every event the log holds
+    (its saved position is the count of events applied). ``rebuild`` folds the Cassandra log
+    here, with the embedded backend's runner (stop the worker first)."""
 
-    def __init__(
-        self, transport: KafkaTransport, log_: EventLog, rejections: RejectionLog, clock: Clock, rules: Rules,
-        key: KeyPair,
-    ) -> None:
-        super().__init__(log_, rejections, clock, rules, key)
-        self.transport = transport
-
-    def submit(self, raw: Submission | dict[str, Any] | str | bytes) -> Receipt:
-        """What cannot be read as a submission is rejected and recorded here (it never
-        reaches Kafka); everything else is decided by the worker."""
-        submission = self.parse(raw, self.clock.now())
-        if isinstance(submission, Receipt):
-            return submission
-        return self.transport.send(submission)
-
-    def enterprise(self, stream: str, *, fresh: bool = False) -> EnterpriseState:
-        return super().enterprise(stream, fresh=True)
-
-    def bootstrap(self) -> None:  # the worker bootstraps the registry
-        return None
-
-
-class DistributedRunner(ProjectionRunner):
-    """``process()`` on the distributed backend: wait until the projection worker has applied
-    every event the log holds (its saved position is the count of events applied)."""
-
-    def __init__(self, store: ProjectionStore, rules: Rules, *, timeout_s: float = 60.0) -> None:
-        super().__init__(store, rules)
+    def __init__(self, store: ProjectionStore, log_: EventLog, rules: Rules, *, timeout_s: float = 60.0,
+                 settle_s: float = 2.0) -> None:
+        self.store = store
+        self.log = log_
+        self.rules = rules
         self.timeout_s = timeout_s
+        self.settle_s = settle_s
 
-    def catch_up(self, log_: EventLog, *, batch: int = 500) -> int:
+    def position(self) -> int:
+        return self.store.position(PROJECTION)
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        return rebuild(ProjectionRunner(self.store, self.rules), self.log, progress)
+
+    def catch_up(self) -> int:
+        """Waits for the applied-count to reach the log's size. The exact per-stream test
+        alone is accepted once the count has stopped moving for ``settle_s`` (it can stay
+        below the log's size after an interrupted split save); without that pause, a reader
+        could see every head written before the save's position, which is written last."""
         deadline = time.monotonic() + self.timeout_s
+        last, since = -1, time.monotonic()
         while True:
-            heads = {s: log_.last_seq(s) for s in log_.streams()}
+            heads = {s: self.log.last_seq(s) for s in self.log.streams()}
             have = self.position()
-            if have >= sum(heads.values()) or self._every_stream_caught_up(heads):
+            if have != last:
+                last, since = have, time.monotonic()
+            if have >= sum(heads.values()):
+                return 0
+            if time.monotonic() - since >= self.settle_s and self._every_stream_caught_up(heads):
                 return 0
             if time.monotonic() > deadline:
                 raise TimeoutError(
@@ -154,11 +151,8 @@ class DistributedRunner(ProjectionRunner):
     def _every_stream_caught_up(self, heads: dict[str, int]) -> bool:
         """The exact test (the applied-count can stay below the log's size if a split save
         was interrupted and the guard then skipped the already-written events)."""
-        from events.models import REGISTRY_STREAM
-        from streams.processor import enterprise_key
-
         for stream, head in heads.items():
-            key = "registry" if stream == REGISTRY_STREAM else enterprise_key(stream)
+            key = REGISTRY_KEY if stream == REGISTRY_STREAM else enterprise_key(stream)
             raw = self.store.load_head(PROJECTION, key)
             if raw is None or int(raw.get("seq", 0)) < head:
                 return False
@@ -295,26 +289,28 @@ def open_distributed(
     key: KeyPair | None = None,
     session: Any | None = None,
     transport: KafkaTransport | None = None,
+    wait_s: float = 60.0,
 ) -> Tongxiu:
+    """The client app: reads from Cassandra; submissions go through Kafka to the worker, which
+    runs ``Ledger.submit`` (the client's ledger only parses at the edge and folds the log for
+    the scheduler, with no cache: another process writes). ``wait_s``: how long ``process()``
+    waits for the projection worker."""
     storage = Storage(settings, session)
     clock = clock or SystemClock()
     rules = load_rules(settings)
     transport = transport or KafkaTransport(settings)
-    ledger = RemoteLedger(transport, storage.log, storage.rejections, clock, rules, key or distributed_key(settings))
-    app = Tongxiu(
+    feed = KafkaFeed(settings)
+    return Tongxiu(
         log=storage.log,
         rejections=storage.rejections,
         projections=storage.projections,
         offsets=storage.offsets,
         clock=clock,
         rules=rules,
-        ledger=ledger,
-        runner=DistributedRunner(storage.projections, rules),
+        ledger=Ledger(storage.log, storage.rejections, clock, rules, key or distributed_key(settings), cache_size=0),
+        transport=transport,
+        read_models=WorkerProjection(storage.projections, storage.log, rules, timeout_s=wait_s),
+        feed=feed,
         backend="distributed",
+        closers=[feed.close, transport.close, storage.close],
     )
-    app.transport = transport  # type: ignore[attr-defined]
-    app.feed = feed = KafkaFeed(settings)
-    app.closers.append(feed.close)
-    app.closers.append(transport.close)
-    app.closers.append(storage.close)
-    return app

@@ -6,10 +6,28 @@ from typing import Any
 
 from events.envelope import Receipt, Submission
 from services.app import Tongxiu
+from services.ledger import Ledger
+from services.ports import EventLog, OffsetStore, ReadSync
 from services.sdk import FeedItem, FeedPort, InboxPort, Transport, feed_item, is_feed_event
 
 
+class InProcessTransport(Transport):
+    """The embedded backend's transport: ``Ledger.submit`` in this process, then the read
+    models are brought up to the log (read your writes)."""
+
+    def __init__(self, ledger: Ledger, read_models: ReadSync) -> None:
+        self.ledger = ledger
+        self.read_models = read_models
+
+    def send(self, submission: Submission) -> Receipt:
+        receipt = self.ledger.submit(submission)
+        self.read_models.catch_up()
+        return receipt
+
+
 class LocalTransport(Transport):
+    """A client of a built app (any backend): sends through ``Tongxiu.submit``."""
+
     def __init__(self, app: Tongxiu) -> None:
         self.app = app
 
@@ -29,14 +47,15 @@ class LocalFeed(FeedPort):
     """Reads the log by its gap-free global position (never by time, which can skip late
     events); each consumer's position is kept in the offset store."""
 
-    def __init__(self, app: Tongxiu) -> None:
-        self.app = app
+    def __init__(self, log: EventLog, offsets: OffsetStore) -> None:
+        self.log = log
+        self.offsets = offsets
 
     def poll(self, consumer: str, *, max_items: int = 100) -> list[FeedItem]:
-        after = self.app.offsets.get(consumer)
+        after = self.offsets.get(consumer)
         out: list[FeedItem] = []
         while len(out) < max_items:
-            chunk = self.app.log.read_all(after=after, limit=500)
+            chunk = self.log.read_all(after=after, limit=500)
             if not chunk:
                 break
             for stored in chunk:
@@ -49,5 +68,5 @@ class LocalFeed(FeedPort):
 
     def commit(self, consumer: str, item: FeedItem) -> None:
         """Mark ``item`` (and everything before it) done; never moves back."""
-        if item.position > self.app.offsets.get(consumer):
-            self.app.offsets.put(consumer, item.position)
+        if item.position > self.offsets.get(consumer):
+            self.offsets.put(consumer, item.position)

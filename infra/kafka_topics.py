@@ -9,38 +9,10 @@ submission = one message, so a 三书同达 bundle travels all or none.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from services.config import Settings
+from streams.topics import Topics, client_config, topic_names
 
-
-@dataclass(frozen=True)
-class Topics:
-    submissions: str
-    events: str
-    receipts: str
-
-    def all(self) -> list[str]:
-        return [self.submissions, self.events, self.receipts]
-
-
-def topic_names(settings: Settings) -> Topics:
-    p = settings.topic_prefix
-    return Topics(submissions=f"{p}.submissions", events=f"{p}.events", receipts=f"{p}.receipts")
-
-
-def client_config(settings: Settings) -> dict[str, Any]:
-    """kafka-python connection settings (bootstrap + security) shared by every client."""
-    cfg: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap.split(","),
-        "security_protocol": settings.kafka_security_protocol,
-    }
-    if settings.kafka_sasl_mechanism:
-        cfg["sasl_mechanism"] = settings.kafka_sasl_mechanism
-        cfg["sasl_plain_username"] = settings.kafka_sasl_username
-        cfg["sasl_plain_password"] = settings.kafka_sasl_password
-    return cfg
+__all__ = ["Topics", "client_config", "drop_topics", "migrate_topics", "topic_names"]
 
 
 def migrate_topics(settings: Settings, *, timeout_s: float = 30.0) -> list[str]:

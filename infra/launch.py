@@ -1157,9 +1157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 kafka_nodes=a.kafka_nodes,
             )
             if a.nodes > 1 and "cassandra" in comps:
-                res["settings"] = cluster_settings(a.nodes, a.cql_port)  # type: ignore[assignment]
+                res["settings"] = cluster_settings(a.nodes, a.cql_port)
             if a.kafka_nodes > 1 and "kafka" in comps:
-                res.setdefault("settings", {}).update(  # type: ignore[attr-defined]
+                res.setdefault("settings", {}).update(
                     kafka_cluster_settings(a.kafka_nodes, a.kafka_port))
             print(json.dumps(res, indent=2))
         elif a.command == "down":

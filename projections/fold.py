@@ -8,66 +8,43 @@ state object it is given; callers that need the old state keep a ``model_copy(de
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from events.envelope import Envelope
 from events.models import (
     DEPARTMENT_TYPES,
+    EVENT_TYPES,
     INSPECTION_TYPES,
     LEDGER_DEPARTMENT,
+    REGISTRY_TYPES,
     BackfillAuthorized,
-    ComplianceAdviceIssued,
-    CreditListIncluded,
-    CreditListRemoved,
-    CreditRepairNoticeIssued,
-    DecisionWithdrawn,
-    DeliveryAcknowledged,
     DepartmentKeyRevoked,
     DepartmentKeyRotated,
     DepartmentRegistered,
+    Fact,
     LegacyCodeRegistered,
     NoPenaltyDecided,
     PenaltyDecided,
-    PenaltyFulfilled,
-    PropagationScheduled,
-    PublicityExpired,
-    RectificationEvidenceSubmitted,
-    RectificationOverdue,
-    RectificationRejected,
-    RectificationVerified,
-    RepairAccepted,
-    RepairApplied,
-    RepairEligibilityReached,
-    RepairExtended,
-    RepairForwarded,
-    RepairGranted,
-    RepairNotAccepted,
-    RepairRefused,
-    RepairRevoked,
     SubscriptionAdded,
     SubscriptionRemoved,
     SupervisorDesignated,
-    SyncOverdue,
 )
-from projections.loop import give_verdict, mark_overdue, submit_evidence
 from projections.rules import (
     DecisionFacts,
     Periods,
     PolicyBook,
     RuleSet,
     compute_periods,
-    procedural_rule_set,
 )
 from projections.views import (
-    CreditListEntry,
     CreditRecord,
     CreditView,
-    Delivery,
     DepartmentInfo,
     EnterpriseState,
     KeyWindow,
-    RectificationItem,
     RegistryState,
     RepairApplication,
     StatusChange,
@@ -262,342 +239,71 @@ def fold_enterprise(state: EnterpriseState, env: Envelope, rules: Rules) -> list
     leave out an event that a later-kept one refers to (a department may date an act
     earlier than the one it answers); such an event is kept in the history and ignored by
     the views rather than failing the replay."""
+    from projections.enterprise_fold import fold_step  # the table needs this module's helpers
+
     try:
-        return _fold(state, env, rules)
+        return fold_step(state, env, rules)
     except KeyError:
         state.credit.standing = _standing(state.credit)
         return []
 
 
-def _fold(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
-    changes_before = _STATUS_CHANGES[0]
-    tallies: list[Tally] = []
-    ev = env.event
-    credit = state.credit
-    rect = state.rectification
-    month = month_of(china_day(env.occurred_at))
-    state.seq = env.seq
-    state.last_hash = env.hash
-    if env.legacy_code:
-        credit.legacy_code = True
-    state.note_submission(env.submission_id)
-
-    late = is_late(env)
-    if late:
-        tallies.append(Tally(env.department, month, "facts_recorded_late"))
-    if is_backfill(env):
-        tallies.append(Tally(env.department, month, "facts_backfilled"))
-
-    if ev.type in OVERSIGHT_FOLDED:
-        from projections.supervision import fold_oversight
-
-        tallies.extend(fold_oversight(state, env, rules))
-    elif isinstance(ev, PenaltyDecided):
-        periods = periods_for(rules, state.enterprise, ev)
-        prior = state.standing_of_kind(ev.violation_kind) if ev.violation_kind else []
-        record = CreditRecord(
-            decision_no=ev.decision_no,
-            department=env.department,
-            kind="penalty",
-            decision_date=ev.decision_date,
-            submission_id=env.submission_id,
-            penalty_types=list(ev.penalty_types),
-            fine_yuan=ev.fine_yuan,
-            confiscation_yuan=ev.confiscation_yuan,
-            rule_set=ev.rule_set,
-            publicity_class=str(periods.publicity_class),
-            publicized=periods.publicized,
-            counted_from=periods.counted_from,
-            min_end=periods.min_end,
-            max_end=periods.max_end,
-            repair_from=periods.repair_from,
-            early_end_forbidden=periods.early_end_forbidden,
-            ends_by_itself_requires_performance=periods.ends_by_itself_requires_performance,
-            basis=periods.basis,
-            violation_kind=ev.violation_kind,
-            recorded_class=str(periods.recorded_class),
-            class_basis=(
-                f"{ev.class_basis.standard_ref} on {ev.class_basis.amount_yuan} yuan"
-                if ev.class_basis is not None
-                else "penalty types (no sector classification standard on file)"
-            ),
-            gaps=list(periods.gaps),
-            not_repairable_rule=periods.not_repairable_rule,
-            publicized_on=ev.publicized_on,
-            first_of_kind=(not prior) if ev.violation_kind else None,
-            prior_of_kind=prior[:PRIOR_NAMED],
-            prior_of_kind_count=len(prior),
-            recorded_late=late,
-            imported=is_backfill(env),
-        )
-        credit.records[ev.decision_no] = record
-        state.note_record(record)
-        _set_status(record, "publicized" if periods.publicized else "not_publicized", env)
-        tallies.append(Tally(env.department, month_of(ev.decision_date), "penalties"))
-    elif isinstance(ev, NoPenaltyDecided):
-        prior = state.standing_of_kind(ev.violation_kind) if ev.violation_kind else []
-        record = CreditRecord(
-            decision_no=ev.decision_no,
-            department=env.department,
-            kind="no_penalty",
-            decision_date=ev.decision_date,
-            submission_id=env.submission_id,
-            violation_kind=ev.violation_kind,
-            no_penalty_basis=ev.basis,
-            first_of_kind=not prior,
-            prior_of_kind=prior[:PRIOR_NAMED],
-            prior_of_kind_count=len(prior),
-            recorded_late=late,
-            imported=is_backfill(env),
-        )
-        credit.records[ev.decision_no] = record
-        state.note_record(record)
-        _set_status(record, "not_publicized", env)
-        tallies.append(Tally(env.department, month_of(ev.decision_date), "no_penalties"))
-        tallies.extend(no_penalty_tallies(env.department, month_of(ev.decision_date), ev))
-    elif isinstance(ev, CreditRepairNoticeIssued):
-        record = credit.records[ev.decision_no]
-        record.notice_no = ev.notice_no
-        record.notice_with_decision = env.submission_id == record.submission_id
-        if record.notice_with_decision:
-            tallies.append(Tally(record.department, month_of(record.decision_date), "served_with_notice"))
-            if record.advice_with_decision:
-                tallies.append(
-                    Tally(record.department, month_of(record.decision_date), "served_with_notice_and_advice")
-                )
-    elif isinstance(ev, ComplianceAdviceIssued):
-        record = credit.records[ev.decision_no]
-        record.advice_no = ev.advice_no
-        record.advice_with_decision = env.submission_id == record.submission_id
-        if record.advice_with_decision and record.notice_with_decision:
-            tallies.append(
-                Tally(record.department, month_of(record.decision_date), "served_with_notice_and_advice")
-            )
-        for advised in ev.items:
-            rect.items[f"{ev.advice_no}/{advised.item_id}"] = RectificationItem(
-                advice_no=ev.advice_no,
-                item_id=advised.item_id,
-                decision_no=ev.decision_no,
-                issued_by=env.department,
-                issued_at=env.occurred_at,
-                requirement=advised.requirement,
-                deadline=advised.deadline,
-                lead_department=advised.lead_department,
-                participating_departments=list(advised.participating_departments),
-                binding=advised.binding,
-            )
-            tallies.append(Tally(advised.lead_department, month, "rectification_found"))
-    elif isinstance(ev, PenaltyFulfilled):
-        record = credit.records[ev.decision_no]
-        record.fulfilled = True
-        record.fulfilled_on = ev.fulfilled_on
-    elif isinstance(ev, RectificationEvidenceSubmitted):
-        item = rect.items[f"{ev.advice_no}/{ev.item_id}"]
-        submit_evidence(item, env.occurred_at, env.department, ev.evidence, ev.documents)
-    elif isinstance(ev, RectificationVerified):
-        item = rect.items[f"{ev.advice_no}/{ev.item_id}"]
-        if give_verdict(item, env.occurred_at, env.department, True, ev.note):
-            tallies.append(Tally(item.lead_department, month, "rectification_closed"))
-    elif isinstance(ev, RectificationRejected):
-        item = rect.items[f"{ev.advice_no}/{ev.item_id}"]
-        give_verdict(item, env.occurred_at, env.department, False, ev.reason)
-    elif isinstance(ev, RectificationOverdue):
-        item = rect.items[f"{ev.advice_no}/{ev.item_id}"]
-        mark_overdue(item)
-        tallies.append(Tally(item.lead_department, month, "rectification_overdue"))
-    elif isinstance(ev, RepairApplied):
-        record = credit.records[ev.decision_no]
-        policy = rules.policies.for_jurisdiction(jurisdiction_of(state.enterprise))
-        received = receipt_day(env)
-        procedural = procedural_rule_set(received, record.rule_set) if record.rule_set else None
-        deadline = rules.calendar.add_working_days(received, policy.repair_decision_days(procedural or record.rule_set))
-        reply = rules.calendar.add_working_days(received, policy.repair_reply_working_days)
-        record.applications.append(
-            RepairApplication(
-                seq=env.seq,
-                applied_on=ev.applied_on,
-                received_at=env.occurred_at if is_backfill(env) else env.recorded_at,
-                applied_via=env.department,
-                credit_commitment=ev.credit_commitment,
-                decision_deadline=deadline.date,
-                decision_deadline_estimated=deadline.estimated,
-                received_on=received,
-                procedural_rule_set=str(procedural) if procedural else None,
-                reply_deadline=reply.date,
-            )
-        )
-    elif isinstance(ev, RepairForwarded):
-        record = credit.records[ev.decision_no]
-        pending = _pending(record)
-        if pending is not None:
-            # the department's receipt: the decision deadline (in the procedure in force that
-            # day) runs from it, plus any extension already granted
-            received = receipt_day(env)
-            policy = rules.policies.for_jurisdiction(jurisdiction_of(state.enterprise))
-            procedural = procedural_rule_set(received, record.rule_set) if record.rule_set else None
-            days = policy.repair_decision_days(procedural or record.rule_set)
-            deadline = rules.calendar.add_working_days(received, days + pending.extended_working_days)
-            pending.forwarded_to = ev.forwarded_to
-            pending.forwarded_at = env.occurred_at if is_backfill(env) else env.recorded_at
-            pending.forwarded_on = received
-            pending.procedural_rule_set = str(procedural) if procedural else None
-            pending.decision_deadline = deadline.date
-            pending.decision_deadline_estimated = deadline.estimated
-            tallies.append(Tally(env.department, month, "repairs_forwarded"))
-            tallies.append(Tally(ev.forwarded_to, month, "repairs_received_by_forwarding"))
-    elif isinstance(ev, RepairNotAccepted):
-        record = credit.records[ev.decision_no]
-        pending = _pending(record)
-        if pending is not None:
-            pending.outcome = "not_accepted"
-            pending.decided_at = env.occurred_at
-            pending.reason = ev.reason
-            tallies.append(Tally(env.department, month, "repairs_not_accepted"))
-            if pending.reply_deadline is not None:
-                pending.replied_within_deadline = receipt_day(env) <= pending.reply_deadline
-                if pending.replied_within_deadline:
-                    tallies.append(Tally(env.department, month, "repair_replies_within_deadline"))
-    elif isinstance(ev, CreditListIncluded):
-        credit.list_entries.append(
-            CreditListEntry(list_kind=ev.list_kind, department=env.department, decision_no=ev.decision_no,
-                            reason=ev.reason, included_on=ev.included_on)
-        )
-        tallies.append(Tally(env.department, month, "list_inclusions"))
-    elif isinstance(ev, CreditListRemoved):
-        for entry in credit.on_list(ev.list_kind):
-            entry.removed_on = ev.removed_on
-            entry.removal_decision_no = ev.decision_no
-            entry.removal_reason = ev.reason
-        tallies.append(Tally(env.department, month, "list_removals"))
-    elif isinstance(ev, RepairAccepted):
-        record = credit.records[ev.decision_no]
-        pending = next((a for a in reversed(record.applications) if a.outcome == "pending"), None)
-        if pending is not None:
-            pending.accepted_at = env.recorded_at
-    elif isinstance(ev, RepairExtended):
-        record = credit.records[ev.decision_no]
-        pending = next((a for a in reversed(record.applications) if a.outcome == "pending"), None)
-        if pending is not None and pending.decision_deadline is not None:
-            pending.extended_working_days += ev.working_days
-            pending.decision_deadline = rules.calendar.add_working_days(pending.decision_deadline, ev.working_days).date
-    elif isinstance(ev, (RepairGranted, RepairRefused)):
-        record = credit.records[ev.decision_no]
-        app = next((a for a in reversed(record.applications) if a.outcome == "pending"), None)
-        if app is not None:
-            app.outcome = "granted" if isinstance(ev, RepairGranted) else "refused"
-            app.decided_at = env.occurred_at
-            app.reason = ev.reason if isinstance(ev, RepairRefused) else ev.note
-            tallies.append(Tally(env.department, month, "repairs_decided"))
-            decided_day = receipt_day(env)
-            if app.decision_deadline is not None and decided_day <= app.decision_deadline:
-                tallies.append(Tally(env.department, month, "repairs_decided_within_deadline"))
-            if app.reply_deadline is not None:
-                app.replied_within_deadline = decided_day <= app.reply_deadline
-                if app.replied_within_deadline:
-                    tallies.append(Tally(env.department, month, "repair_replies_within_deadline"))
-        if isinstance(ev, RepairGranted):
-            tallies.append(Tally(env.department, month, "repairs_granted"))
-            record.repaired_on = env.occurred_at
-            credit.repairs_granted_on.append(receipt_day(env))
-            _set_status(record, "repaired", env)
-        else:
-            tallies.append(Tally(env.department, month, "repairs_refused"))
-    elif isinstance(ev, RepairRevoked):
-        record = credit.records[ev.decision_no]
-        record.repairs_revoked += 1
-        record.repaired_on = None
-        _set_status(record, "publicized", env)
-    elif isinstance(ev, DecisionWithdrawn):
-        record = credit.records[ev.decision_no]
-        _set_status(record, "withdrawn", env)
-        state.forget_kinds()
-        record.withdrawal_ground = ev.ground
-        record.withdrawal_ruling_date = ev.ruling_date
-        record.replaced_by = ev.replaced_by
-        if ev.replaced_by is not None and ev.replaced_by in credit.records:
-            credit.records[ev.replaced_by].replaces.append(ev.decision_no)
-        tallies.append(Tally(env.department, month, "withdrawals"))
-        if ev.ruling_date is not None:
-            policy = rules.policies.for_jurisdiction(jurisdiction_of(state.enterprise))
-            due = rules.calendar.add_working_days(ev.ruling_date, policy.withdrawal_deadline_working_days)
-            record.withdrawal_deadline = due.date
-            if receipt_day(env) <= due.date:
-                tallies.append(Tally(env.department, month, "withdrawals_within_deadline"))
-    elif isinstance(ev, RepairEligibilityReached):
-        credit.records[ev.decision_no].eligibility_reached = True
-    elif isinstance(ev, PublicityExpired):
-        _set_status(credit.records[ev.decision_no], "expired", env)
-    elif isinstance(ev, PropagationScheduled):
-        decider = credit.records[ev.decision_no].department if ev.decision_no in credit.records else env.department
-        for subscriber in ev.subscribers:
-            state.sync.deliveries[f"{ev.source_event_id}/{subscriber}"] = Delivery(
-                source_event_id=ev.source_event_id,
-                source_type=ev.source_type,
-                decision_no=ev.decision_no,
-                decider=decider,
-                subscriber=subscriber,
-                delivered_at=env.recorded_at,
-                deadline=ev.deadline,
-                deadline_estimated=ev.deadline_estimated,
-            )
-            tallies.append(Tally(subscriber, month, "deliveries_received"))
-    elif isinstance(ev, DeliveryAcknowledged) and not ev.applied:
-        delivery = state.sync.deliveries[f"{ev.source_event_id}/{env.department}"]
-        delivery.declined_at = env.recorded_at
-        delivery.declined_note = ev.note
-        tallies.append(Tally(env.department, month, "syncs_declined"))
-    elif isinstance(ev, DeliveryAcknowledged):
-        delivery = state.sync.deliveries[f"{ev.source_event_id}/{env.department}"]
-        delivery.status = "acknowledged"
-        delivery.acknowledged_at = env.recorded_at
-        delivery.latency_seconds = (env.recorded_at - delivery.delivered_at).total_seconds()
-        tallies.append(Tally(env.department, month, "syncs_acknowledged"))
-        tallies.append(Tally(env.department, month, "sync_ack_seconds_total", delivery.latency_seconds))
-        if china_day(env.recorded_at) <= delivery.deadline:
-            tallies.append(Tally(env.department, month, "syncs_acknowledged_within_deadline"))
-    elif isinstance(ev, SyncOverdue):
-        delivery = state.sync.deliveries[f"{ev.source_event_id}/{ev.subscriber}"]
-        delivery.overdue_marked = True
-        tallies.append(Tally(ev.subscriber, month, "syncs_overdue"))
-    if _STATUS_CHANGES[0] != changes_before:
-        credit.standing = _restanding(credit, ev, env, _STATUS_CHANGES[0] - changes_before)
-    return tallies
-
-
 # --------------------------------------------------------------------------- registry
 
 
+RegistryHandler = Callable[[RegistryState, Envelope, Any], None]
+
+REGISTRY_FOLDS: dict[type[Fact], RegistryHandler] = {}
+"""Event type -> the handler that folds it into the registry."""
+
+REGISTRY_IGNORED: dict[type[Fact], str] = {
+    cls: "not a registry event: never on the registry stream (the ledger rejects it there)"
+    for name, cls in EVENT_TYPES.items()
+    if name not in REGISTRY_TYPES
+}
+"""Event types the registry fold leaves alone, each with the reason."""
+
+
+def _registers(t: type[Fact]) -> Callable[[RegistryHandler], RegistryHandler]:
+    def register(fn: RegistryHandler) -> RegistryHandler:
+        REGISTRY_FOLDS[t] = fn
+        return fn
+
+    return register
+
+
 def fold_registry(state: RegistryState, env: Envelope) -> RegistryState:
-    ev = env.event
     state.seq = env.seq
     state.last_hash = env.hash
-    if isinstance(ev, DepartmentRegistered):
-        kind = "ledger" if ev.department_id == "ledger" else ev.kind
-        state.departments[ev.department_id] = DepartmentInfo(
-            department_id=ev.department_id,
-            name=ev.name,
-            kind=kind,
-            domain=ev.domain,
-            jurisdiction=ev.jurisdiction,
-            public_key=ev.public_key,
-            registered_at=env.occurred_at,
-            keys=[KeyWindow(public_key=ev.public_key, valid_from=env.recorded_at)],
-        )
-    elif isinstance(ev, (DepartmentKeyRotated, DepartmentKeyRevoked)):  # issue 9: key lifecycle
-        fold_key_change(state, env)
-    elif isinstance(ev, SubscriptionAdded):
-        state.subscriptions[env.department] = Subscription(
-            subscriber=env.department, jurisdictions=list(ev.jurisdictions), domains=list(ev.domains)
-        )
-    elif isinstance(ev, SubscriptionRemoved):
-        state.subscriptions.pop(env.department, None)
-    elif isinstance(ev, LegacyCodeRegistered):
-        state.legacy_codes[ev.code] = ev.source
-    elif isinstance(ev, BackfillAuthorized):
-        state.backfills[ev.department_id] = ev.until
-    elif isinstance(ev, SupervisorDesignated):
-        state.supervisors[ev.department_id] = ev.jurisdiction
+    handler = REGISTRY_FOLDS.get(type(env.event))
+    if handler is not None:
+        handler(state, env, env.event)
     return state
+
+
+@_registers(DepartmentRegistered)
+def _on_department_registered(state: RegistryState, env: Envelope, ev: DepartmentRegistered) -> None:
+    kind = "ledger" if ev.department_id == LEDGER_DEPARTMENT else ev.kind
+    state.departments[ev.department_id] = DepartmentInfo(
+        department_id=ev.department_id,
+        name=ev.name,
+        kind=kind,
+        domain=ev.domain,
+        jurisdiction=ev.jurisdiction,
+        public_key=ev.public_key,
+        registered_at=env.occurred_at,
+        keys=[KeyWindow(public_key=ev.public_key, valid_from=env.recorded_at)],
+    )
+
+
+@_registers(DepartmentKeyRotated)
+def _on_department_key_rotated(state: RegistryState, env: Envelope, ev: DepartmentKeyRotated) -> None:
+    fold_key_change(state, env)  # issue 9: key lifecycle
+
+
+@_registers(DepartmentKeyRevoked)
+def _on_department_key_revoked(state: RegistryState, env: Envelope, ev: DepartmentKeyRevoked) -> None:
+    fold_key_change(state, env)
 
 
 def fold_key_change(state: RegistryState, env: Envelope) -> None:
@@ -622,6 +328,33 @@ def fold_key_change(state: RegistryState, env: Envelope) -> None:
                     w.valid_until = at
         if info.public_key == ev.public_key:
             info.public_key = ""
+
+
+@_registers(SubscriptionAdded)
+def _on_subscription_added(state: RegistryState, env: Envelope, ev: SubscriptionAdded) -> None:
+    state.subscriptions[env.department] = Subscription(
+        subscriber=env.department, jurisdictions=list(ev.jurisdictions), domains=list(ev.domains)
+    )
+
+
+@_registers(SubscriptionRemoved)
+def _on_subscription_removed(state: RegistryState, env: Envelope, ev: SubscriptionRemoved) -> None:
+    state.subscriptions.pop(env.department, None)
+
+
+@_registers(LegacyCodeRegistered)
+def _on_legacy_code_registered(state: RegistryState, env: Envelope, ev: LegacyCodeRegistered) -> None:
+    state.legacy_codes[ev.code] = ev.source
+
+
+@_registers(BackfillAuthorized)
+def _on_backfill_authorized(state: RegistryState, env: Envelope, ev: BackfillAuthorized) -> None:
+    state.backfills[ev.department_id] = ev.until
+
+
+@_registers(SupervisorDesignated)
+def _on_supervisor_designated(state: RegistryState, env: Envelope, ev: SupervisorDesignated) -> None:
+    state.supervisors[ev.department_id] = ev.jurisdiction
 
 
 def first_violation(state: EnterpriseState, violation_kind: str) -> bool:

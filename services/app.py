@@ -6,14 +6,16 @@ scheduler and the audit, wired to one set of ports. Built by the composition roo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from events.envelope import Receipt, Submission
-from events.models import REGISTRY_STREAM, is_department_stream
+from events.models import LEDGER_DEPARTMENT, REGISTRY_STREAM, Event, is_department_stream
+from events.wire import Unreadable
 from projections.fold import Rules, china_day
+from projections.keys import PROJECTION, enterprise_key, inbox_key, supervision_key
 from projections.views import (
     CreditView,
     EnterpriseState,
@@ -23,14 +25,24 @@ from projections.views import (
     SupervisionState,
     SyncView,
 )
-from services.ledger import Ledger
-from services.ports import Clock, EventLog, OffsetStore, ProjectionStore, RejectionLog, RejectionRecord
-from services.sdk import FeedPort
-from streams.processor import PROJECTION, ProjectionRunner, enterprise_key, inbox_key, supervision_key
+from services.ledger import Ledger, sign_submission
+from services.ports import (
+    Clock,
+    EventLog,
+    OffsetStore,
+    ProjectionStore,
+    ReadSync,
+    RejectionLog,
+    RejectionRecord,
+)
+from services.sdk import FeedPort, Transport
 
 
 @dataclass
 class Tongxiu:
+    """Built whole by the composition root (``infra.bootstrap.build_app``); nothing is assigned
+    to it afterwards. The backends differ only in the adapters given here."""
+
     log: EventLog
     rejections: RejectionLog
     projections: ProjectionStore
@@ -38,27 +50,48 @@ class Tongxiu:
     clock: Clock
     rules: Rules
     ledger: Ledger
-    runner: ProjectionRunner
-    backend: str = "embedded"
-    feed: FeedPort | None = None
+    """The write model (``Ledger.registry``/``enterprise`` for the scheduler and the demo).
+    Submissions never call it directly: they go through ``transport``, which reaches the
+    same ``Ledger.submit`` in this process (embedded) or in the worker (distributed)."""
+    transport: Transport
+    read_models: ReadSync
+    feed: FeedPort
     """The repair feed for credit platforms: ``LocalFeed`` (embedded, by log position) or
-    ``KafkaFeed`` (distributed, by consumer group); None when the backend offers none."""
-    after_submit: Callable[[], None] | None = None
-    """Embedded: run the processors in-process after each submission. Distributed: None —
-    the Faust workers do it."""
+    ``KafkaFeed`` (distributed, by consumer group)."""
+    backend: str = "embedded"
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ write
 
-    def submit(self, raw: Submission | dict[str, Any] | str | bytes) -> Receipt:
-        receipt = self.ledger.submit(raw)
-        if self.after_submit is not None:
-            self.after_submit()
-        return receipt
+    def submit(self, raw: Submission | Unreadable | dict[str, Any] | str | bytes) -> Receipt:
+        """Parse at the edge (what cannot be read is rejected and recorded here), then send
+        through the transport to ``Ledger.submit``."""
+        submission = self.ledger.parse(raw, self.clock.now())
+        if isinstance(submission, Receipt):
+            return submission
+        return self.transport.send(submission)
+
+    def emit(self, stream: str, events: Sequence[Event], *, submission_id: str) -> Receipt:
+        """Submit facts as the ledger itself (registrations, time-driven facts), by the same
+        path as every department's submission."""
+        return self.submit(
+            sign_submission(
+                self.ledger.key,
+                department=LEDGER_DEPARTMENT,
+                stream=stream,
+                submission_id=submission_id,
+                occurred_at=self.clock.now(),
+                events=events,
+            )
+        )
 
     def process(self) -> int:
-        """Bring the read models up to the log (the embedded processors' step)."""
-        return self.runner.catch_up(self.log)
+        """Bring the read models up to the log (embedded: fold now; distributed: wait for the
+        projection worker)."""
+        return self.read_models.catch_up()
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        return self.read_models.rebuild(progress)
 
     def close(self) -> None:
         for close in self.closers:
@@ -133,7 +166,7 @@ class Tongxiu:
         return state.oversight or OversightView(department=department)
 
     def departments(self) -> list[str]:
-        return sorted(d for d in self.registry().departments if d != "ledger")
+        return sorted(d for d in self.registry().departments if d != LEDGER_DEPARTMENT)
 
     def open_items(self, department: str, *, as_of: date | None = None) -> list[dict[str, Any]]:
         """Open rectification items a department owns, across enterprises (对账、核账、销账)."""
@@ -166,7 +199,7 @@ class Tongxiu:
             "events": sum(self.log.last_seq(s) for s in self.log.streams()),
             "departments": len(self.departments()),
             "rejections": self.rejections.count(),
-            "projection_position": self.runner.position(),
+            "projection_position": self.read_models.position(),
         }
 
     def now(self) -> datetime:

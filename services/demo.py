@@ -206,7 +206,7 @@ def demo_decision_and_advice() -> tuple[PenaltyDecided, ComplianceAdviceIssued]:
 def register_only(app: Tongxiu) -> None:
     """Register the demo departments with their demo keys (the ledger signs)."""
     for dept_id, name, kind, domain, area in DEPARTMENTS:
-        receipt = app.ledger.emit(
+        receipt = app.emit(
             REGISTRY_STREAM,
             [
                 DepartmentRegistered(

@@ -241,9 +241,6 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "missing or unknown token"},
     403: {"model": Problem, "description": "the token's role does not allow this"},
 }
-FEED_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    503: {"model": Problem, "description": "the backend has no feed, or it is not reachable now"}
-}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "no such enterprise / department"}}
 
 
@@ -297,7 +294,7 @@ def create_app(
         ),
     )
     api.add_middleware(
-        Guard,  # type: ignore[arg-type]
+        Guard,
         known=lambda token: _digest(token) in grants,
         cookie=COOKIE,
         max_body=MAX_BODY,
@@ -597,11 +594,9 @@ def create_app(
         return f"http:{owner}:{consumer}"
 
     def feed_port() -> FeedPort:
-        if app.feed is None:
-            raise HTTPException(503, f"the {app.backend} backend has no repair feed")
         return app.feed
 
-    @api.get("/feed", tags=["feed"], response_model=FeedOut, responses={**AUTH_RESPONSES, **FEED_UNAVAILABLE})
+    @api.get("/feed", tags=["feed"], response_model=FeedOut, responses={**AUTH_RESPONSES})
     def feed(
         request: Request,
         grant: Any_,
@@ -631,7 +626,7 @@ def create_app(
         return FeedOut(items=[asdict(i) for i in items], consumer=consumer)
 
     @api.post("/feed/commit", tags=["feed"],
-              responses={**AUTH_RESPONSES, **FEED_UNAVAILABLE,
+              responses={**AUTH_RESPONSES,
                          400: {"model": Problem, "description": "the body is not JSON"},
                          409: {"model": Problem, "description": "the item was not delivered to this consumer "
                                                                 "(or is already committed): poll first"}})

@@ -7,7 +7,7 @@ from events.envelope import Reason, Submission
 from events.models import LEDGER_DEPARTMENT, DepartmentKeyRevoked, DepartmentKeyRotated
 from events.signing import verify
 from projections.views import RegistryState
-from services.decide import reason
+from services.reasons import reason
 
 
 def check_key_change(

@@ -19,7 +19,6 @@ from typing import Any
 
 from events.codes import check_uscc
 from events.envelope import (
-    GENESIS_HASH,
     Envelope,
     Reason,
     Receipt,
@@ -285,6 +284,7 @@ class Ledger:
             if not bootstrapping:
                 out = [reason("unknown_department", "department", f"部门 {submission.department!r} 未在登记簿中登记")]
                 return out + self._impersonation(submission, registry, digest, only_first=True)
+            assert isinstance(first, DepartmentRegistered)  # bootstrapping says so
             public_key = first.public_key
         else:
             public_key = info.public_key
@@ -410,7 +410,7 @@ class Ledger:
         """The ledger's own fact, appended with the one it propagates: who must apply it, by
         when. Subscribers are read from the registry at this moment and written down, so a
         rebuild never depends on when it runs."""
-        decision_no = str(source.event.decision_no)
+        decision_no = str(getattr(source.event, "decision_no"))  # noqa: B009 - every propagated type has one
         record = work.credit.records.get(decision_no)
         decider = record.department if record is not None else source.department
         policy = self.rules.policies.for_jurisdiction(source.stream[2:8])
@@ -471,6 +471,3 @@ class Ledger:
         self.rejections.record(RejectionRecord(receipt=receipt, submission=body, authenticated=authenticated))
         return self._logged(receipt, json.dumps(body, ensure_ascii=False))
 
-
-def genesis() -> str:
-    return GENESIS_HASH

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -158,6 +158,31 @@ class PartChanges:
 
     parts: dict[str, Any]
     whole: bool = False
+
+
+class ReadSync(abc.ABC):
+    """The read models as the application drives them, whatever runs the projector.
+
+    Embedded: the projector runs in-process over ``EventLog.read_all``. Distributed: the
+    projection agent runs it over the events topic, and ``catch_up`` waits for it.
+
+    Guarantees: when ``catch_up`` returns, every event the log held when it was called is
+    reflected in the read models (or it raises ``TimeoutError``); ``rebuild`` forgets the
+    read models and folds the whole log again, with the same result as the incremental path.
+    """
+
+    @abc.abstractmethod
+    def position(self) -> int:
+        """How far the read models have read (for ``stats``)."""
+
+    @abc.abstractmethod
+    def catch_up(self) -> int:
+        """Bring the read models up to the log; returns the events applied by this call."""
+
+    @abc.abstractmethod
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Forget the read models and fold the whole log again; returns the events applied.
+        ``progress`` is called with the size of each chunk read."""
 
 
 class OffsetStore(abc.ABC):

@@ -109,11 +109,9 @@ def tick(app: Tongxiu) -> list[Due]:
         if code == REGISTRY_STREAM:
             continue
         for due in due_facts(app.ledger.enterprise(code), today):
-            receipt = app.ledger.emit(due.stream, [due.event], submission_id=due.submission_id)
+            receipt = app.emit(due.stream, [due.event], submission_id=due.submission_id)
             if receipt.accepted and not receipt.duplicate:
                 emitted.append(due)
-    if emitted and app.after_submit is not None:
-        app.after_submit()
     if app.ledger.transparency is not None:  # issue 9: a signed checkpoint on every tick
         app.ledger.transparency.checkpoint(save=True)
     return emitted

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from events.envelope import Envelope
-from infra.kafka_topics import topic_names
 from services.config import Settings
+from streams.topics import topic_names
 from streams.worker import WorkerDeps
 
 log = logging.getLogger("tongxiu.faust")

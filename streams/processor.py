@@ -10,43 +10,16 @@ event twice, and a batch is written only if the position is still the one it sta
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from events.envelope import Envelope
 from events.models import REGISTRY_STREAM, PropagationScheduled
 from projections.documents import Tracker, changed_parts
 from projections.fold import Rules, fold_enterprise, fold_registry
+from projections.keys import PROJECTION, enterprise_key, inbox_entry, inbox_key, supervision_key
 from projections.views import EnterpriseState, RegistryState, SupervisionState
-from services.ports import ConcurrencyError, EventLog, PartChanges, ProjectionStore, StoredEvent
-
-PROJECTION = "ledger"
-"""One projection name for all read models, so one position guards them all."""
-
-
-def enterprise_key(code: str) -> str:
-    return f"enterprise:{code}"
-
-
-def supervision_key(department: str) -> str:
-    return f"supervision:{department}"
-
-
-def inbox_key(subscriber: str) -> str:
-    return f"inbox:{subscriber}"
-
-
-def inbox_entry(env: Envelope, ev: PropagationScheduled, position: int) -> dict[str, Any]:
-    """One pending delivery in a subscriber's inbox."""
-    return {
-        "stream": env.stream,
-        "source_event_id": ev.source_event_id,
-        "source_type": ev.source_type,
-        "decision_no": ev.decision_no,
-        "deadline": ev.deadline.isoformat(),
-        "delivered_at": env.recorded_at.isoformat(),
-        "position": position,
-    }
+from services.ports import ConcurrencyError, EventLog, PartChanges, ProjectionStore, ReadSync, StoredEvent
 
 
 class ProjectionRunner:
@@ -218,3 +191,32 @@ class ProjectionRunner:
     def _trim(self) -> None:
         while len(self._docs) > self.cache_size:
             self._docs.popitem(last=False)
+
+
+class InProcessProjection(ReadSync):
+    """The embedded backend's :class:`ReadSync`: the runner folds the log in this process."""
+
+    def __init__(self, runner: ProjectionRunner, log: EventLog) -> None:
+        self.runner = runner
+        self.log = log
+
+    def position(self) -> int:
+        return self.runner.position()
+
+    def catch_up(self) -> int:
+        return self.runner.catch_up(self.log)
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        return rebuild(self.runner, self.log, progress)
+
+
+def rebuild(runner: ProjectionRunner, log: EventLog, progress: Callable[[int], None] | None = None) -> int:
+    """Forget the read models and fold the whole log again, chunk by chunk."""
+    runner.store.reset(PROJECTION)
+    runner.forget()
+    applied = 0
+    while chunk := log.read_all(after=runner.position(), limit=1000):
+        applied += runner.apply(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    return applied

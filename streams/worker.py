@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from events.envelope import Envelope, Receipt
 from events.models import REGISTRY_STREAM, PropagationScheduled
 from projections.fold import Rules, fold_enterprise, fold_registry
+from projections.keys import PROJECTION, enterprise_key, inbox_entry, inbox_key, supervision_key
 from projections.views import EnterpriseState, RegistryState, SupervisionState
 from services.ledger import Ledger
-from services.ports import EventLog, ProjectionStore
-from streams.processor import PROJECTION, enterprise_key, inbox_entry, inbox_key, supervision_key
+from services.ports import EventLog, ProjectionStore, StoredEvent
 
 log = logging.getLogger("tongxiu.worker")
 
@@ -37,12 +37,12 @@ class RecordingLog(EventLog):
         self.inner = inner
         self.appended: list[Envelope] = []
 
-    def append(self, stream: str, expected_seq: int, envelopes: Any) -> None:
+    def append(self, stream: str, expected_seq: int, envelopes: Sequence[Envelope]) -> None:
         self.inner.append(stream, expected_seq, envelopes)
         self.appended.extend(envelopes)
 
-    def read_stream(self, stream: str, *, from_seq: int = 1) -> Any:
-        return self.inner.read_stream(stream, from_seq=from_seq)
+    def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
+        return self.inner.read_stream(stream, from_seq=from_seq, limit=limit)
 
     def last_seq(self, stream: str) -> int:
         return self.inner.last_seq(stream)
@@ -50,10 +50,10 @@ class RecordingLog(EventLog):
     def streams(self) -> list[str]:
         return self.inner.streams()
 
-    def read_all(self, *, after: int = 0, limit: int = 1000) -> Any:
+    def read_all(self, *, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
         return self.inner.read_all(after=after, limit=limit)
 
-    def find_submission(self, department: str, submission_id: str) -> Any:
+    def find_submission(self, department: str, submission_id: str) -> list[StoredEvent]:
         return self.inner.find_submission(department, submission_id)
 
 
@@ -290,7 +290,7 @@ def run_plain(deps: WorkerDeps, stop: threading.Event, *, poll_ms: int = 200) ->
     process; offsets committed only after the work they cover is durable."""
     from kafka import KafkaConsumer, KafkaProducer
 
-    from infra.kafka_topics import client_config, topic_names
+    from streams.topics import client_config, topic_names
 
     settings = deps.settings
     topics = topic_names(settings)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from infra.bootstrap import open_embedded
-from infra.embedded import LocalFeed, LocalInbox, LocalTransport
+from infra.embedded import LocalInbox, LocalTransport
 from services.app import Tongxiu
 from services.config import Settings
 from services.demo import START, run_demo
@@ -37,5 +37,5 @@ def app(tmp_path: Path, clock: ManualClock) -> Iterator[Tongxiu]:
 @pytest.fixture
 def demo_app(app: Tongxiu, clock: ManualClock) -> Tongxiu:
     """The embedded ledger after the whole demo scenario ran."""
-    run_demo(app, clock, transport=LocalTransport(app), inbox=LocalInbox(app), feed=LocalFeed(app), say=lambda s: None)
+    run_demo(app, clock, transport=LocalTransport(app), inbox=LocalInbox(app), feed=app.feed, say=lambda s: None)
     return app

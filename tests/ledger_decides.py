@@ -8,8 +8,10 @@ runs them on the Cassandra ledger, so both backends have one behaviour.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from events.models import (
     REGISTRY_STREAM,
@@ -182,10 +184,10 @@ def d3_backfill_is_explicit_and_marked(w: World) -> None:
                     decision_date=date(2024, 3, 1))
     refused = w.p["tax-deqing"].publish(CODE, [warn], occurred_at=then, submission_id=sid)
     assert refused.codes == ["backfill_not_authorized"]
-    opened = w.app.ledger.emit(REGISTRY_STREAM, [BackfillAuthorized(department_id="tax-deqing", until=date(2026, 1, 31),
+    opened = w.app.emit(REGISTRY_STREAM, [BackfillAuthorized(department_id="tax-deqing", until=date(2026, 1, 31),
                                                                     reason="导入历史记录")], submission_id="bf-tax")
     assert opened.accepted, opened.reasons
-    assert w.app.ledger.emit(REGISTRY_STREAM, [BackfillAuthorized(department_id="creditchina", until=date(2026, 1, 31),
+    assert w.app.emit(REGISTRY_STREAM, [BackfillAuthorized(department_id="creditchina", until=date(2026, 1, 31),
                                                                   reason="导入历史记录")], submission_id="bf-cc").accepted
     # the rejected id stays rejected (its receipt is recorded); the import uses a new one
     assert w.p["tax-deqing"].publish(CODE, [warn], occurred_at=then, submission_id=sid + "-2").accepted
@@ -532,7 +534,7 @@ def legacy_code_needs_the_operators_registration(w: World) -> None:
     assert receipt.codes == ["legacy_code_unregistered"]
     assert typo not in w.app.log.streams()
     legacy = "91350203M0001QAY9B"
-    assert w.app.ledger.emit(REGISTRY_STREAM, [LegacyCodeRegistered(code=legacy, source="存量登记")],
+    assert w.app.emit(REGISTRY_STREAM, [LegacyCodeRegistered(code=legacy, source="存量登记")],
                              submission_id="legacy").accepted
     assert w.p["samr-deqing"].publish(legacy, [decision()], occurred_at=w.clock.now(), legacy_code=True).accepted
     registered = w.app.ledger.registry().legacy_codes
@@ -574,18 +576,15 @@ __all__ = ["SCENARIOS", "PenaltyFulfilled"]
 # --------------------------------------------------------------------------- D4 sector standard, D11 Order 58 sectors
 
 
-def _with_standard(w: World) -> None:
-    """The ecology sector's (fictional, test-only) classification standard, loaded as data."""
-    standard = ClassStandard(ref="生态环境行政处罚信息分类标准（测试）", domain="ecology", jurisdiction="33",
-                             effective_from=date(2025, 6, 22), serious_fine_from_organisation=Decimal(1_000_000),
-                             minor_fine_below_organisation=Decimal(10_000), publicize_minor=True,
-                             source="test data")
-    object.__setattr__(w.app.rules, "policies", PolicyBook(class_standards=[standard]))
-    object.__setattr__(w.app.ledger.rules, "policies", w.app.rules.policies)
+STANDARD_BOOK = PolicyBook(class_standards=[ClassStandard(
+    ref="生态环境行政处罚信息分类标准（测试）", domain="ecology", jurisdiction="33",
+    effective_from=date(2025, 6, 22), serious_fine_from_organisation=Decimal(1_000_000),
+    minor_fine_below_organisation=Decimal(10_000), publicize_minor=True, source="test data")])
+"""The ecology sector's (fictional, test-only) classification standard, loaded as data."""
 
 
 def d4_sector_standard_classes_the_fine(w: World) -> None:
-    _with_standard(w)
+    assert w.app.rules.policies == STANDARD_BOOK  # built with the policy file (POLICIES below)
     huge = {"rule_set": "gbf-2025-22", "fine_yuan": Decimal(50_000_000)}
     missing = w.send("eco-huzhou", [decision(**huge)])
     assert missing.codes == ["class_basis_mismatch"]
@@ -610,7 +609,7 @@ def d4_sector_standard_classes_the_fine(w: World) -> None:
 
 
 def d11_order_58_special_equipment_waits_a_year(w: World) -> None:
-    assert w.app.ledger.emit(REGISTRY_STREAM, [BackfillAuthorized(department_id="ema-deqing", until=date(2026, 1, 31),
+    assert w.app.emit(REGISTRY_STREAM, [BackfillAuthorized(department_id="ema-deqing", until=date(2026, 1, 31),
                                                                   reason="导入历史记录")], submission_id="bf").accepted
     then = datetime(2024, 3, 1, 9, tzinfo=CHINA)
     d = decision(rule_set="ndrc-order-58", decision_date=date(2024, 3, 1), sector="special_equipment",
@@ -626,3 +625,18 @@ def d11_order_58_special_equipment_waits_a_year(w: World) -> None:
 
 
 SCENARIOS += [d4_sector_standard_classes_the_fine, d11_order_58_special_equipment_waits_a_year]
+
+POLICIES: dict[Callable[[World], None], PolicyBook] = {d4_sector_standard_classes_the_fine: STANDARD_BOOK}
+"""Scenarios that need a policy book: their ledger is opened with it as its policy file (the
+rules are configuration, never changed on a built app)."""
+
+
+def policy_file(scenario: Callable[[World], None], folder: Path) -> Path | None:
+    """The scenario's policy book written as a policy file in ``folder`` (None: the default)."""
+    book = POLICIES.get(scenario)
+    if book is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "policy.json"
+    path.write_text(book.model_dump_json())
+    return path

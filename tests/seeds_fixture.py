@@ -77,7 +77,7 @@ def publish_seed_fixture(app: Tongxiu, clock: ManualClock, transport: Transport,
                               jurisdiction="330521", public_key=demo_key(dept_id).public_key), f"register:{dept_id}"),
         (SupervisorDesignated(department_id=dept_id, jurisdiction="330521", basis="县政府指定"), f"designate:{dept_id}"),
     ]:
-        _ok(app.ledger.emit(REGISTRY_STREAM, [event], submission_id=sid))
+        _ok(app.emit(REGISTRY_STREAM, [event], submission_id=sid))
     sup = Producer(transport, dept_id, demo_key(dept_id), rules=app.rules)
 
     def send(p: Producer, stream: str, events: Sequence[Event], sid: str) -> None:

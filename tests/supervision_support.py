@@ -29,12 +29,12 @@ SAMR_STREAM = department_stream("samr-deqing")
 def register_supervisor(world: World, dept: str = SUPERVISOR, *, domain: str = "justice",
                         area: str = "330521", designate: bool = True) -> Producer:
     app = world.app
-    r = app.ledger.emit(REGISTRY_STREAM, [DepartmentRegistered(
+    r = app.emit(REGISTRY_STREAM, [DepartmentRegistered(
         department_id=dept, name="德清县司法局", kind="department", domain=domain, jurisdiction=area,
         public_key=demo_key(dept).public_key)], submission_id=f"register:{dept}")
     assert r.accepted, r.reasons
     if designate:
-        r = app.ledger.emit(REGISTRY_STREAM, [SupervisorDesignated(department_id=dept, jurisdiction=area,
+        r = app.emit(REGISTRY_STREAM, [SupervisorDesignated(department_id=dept, jurisdiction=area,
                                                                    basis="县政府指定")], submission_id=f"designate:{dept}")
         assert r.accepted, r.reasons
     producer = Producer(LocalTransport(app), dept, demo_key(dept), rules=app.rules)

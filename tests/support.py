@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from events.envelope import Receipt
@@ -20,6 +23,7 @@ from events.models import (
 )
 from infra.embedded import LocalTransport
 from projections.fold import CHINA, china_day
+from projections.rules import PolicyBook
 from services.app import Tongxiu
 from services.demo import make_uscc, register_departments
 from services.ports import ManualClock
@@ -114,3 +118,20 @@ class World:
 def make_world(app: Tongxiu, clock: ManualClock) -> World:
     clock.set(T0)
     return World(app, clock, register_departments(app, LocalTransport(app), clock))
+
+
+@contextlib.contextmanager
+def world_with_policy(folder: Path, clock: ManualClock, book: PolicyBook) -> Iterator[World]:
+    """A fresh embedded world whose ledger is opened with ``book`` as its policy file (the
+    rules are configuration: never changed on a built app)."""
+    from infra.bootstrap import open_embedded
+    from services.config import Settings
+
+    folder.mkdir(parents=True, exist_ok=True)
+    policy = folder / "policy.json"
+    policy.write_text(book.model_dump_json())
+    app = open_embedded(Settings(data_dir=folder / "ledger", policy_file=policy), clock=clock)
+    try:
+        yield make_world(app, clock)
+    finally:
+        app.close()

@@ -2,8 +2,8 @@
 
 * ``KafkaFeed``: envelopes are produced to ``{prefix}.events`` (keyed by stream, as the
   worker does); a fresh topic prefix per test, dropped afterwards.
-* ``ProjectionInbox``: the client app is ``open_distributed`` (RemoteLedger, Cassandra
-  storage, DistributedRunner) on this class's own keyspace; only the Kafka hop to the worker
+* ``ProjectionInbox``: the client app is ``open_distributed`` (KafkaTransport, Cassandra
+  storage, WorkerProjection) on this class's own keyspace; only the Kafka hop to the worker
   is replaced by an in-process worker: the worker's :class:`SubmissionHandler` (ledger on
   Cassandra) decides each submission and the envelopes it publishes go straight through the
   worker's :class:`Projector` into the Cassandra projection store. (The real Faust worker

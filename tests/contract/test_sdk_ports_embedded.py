@@ -53,7 +53,7 @@ def append_to_log(app: Tongxiu) -> Publish:
 class TestLocalFeed(EmbeddedFactory, FeedPortContract):
     def make_feed(self) -> tuple[FeedPort, Publish]:
         app = self.app()  # a new app on the same database: a restarted consumer process
-        return LocalFeed(app), append_to_log(app)
+        return LocalFeed(app.log, app.offsets), append_to_log(app)
 
 
 class TestLocalInbox(EmbeddedFactory, InboxPortContract):

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from entrypoints.cli import app
 from events.models import EVENT_TYPES, SYSTEM_TYPES
 from events.schemas import all_schemas, render
-from services.cli import app
 from services.demo import ENTERPRISE
 from services.examples import LEDGER_DEMO_KEY, build_examples
 

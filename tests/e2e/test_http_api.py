@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from events.models import PenaltyFulfilled, RepairGranted
 from infra.bootstrap import open_embedded
-from infra.embedded import LocalFeed, LocalInbox, LocalTransport
+from infra.embedded import LocalInbox, LocalTransport
 from services.app import Tongxiu
 from services.config import Settings
 from services.demo import DEPARTMENTS, ENTERPRISE, START, demo_key, run_demo
@@ -124,7 +124,7 @@ def test_tokens_file_formats(tmp_path: Path) -> None:
 
 
 def test_serve_needs_a_tokens_file(tmp_path: Path) -> None:
-    from services.cli import app as cli
+    from entrypoints.cli import app as cli
 
     result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "serve"], env={"TONGXIU_TOKENS_FILE": None})  # type: ignore[dict-item]
     assert result.exit_code == 2
@@ -324,20 +324,8 @@ def test_feed_has_no_personal_data_and_resumes(demo_app: Tongxiu) -> None:
     assert len(HttpFeed(client=platform, token=PLATFORM).poll("sdk-other")) == 1
 
     # the positions live in the application's feed port, not in the HTTP process
-    assert demo_app.feed is not None
     assert demo_app.feed.poll("http:creditchina:crm") == []
     assert [i.event_id for i in demo_app.feed.poll("http:creditchina:other")] == [item["event_id"]]
-
-
-def test_feed_without_a_feed_port_is_503(demo_app: Tongxiu) -> None:
-    demo_app.feed = None
-    platform = client(demo_app, PLATFORM)
-    r = platform.get("/feed")
-    assert r.status_code == 503 and "no repair feed" in r.json()["detail"]
-    assert platform.post("/feed/commit", json={"consumer": "crm", "position": 1}).status_code == 503
-
-
-# ---------------------------------------------------------------------------- the demo over HTTP
 
 
 def test_whole_demo_over_http_matches_the_embedded_run(app: Tongxiu, clock: ManualClock, tmp_path: Path) -> None:
@@ -350,7 +338,7 @@ def test_whole_demo_over_http_matches_the_embedded_run(app: Tongxiu, clock: Manu
     local = open_embedded(Settings(data_dir=tmp_path / "local"), clock=other_clock)
     try:
         run_demo(local, other_clock, transport=LocalTransport(local), inbox=LocalInbox(local),
-                 feed=LocalFeed(local), say=lambda s: None)
+                 feed=local.feed, say=lambda s: None)
         # the same views and the same events; only the ledger's own signatures (and so the
         # hashes) differ, because each ledger folder has its own ledger key
         assert app.enterprise_state(ENTERPRISE).model_dump(exclude={"last_hash"}) == local.enterprise_state(

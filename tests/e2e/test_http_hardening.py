@@ -196,7 +196,7 @@ def test_tokens_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     path.chmod(0o644)
     with pytest.raises(ValueError, match="chmod 600"):
         load_tokens(path)
-    from services.cli import app as cli
+    from entrypoints.cli import app as cli
 
     result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "d"), "serve", "--tokens", str(path)])
     assert result.exit_code == 2 and "chmod 600" in result.output

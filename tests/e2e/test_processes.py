@@ -16,10 +16,10 @@ from typing import Any
 
 from infra.bootstrap import open_embedded
 from infra.embedded import LocalTransport
+from projections.keys import PROJECTION
 from services.config import Settings
 from services.demo import register_departments
 from services.ports import ManualClock
-from streams.processor import PROJECTION
 from tests.support import T0
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -46,7 +46,7 @@ def _supervised(app: Tongxiu) -> None:
                               jurisdiction="330521", public_key=demo_key("sfj-deqing").public_key), "reg-sfj"),
         (SupervisorDesignated(department_id="sfj-deqing", jurisdiction="330521", basis="指定"), "designate-sfj"),
     ]:
-        assert app.ledger.emit(REGISTRY_STREAM, [ev], submission_id=sid).accepted
+        assert app.emit(REGISTRY_STREAM, [ev], submission_id=sid).accepted
     sup = Producer(LocalTransport(app), "sfj-deqing", demo_key("sfj-deqing"))
     samr = Producer(LocalTransport(app), "samr-deqing", demo_key("samr-deqing"))
     now = app.now()

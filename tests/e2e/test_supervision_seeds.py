@@ -8,9 +8,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from entrypoints.cli import app as cli_app
 from infra.bootstrap import open_embedded
 from infra.embedded import LocalTransport
-from services.cli import app as cli_app
 from services.config import Settings
 from services.ports import ManualClock
 from tests.seeds_fixture import START, check_figures, publish_seed_fixture

@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 
 from events.envelope import Receipt
 from infra.bootstrap import open_embedded
+from projections.keys import PROJECTION
 from services.app import Tongxiu
 from services.audit import verify_streams
 from services.config import Settings
@@ -36,7 +37,6 @@ from services.demo import DEPARTMENTS
 from services.examples import LEDGER_DEMO_KEY, build_examples
 from services.http import create_app
 from services.ports import ManualClock
-from streams.processor import PROJECTION
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.json"))
@@ -216,9 +216,7 @@ def _settled(app: Tongxiu) -> None:
         assert len(app.list_rejections(limit=10**7)) == app.ledger.rejections.recorded
     app.process()
     before = {k: app.projections.load(PROJECTION, k) for k in app.projections.keys(PROJECTION)}
-    app.projections.reset(PROJECTION)
-    while chunk := app.log.read_all(after=app.runner.position(), limit=1000):
-        app.runner.apply(chunk)
+    app.rebuild()
     after = {k: app.projections.load(PROJECTION, k) for k in app.projections.keys(PROJECTION)}
     assert after == before
 
@@ -281,7 +279,7 @@ def test_cli_path(tmp_path_factory: pytest.TempPathFactory) -> None:
     def run(raw: bytes | dict[str, Any]) -> None:
         path = files / "submission.json"
         path.write_bytes(raw if isinstance(raw, bytes) else _dumps(raw))
-        result = runner.invoke(__import__("services.cli", fromlist=["app"]).app,
+        result = runner.invoke(__import__("entrypoints.cli", fromlist=["app"]).app,
                                ["--data-dir", str(data), "publish", str(path), "--json"])
         assert result.exit_code in (0, 1), (result.exit_code, result.output[-2000:], result.exception)
         assert "Traceback" not in result.output

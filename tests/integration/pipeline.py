@@ -22,13 +22,13 @@ from events.envelope import Submission
 from events.models import REGISTRY_STREAM, DepartmentRegistered, PenaltyDecided, SubscriptionAdded
 from infra.kafka_topics import client_config, topic_names
 from infra.sqlite import Database, SqliteProjectionStore
+from projections.keys import PROJECTION
 from services.app import Tongxiu
 from services.audit import verify_streams
 from services.config import Settings
 from services.demo import DEPARTMENTS, demo_key, make_uscc
 from services.ports import ManualClock
 from services.sdk import Producer
-from streams.processor import PROJECTION
 from streams.worker import SEEN, Projector
 from tests.support import decision
 
@@ -82,7 +82,7 @@ class Worker:
             "TONGXIU_CASSANDRA_REPLICATION": json.dumps(s.cassandra_replication),
             "TONGXIU_CONSISTENCY": s.consistency,
         }
-        cmd = [sys.executable, "-m", "services.cli", "worker", "--loglevel", "WARNING", "--engine", self.engine,
+        cmd = [sys.executable, "-m", "entrypoints.cli", "worker", "--loglevel", "WARNING", "--engine", self.engine,
                "--commit-interval", str(self.commit_interval), "--agents", self.agents, *self.extra_args]
         if self.clock_file is not None:
             cmd += ["--clock-file", str(self.clock_file)]
@@ -194,7 +194,7 @@ def register(app: Tongxiu, transport: Any) -> None:
     """The two departments the test submissions need, and creditchina's subscription."""
     for dept in ("samr-deqing", "creditchina"):
         info = next(d for d in DEPARTMENTS if d[0] == dept)
-        r = app.ledger.emit(REGISTRY_STREAM, [DepartmentRegistered(
+        r = app.emit(REGISTRY_STREAM, [DepartmentRegistered(
             department_id=dept, name=info[1], kind=info[2], domain=info[3], jurisdiction=info[4],
             public_key=demo_key(dept).public_key)], submission_id=f"register:{dept}")
         assert r.accepted, r
@@ -211,7 +211,7 @@ def signed_submissions(app: Tongxiu, codes: Sequence[str], n: int, *, prefix: st
     """``n`` signed 决定书 + 告知书 submissions by samr-deqing over ``codes`` (two events each)."""
     from services.ledger import sign_submission
 
-    samr = Producer(app.transport, "samr-deqing", demo_key("samr-deqing"), rules=app.rules)  # type: ignore[attr-defined]
+    samr = Producer(app.transport, "samr-deqing", demo_key("samr-deqing"), rules=app.rules)
     out = []
     for i in range(n):
         code = codes[i % len(codes)]

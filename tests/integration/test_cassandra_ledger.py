@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from events.envelope import Receipt, Submission
 from events.signing import KeyPair
 from infra.bootstrap import load_rules, open_embedded
 from infra.cassandra_store import (
@@ -26,50 +27,78 @@ from infra.cassandra_store import (
     CassandraProjectionStore,
     CassandraRejectionLog,
 )
-from infra.embedded import LocalFeed, LocalInbox, LocalTransport
+from infra.embedded import InProcessTransport, LocalFeed, LocalInbox, LocalTransport
+from projections.fold import Rules
 from services.app import Tongxiu
 from services.audit import verify_streams
 from services.config import Settings
 from services.demo import START, run_demo
 from services.ledger import Ledger
-from services.ports import EventLog, ManualClock
-from streams.processor import PROJECTION, ProjectionRunner
+from services.ports import EventLog, ManualClock, ProjectionStore, ReadSync
+from services.sdk import Transport
+from streams.processor import ProjectionRunner, rebuild
 
 pytestmark = pytest.mark.integration
 
 
-class RebuildingRunner(ProjectionRunner):
+class RebuildingReadModels(ReadSync):
     """Rebuilds the read models from the whole log on every catch-up (snapshot read_all)."""
 
-    def catch_up(self, log: EventLog, *, batch: int = 500) -> int:
-        self.store.reset(PROJECTION)
-        return super().catch_up(log, batch=batch)
+    def __init__(self, store: ProjectionStore, log: EventLog, rules: Rules) -> None:
+        self.runner = ProjectionRunner(store, rules)
+        self.log = log
+
+    def position(self) -> int:
+        return self.runner.position()
+
+    def catch_up(self) -> int:
+        return rebuild(self.runner, self.log)
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        return rebuild(self.runner, self.log, progress)
 
 
-def open_cassandra(session: Any, settings: Settings, clock: ManualClock, key: KeyPair) -> Tongxiu:
+class LedgerOnly(Transport):
+    """Submissions reach ``Ledger.submit`` in this process; the read models wait for an
+    explicit ``process()``."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def send(self, submission: Submission) -> Receipt:
+        return self.ledger.submit(submission)
+
+
+def open_cassandra(session: Any, settings: Settings, clock: ManualClock, key: KeyPair, *,
+                   events_per_bucket: int = 4, process_after_submit: bool = True) -> Tongxiu:
+    """A ledger on the Cassandra adapters, deciding in this process (no Kafka hop)."""
     rules = load_rules(settings)
-    log = CassandraEventLog(session, settings.keyspace, events_per_bucket=4)  # small buckets: cross many
+    log = CassandraEventLog(session, settings.keyspace, events_per_bucket=events_per_bucket)
     rejections = CassandraRejectionLog(session, settings.keyspace)
     store = CassandraProjectionStore(session, settings.keyspace)
+    offsets = CassandraOffsetStore(session, settings.keyspace)
+    ledger = Ledger(log, rejections, clock, rules, key)
+    read_models = RebuildingReadModels(store, log, rules)
     app = Tongxiu(
         log=log,
         rejections=rejections,
         projections=store,
-        offsets=CassandraOffsetStore(session, settings.keyspace),
+        offsets=offsets,
         clock=clock,
         rules=rules,
-        ledger=Ledger(log, rejections, clock, rules, key),
-        runner=RebuildingRunner(store, rules),
+        ledger=ledger,
+        transport=InProcessTransport(ledger, read_models) if process_after_submit else LedgerOnly(ledger),
+        read_models=read_models,
+        feed=LocalFeed(log, offsets),
         backend="distributed",
     )
-    app.after_submit = app.process
-    app.ledger.bootstrap()
+    ledger.bootstrap()
     app.process()
     return app
 
 
 def demo(app: Tongxiu, clock: ManualClock) -> Any:
-    return run_demo(app, clock, transport=LocalTransport(app), inbox=LocalInbox(app), feed=LocalFeed(app),
+    return run_demo(app, clock, transport=LocalTransport(app), inbox=LocalInbox(app), feed=app.feed,
                     say=lambda s: None)
 
 

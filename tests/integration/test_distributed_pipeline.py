@@ -1,5 +1,5 @@
 """The distributed pipeline against the real Kafka 4.x and Cassandra 5 (``servers`` fixture):
-the Faust worker runs as a subprocess (``python -m services.cli worker``) pointed at this
+the Faust worker runs as a subprocess (``python -m entrypoints.cli worker``) pointed at this
 test's own topic prefix and keyspace.
 
 1. the demo scenario on the distributed backend gives the same views and hash chains as on
@@ -32,8 +32,9 @@ from events.models import (
 from events.signing import KeyPair
 from infra.bootstrap import open_embedded
 from infra.distributed import KafkaFeed, ProjectionInbox, open_distributed
-from infra.embedded import LocalFeed, LocalInbox, LocalTransport
+from infra.embedded import LocalInbox, LocalTransport
 from infra.kafka_topics import client_config, drop_topics, migrate_topics, topic_names
+from projections.keys import PROJECTION
 from services.app import Tongxiu
 from services.audit import replay as services_replay
 from services.audit import verify_streams
@@ -41,7 +42,6 @@ from services.config import Settings
 from services.demo import DEPARTMENTS, ENTERPRISE, START, demo_key, make_uscc, run_demo
 from services.ports import ManualClock
 from services.sdk import Producer
-from streams.processor import PROJECTION
 from tests.integration.pipeline import (  # noqa: F401 (re-exported for test_http_distributed)
     FileDrivenClock,
     Worker,
@@ -115,14 +115,14 @@ def test_demo_on_distributed_equals_embedded(
     feed = KafkaFeed(settings)
     try:
         wait_for(lambda: app.log.last_seq(REGISTRY_STREAM) >= 1, 60, "the worker's bootstrap", workers[0])
-        dist = run_demo(app, clock, transport=app.transport, inbox=ProjectionInbox(app), feed=feed,  # type: ignore[attr-defined]
+        dist = run_demo(app, clock, transport=app.transport, inbox=ProjectionInbox(app), feed=feed,
                         say=lambda s: None)
         app.process()
 
         eclock = ManualClock(START)
         emb = open_embedded(Settings(data_dir=tmp_path / "embedded"), clock=eclock, key=key)
         try:
-            efeed = LocalFeed(emb)
+            efeed = emb.feed
             ref = run_demo(emb, eclock, transport=LocalTransport(emb), inbox=LocalInbox(emb), feed=efeed,
                            say=lambda s: None)
 
@@ -168,7 +168,7 @@ def _cli_reads_match(settings: Settings, emb: Tongxiu) -> None:
     """The auditor's CLI with ``--backend distributed`` reads what the embedded CLI reads."""
     from typer.testing import CliRunner
 
-    from services.cli import app as cli
+    from entrypoints.cli import app as cli
 
     env = {
         "TONGXIU_TOPIC_PREFIX": settings.topic_prefix,
@@ -209,12 +209,12 @@ def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
     workers.append(worker)
     worker.start()
     app = open_distributed(settings, session=cassandra_session)
-    transport = app.transport  # type: ignore[attr-defined]
+    transport = app.transport
     try:
         wait_for(lambda: app.log.last_seq(REGISTRY_STREAM) >= 1, 60, "the worker's bootstrap", worker)
         for dept in ("samr-deqing", "creditchina"):
             info = next(d for d in DEPARTMENTS if d[0] == dept)
-            r = app.ledger.emit(REGISTRY_STREAM, [DepartmentRegistered(
+            r = app.emit(REGISTRY_STREAM, [DepartmentRegistered(
                 department_id=dept, name=info[1], kind=info[2], domain=info[3], jurisdiction=info[4],
                 public_key=demo_key(dept).public_key)], submission_id=f"register:{dept}")
             assert r.accepted, r
@@ -320,9 +320,13 @@ def test_kafka_feed_resumes_where_it_stopped(servers: Any) -> None:
     assert len(items) == 6
     for item in items[:4]:
         first.commit(group, item)
-    # not committed: delivered again by the next poll of the same instance
-    again = first.poll(group, max_items=2)
-    assert {i.event_id for i in again} <= {i.event_id for i in items[4:]} | set(feed_ids)
+    # not committed: delivered again by the next poll of the same instance (a commit covers its
+    # partition up to the item, and items[:4] precede items[4:] in their partitions)
+    committed = {i.event_id for i in items[:4]}
+    again = first.poll(group, max_items=len(feed_ids))
+    assert [i.event_id for i in again if i.event_id in committed] == [], "a committed item came back"
+    assert {i.event_id for i in again} == set(feed_ids) - committed, "an uncommitted item was not delivered again"
+    assert {i.event_id for i in items[4:6]} <= {i.event_id for i in again}
     first.close()  # the process "stops"
 
     second = KafkaFeed(settings)

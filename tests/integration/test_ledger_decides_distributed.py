@@ -5,6 +5,7 @@ embedded ledger (``tests/unit/test_ledger_decides.py`` runs them all there)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from tests.ledger_decides import (
     d16_applied_false_is_not_synced,
     d19_first_violation_is_answered_and_enforced,
     legacy_code_needs_the_operators_registration,
+    policy_file,
 )
 from tests.support import World, make_world
 
@@ -54,10 +56,15 @@ WITHOUT_REJECTIONS = {d3_deadlines_run_from_receipt_and_late_facts_are_counted, 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
 def test_scenario_on_cassandra(
-    cassandra_session: Any, fresh_keyspace: Callable[..., Settings], scenario: Callable[[World], None]
+    cassandra_session: Any, fresh_keyspace: Callable[..., Settings], scenario: Callable[[World], None],
+    tmp_path: Path,
 ) -> None:
     clock = ManualClock(START)
-    app = open_cassandra(cassandra_session, fresh_keyspace("tongxiu_test_rules"), clock, KeyPair.generate())
+    settings = fresh_keyspace("tongxiu_test_rules")
+    policy = policy_file(scenario, tmp_path)
+    if policy is not None:
+        settings = settings.model_copy(update={"policy_file": policy})
+    app = open_cassandra(cassandra_session, settings, clock, KeyPair.generate())
     try:
         world = make_world(app, clock)
         scenario(world)

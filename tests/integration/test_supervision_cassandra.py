@@ -13,24 +13,18 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from entrypoints.cli import app as cli_app
 from events.models import department_stream
 from events.signing import KeyPair
-from infra.bootstrap import load_rules
 from infra.cassandra_store import (
-    CassandraEventLog,
-    CassandraOffsetStore,
-    CassandraProjectionStore,
-    CassandraRejectionLog,
+    EVENTS_PER_BUCKET,
 )
 from infra.embedded import LocalTransport
 from infra.kafka_topics import drop_topics, migrate_topics
-from services.app import Tongxiu
 from services.audit import verify_streams
-from services.cli import app as cli_app
 from services.config import Settings
-from services.ledger import Ledger
 from services.ports import ManualClock
-from tests.integration.test_cassandra_ledger import RebuildingRunner
+from tests.integration.test_cassandra_ledger import open_cassandra
 from tests.seeds_fixture import START, check_figures, publish_seed_fixture
 
 pytestmark = pytest.mark.integration
@@ -41,18 +35,12 @@ def test_seed_fixture_on_cassandra_gives_the_same_figures(
 ) -> None:
     settings = fresh_keyspace("tongxiu_test_sup")
     s = cassandra_session
-    rules = load_rules(settings)
     clock = ManualClock(START)
-    log = CassandraEventLog(s, settings.keyspace)
-    rejections = CassandraRejectionLog(s, settings.keyspace)
-    store = CassandraProjectionStore(s, settings.keyspace)
-    app = Tongxiu(log=log, rejections=rejections, projections=store,
-                  offsets=CassandraOffsetStore(s, settings.keyspace), clock=clock, rules=rules,
-                  ledger=Ledger(log, rejections, clock, rules, KeyPair.generate()),
-                  runner=RebuildingRunner(store, rules), backend="distributed")
-    app.ledger.bootstrap()
+    app = open_cassandra(s, settings, clock, KeyPair.generate(), events_per_bucket=EVENTS_PER_BUCKET,
+                         process_after_submit=False)
+    log = app.log
     # read_all positions on Cassandra are a snapshot (streams sorted): the runner rebuilds the
-    # read models from the whole log on each explicit process() (no after_submit here)
+    # read models from the whole log on each explicit process() (submissions do not process here)
     expected = publish_seed_fixture(app, clock, LocalTransport(app))
     assert (expected.files_reviewed, expected.findings, expected.rectified) == (1190, 1235, 1233)
     # the department's stream is hash-chained and verifies like an enterprise's

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from entrypoints.cli import app as cli_app
 from events.models import REGISTRY_STREAM
 from events.signing import KeyPair
 from infra.distributed import open_distributed
 from services.audit import verify_streams
-from services.cli import app as cli_app
 from services.config import Settings
 from tests.integration.test_distributed_pipeline import (  # noqa: F401  (fixtures)
     FileDrivenClock,
@@ -46,7 +46,7 @@ def test_seed_fixture_through_kafka_and_the_worker(
     app = open_distributed(settings, clock=clock, key=key, session=cassandra_session)
     try:
         wait_for(lambda: app.log.last_seq(REGISTRY_STREAM) >= 1, 60, "the worker's bootstrap", worker)
-        expected = publish_seed_fixture(app, clock, app.transport)  # type: ignore[attr-defined]
+        expected = publish_seed_fixture(app, clock, app.transport)
         app.process()
         assert (expected.files_reviewed, expected.findings, expected.rectified) == (1190, 1235, 1233)
         assert verify_streams(app.log).ok

@@ -31,7 +31,7 @@ from tests.support import World
 
 def _not_justice(w: World) -> Receipt:
     register_supervisor(w, "tax-inspect", domain="tax", designate=False)
-    return w.app.ledger.emit(REGISTRY_STREAM, [SupervisorDesignated(department_id="tax-inspect", jurisdiction="330521",
+    return w.app.emit(REGISTRY_STREAM, [SupervisorDesignated(department_id="tax-inspect", jurisdiction="330521",
                                                                     basis="指定")], submission_id="designate-tax")
 
 

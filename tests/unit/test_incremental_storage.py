@@ -17,12 +17,13 @@ from bench.write_replay import enterprise_codes
 from events.envelope import Submission
 from infra.bootstrap import open_embedded
 from projections.documents import LIST_BLOCK, Tracker, assemble, changed_parts, split
+from projections.keys import PROJECTION, enterprise_key
 from projections.views import EnterpriseState
 from services.app import Tongxiu
 from services.config import Settings
 from services.demo import START, register_only
 from services.ports import ManualClock, PartChanges
-from streams.processor import PROJECTION, enterprise_key
+from streams.processor import InProcessProjection
 
 CLOCK_AT = (START + timedelta(days=20, hours=1)).astimezone(UTC)
 
@@ -104,7 +105,8 @@ def test_two_processors_taking_turns_and_a_tiny_cache_equal_a_rebuild(tmp_path: 
     a = fresh(tmp_path / "l")
     b = open_embedded(Settings(data_dir=tmp_path / "l"), clock=ManualClock(CLOCK_AT))
     c = open_embedded(Settings(data_dir=tmp_path / "l"), clock=ManualClock(CLOCK_AT))
-    c.runner.cache_size = 2
+    assert isinstance(c.read_models, InProcessProjection)
+    c.read_models.runner.cache_size = 2
     try:
         codes = enterprise_codes(3)
         for i in range(6):

@@ -13,22 +13,46 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from entrypoints.cli import app as cli_app
 from events.envelope import Receipt
 from events.models import CreditListIncluded, CreditRepairNoticeIssued, DeliveryAcknowledged
+from infra.bootstrap import open_embedded, open_memory
 from projections.fold import CHINA
 from projections.fold import china_day as fold_china_day
 from projections.workdays import china_day
-from services.cli import app as cli_app
+from services.config import Settings
 from services.demo import demo_key
 from services.http import create_app
 from services.ledger import sign_submission
-from tests.ledger_decides import SCENARIOS
-from tests.support import CODE, World, advice, decision
+from services.ports import ManualClock
+from tests.ledger_decides import SCENARIOS, policy_file
+from tests.support import CODE, World, advice, decision, make_world
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
-def test_scenario(world: World, scenario: Callable[[World], None]) -> None:
-    scenario(world)
+def test_scenario(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock,
+                  scenario: Callable[[World], None]) -> None:
+    policy = policy_file(scenario, tmp_path / "policy")
+    if policy is None:
+        scenario(request.getfixturevalue("world"))
+        return
+    app = open_embedded(Settings(data_dir=tmp_path / "with-policy", policy_file=policy), clock=clock)
+    try:
+        scenario(make_world(app, clock))
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
+def test_scenario_in_memory(tmp_path: Path, clock: ManualClock, scenario: Callable[[World], None]) -> None:
+    """The same decisions with no database at all (the in-memory adapters, infra/memory.py):
+    given the events so far, a submission gives these events or these reasons."""
+    policy = policy_file(scenario, tmp_path / "policy")
+    app = open_memory(Settings(policy_file=policy), clock=clock)
+    try:
+        scenario(make_world(app, clock))
+    finally:
+        app.close()
 
 
 # --------------------------------------------------------------------------- one China day (architecture §2.5)

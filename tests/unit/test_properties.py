@@ -23,11 +23,11 @@ from events.models import (
 )
 from infra.bootstrap import open_embedded
 from infra.embedded import LocalTransport
+from projections.keys import PROJECTION
 from services import scheduler
 from services.config import Settings
 from services.demo import register_departments
 from services.ports import ManualClock
-from streams.processor import PROJECTION
 from tests.support import CODE, OTHER, T0, World, decision
 
 ACTIONS = [

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from events.envelope import Envelope
 from events.models import (
@@ -25,6 +26,7 @@ from events.upcast import upcast_event
 from projections.rules import LocalPolicy, PolicyBook
 from projections.supervision import inspection_frequency
 from services import scheduler
+from services.ports import ManualClock
 from tests.supervision_support import (
     SAMR_STREAM,
     SUPERVISOR,
@@ -36,7 +38,7 @@ from tests.supervision_support import (
     review,
     verify,
 )
-from tests.support import CODE, OTHER, World, decision
+from tests.support import CODE, OTHER, World, decision, world_with_policy
 
 
 def figures(world: World, period: str | None = None) -> dict:
@@ -159,33 +161,33 @@ def test_complaint_assigned_then_resolved_by_the_department(world: World) -> Non
     assert fig["case_review"]["findings_by_source"]["complaint"] == 1
 
 
-def test_inspections_above_the_local_limit_are_recorded_and_flagged(world: World) -> None:
-    object.__setattr__(world.app.rules, "policies", PolicyBook(
-        policies_by_jurisdiction={"33": LocalPolicy(max_inspections_per_enterprise_per_year=2)}))
-    joint = inspection("I1", ("samr-deqing", "ema-deqing"))
-    assert world.send("samr-deqing", [joint, InspectionEnded(inspection_id="I1", outcome="no_problem")]).accepted
-    world.at(10)
-    assert world.send("tax-deqing", [inspection("I2", ("tax-deqing",), shown=False)]).accepted
-    world.at(40)
-    third = world.send("eco-huzhou", [inspection("I3", ("eco-huzhou",))])
-    assert third.accepted  # not refused: recorded and flagged
-    assert world.send("samr-deqing", [inspection("I4", ("samr-deqing",))], stream=OTHER).accepted
-    rated = world.send("creditchina", [InspectionRated(inspection_id="I1", score=4, comment="亮码进门")])
-    assert rated.accepted, rated.reasons
-    world.app.process()
-    state = world.app.enterprise_state(CODE)
-    assert [state.inspections[i].over_limit for i in ("I1", "I2", "I3")] == [False, False, True]
-    assert state.inspections["I3"].year_count == 3 and state.inspections["I3"].limit == 2
-    freq = inspection_frequency(state, 2026)
-    assert freq["inspections"] == 3 and freq["over_limit"] == ["I3"]
-    assert freq["by_department"] == {"eco-huzhou": 1, "ema-deqing": 1, "samr-deqing": 1, "tax-deqing": 1}
-    ins = figures(world)["inspections"]
-    assert (ins["inspections"], ins["code_shown"], ins["joint"], ins["over_limit"]) == (4, 3, 1, 1)
-    assert ins["code_shown_rate"] == 0.75
-    # CODE in January and February, OTHER in February: 3 enterprise-months for 4 inspections
-    assert ins["enterprise_months"] == 3 and ins["per_enterprise_per_month"] == 1.33
-    assert (ins["rated"], ins["mean_score"]) == (1, 4.0)
-    assert figures(world, "2026-01")["inspections"]["inspections"] == 2
+def test_inspections_above_the_local_limit_are_recorded_and_flagged(tmp_path: Path, clock: ManualClock) -> None:
+    book = PolicyBook(policies_by_jurisdiction={"33": LocalPolicy(max_inspections_per_enterprise_per_year=2)})
+    with world_with_policy(tmp_path, clock, book) as world:
+        joint = inspection("I1", ("samr-deqing", "ema-deqing"))
+        assert world.send("samr-deqing", [joint, InspectionEnded(inspection_id="I1", outcome="no_problem")]).accepted
+        world.at(10)
+        assert world.send("tax-deqing", [inspection("I2", ("tax-deqing",), shown=False)]).accepted
+        world.at(40)
+        third = world.send("eco-huzhou", [inspection("I3", ("eco-huzhou",))])
+        assert third.accepted  # not refused: recorded and flagged
+        assert world.send("samr-deqing", [inspection("I4", ("samr-deqing",))], stream=OTHER).accepted
+        rated = world.send("creditchina", [InspectionRated(inspection_id="I1", score=4, comment="亮码进门")])
+        assert rated.accepted, rated.reasons
+        world.app.process()
+        state = world.app.enterprise_state(CODE)
+        assert [state.inspections[i].over_limit for i in ("I1", "I2", "I3")] == [False, False, True]
+        assert state.inspections["I3"].year_count == 3 and state.inspections["I3"].limit == 2
+        freq = inspection_frequency(state, 2026)
+        assert freq["inspections"] == 3 and freq["over_limit"] == ["I3"]
+        assert freq["by_department"] == {"eco-huzhou": 1, "ema-deqing": 1, "samr-deqing": 1, "tax-deqing": 1}
+        ins = figures(world)["inspections"]
+        assert (ins["inspections"], ins["code_shown"], ins["joint"], ins["over_limit"]) == (4, 3, 1, 1)
+        assert ins["code_shown_rate"] == 0.75
+        # CODE in January and February, OTHER in February: 3 enterprise-months for 4 inspections
+        assert ins["enterprise_months"] == 3 and ins["per_enterprise_per_month"] == 1.33
+        assert (ins["rated"], ins["mean_score"]) == (1, 4.0)
+        assert figures(world, "2026-01")["inspections"]["inspections"] == 2
 
 
 def test_no_penalty_split_by_basis_with_waived_amounts(world: World) -> None:

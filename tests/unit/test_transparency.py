@@ -19,18 +19,18 @@ from events.envelope import Receipt
 from events.models import PublicityExpired
 from events.signing import KeyPair
 from events.tlog import Checkpoint
+from infra.audit_log import AuditResult, LocalLedgerView, audit_store
 from infra.bootstrap import ledger_key_path, open_embedded
 from infra.embedded import LocalTransport
 from infra.sqlite_merkle import SqliteTransparencyLog
+from infra.verify_projections import verify_projections
 from services.audit import verify_streams
-from services.audit_log import AuditResult, LocalLedgerView, audit_store
 from services.config import Settings
 from services.demo import demo_key
 from services.ports import ManualClock
 from services.receipt_store import ReceiptStore
 from services.sdk import Producer
 from services.transparency import verify_log
-from services.verify_projections import verify_projections
 from tests import tamper
 from tests.support import CODE, OTHER, decision, make_world
 

@@ -1,19 +1,23 @@
 """Schema evolution: an event stored at an old version decodes through its upcaster, and the
-ledger still verifies, because hashes and signatures are checked on the stored bytes."""
+ledger still verifies, because hashes and signatures are checked on the stored bytes (a real
+v1 ``no_penalty_decided`` is stored, verified and replayed)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from events import upcast
-from events.envelope import Envelope
-from events.models import RepairRefused
-from services.app import Tongxiu
-from services.audit import verify_streams
-from services.demo import ENTERPRISE
+from events.envelope import canonical, stored_signing_bytes
+from events.models import NoPenaltyDecided, RepairRefused
+from services.audit import replay, verify_streams
+from services.demo import demo_key
+from tests.support import OTHER, World
 
 
 @pytest.fixture
@@ -37,13 +41,41 @@ def test_upcaster_chain(old_refusal_shape: None) -> None:
     assert upcast.upcast_event({"type": "repair_granted", "decision_no": "D1"})["decision_no"] == "D1"
 
 
-def test_old_stored_shape_decodes_and_still_verifies(demo_app: Tongxiu, old_refusal_shape: None) -> None:
-    stored = demo_app.log.read_stream(ENTERPRISE)[-1]
-    body = json.loads(stored.raw)
-    env = Envelope.from_json(stored.raw)
-    assert env == stored.envelope
-    assert verify_streams(demo_app.log).ok
-    # an old-shaped body decodes into today's model
-    body["event"] = {"type": "repair_refused", "schema_version": 1, "decision_no": "X", "why": "旧字段"}
-    decoded = Envelope.from_json(json.dumps(body))
-    assert isinstance(decoded.event, RepairRefused) and decoded.event.reason == "旧字段"
+def _store_as_v1(world: World, code: str) -> dict[str, object]:
+    """What a ledger from before ``waived_fine_yuan`` stored: the no-penalty fact at schema
+    version 1, signed by the department over those bytes and chained by their hash. (Written
+    through the test-only hook, since today's ledger never writes version 1.)"""
+    fact = NoPenaltyDecided(decision_no="NP-1", party_name="某公司", basis="first_violation",
+                            violation_kind="无证经营", legal_basis="《行政处罚法》第三十三条",
+                            decision_date=date(2026, 1, 5))
+    receipt = world.send("samr-deqing", [fact], stream=code)
+    assert receipt.accepted, receipt.reasons
+    body = json.loads(world.app.log.read_stream(code)[0].raw)
+    del body["event"]["waived_fine_yuan"]
+    body["event"]["schema_version"] = 1
+    body["signature"] = demo_key("samr-deqing").sign(stored_signing_bytes(body))
+    del body["hash"]
+    body["hash"] = hashlib.sha256(canonical(body)).hexdigest()
+    world.app.log.tamper_for_test(code, 1, json.dumps(body, ensure_ascii=False))
+    return body
+
+
+def test_a_stored_v1_event_verifies_and_replays_through_its_upcaster(world: World) -> None:
+    code = OTHER
+    body = _store_as_v1(world, code)
+    stored = world.app.log.read_stream(code)[0]
+    assert "waived_fine_yuan" not in json.loads(stored.raw)["event"]  # the bytes stay as recorded
+    assert json.loads(stored.raw)["event"]["schema_version"] == 1
+    # verification runs on the stored v1 bytes: hash chain and the department's signature
+    outcome = verify_streams(world.app.log, [code])
+    assert outcome.ok, outcome.problems
+    # decoding upcasts to today's model; a replay folds it like a v2 fact
+    event = stored.envelope.event
+    assert isinstance(event, NoPenaltyDecided) and event.waived_fine_yuan == Decimal(0)
+    assert event.schema_version > 1
+    record = replay(world.app.log, world.app.rules, code).state.credit.records["NP-1"]
+    assert record.kind == "no_penalty" and record.no_penalty_basis == "first_violation"
+    # and the check is real: the same v1 bytes altered no longer verify
+    body["event"]["decision_no"] = "NP-2"  # type: ignore[index]
+    world.app.log.tamper_for_test(code, 1, json.dumps(body, ensure_ascii=False))
+    assert not verify_streams(world.app.log, [code]).ok

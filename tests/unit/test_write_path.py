@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,14 +33,16 @@ from events.models import (
     SubscriptionRemoved,
 )
 from events.signing import KeyPair
+from infra.bootstrap import open_embedded
 from infra.embedded import LocalTransport
 from projections.rules import LocalPolicy, PolicyBook
+from services.config import Settings
 from services.decide import REASON_CODES
 from services.demo import demo_key
 from services.ledger import sign_submission
 from services.ports import ManualClock
 from services.sdk import Producer
-from tests.support import CODE, World, decision
+from tests.support import CODE, World, decision, make_world
 from tests.unit.supervision_cases import SUPERVISION_CASES
 
 
@@ -143,12 +146,16 @@ CASES: dict[str, Callable[[World], Receipt]] = {
 CASES.update(SUPERVISION_CASES)  # supervision of enforcers and inspections (services.supervision_rules)
 
 
+CASE_POLICIES = {
+    "repair_locked_out": PolicyBook(
+        policies_by_jurisdiction={"33": LocalPolicy(repair_lockout_days_after_last_repair=365)}),
+}
+"""Cases whose ledger is opened with a policy file (local policy is configuration; see
+test_policy_file_drives_lock_out)."""
+
+
 def _locked_out(w: World) -> Receipt:
-    # local policy is configuration (see test_policy_file_drives_lock_out); swap in a strict one
-    object.__setattr__(
-        w.app.rules, "policies",
-        PolicyBook(policies_by_jurisdiction={"33": LocalPolicy(repair_lockout_days_after_last_repair=365)}),
-    )
+    assert w.app.rules.policies == CASE_POLICIES["repair_locked_out"]
     w.serve("D1")
     w.granted("D1")
     w.serve("D2")
@@ -173,7 +180,21 @@ def test_every_reason_code_has_a_case() -> None:
 
 
 @pytest.mark.parametrize("code", sorted(CASES))
-def test_rejection_reason(world: World, code: str) -> None:
+def test_rejection_reason(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock, code: str) -> None:
+    book = CASE_POLICIES.get(code)
+    if book is None:
+        _rejection_reason(request.getfixturevalue("world"), code)
+        return
+    policy = tmp_path / "policy.json"
+    policy.write_text(book.model_dump_json())
+    app = open_embedded(Settings(data_dir=tmp_path / "with-policy", policy_file=policy), clock=clock)
+    try:
+        _rejection_reason(make_world(app, clock), code)
+    finally:
+        app.close()
+
+
+def _rejection_reason(world: World, code: str) -> None:
     before = {s: world.app.log.last_seq(s) for s in world.app.log.streams()}
     receipt = CASES[code](world)
     assert not receipt.accepted
@@ -239,7 +260,7 @@ def test_legacy_code_is_accepted_only_when_declared_and_marked(world: World) -> 
     unregistered = world.p["samr-deqing"].publish(legacy, [decision()], occurred_at=world.clock.now(), legacy_code=True)
     assert unregistered.codes == ["legacy_code_unregistered"]
     assert legacy not in world.app.log.streams()
-    registered = world.app.ledger.emit(
+    registered = world.app.emit(
         REGISTRY_STREAM, [LegacyCodeRegistered(code=legacy, source="登记机关存量数据")], submission_id="legacy-1"
     )
     assert registered.accepted, registered.reasons

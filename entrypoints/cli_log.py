@@ -1,5 +1,5 @@
 """CLI commands of the transparency log (issue 9): checkpoints, proofs, cosignatures, the
-department audit, the log check, and (services.bundle) offline bundles. Registered on the
+department audit, the log check, and (infra.bundle) offline bundles. Registered on the
 main ``tongxiu`` app by :func:`register`."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from events.tlog import Checkpoint, cosign
 
 def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: Any, print_json: Any) -> None:
     def _view(tongxiu: Any) -> Any:
-        from services.audit_log import LocalLedgerView
+        from infra.audit_log import LocalLedgerView
 
         _has_log(tongxiu)
         return LocalLedgerView(tongxiu)
@@ -118,7 +118,7 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
     ) -> None:
         """Check a department's kept receipts and checkpoints against the ledger; exit 1 naming
         every missing or changed fact and every checkpoint the log no longer extends."""
-        from services.audit_log import audit_store
+        from infra.audit_log import audit_store
         from services.receipt_store import ReceiptStore
 
         kept = ReceiptStore(store)
@@ -169,7 +169,7 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
 
 def verify_projections_cmd(open_ro: Any, console: Any, print_json: Any, json_out: bool) -> None:
     """Called by ``tongxiu verify --projections``."""
-    from services.verify_projections import verify_projections
+    from infra.verify_projections import verify_projections
 
     tongxiu = open_ro()
     try:
@@ -189,7 +189,7 @@ def verify_projections_cmd(open_ro: Any, console: Any, print_json: Any, json_out
 def export_bundle_cmd(tongxiu: Any, code: str, out: Path, at: Path | None, console: Any, fail: Any) -> None:
     import json
 
-    from services.bundle import export_bundle
+    from infra.bundle import export_bundle
 
     try:
         cp = Checkpoint.model_validate_json(at.read_text(encoding="utf-8")) if at else None
@@ -213,7 +213,7 @@ def register_bundle(app: typer.Typer, fail: Any, console: Any) -> None:
         """Verify an offline audit bundle with no access to the ledger; exit 1 naming every problem."""
         import json
 
-        from services.bundle import verify_bundle
+        from infra.bundle import verify_bundle
 
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
@@ -314,6 +314,6 @@ def register_keys(app: typer.Typer, open_rw: Any, fail: Any, console: Any, recei
 
 
 def _settings() -> Any:
-    from services.cli import State
+    from entrypoints.cli import State
 
     return State.settings

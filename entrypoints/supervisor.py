@@ -250,4 +250,4 @@ class Supervisor:
 def child_argv(argv: Sequence[str] | None = None) -> list[str]:
     """The command line of the supervised worker: this CLI call with ``--no-supervise``."""
     args = list(sys.argv[1:] if argv is None else argv)
-    return [sys.executable, "-m", "services.cli", *args, "--no-supervise"]
+    return [sys.executable, "-m", "entrypoints.cli", *args, "--no-supervise"]

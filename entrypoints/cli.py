@@ -123,7 +123,7 @@ def demo(
 ) -> None:
     """Run the whole mission on a fresh embedded ledger and show the result."""
     from infra.bootstrap import open_embedded
-    from infra.embedded import LocalFeed, LocalInbox, LocalTransport
+    from infra.embedded import LocalInbox, LocalTransport
     from services import render
     from services.demo import START, run_demo
     from services.ports import ManualClock
@@ -140,7 +140,7 @@ def demo(
             clock,
             transport=LocalTransport(tongxiu),
             inbox=LocalInbox(tongxiu),
-            feed=LocalFeed(tongxiu),
+            feed=tongxiu.feed,
             say=lambda s: console.print(escape(s)),
         )
         render.credit(console, tongxiu.credit(result.enterprise))
@@ -242,7 +242,7 @@ def register(
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     tongxiu = _open()
-    receipt = tongxiu.ledger.emit(REGISTRY_STREAM, [event], submission_id=f"register:{department_id}")
+    receipt = tongxiu.emit(REGISTRY_STREAM, [event], submission_id=f"register:{department_id}")
     tongxiu.process()
     _receipt_out(receipt.model_dump(mode="json"), json_out=False)
     tongxiu.close()
@@ -263,7 +263,7 @@ def legacy_code(
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     tongxiu = _open()
-    receipt = tongxiu.ledger.emit(REGISTRY_STREAM, [event], submission_id=f"legacy-code:{code}")
+    receipt = tongxiu.emit(REGISTRY_STREAM, [event], submission_id=f"legacy-code:{code}")
     tongxiu.process()
     _receipt_out(receipt.model_dump(mode="json"), json_out=False)
     tongxiu.close()
@@ -287,7 +287,7 @@ def backfill(
     except (ValidationError, ValueError) as exc:
         _fail(f"--until / --reason: {exc}")
     tongxiu = _open()
-    receipt = tongxiu.ledger.emit(REGISTRY_STREAM, [event], submission_id=f"backfill-open:{department_id}:{until}")
+    receipt = tongxiu.emit(REGISTRY_STREAM, [event], submission_id=f"backfill-open:{department_id}:{until}")
     tongxiu.process()
     _receipt_out(receipt.model_dump(mode="json"), json_out=False)
     tongxiu.close()
@@ -403,7 +403,7 @@ def verify(
     from services.audit import verify_streams
 
     if projections:  # issue 9
-        from services.cli_log import verify_projections_cmd
+        from entrypoints.cli_log import verify_projections_cmd
 
         verify_projections_cmd(_open_ro, console, _print_json, json_out)
         return
@@ -412,7 +412,7 @@ def verify(
     tongxiu = _open_ro()
     if code and not all_streams:
         _require_stream(tongxiu, code)
-    streams = None if all_streams else [code]  # type: ignore[list-item]
+    streams = None if all_streams or code is None else [code]
     total = len(tongxiu.log.streams()) if all_streams else 1
     with Progress(console=Console(stderr=True), transient=True, disable=json_out) as progress:
         task = progress.add_task("verifying", total=total)
@@ -444,7 +444,7 @@ def export(
     tongxiu = _open_ro()
     _require_stream(tongxiu, code)
     if bundle is not None:  # issue 9
-        from services.cli_log import export_bundle_cmd
+        from entrypoints.cli_log import export_bundle_cmd
 
         export_bundle_cmd(tongxiu, code, bundle, at, console, _fail)
         return
@@ -684,7 +684,7 @@ def serve(
     if tokens_file is None:
         _fail("no tokens file: give --tokens, tokens_file in tongxiu.toml or TONGXIU_TOKENS_FILE")
     try:
-        grants = load_tokens(tokens_file)  # type: ignore[arg-type]
+        grants = load_tokens(tokens_file)
     except (OSError, ValueError) as exc:
         _fail(f"tokens file {tokens_file}: {exc}")
     tongxiu = _open()
@@ -701,19 +701,10 @@ def serve(
 @app.command()
 def rebuild() -> None:
     """Forget every read model and rebuild it from the log (the result equals the incremental one)."""
-    from streams.processor import PROJECTION
-
     tongxiu = _open()
-    tongxiu.projections.reset(PROJECTION)
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("rebuilding", total=None)
-        applied = 0
-        while True:
-            chunk = tongxiu.log.read_all(after=tongxiu.runner.position(), limit=1000)
-            if not chunk:
-                break
-            applied += tongxiu.runner.apply(chunk)
-            progress.advance(task, len(chunk))
+        applied = tongxiu.rebuild(lambda n: progress.advance(task, n))
     tongxiu.close()
     console.print(f"rebuilt the read models from {applied} events")
 
@@ -771,7 +762,7 @@ def worker(
 ) -> None:
     """Run the distributed worker: the ledger agent and the projection agent.
 
-    By default it is supervised (streams/supervisor.py): it waits for Kafka and Cassandra,
+    By default it is supervised (entrypoints/supervisor.py): it waits for Kafka and Cassandra,
     restarts after a failure with a bounded backoff, logs one line per change of state and
     reports it (status file, --health-port). See docs/faults.md and infra/systemd/."""
     import logging
@@ -790,7 +781,7 @@ def worker(
         _fail("--agents applies to the faust engine; the plain engine runs both loops")
     logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if supervise:
-        from streams.supervisor import Supervisor, child_argv
+        from entrypoints.supervisor import Supervisor, child_argv
 
         logging.getLogger("tongxiu.supervisor").setLevel(logging.INFO)
         sup = Supervisor(State.settings, child_argv(), status_file=status_file, health_port=health_port)
@@ -833,7 +824,8 @@ def infra_down() -> None:
     """Stop the local servers this state dir started."""
     from infra import launch
 
-    _print_json(launch.down())
+    launch.down()
+    _print_json(launch.status(probe=False))  # what is left running (it used to print null)
 
 
 @infra_app.command("status")
@@ -845,7 +837,7 @@ def infra_status() -> None:
 
 
 # issue 9: transparency-log commands (checkpoint, proof, cosign, audit, verify-log)
-from services import cli_log  # noqa: E402
+from entrypoints import cli_log  # noqa: E402
 
 cli_log.register(app, _open, _open_ro, _fail, console, _print_json)
 cli_log.register_bundle(app, _fail, console)
