@@ -17,7 +17,7 @@ from services.ledger import Ledger
 from services.ports import Clock, SystemClock
 from streams.processor import InProcessProjection, ProjectionRunner
 
-__all__ = ["ledger_key", "load_rules", "open_app", "open_embedded", "open_memory"]
+__all__ = ["ledger_key", "ledger_key_path", "load_rules", "open_app", "open_embedded", "open_memory"]
 
 
 def open_app(

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.processor import PROJECTION, ProjectionRunner
+from projections.keys import PROJECTION
+from streams.processor import ProjectionRunner
 
 
 def differences(a: Any, b: Any, path: str = "", limit: int = 10) -> list[str]:

@@ -130,8 +130,7 @@ def _keys(log: EventLog, result: Verification) -> dict[str, DepartmentInfo]:
     for stored in _check_chain(log, REGISTRY_STREAM, result, {}):
         env = stored.envelope
         ev = env.event
-        bootstrap = not registry.departments and isinstance(ev, DepartmentRegistered)
-        keys = [ev.public_key] if bootstrap else (  # the keys valid when it was recorded (key rotation)
+        keys = [ev.public_key] if not registry.departments and isinstance(ev, DepartmentRegistered) else (  # the keys valid when it was recorded (key rotation)
             registry.departments[env.department].keys_at(env.recorded_at) if env.department in registry.departments
             else None
         )
