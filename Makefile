@@ -23,9 +23,9 @@ run: setup ## set up, then run the demo on the embedded backend
 
 test: setup lint ## lint, set up, start Kafka + Cassandra, run every test, stop them
 	sh infra/setup_browser.sh
-	$(BIN)/python -m infra.launch up --state-dir $(SERVERS)
-	$(BIN)/python -m pytest; rc=$$?; $(BIN)/python -m infra.launch down --state-dir $(SERVERS); \
-	  for d in .tongxiu/fault-servers/*/; do [ -d "$$d" ] && $(BIN)/python -m infra.launch down --state-dir "$$d" >/dev/null; done; \
+	$(BIN)/python -m tongxiu.infra.launch up --state-dir $(SERVERS)
+	$(BIN)/python -m pytest; rc=$$?; $(BIN)/python -m tongxiu.infra.launch down --state-dir $(SERVERS); \
+	  for d in .tongxiu/fault-servers/*/; do [ -d "$$d" ] && $(BIN)/python -m tongxiu.infra.launch down --state-dir "$$d" >/dev/null; done; \
 	  exit $$rc
 
 test-unit: setup ## tests that need no servers
@@ -34,10 +34,15 @@ test-unit: setup ## tests that need no servers
 fuzz: setup ## the fuzz suite at length: FUZZ_EXAMPLES mutated examples per path (SDK, CLI, HTTP)
 	TONGXIU_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-5000} $(BIN)/python -m pytest tests/fuzz tests/e2e/test_http_schemathesis.py -q
 
+LINT    := .tongxiu/lint
+
 lint: setup ## import direction (lint-imports) + ruff + mypy strict on every package
-	$(BIN)/lint-imports
+	@# the installed package is `tongxiu` (its subpackages are the repository's folders): the
+	@# linters read it through a tree of links, .tongxiu/lint/tongxiu/<folder> -> <folder>
+	@mkdir -p $(LINT)/tongxiu && for p in events projections services streams infra entrypoints; do ln -sfn ../../../$$p $(LINT)/tongxiu/$$p; done
+	PYTHONPATH=$(LINT) $(BIN)/lint-imports
 	$(BIN)/ruff check events projections services streams infra entrypoints tests bench
-	$(BIN)/mypy events projections services streams infra entrypoints
+	MYPYPATH=$(LINT) $(BIN)/mypy -p tongxiu.events -p tongxiu.projections -p tongxiu.services -p tongxiu.streams -p tongxiu.infra -p tongxiu.entrypoints
 
 bench: setup ## benchmarks (ratios against a baseline in the same run)
 	$(BIN)/python -m bench.write_replay
@@ -52,10 +57,10 @@ schemas: setup ## regenerate docs/schemas from the event models
 	$(BIN)/tongxiu schema export
 
 infra-up: setup ## start local Kafka and Cassandra (resolved from Maven Central)
-	$(BIN)/python -m infra.launch up --state-dir $(SERVERS)
+	$(BIN)/python -m tongxiu.infra.launch up --state-dir $(SERVERS)
 
 infra-down: ## stop them
-	$(BIN)/python -m infra.launch down --state-dir $(SERVERS)
+	$(BIN)/python -m tongxiu.infra.launch down --state-dir $(SERVERS)
 
 clean: ## remove the venv and local data
 	rm -rf $(VENV) .tongxiu

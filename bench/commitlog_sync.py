@@ -29,18 +29,18 @@ PORTS = {"cql_port": 19742, "storage_port": 17700, "jmx_port": 17899}
 
 
 def run_mode(mode: str, n: int, enterprises: int, rounds: int, root: Path) -> dict[str, Any]:
-    from events.models import REGISTRY_STREAM, DepartmentRegistered
-    from events.signing import KeyPair
-    from infra import launch
-    from infra.bootstrap import load_rules
-    from infra.cassandra_store import connect, migrate
-    from infra.distributed import Storage
-    from services.config import Settings
-    from services.demo import DEPARTMENTS, demo_key, make_uscc
-    from services.ledger import Ledger, sign_submission
-    from services.ports import SystemClock
-    from services.sdk import notice_for
     from tests.integration.pipeline import decision_no
+    from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
+    from tongxiu.events.signing import KeyPair
+    from tongxiu.infra import launch
+    from tongxiu.infra.bootstrap import load_rules
+    from tongxiu.infra.cassandra_store import connect, migrate
+    from tongxiu.infra.distributed import Storage
+    from tongxiu.services.config import Settings
+    from tongxiu.services.demo import DEPARTMENTS, demo_key, make_uscc
+    from tongxiu.services.ledger import Ledger, sign_submission
+    from tongxiu.services.ports import SystemClock
+    from tongxiu.services.sdk import notice_for
 
     state = root / mode
     launch.up(("cassandra",), state_dir=state, commitlog_sync=mode, **PORTS)

@@ -41,10 +41,10 @@ def pct(values: list[float], p: float) -> float:
 
 
 def make_submissions(n: int, codes: list[str], tag: str) -> list[Any]:
-    from events.models import PenaltyDecided
-    from services.demo import demo_key
-    from services.ledger import sign_submission
-    from services.sdk import Producer
+    from tongxiu.events.models import PenaltyDecided
+    from tongxiu.services.demo import demo_key
+    from tongxiu.services.ledger import sign_submission
+    from tongxiu.services.sdk import Producer
 
     samr = Producer(None, "samr-deqing", demo_key("samr-deqing"))  # type: ignore[arg-type]
     out = []
@@ -67,16 +67,16 @@ def make_submissions(n: int, codes: list[str], tag: str) -> list[Any]:
 
 
 def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdir: Path) -> dict[str, Any]:
-    from events.models import REGISTRY_STREAM, DepartmentRegistered
-    from infra.distributed import open_distributed
-    from projections.keys import PROJECTION, enterprise_key
-    from services.demo import DEPARTMENTS, demo_key
+    from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
+    from tongxiu.infra.distributed import open_distributed
+    from tongxiu.projections.keys import PROJECTION, enterprise_key
+    from tongxiu.services.demo import DEPARTMENTS, demo_key
 
     env = {**os.environ, "TONGXIU_BACKEND": "distributed", "TONGXIU_TOPIC_PREFIX": settings.topic_prefix,
            "TONGXIU_KEYSPACE": settings.keyspace, "TONGXIU_DATA_DIR": str(settings.data_dir),
            "TONGXIU_PARTITIONS": str(settings.partitions)}
     log = open(workdir / "worker.log", "ab")
-    worker = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "worker"], cwd=REPO, env=env, stdout=log,
+    worker = subprocess.Popen([sys.executable, "-m", "tongxiu.entrypoints.cli", "worker"], cwd=REPO, env=env, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
     app = open_distributed(settings, wait_s=600)
     try:
@@ -171,7 +171,7 @@ def run_baseline(settings: Any, payloads: list[bytes], keys: list[bytes], latenc
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    from infra.kafka_topics import client_config
+    from tongxiu.infra.kafka_topics import client_config
 
     cfg = client_config(settings)
     src, dst = f"{settings.topic_prefix}.bare-in", f"{settings.topic_prefix}.bare-out"
@@ -263,10 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--enterprises", type=int, default=400)
     a = ap.parse_args(argv)
 
-    from infra import launch
-    from infra.distributed import migrate
-    from services.config import Settings
-    from services.demo import make_uscc
+    from tongxiu.infra import launch
+    from tongxiu.infra.distributed import migrate
+    from tongxiu.services.config import Settings
+    from tongxiu.services.demo import make_uscc
 
     launch.up()
     tag = uuid.uuid4().hex[:8]
@@ -295,11 +295,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"(latency samples: pipeline {pipe['lat_n']}, bare {bare['lat_n']}; pipeline latency = sent -> "
           f"enterprise projection holds the events, polled from Cassandra)")
     try:
-        from infra.kafka_topics import drop_topics
+        from tongxiu.infra.kafka_topics import drop_topics
 
         p = settings.topic_prefix
         drop_topics(settings, [f"{p}.bare-in", f"{p}.bare-out", f"{p}-faust-__assignor-__leader"])
-        from infra.cassandra_store import connect
+        from tongxiu.infra.cassandra_store import connect
 
         session = connect(settings)
         session.execute(f"DROP KEYSPACE IF EXISTS {settings.keyspace}", timeout=120)

@@ -36,14 +36,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.write_replay import SAMR, _NoTransport, enterprise_codes, enterprise_steps
-from events.envelope import Reason, Receipt, Submission
-from infra.bootstrap import open_embedded
-from services.app import Tongxiu
-from services.config import Settings
-from services.demo import DEPARTMENTS, START, demo_key, register_only
-from services.ledger import sign_submission
-from services.ports import ManualClock, RejectionRecord
-from services.sdk import Producer
+from tongxiu.events.envelope import Reason, Receipt, Submission
+from tongxiu.infra.bootstrap import open_embedded
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import DEPARTMENTS, START, demo_key, register_only
+from tongxiu.services.ledger import sign_submission
+from tongxiu.services.ports import ManualClock, RejectionRecord
+from tongxiu.services.sdk import Producer
 
 AUDITOR = "bench-auditor-token-000000000000"
 
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from fastapi.testclient import TestClient
 
-    from services.http import create_app
+    from tongxiu.services.http import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "ledger"

@@ -20,7 +20,7 @@ def main() -> None:
     out = Path(sys.argv[1])
     atexit.register(lambda: out.write_text(str(_peak_kib())))
     sys.argv = ["tongxiu", *sys.argv[2:]]
-    from entrypoints.cli import main as cli
+    from tongxiu.entrypoints.cli import main as cli
 
     cli()
 

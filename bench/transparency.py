@@ -28,12 +28,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.write_replay import SAMR, build_workload, open_fresh, timed
-from events.envelope import Envelope
-from events.tlog import Checkpoint
-from infra.audit_log import LocalLedgerView, audit_store
-from infra.sqlite import SqliteEventLog
-from services.audit import verify_streams
-from services.ports import ConcurrencyError
+from tongxiu.events.envelope import Envelope
+from tongxiu.events.tlog import Checkpoint
+from tongxiu.infra.audit_log import LocalLedgerView, audit_store
+from tongxiu.infra.sqlite import SqliteEventLog
+from tongxiu.services.audit import verify_streams
+from tongxiu.services.ports import ConcurrencyError
 
 
 class PreIssue9EventLog(SqliteEventLog):

@@ -8,7 +8,7 @@
     the end), against a bare baseline: Ed25519 check (PyNaCl) + SHA-256 of the canonical bytes
     + plain SQLite insert of the JSON into a table with a (stream, seq) unique index, one
     transaction per event.
-(b) replay: ``services.audit.verify_streams`` over all streams + ``services.audit.replay`` of
+(b) replay: ``tongxiu.services.audit.verify_streams`` over all streams + ``tongxiu.services.audit.replay`` of
     every enterprise, against a bare baseline: plain SELECT of every row + JSON decode
     (+ signature check + hash).
 
@@ -44,9 +44,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from events.codes import check_uscc
-from events.envelope import Submission
-from events.models import (
+from tongxiu.events.codes import check_uscc
+from tongxiu.events.envelope import Submission
+from tongxiu.events.models import (
     ComplianceAdviceIssued,
     Event,
     PenaltyDecided,
@@ -54,15 +54,22 @@ from events.models import (
     RectificationEvidenceSubmitted,
     RectificationVerified,
 )
-from events.signing import verify
-from infra.bootstrap import open_embedded
-from services.app import Tongxiu
-from services.audit import replay, verify_streams
-from services.config import Settings
-from services.demo import DEPARTMENTS, START, demo_decision_and_advice, demo_key, make_uscc, register_only
-from services.ledger import sign_submission
-from services.ports import ManualClock
-from services.sdk import Producer, Transport
+from tongxiu.events.signing import verify
+from tongxiu.infra.bootstrap import open_embedded
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.audit import replay, verify_streams
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import (
+    DEPARTMENTS,
+    START,
+    demo_decision_and_advice,
+    demo_key,
+    make_uscc,
+    register_only,
+)
+from tongxiu.services.ledger import sign_submission
+from tongxiu.services.ports import ManualClock
+from tongxiu.services.sdk import Producer, Transport
 
 EVENTS_PER_ENTERPRISE = 20
 SAMR = "samr-deqing"

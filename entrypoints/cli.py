@@ -19,9 +19,9 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from events.signing import KeyPair
-from projections.workdays import china_day
-from services.config import Settings
+from tongxiu.events.signing import KeyPair
+from tongxiu.projections.workdays import china_day
+from tongxiu.services.config import Settings
 
 app = typer.Typer(help="同修 Tongxiu — a cross-department ledger for enforcement decisions and credit repair.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -53,7 +53,7 @@ def _main(
 
 
 def _open(**kw: Any) -> Any:
-    from infra.bootstrap import open_app
+    from tongxiu.infra.bootstrap import open_app
 
     try:
         return open_app(State.settings, **kw)
@@ -122,11 +122,11 @@ def demo(
     keep: bool = typer.Option(False, help="keep an existing demo ledger instead of starting fresh"),
 ) -> None:
     """Run the whole mission on a fresh embedded ledger and show the result."""
-    from infra.bootstrap import open_embedded
-    from infra.embedded import LocalInbox, LocalTransport
-    from services import render
-    from services.demo import START, run_demo
-    from services.ports import ManualClock
+    from tongxiu.infra.bootstrap import open_embedded
+    from tongxiu.infra.embedded import LocalInbox, LocalTransport
+    from tongxiu.services import render
+    from tongxiu.services.demo import START, run_demo
+    from tongxiu.services.ports import ManualClock
 
     data_dir = Path(State.settings.data_dir) / "demo"
     if data_dir.exists() and not keep:
@@ -147,7 +147,7 @@ def demo(
         render.rectification(console, tongxiu.rectification(result.enterprise), clock.now())
         render.sync(console, tongxiu.sync(result.enterprise))
         render.supervision(console, {d: tongxiu.supervision(d) for d in tongxiu.departments()}, None)
-        from services.audit import verify_streams
+        from tongxiu.services.audit import verify_streams
 
         outcome = verify_streams(tongxiu.log)
         console.print(
@@ -187,8 +187,8 @@ def sign(
     out: Path | None = typer.Option(None, help="write here instead of stdout"),
 ) -> None:
     """Sign an unsigned submission (events without signatures) with a department key."""
-    from events.models import EVENT_ADAPTER
-    from services.ledger import sign_submission
+    from tongxiu.events.models import EVENT_ADAPTER
+    from tongxiu.services.ledger import sign_submission
 
     text = _read(file, "FILE")
     try:
@@ -231,7 +231,7 @@ def register(
     public_key: Path = typer.Option(..., help="the department's .pub file"),
 ) -> None:
     """(operator) Register a department or credit platform with its public key."""
-    from events.models import REGISTRY_STREAM, DepartmentRegistered
+    from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
 
     key_text = _read(public_key, "--public-key").strip()
     try:
@@ -256,7 +256,7 @@ def legacy_code(
     source: str = typer.Option(..., help="where the code is known from, e.g. the registry extract"),
 ) -> None:
     """(operator) Register a known legacy credit code (fails GB 32100-2015) so it may open a stream."""
-    from events.models import REGISTRY_STREAM, LegacyCodeRegistered
+    from tongxiu.events.models import REGISTRY_STREAM, LegacyCodeRegistered
 
     try:
         event = LegacyCodeRegistered(code=code, source=source)
@@ -280,7 +280,7 @@ def backfill(
     """(operator) Open the backfill path: DEPT may import history (submission ids 'backfill:…')."""
     from datetime import date as _date
 
-    from events.models import REGISTRY_STREAM, BackfillAuthorized
+    from tongxiu.events.models import REGISTRY_STREAM, BackfillAuthorized
 
     try:
         event = BackfillAuthorized(department_id=department_id, until=_date.fromisoformat(until), reason=reason)
@@ -300,7 +300,7 @@ def publish(file: Path, json_out: bool = typer.Option(False, "--json")) -> None:
     """Publish signed submissions from FILE (one JSON object, a JSON list, or JSON Lines).
     Each is read by the ledger's strict wire format; whatever it cannot read is rejected and
     recorded with its reason, like any other rejection."""
-    from events.wire import split_submissions
+    from tongxiu.events.wire import split_submissions
 
     try:
         data = file.read_bytes()
@@ -359,9 +359,9 @@ def replay(
     does not grow with the length of the history)."""
     from itertools import islice
 
-    from projections.views import EnterpriseState
-    from services import render
-    from services.audit import iter_replay
+    from tongxiu.projections.views import EnterpriseState
+    from tongxiu.services import render
+    from tongxiu.services.audit import iter_replay
 
     when, known = _when(as_of, "--as-of"), _when(known_at, "--known-at")
     tongxiu = _open_ro()
@@ -400,10 +400,10 @@ def verify(
 ) -> None:
     """Check hash chains, sequence and every signature; exit 1 naming the first bad event.
     With --projections: compare the read models with a rebuild and name the first difference."""
-    from services.audit import verify_streams
+    from tongxiu.services.audit import verify_streams
 
     if projections:  # issue 9
-        from entrypoints.cli_log import verify_projections_cmd
+        from tongxiu.entrypoints.cli_log import verify_projections_cmd
 
         verify_projections_cmd(_open_ro, console, _print_json, json_out)
         return
@@ -439,12 +439,12 @@ def export(
 ) -> None:
     """Export an enterprise's events as JSON Lines (the stored bytes), or an offline audit
     bundle (--bundle; check it with `tongxiu verify-bundle`)."""
-    from services.audit import export_jsonl
+    from tongxiu.services.audit import export_jsonl
 
     tongxiu = _open_ro()
     _require_stream(tongxiu, code)
     if bundle is not None:  # issue 9
-        from entrypoints.cli_log import export_bundle_cmd
+        from tongxiu.entrypoints.cli_log import export_bundle_cmd
 
         export_bundle_cmd(tongxiu, code, bundle, at, console, _fail)
         return
@@ -461,7 +461,7 @@ def export(
 @app.command()
 def credit(code: str, json_out: bool = typer.Option(False, "--json")) -> None:
     """An enterprise's credit records and standing."""
-    from services import render
+    from tongxiu.services import render
 
     tongxiu = _open_ro()
     _require_stream(tongxiu, code)
@@ -479,8 +479,8 @@ def notice(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """The 信用修复告知书 the ledger expects for a decision (computed, nothing written)."""
-    from events.models import PenaltyDecided
-    from services.rules_api import expected_notice
+    from tongxiu.events.models import PenaltyDecided
+    from tongxiu.services.rules_api import expected_notice
 
     raw = json.loads(_read(decision_file, "DECISION_FILE"))
     if isinstance(raw, dict) and "events" in raw:
@@ -521,7 +521,7 @@ def first_violation_cmd(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """首违: is a violation of this kind the enterprise's first, across every department."""
-    from services.rules_api import first_violation
+    from tongxiu.services.rules_api import first_violation
 
     tongxiu = _open()
     _require_stream(tongxiu, code)
@@ -544,8 +544,8 @@ def rectification(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """An enterprise's rectification items; open demands side by side."""
-    from services import render
-    from services.audit import replay as do_replay
+    from tongxiu.services import render
+    from tongxiu.services.audit import replay as do_replay
 
     past = _when(as_of, "--as-of")
     tongxiu = _open_ro()
@@ -571,7 +571,7 @@ def rectification(
 @app.command()
 def sync(code: str, json_out: bool = typer.Option(False, "--json")) -> None:
     """Per repair, per subscriber: pending, acknowledged (latency) or overdue."""
-    from services import render
+    from tongxiu.services import render
 
     tongxiu = _open_ro()
     _require_stream(tongxiu, code)
@@ -586,8 +586,8 @@ def stats(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Ledger totals and per-department supervision figures."""
-    from services import render
-    from services.app import period_error
+    from tongxiu.services import render
+    from tongxiu.services.app import period_error
 
     if period and (problem := period_error(period)) is not None:
         _fail(f"--period: {problem}, got {period!r}")
@@ -609,8 +609,8 @@ def stats(
 @app.command()
 def oversight(department: str, json_out: bool = typer.Option(False, "--json")) -> None:
     """A department's case reviews, findings (open / overdue: 对账、核账、销账) and complaints."""
-    from projections.fold import china_day
-    from services.supervision_api import oversight_out
+    from tongxiu.projections.fold import china_day
+    from tongxiu.services.supervision_api import oversight_out
 
     tongxiu = _open()
     if department not in tongxiu.registry().departments:
@@ -657,7 +657,7 @@ def rejections(
 @app.command()
 def tick(json_out: bool = typer.Option(False, "--json")) -> None:
     """Emit the time-driven facts that are due now (eligibility, expiry, overdue)."""
-    from services import scheduler
+    from tongxiu.services import scheduler
 
     tongxiu = _open()
     due = scheduler.tick(tongxiu)
@@ -677,7 +677,7 @@ def serve(
     """Start the auditor and supervisor web service (API, gateway, feed, pages)."""
     import uvicorn
 
-    from services.http import create_app, load_tokens
+    from tongxiu.services.http import create_app, load_tokens
 
     settings = State.settings
     tokens_file = tokens or settings.tokens_file
@@ -712,7 +712,7 @@ def rebuild() -> None:
 @schema_app.command("export")
 def schema_export(out_dir: Path = typer.Option(Path("docs/schemas"))) -> None:
     """Write JSON Schema for every event and the submission to docs/schemas/."""
-    from events.schemas import write_schemas
+    from tongxiu.events.schemas import write_schemas
 
     written = write_schemas(out_dir)
     console.print(f"wrote {len(written)} schemas to {out_dir}")
@@ -721,7 +721,7 @@ def schema_export(out_dir: Path = typer.Option(Path("docs/schemas"))) -> None:
 @app.command()
 def examples(out_dir: Path = typer.Option(Path("docs/examples"))) -> None:
     """Write a worked, signed example of every submission type to docs/examples/."""
-    from services.examples import write_examples
+    from tongxiu.services.examples import write_examples
 
     written = write_examples(out_dir)
     console.print(f"wrote {len(written)} examples to {out_dir}")
@@ -733,7 +733,7 @@ def examples(out_dir: Path = typer.Option(Path("docs/examples"))) -> None:
 @app.command()
 def migrate() -> None:
     """Create the Cassandra keyspace and tables and the Kafka topics (idempotent)."""
-    from infra.distributed import migrate as migrate_all
+    from tongxiu.infra.distributed import migrate as migrate_all
 
     created = migrate_all(State.settings)
     s = State.settings
@@ -769,7 +769,7 @@ def worker(
     import signal
     import threading
 
-    from infra.distributed import FileClock, worker_deps
+    from tongxiu.infra.distributed import FileClock, worker_deps
 
     if State.settings.backend != "distributed":
         _fail("worker: runs on the distributed backend; give --backend distributed (or backend in tongxiu.toml)")
@@ -781,21 +781,21 @@ def worker(
         _fail("--agents applies to the faust engine; the plain engine runs both loops")
     logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if supervise:
-        from entrypoints.supervisor import Supervisor, child_argv
+        from tongxiu.entrypoints.supervisor import Supervisor, child_argv
 
         logging.getLogger("tongxiu.supervisor").setLevel(logging.INFO)
         sup = Supervisor(State.settings, child_argv(), status_file=status_file, health_port=health_port)
         raise typer.Exit(sup.run())
     deps = worker_deps(State.settings, clock=FileClock(clock_file) if clock_file else None)
     if engine == "faust":
-        from streams import faust_app
+        from tongxiu.streams import faust_app
 
         chosen = {"all": faust_app.AGENTS, "ledger": ("ledger",), "projection": ("projection",)}.get(agents)
         if chosen is None:
             _fail(f"--agents: expected all, ledger or projection, got {agents!r}")
         faust_app.run(State.settings, deps, loglevel=loglevel, commit_interval=commit_interval, agents=chosen)
     elif engine == "plain":
-        from streams.worker import run_plain
+        from tongxiu.streams.worker import run_plain
 
         if agents != "all":
             _fail("--agents applies to the faust engine; the plain engine runs both loops")
@@ -814,7 +814,7 @@ def worker(
 @infra_app.command("up")
 def infra_up() -> None:
     """Start (or reuse) the local Kafka and Cassandra servers."""
-    from infra import launch
+    from tongxiu.infra import launch
 
     _print_json(launch.up())
 
@@ -822,7 +822,7 @@ def infra_up() -> None:
 @infra_app.command("down")
 def infra_down() -> None:
     """Stop the local servers this state dir started."""
-    from infra import launch
+    from tongxiu.infra import launch
 
     launch.down()
     _print_json(launch.status(probe=False))  # what is left running (it used to print null)
@@ -831,13 +831,13 @@ def infra_down() -> None:
 @infra_app.command("status")
 def infra_status() -> None:
     """Report whether the local servers run and answer."""
-    from infra import launch
+    from tongxiu.infra import launch
 
     _print_json(launch.status())
 
 
 # issue 9: transparency-log commands (checkpoint, proof, cosign, audit, verify-log)
-from entrypoints import cli_log  # noqa: E402
+from tongxiu.entrypoints import cli_log  # noqa: E402
 
 cli_log.register(app, _open, _open_ro, _fail, console, _print_json)
 cli_log.register_bundle(app, _fail, console)

@@ -9,19 +9,19 @@ from typing import Any
 
 import typer
 
-from events.signing import KeyPair
-from events.tlog import Checkpoint, cosign
+from tongxiu.events.signing import KeyPair
+from tongxiu.events.tlog import Checkpoint, cosign
 
 
 def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: Any, print_json: Any) -> None:
     def _view(tongxiu: Any) -> Any:
-        from infra.audit_log import LocalLedgerView
+        from tongxiu.infra.audit_log import LocalLedgerView
 
         _has_log(tongxiu)
         return LocalLedgerView(tongxiu)
 
     def _has_log(tongxiu: Any) -> None:
-        from infra.sqlite_merkle import SqliteTransparencyLog
+        from tongxiu.infra.sqlite_merkle import SqliteTransparencyLog
 
         if tongxiu.backend != "embedded":
             tongxiu.close()
@@ -93,7 +93,7 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
             tongxiu = open_ro()
             try:
                 view = _view(tongxiu)
-                from events import merkle
+                from tongxiu.events import merkle
 
                 ok = prev.size <= cp.size and merkle.verify_consistency(
                     prev.size, cp.size, bytes.fromhex(prev.root), bytes.fromhex(cp.root),
@@ -118,8 +118,8 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
     ) -> None:
         """Check a department's kept receipts and checkpoints against the ledger; exit 1 naming
         every missing or changed fact and every checkpoint the log no longer extends."""
-        from infra.audit_log import audit_store
-        from services.receipt_store import ReceiptStore
+        from tongxiu.infra.audit_log import audit_store
+        from tongxiu.services.receipt_store import ReceiptStore
 
         kept = ReceiptStore(store)
         cps = kept.checkpoints() + [Checkpoint.model_validate_json(p.read_text(encoding="utf-8")) for p in checkpoint_files]
@@ -146,8 +146,8 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
     def verify_log_cmd(json_out: bool = typer.Option(False, "--json")) -> None:
         """Check that every stored event and rejection is the leaf the transparency log holds
         for it, and the stored tree head is the root of the stored leaves."""
-        from infra.sqlite_merkle import SqliteTransparencyLog
-        from services.transparency import verify_log
+        from tongxiu.infra.sqlite_merkle import SqliteTransparencyLog
+        from tongxiu.services.transparency import verify_log
 
         tongxiu = open_ro()
         _has_log(tongxiu)
@@ -169,7 +169,7 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
 
 def verify_projections_cmd(open_ro: Any, console: Any, print_json: Any, json_out: bool) -> None:
     """Called by ``tongxiu verify --projections``."""
-    from infra.verify_projections import verify_projections
+    from tongxiu.infra.verify_projections import verify_projections
 
     tongxiu = open_ro()
     try:
@@ -189,7 +189,7 @@ def verify_projections_cmd(open_ro: Any, console: Any, print_json: Any, json_out
 def export_bundle_cmd(tongxiu: Any, code: str, out: Path, at: Path | None, console: Any, fail: Any) -> None:
     import json
 
-    from infra.bundle import export_bundle
+    from tongxiu.infra.bundle import export_bundle
 
     try:
         cp = Checkpoint.model_validate_json(at.read_text(encoding="utf-8")) if at else None
@@ -213,7 +213,7 @@ def register_bundle(app: typer.Typer, fail: Any, console: Any) -> None:
         """Verify an offline audit bundle with no access to the ledger; exit 1 naming every problem."""
         import json
 
-        from infra.bundle import verify_bundle
+        from tongxiu.infra.bundle import verify_bundle
 
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
@@ -241,7 +241,7 @@ def register_keys(app: typer.Typer, open_rw: Any, fail: Any, console: Any, recei
             raise  # fail() exits
 
     def _emit(event: Any, sid: str) -> None:
-        from events.models import REGISTRY_STREAM
+        from tongxiu.events.models import REGISTRY_STREAM
 
         tongxiu = open_rw()
         receipt = tongxiu.ledger.emit(REGISTRY_STREAM, [event], submission_id=sid)
@@ -260,7 +260,7 @@ def register_keys(app: typer.Typer, open_rw: Any, fail: Any, console: Any, recei
         """(operator) Give a department a new signing key; its earlier events keep verifying."""
         from pydantic import ValidationError
 
-        from events.models import DepartmentKeyRotated
+        from tongxiu.events.models import DepartmentKeyRotated
 
         try:
             event = DepartmentKeyRotated(department_id=department, public_key=_key_text(public_key), reason=reason)
@@ -277,7 +277,7 @@ def register_keys(app: typer.Typer, open_rw: Any, fail: Any, console: Any, recei
         """(operator) Revoke a department's key: submissions signed with it are refused (key_revoked)."""
         from pydantic import ValidationError
 
-        from events.models import DepartmentKeyRevoked
+        from tongxiu.events.models import DepartmentKeyRevoked
 
         try:
             event = DepartmentKeyRevoked(department_id=department, public_key=_key_text(public_key), reason=reason)
@@ -291,8 +291,8 @@ def register_keys(app: typer.Typer, open_rw: Any, fail: Any, console: Any, recei
         store it in place of the old (kept as ledger.key.retired-<n>)."""
         import os
 
-        from infra.bootstrap import ledger_key_path
-        from services.key_lifecycle import rotate_ledger_key
+        from tongxiu.infra.bootstrap import ledger_key_path
+        from tongxiu.services.key_lifecycle import rotate_ledger_key
 
         tongxiu = open_rw()
         settings = _settings()
@@ -314,6 +314,6 @@ def register_keys(app: typer.Typer, open_rw: Any, fail: Any, console: Any, recei
 
 
 def _settings() -> Any:
-    from entrypoints.cli import State
+    from tongxiu.entrypoints.cli import State
 
     return State.settings

@@ -37,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from services.config import Settings
+from tongxiu.services.config import Settings
 
 log = logging.getLogger("tongxiu.supervisor")
 
@@ -59,7 +59,7 @@ def _tcp(host: str, port: int, timeout: float = 2.0) -> bool:
 
 def kafka_up(settings: Settings) -> bool:
     """Some bootstrap broker answers a Metadata request (a TCP connect when not PLAINTEXT)."""
-    from infra.launch import kafka_ready
+    from tongxiu.infra.launch import kafka_ready
 
     for addr in settings.kafka_bootstrap.split(","):
         host, port = _host_port(addr, 9092)
@@ -73,7 +73,7 @@ def kafka_up(settings: Settings) -> bool:
 
 def cassandra_up(settings: Settings) -> bool:
     """Some contact point answers a CQL query (a TCP connect when a password is needed)."""
-    from infra.launch import cql_ready
+    from tongxiu.infra.launch import cql_ready
 
     for host in settings.cassandra_contact_points:
         if settings.cassandra_username:
@@ -250,4 +250,4 @@ class Supervisor:
 def child_argv(argv: Sequence[str] | None = None) -> list[str]:
     """The command line of the supervised worker: this CLI call with ``--no-supervise``."""
     args = list(sys.argv[1:] if argv is None else argv)
-    return [sys.executable, "-m", "entrypoints.cli", *args, "--no-supervise"]
+    return [sys.executable, "-m", "tongxiu.entrypoints.cli", *args, "--no-supervise"]

@@ -27,8 +27,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from events.models import EVENT_ADAPTER, Event, UtcDatetime
-from events.tlog import ReceiptLog
+from tongxiu.events.models import EVENT_ADAPTER, Event, UtcDatetime
+from tongxiu.events.tlog import ReceiptLog
 
 GENESIS_HASH = "0" * 64
 SIGNATURE_FORMAT: Literal[2] = 2
@@ -213,7 +213,7 @@ class Envelope(BaseModel):
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Envelope:
-        from events.upcast import upcast_envelope
+        from tongxiu.events.upcast import upcast_envelope
 
         raw = json.loads(text)
         return cls.model_validate(upcast_envelope(raw))

@@ -1,7 +1,7 @@
 """The ledger's facts: one frozen pydantic model per fact, named in the past tense.
 
 Every model carries ``type`` (the discriminator written on the wire) and ``schema_version``.
-When a fact's shape changes, bump its version and add an upcaster in :mod:`events.upcast`
+When a fact's shape changes, bump its version and add an upcaster in :mod:`tongxiu.events.upcast`
 so that old events stored in any backend still decode.
 
 Nothing here does I/O; these classes are the contract shared by departments, the write path,

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from events.envelope import Envelope, Receipt, Submission
-from events.models import EVENT_TYPES
+from tongxiu.events.envelope import Envelope, Receipt, Submission
+from tongxiu.events.models import EVENT_TYPES
 
 
 def all_schemas() -> dict[str, dict[str, Any]]:

@@ -1,6 +1,6 @@
 """What the transparency log's leaves are, and its signed checkpoints (RFC 9162 signed tree
 heads) with their witness cosignatures. Pure: an offline verifier needs only this module,
-:mod:`events.merkle` and an Ed25519 library (the format is in docs/verification.md).
+:mod:`tongxiu.events.merkle` and an Ed25519 library (the format is in docs/verification.md).
 
 Leaf data (the bytes hashed as ``SHA-256(0x00 || data)``), canonical JSON (keys sorted, no
 white space, UTF-8):
@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.signing import verify
+from tongxiu.events.signing import verify
 
 LOG_ID = "tongxiu"
 CHECKPOINT_PREFIX = b"tongxiu-checkpoint/v1\n"

@@ -3,8 +3,8 @@
 A function registered for ``(type, version)`` takes the raw event dict at that version and
 returns it at ``version + 1``; :func:`upcast_event` applies them in a chain. Stored bytes are
 never rewritten, so hashes stay verifiable: the hash covers the event as it was recorded,
-and :func:`events.envelope.Envelope.from_json` keeps the original when re-hashing is needed
-(auditors verify the raw stored body, see ``services.audit``).
+and :func:`tongxiu.events.envelope.Envelope.from_json` keeps the original when re-hashing is needed
+(auditors verify the raw stored body, see ``tongxiu.services.audit``).
 """
 
 from __future__ import annotations

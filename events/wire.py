@@ -2,7 +2,7 @@
 
 Every path a submission enters by — the SDK in-process, ``tongxiu publish``, the HTTP gateway,
 the Kafka worker — calls :func:`parse_submission`, which returns either the
-:class:`~events.envelope.Submission` the ledger decides on, or an :class:`Unreadable` with the
+:class:`~tongxiu.events.envelope.Submission` the ledger decides on, or an :class:`Unreadable` with the
 reasons (code, field, rule in Chinese) and a bounded record of what was received. It never
 raises for any input.
 
@@ -36,8 +36,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from events.envelope import Reason, Submission
-from events.models import EVENT_TYPES
+from tongxiu.events.envelope import Reason, Submission
+from tongxiu.events.models import EVENT_TYPES
 
 MAX_SUBMISSION_BYTES = 1_000_000
 """The largest submission accepted, in bytes of UTF-8 JSON (the gateway's body limit too)."""

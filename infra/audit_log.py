@@ -18,9 +18,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from events import merkle
-from events.envelope import Receipt
-from events.tlog import Checkpoint, digest_text, event_leaf_data, rejection_leaf_data
+from tongxiu.events import merkle
+from tongxiu.events.envelope import Receipt
+from tongxiu.events.tlog import Checkpoint, digest_text, event_leaf_data, rejection_leaf_data
 
 
 class LedgerView(Protocol):
@@ -36,8 +36,8 @@ class LocalLedgerView:
     """The ledger opened from its data directory (what the CLI uses)."""
 
     def __init__(self, app: Any) -> None:
-        from infra.sqlite_merkle import SqliteTransparencyLog
-        from services.transparency import Transparency
+        from tongxiu.infra.sqlite_merkle import SqliteTransparencyLog
+        from tongxiu.services.transparency import Transparency
 
         self.app = app
         t = app.ledger.transparency
@@ -69,7 +69,7 @@ class LocalLedgerView:
         return body
 
     def registry_events(self) -> list[dict[str, Any]]:
-        from events.models import REGISTRY_STREAM
+        from tongxiu.events.models import REGISTRY_STREAM
 
         return [json.loads(s.raw) for s in self.app.log.read_stream(REGISTRY_STREAM)]
 
@@ -155,7 +155,7 @@ def audit_store(
                 elif body.get("event_id") != e.event_id:
                     out.fail(f"changed: {what}: another event ({body.get('event_id')}) now sits at that place")
                 else:
-                    from services.audit import stored_hash
+                    from tongxiu.services.audit import stored_hash
 
                     recorded, recomputed = stored_hash(body)
                     if recomputed != e.hash or recorded != e.hash:
@@ -188,9 +188,9 @@ def _include(view: LedgerView, out: AuditResult, leaf: bytes, index: int, curren
 def rotated_ledger_keys(view: LedgerView, trusted: set[str]) -> set[str]:
     """The trusted ledger keys plus every key a trusted key announced in the registry
     (``department_key_rotated`` of the ledger, signed by the key it replaces)."""
-    from events.envelope import stored_signing_bytes
-    from events.models import LEDGER_DEPARTMENT
-    from events.signing import verify
+    from tongxiu.events.envelope import stored_signing_bytes
+    from tongxiu.events.models import LEDGER_DEPARTMENT
+    from tongxiu.events.signing import verify
 
     out = set(trusted)
     for body in view.registry_events():

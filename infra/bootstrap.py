@@ -1,21 +1,21 @@
 """The composition root: the only place that picks adapters for the ports.
 
-``open_app(settings)`` builds a whole :class:`services.app.Tongxiu` for the configured backend
+``open_app(settings)`` builds a whole :class:`tongxiu.services.app.Tongxiu` for the configured backend
 in one expression; the entry points (CLI, HTTP, worker) call it and assign nothing afterwards.
-The distributed backend's pieces are in ``infra.distributed``."""
+The distributed backend's pieces are in ``tongxiu.infra.distributed``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from events.signing import KeyPair
-from infra.common import ledger_key, ledger_key_path, load_rules
-from infra.embedded import InProcessTransport, LocalFeed
-from services.app import Tongxiu
-from services.config import Settings
-from services.ledger import Ledger
-from services.ports import Clock, SystemClock
-from streams.processor import InProcessProjection, ProjectionRunner
+from tongxiu.events.signing import KeyPair
+from tongxiu.infra.common import ledger_key, ledger_key_path, load_rules
+from tongxiu.infra.embedded import InProcessTransport, LocalFeed
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.config import Settings
+from tongxiu.services.ledger import Ledger
+from tongxiu.services.ports import Clock, SystemClock
+from tongxiu.streams.processor import InProcessProjection, ProjectionRunner
 
 __all__ = ["ledger_key", "ledger_key_path", "load_rules", "open_app", "open_embedded", "open_memory"]
 
@@ -26,7 +26,7 @@ def open_app(
     """``read_only``: for commands that only read (embedded: the file is opened ``mode=ro``,
     nothing is bootstrapped or processed, so the database file is left exactly as it was)."""
     if settings.backend == "distributed":
-        from infra.distributed import open_distributed
+        from tongxiu.infra.distributed import open_distributed
 
         return open_distributed(settings, clock=clock, key=key)
     return open_embedded(settings, clock=clock, key=key, read_only=read_only)
@@ -35,7 +35,7 @@ def open_app(
 def open_embedded(
     settings: Settings, *, clock: Clock | None = None, key: KeyPair | None = None, read_only: bool = False
 ) -> Tongxiu:
-    from infra.sqlite import (
+    from tongxiu.infra.sqlite import (
         Database,
         SqliteEventLog,
         SqliteOffsetStore,
@@ -56,8 +56,8 @@ def open_embedded(
         path = ledger_key_path(data_dir, settings.ledger_key_file)
         key = KeyPair.from_private(path.read_text().strip()) if path.exists() else KeyPair.generate()
     ledger = Ledger(log, rejections, clock, rules, key or ledger_key(data_dir, settings.ledger_key_file))
-    from infra.sqlite_merkle import SqliteTransparencyLog  # issue 9
-    from services.transparency import Transparency
+    from tongxiu.infra.sqlite_merkle import SqliteTransparencyLog  # issue 9
+    from tongxiu.services.transparency import Transparency
 
     ledger.transparency = Transparency(SqliteTransparencyLog(db), ledger.key, clock.now)
     offsets = SqliteOffsetStore(db)
@@ -85,9 +85,9 @@ def open_embedded(
 def open_memory(
     settings: Settings | None = None, *, clock: Clock | None = None, key: KeyPair | None = None
 ) -> Tongxiu:
-    """The embedded wiring on the in-memory adapters (``infra.memory``): for tests of the
+    """The embedded wiring on the in-memory adapters (``tongxiu.infra.memory``): for tests of the
     decision logic without a database. Nothing is kept."""
-    from infra.memory import (
+    from tongxiu.infra.memory import (
         MemoryEventLog,
         MemoryOffsetStore,
         MemoryProjectionStore,

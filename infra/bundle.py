@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from events import merkle
-from events.envelope import GENESIS_HASH, Envelope, stored_signing_bytes
-from events.models import REGISTRY_STREAM, DepartmentRegistered
-from events.signing import verify
-from events.tlog import Checkpoint, event_leaf_data
-from projections.fold import fold_registry
-from projections.views import RegistryState
-from services.audit import stored_hash
+from tongxiu.events import merkle
+from tongxiu.events.envelope import GENESIS_HASH, Envelope, stored_signing_bytes
+from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
+from tongxiu.events.signing import verify
+from tongxiu.events.tlog import Checkpoint, event_leaf_data
+from tongxiu.projections.fold import fold_registry
+from tongxiu.projections.views import RegistryState
+from tongxiu.services.audit import stored_hash
 
 FORMAT = "tongxiu-audit-bundle/1"
 
@@ -31,8 +31,8 @@ FORMAT = "tongxiu-audit-bundle/1"
 def export_bundle(app: Any, code: str, *, at: Checkpoint | None = None) -> dict[str, Any]:
     t = app.ledger.transparency
     if t is None:
-        from infra.sqlite_merkle import SqliteTransparencyLog
-        from services.transparency import Transparency
+        from tongxiu.infra.sqlite_merkle import SqliteTransparencyLog
+        from tongxiu.services.transparency import Transparency
 
         t = Transparency(SqliteTransparencyLog(app.log.db), app.ledger.key, app.clock.now)
     checkpoint = at or t.checkpoint()

@@ -61,7 +61,7 @@ Other ports
     * Rejections are denormalised into four tables (by submission, by department, by stream,
       all), each partitioned by month, written in one logged batch; ids are time uuids
       (insertion order within a process, clock order across processes).
-    * Projections: documents stored as parts (``projections.documents``) in
+    * Projections: documents stored as parts (``tongxiu.projections.documents``) in
       ``projection_parts ((projection, key), part)``, plus ``projection_keys`` and
       ``projection_positions``. An update writes only the parts it changed (its cost does
       not grow with a long history), in logged batches of at most :data:`MAX_BATCH_BYTES`,
@@ -86,10 +86,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from events.envelope import Envelope, Receipt
-from projections.documents import HEAD, assemble, split
-from services.config import Settings
-from services.ports import (
+from tongxiu.events.envelope import Envelope, Receipt
+from tongxiu.projections.documents import HEAD, assemble, split
+from tongxiu.services.config import Settings
+from tongxiu.services.ports import (
     ConcurrencyError,
     EventLog,
     OffsetStore,
@@ -633,7 +633,7 @@ def _dumps(value: Any) -> str:
 
 
 class CassandraProjectionStore(_Base, ProjectionStore):
-    """Documents as parts (``projections.documents``): ``projection_parts ((projection, key),
+    """Documents as parts (``tongxiu.projections.documents``): ``projection_parts ((projection, key),
     part)``, so an update writes only the parts it changed. A whole-document replacement
     deletes the partition at a timestamp just below the new rows' (same batch, no shadowing).
     ``write(expected=...)`` checks the position before writing; unlike SQLite this check is

@@ -1,6 +1,6 @@
 """What both backends' composition needs: the rules read from the settings' files, and the
-ledger's own signing key (not beside the data: see ``ledger_key_path``). Imported by ``infra.bootstrap`` and
-``infra.distributed``, so neither imports the other's module for it."""
+ledger's own signing key (not beside the data: see ``ledger_key_path``). Imported by ``tongxiu.infra.bootstrap`` and
+``tongxiu.infra.distributed``, so neither imports the other's module for it."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import hashlib
 import os
 from pathlib import Path
 
-from events.signing import KeyPair
-from projections.fold import Rules
-from projections.rules import PolicyBook
-from projections.workdays import WorkCalendar
-from services.config import Settings
+from tongxiu.events.signing import KeyPair
+from tongxiu.projections.fold import Rules
+from tongxiu.projections.rules import PolicyBook
+from tongxiu.projections.workdays import WorkCalendar
+from tongxiu.services.config import Settings
 
 
 def load_rules(settings: Settings) -> Rules:

@@ -1,7 +1,7 @@
 """Composition of the distributed backend: Cassandra ports for storage, Kafka for transport,
 the Faust worker (``tongxiu worker``) for the ledger and the projections.
 
-Client side (:func:`open_distributed`): the :class:`services.app.Tongxiu` facade reads the read
+Client side (:func:`open_distributed`): the :class:`tongxiu.services.app.Tongxiu` facade reads the read
 models and the log from Cassandra; its transport is :class:`KafkaTransport`, so ``submit`` (and
 ``emit``, used by registrations and the scheduler) goes through Kafka to the single writer per
 partition, which runs the same ``Ledger.submit``; ``process()`` waits until the projection
@@ -16,21 +16,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from events.envelope import Envelope
-from events.models import REGISTRY_STREAM
-from events.signing import KeyPair
-from infra.common import ledger_key, load_rules
-from infra.kafka_topics import client_config, topic_names
-from infra.kafka_transport import KafkaTransport
-from projections.fold import Rules
-from projections.keys import PROJECTION, REGISTRY_KEY, enterprise_key
-from services.app import Tongxiu
-from services.config import Settings
-from services.ledger import Ledger
-from services.ports import Clock, EventLog, ProjectionStore, ReadSync, SystemClock
-from services.sdk import FeedItem, FeedPort, InboxPort, feed_item, is_feed_event
-from streams.processor import ProjectionRunner, rebuild
-from streams.worker import Projector, ShardedHandler, SubmissionHandler, WorkerDeps
+from tongxiu.events.envelope import Envelope
+from tongxiu.events.models import REGISTRY_STREAM
+from tongxiu.events.signing import KeyPair
+from tongxiu.infra.common import ledger_key, load_rules
+from tongxiu.infra.kafka_topics import client_config, topic_names
+from tongxiu.infra.kafka_transport import KafkaTransport
+from tongxiu.projections.fold import Rules
+from tongxiu.projections.keys import PROJECTION, REGISTRY_KEY, enterprise_key
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.config import Settings
+from tongxiu.services.ledger import Ledger
+from tongxiu.services.ports import Clock, EventLog, ProjectionStore, ReadSync, SystemClock
+from tongxiu.services.sdk import FeedItem, FeedPort, InboxPort, feed_item, is_feed_event
+from tongxiu.streams.processor import ProjectionRunner, rebuild
+from tongxiu.streams.worker import Projector, ShardedHandler, SubmissionHandler, WorkerDeps
 
 log = logging.getLogger("tongxiu.distributed")
 
@@ -40,7 +40,7 @@ log = logging.getLogger("tongxiu.distributed")
 
 class Storage:
     def __init__(self, settings: Settings, session: Any | None = None) -> None:
-        from infra import cassandra_store as cs
+        from tongxiu.infra import cassandra_store as cs
 
         self.owns_session = session is None
         self.session = session if session is not None else cs.connect(settings)
@@ -63,8 +63,8 @@ def distributed_key(settings: Settings) -> KeyPair:
 
 def migrate(settings: Settings, session: Any | None = None) -> list[str]:
     """Keyspace, tables and topics (idempotent). Returns the topics created."""
-    from infra import cassandra_store as cs
-    from infra.kafka_topics import migrate_topics
+    from tongxiu.infra import cassandra_store as cs
+    from tongxiu.infra.kafka_topics import migrate_topics
 
     own = session is None
     session = session if session is not None else cs.connect(settings)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from events.envelope import Receipt, Submission
-from services.app import Tongxiu
-from services.ledger import Ledger
-from services.ports import EventLog, OffsetStore, ReadSync
-from services.sdk import FeedItem, FeedPort, InboxPort, Transport, feed_item, is_feed_event
+from tongxiu.events.envelope import Receipt, Submission
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.ledger import Ledger
+from tongxiu.services.ports import EventLog, OffsetStore, ReadSync
+from tongxiu.services.sdk import FeedItem, FeedPort, InboxPort, Transport, feed_item, is_feed_event
 
 
 class InProcessTransport(Transport):

@@ -9,8 +9,8 @@ submission = one message, so a 三书同达 bundle travels all or none.
 
 from __future__ import annotations
 
-from services.config import Settings
-from streams.topics import Topics, client_config, topic_names
+from tongxiu.services.config import Settings
+from tongxiu.streams.topics import Topics, client_config, topic_names
 
 __all__ = ["Topics", "client_config", "drop_topics", "migrate_topics", "topic_names"]
 

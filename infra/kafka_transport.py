@@ -26,10 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from events.envelope import Receipt, Submission
-from infra.kafka_topics import client_config, topic_names
-from services.config import Settings
-from services.sdk import Transport
+from tongxiu.events.envelope import Receipt, Submission
+from tongxiu.infra.kafka_topics import client_config, topic_names
+from tongxiu.services.config import Settings
+from tongxiu.services.sdk import Transport
 
 log = logging.getLogger("tongxiu.sdk.kafka")
 

@@ -19,7 +19,7 @@ list itself), and a CQL STARTUP + ``SELECT release_version FROM system.local`` r
 
 CLI::
 
-    python -m infra.launch up|down|status|resolve|logs [--state-dir DIR] [components...]
+    python -m tongxiu.infra.launch up|down|status|resolve|logs [--state-dir DIR] [components...]
 """
 
 from __future__ import annotations
@@ -1104,7 +1104,7 @@ def log_tail(component: str, state_dir: StrPath | None = None, lines: int = 80) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m infra.launch", description="Run the Kafka and Cassandra servers for Tongxiu's tests."
+        prog="python -m tongxiu.infra.launch", description="Run the Kafka and Cassandra servers for Tongxiu's tests."
     )
     p.add_argument("command", choices=("up", "down", "status", "resolve", "logs"))
     p.add_argument(
@@ -1183,7 +1183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"===== {c}: {_log_file(_state(a.state_dir), c)}")
                 print(log_tail(c, a.state_dir, a.lines))
     except LaunchError as exc:
-        print(f"infra.launch: {exc}", file=sys.stderr)
+        print(f"tongxiu.infra.launch: {exc}", file=sys.stderr)
         return 1
     return 0
 

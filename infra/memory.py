@@ -17,9 +17,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from events.envelope import Envelope, Receipt
-from projections.documents import HEAD, assemble, split
-from services.ports import (
+from tongxiu.events.envelope import Envelope, Receipt
+from tongxiu.projections.documents import HEAD, assemble, split
+from tongxiu.services.ports import (
     ConcurrencyError,
     EventLog,
     OffsetStore,

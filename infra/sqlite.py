@@ -8,7 +8,7 @@ SQLite's write lock, and the processor holds it across read-fold-write
 ``Database(path, read_only=True)`` opens the file with ``mode=ro``: read-only commands never
 write it (not even a WAL checkpoint on close).
 
-Read models are stored as parts (``projections.documents``), one row per part in
+Read models are stored as parts (``tongxiu.projections.documents``), one row per part in
 ``projection_parts``; an update writes the parts it changed.
 """
 
@@ -22,10 +22,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from events.envelope import Envelope, Receipt
-from infra import sqlite_merkle  # issue 9: the transparency log's leaves, in the same transactions
-from projections.documents import HEAD, assemble, split
-from services.ports import (
+from tongxiu.events.envelope import Envelope, Receipt
+from tongxiu.infra import sqlite_merkle  # issue 9: the transparency log's leaves, in the same transactions
+from tongxiu.projections.documents import HEAD, assemble, split
+from tongxiu.services.ports import (
     ConcurrencyError,
     EventLog,
     OffsetStore,

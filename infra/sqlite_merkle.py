@@ -16,10 +16,10 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from events import merkle
-from events.envelope import Envelope, Receipt
-from events.tlog import Checkpoint, digest_text, event_leaf_data, rejection_leaf_data
-from services.transparency import LeafEntry, TransparencyLog
+from tongxiu.events import merkle
+from tongxiu.events.envelope import Envelope, Receipt
+from tongxiu.events.tlog import Checkpoint, digest_text, event_leaf_data, rejection_leaf_data
+from tongxiu.services.transparency import LeafEntry, TransparencyLog
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS merkle_leaves (
@@ -92,7 +92,7 @@ def add_leaves(conn: sqlite3.Connection, leaves: Sequence[tuple[bytes, str, str]
 
 class SqliteTransparencyLog(TransparencyLog):
     def __init__(self, db: object) -> None:
-        from infra.sqlite import Database
+        from tongxiu.infra.sqlite import Database
 
         assert isinstance(db, Database)
         self.db = db

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from projections.keys import PROJECTION
-from streams.processor import ProjectionRunner
+from tongxiu.projections.keys import PROJECTION
+from tongxiu.streams.processor import ProjectionRunner
 
 
 def differences(a: Any, b: Any, path: str = "", limit: int = 10) -> list[str]:
@@ -40,7 +40,7 @@ class ProjectionCheck:
 
 
 def verify_projections(app: Any) -> ProjectionCheck:
-    from infra.sqlite import Database, SqliteProjectionStore
+    from tongxiu.infra.sqlite import Database, SqliteProjectionStore
 
     db = Database(":memory:")
     try:

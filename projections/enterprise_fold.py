@@ -1,8 +1,8 @@
 """The enterprise fold as a table: :data:`ENTERPRISE_FOLDS` maps each event type to one small
 typed function over a :class:`FoldStep`; :data:`ENTERPRISE_IGNORED` lists the types it leaves
 alone, with the reason (tests/unit/test_handler_tables.py keeps the two complete). Called by
-:func:`projections.fold.fold_enterprise`; the helpers the handlers share live in
-:mod:`projections.fold`.
+:func:`tongxiu.projections.fold.fold_enterprise`; the helpers the handlers share live in
+:mod:`tongxiu.projections.fold`.
 
 Over 400 lines on purpose: one handler per kind of fact, kept together so the whole
 enterprise state machine reads in one place.
@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from events.envelope import Envelope
-from events.models import (
+from tongxiu.events.envelope import Envelope
+from tongxiu.events.models import (
     EVENT_TYPES,
     REGISTRY_TYPES,
     ComplianceAdviceIssued,
@@ -45,7 +45,7 @@ from events.models import (
     RepairRevoked,
     SyncOverdue,
 )
-from projections.fold import (
+from tongxiu.projections.fold import (
     _STATUS_CHANGES,
     OVERSIGHT_FOLDED,
     PRIOR_NAMED,
@@ -62,11 +62,11 @@ from projections.fold import (
     periods_for,
     receipt_day,
 )
-from projections.loop import give_verdict, mark_overdue, submit_evidence
-from projections.rules import (
+from tongxiu.projections.loop import give_verdict, mark_overdue, submit_evidence
+from tongxiu.projections.rules import (
     procedural_rule_set,
 )
-from projections.views import (
+from tongxiu.projections.views import (
     CreditListEntry,
     CreditRecord,
     Delivery,
@@ -74,7 +74,7 @@ from projections.views import (
     RectificationItem,
     RepairApplication,
 )
-from projections.workdays import china_day
+from tongxiu.projections.workdays import china_day
 
 
 @dataclass
@@ -133,7 +133,7 @@ def fold_step(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally
 
 
 def _on_oversight(f: FoldStep, ev: Fact) -> None:
-    from projections.supervision import fold_oversight
+    from tongxiu.projections.supervision import fold_oversight
 
     f.tallies.extend(fold_oversight(f.state, f.env, f.rules))
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from events.envelope import Envelope
-from events.models import (
+from tongxiu.events.envelope import Envelope
+from tongxiu.events.models import (
     DEPARTMENT_TYPES,
     EVENT_TYPES,
     INSPECTION_TYPES,
@@ -32,14 +32,14 @@ from events.models import (
     SubscriptionRemoved,
     SupervisorDesignated,
 )
-from projections.rules import (
+from tongxiu.projections.rules import (
     DecisionFacts,
     Periods,
     PolicyBook,
     RuleSet,
     compute_periods,
 )
-from projections.views import (
+from tongxiu.projections.views import (
     CreditRecord,
     CreditView,
     DepartmentInfo,
@@ -50,7 +50,7 @@ from projections.views import (
     StatusChange,
     Subscription,
 )
-from projections.workdays import CHINA, WorkCalendar, china_day
+from tongxiu.projections.workdays import CHINA, WorkCalendar, china_day
 
 __all__ = ["CHINA", "china_day"]
 
@@ -84,7 +84,7 @@ def is_late(env: Envelope) -> bool:
 
 
 OVERSIGHT_FOLDED = DEPARTMENT_TYPES | INSPECTION_TYPES
-"""Folded by :mod:`projections.supervision` (department streams and inspections)."""
+"""Folded by :mod:`tongxiu.projections.supervision` (department streams and inspections)."""
 
 
 def no_penalty_tallies(department: str, month: str, ev: NoPenaltyDecided) -> list[Tally]:
@@ -239,7 +239,7 @@ def fold_enterprise(state: EnterpriseState, env: Envelope, rules: Rules) -> list
     leave out an event that a later-kept one refers to (a department may date an act
     earlier than the one it answers); such an event is kept in the history and ignored by
     the views rather than failing the replay."""
-    from projections.enterprise_fold import fold_step  # the table needs this module's helpers
+    from tongxiu.projections.enterprise_fold import fold_step  # the table needs this module's helpers
 
     try:
         return fold_step(state, env, rules)

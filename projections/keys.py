@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from events.envelope import Envelope
-from events.models import PropagationScheduled
+from tongxiu.events.envelope import Envelope
+from tongxiu.events.models import PropagationScheduled
 
 PROJECTION = "ledger"
 """One projection name for all read models, so one position guards them all."""

@@ -1,8 +1,8 @@
 """The evidence → verdict → closed / overdue loop (对账、核账、销账), shared by enterprise
 rectification items (合规建议 / 责令改正) and supervision findings against departments.
 
-Pure functions over a :class:`~projections.views.RectificationItem` (a
-:class:`~projections.views.Finding` is one): the folds call them, so both loops close,
+Pure functions over a :class:`~tongxiu.projections.views.RectificationItem` (a
+:class:`~tongxiu.projections.views.Finding` is one): the folds call them, so both loops close,
 re-open and go overdue by the same rules.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from projections.views import Evidence, RectificationItem, Verdict
+from tongxiu.projections.views import Evidence, RectificationItem, Verdict
 
 
 def submit_evidence(item: RectificationItem, at: datetime, by: str, text: str, documents: list[str]) -> None:

@@ -53,7 +53,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from projections.workdays import add_months
+from tongxiu.projections.workdays import add_months
 
 
 class PublicityClass(StrEnum):

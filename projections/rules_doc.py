@@ -1,4 +1,4 @@
-"""``docs/rules.md``, generated from the rule data (``python -m projections.rules_doc > docs/rules.md``).
+"""``docs/rules.md``, generated from the rule data (``python -m tongxiu.projections.rules_doc > docs/rules.md``).
 
 A test compares the committed file with :func:`render`, so the document cannot drift from the
 tables the ledger actually applies.
@@ -6,8 +6,8 @@ tables the ledger actually applies.
 
 from __future__ import annotations
 
-from projections.fold import BACKFILL_PREFIX, CLOCK_SKEW, LATE_AFTER_DAYS
-from projections.rules import (
+from tongxiu.projections.fold import BACKFILL_PREFIX, CLOCK_SKEW, LATE_AFTER_DAYS
+from tongxiu.projections.rules import (
     DEPARTMENT_DECIDES_GENERAL_FROM,
     OPEN_QUESTIONS,
     PENALTY_SEVERITY,
@@ -46,7 +46,7 @@ def render() -> str:
     add("# Rules the ledger applies")
     add("")
     add("Generated from `projections/rules.py` and `projections/fold.py` by")
-    add("`python -m projections.rules_doc > docs/rules.md`; `tests/unit/test_rules_doc.py` fails when this file")
+    add("`python -m tongxiu.projections.rules_doc > docs/rules.md`; `tests/unit/test_rules_doc.py` fails when this file")
     add("and the data disagree. Sources are the secondary copies listed in `shared/reviews/domain-audit.md`;")
     add("no official gazette text was reachable, so every row names where it was read.")
     add("")
@@ -65,7 +65,7 @@ def render() -> str:
     add("  Rules about receipt (the decision deadline, the reply deadline, within-deadline counts, the minimum")
     add("  period for an application) run from the day the ledger recorded the fact. A fact recorded more than")
     add(f"  {LATE_AFTER_DAYS} days after its `occurred_at` is marked late and counted per department")
-    add("  (`facts_recorded_late`). \"Which day is it\" is always the China day (`projections.workdays.china_day`,")
+    add("  (`facts_recorded_late`). \"Which day is it\" is always the China day (`tongxiu.projections.workdays.china_day`,")
     add("  UTC+8).")
     add(f"- **Backfill.** History is imported only with submission ids starting `{BACKFILL_PREFIX}` from a")
     add("  department the operator opened a backfill for (`backfill_authorized`, until a ledger day). Such facts")

@@ -2,7 +2,7 @@
 seeds report, computed from the supervision counters.
 
 - A department's own stream (``dept:<id>``) holds its case reviews (案卷评查), the findings
-  raised against it and their rectification (the loop of :mod:`projections.loop`), and the
+  raised against it and their rectification (the loop of :mod:`tongxiu.projections.loop`), and the
   complaints about it with their working-day deadlines.
 - An enterprise's stream holds its inspections; the fold counts them per calendar year across
   every department (a joint inspection once) and flags one above the local limit.
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from events.envelope import Envelope
-from events.models import (
+from tongxiu.events.envelope import Envelope
+from tongxiu.events.models import (
     DEPARTMENT_STREAM_PREFIX,
     CaseFileReviewed,
     ComplaintAssigned,
@@ -29,9 +29,9 @@ from events.models import (
     InspectionStarted,
     SupervisionFindingRaised,
 )
-from projections.fold import Rules, Tally, jurisdiction_of, month_of, receipt_day
-from projections.loop import give_verdict, mark_overdue, submit_evidence
-from projections.views import (
+from tongxiu.projections.fold import Rules, Tally, jurisdiction_of, month_of, receipt_day
+from tongxiu.projections.loop import give_verdict, mark_overdue, submit_evidence
+from tongxiu.projections.views import (
     CaseReview,
     Complaint,
     EnterpriseState,
@@ -40,7 +40,7 @@ from projections.views import (
     OversightView,
     SupervisionCounters,
 )
-from projections.workdays import china_day
+from tongxiu.projections.workdays import china_day
 
 
 def department_of(stream: str) -> str:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from projections.workdays import china_day
+from tongxiu.projections.workdays import china_day
 
 RecordStatus = Literal["publicized", "not_publicized", "repaired", "expired", "withdrawn"]
 

@@ -1,6 +1,6 @@
 """The application: the ledger (write path), the processors (read models), the queries, the
 scheduler and the audit, wired to one set of ports. Built by the composition root in
-``infra.bootstrap``; nothing here knows which backend it runs on.
+``tongxiu.infra.bootstrap``; nothing here knows which backend it runs on.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from events.envelope import Receipt, Submission
-from events.models import LEDGER_DEPARTMENT, REGISTRY_STREAM, Event, is_department_stream
-from events.wire import Unreadable
-from projections.fold import Rules, china_day
-from projections.keys import PROJECTION, enterprise_key, inbox_key, supervision_key
-from projections.views import (
+from tongxiu.events.envelope import Receipt, Submission
+from tongxiu.events.models import LEDGER_DEPARTMENT, REGISTRY_STREAM, Event, is_department_stream
+from tongxiu.events.wire import Unreadable
+from tongxiu.projections.fold import Rules, china_day
+from tongxiu.projections.keys import PROJECTION, enterprise_key, inbox_key, supervision_key
+from tongxiu.projections.views import (
     CreditView,
     EnterpriseState,
     RectificationView,
@@ -25,8 +25,8 @@ from projections.views import (
     SupervisionState,
     SyncView,
 )
-from services.ledger import Ledger, sign_submission
-from services.ports import (
+from tongxiu.services.ledger import Ledger, sign_submission
+from tongxiu.services.ports import (
     Clock,
     EventLog,
     OffsetStore,
@@ -35,12 +35,12 @@ from services.ports import (
     RejectionLog,
     RejectionRecord,
 )
-from services.sdk import FeedPort, Transport
+from tongxiu.services.sdk import FeedPort, Transport
 
 
 @dataclass
 class Tongxiu:
-    """Built whole by the composition root (``infra.bootstrap.build_app``); nothing is assigned
+    """Built whole by the composition root (``tongxiu.infra.bootstrap.build_app``); nothing is assigned
     to it afterwards. The backends differ only in the adapters given here."""
 
     log: EventLog
@@ -147,7 +147,7 @@ class Tongxiu:
     def supervision_figures(self, period: str | None = None) -> dict[str, Any]:
         """执法监督 figures over every department for ``period`` (案卷评查 and 整改率, 亮码率,
         inspections per enterprise, 免罚 by basis with amounts, repairs), with a monthly series."""
-        from projections.supervision import supervision_figures
+        from tongxiu.projections.supervision import supervision_figures
 
         total = SupervisionCounters()
         by_month: dict[str, SupervisionCounters] = {}
@@ -159,8 +159,8 @@ class Tongxiu:
 
     def oversight(self, department: str) -> Any:
         """Case reviews, findings and complaints about ``department`` (its ``dept:`` stream)."""
-        from events.models import department_stream
-        from projections.views import OversightView
+        from tongxiu.events.models import department_stream
+        from tongxiu.projections.views import OversightView
 
         state = self.enterprise_state(department_stream(department))
         return state.oversight or OversightView(department=department)

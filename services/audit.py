@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from events.envelope import GENESIS_HASH, Envelope, canonical, stored_signing_bytes
-from events.models import REGISTRY_STREAM, DepartmentRegistered
-from events.signing import verify
-from projections.fold import Rules, fold_enterprise, fold_registry
-from projections.views import DepartmentInfo, EnterpriseState, RegistryState
-from services.ports import EventLog, StoredEvent, iter_stream
+from tongxiu.events.envelope import GENESIS_HASH, Envelope, canonical, stored_signing_bytes
+from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
+from tongxiu.events.signing import verify
+from tongxiu.projections.fold import Rules, fold_enterprise, fold_registry
+from tongxiu.projections.views import DepartmentInfo, EnterpriseState, RegistryState
+from tongxiu.services.ports import EventLog, StoredEvent, iter_stream
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,11 @@
 """The write path's rules per kind of fact: :data:`CHECKS` maps each event type to a small
 typed function over a :class:`CheckStep` (the checks common to every fact run first, in
-:func:`services.decide.check_event`). Types without an entry are in :data:`CHECKS_IGNORED`
+:func:`tongxiu.services.decide.check_event`). Types without an entry are in :data:`CHECKS_IGNORED`
 with the reason; tests/unit/test_handler_tables.py keeps the two complete.
 
 Over 400 lines on purpose: one function per kind of fact, kept together so every rule a fact
 must meet can be read off the table in one place (the longer rules are in
-:mod:`services.decision_rules`).
+:mod:`tongxiu.services.decision_rules`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from events.envelope import Envelope, Reason
-from events.models import (
+from tongxiu.events.envelope import Envelope, Reason
+from tongxiu.events.models import (
     DEPARTMENT_TYPES,
     EVENT_TYPES,
     INSPECTION_TYPES,
@@ -55,18 +55,18 @@ from events.models import (
     SubscriptionRemoved,
     SyncOverdue,
 )
-from projections.fold import (
+from tongxiu.projections.fold import (
     PRIOR_NAMED,
     Rules,
     open_binding_items,
 )
-from projections.rules import (
+from tongxiu.projections.rules import (
     DEPARTMENT_DECIDES_GENERAL_FROM,
     RULE_SET_SPECS,
     RuleSet,
 )
-from projections.views import CreditRecord, CreditView, EnterpriseState, RegistryState
-from services.decision_rules import (
+from tongxiu.projections.views import CreditRecord, CreditView, EnterpriseState, RegistryState
+from tongxiu.services.decision_rules import (
     check_application,
     check_decision,
     check_list,
@@ -77,7 +77,7 @@ from services.decision_rules import (
     pending_of,
     same_kind_since,
 )
-from services.reasons import reason
+from tongxiu.services.reasons import reason
 
 
 @dataclass
@@ -172,7 +172,7 @@ def _check_department_registered(c: CheckStep, ev: DepartmentRegistered) -> list
 @_checks(DepartmentKeyRotated, DepartmentKeyRevoked)
 def _check_key_change(c: CheckStep, ev: DepartmentKeyRotated | DepartmentKeyRevoked) -> list[Reason]:
     """Issue 9: key lifecycle facts, signed by the ledger operator."""
-    from services.key_lifecycle import check_key_change
+    from tongxiu.services.key_lifecycle import check_key_change
 
     return check_key_change(ev, c.dept, c.registry, c.where)
 

@@ -4,25 +4,25 @@ One code path for both backends: the embedded ledger and the Kafka worker both c
 :func:`check_event` for every event of a submission, in order, against the state folded so
 far (so the advice in a 三书同达 bundle can refer to the decision in the same bundle).
 
-Every failure is a :class:`~events.envelope.Reason` with a stable machine-readable code, the
+Every failure is a :class:`~tongxiu.events.envelope.Reason` with a stable machine-readable code, the
 field it concerns and the rule in words. Here: the checks common to every fact (time, backfill,
 legacy codes, who writes what, which stream); the rules per kind of fact are the table in
-:mod:`services.checks` (longer rules in :mod:`services.decision_rules`), the codes in
-:mod:`services.reasons`.
+:mod:`tongxiu.services.checks` (longer rules in :mod:`tongxiu.services.decision_rules`), the codes in
+:mod:`tongxiu.services.reasons`.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from events.envelope import Envelope, Reason
-from events.models import (
+from tongxiu.events.envelope import Envelope, Reason
+from tongxiu.events.models import (
     LEDGER_DEPARTMENT,
     REGISTRY_STREAM,
     REGISTRY_TYPES,
     SYSTEM_TYPES,
 )
-from projections.fold import (
+from tongxiu.projections.fold import (
     BACKFILL_PREFIX,
     CLOCK_SKEW,
     Rules,
@@ -30,12 +30,12 @@ from projections.fold import (
     is_backfill,
     receipt_day,
 )
-from projections.views import EnterpriseState, RegistryState
-from services.checks import CHECKS, CHECKS_IGNORED, CheckStep
-from services.decision_rules import check_decision
-from services.reasons import LIST_RULE, LIST_TITLES, REASON_CODES, reason
-from services.supervision_rules import applies as supervision_applies
-from services.supervision_rules import check_supervision_event
+from tongxiu.projections.views import EnterpriseState, RegistryState
+from tongxiu.services.checks import CHECKS, CHECKS_IGNORED, CheckStep
+from tongxiu.services.decision_rules import check_decision
+from tongxiu.services.reasons import LIST_RULE, LIST_TITLES, REASON_CODES, reason
+from tongxiu.services.supervision_rules import applies as supervision_applies
+from tongxiu.services.supervision_rules import check_supervision_event
 
 __all__ = ["CHECKS", "CHECKS_IGNORED", "LIST_RULE", "LIST_TITLES", "REASON_CODES", "check_decision", "check_event",
            "reason"]

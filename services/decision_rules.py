@@ -1,4 +1,4 @@
-"""The longer rules behind :mod:`services.checks`: repair windows (one window, forwarding),
+"""The longer rules behind :mod:`tongxiu.services.checks`: repair windows (one window, forwarding),
 the credit lists, replacement decisions, same-kind records, the decision itself (rule set,
 class, amounts), the notice's periods and a repair application. Pure functions over the
 folded state, each returning the reasons a fact breaks."""
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from events.envelope import Reason
-from events.models import (
+from tongxiu.events.envelope import Reason
+from tongxiu.events.models import (
     CreditListIncluded,
     CreditListRemoved,
     CreditRepairNoticeIssued,
@@ -17,20 +17,26 @@ from events.models import (
     RepairForwarded,
     RepairNotAccepted,
 )
-from projections.fold import (
+from tongxiu.projections.fold import (
     Rules,
     decision_facts,
     jurisdiction_of,
     obligations_performed,
 )
-from projections.rules import (
+from tongxiu.projections.rules import (
     RULE_SET_SPECS,
     RuleSet,
     compute_periods,
     derive_rule_set,
 )
-from projections.views import CreditRecord, CreditView, EnterpriseState, RegistryState, RepairApplication
-from services.reasons import LIST_RULE, LIST_TITLES, reason
+from tongxiu.projections.views import (
+    CreditRecord,
+    CreditView,
+    EnterpriseState,
+    RegistryState,
+    RepairApplication,
+)
+from tongxiu.services.reasons import LIST_RULE, LIST_TITLES, reason
 
 
 def pending_of(rec: CreditRecord) -> RepairApplication:
@@ -286,7 +292,7 @@ def check_decision(ev: PenaltyDecided, where: str, rules: Rules, stream: str, do
     return []
 
 
-#: The decision check, for callers that ask without writing (``services.rules_api``).
+#: The decision check, for callers that ask without writing (``tongxiu.services.rules_api``).
 
 
 def check_notice(

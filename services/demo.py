@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from events.codes import check_character, org_code_check
-from events.envelope import Receipt
-from events.models import (
+from tongxiu.events.codes import check_character, org_code_check
+from tongxiu.events.envelope import Receipt
+from tongxiu.events.models import (
     REGISTRY_STREAM,
     AdviceItem,
     ComplianceAdviceIssued,
@@ -28,12 +28,12 @@ from events.models import (
     RepairGranted,
     SubscriptionAdded,
 )
-from events.signing import KeyPair
-from projections.fold import CHINA, china_day
-from services import scheduler
-from services.app import Tongxiu
-from services.ports import ManualClock
-from services.sdk import Consumer, FeedPort, InboxPort, Producer, Transport
+from tongxiu.events.signing import KeyPair
+from tongxiu.projections.fold import CHINA, china_day
+from tongxiu.services import scheduler
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.ports import ManualClock
+from tongxiu.services.sdk import Consumer, FeedPort, InboxPort, Producer, Transport
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=CHINA)
 

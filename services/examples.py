@@ -11,8 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from events.envelope import Submission
-from events.models import (
+from tongxiu.events.envelope import Submission
+from tongxiu.events.models import (
     LEDGER_DEPARTMENT,
     REGISTRY_STREAM,
     BackfillAuthorized,
@@ -54,11 +54,11 @@ from events.models import (
     SupervisorDesignated,
     department_stream,
 )
-from events.signing import KeyPair
-from projections.fold import Rules
-from services.demo import DEPARTMENTS, ENTERPRISE, START, demo_decision_and_advice, demo_key
-from services.ledger import event_id_for, sign_submission
-from services.sdk import notice_for
+from tongxiu.events.signing import KeyPair
+from tongxiu.projections.fold import Rules
+from tongxiu.services.demo import DEPARTMENTS, ENTERPRISE, START, demo_decision_and_advice, demo_key
+from tongxiu.services.ledger import event_id_for, sign_submission
+from tongxiu.services.sdk import notice_for
 
 LEDGER_DEMO_KEY = KeyPair.from_private("11" * 32)
 """The ledger key the examples' registrations are signed with (public; demo only)."""

@@ -2,7 +2,7 @@
 submissions, the repair feed for credit platforms, and three server-rendered pages.
 
 Thin, like the CLI: every answer comes from the application (``Tongxiu``) or the audit
-(``services.audit``); nothing here decides anything. Built by :func:`create_app`.
+(``tongxiu.services.audit``); nothing here decides anything. Built by :func:`create_app`.
 
 Access is by bearer token (``Authorization: Bearer <token>``); the pages also take the
 token from the ``tongxiu_token`` cookie or a ``?token=`` parameter (which sets the cookie).
@@ -34,18 +34,18 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
 from starlette.responses import Response
 
-import services.audit as paging
-from events.envelope import Receipt, Submission
-from events.models import REGISTRY_STREAM, is_department_stream
-from events.wire import MAX_SUBMISSION_BYTES, Unreadable, parse_submission
-from projections.fold import CHINA
-from projections.views import CreditView, Delivery, RectificationView, SupervisionCounters
-from projections.workdays import china_day
-from services.app import Tongxiu, period_error
-from services.audit import replay, verify_streams
-from services.http_guard import QUERY_TOKEN, FailedAttempts, Guard
-from services.ports import ConcurrencyError
-from services.sdk import FeedItem, FeedPort
+import tongxiu.services.audit as paging
+from tongxiu.events.envelope import Receipt, Submission
+from tongxiu.events.models import REGISTRY_STREAM, is_department_stream
+from tongxiu.events.wire import MAX_SUBMISSION_BYTES, Unreadable, parse_submission
+from tongxiu.projections.fold import CHINA
+from tongxiu.projections.views import CreditView, Delivery, RectificationView, SupervisionCounters
+from tongxiu.projections.workdays import china_day
+from tongxiu.services.app import Tongxiu, period_error
+from tongxiu.services.audit import replay, verify_streams
+from tongxiu.services.http_guard import QUERY_TOKEN, FailedAttempts, Guard
+from tongxiu.services.ports import ConcurrencyError
+from tongxiu.services.sdk import FeedItem, FeedPort
 
 HERE = Path(__file__).parent
 COOKIE = "tongxiu_token"
@@ -772,7 +772,7 @@ def create_app(
     def dashboard_page(request: Request, grant: PageAuditor,
                        period: Annotated[str | None, Query(max_length=16)] = None) -> HTMLResponse:
         figures = supervision_all(check_period(period))
-        from services.supervision_api import oversight_charts
+        from tongxiu.services.supervision_api import oversight_charts
 
         oversight = app.supervision_figures(period or None)
         return render(request, "dashboard.html", {"period": period or "", "figures": figures,
@@ -789,13 +789,17 @@ def create_app(
     def favicon() -> RedirectResponse:
         return RedirectResponse("/static/favicon.svg")
 
-    from services.rules_api import add_rule_routes  # the rules' read-only routes (notice, first violation)
+    from tongxiu.services.rules_api import (
+        add_rule_routes,  # the rules' read-only routes (notice, first violation)
+    )
 
     add_rule_routes(api, app, api_grant)
-    from services.supervision_api import add_supervision_routes  # 执法监督 figures, oversight, inspections
+    from tongxiu.services.supervision_api import (
+        add_supervision_routes,  # 执法监督 figures, oversight, inspections
+    )
 
     add_supervision_routes(api, app, auditor, api_grant)
-    from services.transparency_api import add_transparency_routes  # issue 9: checkpoints and proofs
+    from tongxiu.services.transparency_api import add_transparency_routes  # issue 9: checkpoints and proofs
 
     add_transparency_routes(api, app, api_grant)
     return api

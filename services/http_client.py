@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
-from events.envelope import Receipt, Submission
-from services.sdk import FeedItem, FeedPort, InboxPort, Transport
+from tongxiu.events.envelope import Receipt, Submission
+from tongxiu.services.sdk import FeedItem, FeedPort, InboxPort, Transport
 
 
 class HttpError(Exception):

@@ -3,11 +3,11 @@ fact, and the reason it gives a submission signed with a revoked key."""
 
 from __future__ import annotations
 
-from events.envelope import Reason, Submission
-from events.models import LEDGER_DEPARTMENT, DepartmentKeyRevoked, DepartmentKeyRotated
-from events.signing import verify
-from projections.views import RegistryState
-from services.reasons import reason
+from tongxiu.events.envelope import Reason, Submission
+from tongxiu.events.models import LEDGER_DEPARTMENT, DepartmentKeyRevoked, DepartmentKeyRotated
+from tongxiu.events.signing import verify
+from tongxiu.projections.views import RegistryState
+from tongxiu.services.reasons import reason
 
 
 def check_key_change(
@@ -49,10 +49,10 @@ def revoked_key_reason(submission: Submission, registry: RegistryState, index: i
 def rotate_ledger_key(app: object, new: object, reason_text: str) -> object:
     """Announce the ledger's new key in the registry (signed with the current key), then sign
     with the new one. The caller stores the new key (``tongxiu rotate-ledger-key`` does)."""
-    from events.envelope import Receipt
-    from events.models import REGISTRY_STREAM
-    from events.signing import KeyPair
-    from services.transparency import Transparency
+    from tongxiu.events.envelope import Receipt
+    from tongxiu.events.models import REGISTRY_STREAM
+    from tongxiu.events.signing import KeyPair
+    from tongxiu.services.transparency import Transparency
 
     assert isinstance(new, KeyPair)
     ledger = app.ledger  # type: ignore[attr-defined]

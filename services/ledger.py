@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from events.codes import check_uscc
-from events.envelope import (
+from tongxiu.events.codes import check_uscc
+from tongxiu.events.envelope import (
     Envelope,
     Reason,
     Receipt,
@@ -28,7 +28,7 @@ from events.envelope import (
     events_digest,
     signing_bytes,
 )
-from events.models import (
+from tongxiu.events.models import (
     LEDGER_DEPARTMENT,
     PROPAGATED_TYPES,
     REGISTRY_STREAM,
@@ -37,14 +37,21 @@ from events.models import (
     PropagationScheduled,
     is_department_stream,
 )
-from events.signing import KeyPair, verify
-from events.wire import Unreadable, clean_text, parse_submission, record_of
-from projections.fold import Rules, china_day, fold_enterprise, fold_registry
-from projections.views import EnterpriseState, RegistryState
-from services.decide import check_event, reason
-from services.key_lifecycle import revoked_key_reason
-from services.ports import Clock, ConcurrencyError, EventLog, RejectionLog, RejectionRecord, StoredEvent
-from services.transparency import Transparency
+from tongxiu.events.signing import KeyPair, verify
+from tongxiu.events.wire import Unreadable, clean_text, parse_submission, record_of
+from tongxiu.projections.fold import Rules, china_day, fold_enterprise, fold_registry
+from tongxiu.projections.views import EnterpriseState, RegistryState
+from tongxiu.services.decide import check_event, reason
+from tongxiu.services.key_lifecycle import revoked_key_reason
+from tongxiu.services.ports import (
+    Clock,
+    ConcurrencyError,
+    EventLog,
+    RejectionLog,
+    RejectionRecord,
+    StoredEvent,
+)
+from tongxiu.services.transparency import Transparency
 
 EVENT_NAMESPACE = uuid.UUID("6f1d2c3e-9a0b-4c5d-8e7f-0a1b2c3d4e5f")
 MAX_RETRIES = 8
@@ -252,7 +259,7 @@ class Ledger:
         self, raw: Submission | Unreadable | dict[str, Any] | str | bytes, now: datetime
     ) -> Submission | Receipt:
         """The submission, or the recorded rejection of what could not be read as one. The
-        strict wire format is read once (:func:`events.wire.parse_submission`); an edge that
+        strict wire format is read once (:func:`tongxiu.events.wire.parse_submission`); an edge that
         already parsed (the HTTP gateway) hands over the parsed object or its ``Unreadable``."""
         parsed = raw if isinstance(raw, Unreadable) else parse_submission(raw)
         if isinstance(parsed, Unreadable):
@@ -451,7 +458,7 @@ class Ledger:
         self, submission: Submission | Unreadable, reasons: list[Reason], now: datetime, *, authenticated: bool
     ) -> Receipt:
         """Record the rejection: a readable submission whole (by digest and a bounded excerpt
-        when large), an unreadable one as :mod:`events.wire` recorded it."""
+        when large), an unreadable one as :mod:`tongxiu.events.wire` recorded it."""
         if isinstance(submission, Submission):
             body: dict[str, Any] | str = record_of(submission.model_dump(mode="json"))
             ident = (submission.submission_id, submission.department, submission.stream)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from events.envelope import Envelope, Receipt
+from tongxiu.events.envelope import Envelope, Receipt
 
 
 class ConcurrencyError(Exception):
@@ -101,7 +101,7 @@ class ProjectionStore(abc.ABC):
     """Read models by (projection, key), each saved together with the log position the
     projection has read: a redelivered event is never applied twice.
 
-    A document is stored as parts (``projections.documents``: a head plus one row per entry
+    A document is stored as parts (``tongxiu.projections.documents``: a head plus one row per entry
     of its growing collections); ``load`` assembles it, ``write`` changes only the given
     parts, so the cost of an update does not grow with the document. SQLite writes every
     ``save``/``write`` in one transaction; Cassandra in logged batches (see its adapter)."""

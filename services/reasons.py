@@ -3,9 +3,9 @@ Tests assert that every code is reachable (tests/unit/test_write_path.py)."""
 
 from __future__ import annotations
 
-from events.envelope import Reason
-from events.wire import WIRE_CODES
-from services.supervision_rules import SUPERVISION_REASON_CODES
+from tongxiu.events.envelope import Reason
+from tongxiu.events.wire import WIRE_CODES
+from tongxiu.services.supervision_rules import SUPERVISION_REASON_CODES
 
 # Every code a rejection can carry; tests assert each one is reachable.
 REASON_CODES = {

@@ -3,7 +3,7 @@ every receipt the ledger gave it and every checkpoint it has seen, as plain JSON
 a small folder per department.
 
 Default folder: ``$TONGXIU_CLIENT_DIR/<department>`` (``TONGXIU_CLIENT_DIR`` defaults to
-``~/.tongxiu/client``); the SDK's :class:`services.sdk.Producer` takes ``store=`` to choose
+``~/.tongxiu/client``); the SDK's :class:`tongxiu.services.sdk.Producer` takes ``store=`` to choose
 another, or ``store=None`` to keep nothing. ``tongxiu audit --store DIR`` checks a folder
 against the ledger.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from events.envelope import Receipt
-from events.tlog import Checkpoint
+from tongxiu.events.envelope import Receipt
+from tongxiu.events.tlog import Checkpoint
 
 
 def default_dir(department: str) -> Path:

@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from events.envelope import Envelope
-from projections.views import CreditView, RectificationView, SupervisionCounters, SyncView
-from projections.workdays import china_day
+from tongxiu.events.envelope import Envelope
+from tongxiu.projections.views import CreditView, RectificationView, SupervisionCounters, SyncView
+from tongxiu.projections.workdays import china_day
 
 STATUS_STYLE = {"publicized": "red", "repaired": "green", "expired": "cyan", "withdrawn": "magenta"}
 

@@ -12,12 +12,12 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.models import REGISTRY_STREAM, CreditRepairNoticeIssued, PenaltyDecided
-from projections.fold import first_violation_answer, periods_for
-from projections.rules import RULE_SET_SPECS, RuleSet, derive_rule_set
-from projections.views import EnterpriseState
-from services.app import Tongxiu
-from services.decide import check_decision
+from tongxiu.events.models import REGISTRY_STREAM, CreditRepairNoticeIssued, PenaltyDecided
+from tongxiu.projections.fold import first_violation_answer, periods_for
+from tongxiu.projections.rules import RULE_SET_SPECS, RuleSet, derive_rule_set
+from tongxiu.projections.views import EnterpriseState
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.decide import check_decision
 
 HOW_TO_APPLY = {
     "market_regulation": "通过国家企业信用信息公示系统提交信用修复申请（市场监管领域依托国家企业信用信息公示系统按照国家统一规则办理）",

@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 
-from events.models import (
+from tongxiu.events.models import (
     REGISTRY_STREAM,
     ComplaintOverdue,
     Event,
@@ -19,9 +19,9 @@ from events.models import (
     RepairEligibilityReached,
     SyncOverdue,
 )
-from projections.fold import china_day, obligations_performed
-from projections.views import EnterpriseState
-from services.app import Tongxiu
+from tongxiu.projections.fold import china_day, obligations_performed
+from tongxiu.projections.views import EnterpriseState
+from tongxiu.services.app import Tongxiu
 
 
 @dataclass(frozen=True)

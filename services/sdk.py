@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from events.envelope import Envelope, Receipt, Submission
-from events.models import (
+from tongxiu.events.envelope import Envelope, Receipt, Submission
+from tongxiu.events.models import (
     PROPAGATED_TYPES,
     ComplianceAdviceIssued,
     CreditRepairNoticeIssued,
@@ -24,10 +24,10 @@ from events.models import (
     Event,
     PenaltyDecided,
 )
-from events.signing import KeyPair
-from projections.fold import Rules, periods_for
-from services.ledger import sign_submission
-from services.receipt_store import ReceiptStore
+from tongxiu.events.signing import KeyPair
+from tongxiu.projections.fold import Rules, periods_for
+from tongxiu.services.ledger import sign_submission
+from tongxiu.services.receipt_store import ReceiptStore
 
 
 class Transport(abc.ABC):

@@ -19,10 +19,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query
 
-from events.models import REGISTRY_STREAM, is_department_stream
-from projections.fold import china_day
-from projections.supervision import inspection_frequency
-from services.app import Tongxiu, period_error
+from tongxiu.events.models import REGISTRY_STREAM, is_department_stream
+from tongxiu.projections.fold import china_day
+from tongxiu.projections.supervision import inspection_frequency
+from tongxiu.services.app import Tongxiu, period_error
 
 Period = Annotated[str | None, Query(max_length=16, description="YYYY, YYYY-MM or YYYY-MM..YYYY-MM")]
 _AUTH: dict[int | str, dict[str, Any]] = {

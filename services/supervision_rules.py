@@ -1,16 +1,16 @@
 """The write path's rules for supervision of enforcers (执法监督) and inspections (涉企检查).
 
-Called by :func:`services.decide.check_event` for the supervisor role in the registry, every
+Called by :func:`tongxiu.services.decide.check_event` for the supervisor role in the registry, every
 fact on a department's own stream (``dept:<id>``) and the inspection facts on an enterprise's
 stream. Authority: only a designated supervisor whose area covers the department records case
 reviews, findings, verdicts and complaints; only the department itself answers a finding (the
-evidence step of the shared loop, :mod:`projections.loop`).
+evidence step of the shared loop, :mod:`tongxiu.projections.loop`).
 """
 
 from __future__ import annotations
 
-from events.envelope import Envelope, Reason
-from events.models import (
+from tongxiu.events.envelope import Envelope, Reason
+from tongxiu.events.models import (
     DEPARTMENT_TYPES,
     INSPECTION_TYPES,
     LEDGER_DEPARTMENT,
@@ -30,9 +30,9 @@ from events.models import (
     SupervisorDesignated,
     is_department_stream,
 )
-from projections.fold import Rules, china_day
-from projections.supervision import department_of, oversight_of
-from projections.views import EnterpriseState, RectificationItem, RegistryState
+from tongxiu.projections.fold import Rules, china_day
+from tongxiu.projections.supervision import department_of, oversight_of
+from tongxiu.projections.views import EnterpriseState, RectificationItem, RegistryState
 
 JUSTICE_DOMAIN = "justice"
 """The domain of a 司法行政 department (司法局 / 司法厅): only such a department may be a supervisor."""

@@ -1,5 +1,5 @@
 """The transparency log (issue 9): every accepted event and every recorded rejection is a leaf
-of an append-only Merkle tree (RFC 9162, :mod:`events.merkle`); the ledger signs checkpoints
+of an append-only Merkle tree (RFC 9162, :mod:`tongxiu.events.merkle`); the ledger signs checkpoints
 of it; receipts carry their leaf indices and a checkpoint including them; proofs are served
 later; the log is checked against the stored data (:func:`verify_log`) and a department's kept
 receipts and checkpoints are checked against the ledger (:func:`audit_store`).
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from events import merkle
-from events.envelope import Receipt
-from events.signing import KeyPair
-from events.tlog import (
+from tongxiu.events import merkle
+from tongxiu.events.envelope import Receipt
+from tongxiu.events.signing import KeyPair
+from tongxiu.events.tlog import (
     Checkpoint,
     ReceiptLog,
     digest_text,
@@ -25,7 +25,7 @@ from events.tlog import (
     rejection_leaf_data,
     sign_checkpoint,
 )
-from services.ports import EventLog
+from tongxiu.services.ports import EventLog
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class LogCheck:
 def verify_log(tlog: TransparencyLog, log: EventLog) -> LogCheck:
     """Every stored event and rejection is the leaf the tree holds for it, every leaf is a stored
     fact, and the stored head is the root of the stored leaves."""
-    from services.audit import stored_hash
+    from tongxiu.services.audit import stored_hash
 
     out = LogCheck()
     events: dict[str, tuple[dict[str, Any], str]] = {}

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query
 
-from services.app import Tongxiu
-from services.transparency import Transparency
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.transparency import Transparency
 
 _AUTH: dict[int | str, dict[str, Any]] = {401: {"description": "no or unknown token"}}
 _NONE: dict[int | str, dict[str, Any]] = {503: {"description": "this backend keeps no transparency log"}}

@@ -4,7 +4,7 @@ higher concurrency; scale by partitions instead):
 
 * ``ledger``     — submissions -> ``Ledger.submit`` on Cassandra ports -> envelopes to the events
   topic (awaited), then the receipt to the receipts topic.
-* ``projection`` — events -> :class:`streams.worker.Projector` (idempotent by enterprise seq).
+* ``projection`` — events -> :class:`tongxiu.streams.worker.Projector` (idempotent by enterprise seq).
 
 Offsets are committed by Faust after the agent has handled (acked) a message, so a crash
 redelivers; both steps are idempotent (the log answers a resubmission with the same receipt
@@ -20,10 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from events.envelope import Envelope
-from services.config import Settings
-from streams.topics import topic_names
-from streams.worker import WorkerDeps
+from tongxiu.events.envelope import Envelope
+from tongxiu.services.config import Settings
+from tongxiu.streams.topics import topic_names
+from tongxiu.streams.worker import WorkerDeps
 
 log = logging.getLogger("tongxiu.faust")
 

@@ -13,13 +13,20 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from events.envelope import Envelope
-from events.models import REGISTRY_STREAM, PropagationScheduled
-from projections.documents import Tracker, changed_parts
-from projections.fold import Rules, fold_enterprise, fold_registry
-from projections.keys import PROJECTION, enterprise_key, inbox_entry, inbox_key, supervision_key
-from projections.views import EnterpriseState, RegistryState, SupervisionState
-from services.ports import ConcurrencyError, EventLog, PartChanges, ProjectionStore, ReadSync, StoredEvent
+from tongxiu.events.envelope import Envelope
+from tongxiu.events.models import REGISTRY_STREAM, PropagationScheduled
+from tongxiu.projections.documents import Tracker, changed_parts
+from tongxiu.projections.fold import Rules, fold_enterprise, fold_registry
+from tongxiu.projections.keys import PROJECTION, enterprise_key, inbox_entry, inbox_key, supervision_key
+from tongxiu.projections.views import EnterpriseState, RegistryState, SupervisionState
+from tongxiu.services.ports import (
+    ConcurrencyError,
+    EventLog,
+    PartChanges,
+    ProjectionStore,
+    ReadSync,
+    StoredEvent,
+)
 
 
 class ProjectionRunner:

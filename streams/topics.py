@@ -1,5 +1,5 @@
 """The distributed backend's topic names and Kafka client settings, shared by the worker
-(``streams.faust_app``, ``streams.worker.run_plain``) and the adapters in ``infra`` (which
+(``tongxiu.streams.faust_app``, ``tongxiu.streams.worker.run_plain``) and the adapters in ``infra`` (which
 create the topics and produce to them).
 
 ``{prefix}.submissions`` keyed by stream (enterprise code or ``registry``): one signed
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from services.config import Settings
+from tongxiu.services.config import Settings
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The distributed worker's logic, independent of the stream runtime (Faust in
-``streams.faust_app``; a plain kafka-python loop here as the fallback engine).
+``tongxiu.streams.faust_app``; a plain kafka-python loop here as the fallback engine).
 
 * :class:`SubmissionHandler` — the ledger agent's step: the same ``Ledger.submit`` as the
   embedded backend, on Cassandra ports; returns the receipt and the envelopes to publish.
@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from events.envelope import Envelope, Receipt
-from events.models import REGISTRY_STREAM, PropagationScheduled
-from projections.fold import Rules, fold_enterprise, fold_registry
-from projections.keys import PROJECTION, enterprise_key, inbox_entry, inbox_key, supervision_key
-from projections.views import EnterpriseState, RegistryState, SupervisionState
-from services.ledger import Ledger
-from services.ports import EventLog, ProjectionStore, StoredEvent
+from tongxiu.events.envelope import Envelope, Receipt
+from tongxiu.events.models import REGISTRY_STREAM, PropagationScheduled
+from tongxiu.projections.fold import Rules, fold_enterprise, fold_registry
+from tongxiu.projections.keys import PROJECTION, enterprise_key, inbox_entry, inbox_key, supervision_key
+from tongxiu.projections.views import EnterpriseState, RegistryState, SupervisionState
+from tongxiu.services.ledger import Ledger
+from tongxiu.services.ports import EventLog, ProjectionStore, StoredEvent
 
 log = logging.getLogger("tongxiu.worker")
 
@@ -269,7 +269,7 @@ class Projector:
 
 @dataclass
 class WorkerDeps:
-    """What the agents need, built by ``infra.distributed.worker_deps``."""
+    """What the agents need, built by ``tongxiu.infra.distributed.worker_deps``."""
 
     settings: Any
     handler: Any
@@ -290,7 +290,7 @@ def run_plain(deps: WorkerDeps, stop: threading.Event, *, poll_ms: int = 200) ->
     process; offsets committed only after the work they cover is durable."""
     from kafka import KafkaConsumer, KafkaProducer
 
-    from streams.topics import client_config, topic_names
+    from tongxiu.streams.topics import client_config, topic_names
 
     settings = deps.settings
     topics = topic_names(settings)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from infra.bootstrap import open_embedded
-from infra.embedded import LocalInbox, LocalTransport
-from services.app import Tongxiu
-from services.config import Settings
-from services.demo import START, run_demo
-from services.ports import ManualClock
+from tongxiu.infra.bootstrap import open_embedded
+from tongxiu.infra.embedded import LocalInbox, LocalTransport
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import START, run_demo
+from tongxiu.services.ports import ManualClock
 
 # the SDK keeps every receipt in a folder per department (issue 9): never the user's home in tests
 os.environ.setdefault("TONGXIU_CLIENT_DIR", tempfile.mkdtemp(prefix="tongxiu-client-"))

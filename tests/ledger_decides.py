@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from events.models import (
+from tests.support import CODE, OTHER, World, decision
+from tongxiu.events.models import (
     REGISTRY_STREAM,
     BackfillAuthorized,
     ClassBasis,
@@ -32,11 +33,10 @@ from events.models import (
     RepairGranted,
     RepairNotAccepted,
 )
-from projections.fold import CHINA, china_day
-from projections.rules import ClassStandard, PolicyBook
-from services import scheduler
-from services.sdk import Producer
-from tests.support import CODE, OTHER, World, decision
+from tongxiu.projections.fold import CHINA, china_day
+from tongxiu.projections.rules import ClassStandard, PolicyBook
+from tongxiu.services import scheduler
+from tongxiu.services.sdk import Producer
 
 
 def _no_penalty(no: str, kind: str, basis: str = "first_violation") -> NoPenaltyDecided:

@@ -8,12 +8,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from infra.bootstrap import open_embedded
-from infra.embedded import LocalTransport
-from services.config import Settings
-from services.demo import demo_key, make_uscc
-from services.sdk import Producer
 from tests.support import CODE, advice, decision
+from tongxiu.infra.bootstrap import open_embedded
+from tongxiu.infra.embedded import LocalTransport
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import demo_key, make_uscc
+from tongxiu.services.sdk import Producer
 
 
 def main(data_dir: str, name: str, n: int) -> int:

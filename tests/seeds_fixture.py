@@ -15,8 +15,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from events.envelope import Receipt
-from events.models import (
+from tongxiu.events.envelope import Receipt
+from tongxiu.events.models import (
     REGISTRY_STREAM,
     CaseFileReviewed,
     DepartmentRegistered,
@@ -30,11 +30,11 @@ from events.models import (
     SupervisorDesignated,
     department_stream,
 )
-from projections.fold import CHINA
-from services.app import Tongxiu
-from services.demo import DEPARTMENTS, demo_key, make_uscc, register_departments
-from services.ports import ManualClock
-from services.sdk import Producer, Transport
+from tongxiu.projections.fold import CHINA
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.demo import DEPARTMENTS, demo_key, make_uscc, register_departments
+from tongxiu.services.ports import ManualClock
+from tongxiu.services.sdk import Producer, Transport
 
 SUPERVISOR = "sfj-deqing"
 START = datetime(2025, 3, 3, 9, 0, tzinfo=CHINA)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from events.envelope import Receipt
-from events.models import (
+from tests.support import World
+from tongxiu.events.envelope import Receipt
+from tongxiu.events.models import (
     REGISTRY_STREAM,
     CaseFileReviewed,
     DepartmentRegistered,
@@ -17,10 +18,9 @@ from events.models import (
     SupervisorDesignated,
     department_stream,
 )
-from infra.embedded import LocalTransport
-from services.demo import demo_key
-from services.sdk import Producer
-from tests.support import World
+from tongxiu.infra.embedded import LocalTransport
+from tongxiu.services.demo import demo_key
+from tongxiu.services.sdk import Producer
 
 SUPERVISOR = "sfj-deqing"
 SAMR_STREAM = department_stream("samr-deqing")

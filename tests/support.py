@@ -10,8 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from events.envelope import Receipt
-from events.models import (
+from tongxiu.events.envelope import Receipt
+from tongxiu.events.models import (
     AdviceItem,
     ComplianceAdviceIssued,
     PenaltyDecided,
@@ -21,13 +21,13 @@ from events.models import (
     RepairApplied,
     RepairGranted,
 )
-from infra.embedded import LocalTransport
-from projections.fold import CHINA, china_day
-from projections.rules import PolicyBook
-from services.app import Tongxiu
-from services.demo import make_uscc, register_departments
-from services.ports import ManualClock
-from services.sdk import Producer
+from tongxiu.infra.embedded import LocalTransport
+from tongxiu.projections.fold import CHINA, china_day
+from tongxiu.projections.rules import PolicyBook
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.demo import make_uscc, register_departments
+from tongxiu.services.ports import ManualClock
+from tongxiu.services.sdk import Producer
 
 CODE = make_uscc("91", "330521", "MA2D7K3X")
 OTHER = make_uscc("91", "330521", "MA2D7K4Y")
@@ -124,8 +124,8 @@ def make_world(app: Tongxiu, clock: ManualClock) -> World:
 def world_with_policy(folder: Path, clock: ManualClock, book: PolicyBook) -> Iterator[World]:
     """A fresh embedded world whose ledger is opened with ``book`` as its policy file (the
     rules are configuration: never changed on a built app)."""
-    from infra.bootstrap import open_embedded
-    from services.config import Settings
+    from tongxiu.infra.bootstrap import open_embedded
+    from tongxiu.services.config import Settings
 
     folder.mkdir(parents=True, exist_ok=True)
     policy = folder / "policy.json"

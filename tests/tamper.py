@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from events.envelope import GENESIS_HASH, canonical, stored_signing_bytes
-from events.signing import KeyPair
-from infra import sqlite_merkle
+from tongxiu.events.envelope import GENESIS_HASH, canonical, stored_signing_bytes
+from tongxiu.events.signing import KeyPair
+from tongxiu.infra import sqlite_merkle
 
 Body = dict[str, Any]
 

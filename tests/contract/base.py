@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from events.envelope import GENESIS_HASH, Envelope, Reason, Receipt
-from events.models import SubscriptionAdded
-from services.ports import (
+from tongxiu.events.envelope import GENESIS_HASH, Envelope, Reason, Receipt
+from tongxiu.events.models import SubscriptionAdded
+from tongxiu.services.ports import (
     ConcurrencyError,
     EventLog,
     OffsetStore,

@@ -24,8 +24,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from events.envelope import GENESIS_HASH, Envelope
-from events.models import (
+from tests.contract.base import uid
+from tests.support import T0, advice, decision
+from tongxiu.events.envelope import GENESIS_HASH, Envelope
+from tongxiu.events.models import (
     PROPAGATED_TYPES,
     DecisionWithdrawn,
     DeliveryAcknowledged,
@@ -39,11 +41,9 @@ from events.models import (
     RepairRevoked,
     SubscriptionAdded,
 )
-from services.demo import make_uscc
-from services.ports import ManualClock
-from services.sdk import Consumer, FeedItem, FeedPort, InboxPort, Producer, is_feed_event
-from tests.contract.base import uid
-from tests.support import T0, advice, decision
+from tongxiu.services.demo import make_uscc
+from tongxiu.services.ports import ManualClock
+from tongxiu.services.sdk import Consumer, FeedItem, FeedPort, InboxPort, Producer, is_feed_event
 
 Publish = Callable[[list[Envelope]], None]
 

@@ -13,15 +13,6 @@ from typing import Any
 
 import pytest
 
-from infra.cassandra_store import (
-    EVENTS_PER_BUCKET,
-    CassandraEventLog,
-    CassandraOffsetStore,
-    CassandraProjectionStore,
-    CassandraRejectionLog,
-)
-from services.config import Settings
-from services.ports import ConcurrencyError, EventLog, OffsetStore, ProjectionStore, RejectionLog
 from tests.contract.base import (
     EventLogContract,
     OffsetStoreContract,
@@ -30,6 +21,15 @@ from tests.contract.base import (
     envelopes,
     uid,
 )
+from tongxiu.infra.cassandra_store import (
+    EVENTS_PER_BUCKET,
+    CassandraEventLog,
+    CassandraOffsetStore,
+    CassandraProjectionStore,
+    CassandraRejectionLog,
+)
+from tongxiu.services.config import Settings
+from tongxiu.services.ports import ConcurrencyError, EventLog, OffsetStore, ProjectionStore, RejectionLog
 
 pytestmark = pytest.mark.integration
 

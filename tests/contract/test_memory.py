@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import pytest
 
-from infra.memory import (
-    MemoryEventLog,
-    MemoryOffsetStore,
-    MemoryProjectionStore,
-    MemoryRejectionLog,
-    MemoryStorage,
-)
-from services.ports import EventLog, OffsetStore, ProjectionStore, RejectionLog
 from tests.contract.base import (
     EventLogContract,
     OffsetStoreContract,
     ProjectionStoreContract,
     RejectionLogContract,
 )
+from tongxiu.infra.memory import (
+    MemoryEventLog,
+    MemoryOffsetStore,
+    MemoryProjectionStore,
+    MemoryRejectionLog,
+    MemoryStorage,
+)
+from tongxiu.services.ports import EventLog, OffsetStore, ProjectionStore, RejectionLog
 
 
 class MemoryFactory:

@@ -18,21 +18,21 @@ from typing import Any
 
 import pytest
 
-from events.envelope import Envelope, Receipt, Submission
-from events.signing import KeyPair
-from infra.bootstrap import load_rules
-from infra.distributed import KafkaFeed, ProjectionInbox, Storage, open_distributed
-from infra.embedded import LocalTransport
-from infra.kafka_topics import client_config, drop_topics, migrate_topics, topic_names
-from services.app import Tongxiu
-from services.config import Settings
-from services.demo import register_departments
-from services.ledger import Ledger
-from services.ports import ManualClock
-from services.sdk import FeedPort
-from streams.worker import Projector, SubmissionHandler
 from tests.contract.ports_sdk import FeedPortContract, InboxPortContract, InboxWorld, Publish
 from tests.support import T0
+from tongxiu.events.envelope import Envelope, Receipt, Submission
+from tongxiu.events.signing import KeyPair
+from tongxiu.infra.bootstrap import load_rules
+from tongxiu.infra.distributed import KafkaFeed, ProjectionInbox, Storage, open_distributed
+from tongxiu.infra.embedded import LocalTransport
+from tongxiu.infra.kafka_topics import client_config, drop_topics, migrate_topics, topic_names
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import register_departments
+from tongxiu.services.ledger import Ledger
+from tongxiu.services.ports import ManualClock
+from tongxiu.services.sdk import FeedPort
+from tongxiu.streams.worker import Projector, SubmissionHandler
 
 pytestmark = pytest.mark.integration
 

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from events.envelope import Envelope
-from infra.bootstrap import open_embedded
-from infra.embedded import LocalFeed, LocalInbox, LocalTransport
-from services.app import Tongxiu
-from services.config import Settings
-from services.demo import register_departments
-from services.ports import ManualClock
-from services.sdk import FeedPort
 from tests.contract.ports_sdk import FeedPortContract, InboxPortContract, InboxWorld, Publish
 from tests.support import T0
+from tongxiu.events.envelope import Envelope
+from tongxiu.infra.bootstrap import open_embedded
+from tongxiu.infra.embedded import LocalFeed, LocalInbox, LocalTransport
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import register_departments
+from tongxiu.services.ports import ManualClock
+from tongxiu.services.sdk import FeedPort
 
 
 class EmbeddedFactory:

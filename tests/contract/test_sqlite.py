@@ -6,20 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from infra.sqlite import (
-    Database,
-    SqliteEventLog,
-    SqliteOffsetStore,
-    SqliteProjectionStore,
-    SqliteRejectionLog,
-)
-from services.ports import EventLog, OffsetStore, ProjectionStore, RejectionLog
 from tests.contract.base import (
     EventLogContract,
     OffsetStoreContract,
     ProjectionStoreContract,
     RejectionLogContract,
 )
+from tongxiu.infra.sqlite import (
+    Database,
+    SqliteEventLog,
+    SqliteOffsetStore,
+    SqliteProjectionStore,
+    SqliteRejectionLog,
+)
+from tongxiu.services.ports import EventLog, OffsetStore, ProjectionStore, RejectionLog
 
 
 class SqliteFactory:

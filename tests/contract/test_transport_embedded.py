@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from infra.bootstrap import open_embedded
-from infra.embedded import InProcessTransport, LocalTransport
-from services.app import Tongxiu
-from services.config import Settings
-from services.demo import DEPARTMENTS, register_departments
-from services.http import create_app
-from services.http_client import HttpTransport
-from services.ports import ManualClock
-from services.sdk import Transport
 from tests.contract.transport import TransportContract
 from tests.support import T0
+from tongxiu.infra.bootstrap import open_embedded
+from tongxiu.infra.embedded import InProcessTransport, LocalTransport
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import DEPARTMENTS, register_departments
+from tongxiu.services.http import create_app
+from tongxiu.services.http_client import HttpTransport
+from tongxiu.services.ports import ManualClock
+from tongxiu.services.sdk import Transport
 
 
 class EmbeddedApp:

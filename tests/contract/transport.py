@@ -1,4 +1,4 @@
-"""Contract suite for the :class:`services.sdk.Transport` port: whatever carries a signed
+"""Contract suite for the :class:`tongxiu.services.sdk.Transport` port: whatever carries a signed
 submission to ``Ledger.submit`` (in this process, through ``Tongxiu.submit``, over HTTP, or
 over Kafka to the worker) brings back the ledger's receipt unchanged.
 
@@ -12,14 +12,14 @@ from __future__ import annotations
 import abc
 from datetime import timedelta
 
-from events.envelope import Receipt
-from events.models import RepairGranted
-from services.app import Tongxiu
-from services.demo import demo_key
-from services.ledger import sign_submission
-from services.sdk import Transport
 from tests.contract.ports_sdk import enterprise_code
 from tests.support import decision
+from tongxiu.events.envelope import Receipt
+from tongxiu.events.models import RepairGranted
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.demo import demo_key
+from tongxiu.services.ledger import sign_submission
+from tongxiu.services.sdk import Transport
 
 
 class TransportContract(abc.ABC):

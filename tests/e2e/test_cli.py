@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from entrypoints.cli import app
-from events.models import EVENT_TYPES, SYSTEM_TYPES
-from events.schemas import all_schemas, render
-from services.demo import ENTERPRISE
-from services.examples import LEDGER_DEMO_KEY, build_examples
+from tongxiu.entrypoints.cli import app
+from tongxiu.events.models import EVENT_TYPES, SYSTEM_TYPES
+from tongxiu.events.schemas import all_schemas, render
+from tongxiu.services.demo import ENTERPRISE
+from tongxiu.services.examples import LEDGER_DEMO_KEY, build_examples
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -95,7 +95,7 @@ def test_replay_as_of_and_known_at(examples_ledger: Path) -> None:
 
 
 def test_verify_names_the_first_altered_event(examples_ledger: Path) -> None:
-    from infra.sqlite import Database, SqliteEventLog
+    from tongxiu.infra.sqlite import Database, SqliteEventLog
 
     db = Database(examples_ledger / "ledger.sqlite3")
     log = SqliteEventLog(db)
@@ -149,9 +149,9 @@ def test_verify_catches_a_rewritten_registry(examples_ledger: Path) -> None:
     every registry event is signed, and verify checks each signature."""
     import hashlib
 
-    from events.envelope import canonical
-    from events.signing import KeyPair
-    from infra.sqlite import Database, SqliteEventLog
+    from tongxiu.events.envelope import canonical
+    from tongxiu.events.signing import KeyPair
+    from tongxiu.infra.sqlite import Database, SqliteEventLog
 
     db = Database(examples_ledger / "ledger.sqlite3")
     log = SqliteEventLog(db)
@@ -205,7 +205,7 @@ def test_sign_names_the_bad_key_and_the_bad_file(tmp_path: Path) -> None:
     (tmp_path / "bad.key").write_text("not hex")
     (tmp_path / "list.json").write_text("[1, 2]")
     good_key = tmp_path / "k.key"
-    from events.signing import KeyPair
+    from tongxiu.events.signing import KeyPair
 
     good_key.write_text(KeyPair.generate().private_key)
     code, out = cli(tmp_path, "sign", str(tmp_path / "list.json"), "--key", str(tmp_path / "bad.key"))

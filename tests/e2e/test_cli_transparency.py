@@ -8,10 +8,10 @@ import json
 import sqlite3
 from pathlib import Path
 
-from events.signing import KeyPair
-from services.demo import ENTERPRISE
-from services.examples import LEDGER_DEMO_KEY
 from tests.e2e.test_cli import ROOT, cli
+from tongxiu.events.signing import KeyPair
+from tongxiu.services.demo import ENTERPRISE
+from tongxiu.services.examples import LEDGER_DEMO_KEY
 
 
 def _ledger(tmp_path: Path) -> tuple[Path, Path]:
@@ -91,7 +91,7 @@ def test_key_lifecycle_commands_and_a_rotated_ledger_key(tmp_path: Path) -> None
     code, out = cli(data, "rotate-key", "samr-deqing", "--public-key", str(new_pub), "--reason", "年度轮换")
     assert code == 0 and "accepted" in out, out
     old_pub = tmp_path / "old.pub"
-    from services.demo import demo_key
+    from tongxiu.services.demo import demo_key
 
     old_pub.write_text(demo_key("samr-deqing").public_key)
     code, out = cli(data, "revoke-key", "samr-deqing", "--public-key", str(old_pub), "--reason", "泄露")
@@ -102,8 +102,8 @@ def test_key_lifecycle_commands_and_a_rotated_ledger_key(tmp_path: Path) -> None
     example = sorted((ROOT / "docs" / "examples").glob("*penalty_fulfilled*.json"))[0]
     doc = json.loads(example.read_text())
     doc["submission_id"] = "after-revocation"
-    from events.envelope import Submission
-    from services.ledger import sign_submission
+    from tongxiu.events.envelope import Submission
+    from tongxiu.services.ledger import sign_submission
 
     sub = Submission.model_validate(doc)
     resigned = sign_submission(demo_key("samr-deqing"), department=sub.department, stream=sub.stream,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from services.app import Tongxiu
-from services.audit import verify_streams
-from services.demo import ENTERPRISE
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.audit import verify_streams
+from tongxiu.services.demo import ENTERPRISE
 
 
 def test_demo_builds_every_view(demo_app: Tongxiu) -> None:

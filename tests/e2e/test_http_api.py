@@ -11,16 +11,16 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from events.models import PenaltyFulfilled, RepairGranted
-from infra.bootstrap import open_embedded
-from infra.embedded import LocalInbox, LocalTransport
-from services.app import Tongxiu
-from services.config import Settings
-from services.demo import DEPARTMENTS, ENTERPRISE, START, demo_key, run_demo
-from services.http import create_app, load_tokens, parse_tokens
-from services.http_client import HttpError, HttpFeed, HttpInbox, HttpTransport
-from services.ports import ManualClock
-from services.sdk import Producer
+from tongxiu.events.models import PenaltyFulfilled, RepairGranted
+from tongxiu.infra.bootstrap import open_embedded
+from tongxiu.infra.embedded import LocalInbox, LocalTransport
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import DEPARTMENTS, ENTERPRISE, START, demo_key, run_demo
+from tongxiu.services.http import create_app, load_tokens, parse_tokens
+from tongxiu.services.http_client import HttpError, HttpFeed, HttpInbox, HttpTransport
+from tongxiu.services.ports import ManualClock
+from tongxiu.services.sdk import Producer
 
 AUDITOR = "auditor-token-0000000000"
 PLATFORM = "platform-token-000000000"
@@ -124,7 +124,7 @@ def test_tokens_file_formats(tmp_path: Path) -> None:
 
 
 def test_serve_needs_a_tokens_file(tmp_path: Path) -> None:
-    from entrypoints.cli import app as cli
+    from tongxiu.entrypoints.cli import app as cli
 
     result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "serve"], env={"TONGXIU_TOKENS_FILE": None})  # type: ignore[dict-item]
     assert result.exit_code == 2

@@ -16,14 +16,14 @@ import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from events.wire import MAX_SUBMISSION_BYTES
-from infra.embedded import LocalTransport
-from services.app import Tongxiu
-from services.demo import ENTERPRISE, demo_key
-from services.http import create_app, load_tokens
-from services.ledger import sign_submission
-from services.sdk import Producer
 from tests.support import decision
+from tongxiu.events.wire import MAX_SUBMISSION_BYTES
+from tongxiu.infra.embedded import LocalTransport
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.demo import ENTERPRISE, demo_key
+from tongxiu.services.http import create_app, load_tokens
+from tongxiu.services.ledger import sign_submission
+from tongxiu.services.sdk import Producer
 
 AUDITOR = "auditor-token-0000000000"
 SAMR = "dept-token-samr-deqing-0000"
@@ -196,7 +196,7 @@ def test_tokens_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     path.chmod(0o644)
     with pytest.raises(ValueError, match="chmod 600"):
         load_tokens(path)
-    from entrypoints.cli import app as cli
+    from tongxiu.entrypoints.cli import app as cli
 
     result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "d"), "serve", "--tokens", str(path)])
     assert result.exit_code == 2 and "chmod 600" in result.output
@@ -263,7 +263,7 @@ def test_gateway_hands_the_parsed_submission_to_the_ledger(demo_app: Tongxiu, mo
     monkeypatch.setattr(demo_app, "submit", spy)
     c = TestClient(create_app(demo_app, TOKENS), headers={"Authorization": f"Bearer {TAX}"})
     assert c.post("/submissions", content=_tax_signed_bundle_json(demo_app, "gw-2")).status_code == 200
-    from events.envelope import Submission
+    from tongxiu.events.envelope import Submission
 
     assert len(seen) == 1 and isinstance(seen[0], Submission) and seen[0].department == "tax-deqing"
 
@@ -279,7 +279,7 @@ def test_gateway_records_unreadable_bodies_under_the_caller(demo_app: Tongxiu) -
 
 
 def test_producer_sdk_over_http_still_publishes(demo_app: Tongxiu) -> None:
-    from services.http_client import HttpTransport
+    from tongxiu.services.http_client import HttpTransport
 
     http = TestClient(create_app(demo_app, TOKENS))
     receipt = Producer(HttpTransport(client=http, token=TAX), "tax-deqing", demo_key("tax-deqing")).publish(
@@ -293,9 +293,9 @@ def test_producer_sdk_over_http_still_publishes(demo_app: Tongxiu) -> None:
 def test_http_transport_resends_after_503(demo_app: Tongxiu, monkeypatch: pytest.MonkeyPatch) -> None:
     import httpx
 
-    from services.http_client import HttpTransport
+    from tongxiu.services.http_client import HttpTransport
 
-    monkeypatch.setattr("services.http_client.time.sleep", lambda s: None)
+    monkeypatch.setattr("tongxiu.services.http_client.time.sleep", lambda s: None)
     asgi = TestClient(create_app(demo_app, TOKENS))
     calls: list[int] = []
 

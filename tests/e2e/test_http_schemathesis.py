@@ -20,9 +20,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from services.app import Tongxiu
-from services.demo import ENTERPRISE
-from services.http import create_app
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.demo import ENTERPRISE
+from tongxiu.services.http import create_app
 
 AUDITOR = "auditor-token-0000000000"
 SAMR = "dept-token-samr-deqing-0000"

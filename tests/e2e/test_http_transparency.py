@@ -3,12 +3,12 @@ checkpoint it kept; consistency between two checkpoints; errors name the paramet
 
 from __future__ import annotations
 
-from events import merkle
-from events.tlog import Checkpoint, event_leaf_data
-from services.app import Tongxiu
-from services.ports import ManualClock
 from tests.e2e.test_http_api import client, dept_token
 from tests.support import make_world
+from tongxiu.events import merkle
+from tongxiu.events.tlog import Checkpoint, event_leaf_data
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.ports import ManualClock
 
 
 def test_receipt_inclusion_and_consistency_over_http(app: Tongxiu, clock: ManualClock) -> None:

@@ -17,9 +17,9 @@ import httpx
 import pytest
 import uvicorn
 
-from services.app import Tongxiu
-from services.demo import ENTERPRISE
-from services.http import create_app
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.demo import ENTERPRISE
+from tongxiu.services.http import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Screenshots go to a temporary folder, so `make test` leaves the tracked ones alone; `make

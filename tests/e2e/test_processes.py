@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infra.bootstrap import open_embedded
-from infra.embedded import LocalTransport
-from projections.keys import PROJECTION
-from services.config import Settings
-from services.demo import register_departments
-from services.ports import ManualClock
 from tests.support import T0
+from tongxiu.infra.bootstrap import open_embedded
+from tongxiu.infra.embedded import LocalTransport
+from tongxiu.projections.keys import PROJECTION
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import register_departments
+from tongxiu.services.ports import ManualClock
 
 ROOT = Path(__file__).resolve().parents[2]
 TONGXIU = str(Path(sys.executable).with_name("tongxiu"))

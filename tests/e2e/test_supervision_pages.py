@@ -14,7 +14,9 @@ import httpx
 import pytest
 import uvicorn
 
-from events.models import (
+from tests.e2e.test_pages import AUDITOR, SHOTS, browser, free_port, page  # noqa: F401  (fixtures)
+from tests.e2e.test_pages import pytestmark as _pages_mark
+from tongxiu.events.models import (
     REGISTRY_STREAM,
     CaseFileReviewed,
     ComplaintReceived,
@@ -27,14 +29,12 @@ from events.models import (
     SupervisorDesignated,
     department_stream,
 )
-from infra.embedded import LocalTransport
-from projections.fold import china_day
-from services.app import Tongxiu
-from services.demo import ENTERPRISE, demo_key
-from services.http import create_app
-from services.sdk import Producer
-from tests.e2e.test_pages import AUDITOR, SHOTS, browser, free_port, page  # noqa: F401  (fixtures)
-from tests.e2e.test_pages import pytestmark as _pages_mark
+from tongxiu.infra.embedded import LocalTransport
+from tongxiu.projections.fold import china_day
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.demo import ENTERPRISE, demo_key
+from tongxiu.services.http import create_app
+from tongxiu.services.sdk import Producer
 
 pytestmark = _pages_mark
 

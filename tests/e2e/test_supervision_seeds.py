@@ -8,12 +8,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from entrypoints.cli import app as cli_app
-from infra.bootstrap import open_embedded
-from infra.embedded import LocalTransport
-from services.config import Settings
-from services.ports import ManualClock
 from tests.seeds_fixture import START, check_figures, publish_seed_fixture
+from tongxiu.entrypoints.cli import app as cli_app
+from tongxiu.infra.bootstrap import open_embedded
+from tongxiu.infra.embedded import LocalTransport
+from tongxiu.services.config import Settings
+from tongxiu.services.ports import ManualClock
 
 
 def test_seed_scale_fixture_gives_the_seeds_figures_in_stats_json(tmp_path: Path) -> None:

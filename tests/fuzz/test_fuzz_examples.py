@@ -26,17 +26,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from events.envelope import Receipt
-from infra.bootstrap import open_embedded
-from projections.keys import PROJECTION
-from services.app import Tongxiu
-from services.audit import verify_streams
-from services.config import Settings
-from services.decide import REASON_CODES
-from services.demo import DEPARTMENTS
-from services.examples import LEDGER_DEMO_KEY, build_examples
-from services.http import create_app
-from services.ports import ManualClock
+from tongxiu.events.envelope import Receipt
+from tongxiu.infra.bootstrap import open_embedded
+from tongxiu.projections.keys import PROJECTION
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.audit import verify_streams
+from tongxiu.services.config import Settings
+from tongxiu.services.decide import REASON_CODES
+from tongxiu.services.demo import DEPARTMENTS
+from tongxiu.services.examples import LEDGER_DEMO_KEY, build_examples
+from tongxiu.services.http import create_app
+from tongxiu.services.ports import ManualClock
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.json"))
@@ -279,7 +279,7 @@ def test_cli_path(tmp_path_factory: pytest.TempPathFactory) -> None:
     def run(raw: bytes | dict[str, Any]) -> None:
         path = files / "submission.json"
         path.write_bytes(raw if isinstance(raw, bytes) else _dumps(raw))
-        result = runner.invoke(__import__("entrypoints.cli", fromlist=["app"]).app,
+        result = runner.invoke(__import__("tongxiu.entrypoints.cli", fromlist=["app"]).app,
                                ["--data-dir", str(data), "publish", str(path), "--json"])
         assert result.exit_code in (0, 1), (result.exit_code, result.output[-2000:], result.exception)
         assert "Traceback" not in result.output

@@ -1,10 +1,10 @@
 """Shared server fixtures for every test that needs the real Kafka and Cassandra.
 
 * ``servers`` (session): starts or reuses both servers once per run with
-  ``infra.launch.up()`` and returns ``infra.launch.status()``; on failure the server log tails
+  ``tongxiu.infra.launch.up()`` and returns ``tongxiu.infra.launch.status()``; on failure the server log tails
   are printed.
 * ``cassandra_session`` (session): ONE driver session for the whole run (built by
-  ``infra.cassandra_store.connect``), shut down at the end of the run.
+  ``tongxiu.infra.cassandra_store.connect``), shut down at the end of the run.
 * ``fresh_keyspace`` (session): a factory ``fresh_keyspace(prefix="tongxiu_test") -> Settings``
   that creates and migrates a uniquely named keyspace (``<prefix>_<random>``) and returns the
   Settings pointing at it; every keyspace it made is dropped at the end of the run.
@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from infra import launch  # noqa: E402
-from services.config import Settings  # noqa: E402
+from tongxiu.infra import launch  # noqa: E402
+from tongxiu.services.config import Settings  # noqa: E402
 
 _STATE: dict[str, Any] = {"keyspaces": []}
 
@@ -42,7 +42,7 @@ def _log_tails(*components: str) -> str:
 
 
 def start_servers() -> dict[str, dict[str, Any]]:
-    """infra.launch.up() once per run (reusing running servers); the status dict."""
+    """tongxiu.infra.launch.up() once per run (reusing running servers); the status dict."""
     if "servers" not in _STATE:
         try:
             launch.up()
@@ -64,7 +64,7 @@ def base_settings(**overrides: Any) -> Settings:
 
 def shared_session() -> Any:
     if "session" not in _STATE:
-        from infra.cassandra_store import connect
+        from tongxiu.infra.cassandra_store import connect
 
         try:
             _STATE["session"] = connect(base_settings())
@@ -74,7 +74,7 @@ def shared_session() -> Any:
 
 
 def make_keyspace(prefix: str = "tongxiu_test") -> Settings:
-    from infra.cassandra_store import migrate
+    from tongxiu.infra.cassandra_store import migrate
 
     settings = base_settings(keyspace=f"{prefix}_{uuid.uuid4().hex[:10]}")
     session = shared_session()

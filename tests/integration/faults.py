@@ -15,13 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from events.envelope import Receipt, Submission
-from events.models import REGISTRY_STREAM
-from infra import launch
-from infra.distributed import migrate, open_distributed
-from infra.kafka_transport import KafkaTransport
-from services.app import Tongxiu
-from services.config import Settings
 from tests.integration.pipeline import (
     REPO,
     Worker,
@@ -31,6 +24,13 @@ from tests.integration.pipeline import (
     signed_submissions,
     wait_for,
 )
+from tongxiu.events.envelope import Receipt, Submission
+from tongxiu.events.models import REGISTRY_STREAM
+from tongxiu.infra import launch
+from tongxiu.infra.distributed import migrate, open_distributed
+from tongxiu.infra.kafka_transport import KafkaTransport
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.config import Settings
 
 STATE_ROOT = REPO / ".tongxiu" / "fault-servers"
 

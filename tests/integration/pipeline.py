@@ -18,19 +18,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from events.envelope import Submission
-from events.models import REGISTRY_STREAM, DepartmentRegistered, PenaltyDecided, SubscriptionAdded
-from infra.kafka_topics import client_config, topic_names
-from infra.sqlite import Database, SqliteProjectionStore
-from projections.keys import PROJECTION
-from services.app import Tongxiu
-from services.audit import verify_streams
-from services.config import Settings
-from services.demo import DEPARTMENTS, demo_key, make_uscc
-from services.ports import ManualClock
-from services.sdk import Producer
-from streams.worker import SEEN, Projector
 from tests.support import decision
+from tongxiu.events.envelope import Submission
+from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered, PenaltyDecided, SubscriptionAdded
+from tongxiu.infra.kafka_topics import client_config, topic_names
+from tongxiu.infra.sqlite import Database, SqliteProjectionStore
+from tongxiu.projections.keys import PROJECTION
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.audit import verify_streams
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import DEPARTMENTS, demo_key, make_uscc
+from tongxiu.services.ports import ManualClock
+from tongxiu.services.sdk import Producer
+from tongxiu.streams.worker import SEEN, Projector
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -82,7 +82,7 @@ class Worker:
             "TONGXIU_CASSANDRA_REPLICATION": json.dumps(s.cassandra_replication),
             "TONGXIU_CONSISTENCY": s.consistency,
         }
-        cmd = [sys.executable, "-m", "entrypoints.cli", "worker", "--loglevel", "WARNING", "--engine", self.engine,
+        cmd = [sys.executable, "-m", "tongxiu.entrypoints.cli", "worker", "--loglevel", "WARNING", "--engine", self.engine,
                "--commit-interval", str(self.commit_interval), "--agents", self.agents, *self.extra_args]
         if self.clock_file is not None:
             cmd += ["--clock-file", str(self.clock_file)]
@@ -209,7 +209,7 @@ def enterprise_codes(n: int = 12, tag: str = "MA") -> list[str]:
 
 def signed_submissions(app: Tongxiu, codes: Sequence[str], n: int, *, prefix: str = "s") -> list[Submission]:
     """``n`` signed 决定书 + 告知书 submissions by samr-deqing over ``codes`` (two events each)."""
-    from services.ledger import sign_submission
+    from tongxiu.services.ledger import sign_submission
 
     samr = Producer(app.transport, "samr-deqing", demo_key("samr-deqing"), rules=app.rules)
     out = []

@@ -18,25 +18,25 @@ from typing import Any
 
 import pytest
 
-from events.envelope import Receipt, Submission
-from events.signing import KeyPair
-from infra.bootstrap import load_rules, open_embedded
-from infra.cassandra_store import (
+from tongxiu.events.envelope import Receipt, Submission
+from tongxiu.events.signing import KeyPair
+from tongxiu.infra.bootstrap import load_rules, open_embedded
+from tongxiu.infra.cassandra_store import (
     CassandraEventLog,
     CassandraOffsetStore,
     CassandraProjectionStore,
     CassandraRejectionLog,
 )
-from infra.embedded import InProcessTransport, LocalFeed, LocalInbox, LocalTransport
-from projections.fold import Rules
-from services.app import Tongxiu
-from services.audit import verify_streams
-from services.config import Settings
-from services.demo import START, run_demo
-from services.ledger import Ledger
-from services.ports import EventLog, ManualClock, ProjectionStore, ReadSync
-from services.sdk import Transport
-from streams.processor import ProjectionRunner, rebuild
+from tongxiu.infra.embedded import InProcessTransport, LocalFeed, LocalInbox, LocalTransport
+from tongxiu.projections.fold import Rules
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.audit import verify_streams
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import START, run_demo
+from tongxiu.services.ledger import Ledger
+from tongxiu.services.ports import EventLog, ManualClock, ProjectionStore, ReadSync
+from tongxiu.services.sdk import Transport
+from tongxiu.streams.processor import ProjectionRunner, rebuild
 
 pytestmark = pytest.mark.integration
 

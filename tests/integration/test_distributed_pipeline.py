@@ -1,5 +1,5 @@
 """The distributed pipeline against the real Kafka 4.x and Cassandra 5 (``servers`` fixture):
-the Faust worker runs as a subprocess (``python -m entrypoints.cli worker``) pointed at this
+the Faust worker runs as a subprocess (``python -m tongxiu.entrypoints.cli worker``) pointed at this
 test's own topic prefix and keyspace.
 
 1. the demo scenario on the distributed backend gives the same views and hash chains as on
@@ -22,26 +22,6 @@ from typing import Any
 
 import pytest
 
-from events.envelope import Envelope
-from events.models import (
-    REGISTRY_STREAM,
-    DepartmentRegistered,
-    RepairGranted,
-    SubscriptionAdded,
-)
-from events.signing import KeyPair
-from infra.bootstrap import open_embedded
-from infra.distributed import KafkaFeed, ProjectionInbox, open_distributed
-from infra.embedded import LocalInbox, LocalTransport
-from infra.kafka_topics import client_config, drop_topics, migrate_topics, topic_names
-from projections.keys import PROJECTION
-from services.app import Tongxiu
-from services.audit import replay as services_replay
-from services.audit import verify_streams
-from services.config import Settings
-from services.demo import DEPARTMENTS, ENTERPRISE, START, demo_key, make_uscc, run_demo
-from services.ports import ManualClock
-from services.sdk import Producer
 from tests.integration.pipeline import (  # noqa: F401 (re-exported for test_http_distributed)
     FileDrivenClock,
     Worker,
@@ -53,6 +33,26 @@ from tests.integration.pipeline import (  # noqa: F401 (re-exported for test_htt
     wait_for,
 )
 from tests.integration.pipeline import decision_no as _decision
+from tongxiu.events.envelope import Envelope
+from tongxiu.events.models import (
+    REGISTRY_STREAM,
+    DepartmentRegistered,
+    RepairGranted,
+    SubscriptionAdded,
+)
+from tongxiu.events.signing import KeyPair
+from tongxiu.infra.bootstrap import open_embedded
+from tongxiu.infra.distributed import KafkaFeed, ProjectionInbox, open_distributed
+from tongxiu.infra.embedded import LocalInbox, LocalTransport
+from tongxiu.infra.kafka_topics import client_config, drop_topics, migrate_topics, topic_names
+from tongxiu.projections.keys import PROJECTION
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.audit import replay as services_replay
+from tongxiu.services.audit import verify_streams
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import DEPARTMENTS, ENTERPRISE, START, demo_key, make_uscc, run_demo
+from tongxiu.services.ports import ManualClock
+from tongxiu.services.sdk import Producer
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -168,7 +168,7 @@ def _cli_reads_match(settings: Settings, emb: Tongxiu) -> None:
     """The auditor's CLI with ``--backend distributed`` reads what the embedded CLI reads."""
     from typer.testing import CliRunner
 
-    from entrypoints.cli import app as cli
+    from tongxiu.entrypoints.cli import app as cli
 
     env = {
         "TONGXIU_TOPIC_PREFIX": settings.topic_prefix,
@@ -224,8 +224,8 @@ def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
 
         samr = Producer(transport, "samr-deqing", demo_key("samr-deqing"), rules=app.rules)
         codes = [make_uscc("91", "330521", f"MA{n:06d}") for n in range(12)]
-        from events.envelope import Submission  # noqa: F401
-        from services.ledger import sign_submission
+        from tongxiu.events.envelope import Submission  # noqa: F401
+        from tongxiu.services.ledger import sign_submission
 
         subs = []
         for n in range(240):

@@ -28,9 +28,9 @@ from typing import Any
 
 import pytest
 
-from infra.kafka_transport import SubmissionNotDelivered
 from tests.integration.faults import Scenario, Servers, dedicated_servers, figure
 from tests.integration.pipeline import wait_for
+from tongxiu.infra.kafka_transport import SubmissionNotDelivered
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""On a dedicated loopback cluster — 3 Cassandra nodes (``infra.launch.up(nodes=3)``:
+"""On a dedicated loopback cluster — 3 Cassandra nodes (``tongxiu.infra.launch.up(nodes=3)``:
 127.0.0.2-4, replication factor 3, QUORUM, hinted handoff on) and 3 Kafka brokers
 (``kafka_nodes=3``: topics replicated 3 times, min ISR 2) — one Cassandra node, then one
 broker, is killed under load and brought back: every receipt accepted, nothing lost or

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from events.models import (
+from tests.integration.test_distributed_pipeline import FileDrivenClock, Worker, wait_for
+from tongxiu.events.models import (
     REGISTRY_STREAM,
     PenaltyFulfilled,
     RectificationEvidenceSubmitted,
@@ -27,13 +28,13 @@ from events.models import (
     RepairApplied,
     RepairGranted,
 )
-from events.signing import KeyPair
-from infra.distributed import KafkaFeed, open_distributed
-from infra.kafka_topics import drop_topics, migrate_topics
-from services import scheduler
-from services.app import Tongxiu
-from services.config import Settings
-from services.demo import (
+from tongxiu.events.signing import KeyPair
+from tongxiu.infra.distributed import KafkaFeed, open_distributed
+from tongxiu.infra.kafka_topics import drop_topics, migrate_topics
+from tongxiu.services import scheduler
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import (
     DEPARTMENTS,
     ENTERPRISE,
     START,
@@ -41,10 +42,9 @@ from services.demo import (
     demo_key,
     register_departments,
 )
-from services.http import create_app
-from services.http_client import HttpFeed, HttpTransport
-from services.sdk import Producer
-from tests.integration.test_distributed_pipeline import FileDrivenClock, Worker, wait_for
+from tongxiu.services.http import create_app
+from tongxiu.services.http_client import HttpFeed, HttpTransport
+from tongxiu.services.sdk import Producer
 
 pytestmark = pytest.mark.integration
 

@@ -1,9 +1,9 @@
 """Integration test of infra/launch.py against the real servers.
 
-Starts Kafka and Cassandra with ``infra.launch.up()`` (or reuses the ones already running from
+Starts Kafka and Cassandra with ``tongxiu.infra.launch.up()`` (or reuses the ones already running from
 the same state dir: ``$TONGXIU_SERVERS_DIR`` or ``<repo>/.tongxiu/servers``) and round-trips real
 data through both. The servers are left running for the next tests; stop them with
-``python -m infra.launch down``. On failure the server log tails are printed.
+``python -m tongxiu.infra.launch down``. On failure the server log tails are printed.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # infra/ is not an installed package
     sys.path.insert(0, str(REPO))
 
-from infra import launch  # noqa: E402
+from tongxiu.infra import launch  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

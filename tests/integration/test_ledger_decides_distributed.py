@@ -10,10 +10,6 @@ from typing import Any
 
 import pytest
 
-from events.signing import KeyPair
-from services.config import Settings
-from services.demo import START
-from services.ports import ManualClock
 from tests.integration.test_cassandra_ledger import open_cassandra
 from tests.ledger_decides import (
     d1_tax_cannot_choose_a_market_regulation_rule_set,
@@ -32,6 +28,10 @@ from tests.ledger_decides import (
     policy_file,
 )
 from tests.support import World, make_world
+from tongxiu.events.signing import KeyPair
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import START
+from tongxiu.services.ports import ManualClock
 
 pytestmark = pytest.mark.integration
 

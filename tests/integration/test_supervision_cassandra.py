@@ -13,19 +13,19 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from entrypoints.cli import app as cli_app
-from events.models import department_stream
-from events.signing import KeyPair
-from infra.cassandra_store import (
-    EVENTS_PER_BUCKET,
-)
-from infra.embedded import LocalTransport
-from infra.kafka_topics import drop_topics, migrate_topics
-from services.audit import verify_streams
-from services.config import Settings
-from services.ports import ManualClock
 from tests.integration.test_cassandra_ledger import open_cassandra
 from tests.seeds_fixture import START, check_figures, publish_seed_fixture
+from tongxiu.entrypoints.cli import app as cli_app
+from tongxiu.events.models import department_stream
+from tongxiu.events.signing import KeyPair
+from tongxiu.infra.cassandra_store import (
+    EVENTS_PER_BUCKET,
+)
+from tongxiu.infra.embedded import LocalTransport
+from tongxiu.infra.kafka_topics import drop_topics, migrate_topics
+from tongxiu.services.audit import verify_streams
+from tongxiu.services.config import Settings
+from tongxiu.services.ports import ManualClock
 
 pytestmark = pytest.mark.integration
 

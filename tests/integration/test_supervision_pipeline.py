@@ -13,12 +13,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from entrypoints.cli import app as cli_app
-from events.models import REGISTRY_STREAM
-from events.signing import KeyPair
-from infra.distributed import open_distributed
-from services.audit import verify_streams
-from services.config import Settings
 from tests.integration.test_distributed_pipeline import (  # noqa: F401  (fixtures)
     FileDrivenClock,
     Worker,
@@ -27,6 +21,12 @@ from tests.integration.test_distributed_pipeline import (  # noqa: F401  (fixtur
     workers,
 )
 from tests.seeds_fixture import START, check_figures, publish_seed_fixture
+from tongxiu.entrypoints.cli import app as cli_app
+from tongxiu.events.models import REGISTRY_STREAM
+from tongxiu.events.signing import KeyPair
+from tongxiu.infra.distributed import open_distributed
+from tongxiu.services.audit import verify_streams
+from tongxiu.services.config import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from events.models import REGISTRY_STREAM
-from infra.distributed import open_distributed
-from infra.embedded import LocalTransport
-from infra.kafka_topics import drop_topics, migrate_topics
-from services.app import Tongxiu
-from services.config import Settings
-from services.demo import register_departments
-from services.ports import ManualClock
-from services.sdk import Transport
 from tests.contract.transport import TransportContract
 from tests.integration.pipeline import Worker, wait_for
+from tongxiu.events.models import REGISTRY_STREAM
+from tongxiu.infra.distributed import open_distributed
+from tongxiu.infra.embedded import LocalTransport
+from tongxiu.infra.kafka_topics import drop_topics, migrate_topics
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import register_departments
+from tongxiu.services.ports import ManualClock
+from tongxiu.services.sdk import Transport
 
 pytestmark = pytest.mark.integration
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.app import Tongxiu
-from services.ports import ManualClock
 from tests.support import World, make_world
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.ports import ManualClock
 
 
 @pytest.fixture

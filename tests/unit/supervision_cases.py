@@ -6,17 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from events.envelope import Receipt
-from events.models import (
-    REGISTRY_STREAM,
-    ComplaintAssigned,
-    ComplaintReceived,
-    ComplaintResolved,
-    FindingRectificationSubmitted,
-    InspectionEnded,
-    InspectionRated,
-    SupervisorDesignated,
-)
 from tests.supervision_support import (
     SAMR_STREAM,
     SUPERVISOR,
@@ -27,6 +16,17 @@ from tests.supervision_support import (
     review,
 )
 from tests.support import World
+from tongxiu.events.envelope import Receipt
+from tongxiu.events.models import (
+    REGISTRY_STREAM,
+    ComplaintAssigned,
+    ComplaintReceived,
+    ComplaintResolved,
+    FindingRectificationSubmitted,
+    InspectionEnded,
+    InspectionRated,
+    SupervisorDesignated,
+)
 
 
 def _not_justice(w: World) -> Receipt:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from events.codes import (
+from tongxiu.events.codes import (
     ALPHABET,
     WEIGHTS,
     UsccCheck,

@@ -7,15 +7,15 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from events.models import PenaltyFulfilled
-from infra.bootstrap import open_embedded
-from infra.embedded import LocalTransport
-from services.audit import verify_streams
-from services.config import Settings
-from services.demo import demo_key, register_departments
-from services.ports import ManualClock
-from services.sdk import Producer
 from tests.support import CODE, T0, decision
+from tongxiu.events.models import PenaltyFulfilled
+from tongxiu.infra.bootstrap import open_embedded
+from tongxiu.infra.embedded import LocalTransport
+from tongxiu.services.audit import verify_streams
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import demo_key, register_departments
+from tongxiu.services.ports import ManualClock
+from tongxiu.services.sdk import Producer
 
 
 def test_two_ledgers_one_database(tmp_path: Path) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from events.models import EVENT_TYPES
-from projections.enterprise_fold import ENTERPRISE_FOLDS, ENTERPRISE_IGNORED
-from projections.fold import REGISTRY_FOLDS, REGISTRY_IGNORED
-from services.decide import CHECKS, CHECKS_IGNORED
+from tongxiu.events.models import EVENT_TYPES
+from tongxiu.projections.enterprise_fold import ENTERPRISE_FOLDS, ENTERPRISE_IGNORED
+from tongxiu.projections.fold import REGISTRY_FOLDS, REGISTRY_IGNORED
+from tongxiu.services.decide import CHECKS, CHECKS_IGNORED
 
 TABLES = {
     "enterprise": (ENTERPRISE_FOLDS, ENTERPRISE_IGNORED),

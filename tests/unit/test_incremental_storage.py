@@ -14,16 +14,16 @@ from hypothesis import strategies as st
 
 from bench.long_history import cycles_for, submit_cycle
 from bench.write_replay import enterprise_codes
-from events.envelope import Submission
-from infra.bootstrap import open_embedded
-from projections.documents import LIST_BLOCK, Tracker, assemble, changed_parts, split
-from projections.keys import PROJECTION, enterprise_key
-from projections.views import EnterpriseState
-from services.app import Tongxiu
-from services.config import Settings
-from services.demo import START, register_only
-from services.ports import ManualClock, PartChanges
-from streams.processor import InProcessProjection
+from tongxiu.events.envelope import Submission
+from tongxiu.infra.bootstrap import open_embedded
+from tongxiu.projections.documents import LIST_BLOCK, Tracker, assemble, changed_parts, split
+from tongxiu.projections.keys import PROJECTION, enterprise_key
+from tongxiu.projections.views import EnterpriseState
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import START, register_only
+from tongxiu.services.ports import ManualClock, PartChanges
+from tongxiu.streams.processor import InProcessProjection
 
 CLOCK_AT = (START + timedelta(days=20, hours=1)).astimezone(UTC)
 
@@ -176,7 +176,7 @@ def test_tracker_reports_only_what_changed() -> None:
 def _record(no: str) -> Any:
     from datetime import date
 
-    from projections.views import CreditRecord
+    from tongxiu.projections.views import CreditRecord
 
     return CreditRecord(decision_no=no, department="d", kind="penalty", decision_date=date(2026, 1, 5),
                         submission_id="s")
@@ -186,7 +186,7 @@ def _record(no: str) -> Any:
 def test_history_pages_follow_the_cursor(tmp_path: Path, limit: int) -> None:
     from fastapi.testclient import TestClient
 
-    from services.http import create_app
+    from tongxiu.services.http import create_app
 
     app = fresh(tmp_path / "l")
     try:
@@ -220,7 +220,7 @@ def test_history_pages_follow_the_cursor(tmp_path: Path, limit: int) -> None:
 def test_advice_index_follows_the_items() -> None:
     from datetime import UTC, date, datetime
 
-    from projections.views import RectificationItem, RectificationView
+    from tongxiu.projections.views import RectificationItem, RectificationView
 
     def item(advice: str, n: str) -> RectificationItem:
         return RectificationItem(advice_no=advice, item_id=n, decision_no="D", issued_by="d",
@@ -241,7 +241,7 @@ def test_advice_index_follows_the_items() -> None:
 def test_timeline_page_shows_and_verifies_one_page(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from services.http import TIMELINE_PAGE, create_app
+    from tongxiu.services.http import TIMELINE_PAGE, create_app
 
     app = fresh(tmp_path / "l")
     try:

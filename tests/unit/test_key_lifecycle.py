@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from events.models import REGISTRY_STREAM, DepartmentKeyRevoked, DepartmentKeyRotated
-from events.signing import KeyPair
-from services.app import Tongxiu
-from services.audit import verify_streams
-from services.demo import demo_key
-from services.ports import ManualClock
 from tests.support import CODE, decision, make_world
+from tongxiu.events.models import REGISTRY_STREAM, DepartmentKeyRevoked, DepartmentKeyRotated
+from tongxiu.events.signing import KeyPair
+from tongxiu.services.app import Tongxiu
+from tongxiu.services.audit import verify_streams
+from tongxiu.services.demo import demo_key
+from tongxiu.services.ports import ManualClock
 
 
 def _rotate(app: Tongxiu, dept: str, key: KeyPair, sid: str) -> None:
@@ -96,7 +96,7 @@ def test_an_event_slipped_in_with_a_revoked_key_after_revocation_fails_verify(ap
         raw = conn.execute("SELECT raw FROM events WHERE stream = ? AND seq = 1", (CODE,)).fetchone()[0]
         body = json.loads(raw)
         body["recorded_at"] = "2026-01-07T00:00:00Z"  # after the revocation; the signature is unchanged
-        from services.audit import stored_hash
+        from tongxiu.services.audit import stored_hash
 
         body["hash"] = stored_hash(body)[1]
         conn.execute("UPDATE events SET raw = ? WHERE stream = ? AND seq = 1", (json.dumps(body), CODE))
@@ -106,8 +106,8 @@ def test_an_event_slipped_in_with_a_revoked_key_after_revocation_fails_verify(ap
 
 
 def test_a_new_ledger_keeps_its_key_outside_the_data_directory(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from infra.bootstrap import ledger_key_path, open_embedded
-    from services.config import Settings
+    from tongxiu.infra.bootstrap import ledger_key_path, open_embedded
+    from tongxiu.services.config import Settings
 
     monkeypatch.setenv("TONGXIU_KEY_DIR", str(tmp_path / "keys"))
     data = tmp_path / "data"

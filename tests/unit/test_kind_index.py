@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from projections.views import CreditRecord, EnterpriseState
+from tongxiu.projections.views import CreditRecord, EnterpriseState
 
 CODE = "91350200776049653A"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import launch
+from tongxiu.infra import launch
 
 
 def test_three_nodes_on_their_own_loopback_addresses_with_spread_tokens() -> None:

@@ -13,20 +13,20 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from entrypoints.cli import app as cli_app
-from events.envelope import Receipt
-from events.models import CreditListIncluded, CreditRepairNoticeIssued, DeliveryAcknowledged
-from infra.bootstrap import open_embedded, open_memory
-from projections.fold import CHINA
-from projections.fold import china_day as fold_china_day
-from projections.workdays import china_day
-from services.config import Settings
-from services.demo import demo_key
-from services.http import create_app
-from services.ledger import sign_submission
-from services.ports import ManualClock
 from tests.ledger_decides import SCENARIOS, policy_file
 from tests.support import CODE, World, advice, decision, make_world
+from tongxiu.entrypoints.cli import app as cli_app
+from tongxiu.events.envelope import Receipt
+from tongxiu.events.models import CreditListIncluded, CreditRepairNoticeIssued, DeliveryAcknowledged
+from tongxiu.infra.bootstrap import open_embedded, open_memory
+from tongxiu.projections.fold import CHINA
+from tongxiu.projections.fold import china_day as fold_china_day
+from tongxiu.projections.workdays import china_day
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import demo_key
+from tongxiu.services.http import create_app
+from tongxiu.services.ledger import sign_submission
+from tongxiu.services.ports import ManualClock
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
@@ -101,7 +101,7 @@ def test_china_day_is_the_one_function() -> None:
 
 
 def test_no_module_computes_the_china_day_by_itself() -> None:
-    """Every "which day is it in China" goes through ``projections.workdays.china_day``."""
+    """Every "which day is it in China" goes through ``tongxiu.projections.workdays.china_day``."""
     root = Path(__file__).resolve().parents[2]
     own = root / "projections" / "workdays.py"
     offenders = [

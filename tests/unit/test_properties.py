@@ -11,7 +11,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events.models import (
+from tests.support import CODE, OTHER, T0, World, decision
+from tongxiu.events.models import (
     DecisionWithdrawn,
     DeliveryAcknowledged,
     RectificationEvidenceSubmitted,
@@ -21,14 +22,13 @@ from events.models import (
     RepairRefused,
     RepairRevoked,
 )
-from infra.bootstrap import open_embedded
-from infra.embedded import LocalTransport
-from projections.keys import PROJECTION
-from services import scheduler
-from services.config import Settings
-from services.demo import register_departments
-from services.ports import ManualClock
-from tests.support import CODE, OTHER, T0, World, decision
+from tongxiu.infra.bootstrap import open_embedded
+from tongxiu.infra.embedded import LocalTransport
+from tongxiu.projections.keys import PROJECTION
+from tongxiu.services import scheduler
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import register_departments
+from tongxiu.services.ports import ManualClock
 
 ACTIONS = [
     "serve", "decide_bare", "pay", "evidence", "verify", "verify_eco", "reject", "wait", "apply", "grant",
@@ -54,7 +54,7 @@ def _do(w: World, action: str, n: int, submissions: list[tuple[str, list[Any], s
     elif action == "decide_bare":
         send("eco-huzhou", [decision(f"E{n}", rule_set="gbf-2025-22", authority="生态环境局")])
     elif action == "pay":
-        from events.models import PenaltyFulfilled
+        from tongxiu.events.models import PenaltyFulfilled
 
         send("samr-deqing", [PenaltyFulfilled(decision_no=no, amount_paid_yuan=Decimal("50000"),
                                               fulfilled_on=w.clock.now().date())])
@@ -69,7 +69,7 @@ def _do(w: World, action: str, n: int, submissions: list[tuple[str, list[Any], s
     elif action == "wait":
         w.clock.advance(days=17 * (n + 1))
     elif action == "apply":
-        from events.models import RepairApplied
+        from tongxiu.events.models import RepairApplied
 
         send("creditchina", [RepairApplied(decision_no=no, credit_commitment="承诺", applied_on=w.clock.now().date())])
     elif action == "grant":

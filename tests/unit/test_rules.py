@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.rules import (
+from tongxiu.projections.rules import (
     NEVER_END_EARLY,
     PENALTY_TYPES,
     PERIOD_TABLE,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from projections.rules import OPEN_QUESTIONS, PERIOD_TABLE, RULE_SETS
-from projections.rules_doc import render
+from tongxiu.projections.rules import OPEN_QUESTIONS, PERIOD_TABLE, RULE_SETS
+from tongxiu.projections.rules_doc import render
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 
 
 def test_rules_doc_is_current() -> None:
-    assert DOC.read_text(encoding="utf-8") == render(), "run: python -m projections.rules_doc > docs/rules.md"
+    assert DOC.read_text(encoding="utf-8") == render(), "run: python -m tongxiu.projections.rules_doc > docs/rules.md"
 
 
 def test_rules_doc_names_every_rule_set_row_and_open_question() -> None:

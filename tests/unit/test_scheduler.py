@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from services import scheduler
 from tests.support import CODE, World
+from tongxiu.services import scheduler
 
 
 def _types(due: list[scheduler.Due]) -> list[str]:
@@ -58,8 +58,8 @@ def test_deadlines_in_a_year_without_calendar_data_are_marked(world: World) -> N
     """2099 has no chinesecalendar data: deadlines fall back to Mon–Fri and say so."""
     from datetime import datetime
 
-    from events.models import RepairApplied
-    from projections.fold import CHINA
+    from tongxiu.events.models import RepairApplied
+    from tongxiu.projections.fold import CHINA
 
     world.serve()
     world.granted()

@@ -9,24 +9,6 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from events.envelope import Envelope
-from events.models import (
-    ComplaintAssigned,
-    ComplaintReceived,
-    ComplaintResolved,
-    FindingRectificationSubmitted,
-    FindingRejected,
-    FindingVerified,
-    InspectionEnded,
-    InspectionRated,
-    NoPenaltyDecided,
-    department_stream,
-)
-from events.upcast import upcast_event
-from projections.rules import LocalPolicy, PolicyBook
-from projections.supervision import inspection_frequency
-from services import scheduler
-from services.ports import ManualClock
 from tests.supervision_support import (
     SAMR_STREAM,
     SUPERVISOR,
@@ -39,6 +21,24 @@ from tests.supervision_support import (
     verify,
 )
 from tests.support import CODE, OTHER, World, decision, world_with_policy
+from tongxiu.events.envelope import Envelope
+from tongxiu.events.models import (
+    ComplaintAssigned,
+    ComplaintReceived,
+    ComplaintResolved,
+    FindingRectificationSubmitted,
+    FindingRejected,
+    FindingVerified,
+    InspectionEnded,
+    InspectionRated,
+    NoPenaltyDecided,
+    department_stream,
+)
+from tongxiu.events.upcast import upcast_event
+from tongxiu.projections.rules import LocalPolicy, PolicyBook
+from tongxiu.projections.supervision import inspection_frequency
+from tongxiu.services import scheduler
+from tongxiu.services.ports import ManualClock
 
 
 def figures(world: World, period: str | None = None) -> dict:
@@ -217,7 +217,7 @@ def test_a_v1_no_penalty_decision_still_decodes() -> None:
 def test_oversight_and_inspection_routes(world: World) -> None:
     from fastapi.testclient import TestClient
 
-    from services.http import create_app
+    from tongxiu.services.http import create_app
 
     register_supervisor(world)
     raised(world)

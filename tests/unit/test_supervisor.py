@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from entrypoints.supervisor import Supervisor, child_argv
-from services.config import Settings
-from streams.faust_app import QuietRepeats
+from tongxiu.entrypoints.supervisor import Supervisor, child_argv
+from tongxiu.services.config import Settings
+from tongxiu.streams.faust_app import QuietRepeats
 
 
 def wait_until(check: Callable[[], Any], timeout_s: float = 20.0) -> Any:
@@ -120,7 +120,7 @@ def test_reports_ready_over_http_and_stops_its_child(
 
 def test_child_command_line_is_this_call_without_supervision() -> None:
     argv = child_argv(["--backend", "distributed", "worker", "--agents", "ledger"])
-    assert argv[1:] == ["-m", "entrypoints.cli", "--backend", "distributed", "worker", "--agents", "ledger",
+    assert argv[1:] == ["-m", "tongxiu.entrypoints.cli", "--backend", "distributed", "worker", "--agents", "ledger",
                         "--no-supervise"]
 
 

@@ -14,25 +14,25 @@ from pathlib import Path
 
 import pytest
 
-from events import merkle
-from events.envelope import Receipt
-from events.models import PublicityExpired
-from events.signing import KeyPair
-from events.tlog import Checkpoint
-from infra.audit_log import AuditResult, LocalLedgerView, audit_store
-from infra.bootstrap import ledger_key_path, open_embedded
-from infra.embedded import LocalTransport
-from infra.sqlite_merkle import SqliteTransparencyLog
-from infra.verify_projections import verify_projections
-from services.audit import verify_streams
-from services.config import Settings
-from services.demo import demo_key
-from services.ports import ManualClock
-from services.receipt_store import ReceiptStore
-from services.sdk import Producer
-from services.transparency import verify_log
 from tests import tamper
 from tests.support import CODE, OTHER, decision, make_world
+from tongxiu.events import merkle
+from tongxiu.events.envelope import Receipt
+from tongxiu.events.models import PublicityExpired
+from tongxiu.events.signing import KeyPair
+from tongxiu.events.tlog import Checkpoint
+from tongxiu.infra.audit_log import AuditResult, LocalLedgerView, audit_store
+from tongxiu.infra.bootstrap import ledger_key_path, open_embedded
+from tongxiu.infra.embedded import LocalTransport
+from tongxiu.infra.sqlite_merkle import SqliteTransparencyLog
+from tongxiu.infra.verify_projections import verify_projections
+from tongxiu.services.audit import verify_streams
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import demo_key
+from tongxiu.services.ports import ManualClock
+from tongxiu.services.receipt_store import ReceiptStore
+from tongxiu.services.sdk import Producer
+from tongxiu.services.transparency import verify_log
 
 
 @dataclass
@@ -90,7 +90,7 @@ def test_receipts_carry_leaves_and_a_signed_checkpoint_that_proves_them(ledger: 
     proof = [bytes.fromhex(h) for h in view.inclusion(r.log.leaves[0], cp.size)]
     app.close()
     e = r.events[0]
-    from events.tlog import event_leaf_data
+    from tongxiu.events.tlog import event_leaf_data
 
     leaf = merkle.leaf_hash(event_leaf_data(stream=r.stream, seq=e.seq, event_id=e.event_id, hash=e.hash))
     assert merkle.verify_inclusion(leaf, r.log.leaves[0], cp.size, proof, bytes.fromhex(cp.root))
@@ -268,7 +268,7 @@ def test_read_model_edited(ledger: Ledger) -> None:
 
 
 def test_witness_cosignatures_required(ledger: Ledger, tmp_path: Path) -> None:
-    from events.tlog import cosign
+    from tongxiu.events.tlog import cosign
 
     w1, w2 = KeyPair.generate(), KeyPair.generate()
     witnesses = {"mof": w1.public_key, "court": w2.public_key}
@@ -325,7 +325,7 @@ def test_existing_ledger_gets_its_tree_on_first_open(ledger: Ledger) -> None:
 
 def test_sdk_keeps_receipts_by_default(app: object, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TONGXIU_CLIENT_DIR", str(tmp_path / "client"))
-    from services.app import Tongxiu
+    from tongxiu.services.app import Tongxiu
 
     assert isinstance(app, Tongxiu)
     make_world(app, clock)

@@ -12,12 +12,12 @@ from decimal import Decimal
 
 import pytest
 
-from events import upcast
-from events.envelope import canonical, stored_signing_bytes
-from events.models import NoPenaltyDecided, RepairRefused
-from services.audit import replay, verify_streams
-from services.demo import demo_key
 from tests.support import OTHER, World
+from tongxiu.events import upcast
+from tongxiu.events.envelope import canonical, stored_signing_bytes
+from tongxiu.events.models import NoPenaltyDecided, RepairRefused
+from tongxiu.services.audit import replay, verify_streams
+from tongxiu.services.demo import demo_key
 
 
 @pytest.fixture

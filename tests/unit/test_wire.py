@@ -10,16 +10,23 @@ from typing import Any
 
 import pytest
 
-from events.envelope import Envelope, Receipt, SignedEvent, Submission, signing_bytes, stored_signing_bytes
-from events.signing import KeyPair, verify
-from events.wire import MAX_SUBMISSION_BYTES, RECORD_WHOLE_BYTES, Unreadable, parse_submission
-from infra.embedded import LocalTransport
-from services.audit import verify_streams
-from services.decide import REASON_CODES
-from services.demo import demo_key
-from services.ledger import sign_submission
-from services.sdk import Producer
 from tests.support import CODE, World, advice, decision
+from tongxiu.events.envelope import (
+    Envelope,
+    Receipt,
+    SignedEvent,
+    Submission,
+    signing_bytes,
+    stored_signing_bytes,
+)
+from tongxiu.events.signing import KeyPair, verify
+from tongxiu.events.wire import MAX_SUBMISSION_BYTES, RECORD_WHOLE_BYTES, Unreadable, parse_submission
+from tongxiu.infra.embedded import LocalTransport
+from tongxiu.services.audit import verify_streams
+from tongxiu.services.decide import REASON_CODES
+from tongxiu.services.demo import demo_key
+from tongxiu.services.ledger import sign_submission
+from tongxiu.services.sdk import Producer
 
 
 def _signed(world: World, dept: str = "samr-deqing", key: KeyPair | None = None, events: list[Any] | None = None,
@@ -254,7 +261,7 @@ def test_published_schema_and_wire_agree_on_amounts(world: World) -> None:
     """The published JSON Schema says what the wire accepts: an amount is a decimal string."""
     import jsonschema_rs  # schemathesis' validator
 
-    from events.schemas import all_schemas
+    from tongxiu.events.schemas import all_schemas
 
     schema = all_schemas()["submission"]
     good = _signed(world).model_dump(mode="json")

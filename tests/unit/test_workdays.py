@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.workdays import CalendarYear, WorkCalendar, WorkdayResult, add_months
+from tongxiu.projections.workdays import CalendarYear, WorkCalendar, WorkdayResult, add_months
 
 # A year the chinesecalendar package will not have data for in the life of this code.
 NO_DATA_YEAR = 2099

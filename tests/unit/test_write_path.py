@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from events.envelope import Receipt
-from events.models import (
+from tests.support import CODE, World, decision, make_world
+from tests.unit.supervision_cases import SUPERVISION_CASES
+from tongxiu.events.envelope import Receipt
+from tongxiu.events.models import (
     REGISTRY_STREAM,
     ClassBasis,
     CreditListIncluded,
@@ -32,18 +34,16 @@ from events.models import (
     RepairRevoked,
     SubscriptionRemoved,
 )
-from events.signing import KeyPair
-from infra.bootstrap import open_embedded
-from infra.embedded import LocalTransport
-from projections.rules import LocalPolicy, PolicyBook
-from services.config import Settings
-from services.decide import REASON_CODES
-from services.demo import demo_key
-from services.ledger import sign_submission
-from services.ports import ManualClock
-from services.sdk import Producer
-from tests.support import CODE, World, decision, make_world
-from tests.unit.supervision_cases import SUPERVISION_CASES
+from tongxiu.events.signing import KeyPair
+from tongxiu.infra.bootstrap import open_embedded
+from tongxiu.infra.embedded import LocalTransport
+from tongxiu.projections.rules import LocalPolicy, PolicyBook
+from tongxiu.services.config import Settings
+from tongxiu.services.decide import REASON_CODES
+from tongxiu.services.demo import demo_key
+from tongxiu.services.ledger import sign_submission
+from tongxiu.services.ports import ManualClock
+from tongxiu.services.sdk import Producer
 
 
 def _raw(world: World, mutate: Callable[[dict[str, Any]], None]) -> Receipt:
@@ -301,7 +301,7 @@ def test_repair_propagates_to_subscribers_but_not_decider(world: World) -> None:
 
 
 def test_first_violation_is_answerable_across_departments(world: World) -> None:
-    from projections.fold import first_violation
+    from tongxiu.projections.fold import first_violation
 
     world.send("samr-deqing", [decision(violation_kind="无证经营")])
     state = world.app.enterprise_state(CODE)
@@ -310,8 +310,8 @@ def test_first_violation_is_answerable_across_departments(world: World) -> None:
 
 
 def test_policy_file_drives_lock_out(tmp_path: Any, clock: ManualClock) -> None:
-    from infra.bootstrap import open_embedded
-    from services.config import Settings
+    from tongxiu.infra.bootstrap import open_embedded
+    from tongxiu.services.config import Settings
 
     policy = tmp_path / "policy.toml"
     policy.write_text("[policies_by_jurisdiction.3305]\nrepair_lockout_days_after_last_repair = 365\n")
