@@ -25,6 +25,7 @@ import pytest
 from tests.integration.pipeline import (  # noqa: F401 (re-exported for test_http_distributed)
     FileDrivenClock,
     Worker,
+    assert_every_stream_applied,
     chains,
     differences,
     rebuild,
@@ -269,8 +270,7 @@ def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
 
         # the projections: caught up, applied each event once, equal to a fresh rebuild
         app.process()
-        events = sum(app.log.last_seq(s) for s in app.log.streams())
-        assert app.projections.position(PROJECTION) == events
+        assert_every_stream_applied(app)
         fresh = rebuild(app.log, app.rules, tmp_path)
         keys_live = sorted(app.projections.keys(PROJECTION))
         assert keys_live == sorted(fresh.keys(PROJECTION))
