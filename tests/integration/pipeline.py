@@ -23,6 +23,7 @@ from tongxiu.events.envelope import Submission
 from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered, PenaltyDecided, SubscriptionAdded
 from tongxiu.infra.kafka_topics import client_config, topic_names
 from tongxiu.infra.sqlite import Database, SqliteProjectionStore
+from tongxiu.infra.verify_projections import differences
 from tongxiu.projections.keys import PROJECTION, REGISTRY_KEY, enterprise_key
 from tongxiu.services.app import Tongxiu
 from tongxiu.services.audit import verify_streams
@@ -108,13 +109,20 @@ class Worker:
 
 
 def wait_for(check: Callable[[], Any], timeout_s: float, what: str, worker: Worker | None = None) -> Any:
+    """Poll ``check`` until it is truthy. A check that raises (a server still settling, e.g.
+    Cassandra's "CAS operation result is unknown" while a node of a cluster comes up) is polled
+    again; the last error is reported if the time runs out."""
     deadline = time.monotonic() + timeout_s
+    error: Exception | None = None
     while True:
-        value = check()
+        try:
+            value = check()
+        except Exception as exc:  # noqa: BLE001 - polled again, reported at the deadline
+            value, error = None, exc
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}\n{worker.tail() if worker else ''}")
+            raise AssertionError(f"timed out waiting for {what} (last error: {error!r})\n{worker.tail() if worker else ''}")
         time.sleep(0.1)
 
 
@@ -148,27 +156,6 @@ def assert_every_stream_applied(app: Tongxiu) -> None:
             behind[stream] = (seq, head)
     assert behind == {}, f"read models behind the log (applied, head): {behind}"
     assert app.projections.position(PROJECTION) <= sum(heads.values())
-
-
-def differences(a: Any, b: Any, path: str = "", limit: int = 10) -> list[str]:
-    """The first paths where two JSON-like values differ, with both values (for failure messages)."""
-    out: list[str] = []
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in sorted(set(a) | set(b), key=str):
-            if k not in a or k not in b:
-                out.append(f"{path}/{k}: only in {'live' if k in a else 'rebuild'}")
-            else:
-                out += differences(a[k], b[k], f"{path}/{k}", limit - len(out))
-            if len(out) >= limit:
-                break
-    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            out += differences(x, y, f"{path}[{i}]", limit - len(out))
-            if len(out) >= limit:
-                break
-    elif a != b:
-        out.append(f"{path}: live {a!r} != rebuild {b!r}")
-    return out[:limit]
 
 
 def strip(state: dict[str, Any] | None) -> dict[str, Any] | None:
