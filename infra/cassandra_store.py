@@ -734,48 +734,27 @@ class CassandraProjectionStore(_Base, ProjectionStore):
         drop_all = self._p("DELETE FROM {ks}.projection_parts USING TIMESTAMP ? WHERE projection = ? AND key = ?")
         put_key = self._p("INSERT INTO {ks}.projection_keys (projection, key) VALUES (?, ?)")
         put_pos = self._p("INSERT INTO {ks}.projection_positions (projection, position) VALUES (?, ?)")
-        # One document's statements always go in ONE logged batch (a partition's mutation is
-        # applied whole): splitting a document across batches could leave its head (with the
-        # seq and the seen-watermarks) written without the parts it guards if the writer dies
-        # in between, and the redelivered events would then be skipped. Batches are split only
-        # between documents (a document larger than the limit still goes alone, in one batch).
-        groups: list[list[tuple[Any, tuple[Any, ...], int]]] = []
+        statements: list[tuple[Any, tuple[Any, ...], int]] = []
         for key, change in changes.items():
-            group: list[tuple[Any, tuple[Any, ...], int]] = []
             if change.whole:
-                group.append((drop_all, (now - 1, projection, key), 64))
+                statements.append((drop_all, (now - 1, projection, key), 64))
             for part, value in change.parts.items():
                 if value is None:
-                    group.append((drop, (now, projection, key, part), 64 + len(part.encode())))
+                    statements.append((drop, (now, projection, key, part), 64 + len(part.encode())))
                 else:
                     text = _dumps(value)
-                    group.append((put, (projection, key, part, text, now), 64 + len(text.encode())))
-            group.append((put_key, (projection, key), 64))
-            groups.append(group)
+                    statements.append((put, (projection, key, part, text, now), 64 + len(text.encode())))
+            statements.append((put_key, (projection, key), 64))
         batches: list[Any] = []
         batch = BatchStatement(batch_type=BatchType.LOGGED)
         size = 0
-        for group in groups:
-            cost = sum(c for _, _, c in group)
+        for stmt, values, cost in statements:
             if size and size + cost > MAX_BATCH_BYTES:
                 batches.append(batch)
                 batch = BatchStatement(batch_type=BatchType.LOGGED)
                 size = 0
-            if cost <= MAX_BATCH_BYTES:
-                for stmt, values, _ in group:
-                    batch.add(stmt, values)
-                size += cost
-                continue
-            # a document too large for one batch: its parts first, its head (the guard) last,
-            # so a writer that dies in between leaves the old head and the events are re-applied
-            heads = [g for g in group if g[0] is put and g[1][2] == HEAD]
-            for stmt, values, c in [g for g in group if not (g[0] is put and g[1][2] == HEAD)] + heads:
-                if size and size + c > MAX_BATCH_BYTES:
-                    batches.append(batch)
-                    batch = BatchStatement(batch_type=BatchType.LOGGED)
-                    size = 0
-                batch.add(stmt, values)
-                size += c
+            batch.add(stmt, values)
+            size += cost
         batch.add(put_pos, (projection, position))
         batches.append(batch)
         if len(batches) > 1:
