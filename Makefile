@@ -13,7 +13,7 @@ help: ## this list
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev]'  # dev = all extras (server, distributed, cli) + test tools
 	touch $(STAMP)
 
 setup: $(STAMP) ## create .venv and install Tongxiu with its dependencies

@@ -27,7 +27,7 @@ def test_the_wheel_has_one_top_level_package(tmp_path: Path) -> None:
     assert "tongxiu/infra/cassandra/schema.cql" in names
     # the console script points into the package
     entry = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "tongxiu = tongxiu.entrypoints.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
+    assert "tongxiu = tongxiu.entrypoints.console:main" in zipfile.ZipFile(wheel).read(entry).decode()
 
 
 def test_imports_are_by_the_tongxiu_names() -> None:
