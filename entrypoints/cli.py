@@ -185,10 +185,15 @@ def sign(
     file: Path,
     key: Path = typer.Option(..., help="the department's private key file"),
     out: Path | None = typer.Option(None, help="write here instead of stdout"),
+    exact: bool = typer.Option(False, "--exact", help="refuse (exit 2) when the file leaves out a default or "
+                               "writes a value otherwise than it is signed"),
 ) -> None:
-    """Sign an unsigned submission (events without signatures) with a department key."""
-    from tongxiu.events.models import EVENT_ADAPTER
-    from tongxiu.services.ledger import sign_submission
+    """Sign an unsigned submission (events without signatures) with a department key.
+
+    What is signed is every field of every event with its default filled in and occurred_at
+    in UTC (docs/signing.md); each value the file does not say so is listed on stderr, and the
+    signed submission written holds them all."""
+    from tongxiu.services.signfile import SignFileError, sign_file
 
     text = _read(file, "FILE")
     try:
@@ -196,25 +201,16 @@ def sign(
     except ValueError:
         _fail(f"--key: {key} does not hold a hex Ed25519 private key (make one with `tongxiu keys`)")
     try:
-        raw = json.loads(text)
-        if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
-            _fail(f"FILE: {file} must hold one JSON object with a list `events`")
-        bodies = [e.get("event", e) if isinstance(e, dict) else e for e in raw["events"]]
-        events = [EVENT_ADAPTER.validate_python(body) for body in bodies]
-        submission = sign_submission(
-            signer,
-            department=raw["department"],
-            stream=raw["stream"],
-            submission_id=raw["submission_id"],
-            occurred_at=_DATETIME.validate_python(raw["occurred_at"]),
-            events=events,
-            legacy_code=bool(raw.get("legacy_code", False)),
-        )
-    except KeyError as exc:
-        _fail(f"FILE: {file} lacks the field {exc}")
-    except (ValueError, ValidationError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
+        result = sign_file(text, signer)
+    except SignFileError as exc:
         _fail(f"FILE: {file}: {exc}")
-    text = submission.model_dump_json(indent=2)
+    if result.changes:
+        lines = "\n".join(f"  {c.describe()}" for c in result.changes)
+        sys.stderr.write(f"tongxiu sign: {len(result.changes)} signed value(s) not written so in {file} "
+                         f"(docs/signing.md):\n{lines}\n")
+        if exact:
+            _fail("--exact: nothing signed; write these values in the file as shown")
+    text = result.submission.model_dump_json(indent=2)
     if out:
         _write(out, text + "\n", "--out")
     else:
