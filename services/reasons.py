@@ -50,6 +50,7 @@ REASON_CODES = {
     "accepted again, forwarded or not accepted",
     "on_credit_list": "SAMR: the enterprise is on the abnormal-operation or the serious illegal and dishonest list",
     "replacement_unknown": "a withdrawal names a replacing decision the ledger does not hold for this enterprise",
+    "submission_id_conflict": "the submission_id was already accepted with another body (docs/signing.md §7)",
 }
 REASON_CODES.update(SUPERVISION_REASON_CODES)  # supervision of enforcers and inspections
 

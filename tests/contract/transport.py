@@ -73,3 +73,35 @@ class TransportContract(abc.ABC):
         assert stored is not None and stored.receipt.codes == ["unknown_reference"]
         again = transport.send(sub)
         assert again.duplicate and again.codes == ["unknown_reference"]
+
+    # ---- the idempotency rule (docs/signing.md §7), on every transport and so on both backends
+
+    def test_an_accepted_id_with_another_body_is_a_conflict_and_recorded(self) -> None:
+        transport, app = self.make_transport()
+        code = enterprise_code("TE")
+        first = self._send(transport, app, stream=code, sid="t-conflict", no="D1")
+        other = self._send(transport, app, stream=code, sid="t-conflict", no="D2")
+        assert first.accepted
+        assert not other.accepted and other.codes == ["submission_id_conflict"], other.reasons
+        assert other.reasons[0].field == "submission_id" and not other.duplicate
+        assert app.log.last_seq(code) == 1  # nothing recorded twice
+        assert [r.receipt.codes for r in app.list_rejections(stream=code)] == [["submission_id_conflict"]]
+        # the first body is still answered with the first receipt
+        again = self._send(transport, app, stream=code, sid="t-conflict", no="D1")
+        assert again.accepted and again.duplicate and again.events == first.events
+
+    def test_a_rejected_id_may_be_resubmitted_with_a_corrected_body(self) -> None:
+        transport, app = self.make_transport()
+        code = enterprise_code("TF")
+        wrong = sign_submission(demo_key("samr-deqing"), department="samr-deqing", stream=code,
+                                submission_id="t-fix", occurred_at=app.now() - timedelta(minutes=1),
+                                events=[RepairGranted(decision_no="NOPE")])
+        rejected = transport.send(wrong)
+        assert not rejected.accepted and rejected.codes == ["unknown_reference"]
+        assert transport.send(wrong).duplicate  # the same body: the first receipt
+        fixed = self._send(transport, app, stream=code, sid="t-fix", no="D1")
+        assert fixed.accepted and not fixed.duplicate, fixed.reasons
+        assert app.log.last_seq(code) == 1
+        # and now the id is accepted: the first wrong body is a conflict
+        late = transport.send(wrong)
+        assert not late.accepted and late.codes == ["submission_id_conflict"]

@@ -140,6 +140,9 @@ CASES: dict[str, Callable[[World], Receipt]] = {
     # D14: the replacing decision must be on the ledger for this enterprise
     "replacement_unknown": lambda w: (w.serve(), w.send("samr-deqing", [DecisionWithdrawn(
         decision_no="D1", reason="复议变更", ground="changed", ruling_date=date(2026, 1, 5), replaced_by="无此决定")]))[1],
+    # docs/signing.md §7: an accepted submission_id with another body
+    "submission_id_conflict": lambda w: (w.send("samr-deqing", [decision("D1")], sid="same-id"),
+                                         w.send("samr-deqing", [decision("D2")], sid="same-id"))[1],
 }
 
 
