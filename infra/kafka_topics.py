@@ -1,18 +1,27 @@
 """Kafka topics of the distributed backend, created explicitly (idempotent) before any worker
 starts: Faust agents consume nothing from a topic that appears later until restarted.
 
-``{prefix}.submissions`` keyed by stream (enterprise code or ``registry``): one signed
-submission = one message, so a 三书同达 bundle travels all or none.
-``{prefix}.events``      keyed by stream: the accepted envelopes, in stream order per key.
-``{prefix}.receipts``    keyed by stream: the receipt for each submission.
+The topics, their keys, headers, retention, ordering and duplicates are specified in
+``tongxiu.streams.topics`` (``topic_specs``) and written out in docs/asyncapi.yaml. Each topic
+is created with its configuration, and ``migrate_topics`` applies it again to topics that
+already exist (so an events topic created before retention was set stops expiring records).
 """
 
 from __future__ import annotations
 
 from tongxiu.services.config import Settings
-from tongxiu.streams.topics import Topics, client_config, topic_names
+from tongxiu.streams.topics import Topics, client_config, topic_names, topic_specs
 
-__all__ = ["Topics", "client_config", "drop_topics", "migrate_topics", "topic_names"]
+__all__ = ["Topics", "client_config", "drop_topics", "migrate_topics", "topic_configs", "topic_names"]
+
+
+def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
+    """Topic name -> the configuration it is created with (and re-applied by migrate)."""
+    names = topic_names(settings)
+    return {
+        getattr(names, spec.name): {"min.insync.replicas": str(min(2, settings.kafka_replication)), **spec.config}
+        for spec in topic_specs()
+    }
 
 
 def migrate_topics(settings: Settings, *, timeout_s: float = 30.0) -> list[str]:
@@ -21,26 +30,31 @@ def migrate_topics(settings: Settings, *, timeout_s: float = 30.0) -> list[str]:
     keys would move between partitions and break per-stream order)."""
     import time
 
-    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
     admin = KafkaAdminClient(client_id="tongxiu-migrate", request_timeout_ms=int(timeout_s * 1000),
                              **client_config(settings))
     try:
         existing = set(admin.list_topics())
+        configs = topic_configs(settings)
         wanted = [t for t in topic_names(settings).all() if t not in existing]
         created: list[str] = []
         for name in wanted:
             try:
                 admin.create_topics(
                     [NewTopic(name=name, num_partitions=settings.partitions,
-                              replication_factor=settings.kafka_replication,
-                              topic_configs={"min.insync.replicas": str(min(2, settings.kafka_replication))})],
+                              replication_factor=settings.kafka_replication, topic_configs=configs[name])],
                     timeout_ms=int(timeout_s * 1000),
                 )
                 created.append(name)
             except TopicAlreadyExistsError:
                 pass
+        # topics made before their configuration was specified get it now (the whole set:
+        # AlterConfigs replaces a topic's overrides)
+        older = [t for t in topic_names(settings).all() if t in existing]
+        if older:
+            admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, t, configs=configs[t]) for t in older])
         # wait until the broker's metadata lists every topic with all its partitions
         deadline = time.monotonic() + timeout_s
         names = topic_names(settings).all()

@@ -2,6 +2,12 @@
 message (so a 三书同达 bundle is all or none), and the receipt comes back on the receipts
 topic, matched by (department, submission_id).
 
+Receipts are keyed by department (docs/asyncapi.yaml). A transport made for given
+``departments`` reads only the receipts partitions those keys map to; every transport keeps
+only the receipts of its own submissions in flight (others are dropped as read), so memory
+stays bounded by what it has in flight and no department's receipts are kept by another's
+producer.
+
 Nothing is lost silently (issue 14):
 
 * every submission sent stays *in flight* (with its delivery future) until its receipt is
@@ -30,6 +36,7 @@ from tongxiu.events.envelope import Receipt, Submission
 from tongxiu.infra.kafka_topics import client_config, topic_names
 from tongxiu.services.config import Settings
 from tongxiu.services.sdk import Transport
+from tongxiu.streams.topics import submission_record
 
 log = logging.getLogger("tongxiu.sdk.kafka")
 
@@ -85,6 +92,7 @@ class KafkaTransport(Transport):
         delivery_timeout_s: float = 120.0,
         request_timeout_s: float = 10.0,
         reconnect_backoff_max_s: float = 1.0,
+        departments: Sequence[str] | None = None,
     ) -> None:
         from kafka import KafkaConsumer, TopicPartition
 
@@ -135,13 +143,17 @@ class KafkaTransport(Transport):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"topic {self.topics.receipts} does not exist: run `tongxiu migrate`")
                 time.sleep(0.2)
-        tps = [TopicPartition(self.topics.receipts, p) for p in sorted(parts)]
+        self.departments = frozenset(departments) if departments is not None else None
+        wanted = sorted(parts) if departments is None else sorted({receipt_partition(d, len(parts)) for d in departments})
+        tps = [TopicPartition(self.topics.receipts, p) for p in wanted]
         self.consumer.assign(tps)
         self.consumer.seek_to_end(*tps)
         for tp in tps:
             self.consumer.position(tp, timeout_ms=int(timeout_s * 1000))
         self._received: dict[Key, Receipt] = {}
         self._inflight: dict[Key, _InFlight] = {}
+        self.dropped = 0
+        """Receipts read that were not for a submission of this transport in flight."""
 
     # ------------------------------------------------------------------ producer
 
@@ -171,12 +183,11 @@ class KafkaTransport(Transport):
         with self._lock:
             generation = self._generation
             producer = self.producer
+            # in flight before it is sent, so its receipt is kept however fast it comes
+            self._inflight.setdefault(key, _InFlight(submission, None, generation, sends=sends))
+        record = submission_record(self.topics, submission.stream, submission.model_dump_json().encode())
         try:
-            future = producer.send(
-                self.topics.submissions,
-                key=submission.stream.encode(),
-                value=submission.model_dump_json().encode(),
-            )
+            future = producer.send(record.topic, key=record.key, value=record.value, headers=record.headers)
             entry = _InFlight(submission, future, generation, sends=sends)
         except Exception as exc:  # KafkaTimeoutError (no metadata / buffer full), closed producer
             entry = _InFlight(submission, None, generation, error=exc, sends=sends)
@@ -206,6 +217,9 @@ class KafkaTransport(Transport):
         """Send without waiting; collect the receipt with :meth:`wait` (which also resends
         the submission if Kafka failed to take it)."""
         key = (submission.department, submission.submission_id)
+        if self.departments is not None and submission.department not in self.departments:
+            raise ValueError(f"this transport reads the receipts of {sorted(self.departments)}, "
+                             f"not of {submission.department!r}")
         with self._lock:
             self._received.pop(key, None)
         self._produce(key, submission)
@@ -286,8 +300,12 @@ class KafkaTransport(Transport):
             for records in batches.values():
                 for rec in records:
                     receipt = Receipt.model_validate_json(rec.value)
-                    self._received[(receipt.department, receipt.submission_id)] = receipt
-                    n += 1
+                    key = (receipt.department, receipt.submission_id)
+                    if key in self._inflight:
+                        self._received[key] = receipt
+                        n += 1
+                    else:
+                        self.dropped += 1
         return n
 
     def close(self, timeout_s: float = 5.0) -> None:
@@ -303,3 +321,11 @@ class KafkaTransport(Transport):
         finally:
             with contextlib.suppress(Exception):
                 self.consumer.close(timeout_ms=int(timeout_s * 1000))
+
+
+def receipt_partition(department: str, partitions: int) -> int:
+    """The receipts partition a department's key maps to: Kafka's default partitioner
+    (murmur2 of the key, as the Java client, kafka-python and aiokafka compute it)."""
+    from kafka.partitioner.default import murmur2
+
+    return int(murmur2(department.encode()) & 0x7FFFFFFF) % partitions

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from tongxiu.events.envelope import Envelope, Receipt, Submission
 from tongxiu.events.models import (
     PROPAGATED_TYPES,
@@ -23,6 +25,7 @@ from tongxiu.events.models import (
     DeliveryAcknowledged,
     Event,
     PenaltyDecided,
+    UtcDatetime,
 )
 from tongxiu.events.signing import KeyPair
 from tongxiu.projections.fold import Rules, periods_for
@@ -75,6 +78,31 @@ def feed_item(env: Envelope, position: int) -> FeedItem:
         event_id=env.event_id,
         department=env.department,
         recorded_at=env.recorded_at,
+    )
+
+
+class RepairRecord(BaseModel):
+    """A record of the public repair topic (``{prefix}.repairs``): the HTTP feed's fields — no
+    party name, address or representative — plus the fact's time, place and hash."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    stream: str = Field(description="the enterprise's unified social credit code")
+    type: str = Field(description="repair_granted, repair_revoked, decision_withdrawn or publicity_expired")
+    decision_no: str
+    event_id: str = Field(description="unique per fact: drop a record whose event_id was seen (redelivery)")
+    department: str = Field(description="who decided it (the ledger for publicity_expired)")
+    occurred_at: UtcDatetime
+    recorded_at: UtcDatetime
+    seq: int = Field(ge=1, description="the fact's place in the enterprise's stream")
+    hash: str = Field(description="SHA-256 of the stored envelope (docs/signing.md §6), to check it against the ledger")
+
+
+def repair_record(env: Envelope) -> RepairRecord:
+    """The public copy of a repair fact (same stripping as :func:`feed_item`)."""
+    return RepairRecord(
+        stream=env.stream, type=env.type, decision_no=str(getattr(env.event, "decision_no", "")),
+        event_id=env.event_id, department=env.department, occurred_at=env.occurred_at,
+        recorded_at=env.recorded_at, seq=env.seq, hash=env.hash,
     )
 
 

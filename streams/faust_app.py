@@ -22,7 +22,7 @@ from typing import Any
 
 from tongxiu.events.envelope import Envelope
 from tongxiu.services.config import Settings
-from tongxiu.streams.topics import topic_names
+from tongxiu.streams.topics import event_records, outgoing, topic_names
 from tongxiu.streams.worker import WorkerDeps
 
 log = logging.getLogger("tongxiu.faust")
@@ -120,6 +120,8 @@ def make_app(
     submissions = app.topic(topics.submissions, key_type=bytes, value_type=bytes, internal=False)
     events = app.topic(topics.events, key_type=bytes, value_type=bytes, internal=False)
     receipts = app.topic(topics.receipts, key_type=bytes, value_type=bytes, internal=False)
+    repairs = app.topic(topics.repairs, key_type=bytes, value_type=bytes, internal=False)
+    by_name = {topics.events: events, topics.receipts: receipts, topics.repairs: repairs}
 
     async def quiet_logs() -> None:  # once Faust has set up logging and imported aiokafka
         quiet_repeats()
@@ -127,8 +129,8 @@ def make_app(
     app.task(quiet_logs)
 
     async def bootstrap() -> None:
-        for stream, raw in deps.handler.bootstrap_events():
-            fut = await events.send(key=stream.encode(), value=raw.encode())
+        for rec in (r for stream, raw in deps.handler.bootstrap_events() for r in event_records(topics, stream, raw)):
+            fut = await by_name[rec.topic].send(key=rec.key, value=rec.value, headers=rec.headers)
             await fut
 
     # The blocking Cassandra work runs in one thread per agent (single writer each), so the
@@ -170,10 +172,8 @@ def make_app(
                 ledger_pool, deps.handler.handle_keyed, [(e.key, e.value) for e in batch])
             futures = []
             for receipt, published in results:
-                for s, r in published:
-                    futures.append(await events.send(key=s.encode(), value=r.encode()))
-                futures.append(await receipts.send(key=receipt.stream.encode(),
-                                                   value=receipt.model_dump_json().encode()))
+                for rec in outgoing(topics, receipt, published):  # headers, repairs copy (asyncapi)
+                    futures.append(await by_name[rec.topic].send(key=rec.key, value=rec.value, headers=rec.headers))
             for fut in futures:
                 await fut
 

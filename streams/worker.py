@@ -290,15 +290,15 @@ def run_plain(deps: WorkerDeps, stop: threading.Event, *, poll_ms: int = 200) ->
     process; offsets committed only after the work they cover is durable."""
     from kafka import KafkaConsumer, KafkaProducer
 
-    from tongxiu.streams.topics import client_config, topic_names
+    from tongxiu.streams.topics import client_config, event_records, outgoing, topic_names
 
     settings = deps.settings
     topics = topic_names(settings)
     cfg = client_config(settings)
     group = f"{settings.topic_prefix}-worker"
     producer = KafkaProducer(acks="all", enable_idempotence=True, **cfg)
-    for stream, raw in deps.handler.bootstrap_events():
-        producer.send(topics.events, key=stream.encode(), value=raw.encode())
+    for rec in (r for stream, raw in deps.handler.bootstrap_events() for r in event_records(topics, stream, raw)):
+        producer.send(rec.topic, key=rec.key, value=rec.value, headers=rec.headers)
     producer.flush()
 
     def ledger_loop() -> None:
@@ -311,10 +311,8 @@ def run_plain(deps: WorkerDeps, stop: threading.Event, *, poll_ms: int = 200) ->
                     continue
                 for records in batches.values():
                     for receipt, events in deps.handler.handle_keyed([(r.key, r.value) for r in records]):
-                        for stream, raw in events:
-                            producer.send(topics.events, key=stream.encode(), value=raw.encode())
-                        producer.send(topics.receipts, key=receipt.stream.encode(),
-                                      value=receipt.model_dump_json().encode())
+                        for rec in outgoing(topics, receipt, events):  # headers, repairs copy (asyncapi)
+                            producer.send(rec.topic, key=rec.key, value=rec.value, headers=rec.headers)
                 producer.flush()
                 consumer.commit()
         finally:
