@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tongxiu.events.envelope import Envelope, Receipt, Submission
+from tongxiu.events.envelope import Envelope, Receipt, Submission, canonical
 from tongxiu.events.models import (
     PROPAGATED_TYPES,
     ComplianceAdviceIssued,
@@ -27,7 +27,7 @@ from tongxiu.events.models import (
     PenaltyDecided,
     UtcDatetime,
 )
-from tongxiu.events.signing import KeyPair
+from tongxiu.events.signing import KeyPair, verify
 from tongxiu.projections.fold import Rules, periods_for
 from tongxiu.services.ledger import sign_submission
 from tongxiu.services.receipt_store import ReceiptStore
@@ -95,15 +95,33 @@ class RepairRecord(BaseModel):
     recorded_at: UtcDatetime
     seq: int = Field(ge=1, description="the fact's place in the enterprise's stream")
     hash: str = Field(description="SHA-256 of the stored envelope (docs/signing.md §6), to check it against the ledger")
+    ledger_key: str = Field(default="", description="the ledger's public key that signed this record (hex)")
+    ledger_signature: str = Field(
+        default="",
+        description="Ed25519 by the ledger over the RFC 8785 canonical JSON of this record without "
+        "ledger_signature (docs/signing.md §5); check ledger_key against the registry's `ledger` key",
+    )
+
+    def signed_bytes(self) -> bytes:
+        return canonical(self.model_dump(mode="json", exclude={"ledger_signature"}))
+
+    def verify(self, ledger_public_key: str) -> bool:
+        """True when the ledger with this public key signed this record as it is."""
+        return self.ledger_key == ledger_public_key and verify(ledger_public_key, self.signed_bytes(),
+                                                                self.ledger_signature)
 
 
-def repair_record(env: Envelope) -> RepairRecord:
-    """The public copy of a repair fact (same stripping as :func:`feed_item`)."""
-    return RepairRecord(
+def repair_record(env: Envelope, key: KeyPair | None = None) -> RepairRecord:
+    """The public copy of a repair fact (same stripping as :func:`feed_item`), signed by the
+    ledger's ``key`` when given."""
+    record = RepairRecord(
         stream=env.stream, type=env.type, decision_no=str(getattr(env.event, "decision_no", "")),
         event_id=env.event_id, department=env.department, occurred_at=env.occurred_at,
-        recorded_at=env.recorded_at, seq=env.seq, hash=env.hash,
+        recorded_at=env.recorded_at, seq=env.seq, hash=env.hash, ledger_key=key.public_key if key else "",
     )
+    if key is None:
+        return record
+    return record.model_copy(update={"ledger_signature": key.sign(record.signed_bytes())})
 
 
 def is_feed_event(env: Envelope) -> bool:

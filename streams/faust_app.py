@@ -129,7 +129,8 @@ def make_app(
     app.task(quiet_logs)
 
     async def bootstrap() -> None:
-        for rec in (r for stream, raw in deps.handler.bootstrap_events() for r in event_records(topics, stream, raw)):
+        key = deps.handler.ledger.key  # signs the public repair records
+        for rec in (r for stream, raw in deps.handler.bootstrap_events() for r in event_records(topics, stream, raw, key)):
             fut = await by_name[rec.topic].send(key=rec.key, value=rec.value, headers=rec.headers)
             await fut
 
@@ -172,7 +173,7 @@ def make_app(
                 ledger_pool, deps.handler.handle_keyed, [(e.key, e.value) for e in batch])
             futures = []
             for receipt, published in results:
-                for rec in outgoing(topics, receipt, published):  # headers, repairs copy (asyncapi)
+                for rec in outgoing(topics, receipt, published, deps.handler.ledger.key):  # headers, repairs copy (asyncapi)
                     futures.append(await by_name[rec.topic].send(key=rec.key, value=rec.value, headers=rec.headers))
             for fut in futures:
                 await fut

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tongxiu.events.envelope import Envelope, Receipt
+from tongxiu.events.signing import KeyPair
 from tongxiu.services.config import Settings
 from tongxiu.services.sdk import RepairRecord, is_feed_event, repair_record
 
@@ -133,16 +134,16 @@ def submission_record(topics: Topics, stream: str, value: bytes) -> Record:
     return Record(topics.submissions, stream.encode(), value, headers("submission", "submission", 2))
 
 
-def event_records(topics: Topics, stream: str, raw: str) -> list[Record]:
+def event_records(topics: Topics, stream: str, raw: str, key: KeyPair | None = None) -> list[Record]:
     """An accepted envelope on the events topic, and its public copy on the repairs topic when
-    it is a repair fact."""
+    it is a repair fact (signed by the ledger's ``key``)."""
     body: dict[str, Any] = json.loads(raw)
     event = body.get("event", {})
     kind, version = str(event.get("type", "")), int(event.get("schema_version", 1))
     out = [Record(topics.events, stream.encode(), raw.encode(), headers(kind, "envelope", version))]
     env = Envelope.from_json(raw)
     if is_feed_event(env):
-        public: RepairRecord = repair_record(env)
+        public: RepairRecord = repair_record(env, key)
         out.append(Record(topics.repairs, stream.encode(), public.model_dump_json().encode(),
                           headers(kind, "repair_record", 1)))
     return out
@@ -153,10 +154,11 @@ def receipt_record(topics: Topics, receipt: Receipt) -> Record:
                   headers("receipt", "receipt", 1))
 
 
-def outgoing(topics: Topics, receipt: Receipt, published: list[tuple[str, str]]) -> list[Record]:
+def outgoing(topics: Topics, receipt: Receipt, published: list[tuple[str, str]],
+             key: KeyPair | None = None) -> list[Record]:
     """Every record the ledger step publishes for one handled submission, in order: its
-    envelopes (and their public repair copies), then its receipt."""
-    out = [r for stream, raw in published for r in event_records(topics, stream, raw)]
+    envelopes (and their public repair copies, signed by the ledger's ``key``), then its receipt."""
+    out = [r for stream, raw in published for r in event_records(topics, stream, raw, key)]
     out.append(receipt_record(topics, receipt))
     return out
 

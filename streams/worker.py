@@ -297,7 +297,8 @@ def run_plain(deps: WorkerDeps, stop: threading.Event, *, poll_ms: int = 200) ->
     cfg = client_config(settings)
     group = f"{settings.topic_prefix}-worker"
     producer = KafkaProducer(acks="all", enable_idempotence=True, **cfg)
-    for rec in (r for stream, raw in deps.handler.bootstrap_events() for r in event_records(topics, stream, raw)):
+    key = deps.handler.ledger.key  # signs the public repair records
+    for rec in (r for stream, raw in deps.handler.bootstrap_events() for r in event_records(topics, stream, raw, key)):
         producer.send(rec.topic, key=rec.key, value=rec.value, headers=rec.headers)
     producer.flush()
 
@@ -311,7 +312,7 @@ def run_plain(deps: WorkerDeps, stop: threading.Event, *, poll_ms: int = 200) ->
                     continue
                 for records in batches.values():
                     for receipt, events in deps.handler.handle_keyed([(r.key, r.value) for r in records]):
-                        for rec in outgoing(topics, receipt, events):  # headers, repairs copy (asyncapi)
+                        for rec in outgoing(topics, receipt, events, deps.handler.ledger.key):  # headers, repairs copy (asyncapi)
                             producer.send(rec.topic, key=rec.key, value=rec.value, headers=rec.headers)
                 producer.flush()
                 consumer.commit()

@@ -26,7 +26,7 @@ from tongxiu.services.config import Settings
 from tongxiu.services.demo import demo_key, register_departments
 from tongxiu.services.ledger import sign_submission
 from tongxiu.services.ports import ManualClock
-from tongxiu.services.sdk import Transport
+from tongxiu.services.sdk import RepairRecord, Transport
 
 pytestmark = pytest.mark.integration
 
@@ -113,6 +113,7 @@ class TestKafkaTransport(TransportContract):
         stored = next(s.envelope for s in app.log.read_stream(code) if s.envelope.type == "decision_withdrawn")
         assert value["event_id"] == stored.event_id and value["hash"] == stored.hash
         assert not set(PERSONAL_DATA) & set(value)
+        assert RepairRecord.model_validate(value).verify(app.ledger.key.public_key)  # the ledger signed it
         for field in ("德清县某某", "张某"):
             assert field.encode() not in records[0].value
 

@@ -17,6 +17,7 @@ from tongxiu.events.schemas import all_schemas
 from tongxiu.infra.asyncapi import HEADER_NAMES, PERSONAL_DATA, render
 from tongxiu.infra.kafka_topics import topic_configs, topic_names
 from tongxiu.services.config import Settings
+from tongxiu.services.sdk import RepairRecord
 from tongxiu.streams.topics import event_records, headers, outgoing, receipt_record, submission_record
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,8 +78,9 @@ def test_records_carry_the_documented_keys_and_headers(demo_app: Any) -> None:
     topics = topic_names(Settings(topic_prefix="t"))
     stored = [s for stream in demo_app.log.streams() for s in demo_app.log.read_stream(stream)]
     repairs = 0
+    key = demo_app.ledger.key
     for s in stored:
-        for rec in event_records(topics, s.envelope.stream, s.raw):
+        for rec in event_records(topics, s.envelope.stream, s.raw, key):
             hdr = dict(rec.headers)
             assert [h for h, _ in rec.headers] == list(HEADER_NAMES)
             assert hdr["tongxiu-type"] == s.envelope.type.encode()
@@ -89,6 +91,9 @@ def test_records_carry_the_documented_keys_and_headers(demo_app: Any) -> None:
                 for field in PERSONAL_DATA:
                     assert field.encode() not in rec.value
                 assert Envelope.from_json(s.raw).hash.encode() in rec.value
+                public = RepairRecord.model_validate_json(rec.value)
+                assert public.verify(key.public_key)  # signed by the ledger
+                assert not public.model_copy(update={"decision_no": "X"}).verify(key.public_key)
             else:
                 assert hdr["tongxiu-schema-version"] == str(s.envelope.event.schema_version).encode()
     assert repairs >= 1  # the demo grants a repair
