@@ -36,3 +36,29 @@ def test_imports_are_by_the_tongxiu_names() -> None:
 
     assert Path(envelope.__file__).parent == REPO / "events"
     assert Path(app.__file__).parent == REPO / "services"
+
+
+def test_the_sdk_imports_only_its_light_dependencies() -> None:
+    """`pip install tongxiu` (no extras) must be enough for the SDK modules: importing them
+    here, where every extra is installed, loads none of the extras' packages."""
+    code = (
+        "import sys; import tongxiu.services.sdk, tongxiu.services.http_client, tongxiu.events.schemas, "
+        "tongxiu.services.signfile; "
+        "heavy = ('fastapi', 'starlette', 'uvicorn', 'faust', 'aiokafka', 'kafka', 'cassandra', 'typer', "
+        "'jinja2', 'yaml'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_core_dependencies_are_the_sdks() -> None:
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    core = {d.split(">")[0].split("<")[0].split("=")[0].strip().lower() for d in project["dependencies"]}
+    assert core == {"pydantic", "pynacl", "httpx", "chinesecalendar"}
+    assert {"server", "distributed", "cli", "all", "dev"} <= set(project["optional-dependencies"])
+    assert project["license"] == "Apache-2.0" and (REPO / "LICENSE").exists() and (REPO / "CHANGELOG.md").exists()
+    for folder in FOLDERS:
+        assert (REPO / folder / "py.typed").exists(), folder
