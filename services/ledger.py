@@ -130,6 +130,8 @@ def same_as_recorded(submission: Submission, stored: Sequence[StoredEvent]) -> b
     in order (docs/signing.md §7; signatures and ``occurred_at`` aside — a retry that stamped
     the time anew is the same submission, and the first time stands)."""
     mine = [s for s in stored if s.envelope.submission_id == submission.submission_id]
+    if not mine:
+        return False
     first = mine[0].envelope
     raw_events = [json.loads(s.raw)["event"] if s.raw else event_json(s.envelope.event) for s in mine]
     digest = hashlib.sha256(canonical(raw_events)).hexdigest()
@@ -291,7 +293,9 @@ class Ledger:
                 # jittered back-off, so two writers racing on one stream do not stay in step
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))
                 previous = self.log.find_submission(submission.department, submission.submission_id)
-                if previous:
+                if previous:  # another writer recorded this id meanwhile
+                    if not same_as_recorded(submission, previous):
+                        return self._reject(submission, [conflict_reason(previous)], now, authenticated=False)
                     return receipt_for(previous, duplicate=True)
         raise ConcurrencyError(f"stream {submission.stream} kept changing; gave up after {MAX_RETRIES} tries")
 
