@@ -96,8 +96,11 @@ def test_key_lifecycle_commands_and_a_rotated_ledger_key(tmp_path: Path) -> None
     old_pub.write_text(demo_key("samr-deqing").public_key)
     code, out = cli(data, "revoke-key", "samr-deqing", "--public-key", str(old_pub), "--reason", "泄露")
     assert code == 0, out
-    code, out = cli(data, "revoke-key", "samr-deqing", "--public-key", str(old_pub), "--reason", "again")
+    code, out = cli(data, "revoke-key", "samr-deqing", "--public-key", str(old_pub), "--reason", "泄露")
     assert code == 0 and "duplicate: first receipt" in out, out  # idempotent: the first receipt again
+    # the same revocation id with another body is a conflict (docs/signing.md §7), not recorded twice
+    code, out = cli(data, "revoke-key", "samr-deqing", "--public-key", str(old_pub), "--reason", "again")
+    assert code == 1 and "submission_id_conflict" in out, out
     # an example signed with the revoked key is refused with key_revoked
     example = sorted((ROOT / "docs" / "examples").glob("*penalty_fulfilled*.json"))[0]
     doc = json.loads(example.read_text())
