@@ -8,7 +8,6 @@ ports differ.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import time
@@ -26,8 +25,6 @@ from tongxiu.events.envelope import (
     RecordedEvent,
     SignedEvent,
     Submission,
-    canonical,
-    event_json,
     events_digest,
     signing_bytes,
 )
@@ -45,6 +42,7 @@ from tongxiu.events.wire import Unreadable, clean_text, parse_submission, record
 from tongxiu.projections.fold import Rules, china_day, fold_enterprise, fold_registry
 from tongxiu.projections.views import EnterpriseState, RegistryState
 from tongxiu.services.decide import check_event, reason
+from tongxiu.services.idempotency import conflict_reason, same_as_recorded, same_as_rejected
 from tongxiu.services.key_lifecycle import revoked_key_reason
 from tongxiu.services.ports import (
     Clock,
@@ -122,41 +120,6 @@ def receipt_for(stored: Sequence[StoredEvent], *, duplicate: bool) -> Receipt:
             for s in stored
             if s.envelope.submission_id == first.submission_id and s.envelope.department == first.department
         ],
-    )
-
-
-def same_as_recorded(submission: Submission, stored: Sequence[StoredEvent]) -> bool:
-    """The recorded submission had this body: the same stream, legacy flag and complete events
-    in order (docs/signing.md §7; signatures and ``occurred_at`` aside — a retry that stamped
-    the time anew is the same submission, and the first time stands)."""
-    mine = [s for s in stored if s.envelope.submission_id == submission.submission_id]
-    if not mine:
-        return False
-    first = mine[0].envelope
-    raw_events = [json.loads(s.raw)["event"] if s.raw else event_json(s.envelope.event) for s in mine]
-    digest = hashlib.sha256(canonical(raw_events)).hexdigest()
-    return (first.stream, first.legacy_code, digest) == (submission.stream, submission.legacy_code, submission.digest())
-
-
-def same_as_rejected(submission: Submission, earlier: RejectionRecord) -> bool:
-    """The rejected submission had this body (as recorded; a large one by its record's digest)."""
-    recorded = earlier.submission
-    mine = submission.model_dump(mode="json")
-    if isinstance(recorded, dict) and isinstance(recorded.get("events"), list):
-        def key(d: dict[str, Any]) -> tuple[Any, ...]:
-            events = [e.get("event") if isinstance(e, dict) else e for e in d.get("events", [])]
-            return (d.get("stream"), d.get("legacy_code", False), events)
-        return key(recorded) == key(mine)
-    return recorded == record_of(mine)
-
-
-def conflict_reason(stored: Sequence[StoredEvent]) -> Reason:
-    first = stored[0].envelope
-    return reason(
-        "submission_id_conflict", "submission_id",
-        f"提交编号 {first.submission_id!r} 已于 {first.recorded_at.isoformat()} 被接受（{first.stream} 第 {first.seq} 号起），"
-        "内容与本次不同；同一编号只能对应同一份提交，请使用新的 submission_id",
-        recorded_at=first.recorded_at.isoformat(), stream=first.stream, seq=first.seq,
     )
 
 
