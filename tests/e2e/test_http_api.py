@@ -96,13 +96,28 @@ def test_roles(demo_app: Tongxiu) -> None:
         assert r.status_code == 403 and "department token" in r.json()["detail"]
 
 
-def test_pages_take_the_token_from_query_then_cookie(demo_app: Tongxiu) -> None:
+def test_pages_sign_in_by_form_then_cookie_never_by_url(demo_app: Tongxiu) -> None:
     anon = client(demo_app, None)
-    r = anon.get("/", params={"token": AUDITOR})
-    assert r.status_code == 200 and ENTERPRISE in r.text
-    assert anon.cookies.get("tongxiu_token") == AUDITOR
-    assert anon.get("/dashboard").status_code == 200  # the cookie alone now
+    r = anon.get("/", params={"token": AUDITOR})  # a token in a URL is refused, and sets nothing
+    assert r.status_code == 400 and "/login" in r.json()["detail"]
+    assert anon.cookies.get("tongxiu_token") is None
     assert anon.get("/login").status_code == 200
+    r = anon.post("/login", data={"token": AUDITOR, "next": "/dashboard"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/dashboard"
+    assert AUDITOR not in r.headers["location"]
+    assert anon.cookies.get("tongxiu_token") == AUDITOR
+    assert anon.get("/").status_code == 200 and ENTERPRISE in anon.get("/").text  # the cookie alone now
+    assert anon.get("/dashboard").status_code == 200
+    # only an auditor token signs in; an open redirect is not offered
+    other = client(demo_app, None)
+    assert other.post("/login", data={"token": SAMR}, follow_redirects=False).status_code == 401
+    assert other.post("/login", data={"token": "no-such-token-000000"}, follow_redirects=False).status_code == 401
+    assert other.cookies.get("tongxiu_token") is None
+    r = other.post("/login", data={"token": AUDITOR, "next": "//evil.example/x"}, follow_redirects=False)
+    assert r.headers["location"] == "/"
+    # a browser without a token is shown the way in (401, in Chinese)
+    r = client(demo_app, None).get("/dashboard", headers={"Accept": "text/html"})
+    assert r.status_code == 401 and "登录" in r.text and "/login?next=/dashboard" in r.text
 
 
 def test_tokens_file_formats(tmp_path: Path) -> None:
@@ -203,7 +218,9 @@ def test_verify_and_tampering(demo_app: Tongxiu, auditor: TestClient) -> None:
     assert bad["ok"] is False
     assert bad["first_bad"]["seq"] == 4 and "altered" in bad["first_bad"]["problem"]
     page = auditor.get(f"/enterprises/{ENTERPRISE}")
-    assert 'data-ok="false"' in page.text and "Verification FAILED" in page.text
+    assert 'data-ok="false"' in page.text and "校验失败" in page.text
+    english = auditor.get(f"/enterprises/{ENTERPRISE}", params={"lang": "en"})
+    assert "Verification FAILED" in english.text
 
 
 def test_repair_sync_status(auditor: TestClient) -> None:
