@@ -160,6 +160,11 @@ def _timeline(request: Request, app: App, code: str, as_of: str | None, known_at
     }
 
 
+def _names(app: App) -> dict[str, str]:
+    """Department id -> its registered name (德清县市场监督管理局 …), as people know them."""
+    return {d: info.name for d, info in app.registry().departments.items()}
+
+
 @router.get("/enterprises/{code}")
 def timeline_page(request: Request, code: str, app: App, _: Auditor,
                   as_of: When = None, known_at: When = None, before: After = None) -> HTMLResponse:
@@ -186,7 +191,7 @@ def print_page(request: Request, code: str, app: App, _: Auditor,
     return render(request, "print.html", {
         "code": code, "as_of_dt": when, "known_dt": known,
         "summary": presenters.enterprise_summary(state, day, lang) if when is None and known is None else None,
-        "timeline": presenters.timeline(events, lang, code=code),
+        "timeline": presenters.timeline(events, lang, code=code, names=_names(app)),
         "credit": presenters.credit_records(data["credit"], lang),
         "verification": verification(app, code),
     })
@@ -201,7 +206,7 @@ def history_csv(request: Request, code: str, app: App, _: Auditor,
     events = [e for e in (s.envelope for s in app.log.read_stream(code, from_seq=1))
               if paging.is_kept(e, data["as_of"], data["known_at"])]
     record_read(request, code, "history csv")
-    body = presenters.csv_bytes(presenters.timeline(events, page_lang(request), code=code))
+    body = presenters.csv_bytes(presenters.timeline(events, page_lang(request), code=code, names=_names(app)))
     return Response(body, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f"attachment; filename=\"{code}-history.csv\"; filename*=UTF-8''{quote(code)}-history.csv"})
 

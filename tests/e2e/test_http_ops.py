@@ -185,3 +185,12 @@ def test_access_log_records_who_read_which_enterprise(demo_app: Tongxiu) -> None
     assert client(demo_app, TAX).get("/api/access-log").status_code == 403
     page = c.get("/access-log")
     assert page.status_code == 200 and page.text.count('class="read"') == 3 and "审计二处 李" in page.text
+
+
+def test_access_log_covers_inspections_and_first_violation(demo_app: Tongxiu) -> None:
+    c, tax = client(demo_app), client(demo_app, TAX)
+    assert c.get(f"/api/enterprises/{ENTERPRISE}/inspections").status_code == 200
+    assert tax.get(f"/api/enterprises/{ENTERPRISE}/first-violation", params={"kind": "标签瑕疵"}).status_code == 200
+    reads = c.get("/api/access-log", params={"enterprise": ENTERPRISE}).json()["reads"]
+    assert [(r["what"], r["role"], r["department"], r["name"]) for r in reads] == [
+        ("first violation", "department", "tax-deqing", "税务对接"), ("inspections", "auditor", None, "审计一处 王")]
