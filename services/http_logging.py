@@ -59,7 +59,8 @@ def configure_json_logging(level: int = logging.INFO) -> None:
     uvicorn = logging.getLogger("uvicorn")
     uvicorn.handlers = [handler]
     tongxiu = logging.getLogger("tongxiu")
-    tongxiu.handlers = [h for h in tongxiu.handlers if not getattr(h, _MARK, False)] + [handler]
+    if not any(isinstance(h.formatter, JsonFormatter) for h in tongxiu.handlers):  # once (UVICORN_LOG_CONFIG has one)
+        tongxiu.handlers.append(handler)
     for logger in (uvicorn, tongxiu):
         if logger.level == logging.NOTSET or logger.level > level:
             logger.setLevel(level)
@@ -107,3 +108,19 @@ class RequestLog:
                     "token_name": getattr(grant, "name", None) or None,
                 },
             )
+
+
+#: For ``uvicorn.run(api, log_config=UVICORN_LOG_CONFIG)``: JSON from uvicorn's very first line
+#: (without it the two lines before the application starts are still uvicorn's text).
+UVICORN_LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": JsonFormatter}},
+    "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "loggers": {
+        "uvicorn": {"handlers": ["json"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"level": "INFO"},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        "tongxiu": {"handlers": ["json"], "level": "INFO"},
+    },
+}

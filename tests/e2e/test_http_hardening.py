@@ -341,3 +341,18 @@ def test_http_transport_resends_after_503(demo_app: Tongxiu, monkeypatch: pytest
     receipt = Producer(transport, "tax-deqing", demo_key("tax-deqing")).publish(
         ENTERPRISE, [decision("税-GW-4", rule_set="gbf-2025-22")], occurred_at=demo_app.now())
     assert receipt.accepted and len(calls) == 2
+
+
+def test_json_logging_is_configured_once(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging.config
+
+    from tongxiu.services.http_logging import UVICORN_LOG_CONFIG, configure_json_logging
+
+    logging.config.dictConfig(UVICORN_LOG_CONFIG)
+    configure_json_logging()
+    configure_json_logging()
+    logging.getLogger("tongxiu.access").info("GET / 200", extra={"status": 200})
+    logging.getLogger("uvicorn.error").info("started")
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert [(x["logger"], x["msg"]) for x in lines] == [("tongxiu.access", "GET / 200"), ("uvicorn.error", "started")]
+    assert lines[0]["status"] == 200
