@@ -32,10 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tongxiu.events.envelope import Submission
 from tongxiu.events.wire import MAX_SUBMISSION_BYTES
@@ -103,6 +105,16 @@ def create_app(
             for e in exc.errors()
         ]
         return JSONResponse({"detail": errors}, status_code=422)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """JSON for the API; a short page in the page's language for a browser (401, 403, 404)."""
+        if exc.status_code in (401, 403, 404) and isinstance(exc.detail, str) and http_pages.wants_page(request):
+            response: Response = http_pages.error_page(request, exc.status_code, exc.detail)
+            for key, value in (exc.headers or {}).items():
+                response.headers[key] = value
+            return response
+        return await http_exception_handler(request, exc)
 
     if (HERE / "static").is_dir():
         api.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

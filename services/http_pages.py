@@ -239,6 +239,20 @@ def access_page(request: Request, app: App, _: Auditor,
     return render(request, "access_log.html", {"rows": rows, "total": total, "enterprise": enterprise or ""})
 
 
+def wants_page(request: Request) -> bool:
+    """A browser opening a page (a GET that accepts HTML, outside the API)."""
+    return (request.method == "GET" and "text/html" in request.headers.get("accept", "")
+            and not request.url.path.startswith(("/api/", "/feed", "/submissions", "/metrics", "/docs")))
+
+
+def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
+    """An error a browser shows as a page, in the page's language (the API keeps its JSON)."""
+    zh, en = {401: ("尚未登录", "Not signed in"), 403: ("无权访问", "Not allowed"),
+              404: ("未找到", "Not found")}.get(status, ("请求有误", "Bad request"))
+    return render(request, "error.html", {"status": status, "detail": detail,
+                                          "heading": en if page_lang(request) == "en" else zh}, status_code=status)
+
+
 @router.get("/favicon.ico")
 def favicon() -> RedirectResponse:
     return RedirectResponse("/static/favicon.svg")

@@ -370,3 +370,36 @@ def test_whole_demo_over_http_matches_the_embedded_run(app: Tongxiu, clock: Manu
         assert {d: app.supervision(d) for d in app.departments()} == {d: local.supervision(d) for d in local.departments()}
     finally:
         local.close()
+
+
+def test_pages_are_chinese_unless_english_is_asked_for(demo_app: Tongxiu) -> None:
+    c = client(demo_app)
+    assert "执法监督看板" in c.get("/dashboard").text
+    assert '<html lang="zh-CN">' in c.get("/").text
+    assert "Supervision dashboard" in c.get("/dashboard", headers={"Accept-Language": "en-US,en;q=0.9"}).text
+    assert "执法监督看板" in c.get("/dashboard", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}).text
+    r = c.get("/dashboard", params={"lang": "en"})
+    assert "Supervision dashboard" in r.text and c.cookies.get("tongxiu_lang") == "en"
+    assert "Supervision dashboard" in c.get("/dashboard").text  # the switch is remembered
+    assert "执法监督看板" in c.get("/dashboard", params={"lang": "zh"}).text
+    csv_en = c.get(f"/enterprises/{ENTERPRISE}/history.csv", params={"lang": "en"})
+    assert csv_en.content.decode("utf-8-sig").splitlines()[0].startswith("seq,occurred at,recorded at,department,event")
+    assert "Penalty decision" in csv_en.text
+    csv_zh = c.get(f"/enterprises/{ENTERPRISE}/history.csv", params={"lang": "zh"})
+    assert csv_zh.headers["content-type"].startswith("text/csv") and "attachment" in csv_zh.headers["content-disposition"]
+    assert "德清县市场监督管理局" in csv_zh.content.decode("utf-8-sig")  # departments by their names
+    past = c.get(f"/enterprises/{ENTERPRISE}/history.csv", params={"as_of": "2026-01-20"}).content.decode("utf-8-sig")
+    total = c.get(f"/api/enterprises/{ENTERPRISE}/history", params={"as_of": "2026-01-20"}).json()["page"]["total"]
+    assert len(past.splitlines()) == total + 1
+
+
+def test_page_errors_are_pages_for_browsers_and_json_for_the_api(demo_app: Tongxiu) -> None:
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    samr = client(demo_app, SAMR)
+    r = samr.get("/dashboard", headers=html)
+    assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
+    assert "无权访问" in r.text and "needs auditor" in r.text
+    assert samr.get("/dashboard").json()["detail"].endswith("needs auditor)")  # not a browser: JSON
+    r = client(demo_app).get("/enterprises/91330000000000000X", headers=html)
+    assert r.status_code == 404 and "未找到" in r.text
+    assert client(demo_app).get("/api/enterprises/91330000000000000X/history", headers=html).json()["detail"]
