@@ -5,8 +5,11 @@
 * **body limits while streaming**: a declared ``Content-Length`` over the limit is refused at
   once (413), and a chunked body is counted as it arrives and cut off at the limit;
 * **failed token attempts rate-limited** per client address (429 with ``Retry-After``);
-* **tokens never logged**: a ``?token=`` is taken out of the request's query string before the
-  server's access log sees it (the pages find it in the scope);
+* **tokens never in URLs or logs**: a ``?token=`` is taken out of the request's query string
+  (so no access log records it) and refused with 400 — the pages sign in by a form that sets
+  a cookie (``POST /login``), the API takes ``Authorization: Bearer``;
+* **browsers are shown the way in**: a page opened without a token gets the 401 as a short
+  Chinese page linking to the sign-in form;
 * **security headers** on every answer: CSP, ``X-Frame-Options``, ``nosniff``,
   ``Referrer-Policy`` and ``Cache-Control: no-store`` (every answer but static files may
   carry personal data).
@@ -24,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.exceptions import HTTPException
 
@@ -33,10 +36,8 @@ Message = dict[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[Message], Any]
 
-QUERY_TOKEN = "tongxiu.query_token"
-"""Where the guard leaves a ``?token=`` it took out of the query string."""
-
-PUBLIC = ("/health", "/login", "/static/", "/favicon.ico", "/docs", "/redoc", "/openapi.json")
+PUBLIC = ("/health", "/healthz", "/readyz", "/metrics", "/login", "/logout", "/static/", "/favicon.ico",
+          "/docs", "/docs/oauth2-redirect", "/docs-static/", "/redoc", "/openapi.json")
 
 SECURITY_HEADERS = [
     (b"content-security-policy",
@@ -47,9 +48,14 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
 ]
 NO_STORE = (b"cache-control", b"no-store")
-API_DOCS = ("/docs", "/redoc")
-"""FastAPI's interactive docs load their script from a CDN and run inline code: no CSP there
-(they hold no data; every other header still applies)."""
+API_DOCS = ("/docs", "/redoc", "/docs/oauth2-redirect")
+DOCS_CSP = (b"content-security-policy",
+            b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            b"script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'")
+"""The interactive docs run inline code that starts Swagger UI / ReDoc (served from /docs-static,
+never a CDN): inline scripts allowed there, every other source still this site only."""
+TOKEN_IN_URL = ("令牌不能放在网址中：页面请在 /login 登录，接口请使用 Authorization: Bearer 请求头 "
+                "(tokens do not go in URLs: sign in at /login, or send 'Authorization: Bearer <token>')")
 
 
 class TooLarge(HTTPException):
@@ -135,14 +141,14 @@ class Guard:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        static = path.startswith("/static/")
-        self._take_query_token(scope)
+        static = path.startswith("/static/") or path.startswith("/docs-static/")
+        token_in_url = self._take_query_token(scope)
 
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [h for h in message.get("headers", []) if h[0].lower() not in {k for k, _ in SECURITY_HEADERS}]
-                headers += [h for h in SECURITY_HEADERS
-                            if not (path in API_DOCS and h[0] == b"content-security-policy")]
+                headers += [DOCS_CSP if path in API_DOCS and h[0] == b"content-security-policy" else h
+                            for h in SECURITY_HEADERS]
                 if not static:
                     headers = [h for h in headers if h[0].lower() != b"cache-control"] + [NO_STORE]
                 if message.get("status") in (401, 413, 429) and (b"connection", b"close") not in headers:
@@ -152,6 +158,9 @@ class Guard:
 
         client = (scope.get("client") or ("unknown", 0))[0]
         headers = _headers(scope)
+        if token_in_url:
+            await _answer(send_secured, 400, TOKEN_IN_URL)
+            return
         if not _public(path):
             wait = self.attempts.blocked_for(client)
             if wait:
@@ -164,7 +173,10 @@ class Guard:
                 detail = ("missing token: send 'Authorization: Bearer <token>'" if token is None
                           else "the Authorization header must be 'Bearer <token>'" if token == ""
                           else "unknown token")
-                await _answer(send_secured, 401, detail, [(b"www-authenticate", b"Bearer")])
+                if _browser(scope, headers):
+                    await _sign_in_page(send_secured, path, token is not None)
+                else:
+                    await _answer(send_secured, 401, detail, [(b"www-authenticate", b"Bearer")])
                 return
         declared = headers.get("content-length")
         if declared is not None and (not declared.strip().isdigit() or int(declared) > self.max_body):
@@ -206,20 +218,44 @@ class Guard:
             return value.strip()
         if auth:
             return ""  # a malformed header: unknown, not missing
-        query: str | None = scope.get(QUERY_TOKEN)
-        return query or _cookie(headers.get("cookie", ""), self.cookie)
+        return _cookie(headers.get("cookie", ""), self.cookie)
 
     @staticmethod
-    def _take_query_token(scope: Scope) -> None:
-        """Move ``?token=`` out of the query string (so that no access log records it)."""
+    def _take_query_token(scope: Scope) -> bool:
+        """Take ``?token=`` out of the query string (so that no access log records it); True
+        when there was one."""
         raw = scope.get("query_string", b"")
-        if b"token=" not in raw:
-            return
+        if b"token=" not in raw.lower():
+            return False
         pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
-        token = next((v for k, v in pairs if k == "token"), None)
-        if token is not None:
-            scope[QUERY_TOKEN] = token
-            scope["query_string"] = urlencode([(k, v) for k, v in pairs if k != "token"]).encode("latin-1")
+        if not any(k.lower() in ("token", "access_token") for k, _ in pairs):
+            return False
+        scope["query_string"] = urlencode(
+            [(k, v) for k, v in pairs if k.lower() not in ("token", "access_token")]).encode("latin-1")
+        return True
+
+
+def _browser(scope: Scope, headers: dict[str, str]) -> bool:
+    """A page opened in a browser (a GET that accepts HTML), not an API client."""
+    return (scope.get("method") == "GET" and "text/html" in headers.get("accept", "")
+            and not scope.get("path", "").startswith(("/api/", "/feed", "/submissions")))
+
+
+async def _sign_in_page(send: Send, path: str, known_token: bool) -> None:
+    target = quote(path, safe="/")
+    why = "令牌无效或已失效" if known_token else "尚未登录"
+    body = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>请登录 — 同修</title>'
+            f'<link rel="stylesheet" href="/static/style.css"></head><body><main><h1>{why}</h1>'
+            f'<p>此页面需要审计员令牌。<a id="sign-in" href="/login?next={target}">登录</a></p>'
+            f'<p class="muted">{"unknown token" if known_token else "missing token"}: '
+            f'<a href="/login?next={target}&amp;lang=en">sign in</a></p></main></body></html>').encode()
+    await send({
+        "type": "http.response.start",
+        "status": 401,
+        "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+                    (b"www-authenticate", b"Bearer"), (b"connection", b"close")],
+    })
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _answer(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:

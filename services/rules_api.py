@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from tongxiu.events.models import REGISTRY_STREAM, CreditRepairNoticeIssued, PenaltyDecided
@@ -18,6 +18,7 @@ from tongxiu.projections.rules import RULE_SET_SPECS, RuleSet, derive_rule_set
 from tongxiu.projections.views import EnterpriseState
 from tongxiu.services.app import Tongxiu
 from tongxiu.services.decide import check_decision
+from tongxiu.services.http_access import record_read
 
 HOW_TO_APPLY = {
     "market_regulation": "通过国家企业信用信息公示系统提交信用修复申请（市场监管领域依托国家企业信用信息公示系统按照国家统一规则办理）",
@@ -102,10 +103,12 @@ def add_rule_routes(api: FastAPI, app: Tongxiu, grant: Callable[..., Any]) -> No
     @api.get("/api/enterprises/{code}/first-violation", tags=["rules"],
              responses={**_AUTH, 404: {"description": "no such enterprise"}})
     def first(
-        code: str, kind: Annotated[str, Query(min_length=1, max_length=200)], _: Any = authenticated
+        request: Request, code: str, kind: Annotated[str, Query(min_length=1, max_length=200)],
+        _: Any = authenticated,
     ) -> dict[str, Any]:
         """首违: is a violation of ``kind`` the enterprise's first, from every department's
         records (naming the prior ones)."""
         if code == REGISTRY_STREAM or not app.log.last_seq(code):
             raise HTTPException(404, f"no enterprise {code} in the ledger")
+        record_read(request, code, "first violation")
         return first_violation(app.enterprise_state(code), kind)

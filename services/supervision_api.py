@@ -17,12 +17,13 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 
 from tongxiu.events.models import REGISTRY_STREAM, is_department_stream
 from tongxiu.projections.fold import china_day
 from tongxiu.projections.supervision import inspection_frequency
 from tongxiu.services.app import Tongxiu, period_error
+from tongxiu.services.http_access import record_read
 
 Period = Annotated[str | None, Query(max_length=16, description="YYYY, YYYY-MM or YYYY-MM..YYYY-MM")]
 _AUTH: dict[int | str, dict[str, Any]] = {
@@ -90,12 +91,13 @@ def add_supervision_routes(api: FastAPI, app: Tongxiu, auditor: Callable[..., An
 
     @api.get("/api/enterprises/{code}/inspections", tags=["supervision"],
              responses={**_AUTH, 404: {"description": "no such enterprise"}})
-    def inspections(code: str, year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+    def inspections(request: Request, code: str, year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
                     _: Any = as_auditor) -> dict[str, Any]:
         """涉企检查 of an enterprise: every inspection and the year's frequency across departments
         against the local limit (无事不扰); inspections above it are flagged."""
         if code == REGISTRY_STREAM or is_department_stream(code) or not app.log.last_seq(code):
             raise HTTPException(404, f"no enterprise {code} in the ledger")
+        record_read(request, code, "inspections")
         state = app.enterprise_state(code)
         y = year or china_day(app.now()).year
         return {

@@ -96,13 +96,28 @@ def test_roles(demo_app: Tongxiu) -> None:
         assert r.status_code == 403 and "department token" in r.json()["detail"]
 
 
-def test_pages_take_the_token_from_query_then_cookie(demo_app: Tongxiu) -> None:
+def test_pages_sign_in_by_form_then_cookie_never_by_url(demo_app: Tongxiu) -> None:
     anon = client(demo_app, None)
-    r = anon.get("/", params={"token": AUDITOR})
-    assert r.status_code == 200 and ENTERPRISE in r.text
-    assert anon.cookies.get("tongxiu_token") == AUDITOR
-    assert anon.get("/dashboard").status_code == 200  # the cookie alone now
+    r = anon.get("/", params={"token": AUDITOR})  # a token in a URL is refused, and sets nothing
+    assert r.status_code == 400 and "/login" in r.json()["detail"]
+    assert anon.cookies.get("tongxiu_token") is None
     assert anon.get("/login").status_code == 200
+    r = anon.post("/login", data={"token": AUDITOR, "next": "/dashboard"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/dashboard"
+    assert AUDITOR not in r.headers["location"]
+    assert anon.cookies.get("tongxiu_token") == AUDITOR
+    assert anon.get("/").status_code == 200 and ENTERPRISE in anon.get("/").text  # the cookie alone now
+    assert anon.get("/dashboard").status_code == 200
+    # only an auditor token signs in; an open redirect is not offered
+    other = client(demo_app, None)
+    assert other.post("/login", data={"token": SAMR}, follow_redirects=False).status_code == 401
+    assert other.post("/login", data={"token": "no-such-token-000000"}, follow_redirects=False).status_code == 401
+    assert other.cookies.get("tongxiu_token") is None
+    r = other.post("/login", data={"token": AUDITOR, "next": "//evil.example/x"}, follow_redirects=False)
+    assert r.headers["location"] == "/"
+    # a browser without a token is shown the way in (401, in Chinese)
+    r = client(demo_app, None).get("/dashboard", headers={"Accept": "text/html"})
+    assert r.status_code == 401 and "登录" in r.text and "/login?next=/dashboard" in r.text
 
 
 def test_tokens_file_formats(tmp_path: Path) -> None:
@@ -203,7 +218,9 @@ def test_verify_and_tampering(demo_app: Tongxiu, auditor: TestClient) -> None:
     assert bad["ok"] is False
     assert bad["first_bad"]["seq"] == 4 and "altered" in bad["first_bad"]["problem"]
     page = auditor.get(f"/enterprises/{ENTERPRISE}")
-    assert 'data-ok="false"' in page.text and "Verification FAILED" in page.text
+    assert 'data-ok="false"' in page.text and "校验失败" in page.text
+    english = auditor.get(f"/enterprises/{ENTERPRISE}", params={"lang": "en"})
+    assert "Verification FAILED" in english.text
 
 
 def test_repair_sync_status(auditor: TestClient) -> None:
@@ -353,3 +370,36 @@ def test_whole_demo_over_http_matches_the_embedded_run(app: Tongxiu, clock: Manu
         assert {d: app.supervision(d) for d in app.departments()} == {d: local.supervision(d) for d in local.departments()}
     finally:
         local.close()
+
+
+def test_pages_are_chinese_unless_english_is_asked_for(demo_app: Tongxiu) -> None:
+    c = client(demo_app)
+    assert "执法监督看板" in c.get("/dashboard").text
+    assert '<html lang="zh-CN">' in c.get("/").text
+    assert "Supervision dashboard" in c.get("/dashboard", headers={"Accept-Language": "en-US,en;q=0.9"}).text
+    assert "执法监督看板" in c.get("/dashboard", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}).text
+    r = c.get("/dashboard", params={"lang": "en"})
+    assert "Supervision dashboard" in r.text and c.cookies.get("tongxiu_lang") == "en"
+    assert "Supervision dashboard" in c.get("/dashboard").text  # the switch is remembered
+    assert "执法监督看板" in c.get("/dashboard", params={"lang": "zh"}).text
+    csv_en = c.get(f"/enterprises/{ENTERPRISE}/history.csv", params={"lang": "en"})
+    assert csv_en.content.decode("utf-8-sig").splitlines()[0].startswith("seq,occurred at,recorded at,department,event")
+    assert "Penalty decision" in csv_en.text
+    csv_zh = c.get(f"/enterprises/{ENTERPRISE}/history.csv", params={"lang": "zh"})
+    assert csv_zh.headers["content-type"].startswith("text/csv") and "attachment" in csv_zh.headers["content-disposition"]
+    assert "德清县市场监督管理局" in csv_zh.content.decode("utf-8-sig")  # departments by their names
+    past = c.get(f"/enterprises/{ENTERPRISE}/history.csv", params={"as_of": "2026-01-20"}).content.decode("utf-8-sig")
+    total = c.get(f"/api/enterprises/{ENTERPRISE}/history", params={"as_of": "2026-01-20"}).json()["page"]["total"]
+    assert len(past.splitlines()) == total + 1
+
+
+def test_page_errors_are_pages_for_browsers_and_json_for_the_api(demo_app: Tongxiu) -> None:
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    samr = client(demo_app, SAMR)
+    r = samr.get("/dashboard", headers=html)
+    assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
+    assert "无权访问" in r.text and "needs auditor" in r.text
+    assert samr.get("/dashboard").json()["detail"].endswith("needs auditor)")  # not a browser: JSON
+    r = client(demo_app).get("/enterprises/91330000000000000X", headers=html)
+    assert r.status_code == 404 and "未找到" in r.text
+    assert client(demo_app).get("/api/enterprises/91330000000000000X/history", headers=html).json()["detail"]

@@ -136,29 +136,59 @@ def test_declared_oversize_body_is_refused_at_once(live: Live) -> None:
     assert status == 413
 
 
-def test_token_in_query_never_reaches_the_access_log(live: Live, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="uvicorn.access")
+def test_tokens_never_reach_the_logs_nor_a_url(live: Live, caplog: pytest.LogCaptureFixture) -> None:
+    """A ``?token=`` is refused (400) and taken out of the query before any log; the sign-in
+    form sets the cookie; the request log (JSON lines) names who called, never the token."""
+    from tongxiu.services.http_logging import JsonFormatter
+
+    caplog.set_level(logging.INFO)
     with live.connect() as s:
         s.sendall(f"GET /dashboard?token={AUDITOR}&period=2026 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
         status, head = _response(s)
+    assert status == 400 and "tongxiu_token=" not in head
+    body = f"token={AUDITOR}&next=%2Fdashboard%3Fperiod%3D2026".encode()
+    with live.connect() as s:
+        s.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  b"Content-Type: application/x-www-form-urlencoded\r\n"
+                  + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        status, head = _response(s)
+    assert status == 303 and "location: /dashboard?period=2026" in head.lower()
+    assert "tongxiu_token=" in head and "HttpOnly" in head and "Secure" not in head  # plain http: no Secure flag
+    with live.connect() as s:
+        s.sendall(f"GET /dashboard?period=2026 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  f"Authorization: Bearer {AUDITOR}\r\n\r\n".encode())
+        status, _ = _response(s)
     assert status == 200
-    assert "tongxiu_token=" in head and "Secure" not in head  # plain http: no Secure flag
     live.server.should_exit = True
     live.thread.join(10)
-    lines = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
-    assert any("/dashboard" in line and "period=2026" in line for line in lines), lines
+    lines = [JsonFormatter().format(r) for r in caplog.records]
+    access = [json.loads(line) for line, r in zip(lines, caplog.records, strict=True) if r.name == "tongxiu.access"]
+    assert [(a["method"], a["path"], a["status"]) for a in access] == [
+        ("GET", "/dashboard", 400), ("POST", "/login", 303), ("GET", "/dashboard", 200)]
+    assert access[0]["query"] == "period=2026" and access[2]["query"] == "period=2026"
+    assert access[2]["role"] == "auditor" and access[0]["role"] is None
     assert not any(AUDITOR in line for line in lines), lines
     assert not any(AUDITOR in r.getMessage() for r in caplog.records)
 
 
+def test_json_formatter_masks_tokens() -> None:
+    from tongxiu.services.http_logging import JsonFormatter
+
+    record = logging.LogRecord("tongxiu.x", logging.WARNING, "", 0, "sent Authorization: Bearer %s to /?token=%s",
+                               (AUDITOR, AUDITOR), None)
+    out = json.loads(JsonFormatter().format(record))
+    assert out["level"] == "warning" and out["logger"] == "tongxiu.x"
+    assert AUDITOR not in out["msg"] and "Bearer ***" in out["msg"] and "token=***" in out["msg"]
+
+
 def test_cookie_is_secure_behind_https(demo_app: Tongxiu) -> None:
     c = TestClient(create_app(demo_app, TOKENS))
-    r = c.get("/", params={"token": AUDITOR}, headers={"X-Forwarded-Proto": "https"})
-    assert r.status_code == 200
+    r = c.post("/login", data={"token": AUDITOR}, headers={"X-Forwarded-Proto": "https"}, follow_redirects=False)
+    assert r.status_code == 303
     cookie = r.headers["set-cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
     https = TestClient(create_app(demo_app, TOKENS), base_url="https://testserver")
-    assert "Secure" in https.get("/", params={"token": AUDITOR}).headers["set-cookie"]
+    assert "Secure" in https.post("/login", data={"token": AUDITOR}, follow_redirects=False).headers["set-cookie"]
 
 
 def test_security_headers(demo_app: Tongxiu) -> None:
@@ -311,3 +341,18 @@ def test_http_transport_resends_after_503(demo_app: Tongxiu, monkeypatch: pytest
     receipt = Producer(transport, "tax-deqing", demo_key("tax-deqing")).publish(
         ENTERPRISE, [decision("税-GW-4", rule_set="gbf-2025-22")], occurred_at=demo_app.now())
     assert receipt.accepted and len(calls) == 2
+
+
+def test_json_logging_is_configured_once(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging.config
+
+    from tongxiu.services.http_logging import UVICORN_LOG_CONFIG, configure_json_logging
+
+    logging.config.dictConfig(UVICORN_LOG_CONFIG)
+    configure_json_logging()
+    configure_json_logging()
+    logging.getLogger("tongxiu.access").info("GET / 200", extra={"status": 200})
+    logging.getLogger("uvicorn.error").info("started")
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert [(x["logger"], x["msg"]) for x in lines] == [("tongxiu.access", "GET / 200"), ("uvicorn.error", "started")]
+    assert lines[0]["status"] == 200

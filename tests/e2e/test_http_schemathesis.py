@@ -44,7 +44,8 @@ MODES = [(GenerationMode.POSITIVE, True, 8), (GenerationMode.POSITIVE, False, 2)
 
 
 def test_api_never_fails_on_any_input(demo_app: Tongxiu) -> None:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(demo_app, TOKENS))
+    # the bearer scheme is declared, so negative cases also omit or spoil the token: not rate-limited here
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(demo_app, TOKENS, max_failed_auth=10**9))
     failures: list[str] = []
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 15

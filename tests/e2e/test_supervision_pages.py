@@ -14,7 +14,7 @@ import httpx
 import pytest
 import uvicorn
 
-from tests.e2e.test_pages import AUDITOR, SHOTS, browser, free_port, page  # noqa: F401  (fixtures)
+from tests.e2e.test_pages import AUDITOR, SHOTS, browser, free_port, page, sign_in  # noqa: F401  (fixtures)
 from tests.e2e.test_pages import pytestmark as _pages_mark
 from tongxiu.events.models import (
     REGISTRY_STREAM,
@@ -91,7 +91,7 @@ def supervised_url(demo_app: Tongxiu) -> Iterator[str]:
 
 
 def test_dashboard_supervision_panels_show_the_api_figures(supervised_url: str, page: Any) -> None:  # noqa: F811
-    page.goto(f"{supervised_url}/dashboard?token={AUDITOR}")
+    sign_in(page, supervised_url, "/dashboard")
     fig = httpx.get(f"{supervised_url}/api/supervision/figures", headers={"Authorization": f"Bearer {AUDITOR}"}).json()
     assert (fig["case_review"]["files_reviewed"], fig["case_review"]["findings"], fig["case_review"]["rectified"]) == (6, 6, 5)
     row = page.locator("#oversight-figures")

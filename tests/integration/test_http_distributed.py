@@ -261,6 +261,19 @@ def test_serve_on_the_distributed_backend(settings: Settings, cassandra_session:
         assert [
             i["event_id"] for i in again_service.get("/feed", params={"consumer": "fresh"}).json()["items"]
         ] == [grant_id]
+        # operations on this backend: ready (Cassandra answers, Kafka reachable), metrics read
+        # from Cassandra, and the access log of the reads above kept in Cassandra
+        ready = http.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert set(ready.json()["checks"]) == {"log", "read_models", "rejections", "kafka"}
+        metrics = http.get("/metrics").text
+        assert f"tongxiu_log_events {float(sum(app.log.last_seq(s) for s in app.log.streams()))}" in metrics
+        assert 'tongxiu_submissions_total{reason="",result="accepted"}' in metrics
+        reads = TestClient(create_app(app, TOKENS), headers={"Authorization": f"Bearer {AUDITOR}"}).get(
+            "/api/access-log", params={"enterprise": ENTERPRISE, "limit": 1000}).json()
+        whats = [r["what"] for r in reads["reads"]]
+        assert whats.count("credit") == 3 and whats.count("history") == 2 and whats.count("sync") == 1
+        assert whats.count("rectification") == 2 and {r["role"] for r in reads["reads"]} == {"auditor"}
     except BaseException:
         print(worker.tail())
         raise

@@ -252,10 +252,10 @@ def test_timeline_page_shows_and_verifies_one_page(tmp_path: Path) -> None:
         client.headers["Authorization"] = "Bearer auditor-token-0000000000"
         latest = client.get(f"/enterprises/{code}").text
         assert latest.count("<circle") == TIMELINE_PAGE
-        assert f"#{220 - TIMELINE_PAGE + 1}–#220 of 220" in latest and 'data-ok="true"' in latest
+        assert f"#{220 - TIMELINE_PAGE + 1}–#220，共 220 条" in latest and 'data-ok="true"' in latest
         assert f'?before={220 - TIMELINE_PAGE + 1}"' in latest  # the older page
         older = client.get(f"/enterprises/{code}", params={"before": 21}).text
-        assert older.count("<circle") == 20 and "#1–#20 of 220" in older
+        assert older.count("<circle") == 20 and "#1–#20，共 220 条" in older
         # tampering inside the page shown is caught by the page's verification
         import json
 
@@ -264,7 +264,7 @@ def test_timeline_page_shows_and_verifies_one_page(tmp_path: Path) -> None:
         body["occurred_at"] = body["occurred_at"].replace("2026", "2025", 1)
         app.log.tamper_for_test(code, 210, json.dumps(body, ensure_ascii=False))
         tampered = client.get(f"/enterprises/{code}").text
-        assert 'data-ok="false"' in tampered and "seq 210" in tampered
+        assert 'data-ok="false"' in tampered and "序号 210" in tampered
         assert 'data-ok="true"' in client.get(f"/enterprises/{code}", params={"before": 21}).text
     finally:
         app.close()

@@ -244,6 +244,6 @@ def test_lists_show_on_the_credit_view_cli_http_and_page(world: World, tmp_path:
     human = CliRunner().invoke(cli_app, ["--data-dir", str(tmp_path / "ledger"), "credit", CODE])
     assert human.exit_code == 0, human.output
     assert "经营异常名录：2026-01-05 由 samr-deqing 列入（德市监异〔2026〕1号），仍在名录中" in human.output
-    page = _http(world).get(f"/enterprises/{CODE}", params={"token": "auditor-token-0000000000"})
+    page = _http(world).get(f"/enterprises/{CODE}")  # the bearer header; never a token in the URL
     assert page.status_code == 200, page.text
     assert 'data-list="abnormal_operation"' in page.text and "仍在名录中" in page.text
