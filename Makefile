@@ -51,7 +51,7 @@ bench: setup ## benchmarks (ratios against a baseline in the same run)
 
 screenshots: setup ## regenerate docs/screenshots deliberately (the page tests write them only here)
 	sh infra/setup_browser.sh
-	TONGXIU_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_pages.py -q
+	TONGXIU_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_pages.py tests/e2e/test_supervision_pages.py -q
 
 schemas: setup ## regenerate docs/schemas from the event models
 	$(BIN)/tongxiu schema export
