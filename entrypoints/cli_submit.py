@@ -3,8 +3,8 @@ subscriber's ``ack`` of a delivery in its inbox."""
 
 from __future__ import annotations
 
-import json
 import re
+import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -21,7 +21,6 @@ from tongxiu.events.signing import KeyPair
 
 from . import cli_render as render
 from .cli_output import (
-    _DATETIME,
     EXIT_ABORTED,
     EXIT_REFUSED,
     fail,
@@ -102,33 +101,31 @@ def sign(
     file: Path,
     key: Path = typer.Option(..., help="the department's private key file"),  # noqa: B008
     out: Path | None = typer.Option(None, help="write here instead of stdout"),  # noqa: B008
+    exact: bool = typer.Option(False, "--exact", help="refuse (exit 2) when the file leaves out a default or "
+                               "writes a value otherwise than it is signed"),
 ) -> None:
-    """Sign an unsigned submission (events without signatures) with a department key. 签名。"""
-    from tongxiu.events.models import EVENT_ADAPTER
-    from tongxiu.services.ledger import sign_submission
+    """Sign an unsigned submission (events without signatures) with a department key. 签名。
+
+    What is signed is every field of every event with its default filled in and occurred_at
+    in UTC (docs/signing.md); each value the file does not say so is listed on stderr, and the
+    signed submission written holds them all."""
+    from tongxiu.services.signfile import SignFileError, sign_file
 
     text = read_file(file, "FILE")
     signer = _load_key(key)
     try:
-        raw = json.loads(text)
-        if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
-            fail(tr(f"FILE: {file} 应为一个含 `events` 列表的 JSON 对象", f"FILE: {file} must hold one JSON object with a list `events`"))
-        bodies = [e.get("event", e) if isinstance(e, dict) else e for e in raw["events"]]
-        events = [EVENT_ADAPTER.validate_python(body) for body in bodies]
-        submission = sign_submission(
-            signer,
-            department=raw["department"],
-            stream=raw["stream"],
-            submission_id=raw["submission_id"],
-            occurred_at=_DATETIME.validate_python(raw["occurred_at"]),
-            events=events,
-            legacy_code=bool(raw.get("legacy_code", False)),
-        )
-    except KeyError as exc:
-        fail(tr(f"FILE: {file} 缺少字段 {exc}", f"FILE: {file} lacks the field {exc}"))
-    except (ValueError, ValidationError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
+        result = sign_file(text, signer)
+    except SignFileError as exc:
         fail(f"FILE: {file}: {exc}")
-    text = submission.model_dump_json(indent=2)
+    if result.changes:
+        lines = "\n".join(f"  {c.describe()}" for c in result.changes)
+        sys.stderr.write(tr(f"tongxiu sign: 签名中有 {len(result.changes)} 个值与 {file} 所写不同（docs/signing.md）：\n",
+                            f"tongxiu sign: {len(result.changes)} signed value(s) not written so in {file} "
+                            "(docs/signing.md):\n") + lines + "\n")
+        if exact:
+            fail(tr("--exact: nothing signed（未签名）：请按上面所列把这些值写入文件",
+                    "--exact: nothing signed; write these values in the file as shown"))
+    text = result.submission.model_dump_json(indent=2)
     if out:
         write_file(out, text + "\n", "--out")
     else:
