@@ -179,10 +179,14 @@ def load_settings(config: Path | None, backend: str | None, data_dir: Path | Non
 def open_app(**kw: Any) -> Any:
     from tongxiu.infra.bootstrap import open_app as _open_app
 
+    backend = Out.settings.backend
     try:
         return _open_app(Out.settings, **kw)
     except (OSError, ValueError, sqlite3.Error) as exc:
-        fail(tr(f"无法打开 {Out.settings.backend} 账本：{exc}", f"cannot open the {Out.settings.backend} ledger: {exc}"))
+        fail(tr(f"无法打开 {backend} 账本：{exc}", f"cannot open the {backend} ledger: {exc}"))
+    except Exception as exc:  # noqa: BLE001 - a server that does not answer (Cassandra, Kafka): one line, no traceback
+        fail(tr(f"无法打开 {backend} 账本（服务器无应答？）：{type(exc).__name__}: {exc}",
+                f"cannot open the {backend} ledger (servers not answering?): {type(exc).__name__}: {exc}"))
 
 
 def open_ro() -> Any:

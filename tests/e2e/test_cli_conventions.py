@@ -149,3 +149,13 @@ def test_version(tmp_path: Path) -> None:
         result = run(tmp_path, flag)
         assert result.exit_code == 0
         assert result.stdout == f"tongxiu {version('tongxiu')}\n"
+
+
+def test_a_backend_that_does_not_answer_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    env = {"TONGXIU_CASSANDRA_PORT": "1", "TONGXIU_KAFKA_BOOTSTRAP": "127.0.0.1:1"}
+    result = run(tmp_path, "--backend", "distributed", "credit", ENTERPRISE, "--json", env=env)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "无法打开 distributed 账本" in json.loads(result.stderr)["error"]
+    human = run(tmp_path, "--backend", "distributed", "--lang", "en", "stats", env=env)
+    assert human.exit_code == 2 and "cannot open the distributed ledger" in human.stderr
+    assert "Traceback" not in human.output
