@@ -21,13 +21,14 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 from pydantic import TypeAdapter, ValidationError
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -117,15 +118,40 @@ def print_json(data: Any) -> None:
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], *,
-          no_wrap: Sequence[int] = (), caption: str | None = None) -> Table:
+          no_wrap: Sequence[int] = (), min_width: Mapping[int, int] | None = None,
+          caption: str | None = None) -> Table:
     """A rich table that fits the console: long cells wrap (fold inside words such as hashes
-    and ids); the ``no_wrap`` columns (short: numbers, dates) stay whole. Cells are escaped."""
+    and ids); the ``no_wrap`` columns (short: numbers) stay whole; ``min_width`` keeps a
+    column at least that wide (a date, so a time wraps between its date and its clock) when
+    the console has room for it. Cells are escaped."""
     t = Table(title=escape(title), caption=escape(caption) if caption else None, expand=False)
+    widths = fit_widths(columns, rows, console.width, no_wrap, min_width or {})
     for n, col in enumerate(columns):
-        t.add_column(escape(col), overflow="fold", no_wrap=n in no_wrap)
+        t.add_column(escape(col), overflow="fold", no_wrap=n in no_wrap, width=widths[n] if widths else None)
     for row in rows:
         t.add_row(*(escape(cell) for cell in row))
     return t
+
+
+def fit_widths(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int, no_wrap: Sequence[int],
+               min_width: Mapping[int, int]) -> list[int] | None:
+    """Column widths for a table wider than ``width`` cells: the ``no_wrap`` columns whole, the
+    ``min_width`` ones at least that, the others cut down together from the widest (as rich
+    does, but without ever undoing a minimum, which rich's own reduction can, cropping the
+    table's right edge). None when the table fits as it is, or when even the minimums do not
+    fit (then rich folds every column)."""
+    natural = [max([cell_len(line) for row in rows for line in row[n].splitlines()] + [cell_len(col), 1])
+               for n, col in enumerate(columns)]
+    room = width - (3 * len(columns) + 1)  # a border and two spaces of padding per column, one border more
+    if sum(natural) <= room:
+        return None
+    floor = [natural[n] if n in no_wrap else min(natural[n], max(min_width.get(n, 2), 2)) for n in range(len(columns))]
+    if sum(floor) > room:
+        return None
+    level = max(natural)
+    while level > 2 and sum(max(f, min(nat, level)) for f, nat in zip(floor, natural, strict=True)) > room:
+        level -= 1
+    return [max(f, min(nat, level)) for f, nat in zip(floor, natural, strict=True)]
 
 
 def china_note() -> str:

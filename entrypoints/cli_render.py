@@ -18,11 +18,17 @@ from tongxiu.services.ports import RejectionRecord
 
 from .cli_output import Out, china_note, console, say, table, tr
 
+DATE_KEYS = {"occurred_at", "recorded_at", "delivered_at", "acknowledged_at", "deadline", "publicity_until",
+             "repair_from"}
+"""Columns holding a date or a China time: kept as wide as a date (a time wraps before its clock)."""
+
 
 def show(t: presenters.Table, *, no_wrap: Sequence[str] = (), note: bool = True) -> None:
     """Print a presenters table; ``no_wrap`` names the keys of short columns kept whole."""
     keep = [n for n, k in enumerate(t.keys) if k in no_wrap]
-    console.print(table(t.title, t.columns, t.rows, no_wrap=keep, caption=china_note() if note else None))
+    dates = {n: 10 for n, k in enumerate(t.keys) if k in DATE_KEYS}
+    console.print(table(t.title, t.columns, t.rows, no_wrap=keep, min_width=dates,
+                        caption=china_note() if note else None))
 
 
 def history(events: Sequence[Envelope], code: str) -> None:
@@ -96,7 +102,7 @@ def rejections(rows: Iterable[RejectionRecord]) -> None:
         for r in rows
     ]
     console.print(table(tr("被拒绝的提交", "rejected submissions"), [presenters.column_name(k, Out.lang) for k in keys],
-                        cells, no_wrap=[0], caption=china_note()))
+                        cells, min_width={0: 10}, caption=china_note()))
 
 
 def supervision(figures: Mapping[str, SupervisionCounters], period: str | None) -> None:

@@ -116,6 +116,8 @@ def test_tables_fit_the_terminal(examples_ledger: Path, args: list[str], width: 
     assert rows or args[0] == "inbox", result.stdout
     too_wide = [line for line in rows if cell_len(line) > width]
     assert not too_wide, "\n".join(too_wide)
+    cropped = [line for line in rows if line.rstrip()[-1] not in "┓┃┩│┘"]  # rich crops what does not fit
+    assert not cropped, "\n".join(cropped)
 
 
 def test_times_a_person_reads_are_china_time(examples_ledger: Path) -> None:
@@ -159,3 +161,15 @@ def test_a_backend_that_does_not_answer_is_an_error_not_a_traceback(tmp_path: Pa
     human = run(tmp_path, "--backend", "distributed", "--lang", "en", "stats", env=env)
     assert human.exit_code == 2 and "cannot open the distributed ledger" in human.stderr
     assert "Traceback" not in human.output
+
+
+def test_fit_widths_keeps_minimums_and_whole_columns() -> None:
+    from tongxiu.entrypoints.cli_output import fit_widths
+
+    cols = ["seq", "recorded at", "event", "hash"]
+    rows = [["12", "2026-01-05 09:00:00", "行政处罚决定书", "b2761c52f5bd0123"]]
+    assert fit_widths(cols, rows, 200, [0], {1: 10}) is None  # fits as it is
+    widths = fit_widths(cols, rows, 40, [0], {1: 10})
+    assert widths is not None and sum(widths) + 3 * len(cols) + 1 <= 40
+    assert widths[0] == 3 and widths[1] >= 10  # "seq" whole, the date kept whole
+    assert fit_widths(cols, rows, 20, [0], {1: 10}) is None  # not even the minimums: rich folds all
