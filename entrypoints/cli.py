@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 
 from tongxiu.entrypoints import cli_log, cli_ops, cli_read, cli_submit
+from tongxiu.entrypoints.cli_help import ROOT
 from tongxiu.entrypoints.cli_output import (
     LANGS,
     CliGroup,
@@ -30,9 +31,7 @@ from tongxiu.entrypoints.cli_output import (
 
 app = typer.Typer(
     cls=CliGroup,
-    help="同修 Tongxiu — 跨部门执法决定、整改与信用修复账本。A cross-department ledger for enforcement decisions "
-         "and credit repair. Human output in Chinese; --lang en for English. Exit codes: 0 ok, 1 refused "
-         "(rejected, verification failed), 2 usage or input error, 3 publish stopped by the backend.",
+    help=ROOT[1],  # in the invocation's language at run time (cli_help)
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

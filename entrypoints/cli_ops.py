@@ -19,11 +19,10 @@ from .cli_output import Out, console, fail, open_app, print_json, say, tr
 def register(app: typer.Typer) -> None:
     for command in (demo, tick, serve, rebuild, examples, migrate, worker):
         app.command()(command)
-    schema_app = typer.Typer(help="Event schemas. 事项的 JSON Schema。")
+    schema_app = typer.Typer(help="Event schemas.")
     schema_app.command("export")(schema_export)
     app.add_typer(schema_app, name="schema")
-    infra_app = typer.Typer(help="Local Kafka and Cassandra servers for tests and trials (not for production). "
-                                 "本机测试用的 Kafka 与 Cassandra。")
+    infra_app = typer.Typer(help="Local Kafka and Cassandra servers for tests and trials (not for production).")
     infra_app.command("up")(infra_up)
     infra_app.command("down")(infra_down)
     infra_app.command("status")(infra_status)
@@ -33,7 +32,7 @@ def register(app: typer.Typer) -> None:
 def demo(
     keep: bool = typer.Option(False, help="keep an existing demo ledger instead of starting fresh"),
 ) -> None:
-    """Run the whole mission on a fresh embedded ledger and show the result. 演示。"""
+    """Run the whole mission on a fresh embedded ledger and show the result."""
     from tongxiu.infra.bootstrap import open_embedded
     from tongxiu.infra.embedded import LocalInbox, LocalTransport
     from tongxiu.projections.workdays import china_day
@@ -76,7 +75,7 @@ def demo(
 
 
 def tick(json_out: bool = typer.Option(False, "--json", help="the facts emitted, as a JSON list")) -> None:
-    """Emit the time-driven facts that are due now (eligibility, expiry, overdue). 定时事项。"""
+    """Emit the time-driven facts that are due now (eligibility, expiry, overdue)."""
     from tongxiu.events.labels import event_type_name
     from tongxiu.services import scheduler
 
@@ -97,7 +96,7 @@ def serve(
     port: int | None = typer.Option(None, help="default: settings http_port (8700)"),
     tokens: Path | None = typer.Option(None, help="tokens file (TOML/JSON); default: settings tokens_file"),  # noqa: B008
 ) -> None:
-    """Start the auditor and supervisor web service (API, gateway, feed, pages). 启动网页与接口服务。"""
+    """Start the auditor and supervisor web service (API, gateway, feed, pages)."""
     import uvicorn
 
     from tongxiu.services.http import create_app, load_tokens
@@ -123,7 +122,7 @@ def serve(
 
 
 def rebuild(json_out: bool = typer.Option(False, "--json", help="the count as JSON")) -> None:
-    """Forget every read model and rebuild it from the log (the result equals the incremental one). 重建读模型。"""
+    """Forget every read model and rebuild it from the log (the result equals the incremental one)."""
     tongxiu = open_app()
     with Progress(console=Console(stderr=True), transient=True, disable=json_out) as progress:
         task = progress.add_task(tr("重建中", "rebuilding"), total=None)
@@ -144,7 +143,7 @@ def schema_export(out_dir: Path = typer.Option(Path("docs/schemas"))) -> None:  
 
 
 def examples(out_dir: Path = typer.Option(Path("docs/examples"))) -> None:  # noqa: B008
-    """Write a worked, signed example of every submission type to docs/examples/. 生成示例。"""
+    """Write a worked, signed example of every submission type to docs/examples/."""
     from tongxiu.services.examples import write_examples
 
     written = write_examples(out_dir)
@@ -155,7 +154,7 @@ def examples(out_dir: Path = typer.Option(Path("docs/examples"))) -> None:  # no
 
 
 def migrate() -> None:
-    """Create the Cassandra keyspace and tables and the Kafka topics (idempotent). 建表建主题。"""
+    """Create the Cassandra keyspace and tables and the Kafka topics (idempotent)."""
     from tongxiu.infra.distributed import migrate as migrate_all
 
     created = migrate_all(Out.settings)
@@ -184,7 +183,7 @@ def worker(
         None, help="supervised: where to write the JSON state (default <data_dir>/worker-status.json)"
     ),
 ) -> None:
-    """Run the distributed worker: the ledger agent and the projection agent. 分布式工作进程。
+    """Run the distributed worker: the ledger agent and the projection agent.
 
     By default it is supervised (entrypoints/supervisor.py): it waits for Kafka and Cassandra,
     restarts after a failure with a bounded backoff, logs one line per change of state and

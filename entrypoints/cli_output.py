@@ -172,6 +172,9 @@ class CliGroup(TyperGroup):
         argv = list(sys.argv[1:] if args is None else args)
         Out.json = "--json" in argv
         Out.lang = _lang_from_argv(argv)
+        from .cli_help import localize
+
+        localize(self, Out.lang)
         if not (Out.json and standalone_mode):
             return super().main(argv, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
         try:

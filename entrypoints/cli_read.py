@@ -47,7 +47,7 @@ def replay(
     json_out: bool = JSON,
 ) -> None:
     """The full history across departments and the views as they stood (streamed: memory
-    does not grow with the length of the history). 历史回放。"""
+    does not grow with the length of the history)."""
     from itertools import islice
 
     from tongxiu.projections.views import EnterpriseState
@@ -87,7 +87,7 @@ def verify(
     json_out: bool = JSON,
     projections: bool = typer.Option(False, "--projections", help="compare the read models with a rebuild"),
 ) -> None:
-    """Check hash chains, sequence and every signature; exit 1 naming the first bad event. 校验。
+    """Check hash chains, sequence and every signature; exit 1 naming the first bad event.
     With --projections: compare the read models with a rebuild and name the first difference."""
     from tongxiu.services.audit import verify_streams
 
@@ -132,7 +132,7 @@ def export(
     at: Path | None = typer.Option(None, help="with --bundle: prove against this checkpoint file"),  # noqa: B008
 ) -> None:
     """Export an enterprise's events as JSON Lines (the stored bytes), or an offline audit
-    bundle (--bundle; check it with `tongxiu verify-bundle`). 导出。"""
+    bundle (--bundle; check it with `tongxiu verify-bundle`)."""
     from tongxiu.services.audit import export_jsonl
 
     from .cli_output import console
@@ -155,7 +155,7 @@ def export(
 
 
 def credit(code: str, json_out: bool = JSON) -> None:
-    """An enterprise's credit records and standing. 信用记录。"""
+    """An enterprise's credit records and standing."""
     tongxiu = open_ro()
     require_stream(tongxiu, code)
     view = tongxiu.credit(code)
@@ -247,7 +247,7 @@ def rectification(
     as_of: str | None = typer.Option(None, help="the items as they stood then, overdue judged then"),
     json_out: bool = JSON,
 ) -> None:
-    """An enterprise's rectification items; open demands side by side. 整改事项。"""
+    """An enterprise's rectification items; open demands side by side."""
     from tongxiu.services.audit import replay as do_replay
 
     past = parse_when(as_of, "--as-of")
@@ -272,7 +272,7 @@ def rectification(
 
 
 def sync(code: str, json_out: bool = JSON) -> None:
-    """Per repair, per subscriber: pending, acknowledged or overdue. 修复结果同步。"""
+    """Per repair, per subscriber: pending, acknowledged or overdue."""
     tongxiu = open_ro()
     require_stream(tongxiu, code)
     view, now = tongxiu.sync(code), tongxiu.now()
@@ -284,7 +284,7 @@ def stats(
     period: str | None = typer.Option(None, help="YYYY, YYYY-MM or YYYY-MM..YYYY-MM"),
     json_out: bool = JSON,
 ) -> None:
-    """Ledger totals and per-department supervision figures. 统计。"""
+    """Ledger totals and per-department supervision figures."""
     from tongxiu.services.app import period_error
 
     if period and (problem := period_error(period)) is not None:
@@ -332,7 +332,7 @@ def rejections(
     limit: int = typer.Option(50, min=1, max=100_000),
     json_out: bool = JSON,
 ) -> None:
-    """Rejected submissions with their reasons. 被拒绝的提交。"""
+    """Rejected submissions with their reasons."""
     tongxiu = open_ro()
     rows = tongxiu.list_rejections(department=department, stream=code, limit=limit)
     tongxiu.close()
@@ -345,7 +345,7 @@ def rejections(
 def inbox(subscriber: str = typer.Argument(..., help="a registered department or credit platform"),
           json_out: bool = JSON) -> None:
     """A subscriber's repair results not yet acknowledged (the HTTP inbox's list); acknowledge
-    them with `tongxiu ack`. 待确认的修复结果。"""
+    them with `tongxiu ack`."""
     tongxiu = open_ro()
     require_department(tongxiu, subscriber, "SUBSCRIBER")
     pending: list[dict[str, Any]] = tongxiu.inbox(subscriber)

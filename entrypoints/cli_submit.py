@@ -77,7 +77,7 @@ def _emit_as_ledger(stream: str, event: Event, submission_id: str, json_out: boo
 
 def keys(department: str, out_dir: Path = typer.Option(Path("."), help="where to write DEPT.key and DEPT.pub"),  # noqa: B008
          json_out: bool = typer.Option(False, "--json", help="print the file names and the public key as JSON")) -> None:
-    """Make an Ed25519 key pair for a department. 生成部门密钥对。"""
+    """Make an Ed25519 key pair for a department."""
     if not _DEPT.fullmatch(department):
         fail(tr(f"DEPARTMENT: {department!r} 应为 2–64 个 a-z 0-9 _ . - 字符（即登记时的部门标识）",
                 f"DEPARTMENT: {department!r} must be 2–64 of a-z 0-9 _ . - (the id it will be registered under)"))
@@ -104,7 +104,7 @@ def sign(
     exact: bool = typer.Option(False, "--exact", help="refuse (exit 2) when the file leaves out a default or "
                                "writes a value otherwise than it is signed"),
 ) -> None:
-    """Sign an unsigned submission (events without signatures) with a department key. 签名。
+    """Sign an unsigned submission (events without signatures) with a department key.
 
     What is signed is every field of every event with its default filled in and occurred_at
     in UTC (docs/signing.md); each value the file does not say so is listed on stderr, and the
@@ -141,7 +141,7 @@ def register_department(
     public_key: Path = typer.Option(..., help="the department's .pub file"),  # noqa: B008
     json_out: bool = typer.Option(False, "--json", help="print the receipt as JSON"),
 ) -> None:
-    """(operator) Register a department or credit platform with its public key. 部门登记。"""
+    """(operator) Register a department or credit platform with its public key."""
     from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
 
     key_text = read_file(public_key, "--public-key").strip()
@@ -160,7 +160,7 @@ def legacy_code(
     source: str = typer.Option(..., help="where the code is known from, e.g. the registry extract"),
     json_out: bool = typer.Option(False, "--json", help="print the receipt as JSON"),
 ) -> None:
-    """(operator) Register a known legacy credit code (fails GB 32100-2015) so it may open a stream. 旧代码登记。"""
+    """(operator) Register a known legacy credit code (fails GB 32100-2015) so it may open a stream."""
     from tongxiu.events.models import REGISTRY_STREAM, LegacyCodeRegistered
 
     try:
@@ -176,7 +176,7 @@ def backfill(
     reason: str = typer.Option(..., help="why history is imported"),
     json_out: bool = typer.Option(False, "--json", help="print the receipt as JSON"),
 ) -> None:
-    """(operator) Open the backfill path: DEPT may import history (submission ids 'backfill:…'). 补录授权。"""
+    """(operator) Open the backfill path: DEPT may import history (submission ids 'backfill:…')."""
     from tongxiu.events.models import REGISTRY_STREAM, BackfillAuthorized
 
     try:
@@ -190,7 +190,7 @@ def backfill(
 
 
 def publish(file: Path, json_out: bool = typer.Option(False, "--json", help="print the receipts as a JSON list")) -> None:
-    """Publish signed submissions from FILE (one JSON object, a JSON list, or JSON Lines). 提交。
+    """Publish signed submissions from FILE (one JSON object, a JSON list, or JSON Lines).
 
     Each is read by the ledger's strict wire format; whatever it cannot read is rejected and
     recorded with its reason, like any other rejection. Exit 1 if any is rejected."""
@@ -235,7 +235,7 @@ def ack(
     store: Path | None = typer.Option(None, help="keep the receipts here (default: $TONGXIU_CLIENT_DIR/SUBSCRIBER)"),  # noqa: B008
     json_out: bool = typer.Option(False, "--json", help="print the receipts as a JSON list"),
 ) -> None:
-    """Acknowledge deliveries in a subscriber's inbox (records 修复结果接收确认, signed). 确认接收。
+    """Acknowledge deliveries in a subscriber's inbox (records 修复结果接收确认, signed).
 
     The same path as the SDK's ``Consumer.acknowledge`` and an HTTP department's submission:
     a signed ``delivery_acknowledged`` on the enterprise's stream. Exit 1 if any is rejected."""

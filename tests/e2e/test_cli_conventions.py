@@ -173,3 +173,12 @@ def test_fit_widths_keeps_minimums_and_whole_columns() -> None:
     assert widths is not None and sum(widths) + 3 * len(cols) + 1 <= 40
     assert widths[0] == 3 and widths[1] >= 10  # "seq" whole, the date kept whole
     assert fit_widths(cols, rows, 20, [0], {1: 10}) is None  # not even the minimums: rich folds all
+
+
+def test_help_in_the_language_asked_for(tmp_path: Path) -> None:
+    zh = run(tmp_path, "--help")
+    assert zh.exit_code == 0 and "退出码" in zh.stdout and "为部门生成 Ed25519 密钥对" in zh.stdout
+    en = run(tmp_path, "--lang", "en", "--help")
+    assert en.exit_code == 0 and "Exit codes" in en.stdout and "Make an Ed25519 key pair" in en.stdout
+    assert "企业的信用记录与信用状况" in run(tmp_path, "credit", "--help").stdout
+    assert "credit records and standing" in run(tmp_path, "credit", "--help", env={"TONGXIU_LANG": "en"}).stdout
