@@ -221,7 +221,13 @@ def open_app(**kw: Any) -> Any:
 def open_ro() -> Any:
     """For commands that only read: the embedded database file is opened read-only and left
     unchanged (nothing bootstrapped, no processors run; the read models are as the writers
-    left them)."""
+    left them). A folder holding no ledger is an error (a mistyped ``--data-dir`` is not an
+    empty ledger)."""
+    s = Out.settings
+    if s.backend == "embedded" and not (Path(s.data_dir) / "ledger.sqlite3").exists():
+        fail(tr(f"--data-dir: {s.data_dir} 中没有账本（ledger.sqlite3）；写入类命令（如 publish、register）会新建账本",
+                f"--data-dir: no ledger in {s.data_dir} (ledger.sqlite3); a writing command (publish, register …) "
+                "makes one"))
     return open_app(read_only=True)
 
 

@@ -214,10 +214,13 @@ def test_verify_catches_a_rewritten_registry(examples_ledger: Path) -> None:
         (["worker"], "worker: 只在分布式后端运行", "worker: runs on the distributed backend"),
         (["rejections", "--limit", "0"], "--limit", "--limit"),
         (["inbox", "nobody"], "SUBSCRIBER: 'nobody' 未登记", "SUBSCRIBER: 'nobody' is not registered"),
+        (["--data-dir", "/nonexistent-ledger", "credit", "91330521MA2D7K3X47"],
+         "--data-dir: /nonexistent-ledger 中没有账本", "--data-dir: no ledger in /nonexistent-ledger"),
     ],
 )
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_bad_input_is_a_clear_error_on_stderr(tmp_path: Path, args: list[str], zh: str, en: str, lang: str) -> None:
+    assert run(tmp_path / "ledger", "tick", "--json").exit_code == 0  # an (empty) ledger there
     result = run(tmp_path / "ledger", "--lang", lang, *args)
     assert result.exit_code == 2, result.output
     assert (zh if lang == "zh" else en) in " ".join(result.stderr.split()), result.stderr

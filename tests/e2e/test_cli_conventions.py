@@ -77,6 +77,7 @@ def test_writing_commands_answer_in_json_too(tmp_path: Path) -> None:
         (["inbox", "nobody", "--json"], "SUBSCRIBER:"),
         (["replay", "91330521MA2D7K3X47", "--as-of", "yesterday", "--json"], "--as-of:"),
         (["--config", "/nonexistent.toml", "stats", "--json"], "/nonexistent.toml"),
+        (["--data-dir", "/nonexistent-ledger", "rejections", "--json"], "--data-dir:"),
         # click's own usage errors too
         (["credit", "--json"], "Missing argument 'code'"),
         (["credit", "91330521MA2D7K3X47", "--json", "--no-such-option"], "--no-such-option"),
@@ -84,6 +85,7 @@ def test_writing_commands_answer_in_json_too(tmp_path: Path) -> None:
     ],
 )
 def test_json_errors_are_a_json_object_on_stderr(tmp_path: Path, args: list[str], says: str) -> None:
+    assert run(tmp_path / "ledger", "tick", "--json").exit_code == 0  # an (empty) ledger there
     result = run(tmp_path / "ledger", *args)
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
