@@ -1,5 +1,7 @@
 """The CLI as a user drives it: examples published with `publish`, `verify` catching
-tampering, `replay` as of a past time, `sign`, `keys`, schema export kept in sync."""
+tampering, `replay` as of a past time, `sign`, `keys`, schema export kept in sync.
+(Its conventions — stderr, exit codes, JSON, width, language, China time — are in
+test_cli_conventions.py; the inbox and `ack` in test_cli_inbox.py.)"""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from tongxiu.entrypoints.cli import app
 from tongxiu.events.models import EVENT_TYPES, SYSTEM_TYPES
@@ -17,16 +19,22 @@ from tongxiu.services.examples import LEDGER_DEMO_KEY, build_examples
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
+WIDE = {"COLUMNS": "200"}
+"""Tests that look for a text in a table give it room (tests of the width set their own)."""
+
+
+def run(data: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    """The whole result: ``stdout``, ``stderr`` and ``output`` (both, as a terminal shows them)."""
+    return runner.invoke(app, ["--data-dir", str(data), *args], env={"TONGXIU_LANG": None, **WIDE, **(env or {})})  # type: ignore[dict-item]
 
 
 def cli(data: Path, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["--data-dir", str(data), *args])
+    result = run(data, *args)
     return result.exit_code, result.output
 
 
-@pytest.fixture
-def examples_ledger(tmp_path: Path) -> Path:
-    data = tmp_path / "ledger"
+def build_examples_ledger(data: Path) -> Path:
+    """A ledger holding every committed example, published one file at a time by the CLI."""
     data.mkdir()
     (data / "ledger.key").write_text(LEDGER_DEMO_KEY.private_key)
     for path in sorted((ROOT / "docs" / "examples").glob("*.json")):
@@ -34,6 +42,11 @@ def examples_ledger(tmp_path: Path) -> Path:
         assert code == 0, out
         assert json.loads(out)[0]["accepted"]
     return data
+
+
+@pytest.fixture
+def examples_ledger(tmp_path: Path) -> Path:
+    return build_examples_ledger(tmp_path / "ledger")
 
 
 def test_committed_examples_cover_every_submission_type_and_are_current() -> None:
@@ -126,14 +139,17 @@ def test_keys_sign_publish_round_trip(tmp_path: Path) -> None:
                     "--out", str(tmp_path / "signed.json"))
     assert code == 0, out
     code, out = cli(data, "publish", str(tmp_path / "signed.json"))
-    assert code == 0 and "accepted" in out
+    assert code == 0 and "已接收" in out and "订阅登记" in out
+    code, out = cli(data, "--lang", "en", "publish", str(tmp_path / "signed.json"))
+    assert code == 0 and "accepted(duplicate: the first receipt)" in out and "Subscription added" in out
     # signed with the wrong key: rejected, exit 1, reason shown
     assert cli(data, "keys", "other", "--out-dir", str(tmp_path))[0] == 0
     unsigned["submission_id"] = "s-2"
     (tmp_path / "unsigned.json").write_text(json.dumps(unsigned))
     cli(data, "sign", str(tmp_path / "unsigned.json"), "--key", str(tmp_path / "other.key"), "--out", str(tmp_path / "bad.json"))
-    code, out = cli(data, "publish", str(tmp_path / "bad.json"))
-    assert code == 1 and "signature_invalid" in out
+    result = run(data, "publish", str(tmp_path / "bad.json"))
+    assert result.exit_code == 1 and "已拒绝" in result.stdout and "signature_invalid" in result.stdout
+    assert result.stderr == ""  # a rejection is a result, not an error
     code, out = cli(data, "rejections", "--json")
     assert json.loads(out)[0]["receipt"]["reasons"][0]["code"] == "signature_invalid"
 
@@ -141,7 +157,10 @@ def test_keys_sign_publish_round_trip(tmp_path: Path) -> None:
 def test_demo_command_runs(tmp_path: Path) -> None:
     code, out = cli(tmp_path, "demo")
     assert code == 0, out
-    assert "repair_too_early" in out and "verify: OK" in out
+    assert "repair_too_early" in out and "校验: 通过" in out and "准予信用修复决定" in out
+    code, out = cli(tmp_path, "--lang", "en", "demo")
+    assert code == 0, out
+    assert "repair_too_early" in out and "verify: OK" in out and "Repair granted" in out
 
 
 def test_verify_catches_a_rewritten_registry(examples_ledger: Path) -> None:
@@ -177,28 +196,36 @@ def test_verify_catches_a_rewritten_registry(examples_ledger: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "says"),
+    ("args", "zh", "en"),
     [
-        (["credit", "91330521MA2D7K3X47"], "CODE: the ledger holds no events"),
-        (["verify", "NOTACODE"], "CODE: the ledger holds no events"),
-        (["replay", "NOTACODE", "--json"], "CODE: the ledger holds no events"),
-        (["stats", "--period", "2026-13"], "--period: expected YYYY, YYYY-MM"),
-        (["stats", "--period", "2025-06..2025-01"], "--period: the range starts after it ends"),
-        (["publish", "/nonexistent.json"], "FILE: cannot read /nonexistent.json"),
-        (["sign", "/nonexistent.json", "--key", "/nonexistent.key"], "FILE: cannot read"),
-        (["keys", "a/b"], "DEPARTMENT: 'a/b' must be"),
+        (["credit", "91330521MA2D7K3X47"], "CODE: 账本中没有企业", "CODE: the ledger holds no events"),
+        (["verify", "NOTACODE"], "CODE: 'NOTACODE' 不是有效的统一社会信用代码",
+         "CODE: 'NOTACODE' is not a valid unified social credit code"),
+        (["replay", "NOTACODE", "--json"], "不是有效的统一社会信用代码", "is not a valid unified social credit code"),
+        (["stats", "--period", "2026-13"], "--period: expected YYYY, YYYY-MM", "--period: expected YYYY, YYYY-MM"),
+        (["stats", "--period", "2025-06..2025-01"], "--period: the range starts after it ends",
+         "--period: the range starts after it ends"),
+        (["publish", "/nonexistent.json"], "FILE: 无法读取 /nonexistent.json", "FILE: cannot read /nonexistent.json"),
+        (["sign", "/nonexistent.json", "--key", "/nonexistent.key"], "FILE: 无法读取", "FILE: cannot read"),
+        (["keys", "a/b"], "DEPARTMENT: 'a/b' 应为", "DEPARTMENT: 'a/b' must be"),
         (["register", "x1", "--name", "n", "--domain", "d", "--jurisdiction", "33", "--public-key", "/nope.pub"],
-         "--public-key: cannot read /nope.pub"),
-        (["--config", "/nonexistent.toml", "stats"], "bad settings"),
-        (["worker"], "worker: runs on the distributed backend"),
-        (["rejections", "--limit", "0"], "--limit"),
+         "--public-key: 无法读取 /nope.pub", "--public-key: cannot read /nope.pub"),
+        (["--config", "/nonexistent.toml", "stats"], "配置有误", "bad settings"),
+        (["worker"], "worker: 只在分布式后端运行", "worker: runs on the distributed backend"),
+        (["rejections", "--limit", "0"], "--limit", "--limit"),
+        (["inbox", "nobody"], "SUBSCRIBER: 'nobody' 未登记", "SUBSCRIBER: 'nobody' is not registered"),
+        (["--data-dir", "/nonexistent-ledger", "credit", "91330521MA2D7K3X47"],
+         "--data-dir: /nonexistent-ledger 中没有账本", "--data-dir: no ledger in /nonexistent-ledger"),
     ],
 )
-def test_bad_input_is_a_clear_error(tmp_path: Path, args: list[str], says: str) -> None:
-    code, out = cli(tmp_path / "ledger", *args)
-    assert code == 2, out
-    assert says in " ".join(out.split()), out
-    assert "Traceback" not in out
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_bad_input_is_a_clear_error_on_stderr(tmp_path: Path, args: list[str], zh: str, en: str, lang: str) -> None:
+    assert run(tmp_path / "ledger", "tick", "--json").exit_code == 0  # an (empty) ledger there
+    result = run(tmp_path / "ledger", "--lang", lang, *args)
+    assert result.exit_code == 2, result.output
+    assert (zh if lang == "zh" else en) in " ".join(result.stderr.split()), result.stderr
+    assert "Traceback" not in result.output
+    assert result.stdout == "", "an error goes to stderr only"
 
 
 def test_sign_names_the_bad_key_and_the_bad_file(tmp_path: Path) -> None:
@@ -212,3 +239,5 @@ def test_sign_names_the_bad_key_and_the_bad_file(tmp_path: Path) -> None:
     assert code == 2 and "--key" in out
     code, out = cli(tmp_path, "sign", str(tmp_path / "list.json"), "--key", str(good_key))
     assert code == 2 and "must hold one JSON object" in " ".join(out.split())
+    code, out = cli(tmp_path, "sign", str(tmp_path / "list.json"), "--key", str(tmp_path / "bad.key"))
+    assert code == 2 and "不是十六进制的 Ed25519 私钥" in out

@@ -89,7 +89,7 @@ def test_key_lifecycle_commands_and_a_rotated_ledger_key(tmp_path: Path) -> None
     assert code == 0
     new_pub = tmp_path / "k" / "samr-deqing.pub"
     code, out = cli(data, "rotate-key", "samr-deqing", "--public-key", str(new_pub), "--reason", "年度轮换")
-    assert code == 0 and "accepted" in out, out
+    assert code == 0 and "已接收" in out and "部门密钥轮换" in out, out
     old_pub = tmp_path / "old.pub"
     from tongxiu.services.demo import demo_key
 
@@ -97,7 +97,7 @@ def test_key_lifecycle_commands_and_a_rotated_ledger_key(tmp_path: Path) -> None
     code, out = cli(data, "revoke-key", "samr-deqing", "--public-key", str(old_pub), "--reason", "泄露")
     assert code == 0, out
     code, out = cli(data, "revoke-key", "samr-deqing", "--public-key", str(old_pub), "--reason", "泄露")
-    assert code == 0 and "duplicate: first receipt" in out, out  # idempotent: the first receipt again
+    assert code == 0 and "（重复提交，返回首次回执）" in out, out  # idempotent: the first receipt again
     # the same revocation id with another body is a conflict (docs/signing.md §7), not recorded twice
     code, out = cli(data, "revoke-key", "samr-deqing", "--public-key", str(old_pub), "--reason", "again")
     assert code == 1 and "submission_id_conflict" in out, out

@@ -141,7 +141,7 @@ def test_tokens_file_formats(tmp_path: Path) -> None:
 def test_serve_needs_a_tokens_file(tmp_path: Path) -> None:
     from tongxiu.entrypoints.cli import app as cli
 
-    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "serve"], env={"TONGXIU_TOKENS_FILE": None})  # type: ignore[dict-item]
+    result = CliRunner().invoke(cli, ["--lang", "en", "--data-dir", str(tmp_path), "serve"], env={"TONGXIU_TOKENS_FILE": None})  # type: ignore[dict-item]
     assert result.exit_code == 2
     assert "no tokens file" in result.output
 
