@@ -100,6 +100,7 @@ def serve(
     import uvicorn
 
     from tongxiu.services.http import create_app, load_tokens
+    from tongxiu.services.http_logging import UVICORN_LOG_CONFIG
 
     settings = Out.settings
     tokens_file = tokens or settings.tokens_file
@@ -116,7 +117,7 @@ def serve(
         bind, at = host or settings.http_host, port or settings.http_port
         say(tr(f"同修 Tongxiu 运行于 http://{bind}:{at} — {settings.backend} 后端，{len(grants)} 个令牌；接口文档见 /docs",
                f"同修 Tongxiu on http://{bind}:{at} — {settings.backend} backend, {len(grants)} tokens; API docs at /docs"))
-        uvicorn.run(api, host=bind, port=at, log_level="info")
+        uvicorn.run(api, host=bind, port=at, log_level="info", log_config=UVICORN_LOG_CONFIG)
     finally:
         tongxiu.close()
 
