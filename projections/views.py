@@ -293,7 +293,9 @@ class EnterpriseState(BaseModel):
         index = self._kinds
         if index is None or index.records is not records or index.size != len(records):
             index = self._kinds = _KindIndex(records)
-            for r in records.values():
+            # in the order recorded: by the seq of the event that recorded each one (a document
+            # loaded from its parts holds its records in the store's order, not that one)
+            for r in sorted(records.values(), key=lambda r: r.history[0].seq if r.history else 0):
                 if r.violation_kind and r.status != "withdrawn":
                     index.kinds.setdefault(r.violation_kind, []).append(r.decision_no)
         return index.kinds.get(violation_kind, [])
@@ -480,6 +482,8 @@ class SupervisionCounters(BaseModel):
 class SupervisionState(BaseModel):
     department: str
     months: dict[str, SupervisionCounters] = Field(default_factory=dict)
+    seen: dict[str, int] = Field(default_factory=dict)
+    """The projector's watermark: stream -> last seq whose tallies this document has."""
 
     def month(self, key: str) -> SupervisionCounters:
         return self.months.setdefault(key, SupervisionCounters())
