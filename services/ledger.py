@@ -8,12 +8,13 @@ ports differ.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -143,6 +144,9 @@ class Ledger:
         self._cache: OrderedDict[str, EnterpriseState] = OrderedDict()
         self._cache_size = cache_size
         self._registry: RegistryState | None = None
+        self._at_edge: dict[int, Submission] = {}
+        """Submissions parsed by :meth:`at_edge` and on their way to :meth:`submit` (by id,
+        holding the object, so an id is never reused while it is here)."""
         self.transparency: Transparency | None = None
         """Issue 9: set where the backend keeps a transparency log; receipts then carry their
         leaves and a signed checkpoint including them."""
@@ -226,9 +230,15 @@ class Ledger:
     # ------------------------------------------------------------------ submit
 
     def submit(self, raw: Submission | Unreadable | dict[str, Any] | str | bytes) -> Receipt:
-        """Check, then record: a receipt with sequence numbers and hashes, or the rejection."""
+        """Check, then record: a receipt with sequence numbers and hashes, or the rejection.
+
+        What arrives is parsed once: a submission :meth:`at_edge` has just parsed (the same
+        object, handed on through the transport in this process) is taken as it is; anything
+        else (the worker's bytes from the submissions topic, an object built by a caller) is
+        parsed here. The signatures are checked here, over the whole submission as parsed."""
         now = self.clock.now()
-        submission = self.parse(raw, now)
+        edge = self._at_edge.get(id(raw)) if isinstance(raw, Submission) else None
+        submission = edge if edge is raw and edge is not None else self.parse(raw, now)
         if isinstance(submission, Receipt):
             return submission
 
@@ -254,6 +264,22 @@ class Ledger:
                 if previous:
                     return receipt_for(previous, duplicate=True)
         raise ConcurrencyError(f"stream {submission.stream} kept changing; gave up after {MAX_RETRIES} tries")
+
+    @contextlib.contextmanager
+    def at_edge(self, raw: Submission | Unreadable | dict[str, Any] | str | bytes) -> Iterator[Submission | Receipt]:
+        """Parse at the edge (``Tongxiu.submit``): yields the submission (or the recorded
+        rejection of what could not be read), and while the block runs, :meth:`submit` in this
+        process takes that very object without parsing it again. A transport that serialises
+        (Kafka) hands the worker bytes, which its ledger parses, once."""
+        parsed = self.parse(raw, self.clock.now())
+        if isinstance(parsed, Receipt):
+            yield parsed
+            return
+        self._at_edge[id(parsed)] = parsed
+        try:
+            yield parsed
+        finally:
+            self._at_edge.pop(id(parsed), None)
 
     def parse(
         self, raw: Submission | Unreadable | dict[str, Any] | str | bytes, now: datetime
