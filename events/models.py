@@ -668,3 +668,8 @@ DEPARTMENT_TYPES = frozenset(
 
 INSPECTION_TYPES = frozenset({"inspection_started", "inspection_ended", "inspection_rated"})
 """Inspection facts, on the inspected enterprise's stream."""
+
+SUPERVISION_TYPES = DEPARTMENT_TYPES | INSPECTION_TYPES | {"supervisor_designated"}
+"""Every fact of supervision of enforcers and inspections (the one list: checked by
+``tongxiu.services.supervision_rules``; the first two groups folded by
+``tongxiu.projections.supervision``)."""

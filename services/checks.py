@@ -17,10 +17,9 @@ from typing import Any
 
 from tongxiu.events.envelope import Envelope, Reason
 from tongxiu.events.models import (
-    DEPARTMENT_TYPES,
     EVENT_TYPES,
-    INSPECTION_TYPES,
     LEDGER_DEPARTMENT,
+    SUPERVISION_TYPES,
     BackfillAuthorized,
     ComplianceAdviceIssued,
     CreditListIncluded,
@@ -138,11 +137,10 @@ Check = Callable[[CheckStep, Any], list[Reason]]
 CHECKS: dict[type[Fact], Check] = {}
 """Event type -> the rules a fact of that type must meet (after the checks common to all)."""
 
-SUPERVISION_CHECKED = DEPARTMENT_TYPES | INSPECTION_TYPES | {"supervisor_designated"}
 
 CHECKS_IGNORED: dict[type[Fact], str] = {
     **{EVENT_TYPES[t]: "checked by services.supervision_rules.check_supervision_event"
-       for t in SUPERVISION_CHECKED},
+       for t in SUPERVISION_TYPES},
 }
 """Event types without an entry in CHECKS, each with the reason (filled below)."""
 
