@@ -25,7 +25,7 @@ from tongxiu.projections.views import (
     SupervisionState,
     SyncView,
 )
-from tongxiu.services.ledger import Ledger, sign_submission
+from tongxiu.services.ledger import Ledger
 from tongxiu.services.ports import (
     Clock,
     EventLog,
@@ -36,6 +36,7 @@ from tongxiu.services.ports import (
     RejectionRecord,
 )
 from tongxiu.services.sdk import FeedPort, Transport
+from tongxiu.services.submission import sign_submission
 
 
 @dataclass
