@@ -152,3 +152,37 @@ def test_documents_in_the_older_layout_are_read_and_rewritten(demo: Tongxiu, tmp
     assert f"{SEEN}/{code}" in parts
     head = projector.store.load_head(PROJECTION, sup_key)
     assert head is not None and OLD_SEEN not in head and head[SEEN] == {}
+
+
+def test_a_ledger_written_before_the_one_projector_keeps_working(tmp_path: Path) -> None:
+    """An embedded ledger from before: its saved position is the log position (the same
+    number as the count of events applied), its supervision documents and inboxes carry no
+    watermarks. Opened again, it goes on from there and ends equal to a rebuild."""
+    from bench.long_history import cycles_for
+    from bench.write_replay import enterprise_codes
+    from tests.unit.test_incremental_storage import CLOCK_AT, fresh
+    from tongxiu.services.ports import ManualClock
+
+    app = fresh(tmp_path / "l")
+    codes = enterprise_codes(2)
+    for i, code in enumerate(codes):
+        for sub in cycles_for(code, 1, first=10 * i)[0]:
+            assert app.submit(sub).accepted
+    db = app.log.db  # type: ignore[attr-defined]
+    with db.transaction() as conn:  # the layout before: no watermark parts
+        conn.execute("DELETE FROM projection_parts WHERE part LIKE ?", (f"{SEEN}/%",))
+    app.close()
+    again = open_embedded(Settings(data_dir=tmp_path / "l"), clock=ManualClock(CLOCK_AT))
+    try:
+        for i, code in enumerate(codes):
+            for sub in cycles_for(code, 1, first=100 + 10 * i)[0]:
+                assert again.submit(sub).accepted
+        live = docs(again.projections)
+        assert again.read_models.position() == sum(again.log.last_seq(s) for s in again.log.streams())
+        again.rebuild()
+        rebuilt = docs(again.projections)
+        sup = supervision_key("samr-deqing")
+        assert live[sup]["months"] == rebuilt[sup]["months"]
+        assert {k: v for k, v in live.items() if k != sup} == {k: v for k, v in rebuilt.items() if k != sup}
+    finally:
+        again.close()
