@@ -6,6 +6,7 @@ The distributed backend's pieces are in ``tongxiu.infra.distributed``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from tongxiu.events.signing import KeyPair
@@ -14,8 +15,9 @@ from tongxiu.infra.embedded import InProcessTransport, LocalFeed
 from tongxiu.services.app import Tongxiu
 from tongxiu.services.config import Settings
 from tongxiu.services.ledger import Ledger
-from tongxiu.services.ports import Clock, SystemClock
-from tongxiu.streams.processor import InProcessProjection, ProjectionRunner
+from tongxiu.services.ports import Clock, OffsetStore, ProjectionStore, SystemClock
+from tongxiu.streams.processor import InProcessProjection
+from tongxiu.streams.projector import Projector
 
 __all__ = ["ledger_key", "ledger_key_path", "load_rules", "open_app", "open_embedded", "open_memory"]
 
@@ -60,26 +62,9 @@ def open_embedded(
     from tongxiu.services.transparency import Transparency
 
     ledger.transparency = Transparency(SqliteTransparencyLog(db), ledger.key, clock.now)
-    offsets = SqliteOffsetStore(db)
-    read_models = InProcessProjection(ProjectionRunner(store, rules), log)
-    app = Tongxiu(
-        log=log,
-        rejections=rejections,
-        projections=store,
-        offsets=offsets,
-        clock=clock,
-        rules=rules,
-        ledger=ledger,
-        transport=InProcessTransport(ledger, read_models),
-        read_models=read_models,
-        feed=LocalFeed(log, offsets),
-        backend="embedded",
-        closers=[db.close],
+    return _in_process(
+        ledger, store, SqliteOffsetStore(db), backend="embedded", closers=[db.close], start=not read_only
     )
-    if not read_only:
-        ledger.bootstrap()
-        app.process()
-    return app
 
 
 def open_memory(
@@ -97,26 +82,39 @@ def open_memory(
 
     storage = MemoryStorage()
     clock = clock or SystemClock()
-    rules = load_rules(settings or Settings())
     log = MemoryEventLog(storage)
-    rejections = MemoryRejectionLog(storage)
-    store = MemoryProjectionStore(storage)
-    offsets = MemoryOffsetStore(storage)
-    ledger = Ledger(log, rejections, clock, rules, key or KeyPair.generate())
-    read_models = InProcessProjection(ProjectionRunner(store, rules), log)
+    ledger = Ledger(log, MemoryRejectionLog(storage), clock, load_rules(settings or Settings()), key or KeyPair.generate())
+    return _in_process(ledger, MemoryProjectionStore(storage), MemoryOffsetStore(storage), backend="memory")
+
+
+def _in_process(
+    ledger: Ledger,
+    store: ProjectionStore,
+    offsets: OffsetStore,
+    *,
+    backend: str,
+    closers: list[Callable[[], None]] | None = None,
+    start: bool = True,
+) -> Tongxiu:
+    """The in-process wiring shared by the embedded and the memory backends: the ledger's own
+    ports, the one projector fed from the log in this process, the local feed. ``start``:
+    bootstrap the registry and bring the read models up to the log."""
+    read_models = InProcessProjection(Projector(store, ledger.log, ledger.rules))
     app = Tongxiu(
-        log=log,
-        rejections=rejections,
+        log=ledger.log,
+        rejections=ledger.rejections,
         projections=store,
         offsets=offsets,
-        clock=clock,
-        rules=rules,
+        clock=ledger.clock,
+        rules=ledger.rules,
         ledger=ledger,
         transport=InProcessTransport(ledger, read_models),
         read_models=read_models,
-        feed=LocalFeed(log, offsets),
-        backend="memory",
+        feed=LocalFeed(ledger.log, offsets),
+        backend=backend,
+        closers=closers or [],
     )
-    ledger.bootstrap()
-    app.process()
+    if start:
+        ledger.bootstrap()
+        app.process()
     return app

@@ -29,8 +29,9 @@ from tongxiu.services.config import Settings
 from tongxiu.services.ledger import Ledger
 from tongxiu.services.ports import Clock, EventLog, ProjectionStore, ReadSync, SystemClock
 from tongxiu.services.sdk import FeedItem, FeedPort, InboxPort, feed_item, is_feed_event
-from tongxiu.streams.processor import ProjectionRunner, rebuild
-from tongxiu.streams.worker import Projector, ShardedHandler, SubmissionHandler, WorkerDeps
+from tongxiu.streams.processor import rebuild
+from tongxiu.streams.projector import Projector
+from tongxiu.streams.worker import ShardedHandler, SubmissionHandler, WorkerDeps
 
 log = logging.getLogger("tongxiu.distributed")
 
@@ -109,7 +110,7 @@ class WorkerProjection(ReadSync):
     """The distributed backend's :class:`ReadSync`: the projection agent of ``tongxiu worker``
     folds the events topic; ``catch_up`` waits until it has applied every event the log holds
     (its saved position is the count of events applied). ``rebuild`` folds the Cassandra log
-    here, with the embedded backend's runner (stop the worker first)."""
+    here, with the same projector the worker runs (stop the worker first)."""
 
     def __init__(self, store: ProjectionStore, log_: EventLog, rules: Rules, *, timeout_s: float = 60.0,
                  settle_s: float = 2.0) -> None:
@@ -123,7 +124,7 @@ class WorkerProjection(ReadSync):
         return self.store.position(PROJECTION)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        return rebuild(ProjectionRunner(self.store, self.rules), self.log, progress)
+        return rebuild(Projector(self.store, self.log, self.rules), self.log, progress)
 
     def catch_up(self) -> int:
         """Waits for the applied-count to reach the log's size. The exact per-stream test

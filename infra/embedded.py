@@ -12,8 +12,9 @@ from tongxiu.services.sdk import FeedItem, FeedPort, InboxPort, Transport, feed_
 
 
 class InProcessTransport(Transport):
-    """The embedded backend's transport: ``Ledger.submit`` in this process, then the read
-    models are brought up to the log (read your writes)."""
+    """The embedded backend's transport: ``Ledger.submit`` in this process on the submission
+    ``Tongxiu.submit`` parsed (the same object: not parsed again), then the read models are
+    brought up to the log (read your writes)."""
 
     def __init__(self, ledger: Ledger, read_models: ReadSync) -> None:
         self.ledger = ledger

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tongxiu.projections.keys import PROJECTION
-from tongxiu.streams.processor import ProjectionRunner
+from tongxiu.streams.processor import catch_up
+from tongxiu.streams.projector import Projector
 
 
 def differences(a: Any, b: Any, path: str = "", limit: int = 10) -> list[str]:
@@ -45,7 +46,7 @@ def verify_projections(app: Any) -> ProjectionCheck:
     db = Database(":memory:")
     try:
         fresh = SqliteProjectionStore(db)
-        ProjectionRunner(fresh, app.rules).catch_up(app.log)
+        catch_up(Projector(fresh, app.log, app.rules), app.log)
         out = ProjectionCheck()
         live_keys = set(app.projections.keys(PROJECTION))
         keys = sorted(live_keys | set(fresh.keys(PROJECTION)))

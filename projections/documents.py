@@ -29,8 +29,8 @@ SPLIT: dict[str, dict[str, str]] = {
         "submissions": "list",
         "credit.repairs_granted_on": "list",
     },
-    "supervision:": {"months": "dict"},
-    "inbox:": {"pending": "dict"},
+    "supervision:": {"months": "dict", "seen": "dict"},
+    "inbox:": {"pending": "dict", "seen": "dict"},
 }
 """Key prefix -> the collections stored one row per entry (dotted path -> dict or list)."""
 
@@ -289,11 +289,16 @@ class _Replaced(Exception):
     """A tracked collection was replaced or shrunk: the document is written whole."""
 
 
+def all_parts(tracker: Tracker) -> dict[str, Any]:
+    """Every part of the tracked document (to write it whole)."""
+    return split(tracker.key, _json(tracker.obj))
+
+
 def changed_parts(tracker: Tracker) -> tuple[dict[str, Any], bool]:
     """(parts to write, whole): ``whole`` means delete every stored part first."""
     try:
         return tracker.changes(), False
     except _Replaced:
-        return split(tracker.key, _json(tracker.obj)), True
+        return all_parts(tracker), True
 
 

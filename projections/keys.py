@@ -13,6 +13,10 @@ PROJECTION = "ledger"
 
 REGISTRY_KEY = "registry"
 
+SEEN = "seen"
+"""The per-stream watermark (stream -> last seq applied) in the cross-enterprise read models
+(supervision, inbox): see ``tongxiu.streams.projector``."""
+
 
 def enterprise_key(code: str) -> str:
     return f"enterprise:{code}"

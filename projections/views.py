@@ -1,7 +1,9 @@
 """Read-model types: what the credit, rectification, sync and registry views hold.
 
 They are plain pydantic models so that every backend stores them as JSON and every reader
-(CLI, SDK, HTTP) gets the same shape.
+(CLI, SDK, HTTP) gets the same shape. The enterprise's state is here; the registry's, the
+supervision figures and oversight, and the rectification item are in ``views_registry``,
+``views_supervision`` and ``views_items``, and every name is importable from here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
 
+from tongxiu.projections.views_items import Evidence, RectificationItem, Verdict
+from tongxiu.projections.views_registry import DepartmentInfo, KeyWindow, RegistryState, Subscription
+from tongxiu.projections.views_supervision import (
+    CaseReview,
+    Complaint,
+    Finding,
+    InspectionRecord,
+    OversightView,
+    SupervisionCounters,
+    SupervisionState,
+)
 from tongxiu.projections.workdays import china_day
 
 RecordStatus = Literal["publicized", "not_publicized", "repaired", "expired", "withdrawn"]
@@ -144,46 +157,6 @@ class CreditView(BaseModel):
         ]
 
 
-class Evidence(BaseModel):
-    at: datetime
-    by: str
-    text: str
-    documents: list[str] = Field(default_factory=list)
-
-
-class Verdict(BaseModel):
-    verdict: Literal["verified", "rejected"]
-    at: datetime
-    reason: str = ""
-
-
-class RectificationItem(BaseModel):
-    advice_no: str
-    item_id: str
-    decision_no: str
-    issued_by: str
-    issued_at: datetime
-    requirement: str
-    deadline: date
-    lead_department: str
-    participating_departments: list[str] = Field(default_factory=list)
-    binding: bool = False
-    """A binding correction (责令改正) gates repair; advisory items do not."""
-    evidence: list[Evidence] = Field(default_factory=list)
-    verdicts: dict[str, Verdict] = Field(default_factory=dict)
-    status: Literal["open", "evidence_submitted", "rejected", "closed"] = "open"
-    closed_at: datetime | None = None
-    overdue_marked: bool = False
-
-    @property
-    def owners(self) -> list[str]:
-        return [self.lead_department, *[d for d in self.participating_departments if d != self.lead_department]]
-
-    def overdue_as_of(self, day: date) -> bool:
-        """Open past its deadline on the China day ``day`` (or already marked overdue)."""
-        return self.status != "closed" and (self.overdue_marked or day > self.deadline)
-
-
 class RectificationView(BaseModel):
     enterprise: str
     items: dict[str, RectificationItem] = Field(default_factory=dict)
@@ -293,7 +266,9 @@ class EnterpriseState(BaseModel):
         index = self._kinds
         if index is None or index.records is not records or index.size != len(records):
             index = self._kinds = _KindIndex(records)
-            for r in records.values():
+            # in the order recorded: by the seq of the event that recorded each one (a document
+            # loaded from its parts holds its records in the store's order, not that one)
+            for r in sorted(records.values(), key=lambda r: r.history[0].seq if r.history else 0):
                 if r.violation_kind and r.status != "withdrawn":
                     index.kinds.setdefault(r.violation_kind, []).append(r.decision_no)
         return index.kinds.get(violation_kind, [])
@@ -321,248 +296,11 @@ class EnterpriseState(BaseModel):
         )
 
 
-class KeyWindow(BaseModel):
-    """One signing key of a department and when the ledger accepted it (issue 9)."""
-
-    public_key: str
-    algorithm: str = "ed25519"
-    valid_from: datetime
-    """The recording time of the registration or rotation that introduced it."""
-    valid_until: datetime | None = None
-    """The recording time of the rotation that replaced it or the revocation (exclusive)."""
-    revoked: bool = False
-
-
-class DepartmentInfo(BaseModel):
-    department_id: str
-    name: str
-    kind: Literal["department", "credit_platform", "ledger"]
-    domain: str
-    jurisdiction: str
-    public_key: str
-    """The key the department signs with now ("" after its current key was revoked)."""
-    registered_at: datetime
-    keys: list[KeyWindow] = Field(default_factory=list)
-    """Every key it had, oldest first (empty in read models written before key rotation)."""
-
-    def keys_at(self, recorded_at: datetime) -> list[str]:
-        """The keys valid for an event recorded at ``recorded_at``: the one whose window holds
-        it — windows include their end instant, since an event recorded at the very instant of
-        a rotation or revocation may have been accepted just before it (the ledger itself
-        refuses a revoked key from the revocation on: ``key_revoked``)."""
-        if not self.keys:
-            return [self.public_key] if self.public_key else []
-        return [
-            w.public_key
-            for w in self.keys
-            if w.valid_from <= recorded_at and (w.valid_until is None or recorded_at <= w.valid_until)
-        ]
-
-    def revoked(self, public_key: str) -> KeyWindow | None:
-        return next((w for w in self.keys if w.public_key == public_key and w.revoked), None)
-
-
-class Subscription(BaseModel):
-    subscriber: str
-    jurisdictions: list[str] = Field(default_factory=list)
-    domains: list[str] = Field(default_factory=list)
-
-    def matches(self, enterprise: str, domain: str) -> bool:
-        area = enterprise[2:8] if len(enterprise) == 18 else ""
-        if self.jurisdictions and not any(area.startswith(j) for j in self.jurisdictions):
-            return False
-        return not self.domains or domain in self.domains
-
-
-class RegistryState(BaseModel):
-    seq: int = 0
-    last_hash: str = "0" * 64
-    departments: dict[str, DepartmentInfo] = Field(default_factory=dict)
-    subscriptions: dict[str, Subscription] = Field(default_factory=dict)
-    legacy_codes: dict[str, str] = Field(default_factory=dict)
-    """Known legacy credit codes registered by the operator, with their source."""
-    backfills: dict[str, date] = Field(default_factory=dict)
-    """Departments allowed to import history, and the last ledger day they may."""
-    supervisors: dict[str, str] = Field(default_factory=dict)
-    """司法行政 departments with the supervisor role, and the area code prefix they supervise."""
-
-    def supervises(self, supervisor: str, department: str) -> bool:
-        """``supervisor`` holds the role over ``department``'s jurisdiction."""
-        area = self.supervisors.get(supervisor)
-        info = self.departments.get(department)
-        return area is not None and info is not None and info.jurisdiction.startswith(area)
-
-    def subscribers_for(self, enterprise: str, decider: str) -> list[str]:
-        domain = self.departments[decider].domain if decider in self.departments else ""
-        return sorted(
-            s.subscriber
-            for s in self.subscriptions.values()
-            if s.subscriber != decider and s.matches(enterprise, domain)
-        )
-
-
-class SupervisionCounters(BaseModel):
-    """Per department and month."""
-
-    penalties: int = 0
-    no_penalties: int = 0
-    served_with_notice: int = 0
-    served_with_notice_and_advice: int = 0
-    rectification_found: int = 0
-    rectification_closed: int = 0
-    rectification_overdue: int = 0
-    repairs_decided: int = 0
-    repairs_decided_within_deadline: int = 0
-    repairs_granted: int = 0
-    repairs_refused: int = 0
-    deliveries_received: int = 0
-    syncs_acknowledged: int = 0
-    syncs_acknowledged_within_deadline: int = 0
-    sync_ack_seconds_total: float = 0.0
-    syncs_overdue: int = 0
-    syncs_declined: int = 0
-    repair_replies_within_deadline: int = 0
-    """Repair decisions made within the 10-working-day reply deadline (applicant told in time)."""
-    facts_recorded_late: int = 0
-    facts_backfilled: int = 0
-    withdrawals: int = 0
-    withdrawals_within_deadline: int = 0
-    repairs_forwarded: int = 0
-    """Applications the one window forwarded to the identifying department (credited to the window)."""
-    repairs_received_by_forwarding: int = 0
-    """Forwarded applications received (credited to the identifying department)."""
-    repairs_not_accepted: int = 0
-    """不予受理 answers (credited to whoever recorded them)."""
-    list_inclusions: int = 0
-    list_removals: int = 0
-    # 不予处罚 by basis, with the fines waived (免罚金额)
-    no_penalties_first_violation: int = 0
-    no_penalties_minor: int = 0
-    no_penalties_no_fault: int = 0
-    waived_fine_yuan: float = 0.0
-    # 执法监督 of the department (its own stream): 案卷评查, findings, 对账·核账·销账
-    case_files_reviewed: int = 0
-    findings_raised: int = 0
-    findings_rectified: int = 0
-    findings_rejected: int = 0
-    findings_overdue: int = 0
-    findings_case_review: int = 0
-    findings_escorted: int = 0
-    findings_station: int = 0
-    findings_self_check: int = 0
-    findings_cross_check: int = 0
-    findings_complaint: int = 0
-    complaints_received: int = 0
-    complaints_resolved: int = 0
-    complaints_resolved_within_deadline: int = 0
-    complaints_overdue: int = 0
-    # 涉企检查 led by the department (a joint inspection counts once, for its lead)
-    inspections: int = 0
-    inspections_code_shown: int = 0
-    inspections_joint: int = 0
-    inspections_planned: int = 0
-    inspections_over_limit: int = 0
-    inspections_rated: int = 0
-    inspection_score_total: int = 0
-    enterprise_months_inspected: int = 0
-    """Enterprises inspected, once per enterprise and month, credited to the first inspection's lead."""
-
-    def add(self, other: SupervisionCounters) -> SupervisionCounters:
-        return SupervisionCounters(
-            **{name: getattr(self, name) + getattr(other, name) for name in type(self).model_fields}
-        )
-
-    @property
-    def penalties_without_notice(self) -> int:
-        return self.penalties - self.served_with_notice
-
-
-class SupervisionState(BaseModel):
-    department: str
-    months: dict[str, SupervisionCounters] = Field(default_factory=dict)
-
-    def month(self, key: str) -> SupervisionCounters:
-        return self.months.setdefault(key, SupervisionCounters())
-
-
-# --------------------------------------------------------------------------- supervision of enforcers
-
-
-class Finding(RectificationItem):
-    """A supervision finding against a department: the rectification item's loop (evidence →
-    verdict → closed / overdue) with the supervisor as the owner who signs off.
-    ``advice_no`` holds the source reference (the review, complaint or ``source``), ``item_id``
-    the finding id, ``lead_department`` the supervisor."""
-
-    department: str
-    source: str
-    category: str
-    review_id: str | None = None
-    complaint_id: str | None = None
-    inspection_ref: str | None = None
-
-
-class CaseReview(BaseModel):
-    review_id: str
-    case_ref: str
-    campaign: str
-    reviewer: str
-    reviewed_at: datetime
-    problems_found: int = 0
-
-
-class Complaint(BaseModel):
-    complaint_id: str
-    channel: str
-    category: str
-    summary: str
-    about_ref: str | None = None
-    received_by: str
-    received_at: datetime
-    deadline: date
-    deadline_estimated: bool = False
-    status: Literal["received", "assigned", "resolved"] = "received"
-    assigned_at: datetime | None = None
-    resolved_at: datetime | None = None
-    resolved_by: str | None = None
-    outcome: str | None = None
-    reply: str = ""
-    resolved_within_deadline: bool | None = None
-    overdue_marked: bool = False
-
-    def overdue_as_of(self, day: date) -> bool:
-        return self.status != "resolved" and (self.overdue_marked or day > self.deadline)
-
-
-class OversightView(BaseModel):
-    department: str
-    reviews: dict[str, CaseReview] = Field(default_factory=dict)
-    findings: dict[str, Finding] = Field(default_factory=dict)
-    complaints: dict[str, Complaint] = Field(default_factory=dict)
-
-
-class InspectionRecord(BaseModel):
-    inspection_id: str
-    departments: list[str]
-    officers: list[str]
-    code: str | None = None
-    code_shown: bool
-    plan_ref: str | None = None
-    joint: bool
-    mode: str = "on_site"
-    items: list[str] = Field(default_factory=list)
-    started_at: datetime
-    started_by: str
-    ended_at: datetime | None = None
-    outcome: str | None = None
-    score: int | None = None
-    rated_via: str | None = None
-    year_count: int = 1
-    """This enterprise's inspections in the calendar year, across departments, including this one."""
-    limit: int | None = None
-    """The local limit per enterprise and year in force (None: no limit set)."""
-    over_limit: bool = False
-    """Above the local limit (无事不扰): recorded and flagged, not refused."""
-
-
 EnterpriseState.model_rebuild()
+
+__all__ = [
+    "CaseReview", "Complaint", "CreditListEntry", "CreditRecord", "CreditView", "Delivery", "DepartmentInfo",
+    "EnterpriseState", "Evidence", "Finding", "InspectionRecord", "KeyWindow", "OversightView",
+    "RecordStatus", "RectificationItem", "RectificationView", "RegistryState", "RepairApplication",
+    "StatusChange", "Subscription", "SupervisionCounters", "SupervisionState", "SyncView", "Verdict",
+]

@@ -25,7 +25,7 @@ from tongxiu.projections.views import (
     SupervisionState,
     SyncView,
 )
-from tongxiu.services.ledger import Ledger, sign_submission
+from tongxiu.services.ledger import Ledger
 from tongxiu.services.ports import (
     Clock,
     EventLog,
@@ -36,6 +36,7 @@ from tongxiu.services.ports import (
     RejectionRecord,
 )
 from tongxiu.services.sdk import FeedPort, Transport
+from tongxiu.services.submission import sign_submission
 
 
 @dataclass
@@ -65,11 +66,13 @@ class Tongxiu:
 
     def submit(self, raw: Submission | Unreadable | dict[str, Any] | str | bytes) -> Receipt:
         """Parse at the edge (what cannot be read is rejected and recorded here), then send
-        through the transport to ``Ledger.submit``."""
-        submission = self.ledger.parse(raw, self.clock.now())
-        if isinstance(submission, Receipt):
-            return submission
-        return self.transport.send(submission)
+        the parsed submission through the transport to ``Ledger.submit``, which does not parse
+        it again (embedded: the same object travels on; distributed: the Kafka transport
+        serialises it and the worker parses those bytes, once, on its side)."""
+        with self.ledger.at_edge(raw) as submission:
+            if isinstance(submission, Receipt):
+                return submission
+            return self.transport.send(submission)
 
     def emit(self, stream: str, events: Sequence[Event], *, submission_id: str) -> Receipt:
         """Submit facts as the ledger itself (registrations, time-driven facts), by the same

@@ -8,25 +8,20 @@ ports differ.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
-import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from tongxiu.events.codes import check_uscc
 from tongxiu.events.envelope import (
     Envelope,
     Reason,
     Receipt,
-    RecordedEvent,
-    SignedEvent,
     Submission,
-    events_digest,
-    signing_bytes,
 )
 from tongxiu.events.models import (
     LEDGER_DEPARTMENT,
@@ -34,16 +29,14 @@ from tongxiu.events.models import (
     REGISTRY_STREAM,
     DepartmentRegistered,
     Event,
-    PropagationScheduled,
-    is_department_stream,
 )
-from tongxiu.events.signing import KeyPair, verify
+from tongxiu.events.signing import KeyPair
 from tongxiu.events.wire import Unreadable, clean_text, parse_submission, record_of
-from tongxiu.projections.fold import Rules, china_day, fold_enterprise, fold_registry
+from tongxiu.projections.fold import Rules, fold_enterprise, fold_registry
 from tongxiu.projections.views import EnterpriseState, RegistryState
-from tongxiu.services.decide import check_event, reason
+from tongxiu.services.authenticate import authenticate
+from tongxiu.services.decide import check_event
 from tongxiu.services.idempotency import conflict_reason, same_as_recorded, same_as_rejected
-from tongxiu.services.key_lifecycle import revoked_key_reason
 from tongxiu.services.ports import (
     Clock,
     ConcurrencyError,
@@ -52,75 +45,13 @@ from tongxiu.services.ports import (
     RejectionRecord,
     StoredEvent,
 )
+from tongxiu.services.propagation import propagation
+from tongxiu.services.submission import EVENT_NAMESPACE, event_id_for, receipt_for, sign_submission
 from tongxiu.services.transparency import Transparency
 
-EVENT_NAMESPACE = uuid.UUID("6f1d2c3e-9a0b-4c5d-8e7f-0a1b2c3d4e5f")
+__all__ = ["EVENT_NAMESPACE", "MAX_RETRIES", "Ledger", "event_id_for", "receipt_for", "sign_submission"]
+
 MAX_RETRIES = 8
-
-
-def event_id_for(department: str, submission_id: str, index: int) -> str:
-    """Deterministic ids: the same submission always yields the same event ids, so two
-    backends fed the same submissions build identical hash chains."""
-    return str(uuid.uuid5(EVENT_NAMESPACE, f"{department}/{submission_id}/{index}"))
-
-
-def sign_submission(
-    key: KeyPair,
-    *,
-    department: str,
-    stream: str,
-    submission_id: str,
-    occurred_at: datetime,
-    events: Sequence[Event],
-    legacy_code: bool = False,
-) -> Submission:
-    """Build and sign a submission (what the producer SDK and ``tongxiu sign`` do): every
-    event's signature covers the whole submission (signature format 2)."""
-    digest = events_digest(events)
-    signed = [
-        SignedEvent(
-            event=ev,
-            signature=key.sign(
-                signing_bytes(
-                    stream=stream,
-                    department=department,
-                    submission_id=submission_id,
-                    occurred_at=occurred_at,
-                    index=i,
-                    legacy_code=legacy_code,
-                    event=ev,
-                    submission_digest=digest,
-                    submission_size=len(events),
-                )
-            ),
-        )
-        for i, ev in enumerate(events)
-    ]
-    return Submission(
-        submission_id=submission_id,
-        department=department,
-        stream=stream,
-        occurred_at=occurred_at,
-        legacy_code=legacy_code,
-        events=signed,
-    )
-
-
-def receipt_for(stored: Sequence[StoredEvent], *, duplicate: bool) -> Receipt:
-    first = stored[0].envelope
-    return Receipt(
-        submission_id=first.submission_id,
-        department=first.department,
-        stream=first.stream,
-        accepted=True,
-        recorded_at=first.recorded_at,
-        duplicate=duplicate,
-        events=[
-            RecordedEvent(event_id=s.envelope.event_id, type=s.envelope.type, seq=s.envelope.seq, hash=s.envelope.hash)
-            for s in stored
-            if s.envelope.submission_id == first.submission_id and s.envelope.department == first.department
-        ],
-    )
 
 
 class Ledger:
@@ -144,6 +75,9 @@ class Ledger:
         self._cache: OrderedDict[str, EnterpriseState] = OrderedDict()
         self._cache_size = cache_size
         self._registry: RegistryState | None = None
+        self._at_edge: dict[int, Submission] = {}
+        """Submissions parsed by :meth:`at_edge` and on their way to :meth:`submit` (by id,
+        holding the object, so an id is never reused while it is here)."""
         self.transparency: Transparency | None = None
         """Issue 9: set where the backend keeps a transparency log; receipts then carry their
         leaves and a signed checkpoint including them."""
@@ -227,9 +161,15 @@ class Ledger:
     # ------------------------------------------------------------------ submit
 
     def submit(self, raw: Submission | Unreadable | dict[str, Any] | str | bytes) -> Receipt:
-        """Check, then record: a receipt with sequence numbers and hashes, or the rejection."""
+        """Check, then record: a receipt with sequence numbers and hashes, or the rejection.
+
+        What arrives is parsed once: a submission :meth:`at_edge` has just parsed (the same
+        object, handed on through the transport in this process) is taken as it is; anything
+        else (the worker's bytes from the submissions topic, an object built by a caller) is
+        parsed here. The signatures are checked here, over the whole submission as parsed."""
         now = self.clock.now()
-        submission = self.parse(raw, now)
+        edge = self._at_edge.get(id(raw)) if isinstance(raw, Submission) else None
+        submission = edge if edge is raw and edge is not None else self.parse(raw, now)
         if isinstance(submission, Receipt):
             return submission
 
@@ -242,7 +182,7 @@ class Ledger:
         if earlier is not None and same_as_rejected(submission, earlier):
             return earlier.receipt.model_copy(update={"duplicate": True})
 
-        reasons = self._authenticate(submission)
+        reasons = authenticate(submission, self.registry())
         if reasons:
             return self._reject(submission, reasons, now, authenticated=False)
         if previous:
@@ -262,6 +202,22 @@ class Ledger:
                     return receipt_for(previous, duplicate=True)
         raise ConcurrencyError(f"stream {submission.stream} kept changing; gave up after {MAX_RETRIES} tries")
 
+    @contextlib.contextmanager
+    def at_edge(self, raw: Submission | Unreadable | dict[str, Any] | str | bytes) -> Iterator[Submission | Receipt]:
+        """Parse at the edge (``Tongxiu.submit``): yields the submission (or the recorded
+        rejection of what could not be read), and while the block runs, :meth:`submit` in this
+        process takes that very object without parsing it again. A transport that serialises
+        (Kafka) hands the worker bytes, which its ledger parses, once."""
+        parsed = self.parse(raw, self.clock.now())
+        if isinstance(parsed, Receipt):
+            yield parsed
+            return
+        self._at_edge[id(parsed)] = parsed
+        try:
+            yield parsed
+        finally:
+            self._at_edge.pop(id(parsed), None)
+
     def parse(
         self, raw: Submission | Unreadable | dict[str, Any] | str | bytes, now: datetime
     ) -> Submission | Receipt:
@@ -272,86 +228,6 @@ class Ledger:
         if isinstance(parsed, Unreadable):
             return self._reject(parsed, parsed.reasons, now, authenticated=False)
         return parsed
-
-    def _authenticate(self, submission: Submission) -> list[Reason]:
-        if submission.stream != REGISTRY_STREAM and not is_department_stream(submission.stream):
-            check = check_uscc(submission.stream)
-            if not check.valid and not submission.legacy_code:
-                return [
-                    reason(
-                        "credit_code_invalid",
-                        "stream",
-                        f"{submission.stream!r} 不是有效的统一社会信用代码（GB 32100-2015）：{check.reason}；"
-                        "旧代码须以 legacy_code=true 提交",
-                    )
-                ]
-        registry = self.registry()
-        info = registry.departments.get(submission.department)
-        digest = submission.digest()
-        if info is None:
-            first = submission.events[0].event
-            bootstrapping = (
-                not registry.departments
-                and isinstance(first, DepartmentRegistered)
-                and first.department_id == submission.department == LEDGER_DEPARTMENT
-            )
-            if not bootstrapping:
-                out = [reason("unknown_department", "department", f"部门 {submission.department!r} 未在登记簿中登记")]
-                return out + self._impersonation(submission, registry, digest, only_first=True)
-            assert isinstance(first, DepartmentRegistered)  # bootstrapping says so
-            public_key = first.public_key
-        else:
-            public_key = info.public_key
-        out = []
-        for i, signed in enumerate(submission.events):
-            if not verify(public_key, submission.signed_bytes(i, digest), signed.signature):
-                revoked = revoked_key_reason(submission, registry, i, digest)  # issue 9
-                other = None if revoked else self._signer(submission, registry, digest, i)
-                if revoked is not None:
-                    out.append(revoked)
-                elif other is not None:
-                    out.append(self._other_department(submission, i, other))
-                else:
-                    out.append(
-                        reason(
-                            "signature_invalid",
-                            f"events[{i}].signature",
-                            f"签名无法用部门 {submission.department} 登记的公钥验证（签名须覆盖整个提交："
-                            "编号、部门、企业、时间和全部事实及其顺序，签名格式 2）",
-                        )
-                    )
-        return out
-
-    @staticmethod
-    def _signer(submission: Submission, registry: RegistryState, digest: str, index: int) -> str | None:
-        """The registered department (other than the claimed one) whose key this signature
-        verifies with: an impersonation attempt, made visible."""
-        signed = submission.events[index]
-        message = submission.signed_bytes(index, digest)
-        for dept, info in sorted(registry.departments.items()):
-            if dept != submission.department and verify(info.public_key, message, signed.signature):
-                return dept
-        return None
-
-    def _impersonation(
-        self, submission: Submission, registry: RegistryState, digest: str, *, only_first: bool = False
-    ) -> list[Reason]:
-        out = []
-        for i in range(1 if only_first else len(submission.events)):
-            other = self._signer(submission, registry, digest, i)
-            if other is not None:
-                out.append(self._other_department(submission, i, other))
-        return out
-
-    @staticmethod
-    def _other_department(submission: Submission, index: int, other: str) -> Reason:
-        return reason(
-            "signature_of_other_department",
-            f"events[{index}].signature",
-            f"以部门 {submission.department} 的名义提交，签名却是部门 {other} 的密钥所签：冒用他人名义，已记录",
-            signed_by=other,
-            claimed=submission.department,
-        )
 
     def _decide_and_append(self, submission: Submission, now: datetime) -> Receipt:
         stream = submission.stream
@@ -395,7 +271,7 @@ class Ledger:
             if not is_registry and signed.event.type in PROPAGATED_TYPES:
                 assert work is not None
                 fold_enterprise(work, chain[0], self.rules)
-                chain.append(self._propagation(chain[0], registry, work, now))
+                chain.append(propagation(chain[0], registry, work, now, self.rules, self.key))
                 fold_enterprise(work, chain[1], self.rules)
             elif is_registry:
                 fold_registry(work_registry, chain[0])
@@ -419,47 +295,6 @@ class Ledger:
             assert work is not None
             self._remember(stream, work)
         return self._logged(receipt_for([StoredEvent(envelope=e, raw="") for e in envelopes], duplicate=False))
-
-    def _propagation(self, source: Envelope, registry: RegistryState, work: EnterpriseState, now: datetime) -> Envelope:
-        """The ledger's own fact, appended with the one it propagates: who must apply it, by
-        when. Subscribers are read from the registry at this moment and written down, so a
-        rebuild never depends on when it runs."""
-        decision_no = str(getattr(source.event, "decision_no"))  # noqa: B009 - every propagated type has one
-        record = work.credit.records.get(decision_no)
-        decider = record.department if record is not None else source.department
-        policy = self.rules.policies.for_jurisdiction(source.stream[2:8])
-        days = (
-            policy.withdrawal_deadline_working_days
-            if source.type == "decision_withdrawn"
-            else policy.sync_deadline_working_days
-        )
-        deadline = self.rules.calendar.add_working_days(china_day(now), days)
-        fact = PropagationScheduled(
-            source_event_id=source.event_id,
-            source_type=source.type,
-            decision_no=decision_no,
-            subscribers=registry.subscribers_for(source.stream, decider),
-            deadline=deadline.date,
-            deadline_estimated=deadline.estimated,
-        )
-        submission_id = f"propagate:{source.event_id}"
-        env = Envelope(
-            event_id=event_id_for(LEDGER_DEPARTMENT, submission_id, 0),
-            stream=source.stream,
-            seq=source.seq + 1,
-            department=LEDGER_DEPARTMENT,
-            submission_id=submission_id,
-            index=0,
-            occurred_at=source.occurred_at,
-            recorded_at=now,
-            event=fact,
-            signature="",
-            signature_format=2,
-            submission_digest=events_digest([fact]),
-            submission_size=1,
-            prev_hash=source.hash,
-        )
-        return env.model_copy(update={"signature": self.key.sign(env.signed_bytes())}).sealed()
 
     def _reject(
         self, submission: Submission | Unreadable, reasons: list[Reason], now: datetime, *, authenticated: bool

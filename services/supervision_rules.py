@@ -12,8 +12,8 @@ from __future__ import annotations
 from tongxiu.events.envelope import Envelope, Reason
 from tongxiu.events.models import (
     DEPARTMENT_TYPES,
-    INSPECTION_TYPES,
     LEDGER_DEPARTMENT,
+    SUPERVISION_TYPES,
     CaseFileReviewed,
     ComplaintAssigned,
     ComplaintOverdue,
@@ -55,7 +55,7 @@ def _r(code: str, field: str | None, message: str, **detail: object) -> Reason:
 
 def applies(env: Envelope) -> bool:
     t = env.event.type
-    return t in DEPARTMENT_TYPES or t in INSPECTION_TYPES or t == "supervisor_designated" or is_department_stream(env.stream)
+    return t in SUPERVISION_TYPES or is_department_stream(env.stream)
 
 
 def check_loop_step(item: RectificationItem, verdict: bool, field: str, label: str) -> list[Reason]:

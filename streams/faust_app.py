@@ -4,7 +4,8 @@ higher concurrency; scale by partitions instead):
 
 * ``ledger``     — submissions -> ``Ledger.submit`` on Cassandra ports -> envelopes to the events
   topic (awaited), then the receipt to the receipts topic.
-* ``projection`` — events -> :class:`tongxiu.streams.worker.Projector` (idempotent by enterprise seq).
+* ``projection`` — events -> :class:`tongxiu.streams.projector.Projector` (idempotent by each stream's seq), the
+  same projector the embedded backend runs in process.
 
 Offsets are committed by Faust after the agent has handled (acked) a message, so a crash
 redelivers; both steps are idempotent (the log answers a resubmission with the same receipt

@@ -3,31 +3,25 @@
 
 * :class:`SubmissionHandler` — the ledger agent's step: the same ``Ledger.submit`` as the
   embedded backend, on Cassandra ports; returns the receipt and the envelopes to publish.
-* :class:`Projector` — the projection agent's step: folds envelopes into the read models,
-  idempotent under redelivery (see its docstring).
+* the projection agent's step is :class:`tongxiu.streams.projector.Projector`, the same
+  projector the embedded backend runs in process.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tongxiu.events.envelope import Envelope, Receipt
-from tongxiu.events.models import REGISTRY_STREAM, PropagationScheduled
-from tongxiu.projections.fold import Rules, fold_enterprise, fold_registry
-from tongxiu.projections.keys import PROJECTION, enterprise_key, inbox_entry, inbox_key, supervision_key
-from tongxiu.projections.views import EnterpriseState, RegistryState, SupervisionState
+from tongxiu.events.models import REGISTRY_STREAM
 from tongxiu.services.ledger import Ledger
-from tongxiu.services.ports import EventLog, ProjectionStore, StoredEvent
+from tongxiu.services.ports import EventLog, StoredEvent
+from tongxiu.streams.projector import Projector
 
 log = logging.getLogger("tongxiu.worker")
-
-SEEN = "_seen"
-"""Per-stream watermark kept inside cross-enterprise read models (supervision, inbox)."""
-
 
 class RecordingLog(EventLog):
     """Delegates to the real log and remembers the envelopes of the last successful append,
@@ -151,120 +145,6 @@ class ShardedHandler:
                 segment.append(i)
         flush()
         return results
-
-
-class Projector:
-    """Folds envelopes from the events topic into the projection store.
-
-    Idempotence: an enterprise event is applied only if its ``seq`` is exactly the stored
-    ``EnterpriseState.seq + 1``; lower is a redelivery and is skipped; higher means the topic
-    lost or reordered something, and the missing range is read from the Cassandra log (the
-    truth) first. The registry is guarded the same way by ``RegistryState.seq``.
-
-    Cross-enterprise models (supervision per department, inbox per subscriber) are written in
-    the same ``save`` as the enterprise state whose seq guards them, and additionally carry a
-    per-stream watermark (``_seen``: stream -> last seq applied) so a tally or delivery is
-    never applied twice even if a save was only partly visible.
-
-    The saved position is the number of events applied in total, so ``position ==
-    sum(last_seq)`` over the log means "caught up". One projector process at a time: the
-    read-modify-write of supervision/inbox across partitions is not safe under two
-    concurrent projectors (see the report).
-    """
-
-    def __init__(self, store: ProjectionStore, log: EventLog, rules: Rules) -> None:
-        self.store = store
-        self.log = log
-        self.rules = rules
-
-    def _missing(self, current: int, env: Envelope) -> list[Envelope]:
-        if env.seq <= current:
-            return []
-        if env.seq == current + 1:
-            return [env]
-        filled = [s.envelope for s in self.log.read_stream(env.stream, from_seq=current + 1) if s.envelope.seq <= env.seq]
-        log.warning("gap in %s: had %s, got %s; filled %s from the log", env.stream, current, env.seq, len(filled))
-        return filled
-
-    def apply(self, batch: Iterable[Envelope]) -> int:
-        position = self.store.position(PROJECTION)
-        enterprises: dict[str, EnterpriseState] = {}
-        supervision: dict[str, tuple[SupervisionState, dict[str, int]]] = {}
-        inboxes: dict[str, dict[str, Any]] = {}
-        registry: RegistryState | None = None
-        applied = 0
-        for incoming in batch:
-            if incoming.stream == REGISTRY_STREAM:
-                if registry is None:
-                    raw = self.store.load(PROJECTION, "registry")
-                    registry = RegistryState.model_validate(raw) if raw else RegistryState()
-                for env in self._missing(registry.seq, incoming):
-                    fold_registry(registry, env)
-                    position += 1
-                    applied += 1
-                continue
-            state = enterprises.get(incoming.stream)
-            if state is None:
-                raw = self.store.load(PROJECTION, enterprise_key(incoming.stream))
-                state = EnterpriseState.model_validate(raw) if raw else EnterpriseState.empty(incoming.stream)
-                enterprises[incoming.stream] = state
-            for env in self._missing(state.seq, incoming):
-                position += 1
-                applied += 1
-                touched: set[str] = set()
-                for tally in fold_enterprise(state, env, self.rules):
-                    sup, seen = self._supervision(supervision, tally.department)
-                    if env.seq <= seen.get(env.stream, 0):
-                        continue
-                    counters = sup.month(tally.month)
-                    setattr(counters, tally.counter, getattr(counters, tally.counter) + tally.amount)
-                    touched.add(tally.department)
-                for dept in touched:
-                    supervision[dept][1][env.stream] = env.seq
-                ev = env.event
-                if isinstance(ev, PropagationScheduled):
-                    for subscriber in ev.subscribers:
-                        inbox = self._inbox(inboxes, subscriber)
-                        if env.seq <= inbox[SEEN].get(env.stream, 0):
-                            continue
-                        inbox["pending"][f"{env.stream}/{ev.source_event_id}"] = inbox_entry(env, ev, position)
-                        inbox[SEEN][env.stream] = env.seq
-                elif ev.type == "delivery_acknowledged":
-                    inbox = self._inbox(inboxes, env.department)
-                    if env.seq > inbox[SEEN].get(env.stream, 0):
-                        source = getattr(ev, "source_event_id")  # noqa: B009 (typed union)
-                        inbox["pending"].pop(f"{env.stream}/{source}", None)
-                        inbox[SEEN][env.stream] = env.seq
-        if not applied:
-            return 0
-        updates: dict[str, dict[str, Any]] = {}
-        for code, st in enterprises.items():
-            updates[enterprise_key(code)] = st.model_dump(mode="json")
-        for dept, (sup, seen) in supervision.items():
-            updates[supervision_key(dept)] = {**sup.model_dump(mode="json"), SEEN: seen}
-        for sub, inbox in inboxes.items():
-            updates[inbox_key(sub)] = inbox
-        if registry is not None:
-            updates["registry"] = registry.model_dump(mode="json")
-        self.store.save(PROJECTION, updates, position)
-        return applied
-
-    def _supervision(
-        self, cache: dict[str, tuple[SupervisionState, dict[str, int]]], department: str
-    ) -> tuple[SupervisionState, dict[str, int]]:
-        if department not in cache:
-            raw = self.store.load(PROJECTION, supervision_key(department))
-            sup = SupervisionState.model_validate(raw) if raw else SupervisionState(department=department)
-            cache[department] = (sup, dict((raw or {}).get(SEEN, {})))
-        return cache[department]
-
-    def _inbox(self, cache: dict[str, dict[str, Any]], subscriber: str) -> dict[str, Any]:
-        inbox = cache.get(subscriber)
-        if inbox is None:
-            inbox = self.store.load(PROJECTION, inbox_key(subscriber)) or {"subscriber": subscriber, "pending": {}}
-            inbox.setdefault(SEEN, {})
-            cache[subscriber] = inbox
-        return inbox
 
 
 @dataclass

@@ -6,7 +6,7 @@
   storage, WorkerProjection) on this class's own keyspace; only the Kafka hop to the worker
   is replaced by an in-process worker: the worker's :class:`SubmissionHandler` (ledger on
   Cassandra) decides each submission and the envelopes it publishes go straight through the
-  worker's :class:`Projector` into the Cassandra projection store. (The real Faust worker
+  worker's :class:`Projector` (the one projector) into the Cassandra projection store. (The real Faust worker
   subprocess is covered by ``tests/integration/test_distributed_pipeline.py``.)
 """
 
@@ -32,7 +32,8 @@ from tongxiu.services.demo import register_departments
 from tongxiu.services.ledger import Ledger
 from tongxiu.services.ports import ManualClock
 from tongxiu.services.sdk import FeedPort
-from tongxiu.streams.worker import Projector, SubmissionHandler
+from tongxiu.streams.projector import Projector
+from tongxiu.streams.worker import SubmissionHandler
 
 pytestmark = pytest.mark.integration
 

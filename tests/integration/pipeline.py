@@ -24,14 +24,14 @@ from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered, Penalty
 from tongxiu.infra.kafka_topics import client_config, topic_names
 from tongxiu.infra.sqlite import Database, SqliteProjectionStore
 from tongxiu.infra.verify_projections import differences
-from tongxiu.projections.keys import PROJECTION, REGISTRY_KEY, enterprise_key
+from tongxiu.projections.keys import PROJECTION, REGISTRY_KEY, SEEN, enterprise_key
 from tongxiu.services.app import Tongxiu
 from tongxiu.services.audit import verify_streams
 from tongxiu.services.config import Settings
 from tongxiu.services.demo import DEPARTMENTS, demo_key, make_uscc
 from tongxiu.services.ports import ManualClock
 from tongxiu.services.sdk import Producer
-from tongxiu.streams.worker import SEEN, Projector
+from tongxiu.streams.projector import Projector
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -36,7 +36,8 @@ from tongxiu.services.demo import START, run_demo
 from tongxiu.services.ledger import Ledger
 from tongxiu.services.ports import EventLog, ManualClock, ProjectionStore, ReadSync
 from tongxiu.services.sdk import Transport
-from tongxiu.streams.processor import ProjectionRunner, rebuild
+from tongxiu.streams.processor import rebuild
+from tongxiu.streams.projector import Projector
 
 pytestmark = pytest.mark.integration
 
@@ -45,17 +46,17 @@ class RebuildingReadModels(ReadSync):
     """Rebuilds the read models from the whole log on every catch-up (snapshot read_all)."""
 
     def __init__(self, store: ProjectionStore, log: EventLog, rules: Rules) -> None:
-        self.runner = ProjectionRunner(store, rules)
+        self.projector = Projector(store, log, rules)
         self.log = log
 
     def position(self) -> int:
-        return self.runner.position()
+        return self.projector.position()
 
     def catch_up(self) -> int:
-        return rebuild(self.runner, self.log)
+        return rebuild(self.projector, self.log)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        return rebuild(self.runner, self.log, progress)
+        return rebuild(self.projector, self.log, progress)
 
 
 class LedgerOnly(Transport):

@@ -26,18 +26,20 @@ from tests.integration.pipeline import (  # noqa: F401 (re-exported for test_htt
     FileDrivenClock,
     Worker,
     assert_every_stream_applied,
+    assert_exactly_once,
     chains,
     differences,
+    enterprise_codes,
     rebuild,
     redelivered_submissions,
+    register,
+    signed_submissions,
     strip,
     wait_for,
 )
-from tests.integration.pipeline import decision_no as _decision
 from tongxiu.events.envelope import Envelope
 from tongxiu.events.models import (
     REGISTRY_STREAM,
-    DepartmentRegistered,
     RepairGranted,
     SubscriptionAdded,
 )
@@ -46,14 +48,12 @@ from tongxiu.infra.bootstrap import open_embedded
 from tongxiu.infra.distributed import KafkaFeed, ProjectionInbox, open_distributed
 from tongxiu.infra.embedded import LocalInbox, LocalTransport
 from tongxiu.infra.kafka_topics import client_config, drop_topics, migrate_topics, topic_names
-from tongxiu.projections.keys import PROJECTION
 from tongxiu.services.app import Tongxiu
 from tongxiu.services.audit import replay as services_replay
 from tongxiu.services.audit import verify_streams
 from tongxiu.services.config import Settings
-from tongxiu.services.demo import DEPARTMENTS, ENTERPRISE, START, demo_key, make_uscc, run_demo
+from tongxiu.services.demo import DEPARTMENTS, ENTERPRISE, START, make_uscc, run_demo
 from tongxiu.services.ports import ManualClock
-from tongxiu.services.sdk import Producer
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -213,28 +213,9 @@ def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
     transport = app.transport
     try:
         wait_for(lambda: app.log.last_seq(REGISTRY_STREAM) >= 1, 60, "the worker's bootstrap", worker)
-        for dept in ("samr-deqing", "creditchina"):
-            info = next(d for d in DEPARTMENTS if d[0] == dept)
-            r = app.emit(REGISTRY_STREAM, [DepartmentRegistered(
-                department_id=dept, name=info[1], kind=info[2], domain=info[3], jurisdiction=info[4],
-                public_key=demo_key(dept).public_key)], submission_id=f"register:{dept}")
-            assert r.accepted, r
-        sub = Producer(transport, "creditchina", demo_key("creditchina")).publish(
-            REGISTRY_STREAM, [SubscriptionAdded(jurisdictions=["33"])], submission_id="subscribe:creditchina")
-        assert sub.accepted, sub
-
-        samr = Producer(transport, "samr-deqing", demo_key("samr-deqing"), rules=app.rules)
-        codes = [make_uscc("91", "330521", f"MA{n:06d}") for n in range(12)]
-        from tongxiu.events.envelope import Submission  # noqa: F401
-        from tongxiu.services.ledger import sign_submission
-
-        subs = []
-        for n in range(240):
-            code = codes[n % len(codes)]
-            decision = _decision(n)
-            notice = samr.notice_for(code, decision, f"{decision.decision_no}-告知")
-            subs.append(sign_submission(samr.key, department="samr-deqing", stream=code, submission_id=f"s-{n}",
-                                        occurred_at=datetime.now(UTC), events=[decision, notice]))
+        register(app, transport)
+        codes = enterprise_codes(12)
+        subs = signed_submissions(app, codes, 240)
         keys = []
         killed_at = None
         for n, submission in enumerate(subs):
@@ -255,29 +236,9 @@ def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
         print(f"killed after {killed_at} receipts; {redelivered} submissions handled twice (redelivered after the kill)")
         assert redelivered > 0, "the kill should have left recorded submissions uncommitted"
         assert all(r.accepted for r in receipts), [r.reasons for r in receipts if not r.accepted][:3]
-
-        # the log: every submission exactly once, gap-free, chains intact
-        total = 0
-        for code in codes:
-            stored = app.log.read_stream(code)
-            assert [s.envelope.seq for s in stored] == list(range(1, len(stored) + 1))
-            total += len(stored)
-            assert len({s.envelope.event_id for s in stored}) == len(stored)
-        assert total == 2 * len(subs)
-        for n in range(len(subs)):
-            assert len(app.log.find_submission("samr-deqing", f"s-{n}")) == 2
-        assert verify_streams(app.log).ok
-
-        # the projections: caught up, applied each event once, equal to a fresh rebuild
-        app.process()
-        assert_every_stream_applied(app)
-        fresh = rebuild(app.log, app.rules, tmp_path)
-        keys_live = sorted(app.projections.keys(PROJECTION))
-        assert keys_live == sorted(fresh.keys(PROJECTION))
-        for k in keys_live:
-            live, again = strip(app.projections.load(PROJECTION, k)), strip(fresh.load(PROJECTION, k))
-            assert live == again, (k, differences(live, again))
-        assert app.supervision("samr-deqing").penalties == len(subs)
+        # the log: every submission exactly once, gap-free, chains intact; the projections
+        # caught up, each event applied once, equal to a fresh rebuild
+        assert assert_exactly_once(app, codes, [s.submission_id for s in subs], tmp_path) == 2 * len(subs)
         assert app.supervision("samr-deqing").served_with_notice == len(subs)
     finally:
         app.close()

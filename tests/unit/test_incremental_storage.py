@@ -106,7 +106,7 @@ def test_two_processors_taking_turns_and_a_tiny_cache_equal_a_rebuild(tmp_path: 
     b = open_embedded(Settings(data_dir=tmp_path / "l"), clock=ManualClock(CLOCK_AT))
     c = open_embedded(Settings(data_dir=tmp_path / "l"), clock=ManualClock(CLOCK_AT))
     assert isinstance(c.read_models, InProcessProjection)
-    c.read_models.runner.cache_size = 2
+    c.read_models.projector.cache_size = 2
     try:
         codes = enterprise_codes(3)
         for i in range(6):

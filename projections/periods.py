@@ -1,0 +1,323 @@
+"""A decision's class and periods: ``compute_periods(DecisionFacts, LocalPolicy) -> Periods``,
+a pure function of the facts, the rule set in force and the local policy, looked up in the
+tables of :mod:`tongxiu.projections.rule_tables`. Part of :mod:`tongxiu.projections.rules`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from tongxiu.projections.policy import ClassStandard, LocalPolicy
+from tongxiu.projections.rule_tables import (
+    _LABEL,
+    _RANK,
+    _ROWS,
+    CONFISCATE_GAINS,
+    CONFISCATE_PROPERTY,
+    CRITICISM,
+    DETENTION,
+    FINE,
+    PENALTY_SEVERITY,
+    PENALTY_TYPES,
+    RESTRICTION_TYPES,
+    RULE_SET_SPECS,
+    SIMPLE_PROCEDURE_TYPES,
+    WARNING,
+    PublicityClass,
+    RuleSet,
+)
+from tongxiu.projections.workdays import add_months
+
+# --------------------------------------------------------------------------- decisions
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecisionFacts:
+    """What the period rules need to know about one penalty decision.
+
+    identification_date  认定之日, Order 36 counts from it; None means the decision date
+    sector               "food", "drugs", "special_equipment" lengthen SAMR Order 45's wait
+    class_override       the class a domain's own standard assigns, replacing the derived one
+    """
+
+    penalty_types: tuple[str, ...]
+    fine_yuan: Decimal
+    confiscation_yuan: Decimal
+    party_kind: Literal["person", "organisation"]
+    procedure: Literal["simple", "ordinary"]
+    rule_set: RuleSet
+    decision_date: date
+    identification_date: date | None = None
+    sector: str | None = None
+    serious_dishonesty_list: bool = False
+    class_override: PublicityClass | None = None
+    publication_date: date | None = None
+    restriction_until: date | None = None
+    class_standard: ClassStandard | None = None
+
+    def __post_init__(self) -> None:
+        # Reject facts no decision can have, so the rules are never asked about nonsense.
+        object.__setattr__(self, "penalty_types", tuple(self.penalty_types))
+        object.__setattr__(self, "fine_yuan", Decimal(self.fine_yuan))
+        object.__setattr__(self, "confiscation_yuan", Decimal(self.confiscation_yuan))
+        object.__setattr__(self, "rule_set", RuleSet(self.rule_set))
+        types = self.types
+        if not types:
+            raise ValueError("a penalty decision has at least one penalty type")
+        unknown = sorted(types - PENALTY_TYPES)
+        if unknown:
+            raise ValueError(f"unknown penalty types: {', '.join(unknown)}")
+        if self.party_kind not in ("person", "organisation"):
+            raise ValueError(f"party_kind must be person or organisation, got {self.party_kind!r}")
+        if self.procedure not in ("simple", "ordinary"):
+            raise ValueError(f"procedure must be simple or ordinary, got {self.procedure!r}")
+        if self.fine_yuan < 0 or self.confiscation_yuan < 0:
+            raise ValueError("amounts cannot be negative")
+        if self.fine_yuan > 0 and FINE not in types:
+            raise ValueError("a fine amount is given but 罚款 is not among the penalty types")
+        if self.confiscation_yuan > 0 and not types & {CONFISCATE_GAINS, CONFISCATE_PROPERTY}:
+            raise ValueError("a confiscated amount is given but no 没收 penalty type")
+        if DETENTION in types and self.party_kind != "person":
+            raise ValueError("行政拘留 can only be imposed on a person")
+
+    @property
+    def types(self) -> frozenset[str]:
+        """The penalty types as a set (order and repeats on the decision do not matter)."""
+        return frozenset(self.penalty_types)
+
+    @property
+    def counted_from(self) -> date:
+        """The date periods run from under this decision's rule set."""
+        how = RULE_SET_SPECS[self.rule_set].counted_from
+        if how == "identification_date":
+            return self.identification_date or self.decision_date
+        if how == "publication_date":
+            return self.publication_date or self.decision_date
+        return self.decision_date
+
+
+@dataclass(frozen=True)
+class Periods:
+    """When a decision's publicity may end, must end, and when a repair may be applied for.
+
+    min_end     earliest end of publicity (by repair); equals max_end when it cannot end early
+    max_end     the last day of publicity (民法典 Art. 201-202: the corresponding day); it stops by
+                itself the day after (if ``ends_by_itself_requires_performance``, only once
+                obligations are performed)
+    repair_from earliest date a repair application may be made; None if none can succeed
+                (not publicized, never-end-early types, or publicity ends first). For minor
+                it is ``counted_from``, conditional on obligations being performed.
+    When not publicized, all three dates equal ``counted_from`` and repair_from is None.
+    """
+
+    publicity_class: PublicityClass
+    publicized: bool
+    counted_from: date
+    min_end: date
+    max_end: date
+    repair_from: date | None
+    ends_by_itself_requires_performance: bool
+    early_end_forbidden: bool
+    basis: str
+    #: the class of the violation, even when not publicized ("minor, not publicized" is a
+    #: recorded class, distinct from no record)
+    recorded_class: PublicityClass = PublicityClass.NONE
+    #: rules the ledger could not apply for want of local or sector data (visible, not guessed)
+    gaps: tuple[str, ...] = ()
+    #: why no repair can succeed, naming the rule (None when repair_from is set)
+    not_repairable_rule: str | None = None
+
+
+def _check_procedure(facts: DecisionFacts, policy: LocalPolicy) -> None:
+    if facts.procedure != "simple":
+        return
+    extra = sorted(facts.types - SIMPLE_PROCEDURE_TYPES)
+    if extra:
+        raise ValueError(f"simple procedure allows only 警告 or 罚款, not {', '.join(extra)}")
+    limit = policy.simple_procedure_fine_limit(facts.party_kind)
+    if facts.fine_yuan > limit:
+        raise ValueError(
+            f"simple procedure fine {facts.fine_yuan} exceeds {limit} yuan for a {facts.party_kind}"
+        )
+
+
+def _classify(facts: DecisionFacts, policy: LocalPolicy) -> tuple[PublicityClass, str, PublicityClass, list[str]]:
+    """(publicity class, the reason in words, recorded class, gaps)."""
+    _check_procedure(facts, policy)
+    spec = RULE_SET_SPECS[facts.rule_set]
+    gaps: list[str] = []
+    if facts.serious_dishonesty_list:
+        return PublicityClass.SERIOUS, "on a serious-dishonesty list (严重失信主体名单)", PublicityClass.SERIOUS, gaps
+
+    if facts.class_override is not None:
+        severity, why = facts.class_override, "class set by the domain's own standard"
+    elif facts.procedure == "simple":
+        severity, why = PublicityClass.MINOR, "simple procedure (简易程序)"
+    else:
+        worst = max(facts.penalty_types, key=lambda t: _RANK[PENALTY_SEVERITY[t]])
+        severity, why = PENALTY_SEVERITY[worst], f"most severe penalty type {worst}"
+        fine_only = facts.types <= {WARNING, CRITICISM, FINE}
+        if facts.class_standard is not None and FINE in facts.types:
+            banded, band_why = facts.class_standard.band(facts.party_kind, facts.fine_yuan)
+            if banded is PublicityClass.SERIOUS and _RANK[banded] > _RANK[severity]:
+                severity, why = banded, band_why
+            elif banded is PublicityClass.MINOR and severity is PublicityClass.ORDINARY and fine_only:
+                severity, why = banded, band_why
+        if spec.lower_fines_are_minor and severity is PublicityClass.ORDINARY and fine_only:
+            threshold = policy.lower_fine_threshold(facts.party_kind)
+            if threshold is None:
+                gaps.append(
+                    f"lower_fine_threshold_{facts.party_kind}: {spec.title} makes 较低数额罚款 minor, but no "
+                    "provincial threshold is set here; classed by penalty type until one is"
+                )
+            elif facts.fine_yuan < threshold:
+                severity, why = PublicityClass.MINOR, f"only 通报批评 or a lower fine (below {threshold} yuan)"
+
+    recorded = severity
+    if severity is not PublicityClass.MINOR:
+        return severity, why, recorded, gaps
+    if facts.procedure == "simple" and not spec.simple_procedure_publicized:
+        return (
+            PublicityClass.NONE,
+            f"{why}: simple-procedure decisions are not publicized under this rule set",
+            recorded,
+            gaps,
+        )
+    if facts.types == {WARNING} and not spec.warning_only_publicized:
+        return PublicityClass.NONE, f"{why}: warning-only decisions are not publicized under this rule set", recorded, gaps
+    if spec.minor == "as_ordinary":
+        return (
+            PublicityClass.ORDINARY,
+            f"{why}; this rule set has no minor class, so publicized as ordinary",
+            PublicityClass.ORDINARY,
+            gaps,
+        )
+    publicize = policy.publicize_minor
+    if facts.class_standard is not None and facts.class_standard.publicize_minor is not None:
+        publicize = facts.class_standard.publicize_minor
+    if spec.minor == "local_option" and not publicize:
+        return PublicityClass.NONE, f"{why}: minor information is not publicized here (可以不予公示)", recorded, gaps
+    return PublicityClass.MINOR, why, recorded, gaps
+
+
+def classify(facts: DecisionFacts, policy: LocalPolicy) -> PublicityClass:
+    """The publicity class of a decision under its rule set and the local policy.
+
+    Raises ValueError for a simple-procedure decision that simple procedure cannot produce
+    (other types than 警告/罚款, or a fine above the limit).
+    """
+    return _classify(facts, policy)[0]
+
+
+def never_end_early_types(facts: DecisionFacts) -> frozenset[str]:
+    """The decision's penalty types that its rule set (and sector) never lets end early."""
+    spec = RULE_SET_SPECS[facts.rule_set]
+    if spec.never_end_early_sectors is not None and facts.sector not in spec.never_end_early_sectors:
+        return frozenset()
+    return facts.types & spec.never_end_early
+
+
+def _span(months: int) -> str:
+    if months % 12 == 0 and months:
+        years = months // 12
+        return f"{years} year" + ("s" if years > 1 else "")
+    return f"{months} month" + ("s" if months != 1 else "")
+
+
+def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
+    """Publicity periods of a decision, looked up in ``PERIOD_TABLE`` (see module docstring)."""
+    spec = RULE_SET_SPECS[facts.rule_set]
+    cls, why, recorded, gaps = _classify(facts, policy)
+    start = facts.counted_from
+    source = f"{spec.title} ({spec.rule_set.value})"
+    counted = {
+        "identification_date": "identification date",
+        "publication_date": "publication date" if facts.publication_date else "decision date (no publication date given)",
+        "decision_date": "decision date",
+    }[spec.counted_from]
+    if cls is PublicityClass.NONE:
+        return Periods(
+            publicity_class=cls,
+            publicized=False,
+            counted_from=start,
+            min_end=start,
+            max_end=start,
+            repair_from=None,
+            ends_by_itself_requires_performance=False,
+            early_end_forbidden=False,
+            basis=f"{source}: not publicized, {why}.",
+            recorded_class=recorded,
+            gaps=tuple(gaps),
+            not_repairable_rule=f"{source}: not publicized, {why}",
+        )
+
+    row = _ROWS[(facts.rule_set, cls)]
+    sensitive_min = row.min_months_sensitive_sector if facts.sector in spec.sensitive_sectors else None
+    sensitive = sensitive_min is not None
+    min_months = sensitive_min if sensitive_min is not None else row.min_months
+    max_end = add_months(start, row.max_months)
+    restriction_text = ""
+    if (
+        spec.rule_set is RuleSet.SAMR_ORDER_45
+        and facts.restriction_until is not None
+        and facts.types & RESTRICTION_TYPES
+        and facts.restriction_until > max_end
+    ):
+        # Order 45 Art. 13: "限制开展生产经营活动、限制从业超过三年的，公示期按照实际限制期限执行"
+        max_end = facts.restriction_until
+        restriction_text = f" (the restriction runs to {max_end}, Order 45 Art. 13)"
+    never = never_end_early_types(facts)
+    forbidden = bool(never)
+    # 民法典 Art. 201-202: a period "from" day X starts on X+1 and its last day is the
+    # corresponding day, so the minimum has passed on the day after it; publicity runs through
+    # ``max_end`` inclusive and stops on the day after (D15).
+    earliest = add_months(start, min_months) + timedelta(days=1) if min_months else start
+
+    not_repairable: str | None = None
+    if forbidden:
+        repair_from: date | None = None
+        repair_text = f"it can never be ended early ({', '.join(sorted(never))})"
+        not_repairable = f"{spec.never_end_early_rule or source}: {', '.join(sorted(never))} can never be ended early"
+    elif earliest > max_end:
+        repair_from = None
+        repair_text = "no repair, as publicity ends by itself first"
+        not_repairable = (
+            f"{source}: {_LABEL[cls]} information is not repairable; its publicity ends by itself on {max_end}"
+        )
+    else:
+        repair_from = earliest
+        if min_months == 0:
+            repair_text = f"repair from {earliest} once obligations are performed"
+        else:
+            repair_text = f"repair from {earliest} (after {_span(min_months)}"
+            repair_text += f", {facts.sector})" if sensitive else ")"
+    min_end = repair_from if repair_from is not None else max_end
+    condition = " if obligations are performed" if row.stop_requires_performance else ""
+    span = (
+        f"at most {_span(row.max_months)}"
+        if row.min_months == 0
+        else f"{_span(min_months)} to {_span(row.max_months)}"
+        if min_months != row.max_months
+        else _span(row.max_months)
+    )
+    gap_text = "".join(f" Gap: {g}." for g in gaps)
+    basis = (
+        f"{source}, {_LABEL[cls]} because {why}: publicity {span} from the {counted} {start}{restriction_text}; "
+        f"{repair_text}; publicized through {max_end}{condition}.{gap_text}"
+    )
+    return Periods(
+        publicity_class=cls,
+        publicized=True,
+        counted_from=start,
+        min_end=min_end,
+        max_end=max_end,
+        repair_from=repair_from,
+        ends_by_itself_requires_performance=row.stop_requires_performance,
+        early_end_forbidden=forbidden,
+        basis=basis,
+        recorded_class=recorded,
+        gaps=tuple(gaps),
+        not_repairable_rule=not_repairable,
+    )

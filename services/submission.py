@@ -1,0 +1,87 @@
+"""Building and signing a submission (what the producer SDK and ``tongxiu sign`` do), the
+deterministic event ids, and the receipt of what the log holds for a submission."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from tongxiu.events.envelope import (
+    Receipt,
+    RecordedEvent,
+    SignedEvent,
+    Submission,
+    events_digest,
+    signing_bytes,
+)
+from tongxiu.events.models import Event
+from tongxiu.events.signing import KeyPair
+from tongxiu.services.ports import StoredEvent
+
+EVENT_NAMESPACE = uuid.UUID("6f1d2c3e-9a0b-4c5d-8e7f-0a1b2c3d4e5f")
+
+
+def event_id_for(department: str, submission_id: str, index: int) -> str:
+    """Deterministic ids: the same submission always yields the same event ids, so two
+    backends fed the same submissions build identical hash chains."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{department}/{submission_id}/{index}"))
+
+
+def sign_submission(
+    key: KeyPair,
+    *,
+    department: str,
+    stream: str,
+    submission_id: str,
+    occurred_at: datetime,
+    events: Sequence[Event],
+    legacy_code: bool = False,
+) -> Submission:
+    """Build and sign a submission (what the producer SDK and ``tongxiu sign`` do): every
+    event's signature covers the whole submission (signature format 2)."""
+    digest = events_digest(events)
+    signed = [
+        SignedEvent(
+            event=ev,
+            signature=key.sign(
+                signing_bytes(
+                    stream=stream,
+                    department=department,
+                    submission_id=submission_id,
+                    occurred_at=occurred_at,
+                    index=i,
+                    legacy_code=legacy_code,
+                    event=ev,
+                    submission_digest=digest,
+                    submission_size=len(events),
+                )
+            ),
+        )
+        for i, ev in enumerate(events)
+    ]
+    return Submission(
+        submission_id=submission_id,
+        department=department,
+        stream=stream,
+        occurred_at=occurred_at,
+        legacy_code=legacy_code,
+        events=signed,
+    )
+
+
+def receipt_for(stored: Sequence[StoredEvent], *, duplicate: bool) -> Receipt:
+    first = stored[0].envelope
+    return Receipt(
+        submission_id=first.submission_id,
+        department=first.department,
+        stream=first.stream,
+        accepted=True,
+        recorded_at=first.recorded_at,
+        duplicate=duplicate,
+        events=[
+            RecordedEvent(event_id=s.envelope.event_id, type=s.envelope.type, seq=s.envelope.seq, hash=s.envelope.hash)
+            for s in stored
+            if s.envelope.submission_id == first.submission_id and s.envelope.department == first.department
+        ],
+    )

@@ -1,0 +1,234 @@
+"""The one projector: folds envelopes into the read models, on both backends.
+
+It is fed through a port and does not know by which: the embedded backend feeds it in
+process from the log's global order (:class:`tongxiu.streams.processor.InProcessProjection`,
+reading back what the ledger appended), the distributed backend's Faust agent feeds it the
+events topic (``tongxiu.streams.faust_app``), and a rebuild feeds it the whole log.
+
+Idempotence, one rule on both backends: **each stream's seq**.
+
+* An event of a stream is applied only if its ``seq`` is exactly the stored state's
+  ``seq + 1`` (``EnterpriseState.seq``; ``RegistryState.seq`` for the registry). Lower is a
+  redelivery and is skipped; higher means the feed lost or reordered something, and the
+  missing range is read from the log (the truth) first. This works with a partitioned log,
+  where no global order exists.
+* The cross-enterprise read models (supervision per department, inbox per subscriber) carry a
+  watermark per stream (``seen``: stream -> last seq applied to this document), so a tally or
+  delivery is never applied twice even when a write reached them and not the enterprise state
+  that guards the event (Cassandra writes documents in several batches). The documents are
+  written in that order: watermarked documents first, the guarding states last, each
+  document's head (which holds its guard) after its parts.
+
+The saved ``position`` means one thing on both backends: how many events have been applied.
+On the embedded backend, whose log positions are gap-free and which applies every event in
+log order, that is also the log position read up to (existing SQLite ledgers keep working
+without a rebuild: their saved position was that log position, and watermarks missing from
+older documents only mean "nothing of that stream applied yet here").
+
+Only the parts a batch changed are written (:class:`tongxiu.projections.documents.Tracker`),
+and the documents touched recently stay in memory (an LRU) while the store's position is the
+one the cache reflects; the cost of a batch depends on the batch, not on history.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from tongxiu.events.envelope import Envelope
+from tongxiu.events.models import REGISTRY_STREAM, PropagationScheduled
+from tongxiu.projections.documents import HEAD, Tracker, all_parts, changed_parts
+from tongxiu.projections.fold import Rules, fold_enterprise, fold_registry
+from tongxiu.projections.keys import (
+    PROJECTION,
+    REGISTRY_KEY,
+    SEEN,
+    enterprise_key,
+    inbox_entry,
+    inbox_key,
+    supervision_key,
+)
+from tongxiu.projections.views import EnterpriseState, RegistryState, SupervisionState
+from tongxiu.services.ports import ConcurrencyError, EventLog, PartChanges, ProjectionStore
+
+log = logging.getLogger("tongxiu.projector")
+
+OLD_SEEN = "_seen"
+"""Where the distributed projector kept the watermarks before they became a split part."""
+
+MAX_RETRIES = 8
+
+
+class Projector:
+    """Applies envelopes to the read models, idempotent by each stream's seq (module docstring).
+
+    Several processes may feed one store (embedded: processes on one SQLite file). A batch runs
+    inside ``store.exclusive()`` and is written with ``expected=<position it started from>``;
+    if another writer moved the store first, the cache is dropped and the batch applied again
+    (what the other writer applied is then skipped by the seq guard)."""
+
+    def __init__(self, store: ProjectionStore, log: EventLog, rules: Rules, *, cache_size: int = 512) -> None:
+        self.store = store
+        self.log = log
+        self.rules = rules
+        self.cache_size = cache_size
+        self._docs: OrderedDict[str, Tracker] = OrderedDict()
+        self._whole: set[str] = set()
+        """Keys loaded in an older layout: written whole (every part) next time."""
+        self._cached_at: int | None = None
+        """The store position the cached documents reflect (None: nothing cached)."""
+
+    def position(self) -> int:
+        """How many events the read models have applied."""
+        return self.store.position(PROJECTION)
+
+    def forget(self) -> None:
+        self._docs.clear()
+        self._whole.clear()
+        self._cached_at = None
+
+    def apply(self, batch: Iterable[Envelope]) -> int:
+        """Fold ``batch`` and write the changed parts; returns how many events were applied
+        (redelivered ones are skipped, missing ones read from the log and applied)."""
+        envelopes = list(batch)
+        for _ in range(MAX_RETRIES):
+            with self.store.exclusive():
+                try:
+                    return self._apply(envelopes)
+                except ConcurrencyError:
+                    self.forget()  # another writer got there first: fold again from the store
+                except BaseException:
+                    self.forget()  # the cached documents were folded ahead of the store
+                    raise
+        raise ConcurrencyError(f"projection {PROJECTION} kept moving; gave up after {MAX_RETRIES} tries")
+
+    # ------------------------------------------------------------------ applying
+
+    def _apply(self, batch: Sequence[Envelope]) -> int:
+        start = self.position()
+        if self._cached_at != start:
+            self.forget()
+        touched: dict[str, Tracker] = {}
+        applied = 0
+        for incoming in batch:
+            if incoming.stream == REGISTRY_STREAM:
+                registry = self._doc(REGISTRY_KEY)
+                for env in self._missing(registry.obj.seq, incoming):
+                    fold_registry(registry.obj, env)
+                    touched[registry.key] = registry
+                    applied += 1
+                continue
+            ent = self._doc(enterprise_key(incoming.stream))
+            for env in self._missing(ent.obj.seq, incoming):
+                applied += 1
+                touched[ent.key] = ent
+                self._fold(ent.obj, env, start + applied, touched)
+        if not applied:
+            return 0
+        self.store.write(PROJECTION, self._changes(touched), start + applied, expected=start)
+        for tracker in touched.values():
+            tracker.start()
+        self._whole.difference_update(touched)
+        self._cached_at = start + applied
+        self._trim()
+        return applied
+
+    def _missing(self, current: int, env: Envelope) -> list[Envelope]:
+        """What to apply for ``env`` when the state is at ``current``: nothing (a redelivery),
+        ``env``, or the gap up to it read from the log first."""
+        if env.seq <= current:
+            return []
+        if env.seq == current + 1:
+            return [env]
+        filled = [s.envelope for s in self.log.read_stream(env.stream, from_seq=current + 1, limit=env.seq - current)]
+        log.warning("gap in %s: had %s, got %s; read %s from the log", env.stream, current, env.seq, len(filled))
+        return [e for e in filled if e.seq <= env.seq]
+
+    def _fold(self, state: EnterpriseState, env: Envelope, position: int, touched: dict[str, Tracker]) -> None:
+        """One enterprise event: its state, the departments' tallies and the inboxes."""
+        tallied: dict[str, Tracker] = {}
+        for tally in fold_enterprise(state, env, self.rules):
+            sup = self._doc(supervision_key(tally.department))
+            if env.seq <= sup.obj.seen.get(env.stream, 0):
+                continue  # this document already has it (a write that reached it alone)
+            counters = sup.obj.month(tally.month)
+            setattr(counters, tally.counter, getattr(counters, tally.counter) + tally.amount)
+            tallied[sup.key] = sup
+        for sup in tallied.values():  # the watermark once all of the event's tallies are in
+            sup.obj.seen[env.stream] = env.seq
+            touched[sup.key] = sup
+        ev = env.event
+        if isinstance(ev, PropagationScheduled):
+            for subscriber in ev.subscribers:
+                inbox = self._inbox(subscriber, env, touched)
+                if inbox is not None:
+                    inbox["pending"][f"{env.stream}/{ev.source_event_id}"] = inbox_entry(env, ev, position)
+        elif ev.type == "delivery_acknowledged":
+            inbox = self._inbox(env.department, env, touched)
+            if inbox is not None:
+                source = getattr(ev, "source_event_id")  # noqa: B009 - typed union
+                inbox["pending"].pop(f"{env.stream}/{source}", None)
+
+    def _inbox(self, subscriber: str, env: Envelope, touched: dict[str, Tracker]) -> dict[str, Any] | None:
+        """The subscriber's inbox to change for ``env`` (its watermark moved), or None if
+        the inbox already has ``env``."""
+        inbox = self._doc(inbox_key(subscriber))
+        seen = inbox.obj[SEEN]
+        if env.seq <= seen.get(env.stream, 0):
+            return None
+        seen[env.stream] = env.seq
+        touched[inbox.key] = inbox
+        doc: dict[str, Any] = inbox.obj
+        return doc
+
+    def _changes(self, touched: dict[str, Tracker]) -> dict[str, PartChanges]:
+        """The parts to write: watermarked documents first, the guarding states (enterprise
+        and registry, whose seq decides whether an event is applied) last; in each document
+        its head (which holds the guard) after its parts."""
+        order = sorted(touched, key=lambda k: 1 if k == REGISTRY_KEY or k.startswith(enterprise_key("")) else 0)
+        changes: dict[str, PartChanges] = {}
+        for key in order:
+            tracker = touched[key]
+            if key in self._whole:
+                parts, whole = all_parts(tracker), True
+            else:
+                parts, whole = changed_parts(tracker)
+            head = parts.pop(HEAD)
+            parts[HEAD] = head
+            changes[key] = PartChanges(parts, whole=whole)
+        return changes
+
+    # ------------------------------------------------------------------ documents
+
+    def _doc(self, key: str) -> Tracker:
+        tracker = self._docs.get(key)
+        if tracker is None:
+            tracker = Tracker(key, self._load(key))
+            self._docs[key] = tracker
+        self._docs.move_to_end(key)
+        return tracker
+
+    def _load(self, key: str) -> Any:
+        raw = self.store.load(PROJECTION, key)
+        if raw is not None and OLD_SEEN in raw:  # the distributed projector's older layout
+            raw[SEEN] = {**raw.pop(OLD_SEEN), **raw.get(SEEN, {})}
+            self._whole.add(key)
+        if key == REGISTRY_KEY:
+            return RegistryState.model_validate(raw) if raw else RegistryState()
+        if key.startswith(enterprise_key("")):
+            code = key[len(enterprise_key("")):]
+            return EnterpriseState.model_validate(raw) if raw else EnterpriseState.empty(code)
+        if key.startswith(supervision_key("")):
+            dept = key[len(supervision_key("")):]
+            return SupervisionState.model_validate(raw) if raw else SupervisionState(department=dept)
+        subscriber = key[len(inbox_key("")):]
+        doc = raw or {"subscriber": subscriber, "pending": {}}
+        doc.setdefault(SEEN, {})
+        return doc
+
+    def _trim(self) -> None:
+        while len(self._docs) > self.cache_size:
+            key, _ = self._docs.popitem(last=False)
+            self._whole.discard(key)
