@@ -29,6 +29,7 @@ from tongxiu.services.config import Settings
 from tongxiu.services.ledger import Ledger
 from tongxiu.services.ports import Clock, EventLog, ProjectionStore, ReadSync, SystemClock
 from tongxiu.services.sdk import FeedItem, FeedPort, InboxPort, feed_item, is_feed_event
+from tongxiu.services.transparency import Transparency
 from tongxiu.streams.processor import ProjectionRunner, rebuild
 from tongxiu.streams.worker import Projector, ShardedHandler, SubmissionHandler, WorkerDeps
 
@@ -45,10 +46,20 @@ class Storage:
         self.owns_session = session is None
         self.session = session if session is not None else cs.connect(settings)
         ks = settings.keyspace
-        self.log = cs.CassandraEventLog(self.session, ks)
-        self.rejections = cs.CassandraRejectionLog(self.session, ks)
+        from tongxiu.infra.cassandra_merkle import (  # issue 9: the transparency log
+            CassandraTransparencyLog,
+            LoggedCassandraEventLog,
+            LoggedCassandraRejectionLog,
+        )
+
+        self.tlog = CassandraTransparencyLog(self.session, ks)
+        self.log = LoggedCassandraEventLog(self.session, ks, self.tlog)
+        self.rejections = LoggedCassandraRejectionLog(self.session, ks, self.tlog)
         self.projections = cs.CassandraProjectionStore(self.session, ks)
         self.offsets = cs.CassandraOffsetStore(self.session, ks)
+
+    def transparency(self, key: KeyPair, clock: Clock) -> Transparency:
+        return Transparency(self.tlog, key, clock.now)
 
     def close(self) -> None:
         if self.owns_session:
@@ -92,7 +103,9 @@ def worker_deps(
     clock = clock or SystemClock()
     key = key or distributed_key(settings)
     handlers = [
-        SubmissionHandler(Ledger(storage.log, storage.rejections, clock, rules, key)) for _ in range(max(1, shards))
+        SubmissionHandler(Ledger(storage.log, storage.rejections, clock, rules, key,
+                                 transparency=storage.transparency(key, clock)))
+        for _ in range(max(1, shards))
     ]
     return WorkerDeps(
         settings=settings,
@@ -297,6 +310,7 @@ def open_distributed(
     waits for the projection worker."""
     storage = Storage(settings, session)
     clock = clock or SystemClock()
+    key = key or distributed_key(settings)
     rules = load_rules(settings)
     transport = transport or KafkaTransport(settings)
     feed = KafkaFeed(settings)
@@ -307,7 +321,8 @@ def open_distributed(
         offsets=storage.offsets,
         clock=clock,
         rules=rules,
-        ledger=Ledger(storage.log, storage.rejections, clock, rules, key or distributed_key(settings), cache_size=0),
+        ledger=Ledger(storage.log, storage.rejections, clock, rules, key, cache_size=0,
+                      transparency=storage.transparency(key, clock)),
         transport=transport,
         read_models=WorkerProjection(storage.projections, storage.log, rules, timeout_s=wait_s),
         feed=feed,

@@ -134,6 +134,7 @@ class Ledger:
         ledger_key: KeyPair,
         *,
         cache_size: int = 10_000,
+        transparency: Transparency | None = None,
     ) -> None:
         self.log = log
         self.rejections = rejections
@@ -143,8 +144,8 @@ class Ledger:
         self._cache: OrderedDict[str, EnterpriseState] = OrderedDict()
         self._cache_size = cache_size
         self._registry: RegistryState | None = None
-        self.transparency: Transparency | None = None
-        """Issue 9: set where the backend keeps a transparency log; receipts then carry their
+        self.transparency = transparency
+        """Issue 9: where the backend keeps a transparency log; receipts then carry their
         leaves and a signed checkpoint including them."""
 
     def _logged(self, receipt: Receipt, submission_json: str | None = None) -> Receipt:

@@ -48,7 +48,18 @@ class TransparencyLog(abc.ABC):
         """The first ``size`` leaf hashes in order."""
 
     @abc.abstractmethod
+    def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """Stored complete subtrees by (level, index) (level 0: leaf hashes), for proofs that
+        read O(log n) of them (:class:`tongxiu.events.merkle.StoredTree`)."""
+
+    @abc.abstractmethod
     def entries(self, *, start: int = 0, limit: int = 1000) -> list[LeafEntry]: ...
+
+    def complete(self, stream: str | None = None) -> int:
+        """Give committed facts whose writer died before their leaves (a store where the event
+        commit and the leaf append are two steps) their leaves, for one stream or all; returns
+        how many leaves were added. Where both are one transaction (SQLite), nothing to do."""
+        return 0
 
     @abc.abstractmethod
     def locate(self, ref: str) -> int | None:
@@ -70,14 +81,22 @@ class Transparency:
 
     def __init__(self, tlog: TransparencyLog, key: KeyPair, now: Callable[[], datetime]) -> None:
         self.tlog = tlog
-        self.key = key
         self.now = now
+        self.use_key(key)
+
+    def use_key(self, key: KeyPair) -> None:
+        """Sign with ``key`` from now on (the ledger key was rotated)."""
         from nacl.signing import SigningKey
 
+        self.key = key
         signer = SigningKey(bytes.fromhex(key.private_key))  # built once: a checkpoint per receipt
         self._sign: Callable[[bytes], str] = lambda message: signer.sign(message).signature.hex()
 
     def checkpoint(self, *, save: bool = False) -> Checkpoint:
+        """A checkpoint signed now; ``save``: also recorded (``tongxiu checkpoint``, ``tick``),
+        after completing the leaves of any fact whose writer died before appending them."""
+        if save:
+            self.tlog.complete()
         size, root = self.tlog.head()
         cp = sign_checkpoint(self._sign, self.key.public_key, size, root.hex(), self.now())
         if save:
@@ -91,6 +110,9 @@ class Transparency:
         else:
             refs = [digest_text(receipt.model_dump_json())]
         found = [self.tlog.locate(r) for r in refs]
+        if None in found and receipt.accepted:  # e.g. a duplicate of a submission whose writer died
+            self.tlog.complete(receipt.stream)
+            found = [self.tlog.locate(r) for r in refs]
         leaves = [i for i in found if i is not None]
         if len(leaves) != len(refs):
             return receipt
@@ -101,11 +123,15 @@ class Transparency:
         )
         return receipt.model_copy(update={"log": part})
 
+    def tree(self, size: int) -> merkle.StoredTree:
+        """The tree of the first ``size`` leaves, read node by node (O(log n) per proof)."""
+        return merkle.StoredTree(size, self.tlog.nodes)
+
     def inclusion(self, index: int, size: int) -> list[str]:
-        return [h.hex() for h in merkle.Tree(self.tlog.leaf_hashes(size)).inclusion_proof(index, size)]
+        return [h.hex() for h in self.tree(size).inclusion_proof(index, size)]
 
     def consistency(self, first: int, second: int) -> list[str]:
-        return [h.hex() for h in merkle.Tree(self.tlog.leaf_hashes(second)).consistency_proof(first, second)]
+        return [h.hex() for h in self.tree(second).consistency_proof(first, second)]
 
 
 # ---------------------------------------------------------------------------- ledger-side check
