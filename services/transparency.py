@@ -148,64 +148,75 @@ class LogCheck:
         self.problems.append(problem)
 
 
-def verify_log(tlog: TransparencyLog, log: EventLog) -> LogCheck:
+def verify_log(tlog: TransparencyLog, log: EventLog, *, page: int = 5000) -> LogCheck:
     """Every stored event and rejection is the leaf the tree holds for it, every leaf is a stored
-    fact, and the stored head is the root of the stored leaves."""
+    fact, every stored complete-subtree node (what proofs are read from) is the hash of the
+    leaves below it, and the stored head is the root of the stored leaves.
+
+    Memory: one expected leaf hash per event (not the events), one frontier for the tree."""
     from tongxiu.services.audit import stored_hash
 
     out = LogCheck()
-    events: dict[str, tuple[dict[str, Any], str]] = {}
+    events: dict[str, tuple[bytes, str, int]] = {}
     after = 0
     while True:
-        page = log.read_all(after=after, limit=5000)
-        if not page:
+        chunk = log.read_all(after=after, limit=page)
+        if not chunk:
             break
-        for s in page:
+        for s in chunk:
             body = json.loads(s.raw)
-            events[s.envelope.event_id] = (body, stored_hash(body)[1])
-        after = page[-1].position
-    rejections = {digest_text(r): (r, s) for r, s in tlog.rejection_rows()}
+            data = event_leaf_data(stream=body["stream"], seq=body["seq"], event_id=s.envelope.event_id,
+                                   hash=stored_hash(body)[1])
+            events[s.envelope.event_id] = (merkle.leaf_hash(data), body["stream"], body["seq"])
+        after = chunk[-1].position
+    rejections: dict[str, tuple[bytes, str]] = {}
+    for r, sub in tlog.rejection_rows():
+        receipt = Receipt.model_validate_json(r).model_dump(mode="json")
+        rejections[digest_text(r)] = (merkle.leaf_hash(rejection_leaf_data(receipt, digest_text(sub))),
+                                      f"{receipt['department']}/{receipt['submission_id']}")
     seen: set[str] = set()
-    hashes: list[bytes] = []
+    frontier: list[bytes] = []
+    n = 0
     start = 0
     while True:
-        page_entries = tlog.entries(start=start, limit=5000)
-        if not page_entries:
+        entries = tlog.entries(start=start, limit=page)
+        if not entries:
             break
-        for e in page_entries:
-            if e.index != len(hashes):
-                out.fail(f"leaf {len(hashes)} missing from the tree")
-            hashes.append(e.hash)
+        made: list[tuple[int, int, bytes]] = []
+        for e in entries:
+            if e.index != n:
+                out.fail(f"leaf {n} missing from the tree")
+            frontier, nodes = merkle.frontier_append_nodes(frontier, n, e.hash)
+            made.extend(nodes)
+            n += 1
             seen.add(e.ref)
             if e.kind == "event":
                 found = events.get(e.ref)
                 if found is None:
                     out.fail(f"leaf {e.index}: event {e.ref} is no longer in the log")
-                    continue
-                body, recomputed = found
-                data = event_leaf_data(stream=body["stream"], seq=body["seq"], event_id=e.ref, hash=recomputed)
-                if merkle.leaf_hash(data) != e.hash:
-                    out.fail(f"leaf {e.index}: event {e.ref} ({body['stream']} #{body['seq']}) differs from what was logged")
+                elif found[0] != e.hash:
+                    out.fail(f"leaf {e.index}: event {e.ref} ({found[1]} #{found[2]}) differs from what was logged")
             else:
                 row = rejections.get(e.ref)
                 if row is None:
                     out.fail(f"leaf {e.index}: rejection {e.ref[:12]} is no longer recorded (deleted or rewritten)")
-                    continue
-                receipt = Receipt.model_validate_json(row[0]).model_dump(mode="json")
-                if merkle.leaf_hash(rejection_leaf_data(receipt, digest_text(row[1]))) != e.hash:
-                    out.fail(f"leaf {e.index}: rejection of {receipt['department']}/{receipt['submission_id']} differs")
-        start = page_entries[-1].index + 1
-    for event_id, (body, _) in events.items():
+                elif row[0] != e.hash:
+                    out.fail(f"leaf {e.index}: rejection of {row[1]} differs")
+        stored = tlog.nodes([(lv, i) for lv, i, _ in made])
+        for lv, i, h in made:
+            if stored.get((lv, i)) != h:
+                out.fail(f"stored node (level {lv}, index {i}) is not the hash of its leaves: proofs would be wrong")
+        start = entries[-1].index + 1
+    for event_id, (_, stream, seq) in events.items():
         if event_id not in seen:
-            out.fail(f"event {event_id} ({body['stream']} #{body['seq']}) is not a leaf of the log")
-    for ref, (r, _) in rejections.items():
+            out.fail(f"event {event_id} ({stream} #{seq}) is not a leaf of the log")
+    for ref, (_, what) in rejections.items():
         if ref not in seen:
-            rec = json.loads(r)
-            out.fail(f"rejection of {rec['department']}/{rec['submission_id']} is not a leaf of the log")
+            out.fail(f"rejection of {what} is not a leaf of the log")
     size, root = tlog.head()
-    out.leaves = len(hashes)
-    if size != len(hashes) or merkle.root(hashes) != root:
-        out.fail(f"the stored tree head (size {size}) is not the root of the stored leaves ({len(hashes)})")
+    out.leaves = n
+    if size != n or merkle.frontier_root(frontier) != root:
+        out.fail(f"the stored tree head (size {size}) is not the root of the stored leaves ({n})")
     return out
 
 
