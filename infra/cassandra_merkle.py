@@ -40,6 +40,7 @@ import random
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -106,6 +107,15 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         self.events = CassandraEventLog(session, keyspace, events_per_bucket=events_per_bucket)
         self.rejection_rows_writer = CassandraRejectionLog(session, keyspace)
         self._lock = threading.RLock()
+        self._mine: _State | None = None
+        """The state this instance last committed (a committed state is a prefix of every
+        later one): the next append tries its LWT on it without a SERIAL read first, and a
+        receipt's checkpoint is signed over it."""
+        self._recent: OrderedDict[str, int] = OrderedDict()
+        """key / reference -> leaf index of leaves this instance appended or found (an index,
+        once committed, never changes)."""
+        self._logged: dict[str, int] = {}
+        """stream -> seq up to which this instance knows every event has its leaf."""
         self.lwt_rounds = 0
         """Append LWTs tried by this instance (for the benchmark: lost rounds = tried - won)."""
 
@@ -188,11 +198,13 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
             return [], 0
         with self._lock:
             for attempt in range(MAX_ROUNDS):
-                st = self._state()
+                st = self._mine
                 if st is None:
-                    self._init()
-                    continue
-                self._materialise(st)
+                    st = self._state()
+                    if st is None:
+                        self._init()
+                        continue
+                    self._materialise(st)
                 known = {key: idx for idx, _, _, _, key in st.batch_leaves()}
                 known.update(self._ref_rows([lf.key for lf in leaves if lf.key not in known]))
                 todo = [lf for lf in leaves if lf.key not in known]
@@ -218,11 +230,34 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
                 if applied:
                     new = _State(st.size + len(todo), frontier, batch)
                     self._materialise(new, check=False)
+                    self._mine = new
                     for i, lf in enumerate(todo):
                         known[lf.key] = st.size + i
+                        self._remember(lf.ref, st.size + i)
+                    for lf in leaves:
+                        self._remember(lf.key, known[lf.key])
+                    for stream, seq in streams.items():
+                        self._logged[stream] = max(self._logged.get(stream, 0), seq)
                     return [known[lf.key] for lf in leaves], len(todo)
+                if self._mine is not None:  # another writer appended since: read the state
+                    self._mine = None
+                    continue
                 time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
         raise ConcurrencyError(f"transparency log: no append after {MAX_ROUNDS} rounds")
+
+    def _remember(self, ref: str, idx: int) -> None:
+        self._recent[ref] = idx
+        self._recent.move_to_end(ref)
+        while len(self._recent) > 20_000:
+            self._recent.popitem(last=False)
+
+    def recent_head(self) -> tuple[int, bytes]:
+        """A committed head including every leaf this instance appended (no SERIAL read when
+        it appended last): what a receipt's checkpoint is signed over."""
+        st = self._mine
+        if st is None:
+            return self.head()
+        return st.size, merkle.frontier_root(st.frontier)
 
     @staticmethod
     def _batch(st: _State, todo: Sequence[Leaf], streams: dict[str, int]) -> tuple[dict[str, Any], list[bytes]]:
@@ -245,6 +280,8 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
     # ------------------------------------------------------------------ events
 
     def logged_seq(self, stream: str) -> int:
+        if stream in self._logged:
+            return self._logged[stream]
         row = self.session.execute(
             self._p("SELECT logged FROM {ks}.merkle_streams WHERE stream = ?"), (stream,)
         ).one()
@@ -363,6 +400,8 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         return out
 
     def locate(self, ref: str) -> int | None:
+        if ref in self._recent:
+            return self._recent[ref]
         st = self._state()
         if st is not None:
             for idx, _, _, r, _ in st.batch_leaves():

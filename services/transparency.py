@@ -55,6 +55,11 @@ class TransparencyLog(abc.ABC):
     @abc.abstractmethod
     def entries(self, *, start: int = 0, limit: int = 1000) -> list[LeafEntry]: ...
 
+    def recent_head(self) -> tuple[int, bytes]:
+        """A committed head that includes every leaf this adapter appended (default: the
+        current one); a store may answer without a round trip."""
+        return self.head()
+
     def complete(self, stream: str | None = None) -> int:
         """Give committed facts whose writer died before their leaves (a store where the event
         commit and the leaf append are two steps) their leaves, for one stream or all; returns
@@ -92,12 +97,13 @@ class Transparency:
         signer = SigningKey(bytes.fromhex(key.private_key))  # built once: a checkpoint per receipt
         self._sign: Callable[[bytes], str] = lambda message: signer.sign(message).signature.hex()
 
-    def checkpoint(self, *, save: bool = False) -> Checkpoint:
+    def checkpoint(self, *, save: bool = False, recent: bool = False) -> Checkpoint:
         """A checkpoint signed now; ``save``: also recorded (``tongxiu checkpoint``, ``tick``),
-        after completing the leaves of any fact whose writer died before appending them."""
+        after completing the leaves of any fact whose writer died before appending them;
+        ``recent``: of :meth:`TransparencyLog.recent_head` (a receipt's)."""
         if save:
             self.tlog.complete()
-        size, root = self.tlog.head()
+        size, root = self.tlog.recent_head() if recent else self.tlog.head()
         cp = sign_checkpoint(self._sign, self.key.public_key, size, root.hex(), self.now())
         if save:
             self.tlog.save_checkpoint(cp)
@@ -116,9 +122,12 @@ class Transparency:
         leaves = [i for i in found if i is not None]
         if len(leaves) != len(refs):
             return receipt
+        cp = self.checkpoint(recent=True)
+        if cp.size <= max(leaves):  # appended by another adapter instance: sign the current head
+            cp = self.checkpoint()
         part = ReceiptLog(
             leaves=leaves,
-            checkpoint=self.checkpoint(),
+            checkpoint=cp,
             submission_digest=None if submission_json is None else digest_text(submission_json),
         )
         return receipt.model_copy(update={"log": part})
