@@ -6,9 +6,9 @@ the same run, on the running Cassandra (``TONGXIU_SERVERS_DIR``).
     TONGXIU_SERVERS_DIR=/work/servers python -m bench.transparency_cassandra [--n 400] [--enterprises 20]
 
 (a) write: N submissions (``penalty_decided`` + its notice, round-robin over enterprises)
-    through ``Ledger.submit`` on the Cassandra adapters in two fresh keyspaces: with the
-    transparency log (leaf append + a signed checkpoint in every receipt) vs the plain
-    adapters (no log; the distributed backend before this change).
+    through ``Ledger.submit`` on the Cassandra adapters in two fresh keyspaces, in alternating
+    chunks of 25: with the transparency log (leaf append + a signed checkpoint in every
+    receipt) vs the plain adapters (no log; the distributed backend before this change).
 (b) sizes at the resulting tree size: checkpoint file, a receipt's ``log`` part, inclusion
     and consistency proofs.
 (c) proving: rows read and time of an inclusion proof and a consistency proof (stored
@@ -59,7 +59,11 @@ def best(fn: Any, times: int = 5) -> float:
     return min(out)
 
 
-def run(session: Any, settings: Settings, *, logged: bool, n: int, enterprises: int) -> tuple[float, Ledger, list[Any]]:
+def prepare(session: Any, settings: Settings, *, logged: bool, n: int, enterprises: int) -> tuple[Ledger, list[Any]]:
+    """A fresh keyspace with the ledger and its samr department registered, and N signed
+    submissions for it."""
+    from bench.write_replay import _decision
+
     ks = settings.keyspace
     migrate(session, settings)
     key = KeyPair.generate()
@@ -76,8 +80,6 @@ def run(session: Any, settings: Settings, *, logged: bool, n: int, enterprises: 
     ledger.emit(REGISTRY_STREAM, [DepartmentRegistered(
         department_id="samr-deqing", name=info[1], kind=info[2], domain=info[3], jurisdiction=info[4],
         public_key=demo_key("samr-deqing").public_key)], submission_id="register:samr-deqing")
-    from bench.write_replay import _decision
-
     codes = [make_uscc("91", "330521", f"MT{i:06d}") for i in range(enterprises)]
     subs = []
     for i in range(n):
@@ -86,13 +88,16 @@ def run(session: Any, settings: Settings, *, logged: bool, n: int, enterprises: 
         subs.append(sign_submission(demo_key("samr-deqing"), department="samr-deqing", stream=code,
                                     submission_id=f"b-{i}", occurred_at=datetime.now(UTC),
                                     events=[d, notice_for(rules, code, d, f"{d.decision_no}-告知")]))
-    receipts = []
+    return ledger, subs
+
+
+def submit(ledger: Ledger, subs: list[Any], out: list[Any]) -> float:
     t0 = time.perf_counter()
     for sub in subs:
         r = ledger.submit(sub)
         assert r.accepted, r.reasons
-        receipts.append(r)
-    return time.perf_counter() - t0, ledger, receipts
+        out.append(r)
+    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -109,8 +114,14 @@ def main() -> None:
         logged_s = Settings(backend="distributed", cassandra_port=port, keyspace=f"bench_tl_log_{uuid.uuid4().hex[:6]}")
         made += [plain_s.keyspace, logged_s.keyspace]
         print(f"transparency log on Cassandra: {args.n} submissions (2 events each), {args.enterprises} enterprises")
-        t_plain, _, _ = run(session, plain_s, logged=False, n=args.n, enterprises=args.enterprises)
-        t_log, ledger, receipts = run(session, logged_s, logged=True, n=args.n, enterprises=args.enterprises)
+        plain, plain_subs = prepare(session, plain_s, logged=False, n=args.n, enterprises=args.enterprises)
+        ledger, subs = prepare(session, logged_s, logged=True, n=args.n, enterprises=args.enterprises)
+        # alternating chunks of 25 submissions: both see the same load on the shared machine
+        t_plain = t_log = 0.0
+        receipts: list[Any] = []
+        for i in range(0, args.n, 25):
+            t_plain += submit(plain, plain_subs[i:i + 25], [])
+            t_log += submit(ledger, subs[i:i + 25], receipts)
         t = ledger.transparency
         assert t is not None and isinstance(t.tlog, CassandraTransparencyLog)
         print("\n(a) write path (Ledger.submit on Cassandra)          with log    baseline    ratio")
