@@ -253,7 +253,7 @@ class Ledger:
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))
                 previous = self.log.find_submission(submission.department, submission.submission_id)
                 if previous:
-                    return receipt_for(previous, duplicate=True)
+                    return self._logged(receipt_for(previous, duplicate=True))
         raise ConcurrencyError(f"stream {submission.stream} kept changing; gave up after {MAX_RETRIES} tries")
 
     def parse(
