@@ -148,7 +148,7 @@ class TransparencyLogContract:
         cp = t.checkpoint(save=True)
         assert cp.verify() and (cp.size, bytes.fromhex(cp.root)) == tlog.head()
         assert cp in tlog.checkpoints()
-        from tongxiu.events.envelope import RecordedEvent, Receipt
+        from tongxiu.events.envelope import Receipt, RecordedEvent
 
         receipt = Receipt(submission_id=envs[0].submission_id, department="samr", stream=s, accepted=True,
                           recorded_at=envs[0].recorded_at,
