@@ -400,8 +400,9 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         return out
 
     def locate(self, ref: str) -> int | None:
-        if ref in self._recent:
-            return self._recent[ref]
+        known = self._recent.get(ref)
+        if known is not None:
+            return known
         st = self._state()
         if st is not None:
             for idx, _, _, r, _ in st.batch_leaves():

@@ -2,12 +2,15 @@
 file, written in the same transaction as the event append or the rejection it records.
 
 Tables: ``merkle_leaves`` (leaf index, leaf hash, kind, reference: the event id, or the
-SHA-256 of the rejection's stored receipt), ``merkle_state`` (one row: the size and the
+SHA-256 of the rejection's stored receipt), ``merkle_nodes`` (the complete subtrees each
+append closes, so a proof reads O(log n) rows), ``merkle_state`` (one row: the size and the
 frontier, so an append costs O(log n) hashes and the current root is O(log n) to compute) and
 ``checkpoints`` (the signed checkpoints issued on demand or by ``tick``).
 
 A data directory written before the log existed gets its tree built on first open: every
-stored event in log-position order, then every recorded rejection in the order recorded.
+stored event in log-position order, then every recorded rejection in the order recorded. One
+whose tree predates ``merkle_nodes`` gets its nodes from its leaf hashes on first writable
+open (nothing else changes); opened read-only, its proofs are computed from the leaves.
 """
 
 from __future__ import annotations
