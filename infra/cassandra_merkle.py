@@ -208,7 +208,11 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
                 known = {key: idx for idx, _, _, _, key in st.batch_leaves()}
                 known.update(self._ref_rows([lf.key for lf in leaves if lf.key not in known]))
                 todo = [lf for lf in leaves if lf.key not in known]
-                if not todo:
+                if not todo:  # all there already (completed by another writer): move the hint on
+                    for stream, seq in streams.items():
+                        self.session.execute(self._p("INSERT INTO {ks}.merkle_streams (stream, logged) VALUES (?, ?)"),
+                                             (stream, seq))
+                        self._logged[stream] = max(self._logged.get(stream, 0), seq)
                     return [known[lf.key] for lf in leaves], 0
                 batch, frontier = self._batch(st, todo, streams)
                 self.lwt_rounds += 1
