@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS merkle_state (
 CREATE TABLE IF NOT EXISTS merkle_nodes (
     level INTEGER NOT NULL,
     idx   INTEGER NOT NULL,
-    hash  BLOB NOT NULL,
+    hash  TEXT NOT NULL,
     PRIMARY KEY (level, idx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -81,6 +81,16 @@ def _lacks_nodes(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM merkle_nodes WHERE level = 1 AND idx = 0").fetchone() is None
 
 
+def put_nodes(conn: sqlite3.Connection, made: Sequence[tuple[int, int, bytes]]) -> None:
+    """Store complete-subtree nodes (hex) in ONE statement, however many an append closed (0 to
+    log n; 1 on average), so an append's statements do not vary with where its leaves fall."""
+    conn.execute(
+        "INSERT OR REPLACE INTO merkle_nodes (level, idx, hash) SELECT json_extract(value, '$[0]'),"
+        " json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)",
+        (json.dumps([[lv, i, h.hex()] for lv, i, h in made]),),
+    )
+
+
 def backfill_nodes(conn: sqlite3.Connection, chunk: int = 50_000) -> int:
     """The complete-subtree nodes of a tree whose leaves were stored without them (a ledger
     written before proofs read nodes): one pass over the leaf hashes in index order, keeping
@@ -102,7 +112,7 @@ def backfill_nodes(conn: sqlite3.Connection, chunk: int = 50_000) -> int:
             frontier, nodes = merkle.frontier_append_nodes(frontier, n, bytes(h))
             made.extend(nodes)
             n += 1
-        conn.executemany("INSERT OR REPLACE INTO merkle_nodes (level, idx, hash) VALUES (?,?,?)", made)
+        put_nodes(conn, made)
         after = int(rows[-1][0])
     return n
 
@@ -129,7 +139,7 @@ def add_leaves(conn: sqlite3.Connection, leaves: Sequence[tuple[bytes, str, str]
         frontier, nodes = merkle.frontier_append_nodes(frontier, n, leaf)
         made.extend(nodes)
         n += 1
-    conn.executemany("INSERT OR REPLACE INTO merkle_nodes (level, idx, hash) VALUES (?,?,?)", made)
+    put_nodes(conn, made)
     conn.executemany(
         "INSERT INTO merkle_leaves (idx, hash, kind, ref) VALUES (?,?,?,?)",
         [(first + i, leaf, kind, ref) for i, (leaf, kind, ref) in enumerate(leaves)],
@@ -179,7 +189,7 @@ class SqliteTransparencyLog(TransparencyLog):
                 for lv, i in inner:
                     row = conn.execute("SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?", (lv, i)).fetchone()
                     if row is not None:
-                        out[(lv, i)] = bytes(row[0])
+                        out[(lv, i)] = bytes.fromhex(row[0])
             except sqlite3.OperationalError:  # a ledger from before merkle_nodes, opened read-only
                 pass
             missing = [k for k in inner if k not in out]

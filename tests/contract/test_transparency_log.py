@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -184,9 +184,13 @@ _KS: dict[str, Any] = {}
 
 class CassandraTransparencyFactory:
     @pytest.fixture(autouse=True)
-    def _cassandra(self, cassandra_session: Any, fresh_keyspace: Callable[..., Any]) -> None:
+    def _cassandra(self, cassandra_session: Any, fresh_keyspace: Callable[..., Any]) -> Iterator[None]:
         self.session = cassandra_session
         self._fresh = fresh_keyspace
+        yield
+        ks = _KS.pop(id(self), None)
+        if ks is not None:  # a per-test keyspace: dropped now (a shared server's heap holds every table)
+            cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {ks}", timeout=120)
 
     def keyspace(self, name: Any) -> str:
         """A fresh keyspace per ``name`` (per test for the tree tests: each sees only its own

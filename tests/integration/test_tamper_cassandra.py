@@ -103,6 +103,8 @@ def ledger(tmp_path: Path, clock: ManualClock, cassandra_session: Any,
     w.at(2)
     yield CLedger(app, cassandra_session, settings.keyspace, store, receipts)
     app.close()
+    # dropped now, not at the end of the run: a shared server's heap holds every table
+    cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {settings.keyspace}", timeout=120)
 
 
 def test_receipts_on_cassandra_carry_proofs_and_the_audit_passes(ledger: CLedger) -> None:

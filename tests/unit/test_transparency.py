@@ -371,7 +371,7 @@ def test_a_ledger_written_before_stored_nodes_still_verifies_and_proves(ledger: 
 
 def test_a_tampered_stored_node_is_caught_by_the_log_check(ledger: Ledger) -> None:
     with tamper.connect(ledger.db) as conn:
-        conn.execute("UPDATE merkle_nodes SET hash = ? WHERE level = 3 AND idx = 0", (b"\x00" * 32,))
+        conn.execute("UPDATE merkle_nodes SET hash = ? WHERE level = 3 AND idx = 0", ("00" * 32,))
     app = open_embedded(Settings(data_dir=ledger.data), clock=ledger.clock, read_only=True)
     try:
         result = verify_log(SqliteTransparencyLog(app.log.db), app.log)
