@@ -48,6 +48,7 @@ bench: setup ## benchmarks (ratios against a baseline in the same run)
 	$(BIN)/python -m bench.write_replay
 	$(BIN)/python -m bench.long_history
 	$(BIN)/python -m bench.transparency
+	$(BIN)/python -m bench.transparency_cassandra  # needs Cassandra (TONGXIU_SERVERS_DIR)
 
 screenshots: setup ## regenerate docs/screenshots deliberately (the page tests write them only here)
 	sh infra/setup_browser.sh

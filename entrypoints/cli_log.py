@@ -21,13 +21,11 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
         return LocalLedgerView(tongxiu)
 
     def _has_log(tongxiu: Any) -> None:
-        from tongxiu.infra.sqlite_merkle import SqliteTransparencyLog
-
-        if tongxiu.backend != "embedded":
+        if tongxiu.ledger.transparency is None:
             tongxiu.close()
-            fail(f"the {tongxiu.backend} backend keeps no transparency log yet (docs/verification.md)")
+            fail(f"the {tongxiu.backend} backend keeps no transparency log (docs/verification.md)")
         try:
-            SqliteTransparencyLog(tongxiu.log.db).head()
+            tongxiu.ledger.transparency.tlog.head()
         except ValueError as exc:
             tongxiu.close()
             fail(str(exc))
@@ -42,7 +40,7 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
         t = tongxiu.ledger.transparency
         if t is None:
             tongxiu.close()
-            fail(f"the {tongxiu.backend} backend keeps no transparency log yet")
+            fail(f"the {tongxiu.backend} backend keeps no transparency log")
         cp = t.checkpoint(save=True)
         tongxiu.close()
         if out:
@@ -146,13 +144,16 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
     def verify_log_cmd(json_out: bool = typer.Option(False, "--json")) -> None:
         """Check that every stored event and rejection is the leaf the transparency log holds
         for it, and the stored tree head is the root of the stored leaves."""
-        from tongxiu.infra.sqlite_merkle import SqliteTransparencyLog
         from tongxiu.services.transparency import verify_log
 
         tongxiu = open_ro()
         _has_log(tongxiu)
         try:
-            result = verify_log(SqliteTransparencyLog(tongxiu.log.db), tongxiu.log)
+            tlog = tongxiu.ledger.transparency.tlog
+            completed = tlog.complete()  # distributed: leaves of events whose writer died first
+            if completed:
+                console.print(f"completed the leaves of {completed} committed events first")
+            result = verify_log(tlog, tongxiu.log)
         finally:
             tongxiu.close()
         if json_out:

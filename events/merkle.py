@@ -17,7 +17,7 @@ Checked against the RFC 6962 reference vectors (tests/unit/test_merkle.py).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
@@ -169,20 +169,34 @@ def frontier_root(frontier: Sequence[bytes]) -> bytes:
     return r
 
 
-class Tree:
-    """The leaves with every complete aligned subtree's root cached (levels), so a root, an
-    inclusion proof or a consistency proof of any size costs O(log² n) hashes after one O(n)
-    build (the plain functions above recompute subtrees: O(n) per proof)."""
+def frontier_append_nodes(
+    frontier: list[bytes], size: int, leaf: bytes
+) -> tuple[list[bytes], list[tuple[int, int, bytes]]]:
+    """:func:`frontier_append` plus the complete subtrees the new leaf closes, as
+    ``(level, index, hash)``: the node of level ``l`` and index ``i`` is the root of leaves
+    ``i·2^l .. (i+1)·2^l - 1``. Stored at append time, they make every proof O(log n) reads."""
+    out = list(frontier)
+    node = leaf
+    n, index, level = size, size, 0
+    made: list[tuple[int, int, bytes]] = []
+    while n & 1:
+        node = node_hash(out.pop(), node)
+        n >>= 1
+        index >>= 1
+        level += 1
+        made.append((level, index, node))
+    out.append(node)
+    return out, made
 
-    def __init__(self, leaves: Sequence[bytes]) -> None:
-        self.levels: list[list[bytes]] = [list(leaves)]
-        while len(self.levels[-1]) > 1:
-            below = self.levels[-1]
-            self.levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
 
-    @property
-    def size(self) -> int:
-        return len(self.levels[0])
+class _Ranges:
+    """RFC 9162 root / inclusion / consistency over perfect aligned subtrees given by
+    :meth:`_perfect` (level, index) — the storage decides where those come from."""
+
+    size: int
+
+    def _perfect(self, level: int, index: int) -> bytes:
+        raise NotImplementedError
 
     def _range(self, lo: int, hi: int) -> bytes:
         n = hi - lo
@@ -190,7 +204,7 @@ class Tree:
             return EMPTY_ROOT
         level = n.bit_length() - 1
         if n == 1 << level and lo % n == 0:
-            return self.levels[level][lo >> level]
+            return self._perfect(level, lo >> level)
         k = _split(n)
         return node_hash(self._range(lo, lo + k), self._range(lo + k, hi))
 
@@ -234,3 +248,71 @@ class Tree:
                 out.append(self._range(lo, lo + k))
                 lo, m, complete = lo + k, m - k, False
         return out[::-1]
+
+
+class Tree(_Ranges):
+    """The leaves with every complete aligned subtree's root cached (levels), so a root, an
+    inclusion proof or a consistency proof of any size costs O(log² n) hashes after one O(n)
+    build (the plain functions above recompute subtrees: O(n) per proof)."""
+
+    def __init__(self, leaves: Sequence[bytes]) -> None:
+        self.levels: list[list[bytes]] = [list(leaves)]
+        while len(self.levels[-1]) > 1:
+            below = self.levels[-1]
+            self.levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+        self.size = len(self.levels[0])
+
+    def _perfect(self, level: int, index: int) -> bytes:
+        return self.levels[level][index]
+
+
+NodeFetch = Callable[[Sequence[tuple[int, int]]], dict[tuple[int, int], bytes]]
+"""Reads stored complete subtrees: (level, index) -> hash (level 0: the leaf hashes)."""
+
+
+class StoredTree(_Ranges):
+    """Proofs from stored complete-subtree nodes (written at append time,
+    :func:`frontier_append_nodes`): a proof needs O(log n) of them — the perfect subtrees its
+    ranges decompose into — read in one :data:`NodeFetch` call, never the leaves."""
+
+    def __init__(self, size: int, fetch: NodeFetch) -> None:
+        self.size = size
+        self.fetch = fetch
+        self._known: dict[tuple[int, int], bytes] = {}
+        self._wanted: set[tuple[int, int]] | None = None
+        self.reads = 0
+        """How many nodes were read from storage (for tests and the benchmark)."""
+
+    def _perfect(self, level: int, index: int) -> bytes:
+        key = (level, index)
+        if key in self._known:
+            return self._known[key]
+        if self._wanted is None:
+            raise LookupError(key)
+        self._wanted.add(key)
+        return EMPTY_ROOT  # a placeholder: the first pass only plans the reads
+
+    def _planned(self, compute: Callable[[], list[bytes]]) -> list[bytes]:
+        self._wanted = set()
+        try:
+            compute()
+            wanted = sorted(self._wanted)
+        finally:
+            self._wanted = None
+        if wanted:
+            got = self.fetch(wanted)
+            self.reads += len(wanted)
+            missing = [k for k in wanted if k not in got]
+            if missing:
+                raise ValueError(f"the stored tree lacks node(s) {missing[:3]} (level, index)")
+            self._known.update(got)
+        return compute()
+
+    def root(self, size: int | None = None) -> bytes:
+        return self._planned(lambda: [_Ranges.root(self, size)])[0]
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        return self._planned(lambda: _Ranges.inclusion_proof(self, index, size))
+
+    def consistency_proof(self, first: int, second: int | None = None) -> list[bytes]:
+        return self._planned(lambda: _Ranges.consistency_proof(self, first, second))

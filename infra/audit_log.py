@@ -36,24 +36,24 @@ class LocalLedgerView:
     """The ledger opened from its data directory (what the CLI uses)."""
 
     def __init__(self, app: Any) -> None:
-        from tongxiu.infra.sqlite_merkle import SqliteTransparencyLog
         from tongxiu.services.transparency import Transparency
 
         self.app = app
         t = app.ledger.transparency
-        if t is None:  # read-only open: the tree is in the file, only signing is not needed
-            t = Transparency(SqliteTransparencyLog(app.log.db), app.ledger.key, app.clock.now)
+        if t is None:
+            raise ValueError(f"the {app.backend} backend keeps no transparency log")
         self.t: Transparency = t
-        self._tree: merkle.Tree | None = None
+        self._trees: dict[int, merkle.StoredTree] = {}
 
     def checkpoint(self) -> Checkpoint:
         return self.t.checkpoint()
 
-    def _tree_of(self, size: int) -> merkle.Tree:
-        """The stored leaves, read once per audit (the log only grows while we look)."""
-        if self._tree is None or self._tree.size < size:
-            self._tree = merkle.Tree(self.t.tlog.leaf_hashes(size))
-        return self._tree
+    def _tree_of(self, size: int) -> merkle.StoredTree:
+        """The stored tree of ``size`` leaves, read node by node (O(log n) per proof); the
+        nodes read are kept for the other proofs of this audit."""
+        if size not in self._trees:
+            self._trees[size] = self.t.tree(size)
+        return self._trees[size]
 
     def consistency(self, first: int, second: int) -> list[str]:
         return [h.hex() for h in self._tree_of(second).consistency_proof(first, second)]

@@ -57,11 +57,12 @@ def open_embedded(
     if key is None and read_only:  # never signs (but checkpoints); do not create a key file
         path = ledger_key_path(data_dir, settings.ledger_key_file)
         key = KeyPair.from_private(path.read_text().strip()) if path.exists() else KeyPair.generate()
-    ledger = Ledger(log, rejections, clock, rules, key or ledger_key(data_dir, settings.ledger_key_file))
+    key = key or ledger_key(data_dir, settings.ledger_key_file)
     from tongxiu.infra.sqlite_merkle import SqliteTransparencyLog  # issue 9
     from tongxiu.services.transparency import Transparency
 
-    ledger.transparency = Transparency(SqliteTransparencyLog(db), ledger.key, clock.now)
+    transparency = Transparency(SqliteTransparencyLog(db), key, clock.now)
+    ledger = Ledger(log, rejections, clock, rules, key, transparency=transparency)
     return _in_process(
         ledger, store, SqliteOffsetStore(db), backend="embedded", closers=[db.close], start=not read_only
     )

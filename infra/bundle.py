@@ -31,12 +31,11 @@ FORMAT = "tongxiu-audit-bundle/1"
 def export_bundle(app: Any, code: str, *, at: Checkpoint | None = None) -> dict[str, Any]:
     t = app.ledger.transparency
     if t is None:
-        from tongxiu.infra.sqlite_merkle import SqliteTransparencyLog
-        from tongxiu.services.transparency import Transparency
-
-        t = Transparency(SqliteTransparencyLog(app.log.db), app.ledger.key, app.clock.now)
+        raise ValueError(f"the {app.backend} backend keeps no transparency log")
     checkpoint = at or t.checkpoint()
-    tree = merkle.Tree(t.tlog.leaf_hashes(checkpoint.size))
+    if checkpoint.size > t.tlog.head()[0]:
+        raise ValueError(f"the log has fewer than the checkpoint's {checkpoint.size} leaves")
+    tree = t.tree(checkpoint.size)  # proofs read O(log n) stored nodes each
     if tree.root(checkpoint.size).hex() != checkpoint.root:
         raise ValueError(f"the log at size {checkpoint.size} does not have the checkpoint's root")
 

@@ -495,14 +495,15 @@ def _uuid_time(u: uuid.UUID) -> datetime:
 
 class CassandraRejectionLog(_Base, RejectionLog):
     def record(self, rejection: RejectionRecord) -> None:
+        self._write(uuid.uuid1(), rejection.receipt, rejection.receipt.model_dump_json(),
+                    json.dumps(rejection.submission, ensure_ascii=False), bool(rejection.authenticated))
+
+    def _write(self, rid: uuid.UUID, r: Receipt, receipt: str, submission: str, auth: bool) -> None:
+        """The rows of one rejection (idempotent: the same ``rid`` rewrites the same rows; the
+        transparency log replays it, infra/cassandra_merkle.py)."""
         from cassandra.query import BatchStatement, BatchType
 
-        r = rejection.receipt
-        rid = uuid.uuid1()
         month = _month(_uuid_time(rid))
-        receipt = r.model_dump_json()
-        submission = json.dumps(rejection.submission, ensure_ascii=False)
-        auth = bool(rejection.authenticated)
         batch = BatchStatement(batch_type=BatchType.LOGGED)
         batch.add(
             self._p(

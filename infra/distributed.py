@@ -29,6 +29,7 @@ from tongxiu.services.config import Settings
 from tongxiu.services.ledger import Ledger
 from tongxiu.services.ports import Clock, EventLog, ProjectionStore, ReadSync, SystemClock
 from tongxiu.services.sdk import FeedItem, FeedPort, InboxPort, feed_item, is_feed_event
+from tongxiu.services.transparency import Transparency
 from tongxiu.streams.processor import rebuild
 from tongxiu.streams.projector import Projector
 from tongxiu.streams.worker import ShardedHandler, SubmissionHandler, WorkerDeps
@@ -46,10 +47,20 @@ class Storage:
         self.owns_session = session is None
         self.session = session if session is not None else cs.connect(settings)
         ks = settings.keyspace
-        self.log = cs.CassandraEventLog(self.session, ks)
-        self.rejections = cs.CassandraRejectionLog(self.session, ks)
+        from tongxiu.infra.cassandra_merkle import (  # issue 9: the transparency log
+            CassandraTransparencyLog,
+            LoggedCassandraEventLog,
+            LoggedCassandraRejectionLog,
+        )
+
+        self.tlog = CassandraTransparencyLog(self.session, ks)
+        self.log = LoggedCassandraEventLog(self.session, ks, self.tlog)
+        self.rejections = LoggedCassandraRejectionLog(self.session, ks, self.tlog)
         self.projections = cs.CassandraProjectionStore(self.session, ks)
         self.offsets = cs.CassandraOffsetStore(self.session, ks)
+
+    def transparency(self, key: KeyPair, clock: Clock) -> Transparency:
+        return Transparency(self.tlog, key, clock.now)
 
     def close(self) -> None:
         if self.owns_session:
@@ -93,7 +104,9 @@ def worker_deps(
     clock = clock or SystemClock()
     key = key or distributed_key(settings)
     handlers = [
-        SubmissionHandler(Ledger(storage.log, storage.rejections, clock, rules, key)) for _ in range(max(1, shards))
+        SubmissionHandler(Ledger(storage.log, storage.rejections, clock, rules, key,
+                                 transparency=storage.transparency(key, clock)))
+        for _ in range(max(1, shards))
     ]
     return WorkerDeps(
         settings=settings,
@@ -298,6 +311,7 @@ def open_distributed(
     waits for the projection worker."""
     storage = Storage(settings, session)
     clock = clock or SystemClock()
+    key = key or distributed_key(settings)
     rules = load_rules(settings)
     transport = transport or KafkaTransport(settings)
     feed = KafkaFeed(settings)
@@ -308,7 +322,8 @@ def open_distributed(
         offsets=storage.offsets,
         clock=clock,
         rules=rules,
-        ledger=Ledger(storage.log, storage.rejections, clock, rules, key or distributed_key(settings), cache_size=0),
+        ledger=Ledger(storage.log, storage.rejections, clock, rules, key, cache_size=0,
+                      transparency=storage.transparency(key, clock)),
         transport=transport,
         read_models=WorkerProjection(storage.projections, storage.log, rules, timeout_s=wait_s),
         feed=feed,

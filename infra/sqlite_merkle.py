@@ -2,12 +2,15 @@
 file, written in the same transaction as the event append or the rejection it records.
 
 Tables: ``merkle_leaves`` (leaf index, leaf hash, kind, reference: the event id, or the
-SHA-256 of the rejection's stored receipt), ``merkle_state`` (one row: the size and the
+SHA-256 of the rejection's stored receipt), ``merkle_nodes`` (the complete subtrees each
+append closes, so a proof reads O(log n) rows), ``merkle_state`` (one row: the size and the
 frontier, so an append costs O(log n) hashes and the current root is O(log n) to compute) and
 ``checkpoints`` (the signed checkpoints issued on demand or by ``tick``).
 
 A data directory written before the log existed gets its tree built on first open: every
-stored event in log-position order, then every recorded rejection in the order recorded.
+stored event in log-position order, then every recorded rejection in the order recorded. One
+whose tree predates ``merkle_nodes`` gets its nodes from its leaf hashes on first writable
+open (nothing else changes); opened read-only, its proofs are computed from the leaves.
 """
 
 from __future__ import annotations
@@ -34,6 +37,12 @@ CREATE TABLE IF NOT EXISTS merkle_state (
     size     INTEGER NOT NULL,
     frontier TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS merkle_nodes (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  TEXT NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER NOT NULL,
     body TEXT NOT NULL
@@ -59,12 +68,60 @@ def ensure(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
     if conn.execute("SELECT 1 FROM merkle_state").fetchone() is None:
         rebuild(conn)
+    elif _lacks_nodes(conn):
+        backfill_nodes(conn)
+
+
+def _lacks_nodes(conn: sqlite3.Connection) -> bool:
+    """A tree written before ``merkle_nodes`` existed: it has two leaves or more but not the
+    node over the first two (every writer since has written its nodes with its leaves)."""
+    (size,) = conn.execute("SELECT size FROM merkle_state WHERE id = 1").fetchone()
+    if int(size) < 2:
+        return False
+    return conn.execute("SELECT 1 FROM merkle_nodes WHERE level = 1 AND idx = 0").fetchone() is None
+
+
+def put_nodes(conn: sqlite3.Connection, made: Sequence[tuple[int, int, bytes]]) -> None:
+    """Store complete-subtree nodes (hex) in ONE statement, however many an append closed (0 to
+    log n; 1 on average), so an append's statements do not vary with where its leaves fall."""
+    conn.execute(
+        "INSERT OR REPLACE INTO merkle_nodes (level, idx, hash) SELECT json_extract(value, '$[0]'),"
+        " json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)",
+        (json.dumps([[lv, i, h.hex()] for lv, i, h in made]),),
+    )
+
+
+def backfill_nodes(conn: sqlite3.Connection, chunk: int = 50_000) -> int:
+    """The complete-subtree nodes of a tree whose leaves were stored without them (a ledger
+    written before proofs read nodes): one pass over the leaf hashes in index order, keeping
+    only a frontier in memory. The leaves, the head and every hash stay as they were."""
+    conn.execute("DELETE FROM merkle_nodes")
+    frontier: list[bytes] = []
+    n = 0
+    after = -1
+    while True:
+        rows = conn.execute(
+            "SELECT idx, hash FROM merkle_leaves WHERE idx > ? ORDER BY idx LIMIT ?", (after, chunk)
+        ).fetchall()
+        if not rows:
+            break
+        made: list[tuple[int, int, bytes]] = []
+        for idx, h in rows:
+            if int(idx) != n:
+                raise ValueError(f"merkle_leaves: leaf {n} is missing (found {idx})")
+            frontier, nodes = merkle.frontier_append_nodes(frontier, n, bytes(h))
+            made.extend(nodes)
+            n += 1
+        put_nodes(conn, made)
+        after = int(rows[-1][0])
+    return n
 
 
 def rebuild(conn: sqlite3.Connection) -> None:
     """The tree of every stored event (log order) then every rejection (recorded order)."""
     conn.execute("DELETE FROM merkle_leaves")
     conn.execute("DELETE FROM merkle_state")
+    conn.execute("DELETE FROM merkle_nodes")
     conn.execute("INSERT INTO merkle_state (id, size, frontier) VALUES (1, 0, '[]')")
     leaves = [event_leaf(Envelope.from_json(raw)) for (raw,) in conn.execute("SELECT raw FROM events ORDER BY position")]
     leaves += [rejection_leaf(r, s) for r, s in conn.execute("SELECT receipt, submission FROM rejections ORDER BY id")]
@@ -77,9 +134,12 @@ def add_leaves(conn: sqlite3.Connection, leaves: Sequence[tuple[bytes, str, str]
     frontier = [bytes.fromhex(h) for h in json.loads(frontier_json)]
     first = int(size)
     n = first
+    made: list[tuple[int, int, bytes]] = []
     for leaf, _, _ in leaves:
-        frontier = merkle.frontier_append(frontier, n, leaf)
+        frontier, nodes = merkle.frontier_append_nodes(frontier, n, leaf)
+        made.extend(nodes)
         n += 1
+    put_nodes(conn, made)
     conn.executemany(
         "INSERT INTO merkle_leaves (idx, hash, kind, ref) VALUES (?,?,?,?)",
         [(first + i, leaf, kind, ref) for i, (leaf, kind, ref) in enumerate(leaves)],
@@ -114,6 +174,34 @@ class SqliteTransparencyLog(TransparencyLog):
         with self.db.lock:
             rows = self.db.conn.execute("SELECT hash FROM merkle_leaves WHERE idx < ? ORDER BY idx", (size,)).fetchall()
         return [bytes(r[0]) for r in rows]
+
+    def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        out: dict[tuple[int, int], bytes] = {}
+        with self.db.lock:
+            conn = self.db.conn
+            leaves = [i for lv, i in keys if lv == 0]
+            for i in leaves:
+                row = conn.execute("SELECT hash FROM merkle_leaves WHERE idx = ?", (i,)).fetchone()
+                if row is not None:
+                    out[(0, i)] = bytes(row[0])
+            inner = [(lv, i) for lv, i in keys if lv > 0]
+            try:
+                for lv, i in inner:
+                    row = conn.execute("SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?", (lv, i)).fetchone()
+                    if row is not None:
+                        out[(lv, i)] = bytes.fromhex(row[0])
+            except sqlite3.OperationalError:  # a ledger from before merkle_nodes, opened read-only
+                pass
+            missing = [k for k in inner if k not in out]
+            if missing:  # computed from the leaves (only such an old read-only ledger gets here)
+                for lv, i in missing:
+                    rows = conn.execute(
+                        "SELECT hash FROM merkle_leaves WHERE idx >= ? AND idx < ? ORDER BY idx",
+                        (i << lv, (i + 1) << lv),
+                    ).fetchall()
+                    if len(rows) == 1 << lv:
+                        out[(lv, i)] = merkle.root([bytes(r[0]) for r in rows])
+        return out
 
     def entries(self, *, start: int = 0, limit: int = 1000) -> list[LeafEntry]:
         with self.db.lock:

@@ -52,8 +52,6 @@ def rotate_ledger_key(app: object, new: object, reason_text: str) -> object:
     from tongxiu.events.envelope import Receipt
     from tongxiu.events.models import REGISTRY_STREAM
     from tongxiu.events.signing import KeyPair
-    from tongxiu.services.transparency import Transparency
-
     assert isinstance(new, KeyPair)
     ledger = app.ledger  # type: ignore[attr-defined]
     receipt: Receipt = ledger.emit(
@@ -64,5 +62,5 @@ def rotate_ledger_key(app: object, new: object, reason_text: str) -> object:
     if receipt.accepted:
         ledger.key = new
         if ledger.transparency is not None:
-            ledger.transparency = Transparency(ledger.transparency.tlog, new, ledger.transparency.now)
+            ledger.transparency.use_key(new)
     return receipt

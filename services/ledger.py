@@ -66,6 +66,7 @@ class Ledger:
         ledger_key: KeyPair,
         *,
         cache_size: int = 10_000,
+        transparency: Transparency | None = None,
     ) -> None:
         self.log = log
         self.rejections = rejections
@@ -78,8 +79,8 @@ class Ledger:
         self._at_edge: dict[int, Submission] = {}
         """Submissions parsed by :meth:`at_edge` and on their way to :meth:`submit` (by id,
         holding the object, so an id is never reused while it is here)."""
-        self.transparency: Transparency | None = None
-        """Issue 9: set where the backend keeps a transparency log; receipts then carry their
+        self.transparency = transparency
+        """Issue 9: where the backend keeps a transparency log; receipts then carry their
         leaves and a signed checkpoint including them."""
 
     def _logged(self, receipt: Receipt, submission_json: str | None = None) -> Receipt:
@@ -199,7 +200,7 @@ class Ledger:
                 if previous:  # another writer recorded this id meanwhile
                     if not same_as_recorded(submission, previous):
                         return self._reject(submission, [conflict_reason(previous)], now, authenticated=False)
-                    return receipt_for(previous, duplicate=True)
+                    return self._logged(receipt_for(previous, duplicate=True))
         raise ConcurrencyError(f"stream {submission.stream} kept changing; gave up after {MAX_RETRIES} tries")
 
     @contextlib.contextmanager

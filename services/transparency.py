@@ -48,7 +48,23 @@ class TransparencyLog(abc.ABC):
         """The first ``size`` leaf hashes in order."""
 
     @abc.abstractmethod
+    def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """Stored complete subtrees by (level, index) (level 0: leaf hashes), for proofs that
+        read O(log n) of them (:class:`tongxiu.events.merkle.StoredTree`)."""
+
+    @abc.abstractmethod
     def entries(self, *, start: int = 0, limit: int = 1000) -> list[LeafEntry]: ...
+
+    def recent_head(self) -> tuple[int, bytes]:
+        """A committed head that includes every leaf this adapter appended (default: the
+        current one); a store may answer without a round trip."""
+        return self.head()
+
+    def complete(self, stream: str | None = None) -> int:
+        """Give committed facts whose writer died before their leaves (a store where the event
+        commit and the leaf append are two steps) their leaves, for one stream or all; returns
+        how many leaves were added. Where both are one transaction (SQLite), nothing to do."""
+        return 0
 
     @abc.abstractmethod
     def locate(self, ref: str) -> int | None:
@@ -70,15 +86,24 @@ class Transparency:
 
     def __init__(self, tlog: TransparencyLog, key: KeyPair, now: Callable[[], datetime]) -> None:
         self.tlog = tlog
-        self.key = key
         self.now = now
+        self.use_key(key)
+
+    def use_key(self, key: KeyPair) -> None:
+        """Sign with ``key`` from now on (the ledger key was rotated)."""
         from nacl.signing import SigningKey
 
+        self.key = key
         signer = SigningKey(bytes.fromhex(key.private_key))  # built once: a checkpoint per receipt
         self._sign: Callable[[bytes], str] = lambda message: signer.sign(message).signature.hex()
 
-    def checkpoint(self, *, save: bool = False) -> Checkpoint:
-        size, root = self.tlog.head()
+    def checkpoint(self, *, save: bool = False, recent: bool = False) -> Checkpoint:
+        """A checkpoint signed now; ``save``: also recorded (``tongxiu checkpoint``, ``tick``),
+        after completing the leaves of any fact whose writer died before appending them;
+        ``recent``: of :meth:`TransparencyLog.recent_head` (a receipt's)."""
+        if save:
+            self.tlog.complete()
+        size, root = self.tlog.recent_head() if recent else self.tlog.head()
         cp = sign_checkpoint(self._sign, self.key.public_key, size, root.hex(), self.now())
         if save:
             self.tlog.save_checkpoint(cp)
@@ -91,21 +116,31 @@ class Transparency:
         else:
             refs = [digest_text(receipt.model_dump_json())]
         found = [self.tlog.locate(r) for r in refs]
+        if None in found and receipt.accepted:  # e.g. a duplicate of a submission whose writer died
+            self.tlog.complete(receipt.stream)
+            found = [self.tlog.locate(r) for r in refs]
         leaves = [i for i in found if i is not None]
         if len(leaves) != len(refs):
             return receipt
+        cp = self.checkpoint(recent=True)
+        if cp.size <= max(leaves):  # appended by another adapter instance: sign the current head
+            cp = self.checkpoint()
         part = ReceiptLog(
             leaves=leaves,
-            checkpoint=self.checkpoint(),
+            checkpoint=cp,
             submission_digest=None if submission_json is None else digest_text(submission_json),
         )
         return receipt.model_copy(update={"log": part})
 
+    def tree(self, size: int) -> merkle.StoredTree:
+        """The tree of the first ``size`` leaves, read node by node (O(log n) per proof)."""
+        return merkle.StoredTree(size, self.tlog.nodes)
+
     def inclusion(self, index: int, size: int) -> list[str]:
-        return [h.hex() for h in merkle.Tree(self.tlog.leaf_hashes(size)).inclusion_proof(index, size)]
+        return [h.hex() for h in self.tree(size).inclusion_proof(index, size)]
 
     def consistency(self, first: int, second: int) -> list[str]:
-        return [h.hex() for h in merkle.Tree(self.tlog.leaf_hashes(second)).consistency_proof(first, second)]
+        return [h.hex() for h in self.tree(second).consistency_proof(first, second)]
 
 
 # ---------------------------------------------------------------------------- ledger-side check
@@ -122,64 +157,75 @@ class LogCheck:
         self.problems.append(problem)
 
 
-def verify_log(tlog: TransparencyLog, log: EventLog) -> LogCheck:
+def verify_log(tlog: TransparencyLog, log: EventLog, *, page: int = 5000) -> LogCheck:
     """Every stored event and rejection is the leaf the tree holds for it, every leaf is a stored
-    fact, and the stored head is the root of the stored leaves."""
+    fact, every stored complete-subtree node (what proofs are read from) is the hash of the
+    leaves below it, and the stored head is the root of the stored leaves.
+
+    Memory: one expected leaf hash per event (not the events), one frontier for the tree."""
     from tongxiu.services.audit import stored_hash
 
     out = LogCheck()
-    events: dict[str, tuple[dict[str, Any], str]] = {}
+    events: dict[str, tuple[bytes, str, int]] = {}
     after = 0
     while True:
-        page = log.read_all(after=after, limit=5000)
-        if not page:
+        chunk = log.read_all(after=after, limit=page)
+        if not chunk:
             break
-        for s in page:
+        for s in chunk:
             body = json.loads(s.raw)
-            events[s.envelope.event_id] = (body, stored_hash(body)[1])
-        after = page[-1].position
-    rejections = {digest_text(r): (r, s) for r, s in tlog.rejection_rows()}
+            data = event_leaf_data(stream=body["stream"], seq=body["seq"], event_id=s.envelope.event_id,
+                                   hash=stored_hash(body)[1])
+            events[s.envelope.event_id] = (merkle.leaf_hash(data), body["stream"], body["seq"])
+        after = chunk[-1].position
+    rejections: dict[str, tuple[bytes, str]] = {}
+    for r, sub in tlog.rejection_rows():
+        receipt = Receipt.model_validate_json(r).model_dump(mode="json")
+        rejections[digest_text(r)] = (merkle.leaf_hash(rejection_leaf_data(receipt, digest_text(sub))),
+                                      f"{receipt['department']}/{receipt['submission_id']}")
     seen: set[str] = set()
-    hashes: list[bytes] = []
+    frontier: list[bytes] = []
+    n = 0
     start = 0
     while True:
-        page_entries = tlog.entries(start=start, limit=5000)
-        if not page_entries:
+        entries = tlog.entries(start=start, limit=page)
+        if not entries:
             break
-        for e in page_entries:
-            if e.index != len(hashes):
-                out.fail(f"leaf {len(hashes)} missing from the tree")
-            hashes.append(e.hash)
+        made: list[tuple[int, int, bytes]] = []
+        for e in entries:
+            if e.index != n:
+                out.fail(f"leaf {n} missing from the tree")
+            frontier, nodes = merkle.frontier_append_nodes(frontier, n, e.hash)
+            made.extend(nodes)
+            n += 1
             seen.add(e.ref)
             if e.kind == "event":
                 found = events.get(e.ref)
                 if found is None:
                     out.fail(f"leaf {e.index}: event {e.ref} is no longer in the log")
-                    continue
-                body, recomputed = found
-                data = event_leaf_data(stream=body["stream"], seq=body["seq"], event_id=e.ref, hash=recomputed)
-                if merkle.leaf_hash(data) != e.hash:
-                    out.fail(f"leaf {e.index}: event {e.ref} ({body['stream']} #{body['seq']}) differs from what was logged")
+                elif found[0] != e.hash:
+                    out.fail(f"leaf {e.index}: event {e.ref} ({found[1]} #{found[2]}) differs from what was logged")
             else:
                 row = rejections.get(e.ref)
                 if row is None:
                     out.fail(f"leaf {e.index}: rejection {e.ref[:12]} is no longer recorded (deleted or rewritten)")
-                    continue
-                receipt = Receipt.model_validate_json(row[0]).model_dump(mode="json")
-                if merkle.leaf_hash(rejection_leaf_data(receipt, digest_text(row[1]))) != e.hash:
-                    out.fail(f"leaf {e.index}: rejection of {receipt['department']}/{receipt['submission_id']} differs")
-        start = page_entries[-1].index + 1
-    for event_id, (body, _) in events.items():
+                elif row[0] != e.hash:
+                    out.fail(f"leaf {e.index}: rejection of {row[1]} differs")
+        stored = tlog.nodes([(lv, i) for lv, i, _ in made])
+        for lv, i, h in made:
+            if stored.get((lv, i)) != h:
+                out.fail(f"stored node (level {lv}, index {i}) is not the hash of its leaves: proofs would be wrong")
+        start = entries[-1].index + 1
+    for event_id, (_, stream, seq) in events.items():
         if event_id not in seen:
-            out.fail(f"event {event_id} ({body['stream']} #{body['seq']}) is not a leaf of the log")
-    for ref, (r, _) in rejections.items():
+            out.fail(f"event {event_id} ({stream} #{seq}) is not a leaf of the log")
+    for ref, (_, what) in rejections.items():
         if ref not in seen:
-            rec = json.loads(r)
-            out.fail(f"rejection of {rec['department']}/{rec['submission_id']} is not a leaf of the log")
+            out.fail(f"rejection of {what} is not a leaf of the log")
     size, root = tlog.head()
-    out.leaves = len(hashes)
-    if size != len(hashes) or merkle.root(hashes) != root:
-        out.fail(f"the stored tree head (size {size}) is not the root of the stored leaves ({len(hashes)})")
+    out.leaves = n
+    if size != n or merkle.frontier_root(frontier) != root:
+        out.fail(f"the stored tree head (size {size}) is not the root of the stored leaves ({n})")
     return out
 
 

@@ -22,7 +22,7 @@ def add_transparency_routes(api: FastAPI, app: Tongxiu, any_grant: Callable[...,
     def log() -> Transparency:
         t = app.ledger.transparency
         if t is None:
-            raise HTTPException(503, f"the {app.backend} backend keeps no transparency log yet")
+            raise HTTPException(503, f"the {app.backend} backend keeps no transparency log")
         return t
 
     @api.get("/api/log/checkpoint", tags=["transparency"], responses={**_AUTH, **_NONE})

@@ -81,3 +81,80 @@ def rebuild_tree(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     sqlite_merkle.rebuild(conn)
     conn.execute("COMMIT")
+
+
+# --------------------------------------------------------------------------- Cassandra
+# The same insider on the distributed backend: plain CQL writes to the keyspace (no LWT, no
+# fencing), as someone with the Cassandra credentials would do.
+
+
+def cql_stream_rows(session: Any, ks: str, stream: str, per_bucket: int) -> list[Body]:
+    head = session.execute(f"SELECT last_seq FROM {ks}.stream_heads WHERE stream = %s", (stream,)).one()
+    last = 0 if head is None else int(head.last_seq or 0)
+    out: list[Body] = []
+    for b in range((last - 1) // per_bucket + 1 if last else 0):
+        out += [json.loads(r.raw) for r in session.execute(
+            f"SELECT seq, raw FROM {ks}.events WHERE stream = %s AND bucket = %s", (stream, b)) if r.seq <= last]
+    return out
+
+
+def cql_delete_stream(session: Any, ks: str, stream: str, per_bucket: int, *, keep: int = 0) -> None:
+    """Delete ``stream``'s events after the first ``keep`` and move its head back to ``keep``
+    (0: the whole stream and its head)."""
+    rows = cql_stream_rows(session, ks, stream, per_bucket)
+    for b in rows[keep:]:
+        session.execute(f"DELETE FROM {ks}.events WHERE stream = %s AND bucket = %s AND seq = %s",
+                        (stream, (b["seq"] - 1) // per_bucket, b["seq"]))
+    if keep:
+        session.execute(f"UPDATE {ks}.stream_heads SET last_seq = %s WHERE stream = %s", (keep, stream))
+    else:
+        session.execute(f"DELETE FROM {ks}.stream_heads WHERE stream = %s", (stream,))
+
+
+def cql_edit_stream(session: Any, ks: str, stream: str, per_bucket: int,
+                    change: Callable[[list[Body]], list[Body]]) -> None:
+    """Rewrite ``stream``'s events by ``change``: re-chained and re-hashed in place."""
+    bodies = change(cql_stream_rows(session, ks, stream, per_bucket))
+    prev = GENESIS_HASH
+    for seq, b in enumerate(bodies, start=1):
+        b["seq"], b["prev_hash"] = seq, prev
+        b["hash"] = hashlib.sha256(canonical({k: v for k, v in b.items() if k != "hash"})).hexdigest()
+        prev = b["hash"]
+        session.execute(
+            f"UPDATE {ks}.events SET raw = %s, recorded_at = %s, event_id = %s WHERE stream = %s AND bucket = %s"
+            " AND seq = %s",
+            (json.dumps(b, ensure_ascii=False), b["recorded_at"], b["event_id"], stream, (seq - 1) // per_bucket, seq),
+        )
+
+
+def cql_rewrite_rejection(session: Any, ks: str, submission_id: str, change: Callable[[Body], Body]) -> None:
+    """Rewrite a recorded rejection's receipt in every table that holds it."""
+    months = [r.month for r in session.execute(f"SELECT month FROM {ks}.rejection_months WHERE scope = 'all'")]
+    for m in months:
+        for r in session.execute(f"SELECT id, department, receipt FROM {ks}.rejections_all WHERE month = %s", (m,)):
+            body = json.loads(r.receipt)
+            if body["submission_id"] != submission_id:
+                continue
+            text = json.dumps(change(body), ensure_ascii=False)
+            session.execute(f"UPDATE {ks}.rejections_all SET receipt = %s WHERE month = %s AND id = %s", (text, m, r.id))
+            session.execute(f"UPDATE {ks}.rejections_by_submission SET receipt = %s WHERE department = %s AND"
+                            " submission_id = %s AND id = %s", (text, r.department, submission_id, r.id))
+
+
+def cql_rebuild_tree(session: Any, ks: str, per_bucket: int) -> None:
+    """The insider's cover on Cassandra: the whole tree dropped and rebuilt over the tampered
+    data (every stream's events, then every stored rejection), a fork of the log."""
+    from tongxiu.events import merkle
+    from tongxiu.events.envelope import Receipt
+    from tongxiu.events.tlog import digest_text, rejection_leaf_data
+    from tongxiu.infra.cassandra_merkle import CassandraTransparencyLog, Leaf
+
+    for table in ("merkle_state", "merkle_leaves", "merkle_nodes", "merkle_refs", "merkle_streams"):
+        session.execute(f"TRUNCATE {ks}.{table}", timeout=120)
+    tlog = CassandraTransparencyLog(session, ks, events_per_bucket=per_bucket)
+    tlog.complete()
+    leaves = []
+    for n, (receipt, submission) in enumerate(tlog.rejection_rows()):
+        data = rejection_leaf_data(Receipt.model_validate_json(receipt).model_dump(mode="json"), digest_text(submission))
+        leaves.append(Leaf(merkle.leaf_hash(data), "rejection", digest_text(receipt), f"rebuilt:{n}"))
+    tlog.append(leaves)

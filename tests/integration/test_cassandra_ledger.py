@@ -116,7 +116,8 @@ def test_demo_on_cassandra_matches_embedded(
         cas_result = demo(cassandra, cas_clock)
 
         # receipts (seq, hashes, reasons) are the same
-        # (the transparency log's part, ``log``, is embedded-only so far: docs/verification.md)
+        # (``log``, the transparency log's part, is left out: this test runs the plain Cassandra
+        # adapters; the logged ones are tested in tests/contract/test_transparency_log.py)
         assert all(r.log is not None for r in emb_result.receipts.values())
         assert {k: r.model_dump(exclude={"log"}) for k, r in cas_result.receipts.items()} == {
             k: r.model_dump(exclude={"log"}) for k, r in emb_result.receipts.items()

@@ -117,6 +117,22 @@ def test_serve_on_the_distributed_backend(settings: Settings, cassandra_session:
         )
         assert served.accepted, served.reasons
         assert [e.seq for e in served.events] == [1, 2, 3]
+        # issue 9: the receipt carries its leaves and a checkpoint; the proof routes serve the log
+        from tongxiu.events import merkle
+        from tongxiu.events.tlog import Checkpoint, event_leaf_data
+
+        assert served.log is not None
+        cp = Checkpoint.model_validate(auditor.get("/api/log/checkpoint").json())
+        assert cp.verify({key.public_key}) and cp.size >= served.log.checkpoint.size
+        first = served.events[0]
+        proof = auditor.get("/api/log/proof/inclusion", params={"leaf": served.log.leaves[0], "size": cp.size}).json()
+        leaf = merkle.leaf_hash(event_leaf_data(stream=ENTERPRISE, seq=1, event_id=first.event_id, hash=first.hash))
+        assert merkle.verify_inclusion(leaf, served.log.leaves[0], cp.size,
+                                       [bytes.fromhex(h) for h in proof["inclusion"]], bytes.fromhex(cp.root))
+        kept = served.log.checkpoint
+        con = auditor.get("/api/log/proof/consistency", params={"first": kept.size, "size": cp.size}).json()
+        assert merkle.verify_consistency(kept.size, cp.size, bytes.fromhex(kept.root), bytes.fromhex(cp.root),
+                                         [bytes.fromhex(h) for h in con["consistency"]])
         again = samr.serve(ENTERPRISE, decision, advice, submission_id="serve-7", occurred_at=clock.now())
         assert again.accepted and again.duplicate and again.events == served.events
         # a forged one (tax's key signing as market regulation): a 422 receipt, recorded by the worker

@@ -98,3 +98,61 @@ def test_cached_tree_gives_the_same_roots_and_proofs_as_the_rfc_recursion() -> N
         for m in range(n + 1):
             assert tree.consistency_proof(m, n) == merkle.consistency_proof(BIG, m, n), (m, n)
     assert [p.hex() for p in merkle.Tree(LEAVES).inclusion_proof(5, 8)][0].startswith("bc1a0643")
+
+
+def _stored_nodes(leaves: list[bytes]) -> dict[tuple[int, int], bytes]:
+    """What an append-only store keeps: every leaf and every node the frontier closed."""
+    nodes: dict[tuple[int, int], bytes] = {}
+    frontier: list[bytes] = []
+    for n, leaf in enumerate(leaves):
+        nodes[(0, n)] = leaf
+        frontier, made = merkle.frontier_append_nodes(frontier, n, leaf)
+        nodes.update({(lv, i): h for lv, i, h in made})
+    assert frontier == _frontier(leaves)  # the same frontier as the plain append
+    return nodes
+
+
+def _frontier(leaves: list[bytes]) -> list[bytes]:
+    f: list[bytes] = []
+    for n, leaf in enumerate(leaves):
+        f = merkle.frontier_append(f, n, leaf)
+    return f
+
+
+def test_stored_nodes_are_the_complete_subtrees() -> None:
+    nodes = _stored_nodes(BIG)
+    for (level, index), h in nodes.items():
+        assert h == merkle.root(BIG[index << level:(index + 1) << level])
+    # every complete aligned subtree of 40 leaves is there, and nothing else
+    expected = {(lv, i) for lv in range(6) for i in range(len(BIG) >> lv)}
+    assert set(nodes) == expected
+
+
+def test_proofs_from_stored_nodes_equal_the_rfc_and_read_log_n_nodes() -> None:
+    nodes = _stored_nodes(BIG)
+    reads: list[int] = []
+
+    def fetch(keys: object) -> dict[tuple[int, int], bytes]:
+        keys = list(keys)  # type: ignore[call-overload]
+        reads.append(len(keys))
+        return {k: nodes[k] for k in keys}
+
+    for n in range(1, 41):
+        bound = 2 * (n - 1).bit_length() + 2
+        assert merkle.StoredTree(n, fetch).root() == BIG_ROOTS[n]
+        for i in range(n):
+            tree = merkle.StoredTree(n, fetch)
+            assert tree.inclusion_proof(i, n) == merkle.inclusion_proof(BIG, i, n)
+            assert tree.reads <= bound, (i, n, tree.reads)
+        for m in range(n + 1):
+            tree = merkle.StoredTree(n, fetch)
+            assert tree.consistency_proof(m, n) == merkle.consistency_proof(BIG, m, n), (m, n)
+            assert tree.reads <= bound, (m, n, tree.reads)
+    assert max(reads) <= 2 * 6 + 2
+
+
+def test_a_missing_stored_node_is_an_error_not_a_wrong_proof() -> None:
+    nodes = _stored_nodes(BIG[:16])
+    del nodes[(3, 1)]
+    with pytest.raises(ValueError, match="lacks node"):
+        merkle.StoredTree(16, lambda keys: {k: nodes[k] for k in keys if k in nodes}).inclusion_proof(0, 16)

@@ -334,3 +334,49 @@ def test_sdk_keeps_receipts_by_default(app: object, clock: ManualClock, tmp_path
     assert r.accepted
     kept = ReceiptStore(tmp_path / "client" / "samr-deqing").receipts()
     assert [k.submission_id for k in kept][-1] == r.submission_id and kept[-1].log is not None
+
+
+def test_a_ledger_written_before_stored_nodes_still_verifies_and_proves(ledger: Ledger) -> None:
+    """The layout of today's main before proofs read stored nodes: no ``merkle_nodes``. Read
+    only, proofs are computed from the leaves; the first writable open backfills the nodes
+    (leaves, head and every hash unchanged) and the department's receipts still audit."""
+    with tamper.connect(ledger.db) as conn:
+        head = conn.execute("SELECT size, frontier FROM merkle_state").fetchone()
+        leaves = conn.execute("SELECT idx, hash, kind, ref FROM merkle_leaves ORDER BY idx").fetchall()
+        conn.execute("DROP TABLE merkle_nodes")
+    assert head[0] > 10
+    result = ledger.audit()  # read-only: no table is created, proofs come from the leaves
+    assert result.ok, result.problems
+    with tamper.connect(ledger.db) as conn:
+        assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'merkle_nodes'").fetchone() is None
+    app = open_embedded(Settings(data_dir=ledger.data), clock=ledger.clock)
+    try:
+        assert verify_log(SqliteTransparencyLog(app.log.db), app.log).ok
+        t = app.ledger.transparency
+        assert t is not None
+        tree = t.tree(head[0])
+        proof = tree.inclusion_proof(3, head[0])
+        assert tree.reads <= 2 * (head[0] - 1).bit_length() + 2
+        full = [bytes(h) for _, h, _, _ in leaves]
+        assert proof == merkle.inclusion_proof(full, 3, head[0])
+    finally:
+        app.close()
+    with tamper.connect(ledger.db) as conn:
+        assert conn.execute("SELECT size, frontier FROM merkle_state").fetchone() == head
+        assert conn.execute("SELECT idx, hash, kind, ref FROM merkle_leaves ORDER BY idx").fetchall() == leaves
+        (nodes,) = conn.execute("SELECT COUNT(*) FROM merkle_nodes").fetchone()
+    assert nodes == sum(head[0] >> lv for lv in range(1, head[0].bit_length()))
+    assert ledger.audit().ok
+
+
+def test_a_tampered_stored_node_is_caught_by_the_log_check(ledger: Ledger) -> None:
+    with tamper.connect(ledger.db) as conn:
+        conn.execute("UPDATE merkle_nodes SET hash = ? WHERE level = 3 AND idx = 0", ("00" * 32,))
+    app = open_embedded(Settings(data_dir=ledger.data), clock=ledger.clock, read_only=True)
+    try:
+        result = verify_log(SqliteTransparencyLog(app.log.db), app.log)
+    finally:
+        app.close()
+    assert not result.ok
+    assert result.problems == ["stored node (level 3, index 0) is not the hash of its leaves: proofs would be wrong"]
+    assert not ledger.audit().ok  # the proofs served from it fail the department's check too
