@@ -64,13 +64,14 @@ Other ports
     * Projections: documents stored as parts (``tongxiu.projections.documents``) in
       ``projection_parts ((projection, key), part)``, plus ``projection_keys`` and
       ``projection_positions``. An update writes only the parts it changed (its cost does
-      not grow with a long history), in logged batches of at most :data:`MAX_BATCH_BYTES`,
-      the position last: all-or-eventually-all per batch, not isolated across partitions, so
-      a concurrent reader may briefly see some parts ahead of the position, and a crash
-      between batches can make a redelivered event re-apply to parts already written (the
-      worker's projector guards each enterprise by its ``seq``). One writer per projection
-      is assumed. (``projection_state``, the older one-row-per-document table, is no longer
-      read or written.)
+      not grow with a long history), in logged batches planned by
+      ``infra/cassandra_batches.py``: each document whole in one batch (a document too large
+      for a multi-partition batch alone in a single-partition batch, atomic), documents in
+      the order given, the position last. A writer killed between two batches therefore
+      leaves every document either old or new, never a head (with its seq and
+      seen-watermarks) ahead of the parts it guards. One writer per projection is assumed.
+      (``projection_state``, the older one-row-per-document table, is no longer read or
+      written.)
     * Offsets: one row per consumer.
 """
 
@@ -87,6 +88,7 @@ from pathlib import Path
 from typing import Any
 
 from tongxiu.events.envelope import Envelope, Receipt
+from tongxiu.infra.cassandra_batches import MAX_BATCH_BYTES, DocumentWrite, Row, plan, row_cost
 from tongxiu.projections.documents import HEAD, assemble, split
 from tongxiu.services.config import Settings
 from tongxiu.services.ports import (
@@ -106,9 +108,6 @@ SCHEMA_FILE = Path(__file__).resolve().parent / "cassandra" / "schema.cql"
 EVENTS_PER_BUCKET = 1000
 """Events per (stream, bucket) partition. Part of the data format: never change it once a
 keyspace holds events."""
-MAX_BATCH_BYTES = 32_000
-"""Well below Cassandra's default ``batch_size_fail_threshold`` (50 KiB; the server counts more
-than the payload)."""
 MAX_RESOLVE_ROUNDS = 8
 
 
@@ -655,8 +654,12 @@ class CassandraProjectionStore(_Base, ProjectionStore):
         ).one()
         return None if row is None else dict(json.loads(row.state))
 
-    def __init__(self, session: Any, keyspace: str, *, cache_docs: int = 256) -> None:
+    def __init__(
+        self, session: Any, keyspace: str, *, cache_docs: int = 256, max_batch_bytes: int = MAX_BATCH_BYTES
+    ) -> None:
         super().__init__(session, keyspace)
+        self.max_batch_bytes = max_batch_bytes
+        """Budget of a multi-partition batch (``infra/cassandra_batches.py``; tests lower it)."""
         self._texts: OrderedDict[tuple[str, str], dict[str, str]] = OrderedDict()
         """(projection, key) -> part -> JSON text as last written or read by this adapter."""
         self._cache_docs = cache_docs
@@ -666,8 +669,11 @@ class CassandraProjectionStore(_Base, ProjectionStore):
         the parts this adapter last wrote (checked against the stored head, so a rebuild or
         another writer in between makes it re-read them); only the parts that differ are
         written and the ones gone are deleted. The worker's projector saves whole documents,
-        so this keeps its writes to Cassandra as small as the change."""
+        so this keeps its writes to Cassandra as small as the change. Documents are written
+        in the order of ``updates`` (see ``infra/cassandra_batches.py``): list the documents
+        a guard protects before the guard."""
         changes: dict[str, PartChanges] = {}
+        written: dict[str, dict[str, str]] = {}
         for key, doc in updates.items():
             parts = split(key, doc)
             texts = {p: _dumps(v) for p, v in parts.items()}
@@ -678,8 +684,10 @@ class CassandraProjectionStore(_Base, ProjectionStore):
                 diff: dict[str, Any] = {p: parts[p] for p, t in texts.items() if known.get(p) != t}
                 diff.update({p: None for p in known if p not in texts})
                 changes[key] = PartChanges(diff)
-            self._remember(projection, key, texts)
+            written[key] = texts
         self.write(projection, changes, position)
+        for key, texts in written.items():  # only once every batch is written
+            self._remember(projection, key, texts)
 
     def _known(self, projection: str, key: str) -> dict[str, str] | None:
         cached = self._texts.get((projection, key))
@@ -707,23 +715,16 @@ class CassandraProjectionStore(_Base, ProjectionStore):
     def write(
         self, projection: str, changes: dict[str, PartChanges], position: int, *, expected: int | None = None
     ) -> None:
+        """Write ``changes`` then the position, in batches planned by
+        :func:`tongxiu.infra.cassandra_batches.plan` (a document whole in one batch, in the
+        order given, the position last). What this adapter remembers of the documents is
+        updated only once every batch is written, and forgotten if one fails."""
         import time as _time
 
         from cassandra.query import BatchStatement, BatchType
 
         if expected is not None and self.position(projection) != expected:
             raise ConcurrencyError(f"projection {projection} is not at {expected}")
-        for key, change in changes.items():  # what this adapter knows of the key is now stale
-            if (projection, key) in self._texts and (change.whole or change.parts):
-                known = self._texts[(projection, key)]
-                if change.whole:
-                    known = {}
-                for part, value in change.parts.items():
-                    if value is None:
-                        known.pop(part, None)
-                    else:
-                        known[part] = _dumps(value)
-                self._texts[(projection, key)] = known
         now = int(_time.time() * 1_000_000)
         put = self._p(
             "INSERT INTO {ks}.projection_parts (projection, key, part, state) VALUES (?, ?, ?, ?) USING TIMESTAMP ?"
@@ -734,34 +735,55 @@ class CassandraProjectionStore(_Base, ProjectionStore):
         drop_all = self._p("DELETE FROM {ks}.projection_parts USING TIMESTAMP ? WHERE projection = ? AND key = ?")
         put_key = self._p("INSERT INTO {ks}.projection_keys (projection, key) VALUES (?, ?)")
         put_pos = self._p("INSERT INTO {ks}.projection_positions (projection, position) VALUES (?, ?)")
-        statements: list[tuple[Any, tuple[Any, ...], int]] = []
+        docs: list[DocumentWrite] = []
+        texts: dict[str, dict[str, str | None]] = {}
         for key, change in changes.items():
-            if change.whole:
-                statements.append((drop_all, (now - 1, projection, key), 64))
+            doc = DocumentWrite(key, index=Row(put_key, (projection, key), row_cost(key)))
+            if change.whole:  # just below the new rows' timestamp: it never shadows them
+                doc.rows.append(Row(drop_all, (now - 1, projection, key), row_cost(), head=True))
+            changed = texts.setdefault(key, {})
             for part, value in change.parts.items():
                 if value is None:
-                    statements.append((drop, (now, projection, key, part), 64 + len(part.encode())))
+                    doc.rows.append(Row(drop, (now, projection, key, part), row_cost(part), head=True))
+                    changed[part] = None
                 else:
                     text = _dumps(value)
-                    statements.append((put, (projection, key, part, text, now), 64 + len(text.encode())))
-            statements.append((put_key, (projection, key), 64))
-        batches: list[Any] = []
-        batch = BatchStatement(batch_type=BatchType.LOGGED)
-        size = 0
-        for stmt, values, cost in statements:
-            if size and size + cost > MAX_BATCH_BYTES:
-                batches.append(batch)
-                batch = BatchStatement(batch_type=BatchType.LOGGED)
-                size = 0
-            batch.add(stmt, values)
-            size += cost
-        batch.add(put_pos, (projection, position))
-        batches.append(batch)
+                    changed[part] = text
+                    doc.rows.append(Row(put, (projection, key, part, text, now), row_cost(part, text),
+                                        head=part == HEAD))
+            docs.append(doc)
+        batches = plan(docs, Row(put_pos, (projection, position), row_cost(str(position))),
+                       max_batch_bytes=self.max_batch_bytes)
         if len(batches) > 1:
-            log.info("projection %s: write split into %d batches (size); position written last", projection,
-                     len(batches))
-        for b in batches:
-            self.session.execute(b)
+            log.info("projection %s: write of %d documents in %d batches; position written last", projection,
+                     len(docs), len(batches))
+        try:
+            for planned in batches:
+                batch = BatchStatement(batch_type=BatchType.LOGGED)
+                for row in planned.rows:
+                    batch.add(row.statement, row.values)
+                self._execute_batch(batch, planned.cost)
+        except BaseException:
+            for key in changes:  # some batches may be written, some not: re-read next time
+                self._texts.pop((projection, key), None)
+            raise
+        for key, change in changes.items():
+            known = self._texts.get((projection, key))
+            if known is None:
+                continue
+            if change.whole:
+                known = {}
+            for part, new in texts[key].items():
+                if new is None:
+                    known.pop(part, None)
+                else:
+                    known[part] = new
+            self._texts[(projection, key)] = known
+
+    def _execute_batch(self, batch: Any, cost: int) -> Any:
+        """One batch, ``cost`` bytes as counted by ``row_cost`` (a seam for the tests that kill
+        a writer between two batches or compare the count with the server's)."""
+        return self.session.execute(batch)
 
     def position(self, projection: str) -> int:
         row = self.session.execute(

@@ -237,13 +237,15 @@ class Projector:
                         inbox[SEEN][env.stream] = env.seq
         if not applied:
             return 0
+        # the documents an enterprise state guards (by its seq) are listed before it: a store
+        # that writes in several batches writes them in this order (infra/cassandra_batches.py)
         updates: dict[str, dict[str, Any]] = {}
-        for code, st in enterprises.items():
-            updates[enterprise_key(code)] = st.model_dump(mode="json")
         for dept, (sup, seen) in supervision.items():
             updates[supervision_key(dept)] = {**sup.model_dump(mode="json"), SEEN: seen}
         for sub, inbox in inboxes.items():
             updates[inbox_key(sub)] = inbox
+        for code, st in enterprises.items():
+            updates[enterprise_key(code)] = st.model_dump(mode="json")
         if registry is not None:
             updates["registry"] = registry.model_dump(mode="json")
         self.store.save(PROJECTION, updates, position)
