@@ -73,6 +73,9 @@ Other ports
       (``projection_state``, the older one-row-per-document table, is no longer read or
       written.)
     * Offsets: one row per consumer.
+    * Reads (the read methods of every adapter) are retried a few times, about 6 s in all, on
+      a connection error: a session that outlived a node's restart fails its first request
+      on a dead connection (``infra/cassandra_retry.py``). Writes are not.
 """
 
 from __future__ import annotations
@@ -89,6 +92,7 @@ from typing import Any
 
 from tongxiu.events.envelope import Envelope, Receipt
 from tongxiu.infra.cassandra_batches import MAX_BATCH_BYTES, DocumentWrite, Row, plan, row_cost
+from tongxiu.infra.cassandra_retry import retry_read
 from tongxiu.projections.documents import HEAD, assemble, split
 from tongxiu.services.config import Settings
 from tongxiu.services.ports import (
@@ -410,6 +414,7 @@ class CassandraEventLog(_Base, EventLog):
 
     # ------------------------------------------------------------------ reads
 
+    @retry_read
     def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
         head = self._read_head(stream)
         start = max(from_seq, 1)
@@ -417,13 +422,16 @@ class CassandraEventLog(_Base, EventLog):
         rows = self._rows(stream, start, last)
         return [StoredEvent(envelope=Envelope.from_json(r.raw), raw=r.raw, position=0) for r in rows]
 
+    @retry_read
     def last_seq(self, stream: str) -> int:
         return self._read_head(stream).last_seq
 
+    @retry_read
     def streams(self) -> list[str]:
         rows = self.session.execute(self._p("SELECT stream, last_seq FROM {ks}.stream_heads"))
         return sorted(r.stream for r in rows if (r.last_seq or 0) > 0)
 
+    @retry_read
     def read_all(self, *, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Snapshot order (streams sorted, then seq); see the module docstring: positions are
         stable only while nobody appends."""
@@ -444,6 +452,7 @@ class CassandraEventLog(_Base, EventLog):
             base += last
         return out
 
+    @retry_read
     def find_submission(self, department: str, submission_id: str) -> list[StoredEvent]:
         entries = list(
             self.session.execute(
@@ -534,6 +543,7 @@ class CassandraRejectionLog(_Base, RejectionLog):
         batch.add(self._p("INSERT INTO {ks}.rejection_months (scope, month) VALUES ('all', ?)"), (month,))
         self.session.execute(batch)
 
+    @retry_read
     def get(self, department: str, submission_id: str) -> RejectionRecord | None:
         rows = self.session.execute(
             self._p(
@@ -547,6 +557,7 @@ class CassandraRejectionLog(_Base, RejectionLog):
                 return _rejection(row)
         return None
 
+    @retry_read
     def list(
         self, *, department: str | None = None, stream: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[RejectionRecord]:
@@ -586,6 +597,7 @@ class CassandraRejectionLog(_Base, RejectionLog):
         return out
 
 
+    @retry_read
     def count(self, *, department: str | None = None, stream: str | None = None) -> int:
         months = [r.month for r in self.session.execute(
             self._p("SELECT month FROM {ks}.rejection_months WHERE scope = 'all'"))]
@@ -639,6 +651,7 @@ class CassandraProjectionStore(_Base, ProjectionStore):
     not isolated from a concurrent writer, so one runner per projection is still assumed
     (the worker's projector; ``tongxiu rebuild``)."""
 
+    @retry_read
     def load(self, projection: str, key: str) -> dict[str, Any] | None:
         rows = self.session.execute(
             self._p("SELECT part, state FROM {ks}.projection_parts WHERE projection = ? AND key = ?"),
@@ -647,6 +660,7 @@ class CassandraProjectionStore(_Base, ProjectionStore):
         doc = assemble(key, {r.part: json.loads(r.state) for r in rows})
         return None if doc is None else dict(doc)
 
+    @retry_read
     def load_head(self, projection: str, key: str) -> dict[str, Any] | None:
         row = self.session.execute(
             self._p("SELECT state FROM {ks}.projection_parts WHERE projection = ? AND key = ? AND part = ?"),
@@ -785,12 +799,14 @@ class CassandraProjectionStore(_Base, ProjectionStore):
         a writer between two batches or compare the count with the server's)."""
         return self.session.execute(batch)
 
+    @retry_read
     def position(self, projection: str) -> int:
         row = self.session.execute(
             self._p("SELECT position FROM {ks}.projection_positions WHERE projection = ?"), (projection,)
         ).one()
         return 0 if row is None or row.position is None else int(row.position)
 
+    @retry_read
     def keys(self, projection: str) -> list[str]:
         rows = self.session.execute(
             self._p("SELECT key FROM {ks}.projection_keys WHERE projection = ?"), (projection,)
@@ -822,6 +838,7 @@ class CassandraProjectionStore(_Base, ProjectionStore):
 
 
 class CassandraOffsetStore(_Base, OffsetStore):
+    @retry_read
     def get(self, consumer: str) -> int:
         row = self.session.execute(
             self._p("SELECT position FROM {ks}.offsets WHERE consumer = ?"), (consumer,)
