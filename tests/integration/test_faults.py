@@ -167,7 +167,7 @@ def test_worker_and_cassandra_killed_together(servers: Servers, scenario: Any, t
     sc.worker.kill(signal.SIGKILL)  # the supervisor; its child dies with it
     servers.kill("cassandra")
     during = sc.send(10)
-    health = 19380
+    health = servers.ports["kafka_port"] - 12  # beside this module's (shifted) ports
     sc.worker.extra_args += ["--health-port", str(health)]
     sc.worker.start()
     ready = f"http://127.0.0.1:{health}/ready"
