@@ -6,6 +6,7 @@ cluster."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import struct
 import subprocess
@@ -27,6 +28,9 @@ from tongxiu.infra.launch_base import (
     node_token,
 )
 from tongxiu.infra.launch_fetch import resolve
+
+HEAP_ENV = "TONGXIU_CASSANDRA_HEAP"
+"""The maximum heap of the Cassandra nodes started (``-Xmx``; default 1g, cluster nodes 512m)."""
 
 # JDK 17 flags from Cassandra 5.0's conf/jvm17-server.options.
 _CASSANDRA_ADD_EXPORTS = (
@@ -89,7 +93,9 @@ def _cassandra_prepare(
     cmd = [
         str(java),
         "-Xms512m",
-        "-Xmx512m" if cluster else "-Xmx1g",  # cluster: ~1 GiB RSS per node on a small machine
+        # cluster: ~1 GiB RSS per node on a small machine; TONGXIU_CASSANDRA_HEAP (e.g. 2g) for a
+        # node that holds many keyspaces (several test suites at once)
+        "-Xmx" + (os.environ.get(HEAP_ENV) or ("512m" if cluster else "1g")),
         "-Xss512k",
         "-XX:+UseG1GC",
         "-XX:+ParallelRefProcEnabled",

@@ -84,8 +84,10 @@ def app(tmp_path: Path) -> Iterator[Tongxiu]:
     ledger.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def keyspace(cassandra_session: Any, fresh_keyspace: Callable[..., Settings]) -> Iterator[Settings]:
+    """One keyspace for the module (the shared node's heap is the limit when several suites
+    run at once); each test writes its own projection, or resets the projector's first."""
     yield fresh_keyspace("tongxiu_test_batches")
 
 
@@ -124,6 +126,7 @@ def assert_equals_rebuild(store: CassandraProjectionStore, app: Tongxiu, tmp: Pa
 def test_a_writer_killed_between_batches_loses_nothing_on_redelivery(
     app: Tongxiu, keyspace: Settings, cassandra_session: Any, tmp_path: Path, redelivery: str
 ) -> None:
+    CassandraProjectionStore(cassandra_session, keyspace.keyspace).reset(PROJECTION)
     first, second = ledger_events(app, 12)
     penalties = app.supervision("samr-deqing").penalties
     assert penalties == 12
@@ -166,8 +169,8 @@ def test_batch_sizes_counted_are_an_upper_bound_of_the_servers(
         f"德市监处罚〔2026〕{i}-{j}号": {"status": "active", "fine": "5000", "note": "责令改正" * 8}
         for j in range(6)}}} for i in range(60)}
     one_row = {f"registry-{i:03d}": {"seq": i, "name": "德清县市场监督管理局"} for i in range(400)}
-    store.save("ledger", many_parts, 60)
-    store.save("ledger", one_row, 460)
+    store.save("sizes", many_parts, 60)
+    store.save("sizes", one_row, 460)
     measured = [(cost, server) for cost, server in store.sizes if server is not None]
     assert len(measured) >= 4, store.sizes
     for cost, server in measured:
@@ -179,8 +182,8 @@ def test_batch_sizes_counted_are_an_upper_bound_of_the_servers(
     print(f"FAULT-FIGURE batch_sizes batches={len(store.sizes)} counted/server max={worst:.3f} "
           f"full={full[:3]}")
     again = CassandraProjectionStore(cassandra_session, keyspace.keyspace)
-    assert again.load("ledger", "enterprise:E007") == many_parts["enterprise:E007"]
-    assert again.load("ledger", "registry-399") == one_row["registry-399"]
+    assert again.load("sizes", "enterprise:E007") == many_parts["enterprise:E007"]
+    assert again.load("sizes", "registry-399") == one_row["registry-399"]
 
 
 def test_a_document_above_the_batch_threshold_is_written_whole(
@@ -193,11 +196,11 @@ def test_a_document_above_the_batch_threshold_is_written_whole(
     big = {"enterprise": "dept:x", "seq": 1, "notes": ["处罚决定" * 40] * 400}
     assert row_cost("", str(big)) > 3 * MAX_BATCH_BYTES
     small = {f"registry-{i}": {"seq": i, "name": "德清县市场监督管理局"} for i in range(30)}
-    store.save("ledger", {**small, "enterprise:dept:x": big}, 31)
+    store.save("big", {**small, "enterprise:dept:x": big}, 31)
     again = CassandraProjectionStore(cassandra_session, keyspace.keyspace)
-    assert again.load("ledger", "enterprise:dept:x") == big
-    assert all(again.load("ledger", k) == v for k, v in small.items())
-    assert again.position("ledger") == 31
+    assert again.load("big", "enterprise:dept:x") == big
+    assert all(again.load("big", k) == v for k, v in small.items())
+    assert again.position("big") == 31
 
 
 def test_a_failed_write_is_not_remembered_as_written(keyspace: Settings, cassandra_session: Any) -> None:
@@ -207,13 +210,13 @@ def test_a_failed_write_is_not_remembered_as_written(keyspace: Settings, cassand
     store = DyingStore(cassandra_session, keyspace.keyspace, allowed=10_000)
     v1 = {"department": "samr-deqing", "months": {"2026-01": {"penalties": 1}, "2026-02": {"penalties": 4}}}
     v2 = {"department": "samr-deqing", "months": {"2026-01": {"penalties": 2}, "2026-02": {"penalties": 4}}}
-    store.save("ledger", {"supervision:samr-deqing": v1}, 1)
+    store.save("remembered", {"supervision:samr-deqing": v1}, 1)
     store.allowed = store.executed  # the next batch fails
     with pytest.raises(Killed):
-        store.save("ledger", {"supervision:samr-deqing": v2}, 2)
-    assert store.load("ledger", "supervision:samr-deqing") == v1
+        store.save("remembered", {"supervision:samr-deqing": v2}, 2)
+    assert store.load("remembered", "supervision:samr-deqing") == v1
     store.allowed = 10_000
-    store.save("ledger", {"supervision:samr-deqing": v2}, 2)  # the retry
-    assert store.load("ledger", "supervision:samr-deqing") == v2
+    store.save("remembered", {"supervision:samr-deqing": v2}, 2)  # the retry
+    assert store.load("remembered", "supervision:samr-deqing") == v2
     assert CassandraProjectionStore(cassandra_session, keyspace.keyspace).load(
-        "ledger", "supervision:samr-deqing") == v2
+        "remembered", "supervision:samr-deqing") == v2
