@@ -4,7 +4,9 @@
 worker --no-supervise``, the Faust app) as a child process and:
 
 * before (re)starting it, waits until Kafka and Cassandra answer a real request (the launch
-  kit's wire probes: Kafka Metadata, a CQL query), checking every ``probe_interval`` seconds;
+  kit's wire probes: Kafka Metadata, a CQL query; for Cassandra also a read at the
+  consistency levels the worker writes with, so "ready" means a quorum is up, not just one
+  node: :func:`cassandra_quorum`), checking every ``probe_interval`` seconds;
 * restarts it when it exits, after a bounded backoff (0.5 s doubling to 5 s, back to 0.5 s
   once a child has run for a minute). The child exits on purpose when an agent fails (e.g. a
   Cassandra write times out): Kafka then redelivers from the last committed offset, and both
@@ -72,7 +74,9 @@ def kafka_up(settings: Settings) -> bool:
 
 
 def cassandra_up(settings: Settings) -> bool:
-    """Some contact point answers a CQL query (a TCP connect when a password is needed)."""
+    """Cassandra can take the worker's writes: a contact point answers a CQL query *and*
+    accepts a read at the consistency levels the worker needs (:func:`cassandra_quorum`). With
+    a password only a TCP connect is checked (the stdlib probe does not authenticate)."""
     from tongxiu.infra.launch import cql_ready
 
     for host in settings.cassandra_contact_points:
@@ -80,8 +84,45 @@ def cassandra_up(settings: Settings) -> bool:
             if _tcp(host, settings.cassandra_port):
                 return True
         elif cql_ready(settings.cassandra_port, host=host, timeout=2.0):
-            return True
+            return cassandra_quorum(settings, host)
     return False
+
+
+PROBE_KEY = "tongxiu-ready-probe"
+
+
+def probe_levels(settings: Settings) -> list[str]:
+    """The consistency levels a readiness read must achieve: the worker's writes
+    (``consistency``; EACH_QUORUM, write-only in Cassandra, is probed as QUORUM) and its
+    appends' LWTs (a Paxos round needs a quorum: QUORUM for SERIAL, LOCAL_QUORUM for
+    LOCAL_SERIAL) unless the first already needs at least as many replicas."""
+    write = "QUORUM" if settings.consistency == "EACH_QUORUM" else settings.consistency
+    paxos = "QUORUM" if settings.serial_consistency == "SERIAL" else "LOCAL_QUORUM"
+    stronger = {"ALL", "QUORUM", paxos}
+    return [write] if write in stronger else [write, paxos]
+
+
+def cassandra_quorum(settings: Settings, host: str) -> bool:
+    """A single-partition read of the keyspace's ``stream_heads`` at each of
+    :func:`probe_levels`, coordinated by ``host``: the coordinator answers Unavailable (or
+    times out, while its failure detector has not yet seen a node die) when too few replicas
+    of that partition are up. With a replication factor equal to the number of nodes (the
+    launch kit's cluster) every partition has the same replicas, so this is exact; on a larger
+    ring it proves it for the probe partition's replicas only. A keyspace not created yet
+    (invalid query) leaves nothing to check: ready."""
+    import struct
+
+    from tongxiu.infra.launch import CqlError, cql_query_first
+
+    query = f"SELECT stream FROM {settings.keyspace}.stream_heads WHERE stream = '{PROBE_KEY}'"
+    for level in probe_levels(settings):
+        try:
+            cql_query_first(query, settings.cassandra_port, host, timeout=3.0, consistency=level)
+        except CqlError as exc:
+            return exc.code == 0x2200
+        except (OSError, ValueError, struct.error):
+            return False
+    return True
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec

@@ -58,133 +58,48 @@ Positions and ``read_all``
     ``read_stream``/``find_submission`` return ``position=0`` (unknown), as the port allows.
 
 Other ports
-    * Rejections are denormalised into four tables (by submission, by department, by stream,
-      all), each partitioned by month, written in one logged batch; ids are time uuids
-      (insertion order within a process, clock order across processes).
-    * Projections: documents stored as parts (``tongxiu.projections.documents``) in
-      ``projection_parts ((projection, key), part)``, plus ``projection_keys`` and
-      ``projection_positions``. An update writes only the parts it changed (its cost does
-      not grow with a long history), in logged batches of at most :data:`MAX_BATCH_BYTES`,
-      the position last: all-or-eventually-all per batch, not isolated across partitions, so
-      a concurrent reader may briefly see some parts ahead of the position, and a crash
-      between batches can make a redelivered event re-apply to parts already written (the
-      worker's projector guards each enterprise by its ``seq``). One writer per projection
-      is assumed. (``projection_state``, the older one-row-per-document table, is no longer
-      read or written.)
-    * Offsets: one row per consumer.
+    Rejections, read models and offsets: ``infra/cassandra_readmodels.py``; the session,
+    the schema and the prepared-statement base: ``infra/cassandra_session.py``. Every name
+    is re-exported here (``from tongxiu.infra.cassandra_store import connect, migrate,
+    CassandraProjectionStore, ...`` keeps working).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from tongxiu.events.envelope import Envelope, Receipt
-from tongxiu.projections.documents import HEAD, assemble, split
-from tongxiu.services.config import Settings
-from tongxiu.services.ports import (
-    ConcurrencyError,
-    EventLog,
-    OffsetStore,
-    PartChanges,
-    ProjectionStore,
-    RejectionLog,
-    RejectionRecord,
-    StoredEvent,
+from tongxiu.events.envelope import Envelope
+from tongxiu.infra.cassandra_readmodels import (
+    CassandraOffsetStore,
+    CassandraProjectionStore,
+    CassandraRejectionLog,
 )
+from tongxiu.infra.cassandra_retry import retry_read
+from tongxiu.infra.cassandra_session import SCHEMA_FILE, _Base, connect, migrate, schema_statements
+from tongxiu.services.ports import ConcurrencyError, EventLog, StoredEvent
+
+__all__ = [
+    "EVENTS_PER_BUCKET",
+    "SCHEMA_FILE",
+    "CassandraEventLog",
+    "CassandraOffsetStore",
+    "CassandraProjectionStore",
+    "CassandraRejectionLog",
+    "connect",
+    "migrate",
+    "schema_statements",
+]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_FILE = Path(__file__).resolve().parent / "cassandra" / "schema.cql"
 EVENTS_PER_BUCKET = 1000
 """Events per (stream, bucket) partition. Part of the data format: never change it once a
 keyspace holds events."""
-MAX_BATCH_BYTES = 32_000
-"""Well below Cassandra's default ``batch_size_fail_threshold`` (50 KiB; the server counts more
-than the payload)."""
 MAX_RESOLVE_ROUNDS = 8
-
-
-# --------------------------------------------------------------------------- session
-
-
-def _consistency(name: str) -> int:
-    from cassandra import ConsistencyLevel
-
-    return int(ConsistencyLevel.name_to_value[name.upper()])
-
-
-def connect(settings: Settings, *, keyspace: str | None = None) -> Any:
-    """A driver ``Session`` for ``settings`` (libev reactor when available, token-aware
-    routing, default consistency and serial consistency from settings, password auth when a
-    username is set). ``keyspace`` (default: none) is set on the session if given."""
-    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-    from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
-
-    kwargs: dict[str, Any] = {}
-    try:
-        from cassandra.io.libevreactor import LibevConnection
-
-        kwargs["connection_class"] = LibevConnection
-    except ImportError:  # pragma: no cover - wheels bundle libev
-        pass
-    if settings.cassandra_username:
-        from cassandra.auth import PlainTextAuthProvider
-
-        kwargs["auth_provider"] = PlainTextAuthProvider(
-            username=settings.cassandra_username, password=settings.cassandra_password or ""
-        )
-    profile = ExecutionProfile(
-        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
-        consistency_level=_consistency(settings.consistency),
-        serial_consistency_level=_consistency(settings.serial_consistency),
-        request_timeout=30,
-    )
-    cluster = Cluster(
-        settings.cassandra_contact_points,
-        port=settings.cassandra_port,
-        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-        connect_timeout=30,
-        # a node that comes back is used again within ~2 s (the driver's default waits up to
-        # 10 min between attempts after a long outage)
-        reconnection_policy=ExponentialReconnectionPolicy(base_delay=0.5, max_delay=2.0),
-        **kwargs,
-    )
-    return cluster.connect(keyspace) if keyspace else cluster.connect()
-
-
-def _cql_map(value: dict[str, Any]) -> str:
-    parts = []
-    for k, v in value.items():
-        val = str(v) if isinstance(v, int | float) and not isinstance(v, bool) else "'" + str(v).replace("'", "''") + "'"
-        parts.append("'" + str(k).replace("'", "''") + "': " + val)
-    return "{" + ", ".join(parts) + "}"
-
-
-def schema_statements(settings: Settings) -> list[str]:
-    keyspace = settings.keyspace
-    if not keyspace.replace("_", "").isalnum():
-        raise ValueError(f"invalid keyspace name {keyspace!r}")
-    text = "\n".join(
-        line for line in SCHEMA_FILE.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith("--")
-    )
-    text = text.replace("{keyspace}", keyspace).replace("{replication}", _cql_map(settings.cassandra_replication))
-    return [s.strip() for s in text.split(";") if s.strip()]
-
-
-def migrate(session: Any, settings: Settings) -> None:
-    """Create the keyspace and every table if missing (idempotent), then wait for schema
-    agreement."""
-    for statement in schema_statements(settings):
-        session.execute(statement, timeout=120)
-    session.cluster.control_connection.wait_for_schema_agreement()
 
 
 @dataclass
@@ -192,32 +107,6 @@ class _Head:
     last_seq: int
     epoch: int
     exists: bool
-
-
-class _Base:
-    def __init__(self, session: Any, keyspace: str) -> None:
-        self.session = session
-        self.ks = keyspace
-        self._prepared: dict[str, Any] = {}
-
-    def _p(self, cql: str) -> Any:
-        stmt = self._prepared.get(cql)
-        if stmt is None:
-            stmt = self.session.prepare(cql.replace("{ks}", self.ks))
-            self._prepared[cql] = stmt
-        return stmt
-
-    def _serial(self, cql: str) -> Any:
-        """A prepared SELECT read at the serial consistency (sees every committed LWT)."""
-        from cassandra import ConsistencyLevel
-
-        key = "serial:" + cql
-        stmt = self._prepared.get(key)
-        if stmt is None:
-            stmt = self.session.prepare(cql.replace("{ks}", self.ks))
-            stmt.consistency_level = ConsistencyLevel.SERIAL
-            self._prepared[key] = stmt
-        return stmt
 
 
 # --------------------------------------------------------------------------- event log
@@ -411,6 +300,7 @@ class CassandraEventLog(_Base, EventLog):
 
     # ------------------------------------------------------------------ reads
 
+    @retry_read
     def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
         head = self._read_head(stream)
         start = max(from_seq, 1)
@@ -418,13 +308,16 @@ class CassandraEventLog(_Base, EventLog):
         rows = self._rows(stream, start, last)
         return [StoredEvent(envelope=Envelope.from_json(r.raw), raw=r.raw, position=0) for r in rows]
 
+    @retry_read
     def last_seq(self, stream: str) -> int:
         return self._read_head(stream).last_seq
 
+    @retry_read
     def streams(self) -> list[str]:
         rows = self.session.execute(self._p("SELECT stream, last_seq FROM {ks}.stream_heads"))
         return sorted(r.stream for r in rows if (r.last_seq or 0) > 0)
 
+    @retry_read
     def read_all(self, *, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Snapshot order (streams sorted, then seq); see the module docstring: positions are
         stable only while nobody appends."""
@@ -445,6 +338,7 @@ class CassandraEventLog(_Base, EventLog):
             base += last
         return out
 
+    @retry_read
     def find_submission(self, department: str, submission_id: str) -> list[StoredEvent]:
         entries = list(
             self.session.execute(
@@ -478,336 +372,4 @@ class CassandraEventLog(_Base, EventLog):
         self.session.execute(
             self._p("UPDATE {ks}.events SET raw = ? WHERE stream = ? AND bucket = ? AND seq = ?"),
             (raw, stream, self.bucket(seq), seq),
-        )
-
-
-# --------------------------------------------------------------------------- rejections
-
-
-def _month(when: datetime) -> int:
-    when = when.astimezone(UTC)
-    return when.year * 100 + when.month
-
-
-def _uuid_time(u: uuid.UUID) -> datetime:
-    return datetime.fromtimestamp((u.time - 0x01B21DD213814000) / 1e7, tz=UTC)
-
-
-class CassandraRejectionLog(_Base, RejectionLog):
-    def record(self, rejection: RejectionRecord) -> None:
-        self._write(uuid.uuid1(), rejection.receipt, rejection.receipt.model_dump_json(),
-                    json.dumps(rejection.submission, ensure_ascii=False), bool(rejection.authenticated))
-
-    def _write(self, rid: uuid.UUID, r: Receipt, receipt: str, submission: str, auth: bool) -> None:
-        """The rows of one rejection (idempotent: the same ``rid`` rewrites the same rows; the
-        transparency log replays it, infra/cassandra_merkle.py)."""
-        from cassandra.query import BatchStatement, BatchType
-
-        month = _month(_uuid_time(rid))
-        batch = BatchStatement(batch_type=BatchType.LOGGED)
-        batch.add(
-            self._p(
-                "INSERT INTO {ks}.rejections_by_submission (department, submission_id, id, stream, authenticated,"
-                " receipt, submission) VALUES (?,?,?,?,?,?,?)"
-            ),
-            (r.department, r.submission_id, rid, r.stream, auth, receipt, submission),
-        )
-        batch.add(
-            self._p(
-                "INSERT INTO {ks}.rejections_by_department (department, month, id, submission_id, stream,"
-                " authenticated, receipt, submission) VALUES (?,?,?,?,?,?,?,?)"
-            ),
-            (r.department, month, rid, r.submission_id, r.stream, auth, receipt, submission),
-        )
-        batch.add(
-            self._p(
-                "INSERT INTO {ks}.rejections_by_stream (stream, month, id, department, submission_id,"
-                " authenticated, receipt, submission) VALUES (?,?,?,?,?,?,?,?)"
-            ),
-            (r.stream, month, rid, r.department, r.submission_id, auth, receipt, submission),
-        )
-        batch.add(
-            self._p(
-                "INSERT INTO {ks}.rejections_all (month, id, department, submission_id, stream,"
-                " authenticated, receipt, submission) VALUES (?,?,?,?,?,?,?,?)"
-            ),
-            (month, rid, r.department, r.submission_id, r.stream, auth, receipt, submission),
-        )
-        batch.add(self._p("INSERT INTO {ks}.rejection_months (scope, month) VALUES ('all', ?)"), (month,))
-        self.session.execute(batch)
-
-    def get(self, department: str, submission_id: str) -> RejectionRecord | None:
-        rows = self.session.execute(
-            self._p(
-                "SELECT receipt, submission, authenticated FROM {ks}.rejections_by_submission"
-                " WHERE department = ? AND submission_id = ?"
-            ),
-            (department, submission_id),
-        )
-        for row in rows:
-            if row.authenticated:
-                return _rejection(row)
-        return None
-
-    def list(
-        self, *, department: str | None = None, stream: str | None = None, limit: int = 100, offset: int = 0
-    ) -> list[RejectionRecord]:
-        out: list[RejectionRecord] = []
-        if limit <= 0:
-            return out
-        skip = max(offset, 0)
-        months = [r.month for r in self.session.execute(
-            self._p("SELECT month FROM {ks}.rejection_months WHERE scope = 'all'"))]
-        for month in months:
-            if stream:
-                rows: Iterable[Any] = self.session.execute(
-                    self._p("SELECT department, receipt, submission, authenticated FROM {ks}.rejections_by_stream"
-                            " WHERE stream = ? AND month = ?"),
-                    (stream, month),
-                )
-                if department:
-                    rows = (r for r in rows if r.department == department)
-            elif department:
-                rows = self.session.execute(
-                    self._p("SELECT receipt, submission, authenticated FROM {ks}.rejections_by_department"
-                            " WHERE department = ? AND month = ?"),
-                    (department, month),
-                )
-            else:
-                rows = self.session.execute(
-                    self._p("SELECT receipt, submission, authenticated FROM {ks}.rejections_all WHERE month = ?"),
-                    (month,),
-                )
-            for row in rows:
-                if skip:
-                    skip -= 1
-                    continue
-                out.append(_rejection(row))
-                if len(out) == limit:
-                    return out
-        return out
-
-
-    def count(self, *, department: str | None = None, stream: str | None = None) -> int:
-        months = [r.month for r in self.session.execute(
-            self._p("SELECT month FROM {ks}.rejection_months WHERE scope = 'all'"))]
-        total = 0
-        for month in months:
-            if stream and department:
-                rows = self.session.execute(
-                    self._p("SELECT department FROM {ks}.rejections_by_stream WHERE stream = ? AND month = ?"),
-                    (stream, month),
-                )
-                total += sum(1 for r in rows if r.department == department)
-                continue
-            if stream:
-                row = self.session.execute(
-                    self._p("SELECT COUNT(*) FROM {ks}.rejections_by_stream WHERE stream = ? AND month = ?"),
-                    (stream, month),
-                ).one()
-            elif department:
-                row = self.session.execute(
-                    self._p("SELECT COUNT(*) FROM {ks}.rejections_by_department WHERE department = ? AND month = ?"),
-                    (department, month),
-                ).one()
-            else:
-                row = self.session.execute(
-                    self._p("SELECT COUNT(*) FROM {ks}.rejections_all WHERE month = ?"), (month,)
-                ).one()
-            total += int(row[0]) if row is not None else 0
-        return total
-
-
-def _rejection(row: Any) -> RejectionRecord:
-    return RejectionRecord(
-        receipt=Receipt.model_validate_json(row.receipt),
-        submission=json.loads(row.submission),
-        authenticated=bool(row.authenticated),
-    )
-
-
-# --------------------------------------------------------------------------- projections
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-class CassandraProjectionStore(_Base, ProjectionStore):
-    """Documents as parts (``tongxiu.projections.documents``): ``projection_parts ((projection, key),
-    part)``, so an update writes only the parts it changed. A whole-document replacement
-    deletes the partition at a timestamp just below the new rows' (same batch, no shadowing).
-    ``write(expected=...)`` checks the position before writing; unlike SQLite this check is
-    not isolated from a concurrent writer, so one runner per projection is still assumed
-    (the worker's projector; ``tongxiu rebuild``)."""
-
-    def load(self, projection: str, key: str) -> dict[str, Any] | None:
-        rows = self.session.execute(
-            self._p("SELECT part, state FROM {ks}.projection_parts WHERE projection = ? AND key = ?"),
-            (projection, key),
-        )
-        doc = assemble(key, {r.part: json.loads(r.state) for r in rows})
-        return None if doc is None else dict(doc)
-
-    def load_head(self, projection: str, key: str) -> dict[str, Any] | None:
-        row = self.session.execute(
-            self._p("SELECT state FROM {ks}.projection_parts WHERE projection = ? AND key = ? AND part = ?"),
-            (projection, key, HEAD),
-        ).one()
-        return None if row is None else dict(json.loads(row.state))
-
-    def __init__(self, session: Any, keyspace: str, *, cache_docs: int = 256) -> None:
-        super().__init__(session, keyspace)
-        self._texts: OrderedDict[tuple[str, str], dict[str, str]] = OrderedDict()
-        """(projection, key) -> part -> JSON text as last written or read by this adapter."""
-        self._cache_docs = cache_docs
-
-    def save(self, projection: str, updates: dict[str, dict[str, Any]], position: int) -> None:
-        """Whole documents in, changed parts out: each document is split and compared with
-        the parts this adapter last wrote (checked against the stored head, so a rebuild or
-        another writer in between makes it re-read them); only the parts that differ are
-        written and the ones gone are deleted. The worker's projector saves whole documents,
-        so this keeps its writes to Cassandra as small as the change."""
-        changes: dict[str, PartChanges] = {}
-        for key, doc in updates.items():
-            parts = split(key, doc)
-            texts = {p: _dumps(v) for p, v in parts.items()}
-            known = self._known(projection, key)
-            if known is None:
-                changes[key] = PartChanges(parts, whole=True)
-            else:
-                diff: dict[str, Any] = {p: parts[p] for p, t in texts.items() if known.get(p) != t}
-                diff.update({p: None for p in known if p not in texts})
-                changes[key] = PartChanges(diff)
-            self._remember(projection, key, texts)
-        self.write(projection, changes, position)
-
-    def _known(self, projection: str, key: str) -> dict[str, str] | None:
-        cached = self._texts.get((projection, key))
-        row = self.session.execute(
-            self._p("SELECT state FROM {ks}.projection_parts WHERE projection = ? AND key = ? AND part = ?"),
-            (projection, key, HEAD),
-        ).one()
-        if row is None:
-            return None
-        if cached is not None and cached.get(HEAD) == row.state:
-            self._texts.move_to_end((projection, key))
-            return cached
-        rows = self.session.execute(
-            self._p("SELECT part, state FROM {ks}.projection_parts WHERE projection = ? AND key = ?"),
-            (projection, key),
-        )
-        return {r.part: r.state for r in rows}
-
-    def _remember(self, projection: str, key: str, texts: dict[str, str]) -> None:
-        self._texts[(projection, key)] = texts
-        self._texts.move_to_end((projection, key))
-        while len(self._texts) > self._cache_docs:
-            self._texts.popitem(last=False)
-
-    def write(
-        self, projection: str, changes: dict[str, PartChanges], position: int, *, expected: int | None = None
-    ) -> None:
-        import time as _time
-
-        from cassandra.query import BatchStatement, BatchType
-
-        if expected is not None and self.position(projection) != expected:
-            raise ConcurrencyError(f"projection {projection} is not at {expected}")
-        for key, change in changes.items():  # what this adapter knows of the key is now stale
-            if (projection, key) in self._texts and (change.whole or change.parts):
-                known = self._texts[(projection, key)]
-                if change.whole:
-                    known = {}
-                for part, value in change.parts.items():
-                    if value is None:
-                        known.pop(part, None)
-                    else:
-                        known[part] = _dumps(value)
-                self._texts[(projection, key)] = known
-        now = int(_time.time() * 1_000_000)
-        put = self._p(
-            "INSERT INTO {ks}.projection_parts (projection, key, part, state) VALUES (?, ?, ?, ?) USING TIMESTAMP ?"
-        )
-        drop = self._p(
-            "DELETE FROM {ks}.projection_parts USING TIMESTAMP ? WHERE projection = ? AND key = ? AND part = ?"
-        )
-        drop_all = self._p("DELETE FROM {ks}.projection_parts USING TIMESTAMP ? WHERE projection = ? AND key = ?")
-        put_key = self._p("INSERT INTO {ks}.projection_keys (projection, key) VALUES (?, ?)")
-        put_pos = self._p("INSERT INTO {ks}.projection_positions (projection, position) VALUES (?, ?)")
-        statements: list[tuple[Any, tuple[Any, ...], int]] = []
-        for key, change in changes.items():
-            if change.whole:
-                statements.append((drop_all, (now - 1, projection, key), 64))
-            for part, value in change.parts.items():
-                if value is None:
-                    statements.append((drop, (now, projection, key, part), 64 + len(part.encode())))
-                else:
-                    text = _dumps(value)
-                    statements.append((put, (projection, key, part, text, now), 64 + len(text.encode())))
-            statements.append((put_key, (projection, key), 64))
-        batches: list[Any] = []
-        batch = BatchStatement(batch_type=BatchType.LOGGED)
-        size = 0
-        for stmt, values, cost in statements:
-            if size and size + cost > MAX_BATCH_BYTES:
-                batches.append(batch)
-                batch = BatchStatement(batch_type=BatchType.LOGGED)
-                size = 0
-            batch.add(stmt, values)
-            size += cost
-        batch.add(put_pos, (projection, position))
-        batches.append(batch)
-        if len(batches) > 1:
-            log.info("projection %s: write split into %d batches (size); position written last", projection,
-                     len(batches))
-        for b in batches:
-            self.session.execute(b)
-
-    def position(self, projection: str) -> int:
-        row = self.session.execute(
-            self._p("SELECT position FROM {ks}.projection_positions WHERE projection = ?"), (projection,)
-        ).one()
-        return 0 if row is None or row.position is None else int(row.position)
-
-    def keys(self, projection: str) -> list[str]:
-        rows = self.session.execute(
-            self._p("SELECT key FROM {ks}.projection_keys WHERE projection = ?"), (projection,)
-        )
-        return [r.key for r in rows]
-
-    def reset(self, projection: str) -> None:
-        from cassandra.query import BatchStatement, BatchType
-
-        for cached in [k for k in self._texts if k[0] == projection]:
-            del self._texts[cached]
-        keys = self.keys(projection)
-        drop = self._p("DELETE FROM {ks}.projection_parts WHERE projection = ? AND key = ?")
-        batch = BatchStatement(batch_type=BatchType.LOGGED)
-        n = 0
-        for key in keys:
-            batch.add(drop, (projection, key))
-            n += 1
-            if n == 200:
-                self.session.execute(batch)
-                batch = BatchStatement(batch_type=BatchType.LOGGED)
-                n = 0
-        batch.add(self._p("DELETE FROM {ks}.projection_keys WHERE projection = ?"), (projection,))
-        batch.add(self._p("DELETE FROM {ks}.projection_positions WHERE projection = ?"), (projection,))
-        self.session.execute(batch)
-
-
-# --------------------------------------------------------------------------- offsets
-
-
-class CassandraOffsetStore(_Base, OffsetStore):
-    def get(self, consumer: str) -> int:
-        row = self.session.execute(
-            self._p("SELECT position FROM {ks}.offsets WHERE consumer = ?"), (consumer,)
-        ).one()
-        return 0 if row is None or row.position is None else int(row.position)
-
-    def put(self, consumer: str, position: int) -> None:
-        self.session.execute(
-            self._p("INSERT INTO {ks}.offsets (consumer, position) VALUES (?, ?)"), (consumer, position)
         )

@@ -86,10 +86,41 @@ class Servers:
         return settings
 
 
+def free_ports(ports: dict[str, int], nodes: int) -> dict[str, int]:
+    """``ports`` shifted by k × 1000 (k = 0..9) so that none is in use: several checkouts on one
+    machine run the fault tests at the same time (each its own servers), and fixed ports made
+    the second one fail to start. k starts from a hash of this checkout's path, so two
+    checkouts usually differ even when they choose at the same moment. (No two ports of the
+    fault modules differ by a multiple of 1000, so shifted sets never overlap.)"""
+    import socket
+    import zlib
+
+    hosts = ["127.0.0.1", *(launch.node_host(i) for i in range(1, nodes + 1))]
+
+    def busy(port: int) -> bool:
+        for host in hosts:
+            with socket.socket() as s:
+                s.settimeout(0.2)
+                if s.connect_ex((host, port)) == 0:
+                    return True
+        return False
+
+    first = zlib.crc32(str(REPO).encode()) % 10
+    for step in range(10):
+        k = (first + step) % 10
+        shifted = {key: port + 1000 * k for key, port in ports.items()}
+        wanted = list(shifted.values()) + [shifted["jmx_port"] + i for i in range(1, nodes)]
+        if not any(busy(p) for p in wanted):
+            return shifted
+    raise AssertionError(f"no free port set for the fault servers near {ports}")
+
+
 def dedicated_servers(name: str, ports: dict[str, int], nodes: int = 1, kafka_nodes: int = 1) -> Iterator[Servers]:
-    """Fresh servers (data wiped, jars kept) for one test module; stopped at the end."""
+    """Fresh servers (data wiped, jars kept) for one test module, on ports nobody else uses
+    (:func:`free_ports`); stopped at the end."""
     state = STATE_ROOT / name
     launch.down(state_dir=state, timeout=30)  # left over from an interrupted run
+    ports = free_ports(ports, max(nodes, kafka_nodes))
     for sub in state.glob("*/data"):
         shutil.rmtree(sub, ignore_errors=True)
     for cid in [*state.glob("kafka/cluster.id"), *state.glob("cluster.id")]:

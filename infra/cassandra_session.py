@@ -1,0 +1,110 @@
+"""The Cassandra session and schema of the distributed backend (``connect``, ``migrate``) and
+the base of every adapter (prepared statements per session). The adapters:
+``infra/cassandra_store.py`` (the event log) and ``infra/cassandra_readmodels.py``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tongxiu.services.config import Settings
+
+SCHEMA_FILE = Path(__file__).resolve().parent / "cassandra" / "schema.cql"
+
+
+def _consistency(name: str) -> int:
+    from cassandra import ConsistencyLevel
+
+    return int(ConsistencyLevel.name_to_value[name.upper()])
+
+
+def connect(settings: Settings, *, keyspace: str | None = None) -> Any:
+    """A driver ``Session`` for ``settings`` (libev reactor when available, token-aware
+    routing, default consistency and serial consistency from settings, password auth when a
+    username is set). ``keyspace`` (default: none) is set on the session if given."""
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+    from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
+
+    kwargs: dict[str, Any] = {}
+    try:
+        from cassandra.io.libevreactor import LibevConnection
+
+        kwargs["connection_class"] = LibevConnection
+    except ImportError:  # pragma: no cover - wheels bundle libev
+        pass
+    if settings.cassandra_username:
+        from cassandra.auth import PlainTextAuthProvider
+
+        kwargs["auth_provider"] = PlainTextAuthProvider(
+            username=settings.cassandra_username, password=settings.cassandra_password or ""
+        )
+    profile = ExecutionProfile(
+        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+        consistency_level=_consistency(settings.consistency),
+        serial_consistency_level=_consistency(settings.serial_consistency),
+        request_timeout=30,
+    )
+    cluster = Cluster(
+        settings.cassandra_contact_points,
+        port=settings.cassandra_port,
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        connect_timeout=30,
+        # a node that comes back is used again within ~2 s (the driver's default waits up to
+        # 10 min between attempts after a long outage)
+        reconnection_policy=ExponentialReconnectionPolicy(base_delay=0.5, max_delay=2.0),
+        **kwargs,
+    )
+    return cluster.connect(keyspace) if keyspace else cluster.connect()
+
+
+def _cql_map(value: dict[str, Any]) -> str:
+    parts = []
+    for k, v in value.items():
+        val = str(v) if isinstance(v, int | float) and not isinstance(v, bool) else "'" + str(v).replace("'", "''") + "'"
+        parts.append("'" + str(k).replace("'", "''") + "': " + val)
+    return "{" + ", ".join(parts) + "}"
+
+
+def schema_statements(settings: Settings) -> list[str]:
+    keyspace = settings.keyspace
+    if not keyspace.replace("_", "").isalnum():
+        raise ValueError(f"invalid keyspace name {keyspace!r}")
+    text = "\n".join(
+        line for line in SCHEMA_FILE.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith("--")
+    )
+    text = text.replace("{keyspace}", keyspace).replace("{replication}", _cql_map(settings.cassandra_replication))
+    return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def migrate(session: Any, settings: Settings) -> None:
+    """Create the keyspace and every table if missing (idempotent), then wait for schema
+    agreement."""
+    for statement in schema_statements(settings):
+        session.execute(statement, timeout=120)
+    session.cluster.control_connection.wait_for_schema_agreement()
+
+
+class _Base:
+    def __init__(self, session: Any, keyspace: str) -> None:
+        self.session = session
+        self.ks = keyspace
+        self._prepared: dict[str, Any] = {}
+
+    def _p(self, cql: str) -> Any:
+        stmt = self._prepared.get(cql)
+        if stmt is None:
+            stmt = self.session.prepare(cql.replace("{ks}", self.ks))
+            self._prepared[cql] = stmt
+        return stmt
+
+    def _serial(self, cql: str) -> Any:
+        """A prepared SELECT read at the serial consistency (sees every committed LWT)."""
+        from cassandra import ConsistencyLevel
+
+        key = "serial:" + cql
+        stmt = self._prepared.get(key)
+        if stmt is None:
+            stmt = self.session.prepare(cql.replace("{ks}", self.ks))
+            stmt.consistency_level = ConsistencyLevel.SERIAL
+            self._prepared[key] = stmt
+        return stmt
