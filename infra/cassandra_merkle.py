@@ -49,12 +49,9 @@ from typing import Any
 from tongxiu.events import merkle
 from tongxiu.events.envelope import Envelope, Receipt
 from tongxiu.events.tlog import Checkpoint, digest_text, event_leaf_data, rejection_leaf_data
-from tongxiu.infra.cassandra_store import (
-    EVENTS_PER_BUCKET,
-    CassandraEventLog,
-    CassandraRejectionLog,
-    _Base,
-)
+from tongxiu.infra.cassandra_readmodels import CassandraRejectionLog
+from tongxiu.infra.cassandra_session import _Base
+from tongxiu.infra.cassandra_store import EVENTS_PER_BUCKET, CassandraEventLog
 from tongxiu.services.ports import ConcurrencyError, RejectionRecord
 from tongxiu.services.transparency import LeafEntry, TransparencyLog
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import pytest
 
 from tests.contract.ports_sdk import enterprise_code
 from tests.contract.transport import TransportContract
+from tests.integration.conftest import make_keyspace
 from tests.integration.pipeline import Worker, wait_for
 from tongxiu.events.models import REGISTRY_STREAM, DecisionWithdrawn, RepairGranted
 from tongxiu.infra.asyncapi import HEADER_NAMES, PERSONAL_DATA
@@ -33,10 +34,10 @@ pytestmark = pytest.mark.integration
 
 class TestKafkaTransport(TransportContract):
     @pytest.fixture(autouse=True, scope="class")
-    def _worker(self, fresh_keyspace: Callable[..., Settings], cassandra_session: Any,
+    def _worker(self, cassandra_session: Any,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         tmp: Path = tmp_path_factory.mktemp("kafka-transport")
-        settings = fresh_keyspace("tx_transport").model_copy(update={
+        settings = make_keyspace("tx_transport").model_copy(update={
             "topic_prefix": f"test-transport-{uuid.uuid4().hex[:8]}", "partitions": 2, "data_dir": tmp / "data"})
         migrate_topics(settings)
         worker = Worker(settings, tmp / "worker.log")
