@@ -30,6 +30,11 @@ Rejections (:class:`LoggedCassandraRejectionLog`)
     The leaf append *is* the rejection's commit point: the rejection rows are written from the
     committed batch, so there is no leaf without its rejection (they are rewritten if the
     writer died) and no rejection without its leaf.
+
+Why one module of about 480 lines: the commit point, the completion of a dead writer's rows
+and the two logged adapters read and write the same four tables under one invariant (rows
+are a function of the committed state); split apart, that invariant would be spread over
+modules that each look correct alone.
 """
 
 from __future__ import annotations
