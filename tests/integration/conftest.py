@@ -107,18 +107,18 @@ def cassandra_session(servers: dict[str, dict[str, Any]]) -> Iterator[Any]:
     yield shared_session()
 
 
-@pytest.fixture
-def fresh_keyspace(cassandra_session: Any) -> Iterator[Callable[..., Settings]]:
-    """A fresh keyspace per call, dropped when the test ends: a run makes hundreds, and kept
-    to the end of the session their tables (each with its memtables) exhausted Cassandra's
-    heap on this machine."""
-    before = len(_STATE["keyspaces"])
-    yield make_keyspace
-    made = _STATE["keyspaces"][before:]
-    del _STATE["keyspaces"][before:]
-    for ks in made:
-        with contextlib.suppress(Exception):
-            cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {ks}", timeout=120)
+@pytest.fixture(scope="session")
+def fresh_keyspace(cassandra_session: Any) -> Callable[..., Settings]:
+    return make_keyspace
+
+
+def drop_keyspace(settings: Settings) -> None:
+    """Drop a keyspace made by :func:`make_keyspace` as soon as its test is done (a run makes
+    hundreds; kept to the session's end, their tables exhausted Cassandra's heap here)."""
+    with contextlib.suppress(ValueError):
+        _STATE["keyspaces"].remove(settings.keyspace)
+    with contextlib.suppress(Exception):
+        shared_session().execute(f"DROP KEYSPACE IF EXISTS {settings.keyspace}", timeout=120)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.conftest import drop_keyspace
 from tests.integration.test_cassandra_ledger import open_cassandra
 from tests.ledger_decides import (
     d1_tax_cannot_choose_a_market_regulation_rule_set,
@@ -74,3 +75,4 @@ def test_scenario_on_cassandra(
         assert all(r.receipt.reasons for r in rejected)
     finally:
         app.close()
+        drop_keyspace(settings)
