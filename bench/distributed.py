@@ -268,7 +268,15 @@ def main(argv: list[str] | None = None) -> int:
     from tongxiu.services.config import Settings
     from tongxiu.services.demo import make_uscc
 
-    launch.up()
+    try:
+        launch.up()
+    except launch.LaunchError as exc:  # servers run by someone else: use them if they answer
+        import socket
+
+        for port in (9092, 9042):
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                pass
+        print(f"(servers not started by this state dir; using the ones listening: {exc})", file=sys.stderr)
     tag = uuid.uuid4().hex[:8]
     workdir = Path(tempfile.mkdtemp(prefix="tongxiu-bench-"))
     settings = Settings(backend="distributed", topic_prefix=f"bench-{tag}", keyspace=f"bench_{tag}",
