@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 SERVERS := .tongxiu/servers
 
-.PHONY: help setup run test test-unit fuzz lint bench infra-up infra-down schemas screenshots clean
+.PHONY: help setup run test test-unit fuzz lint bench bench-more bench-distributed infra-up infra-down schemas screenshots clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,11 +44,20 @@ lint: setup ## import direction (lint-imports) + ruff + mypy strict on every pac
 	$(BIN)/ruff check events projections services streams infra entrypoints tests bench
 	MYPYPATH=$(LINT) $(BIN)/mypy -p tongxiu.events -p tongxiu.projections -p tongxiu.services -p tongxiu.streams -p tongxiu.infra -p tongxiu.entrypoints
 
-bench: setup ## benchmarks (ratios against a baseline in the same run)
+BENCH_ARGS ?=
+
+bench: setup ## issue 11's table in one run (bench/table.py; BENCH_ARGS="--events 20000" for a quick one)
+	$(BIN)/pip install -q -e '.[bench]'  # eventsourcing, the peer of rows c and d (bench only)
+	$(BIN)/python -m bench.table $(BENCH_ARGS)
+
+bench-more: setup ## the older benches: write/replay detail, long histories, transparency log
 	$(BIN)/python -m bench.write_replay
 	$(BIN)/python -m bench.long_history
 	$(BIN)/python -m bench.transparency
 	$(BIN)/python -m bench.transparency_cassandra  # needs Cassandra (TONGXIU_SERVERS_DIR)
+
+bench-distributed: setup ## distributed rows (pipeline vs bare kafka-python; sent -> projection p99); servers up
+	$(BIN)/python -m bench.distributed $(BENCH_ARGS)
 
 screenshots: setup ## regenerate docs/screenshots deliberately (the page tests write them only here)
 	sh infra/setup_browser.sh

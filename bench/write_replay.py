@@ -247,10 +247,10 @@ def bare_rows(work: Workload) -> list[BareRow]:
     return rows
 
 
-def bare_connect(path: Path) -> sqlite3.Connection:
+def bare_connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")  # same durability settings as infra.sqlite.Database
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")  # its default: FULL (setting sqlite_synchronous)
     conn.execute(
         "CREATE TABLE IF NOT EXISTS events (position INTEGER PRIMARY KEY, stream TEXT NOT NULL,"
         " seq INTEGER NOT NULL, raw TEXT NOT NULL, signature TEXT NOT NULL, hash TEXT NOT NULL,"

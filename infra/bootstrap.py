@@ -48,7 +48,9 @@ def open_embedded(
     data_dir = Path(settings.data_dir)
     path = data_dir / "ledger.sqlite3"
     # read-only on a folder without a ledger: an empty one in memory (nothing created on disk)
-    db = Database(":memory:") if read_only and not path.exists() else Database(path, read_only=read_only)
+    db = Database(":memory:") if read_only and not path.exists() else Database(
+        path, read_only=read_only, synchronous=settings.sqlite_synchronous
+    )
     clock = clock or SystemClock()
     rules = load_rules(settings)
     log = SqliteEventLog(db)

@@ -20,7 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tongxiu.events.envelope import Envelope, Receipt
 from tongxiu.infra import sqlite_merkle  # issue 9: the transparency log's leaves, in the same transactions
@@ -86,7 +86,14 @@ CREATE TABLE IF NOT EXISTS offsets (
 class Database:
     """One SQLite file shared by the adapters below."""
 
-    def __init__(self, path: Path | str, *, read_only: bool = False, busy_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        read_only: bool = False,
+        busy_timeout_s: float = 30.0,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+    ) -> None:
         self.path = str(path)
         self.read_only = read_only
         self.lock = threading.RLock()
@@ -111,7 +118,12 @@ class Database:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_s)
         self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
+        # FULL (default): WAL synced at every commit, so an accepted receipt is on disk.
+        # NORMAL (setting `sqlite_synchronous`): faster, but the last commits can be lost on
+        # power failure or an OS crash (not on a process crash).
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"sqlite_synchronous: expected FULL or NORMAL, got {synchronous!r}")
+        self.conn.execute(f"PRAGMA synchronous={synchronous}")
         with self.transaction():
             self._migrate()
             for statement in SCHEMA.split(";"):

@@ -19,6 +19,11 @@ class Settings(BaseModel):
     data_dir: Path = Path(".tongxiu/embedded")
     policy_file: Path | None = Field(default=None, description="local policies (TOML/JSON), per jurisdiction")
     calendar_dir: Path | None = Field(default=None, description="extra working-day calendars, one JSON per year")
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        default="FULL",
+        description="embedded backend: FULL syncs at every commit (an accepted receipt is on disk); "
+        "NORMAL is faster but may lose the last receipts on power failure",
+    )
     # distributed backend
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_security_protocol: str = "PLAINTEXT"
