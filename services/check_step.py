@@ -60,7 +60,7 @@ class CheckStep:
         record = self.credit.records.get(decision_no)
         if record is None:
             return reason("unknown_reference", field or f"{self.where}.decision_no",
-                          f"no decision {decision_no!r} on enterprise {self.env.stream}")
+                          f"企业 {self.env.stream} 名下没有决定书 {decision_no!r}")
         return record
 
     def decider_only(self, record: CreditRecord) -> Reason | None:
