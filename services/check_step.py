@@ -79,8 +79,8 @@ class CheckStep:
             return reason(
                 "not_authorized",
                 "department",
-                f"only {record.department}, which made decision {record.decision_no}, may do this "
-                f"(谁认定、谁修复); {self.dept} may not",
+                f"只有作出决定书 {record.decision_no} 的部门 {record.department} 可以办理此事项"
+                f"（谁认定、谁修复），部门 {self.dept} 无权办理",
             )
         return None
 

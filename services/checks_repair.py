@@ -30,7 +30,7 @@ from tongxiu.services.decision_rules import (
     pending_of,
     same_kind_since,
 )
-from tongxiu.services.reasons import reason
+from tongxiu.services.reasons import named, reason
 
 
 @on_record(RepairApplied)
@@ -77,7 +77,7 @@ def _check_revocation(c: CheckStep, ev: RepairRevoked, rec: CreditRecord) -> lis
     if withdrawn := _withdrawn(c, rec):
         return withdrawn
     if rec.status != "repaired":
-        return [reason("not_repaired", f"{c.where}.decision_no", f"决定书 {rec.decision_no} 的状态为 {rec.status}")]
+        return [reason("not_repaired", f"{c.where}.decision_no", f"决定书 {rec.decision_no} 的状态为 {named('record_status', rec.status)}")]
     return []
 
 
@@ -130,7 +130,7 @@ def _grant_conditions(c: CheckStep, rec: CreditRecord) -> list[Reason]:
         return [listed]
     out = []
     if rec.status != "publicized":
-        out.append(reason("not_publicized", f"{where}.decision_no", f"决定书 {rec.decision_no} 的状态为 {rec.status}"))
+        out.append(reason("not_publicized", f"{where}.decision_no", f"决定书 {rec.decision_no} 的状态为 {named('record_status', rec.status)}"))
     if rec.needs_payment and not rec.fulfilled:
         out.append(
             reason(
@@ -145,7 +145,7 @@ def _grant_conditions(c: CheckStep, rec: CreditRecord) -> list[Reason]:
             reason(
                 "rectification_not_verified",
                 f"{where}.decision_no",
-                f"binding corrections (责令改正) not verified by every owner: {', '.join(open_items)}",
+                f"责令改正事项尚未经全部责任部门核验：{'、'.join(open_items)}",
                 items=open_items,
             )
         )

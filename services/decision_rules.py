@@ -36,7 +36,7 @@ from tongxiu.projections.views import (
     RegistryState,
     RepairApplication,
 )
-from tongxiu.services.reasons import LIST_RULE, LIST_TITLES, reason
+from tongxiu.services.reasons import LIST_RULE, LIST_TITLES, named, reason
 
 
 def pending_of(rec: CreditRecord) -> RepairApplication:
@@ -306,7 +306,8 @@ def check_notice(
             reason(
                 "notice_mismatch",
                 f"{where}.publicity_class",
-                f"依规则公示类别为 {rec.publicity_class}（{rec.basis}），告知书写的是 {ev.publicity_class}",
+                f"依规则公示类别为 {named('publicity_class', rec.publicity_class)}（依据：{rec.basis}），"
+                f"告知书写的是 {named('publicity_class', ev.publicity_class)}",
                 expected=rec.publicity_class,
             )
         )
@@ -338,7 +339,7 @@ def check_application(
     if rec.status == "withdrawn":
         return [reason("decision_withdrawn", field, f"决定书 {rec.decision_no} 已被撤销")]
     if rec.status != "publicized":
-        return [reason("not_publicized", field, f"决定书 {rec.decision_no} 的状态为 {rec.status}，没有需要修复的公示信息")]
+        return [reason("not_publicized", field, f"决定书 {rec.decision_no} 的状态为 {named('record_status', rec.status)}，没有需要修复的公示信息")]
     if rec.early_end_forbidden:
         return [
             reason(

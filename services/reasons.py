@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tongxiu.events.envelope import Reason
 from tongxiu.events.wire import WIRE_CODES, WIRE_CODES_EN
+from tongxiu.services.presenters import VALUE_NAMES
 from tongxiu.services.supervision_rules import SUPERVISION_REASON_CODES, SUPERVISION_REASON_CODES_EN
 
 # Every code a rejection can carry, with its description in Chinese (the users' language); tests
@@ -114,3 +115,10 @@ LIST_TITLES = {"abnormal_operation": "经营异常名录", "serious_illegal_dish
 
 def reason(code: str, field: str | None, message: str, **detail: object) -> Reason:
     return Reason(code=code, field=field, message=message, detail=dict(detail))
+
+
+def named(kind: str, value: object) -> str:
+    """A stored value for a message: its Chinese name with the value itself, ``已修复（repaired）``
+    (the value alone when it has no name; ``kind`` is a table of presenters.VALUE_NAMES)."""
+    names = VALUE_NAMES.get(kind, {}).get(str(value))
+    return f"{names[0]}（{value}）" if names else str(value)

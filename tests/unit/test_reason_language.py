@@ -96,6 +96,18 @@ def test_every_literal_reason_message_is_chinese() -> None:
     assert english == [], "reason messages without Chinese:\n" + "\n".join(english)
 
 
+#: three English words in a row: an English sentence with a Chinese term in it (field names, codes
+#: and values are single tokens such as ``submission_id`` or ``GB 32100-2015`` and do not match)
+ENGLISH_RUN = re.compile(r"\b[A-Za-z]{2,} [A-Za-z]{2,} [A-Za-z]{2,}\b")
+
+
+def test_no_english_sentence_hides_behind_a_chinese_term() -> None:
+    mixed = [f"{where}: {src}" for where, _, text, src in _all_messages() if text and ENGLISH_RUN.search(text)]
+    mixed += [f"REASON_CODES[{code!r}]: {text}" for code, text in REASON_CODES.items() if ENGLISH_RUN.search(text)]
+    assert mixed == [], "English sentences in reason messages:\n" + "\n".join(mixed)
+    assert ENGLISH_RUN.search("binding corrections (责令改正) not verified by every owner: {}")
+
+
 def test_messages_not_written_in_place_are_known() -> None:
     """A message passed through (a variable, an exception's text) is checked where it is
     written; the scan names each such place so a new one is looked at, not skipped."""
