@@ -3,7 +3,6 @@ the write path's guarantees: all-or-none bundles, duplicates, recorded rejection
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -207,8 +206,6 @@ def _rejection_reason(world: World, code: str) -> None:
     r = next(x for x in receipt.reasons if x.code == code)
     assert r.message and (r.field or code in {"unknown_department"})
     assert re.search(r"[\u3400-\u9fff]", r.message), r.message  # issue 12: the message a person reads is Chinese
-    if os.environ.get("TONGXIU_SHOW_REASONS"):
-        print(f"REASON {code} {r.field}: {r.message}")
     # recorded with its reason, not dropped; nothing already recorded is lost
     logged = world.app.list_rejections(limit=1000)
     assert any(code in x.receipt.codes for x in logged)
