@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from tongxiu.entrypoints.cli_output import tr
 from tongxiu.events.signing import KeyPair
 from tongxiu.events.tlog import Checkpoint, cosign
 
@@ -23,7 +24,8 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
     def _has_log(tongxiu: Any) -> None:
         if tongxiu.ledger.transparency is None:
             tongxiu.close()
-            fail(f"the {tongxiu.backend} backend keeps no transparency log (docs/verification.md)")
+            fail(tr(f"{tongxiu.backend} 后端不保存透明日志（见 docs/verification.md）",
+                    f"the {tongxiu.backend} backend keeps no transparency log (docs/verification.md)"))
         try:
             tongxiu.ledger.transparency.tlog.head()
         except ValueError as exc:
@@ -40,7 +42,7 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
         t = tongxiu.ledger.transparency
         if t is None:
             tongxiu.close()
-            fail(f"the {tongxiu.backend} backend keeps no transparency log")
+            fail(tr(f"{tongxiu.backend} 后端不保存透明日志", f"the {tongxiu.backend} backend keeps no transparency log"))
         cp = t.checkpoint(save=True)
         tongxiu.close()
         if out:
@@ -48,7 +50,8 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
         if json_out:
             print_json(cp.model_dump(mode="json"))
         else:
-            console.print(f"checkpoint: size {cp.size} root {cp.root} at {cp.time.isoformat()}")
+            console.print(tr(f"检查点：规模 {cp.size}，根 {cp.root}，时间 {cp.time.isoformat()}",
+                             f"checkpoint: size {cp.size} root {cp.root} at {cp.time.isoformat()}"))
 
     @app.command()
     def proof(
@@ -67,7 +70,7 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
             elif first is not None:
                 data = {"first": first, "second": n, "consistency": view.consistency(first, n)}
             else:
-                fail("give --leaf or --first")
+                fail(tr("请给出 --leaf 或 --first", "give --leaf or --first"))
         except ValueError as exc:
             fail(str(exc))
         finally:
@@ -85,7 +88,7 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
         """Cosign a checkpoint file as a witness, after checking it extends the last one cosigned."""
         cp = Checkpoint.model_validate_json(file.read_text(encoding="utf-8"))
         if not cp.verify():
-            fail(f"{file}: the ledger's signature does not verify")
+            fail(tr(f"{file}：账本签名验证未通过", f"{file}: the ledger's signature does not verify"))
         if last is not None:
             prev = Checkpoint.model_validate_json(last.read_text(encoding="utf-8"))
             tongxiu = open_ro()
@@ -100,10 +103,12 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
             finally:
                 tongxiu.close()
             if not ok:
-                fail(f"{file} is not a consistent extension of {last}: refusing to cosign")
+                fail(tr(f"{file} 不是 {last} 的一致延续，拒绝联署",
+                        f"{file} is not a consistent extension of {last}: refusing to cosign"))
         key = KeyPair.from_private(key_file.read_text().strip())
         file.write_text(cosign(cp, witness, key.sign, key.public_key).to_file(), encoding="utf-8")
-        console.print(f"cosigned by {witness}: size {cp.size} root {cp.root[:16]}")
+        console.print(tr(f"已由 {witness} 联署：规模 {cp.size}，根 {cp.root[:16]}",
+                         f"cosigned by {witness}: size {cp.size} root {cp.root[:16]}"))
 
     @app.command()
     def audit(
@@ -131,10 +136,13 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
         if json_out:
             print_json(result.__dict__)
         elif result.ok:
-            console.print(f"[green]OK[/green] {result.receipts} receipts ({result.events} events, {result.rejections} "
-                          f"rejections) and {result.checkpoints} checkpoints consistent with the log of {result.size} leaves")
+            console.print(tr(
+                f"[green]通过[/green] {result.receipts} 张回执（{result.events} 个事件、{result.rejections} 个拒绝）"
+                f"和 {result.checkpoints} 个检查点与 {result.size} 个叶子的日志一致",
+                f"[green]OK[/green] {result.receipts} receipts ({result.events} events, {result.rejections} "
+                f"rejections) and {result.checkpoints} checkpoints consistent with the log of {result.size} leaves"))
         else:
-            console.print(f"[red]FAILED[/red] {len(result.problems)} problems:")
+            console.print(tr(f"[red]未通过[/red] 发现 {len(result.problems)} 个问题：", f"[red]FAILED[/red] {len(result.problems)} problems:"))
             for p in result.problems:
                 console.print("  " + p, markup=False)
         if not result.ok:
@@ -152,16 +160,17 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
             tlog = tongxiu.ledger.transparency.tlog
             completed = tlog.complete()  # distributed: leaves of events whose writer died first
             if completed:
-                console.print(f"completed the leaves of {completed} committed events first")
+                console.print(tr(f"已先补全 {completed} 个已提交事件的叶子", f"completed the leaves of {completed} committed events first"))
             result = verify_log(tlog, tongxiu.log)
         finally:
             tongxiu.close()
         if json_out:
             print_json(result.__dict__)
         elif result.ok:
-            console.print(f"[green]OK[/green] {result.leaves} leaves match the stored events and rejections")
+            console.print(tr(f"[green]通过[/green] {result.leaves} 个叶子与存储的事件和拒绝记录一致",
+                             f"[green]OK[/green] {result.leaves} leaves match the stored events and rejections"))
         else:
-            console.print(f"[red]FAILED[/red] {len(result.problems)} problems:")
+            console.print(tr(f"[red]未通过[/red] 发现 {len(result.problems)} 个问题：", f"[red]FAILED[/red] {len(result.problems)} problems:"))
             for p in result.problems[:50]:
                 console.print("  " + p, markup=False)
         if not result.ok:
@@ -180,9 +189,11 @@ def verify_projections_cmd(open_ro: Any, console: Any, print_json: Any, json_out
     if json_out:
         print_json(result.__dict__)
     elif result.ok:
-        console.print(f"[green]OK[/green] {result.documents} read-model documents equal a rebuild from the log")
+        console.print(tr(f"[green]通过[/green] {result.documents} 个读模型文档与按日志重建的结果一致",
+                         f"[green]OK[/green] {result.documents} read-model documents equal a rebuild from the log"))
     else:
-        console.print(f"[red]FAILED[/red] first difference: {result.first_difference}", markup=False)
+        console.print(tr(f"未通过 第一处差异：{result.first_difference}", f"FAILED first difference: {result.first_difference}"),
+                      markup=False)
     if not result.ok:
         raise typer.Exit(1)
 
@@ -200,8 +211,10 @@ def export_bundle_cmd(tongxiu: Any, code: str, out: Path, at: Path | None, conso
         fail(str(exc))
     tongxiu.close()
     out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    console.print(f"wrote {len(data['events'])} events, {len(data['registry'])} registry facts and their proofs "
-                  f"against checkpoint size {data['checkpoint']['size']} to {out}")
+    console.print(tr(f"已将 {len(data['events'])} 个事件、{len(data['registry'])} 条登记事实及其相对于规模为 "
+                     f"{data['checkpoint']['size']} 的检查点的证明写入 {out}",
+                     f"wrote {len(data['events'])} events, {len(data['registry'])} registry facts and their proofs "
+                     f"against checkpoint size {data['checkpoint']['size']} to {out}"))
 
 
 def register_bundle(app: typer.Typer, fail: Any, console: Any) -> None:
@@ -220,15 +233,17 @@ def register_bundle(app: typer.Typer, fail: Any, console: Any) -> None:
             data = json.loads(file.read_text(encoding="utf-8"))
             cp = Checkpoint.model_validate_json(checkpoint.read_text(encoding="utf-8")) if checkpoint else None
         except (OSError, ValueError) as exc:
-            fail(f"cannot read: {exc}")
+            fail(tr(f"FILE: 无法读取：{exc}", f"FILE: cannot read: {exc}"))
         problems = verify_bundle(data, checkpoint=cp, ledger_keys={ledger_key} if ledger_key else None)
         if problems:
-            console.print(f"[red]FAILED[/red] {len(problems)} problems:")
+            console.print(tr(f"[red]未通过[/red] 发现 {len(problems)} 个问题：", f"[red]FAILED[/red] {len(problems)} problems:"))
             for p in problems:
                 console.print("  " + p, markup=False)
             raise typer.Exit(1)
-        console.print(f"[green]OK[/green] {len(data['events'])} events of {data['enterprise']} and "
-                      f"{len(data['registry'])} registry facts verified against checkpoint size {data['checkpoint']['size']}")
+        console.print(tr(f"[green]通过[/green] {data['enterprise']} 的 {len(data['events'])} 个事件和 "
+                         f"{len(data['registry'])} 条登记事实已相对于规模为 {data['checkpoint']['size']} 的检查点验证",
+                         f"[green]OK[/green] {len(data['events'])} events of {data['enterprise']} and "
+                         f"{len(data['registry'])} registry facts verified against checkpoint size {data['checkpoint']['size']}"))
 
 
 def register_keys(app: typer.Typer, open_rw: Any, fail: Any, console: Any, receipt_out: Any) -> None:
@@ -238,7 +253,7 @@ def register_keys(app: typer.Typer, open_rw: Any, fail: Any, console: Any, recei
         try:
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            fail(f"--public-key: cannot read {path}: {exc.strerror or exc}")
+            fail(tr(f"--public-key: 无法读取 {path}：{exc.strerror or exc}", f"--public-key: cannot read {path}: {exc.strerror or exc}"))
             raise  # fail() exits
 
     def _emit(event: Any, sid: str) -> None:
@@ -311,7 +326,8 @@ def register_keys(app: typer.Typer, open_rw: Any, fail: Any, console: Any, recei
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(new.private_key)
-        console.print(f"ledger key rotated: {new.public_key} (old key kept as {path.name}.retired-{n})")
+        console.print(tr(f"账本密钥已更换：{new.public_key}（旧密钥保存为 {path.name}.retired-{n}）",
+                         f"ledger key rotated: {new.public_key} (old key kept as {path.name}.retired-{n})"))
 
 
 def _settings() -> Any:

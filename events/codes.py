@@ -120,17 +120,17 @@ def check_uscc(code: str) -> UsccCheck:
         return UsccCheck(
             code=code,
             valid=False,
-            reason=f"length must be 18, got {len(code)}",
+            reason=f"长度应为18位，实为{len(code)}位",
             expected_check=None,
             org_code_ok=False,
         )
     for position, ch in enumerate(code, start=1):
         if ch not in _VALUE:
-            hint = " (lower case; codes are upper case)" if ch.upper() in _VALUE else ""
+            hint = "（为小写字母，代码应为大写）" if ch.upper() in _VALUE else ""
             return UsccCheck(
                 code=code,
                 valid=False,
-                reason=f"character {ch!r} not in alphabet at position {position}{hint}",
+                reason=f"第{position}位字符 {ch!r} 不在代码字符集中{hint}",
                 expected_check=None,
                 org_code_ok=False,
             )
@@ -140,7 +140,7 @@ def check_uscc(code: str) -> UsccCheck:
         return UsccCheck(
             code=code,
             valid=False,
-            reason=f"check character expected {expected} got {code[17]}",
+            reason=f"校验码应为 {expected}，实为 {code[17]}",
             expected_check=expected,
             org_code_ok=org_ok,
         )

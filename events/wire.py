@@ -60,6 +60,16 @@ _MONEY = re.compile(r"^(0|[1-9][0-9]{0,13})(\.[0-9]{1,2})?$")
 _IDENT_LIMITS = {"submission_id": 128, "department": 64, "stream": 64}
 
 WIRE_CODES = {
+    "too_large": "提交内容超过传输格式允许的大小",
+    "encoding_invalid": "提交内容不是有效的 UTF-8（含无效字节、字节顺序标记或孤立代理项）",
+    "json_invalid": "提交内容不是单个 JSON 对象",
+    "duplicate_key": "JSON 对象中有重复的键",
+    "too_deep": "JSON 嵌套层数超过传输格式允许的深度",
+    "schema_version_unknown": "事实的 schema_version 不是本账本支持的版本",
+    "date_out_of_range": "日期或时间超出账本接受的范围",
+}
+#: The same descriptions in English (an English view of the catalogue).
+WIRE_CODES_EN = {
     "too_large": "the submission is larger than the wire format allows",
     "encoding_invalid": "the submission is not valid UTF-8 (invalid bytes, a byte-order mark or a lone surrogate)",
     "json_invalid": "the submission is not one JSON object",

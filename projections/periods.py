@@ -65,22 +65,22 @@ class DecisionFacts:
         object.__setattr__(self, "rule_set", RuleSet(self.rule_set))
         types = self.types
         if not types:
-            raise ValueError("a penalty decision has at least one penalty type")
+            raise ValueError("行政处罚决定至少须有一种处罚种类")
         unknown = sorted(types - PENALTY_TYPES)
         if unknown:
-            raise ValueError(f"unknown penalty types: {', '.join(unknown)}")
+            raise ValueError(f"未知的处罚种类：{'、'.join(unknown)}")
         if self.party_kind not in ("person", "organisation"):
-            raise ValueError(f"party_kind must be person or organisation, got {self.party_kind!r}")
+            raise ValueError(f"party_kind 须为 person（自然人）或 organisation（单位），收到 {self.party_kind!r}")
         if self.procedure not in ("simple", "ordinary"):
-            raise ValueError(f"procedure must be simple or ordinary, got {self.procedure!r}")
+            raise ValueError(f"procedure 须为 simple（简易程序）或 ordinary（普通程序），收到 {self.procedure!r}")
         if self.fine_yuan < 0 or self.confiscation_yuan < 0:
-            raise ValueError("amounts cannot be negative")
+            raise ValueError("罚没款金额不能为负数")
         if self.fine_yuan > 0 and FINE not in types:
-            raise ValueError("a fine amount is given but 罚款 is not among the penalty types")
+            raise ValueError("填写了罚款金额，但处罚种类中没有罚款")
         if self.confiscation_yuan > 0 and not types & {CONFISCATE_GAINS, CONFISCATE_PROPERTY}:
-            raise ValueError("a confiscated amount is given but no 没收 penalty type")
+            raise ValueError("填写了没收金额，但处罚种类中没有没收类处罚")
         if DETENTION in types and self.party_kind != "person":
-            raise ValueError("行政拘留 can only be imposed on a person")
+            raise ValueError("行政拘留只能对自然人作出")
 
     @property
     def types(self) -> frozenset[str]:
@@ -135,11 +135,11 @@ def _check_procedure(facts: DecisionFacts, policy: LocalPolicy) -> None:
         return
     extra = sorted(facts.types - SIMPLE_PROCEDURE_TYPES)
     if extra:
-        raise ValueError(f"simple procedure allows only 警告 or 罚款, not {', '.join(extra)}")
+        raise ValueError(f"简易程序只能作出警告或罚款，不能作出 {'、'.join(extra)}")
     limit = policy.simple_procedure_fine_limit(facts.party_kind)
     if facts.fine_yuan > limit:
         raise ValueError(
-            f"simple procedure fine {facts.fine_yuan} exceeds {limit} yuan for a {facts.party_kind}"
+            f"简易程序罚款 {facts.fine_yuan} 元超过对{'自然人' if facts.party_kind == 'person' else '单位'}的上限 {limit} 元"
         )
 
 

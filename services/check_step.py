@@ -60,7 +60,7 @@ class CheckStep:
         record = self.credit.records.get(decision_no)
         if record is None:
             return reason("unknown_reference", field or f"{self.where}.decision_no",
-                          f"no decision {decision_no!r} on enterprise {self.env.stream}")
+                          f"企业 {self.env.stream} 名下没有决定书 {decision_no!r}")
         return record
 
     def decider_only(self, record: CreditRecord) -> Reason | None:
@@ -79,8 +79,8 @@ class CheckStep:
             return reason(
                 "not_authorized",
                 "department",
-                f"only {record.department}, which made decision {record.decision_no}, may do this "
-                f"(谁认定、谁修复); {self.dept} may not",
+                f"只有作出决定书 {record.decision_no} 的部门 {record.department} 可以办理此事项"
+                f"（谁认定、谁修复），部门 {self.dept} 无权办理",
             )
         return None
 

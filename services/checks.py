@@ -48,9 +48,9 @@ def _check_department_registered(c: CheckStep, ev: DepartmentRegistered) -> list
     dept = c.dept
     where = c.where
     if dept != LEDGER_DEPARTMENT and registry.departments:
-        return [reason("not_authorized", "department", "only the ledger operator registers departments")]
+        return [reason("not_authorized", "department", "只有账本运营方可以登记部门")]
     if ev.department_id in registry.departments:
-        return [reason("duplicate_reference", f"{where}.department_id", f"{ev.department_id} is already registered")]
+        return [reason("duplicate_reference", f"{where}.department_id", f"部门 {ev.department_id} 已经登记，不能重复登记")]
     return []
 
 
@@ -79,7 +79,7 @@ def _check_subscription_removed(c: CheckStep, ev: SubscriptionRemoved) -> list[R
     registry = c.registry
     dept = c.dept
     if dept not in registry.subscriptions:
-        return [reason("unknown_reference", "department", f"{dept} has no subscription to remove")]
+        return [reason("unknown_reference", "department", f"部门 {dept} 没有可以取消的订阅")]
     return []
 
 
@@ -94,9 +94,9 @@ def _check_decision_made(c: CheckStep, ev: PenaltyDecided | NoPenaltyDecided) ->
     credit = c.credit
     state = c.enterprise
     if kind != "department":
-        return [reason("not_authorized", "department", f"{dept} is a {kind}, not an enforcement department")]
+        return [reason("not_authorized", "department", f"部门 {dept} 的类型是 {kind}，不是执法部门，不能作出处罚决定")]
     if ev.decision_no in credit.records:
-        return [reason("duplicate_reference", f"{where}.decision_no", f"decision {ev.decision_no} already exists")]
+        return [reason("duplicate_reference", f"{where}.decision_no", f"决定书文号 {ev.decision_no} 已在该企业名下使用")]
     domain = registry.departments[dept].domain if dept in registry.departments else ""
     if isinstance(ev, PenaltyDecided):
         return check_decision(ev, where, rules, env.stream, domain)
@@ -122,7 +122,7 @@ def _check_advice(c: CheckStep, ev: ComplianceAdviceIssued, rec: CreditRecord) -
     where = c.where
     out: list[Reason] = []
     if c.enterprise.rectification.has_advice(ev.advice_no):
-        out.append(reason("duplicate_reference", f"{where}.advice_no", f"advice {ev.advice_no} already exists"))
+        out.append(reason("duplicate_reference", f"{where}.advice_no", f"整改意见书编号 {ev.advice_no} 已在该企业名下使用"))
     for j, item in enumerate(ev.items):
         for k, owner in enumerate([item.lead_department, *item.participating_departments]):
             if owner not in c.registry.departments:
@@ -131,7 +131,7 @@ def _check_advice(c: CheckStep, ev: ComplianceAdviceIssued, rec: CreditRecord) -
                     if k == 0
                     else f"{where}.items[{j}].participating_departments[{k - 1}]"
                 )
-                out.append(reason("unknown_department", field, f"{owner} is not a registered department"))
+                out.append(reason("unknown_department", field, f"部门 {owner} 未在账本登记"))
     return out
 
 
@@ -148,7 +148,7 @@ def _check_fulfilled(c: CheckStep, ev: PenaltyFulfilled, rec: CreditRecord) -> l
             reason(
                 "insufficient_payment",
                 f"{c.where}.amount_paid_yuan",
-                f"paid {ev.amount_paid_yuan} yuan of {due} yuan due",
+                f"已缴纳 {ev.amount_paid_yuan} 元，少于应缴罚没款 {due} 元",
                 due=str(due),
             )
         ]
@@ -162,9 +162,9 @@ def _check_rectification_step(c: CheckStep, ev: RectificationEvidenceSubmitted |
     state = c.enterprise
     open_item = state.rectification.items.get(f"{ev.advice_no}/{ev.item_id}")
     if open_item is None:
-        return [reason("unknown_reference", f"{where}.item_id", f"no item {ev.item_id} in advice {ev.advice_no}")]
+        return [reason("unknown_reference", f"{where}.item_id", f"整改意见书 {ev.advice_no} 中没有整改事项 {ev.item_id}")]
     if open_item.status == "closed":
-        return [reason("item_closed", f"{where}.item_id", f"item {ev.item_id} was closed on {open_item.closed_at}")]
+        return [reason("item_closed", f"{where}.item_id", f"整改事项 {ev.item_id} 已于 {open_item.closed_at} 销账（已关闭）")]
     if isinstance(ev, RectificationEvidenceSubmitted):
         return []
     if dept not in open_item.owners:
@@ -172,11 +172,11 @@ def _check_rectification_step(c: CheckStep, ev: RectificationEvidenceSubmitted |
             reason(
                 "not_authorized",
                 "department",
-                f"{dept} is not an owner of item {ev.item_id} (owners: {', '.join(open_item.owners)})",
+                f"部门 {dept} 不是整改事项 {ev.item_id} 的责任部门（责任部门：{'、'.join(open_item.owners)}）",
             )
         ]
     if not open_item.evidence:
-        return [reason("no_evidence", f"{where}.item_id", f"no evidence was submitted for item {ev.item_id}")]
+        return [reason("no_evidence", f"{where}.item_id", f"整改事项 {ev.item_id} 尚未提交整改材料，不能核验")]
     return []
 
 
@@ -201,11 +201,11 @@ def _check_delivery_acknowledged(c: CheckStep, ev: DeliveryAcknowledged) -> list
             reason(
                 "unknown_reference",
                 f"{where}.source_event_id",
-                f"no delivery of {ev.source_event_id} to {dept}",
+                f"没有向部门 {dept} 推送过事件 {ev.source_event_id}",
             )
         ]
     if delivery.status == "acknowledged":
-        return [reason("already_acknowledged", f"{where}.source_event_id", f"acknowledged at {delivery.acknowledged_at}")]
+        return [reason("already_acknowledged", f"{where}.source_event_id", f"该推送已于 {delivery.acknowledged_at} 确认接收，不能重复确认")]
     return []
 
 
@@ -214,7 +214,7 @@ def _check_rectification_overdue(c: CheckStep, ev: RectificationOverdue) -> list
     where = c.where
     state = c.enterprise
     if f"{ev.advice_no}/{ev.item_id}" not in state.rectification.items:
-        return [reason("unknown_reference", f"{where}.item_id", f"no item {ev.item_id}")]
+        return [reason("unknown_reference", f"{where}.item_id", f"没有整改事项 {ev.item_id}")]
     return []
 
 
@@ -223,7 +223,7 @@ def _check_sync_overdue(c: CheckStep, ev: SyncOverdue) -> list[Reason]:
     where = c.where
     state = c.enterprise
     if f"{ev.source_event_id}/{ev.subscriber}" not in state.sync.deliveries:
-        return [reason("unknown_reference", f"{where}.source_event_id", "no such delivery")]
+        return [reason("unknown_reference", f"{where}.source_event_id", "没有这一推送记录")]
     return []
 
 

@@ -30,7 +30,7 @@ from tongxiu.services.decision_rules import (
     pending_of,
     same_kind_since,
 )
-from tongxiu.services.reasons import reason
+from tongxiu.services.reasons import named, reason
 
 
 @on_record(RepairApplied)
@@ -53,7 +53,7 @@ def _check_scheduled_fact(c: CheckStep, ev: RepairEligibilityReached | Publicity
 
 def _withdrawn(c: CheckStep, rec: CreditRecord) -> list[Reason]:
     if rec.status == "withdrawn":
-        return [reason("decision_withdrawn", f"{c.where}.decision_no", f"decision {rec.decision_no} was withdrawn")]
+        return [reason("decision_withdrawn", f"{c.where}.decision_no", f"决定书 {rec.decision_no} 已被撤销")]
     return []
 
 
@@ -77,7 +77,7 @@ def _check_revocation(c: CheckStep, ev: RepairRevoked, rec: CreditRecord) -> lis
     if withdrawn := _withdrawn(c, rec):
         return withdrawn
     if rec.status != "repaired":
-        return [reason("not_repaired", f"{c.where}.decision_no", f"decision {rec.decision_no} is {rec.status}")]
+        return [reason("not_repaired", f"{c.where}.decision_no", f"决定书 {rec.decision_no} 的状态为 {named('record_status', rec.status)}")]
     return []
 
 
@@ -93,7 +93,7 @@ def _check_repair_decision(
             reason(
                 "no_pending_application",
                 f"{where}.decision_no",
-                f"no pending repair application for decision {rec.decision_no}",
+                f"决定书 {rec.decision_no} 没有待处理的信用修复申请",
             )
         ]
     if isinstance(ev, RepairAccepted) and pending_of(rec).accepted_at is not None:
@@ -130,13 +130,13 @@ def _grant_conditions(c: CheckStep, rec: CreditRecord) -> list[Reason]:
         return [listed]
     out = []
     if rec.status != "publicized":
-        out.append(reason("not_publicized", f"{where}.decision_no", f"decision {rec.decision_no} is {rec.status}"))
+        out.append(reason("not_publicized", f"{where}.decision_no", f"决定书 {rec.decision_no} 的状态为 {named('record_status', rec.status)}"))
     if rec.needs_payment and not rec.fulfilled:
         out.append(
             reason(
                 "obligations_not_performed",
                 f"{where}.decision_no",
-                f"the fine of decision {rec.decision_no} is not paid",
+                f"决定书 {rec.decision_no} 的罚没款尚未缴清，行政处罚决定未履行完毕",
             )
         )
     open_items = open_binding_items(state, rec)
@@ -145,7 +145,7 @@ def _grant_conditions(c: CheckStep, rec: CreditRecord) -> list[Reason]:
             reason(
                 "rectification_not_verified",
                 f"{where}.decision_no",
-                f"binding corrections (责令改正) not verified by every owner: {', '.join(open_items)}",
+                f"责令改正事项尚未经全部责任部门核验：{'、'.join(open_items)}",
                 items=open_items,
             )
         )

@@ -76,7 +76,7 @@ def check_event(
             )
         ]
     if ev.type in SYSTEM_TYPES and dept != LEDGER_DEPARTMENT:
-        return [reason("not_authorized", f"{where}.type", f"{ev.type} is written by the ledger itself, not by {dept}")]
+        return [reason("not_authorized", f"{where}.type", f"{ev.type} 由账本自行记录，部门 {dept} 不能提交")]
     if supervision_applies(env):
         if (ev.type in REGISTRY_TYPES) != (env.stream == REGISTRY_STREAM):
             return [reason("wrong_stream", "stream", f"{ev.type} 不能记在 {env.stream!r} 上")]
@@ -86,8 +86,8 @@ def check_event(
             reason(
                 "wrong_stream",
                 "stream",
-                f"{ev.type} belongs on the {'registry' if ev.type in REGISTRY_TYPES else 'enterprise'} stream, "
-                f"not on {env.stream!r}",
+                f"{ev.type} 应记在{'登记' if ev.type in REGISTRY_TYPES else '企业'}流上，"
+                f"不能记在 {env.stream!r} 上",
             )
         ]
     if state is None and ev.type not in REGISTRY_TYPES:

@@ -36,7 +36,7 @@ from tongxiu.projections.views import (
     RegistryState,
     RepairApplication,
 )
-from tongxiu.services.reasons import LIST_RULE, LIST_TITLES, reason
+from tongxiu.services.reasons import LIST_RULE, LIST_TITLES, named, reason
 
 
 def pending_of(rec: CreditRecord) -> RepairApplication:
@@ -231,7 +231,7 @@ def check_decision(ev: PenaltyDecided, where: str, rules: Rules, stream: str, do
             reason(
                 "rule_set_not_in_force",
                 f"{where}.rule_set",
-                f"rule set {ev.rule_set} was not in force on the decision date {ev.decision_date}",
+                f"规则集 {ev.rule_set} 在决定日期 {ev.decision_date} 时未施行",
             )
         ]
     derived = derive_rule_set(ev.decision_date, domain)
@@ -300,13 +300,14 @@ def check_notice(
 ) -> list[Reason]:
     out: list[Reason] = []
     if rec.kind != "penalty":
-        return [reason("unknown_reference", f"{where}.decision_no", f"{rec.decision_no} is not a penalty decision")]
+        return [reason("unknown_reference", f"{where}.decision_no", f"{rec.decision_no} 不是行政处罚决定")]
     if ev.publicity_class != rec.publicity_class:
         out.append(
             reason(
                 "notice_mismatch",
                 f"{where}.publicity_class",
-                f"the rules give class {rec.publicity_class} ({rec.basis}), the notice says {ev.publicity_class}",
+                f"依规则公示类别为 {named('publicity_class', rec.publicity_class)}（依据：{rec.basis}），"
+                f"告知书写的是 {named('publicity_class', ev.publicity_class)}",
                 expected=rec.publicity_class,
             )
         )
@@ -315,7 +316,7 @@ def check_notice(
             reason(
                 "notice_mismatch",
                 f"{where}.publicity_until",
-                f"the rules give publicity until {rec.max_end}, the notice says {ev.publicity_until}",
+                f"依规则公示截止日期为 {rec.max_end}，告知书写的是 {ev.publicity_until}",
                 expected=str(rec.max_end),
             )
         )
@@ -324,7 +325,7 @@ def check_notice(
             reason(
                 "notice_mismatch",
                 f"{where}.earliest_repair_date",
-                f"the rules give earliest repair {rec.repair_from}, the notice says {ev.earliest_repair_date}",
+                f"依规则最早可申请修复日期为 {rec.repair_from}，告知书写的是 {ev.earliest_repair_date}",
                 expected=str(rec.repair_from),
             )
         )
@@ -336,15 +337,15 @@ def check_application(
 ) -> list[Reason]:
     field = f"{where}.decision_no"
     if rec.status == "withdrawn":
-        return [reason("decision_withdrawn", field, f"decision {rec.decision_no} was withdrawn")]
+        return [reason("decision_withdrawn", field, f"决定书 {rec.decision_no} 已被撤销")]
     if rec.status != "publicized":
-        return [reason("not_publicized", field, f"decision {rec.decision_no} is {rec.status}; nothing to repair")]
+        return [reason("not_publicized", field, f"决定书 {rec.decision_no} 的状态为 {named('record_status', rec.status)}，没有需要修复的公示信息")]
     if rec.early_end_forbidden:
         return [
             reason(
                 "early_end_forbidden",
                 field,
-                f"publicity of {', '.join(rec.penalty_types)} can never be ended early; it ends on {rec.max_end}",
+                f"{'、'.join(rec.penalty_types)} 的公示不得提前结束，公示至 {rec.max_end} 届满",
             )
         ]
     if rec.repair_from is None and rec.not_repairable_rule:
@@ -361,8 +362,8 @@ def check_application(
             reason(
                 "repair_too_early",
                 field,
-                f"a repair of {rec.decision_no} may be applied for from {rec.repair_from.isoformat()} "
-                f"({rec.basis}); applied on {today.isoformat()}",
+                f"决定书 {rec.decision_no} 自 {rec.repair_from.isoformat()} 起方可申请信用修复"
+                f"（{rec.basis}），申请日期为 {today.isoformat()}",
                 earliest_repair_date=rec.repair_from.isoformat(),
             )
         ]
@@ -371,11 +372,11 @@ def check_application(
             reason(
                 "obligations_not_performed",
                 field,
-                "a minor record may be repaired once its obligations are performed",
+                "轻微失信信息须在履行行政处罚决定规定的义务后方可修复",
             )
         ]
     if any(a.outcome == "pending" for a in rec.applications):
-        return [reason("application_pending", field, f"an application for {rec.decision_no} is pending")]
+        return [reason("application_pending", field, f"决定书 {rec.decision_no} 已有待处理的信用修复申请")]
     policy = rules.policies.for_jurisdiction(jurisdiction_of(stream))
     granted = state.credit.repairs_granted_on
     lockout = policy.repair_lockout_days_after_last_repair
@@ -384,13 +385,13 @@ def check_application(
             reason(
                 "repair_locked_out",
                 field,
-                f"local policy: no repair within {lockout} days of the last one ({granted[-1]}); "
-                f"apply from {granted[-1] + timedelta(days=lockout)}",
+                f"地方规定：上次修复（{granted[-1]}）后 {lockout} 日内不得再次修复，"
+                f"自 {granted[-1] + timedelta(days=lockout)} 起方可申请",
             )
         ]
     limit = policy.max_repairs_in_5_years
     if limit is not None:
         recent = [d for d in granted if d > today - timedelta(days=5 * 365 + 1)]
         if len(recent) >= limit:
-            return [reason("repair_locked_out", field, f"local policy: at most {limit} repairs in 5 years")]
+            return [reason("repair_locked_out", field, f"地方规定：5年内最多修复 {limit} 次")]
     return []

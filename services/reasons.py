@@ -4,17 +4,64 @@ Tests assert that every code is reachable (tests/unit/test_write_path.py)."""
 from __future__ import annotations
 
 from tongxiu.events.envelope import Reason
-from tongxiu.events.wire import WIRE_CODES
-from tongxiu.services.supervision_rules import SUPERVISION_REASON_CODES
+from tongxiu.events.wire import WIRE_CODES, WIRE_CODES_EN
+from tongxiu.services.presenters import VALUE_NAMES
+from tongxiu.services.supervision_rules import SUPERVISION_REASON_CODES, SUPERVISION_REASON_CODES_EN
 
-# Every code a rejection can carry; tests assert each one is reachable.
+# Every code a rejection can carry, with its description in Chinese (the users' language); tests
+# assert each one is reachable and that every description and message is Chinese
+# (tests/unit/test_reason_language.py).
 REASON_CODES = {
+    "schema_invalid": "提交内容不符合事实的格式（事件模式）",
+    "credit_code_invalid": "统一社会信用代码不符合 GB 32100-2015 的校验规则",
+    "unknown_department": "该部门未在账本登记",
+    "signature_invalid": "Ed25519 签名不能用该部门登记的公钥验证通过",
+    "signature_of_other_department": "签名可用另一已登记部门的公钥验证通过（冒用其他部门名义）",
+    **WIRE_CODES,
+    "wrong_stream": "该事实不应记在此流上",
+    "not_authorized": "该部门无权作出此项操作（谁认定、谁修复）",
+    "unknown_reference": "所引用的决定书、整改事项或推送记录不存在",
+    "duplicate_reference": "该编号已在该企业名下使用",
+    "rule_set_not_in_force": "决定所用的规则集在决定日期时未施行",
+    "decision_inconsistent": "处罚种类、金额与程序相互矛盾",
+    "notice_mismatch": "告知书载明的期限与规则不符",
+    "insufficient_payment": "缴纳金额少于罚款与没收金额之和",
+    "item_closed": "该整改事项已销账（已关闭）",
+    "no_evidence": "尚未提交整改材料",
+    "not_publicized": "该信息未在公示中，没有需要修复的内容",
+    "repair_too_early": "最短公示期尚未届满",
+    "early_end_forbidden": "该处罚的公示不得提前结束",
+    "repair_locked_out": "受地方规定限制：此前已修复，暂不得再次修复",
+    "application_pending": "该决定已有待处理的修复申请",
+    "no_pending_application": "没有待处理的信用修复申请",
+    "obligations_not_performed": "行政处罚决定规定的义务尚未履行完毕",
+    "rectification_not_verified": "并非每个整改事项都已由全部责任部门核验",
+    "not_repaired": "该信息尚未修复",
+    "decision_withdrawn": "该决定已被撤销",
+    "already_acknowledged": "该推送已确认接收",
+    "rule_set_mismatch": "申报的规则集与账本依决定日期和领域推定的规则集不一致",
+    "occurred_in_future": "日期或时间晚于账本当前时间（超出允许的时钟误差）",
+    "not_repairable": "依规则该信息不可修复，公示期满自动停止公示",
+    "not_first_violation": "以首违为依据，但该企业已有同类违法记录",
+    "legacy_code_unregistered": "填写了 legacy_code，但运营方未登记该代码",
+    "backfill_not_authorized": "该部门没有开放的历史补录，不能提交补录",
+    "class_basis_mismatch": "分类依据不是现行有效的行业分类标准",
+    "same_kind_penalty_since": "市场监管总局规定：此后又受到同类行政处罚，不予修复",
+    "forwarded_to_wrong_department": "修复申请被转交给认定部门以外的部门",
+    "already_forwarded": "该待处理申请已经转交",
+    "application_already_accepted": "该待处理申请已受理，不能再次受理、转交或不予受理",
+    "on_credit_list": "市场监管总局规定：该企业被列入经营异常名录或严重违法失信名单",
+    "replacement_unknown": "撤销决定所指的替代决定不在账本该企业名下",
+    "submission_id_conflict": "该 submission_id 已以不同内容被接收（docs/signing.md §7）",
+}
+#: The same descriptions in English (an English view of the catalogue).
+REASON_CODES_EN = {
     "schema_invalid": "the submission does not match the event schema",
     "credit_code_invalid": "the unified social credit code fails GB 32100-2015",
     "unknown_department": "the department is not registered",
     "signature_invalid": "the Ed25519 signature does not verify with the department's key",
     "signature_of_other_department": "the signature verifies with another registered department's key (impersonation)",
-    **WIRE_CODES,
+    **WIRE_CODES_EN,
     "wrong_stream": "the fact does not belong on this stream",
     "not_authorized": "the department may not decide this (谁认定、谁修复)",
     "unknown_reference": "the decision, advice item or delivery referred to does not exist",
@@ -53,6 +100,12 @@ REASON_CODES = {
     "submission_id_conflict": "the submission_id was already accepted with another body (docs/signing.md §7)",
 }
 REASON_CODES.update(SUPERVISION_REASON_CODES)  # supervision of enforcers and inspections
+REASON_CODES_EN.update(SUPERVISION_REASON_CODES_EN)
+
+
+def describe(code: str, lang: str = "zh") -> str:
+    """The catalogue's description of ``code`` in ``lang`` ("zh" by default, "en" for English)."""
+    return (REASON_CODES_EN if lang == "en" else REASON_CODES)[code]
 
 #: SAMR 2021 measures: repair of administrative-penalty information needs the enterprise to be on
 #: neither of market regulation's lists.
@@ -62,3 +115,10 @@ LIST_TITLES = {"abnormal_operation": "经营异常名录", "serious_illegal_dish
 
 def reason(code: str, field: str | None, message: str, **detail: object) -> Reason:
     return Reason(code=code, field=field, message=message, detail=dict(detail))
+
+
+def named(kind: str, value: object) -> str:
+    """A stored value for a message: its Chinese name with the value itself, ``已修复（repaired）``
+    (the value alone when it has no name; ``kind`` is a table of presenters.VALUE_NAMES)."""
+    names = VALUE_NAMES.get(kind, {}).get(str(value))
+    return f"{names[0]}（{value}）" if names else str(value)

@@ -38,6 +38,17 @@ JUSTICE_DOMAIN = "justice"
 """The domain of a 司法行政 department (司法局 / 司法厅): only such a department may be a supervisor."""
 
 SUPERVISION_REASON_CODES = {
+    "not_justice_department": "监督员角色只能由已登记的司法行政部门（领域 justice）担任",
+    "not_supervisor": "只有监督区域覆盖该部门的指定监督员可以进行此项操作",
+    "not_the_department": "只有被监督发现或投诉所涉及的部门可以答复",
+    "finding_inconsistent": "监督发现的来源、引用和期限相互矛盾",
+    "complaint_closed": "该投诉已办结",
+    "inspection_inconsistent": "检查的部门、联合检查标志或步骤顺序相互矛盾",
+    "inspection_closed": "该检查已经结束",
+    "rated_by_inspector": "实施检查的部门不能代为记录企业对本次检查的评价",
+}
+#: The same descriptions in English (an English view of the catalogue).
+SUPERVISION_REASON_CODES_EN = {
     "not_justice_department": "the supervisor role is only for a registered 司法行政 department (domain justice)",
     "not_supervisor": "only a designated supervisor whose area covers the department may do this",
     "not_the_department": "only the department the finding or complaint is about may answer it",

@@ -34,12 +34,21 @@ def test_audit_proofs_witnesses_and_bundles(tmp_path: Path) -> None:
     data, store = _ledger(tmp_path)
     cp = tmp_path / "cp.json"
     code, out = cli(data, "checkpoint", "--out", str(cp))
-    assert code == 0 and "checkpoint: size" in out
+    assert code == 0 and out.startswith("检查点：规模 "), out
+    code, out = cli(data, "--lang", "en", "checkpoint")
+    assert code == 0 and out.startswith("checkpoint: size "), out
     (store / "checkpoints.jsonl").write_text(json.dumps(json.loads(cp.read_text())) + "\n")
     code, out = cli(data, "audit", "--store", str(store))
-    assert code == 0 and out.startswith("OK"), out
-    assert cli(data, "verify-log")[0] == 0
+    assert code == 0 and out.startswith("通过 ") and "与" in out and "个叶子的日志一致" in out, out
+    code, out = cli(data, "--lang", "en", "audit", "--store", str(store))
+    assert code == 0 and out.startswith("OK ") and "consistent with the log of" in out, out
+    code, out = cli(data, "verify-log")
+    assert code == 0 and out.startswith("通过 ") and "个叶子与存储的事件和拒绝记录一致" in out, out
+    code, out = cli(data, "--lang", "en", "verify-log")
+    assert code == 0 and out.startswith("OK ") and "leaves match the stored events and rejections" in out, out
     code, out = cli(data, "verify", "--projections")
+    assert code == 0 and "个读模型文档与按日志重建的结果一致" in out, out
+    code, out = cli(data, "--lang", "en", "verify", "--projections")
     assert code == 0 and "equal a rebuild" in out, out
     code, out = cli(data, "proof", "--leaf", "0")
     proof = json.loads(out)
@@ -49,28 +58,30 @@ def test_audit_proofs_witnesses_and_bundles(tmp_path: Path) -> None:
     w = KeyPair.generate()
     (tmp_path / "w.key").write_text(w.private_key)
     code, out = cli(data, "cosign", str(cp), "--witness", "mof", "--key", str(tmp_path / "w.key"))
-    assert code == 0, out
+    assert code == 0 and out.startswith("已由 mof 联署：规模 "), out
     code, out = cli(data, "audit", "--store", str(store), "--checkpoint", str(cp),
                     "--witness", f"mof={w.public_key}", "--require", "1")
-    assert code == 0 and out.startswith("OK"), out
+    assert code == 0 and out.startswith("通过 "), out
     other = KeyPair.generate()
     code, out = cli(data, "audit", "--store", str(tmp_path / "none"), "--checkpoint", str(cp),
                     "--witness", f"mof={w.public_key}", "--witness", f"court={other.public_key}", "--require", "2")
-    assert code == 1 and "1 of the 2 required witness cosignatures" in out, out
+    assert code == 1 and out.startswith("未通过 发现 ") and "1 of the 2 required witness cosignatures" in out, out
 
     # an offline bundle, proved against the checkpoint file
     bundle = tmp_path / "bundle.json"
     code, out = cli(data, "export", ENTERPRISE, "--bundle", str(bundle), "--at", str(cp))
-    assert code == 0, out
+    assert code == 0 and out.startswith("已将 ") and str(bundle) in " ".join(out.split()), out
     code, out = cli(tmp_path / "elsewhere", "verify-bundle", str(bundle), "--checkpoint", str(cp))
-    assert code == 0 and out.startswith("OK"), out
+    assert code == 0 and out.startswith("通过 ") and f"{ENTERPRISE} 的" in out, out
+    code, out = cli(tmp_path / "elsewhere", "--lang", "en", "verify-bundle", str(bundle), "--checkpoint", str(cp))
+    assert code == 0 and out.startswith("OK ") and f"events of {ENTERPRISE}" in out, out
     doc = json.loads(bundle.read_text())
     first = json.loads(doc["events"][0]["raw"])
     first["event"]["fine_yuan"] = "5"
     doc["events"][0]["raw"] = json.dumps(first, ensure_ascii=False)
     bundle.write_text(json.dumps(doc, ensure_ascii=False))
     code, out = cli(tmp_path / "elsewhere", "verify-bundle", str(bundle))
-    assert code == 1 and f"{ENTERPRISE} #1: hash does not match" in out, out
+    assert code == 1 and out.startswith("未通过 发现 ") and f"{ENTERPRISE} #1: hash does not match" in out, out
 
     # the insider truncates the enterprise's stream
     with sqlite3.connect(data / "ledger.sqlite3") as conn:
@@ -78,7 +89,9 @@ def test_audit_proofs_witnesses_and_bundles(tmp_path: Path) -> None:
         conn.execute("DELETE FROM events WHERE stream = ? AND seq = ?", (ENTERPRISE, last))
     assert cli(data, "verify", "--all")[0] == 0  # the chains alone see nothing
     code, out = cli(data, "verify-log")
-    assert code == 1 and "is no longer in the log" in out, out
+    assert code == 1 and out.startswith("未通过 发现 ") and "is no longer in the log" in out, out
+    code, out = cli(data, "--lang", "en", "verify-log")
+    assert code == 1 and out.startswith("FAILED ") and "problems:" in out, out
     code, out = cli(data, "audit", "--store", str(store))
     assert code == 1 and f"missing: {ENTERPRISE} #{last}" in out, out
 
@@ -118,14 +131,14 @@ def test_key_lifecycle_commands_and_a_rotated_ledger_key(tmp_path: Path) -> None
     assert code == 1 and json.loads(out)[0]["reasons"][0]["code"] == "key_revoked", out
 
     code, out = cli(data, "rotate-ledger-key", "--reason", "年度轮换")
-    assert code == 0 and "ledger key rotated" in out, out
+    assert code == 0 and "账本密钥已更换：" in out and "ledger.key.retired-1" in out, out
     assert (data / "ledger.key.retired-1").read_text() == LEDGER_DEMO_KEY.private_key
     assert cli(data, "verify", "--all")[0] == 0
     assert cli(data, "tick")[0] == 0  # a fact and a checkpoint signed with the new key
     # the department's checkpoints were signed by the old key; the new one is trusted because
     # the old key announced it in the registry
     code, out = cli(data, "audit", "--store", str(store))
-    assert code == 0 and out.startswith("OK"), out
+    assert code == 0 and out.startswith("通过 "), out
 
 
 def test_a_ledger_from_before_the_log_gets_its_tree_when_first_opened_for_writing(tmp_path: Path) -> None:
@@ -139,4 +152,4 @@ def test_a_ledger_from_before_the_log_gets_its_tree_when_first_opened_for_writin
     assert cli(data, "verify-log")[0] == 0
     # the examples had no rejection: the tree is rebuilt in the original order, the receipts audit
     code, out = cli(data, "audit", "--store", str(store))
-    assert code == 0 and out.startswith("OK"), out
+    assert code == 0 and out.startswith("通过 "), out

@@ -53,7 +53,7 @@ def test_legacy_code_is_flagged_not_lost() -> None:
     result = check_uscc("91350203M0001QAY9B")
     assert result.code == "91350203M0001QAY9B"
     assert result.valid is False
-    assert result.reason == "check character expected 9 got B"
+    assert result.reason == "校验码应为 9，实为 B"
     assert result.expected_check == "9"
     # Its organisation code M0001QAY-9 is itself fine; only position 18 is wrong.
     assert result.org_code_ok is True
@@ -62,9 +62,9 @@ def test_legacy_code_is_flagged_not_lost() -> None:
 @pytest.mark.parametrize(
     ("code", "reason"),
     [
-        ("", "length must be 18, got 0"),
-        ("9135020077604965", "length must be 18, got 16"),
-        ("91350200776049653A0", "length must be 18, got 19"),
+        ("", "长度应为18位，实为0位"),
+        ("9135020077604965", "长度应为18位，实为16位"),
+        ("91350200776049653A0", "长度应为18位，实为19位"),
     ],
 )
 def test_wrong_length(code: str, reason: str) -> None:
@@ -91,7 +91,7 @@ def test_character_outside_alphabet_names_its_position(code: str, position: int,
     result = check_uscc(code)
     assert result.valid is False
     assert result.reason is not None
-    assert result.reason.startswith(f"character {char!r} not in alphabet at position {position}")
+    assert result.reason.startswith(f"第{position}位字符 {char!r} 不在代码字符集中")
     assert result.expected_check is None
 
 
@@ -154,4 +154,4 @@ def test_changing_any_one_character_makes_the_code_invalid(first17: str, positio
     assert changed != code
     result = check_uscc(changed)
     assert result.valid is False
-    assert result.reason is not None and result.reason.startswith("check character expected")
+    assert result.reason is not None and result.reason.startswith("校验码应为 ")

@@ -417,7 +417,7 @@ def test_simple_procedure_limits(overrides: dict[str, Any], ok: bool) -> None:
     if ok:
         assert classify(f, PUBLICIZE_MINOR) is C.MINOR
     else:
-        with pytest.raises(ValueError, match="simple procedure"):
+        with pytest.raises(ValueError, match="^简易程序"):
             classify(f, PUBLICIZE_MINOR)
 
 

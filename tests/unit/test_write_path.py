@@ -3,6 +3,7 @@ the write path's guarantees: all-or-none bundles, duplicates, recorded rejection
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -204,6 +205,7 @@ def _rejection_reason(world: World, code: str) -> None:
     assert code in receipt.codes, receipt.reasons
     r = next(x for x in receipt.reasons if x.code == code)
     assert r.message and (r.field or code in {"unknown_department"})
+    assert re.search(r"[\u3400-\u9fff]", r.message), r.message  # issue 12: the message a person reads is Chinese
     # recorded with its reason, not dropped; nothing already recorded is lost
     logged = world.app.list_rejections(limit=1000)
     assert any(code in x.receipt.codes for x in logged)
