@@ -158,3 +158,20 @@ def cql_rebuild_tree(session: Any, ks: str, per_bucket: int) -> None:
         data = rejection_leaf_data(Receipt.model_validate_json(receipt).model_dump(mode="json"), digest_text(submission))
         leaves.append(Leaf(merkle.leaf_hash(data), "rejection", digest_text(receipt), f"rebuilt:{n}"))
     tlog.append(leaves)
+
+
+def assert_audit_catches(ledger: Any, *, expect: str, rebuilt: bool, rebuild: Callable[[], None]) -> None:
+    """The insider's tampering passes the ledger's own Merkle check only when the tree was
+    rebuilt (``rebuild`` does that on the backend's storage), and the department's audit of its
+    stored receipts and checkpoints fails naming ``expect`` — and, over a rebuilt tree, names
+    the rewritten or truncated history. Shared by the SQLite and the Cassandra tamper tests."""
+    if rebuilt:
+        rebuild()
+    _, log_ok = ledger.verify()
+    assert log_ok is rebuilt
+    result = ledger.audit()
+    assert not result.ok
+    text = "\n".join(result.problems)
+    assert expect in text, text
+    if rebuilt:
+        assert "history rewritten" in text or "truncated" in text, text
