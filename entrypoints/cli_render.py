@@ -42,7 +42,7 @@ def credit(view: CreditView) -> None:
     say(tr(f"{view.enterprise}{legacy} 信用状况：{standing}", f"{view.enterprise}{legacy} standing: {standing}"))
     for r in view.records.values():
         if r.basis:
-            say(f"  {r.decision_no}: {r.basis}")
+            say(f"  {r.decision_no}: {tr(r.basis, r.basis_en or r.basis)}")
     for e in view.list_entries:
         kind = presenters.value_name("list_kind", e.list_kind, Out.lang)
         if e.removed_on:

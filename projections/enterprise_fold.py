@@ -131,13 +131,15 @@ def _on_penalty_decided(f: FoldStep, ev: PenaltyDecided) -> None:
         early_end_forbidden=periods.early_end_forbidden,
         ends_by_itself_requires_performance=periods.ends_by_itself_requires_performance,
         basis=periods.basis,
+        basis_en=periods.basis_in("en"),
         recorded_class=str(periods.recorded_class),
         class_basis=(
-            f"{ev.class_basis.standard_ref} on {ev.class_basis.amount_yuan} yuan"
+            f"{ev.class_basis.standard_ref}，金额 {ev.class_basis.amount_yuan} 元"
             if ev.class_basis is not None
-            else "penalty types (no sector classification standard on file)"
+            else "按处罚种类（账本无该领域的行业分类标准）"
         ),
         gaps=list(periods.gaps),
+        gaps_en=list(periods.gaps_in("en")),
         not_repairable_rule=periods.not_repairable_rule,
         publicized_on=ev.publicized_on,
     )

@@ -9,9 +9,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
+from tongxiu.projections.basis_text import Items, Months, Phrase, phrase
 from tongxiu.projections.policy import ClassStandard, LocalPolicy
 from tongxiu.projections.rule_tables import (
-    _LABEL,
     _RANK,
     _ROWS,
     CONFISCATE_GAINS,
@@ -120,14 +120,38 @@ class Periods:
     repair_from: date | None
     ends_by_itself_requires_performance: bool
     early_end_forbidden: bool
-    basis: str
+    #: the rule explanation, structured (rendered by ``basis_in(lang)``; ``basis`` is Chinese)
+    explanation: Phrase
     #: the class of the violation, even when not publicized ("minor, not publicized" is a
     #: recorded class, distinct from no record)
     recorded_class: PublicityClass = PublicityClass.NONE
     #: rules the ledger could not apply for want of local or sector data (visible, not guessed)
-    gaps: tuple[str, ...] = ()
+    gap_phrases: tuple[Phrase, ...] = ()
     #: why no repair can succeed, naming the rule (None when repair_from is set)
-    not_repairable_rule: str | None = None
+    not_repairable: Phrase | None = None
+
+    def basis_in(self, lang: str = "zh") -> str:
+        """The rule explanation in ``lang`` ("zh" by default, "en" for English)."""
+        return self.explanation.text(lang)
+
+    def gaps_in(self, lang: str = "zh") -> tuple[str, ...]:
+        return tuple(g.text(lang) for g in self.gap_phrases)
+
+    @property
+    def basis(self) -> str:
+        """The rule explanation in Chinese, e.g. ``国办发〔2025〕22号（gbf-2025-22），一般失信：最重处罚
+        种类为罚款；公示期 3 个月至 1 年 …`` (stored in the read models, quoted in reasons)."""
+        return self.basis_in("zh")
+
+    @property
+    def gaps(self) -> tuple[str, ...]:
+        """The gaps in Chinese (each starts with the missing setting's name)."""
+        return self.gaps_in("zh")
+
+    @property
+    def not_repairable_rule(self) -> str | None:
+        """Why no repair can succeed, naming the rule, in Chinese (None when one can)."""
+        return None if self.not_repairable is None else self.not_repairable.text("zh")
 
 
 def _check_procedure(facts: DecisionFacts, policy: LocalPolicy) -> None:
@@ -143,21 +167,22 @@ def _check_procedure(facts: DecisionFacts, policy: LocalPolicy) -> None:
         )
 
 
-def _classify(facts: DecisionFacts, policy: LocalPolicy) -> tuple[PublicityClass, str, PublicityClass, list[str]]:
-    """(publicity class, the reason in words, recorded class, gaps)."""
+def _classify(facts: DecisionFacts, policy: LocalPolicy) -> tuple[PublicityClass, Phrase, PublicityClass, list[Phrase]]:
+    """(publicity class, the reason as a phrase, recorded class, gaps)."""
     _check_procedure(facts, policy)
     spec = RULE_SET_SPECS[facts.rule_set]
-    gaps: list[str] = []
+    gaps: list[Phrase] = []
     if facts.serious_dishonesty_list:
-        return PublicityClass.SERIOUS, "on a serious-dishonesty list (严重失信主体名单)", PublicityClass.SERIOUS, gaps
+        return PublicityClass.SERIOUS, phrase("serious_list"), PublicityClass.SERIOUS, gaps
 
+    why: Phrase
     if facts.class_override is not None:
-        severity, why = facts.class_override, "class set by the domain's own standard"
+        severity, why = facts.class_override, phrase("class_override")
     elif facts.procedure == "simple":
-        severity, why = PublicityClass.MINOR, "simple procedure (简易程序)"
+        severity, why = PublicityClass.MINOR, phrase("simple_procedure")
     else:
         worst = max(facts.penalty_types, key=lambda t: _RANK[PENALTY_SEVERITY[t]])
-        severity, why = PENALTY_SEVERITY[worst], f"most severe penalty type {worst}"
+        severity, why = PENALTY_SEVERITY[worst], phrase("most_severe_type", penalty_type=worst)
         fine_only = facts.types <= {WARNING, CRITICISM, FINE}
         if facts.class_standard is not None and FINE in facts.types:
             banded, band_why = facts.class_standard.band(facts.party_kind, facts.fine_yuan)
@@ -168,37 +193,24 @@ def _classify(facts: DecisionFacts, policy: LocalPolicy) -> tuple[PublicityClass
         if spec.lower_fines_are_minor and severity is PublicityClass.ORDINARY and fine_only:
             threshold = policy.lower_fine_threshold(facts.party_kind)
             if threshold is None:
-                gaps.append(
-                    f"lower_fine_threshold_{facts.party_kind}: {spec.title} makes 较低数额罚款 minor, but no "
-                    "provincial threshold is set here; classed by penalty type until one is"
-                )
+                gaps.append(phrase("gap_lower_fine", party_kind=facts.party_kind, title=spec.title))
             elif facts.fine_yuan < threshold:
-                severity, why = PublicityClass.MINOR, f"only 通报批评 or a lower fine (below {threshold} yuan)"
+                severity, why = PublicityClass.MINOR, phrase("lower_fine", threshold=threshold)
 
     recorded = severity
     if severity is not PublicityClass.MINOR:
         return severity, why, recorded, gaps
     if facts.procedure == "simple" and not spec.simple_procedure_publicized:
-        return (
-            PublicityClass.NONE,
-            f"{why}: simple-procedure decisions are not publicized under this rule set",
-            recorded,
-            gaps,
-        )
+        return PublicityClass.NONE, phrase("simple_unpublicized", why=why), recorded, gaps
     if facts.types == {WARNING} and not spec.warning_only_publicized:
-        return PublicityClass.NONE, f"{why}: warning-only decisions are not publicized under this rule set", recorded, gaps
+        return PublicityClass.NONE, phrase("warning_unpublicized", why=why), recorded, gaps
     if spec.minor == "as_ordinary":
-        return (
-            PublicityClass.ORDINARY,
-            f"{why}; this rule set has no minor class, so publicized as ordinary",
-            PublicityClass.ORDINARY,
-            gaps,
-        )
+        return PublicityClass.ORDINARY, phrase("minor_as_ordinary", why=why), PublicityClass.ORDINARY, gaps
     publicize = policy.publicize_minor
     if facts.class_standard is not None and facts.class_standard.publicize_minor is not None:
         publicize = facts.class_standard.publicize_minor
     if spec.minor == "local_option" and not publicize:
-        return PublicityClass.NONE, f"{why}: minor information is not publicized here (可以不予公示)", recorded, gaps
+        return PublicityClass.NONE, phrase("minor_unpublicized_here", why=why), recorded, gaps
     return PublicityClass.MINOR, why, recorded, gaps
 
 
@@ -219,11 +231,8 @@ def never_end_early_types(facts: DecisionFacts) -> frozenset[str]:
     return facts.types & spec.never_end_early
 
 
-def _span(months: int) -> str:
-    if months % 12 == 0 and months:
-        years = months // 12
-        return f"{years} year" + ("s" if years > 1 else "")
-    return f"{months} month" + ("s" if months != 1 else "")
+def _label(cls: PublicityClass) -> Phrase:
+    return phrase(f"class_{cls.value}")
 
 
 def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
@@ -231,12 +240,12 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     spec = RULE_SET_SPECS[facts.rule_set]
     cls, why, recorded, gaps = _classify(facts, policy)
     start = facts.counted_from
-    source = f"{spec.title} ({spec.rule_set.value})"
-    counted = {
-        "identification_date": "identification date",
-        "publication_date": "publication date" if facts.publication_date else "decision date (no publication date given)",
-        "decision_date": "decision date",
-    }[spec.counted_from]
+    source = phrase("source", title=spec.title, rule_set=spec.rule_set.value)
+    counted = phrase(
+        "from_decision_date_no_publication"
+        if spec.counted_from == "publication_date" and not facts.publication_date
+        else f"from_{spec.counted_from}"
+    )
     if cls is PublicityClass.NONE:
         return Periods(
             publicity_class=cls,
@@ -247,10 +256,10 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
             repair_from=None,
             ends_by_itself_requires_performance=False,
             early_end_forbidden=False,
-            basis=f"{source}: not publicized, {why}.",
+            explanation=phrase("not_publicized", source=source, why=why),
             recorded_class=recorded,
-            gaps=tuple(gaps),
-            not_repairable_rule=f"{source}: not publicized, {why}",
+            gap_phrases=tuple(gaps),
+            not_repairable=phrase("not_repairable_unpublicized", source=source, why=why),
         )
 
     row = _ROWS[(facts.rule_set, cls)]
@@ -258,7 +267,7 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     sensitive = sensitive_min is not None
     min_months = sensitive_min if sensitive_min is not None else row.min_months
     max_end = add_months(start, row.max_months)
-    restriction_text = ""
+    restriction: Phrase | None = None
     if (
         spec.rule_set is RuleSet.SAMR_ORDER_45
         and facts.restriction_until is not None
@@ -267,7 +276,7 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     ):
         # Order 45 Art. 13: "限制开展生产经营活动、限制从业超过三年的，公示期按照实际限制期限执行"
         max_end = facts.restriction_until
-        restriction_text = f" (the restriction runs to {max_end}, Order 45 Art. 13)"
+        restriction = phrase("restriction", until=max_end)
     never = never_end_early_types(facts)
     forbidden = bool(never)
     # 民法典 Art. 201-202: a period "from" day X starts on X+1 and its last day is the
@@ -275,37 +284,36 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     # ``max_end`` inclusive and stops on the day after (D15).
     earliest = add_months(start, min_months) + timedelta(days=1) if min_months else start
 
-    not_repairable: str | None = None
+    not_repairable: Phrase | None = None
     if forbidden:
         repair_from: date | None = None
-        repair_text = f"it can never be ended early ({', '.join(sorted(never))})"
-        not_repairable = f"{spec.never_end_early_rule or source}: {', '.join(sorted(never))} can never be ended early"
+        types = Items(tuple(sorted(never)))
+        repair = phrase("repair_never", types=types)
+        not_repairable = phrase("not_repairable_never", rule=spec.never_end_early_rule or source, types=types)
     elif earliest > max_end:
         repair_from = None
-        repair_text = "no repair, as publicity ends by itself first"
-        not_repairable = (
-            f"{source}: {_LABEL[cls]} information is not repairable; its publicity ends by itself on {max_end}"
-        )
+        repair = phrase("repair_ends_first")
+        not_repairable = phrase("not_repairable_ends_first", source=source, label=_label(cls), max_end=max_end)
     else:
         repair_from = earliest
         if min_months == 0:
-            repair_text = f"repair from {earliest} once obligations are performed"
+            repair = phrase("repair_once_performed", earliest=earliest)
+        elif sensitive:
+            repair = phrase("repair_from_sector", earliest=earliest, months=Months(min_months), sector=facts.sector)
         else:
-            repair_text = f"repair from {earliest} (after {_span(min_months)}"
-            repair_text += f", {facts.sector})" if sensitive else ")"
+            repair = phrase("repair_from", earliest=earliest, months=Months(min_months))
     min_end = repair_from if repair_from is not None else max_end
-    condition = " if obligations are performed" if row.stop_requires_performance else ""
-    span = (
-        f"at most {_span(row.max_months)}"
-        if row.min_months == 0
-        else f"{_span(min_months)} to {_span(row.max_months)}"
-        if min_months != row.max_months
-        else _span(row.max_months)
-    )
-    gap_text = "".join(f" Gap: {g}." for g in gaps)
-    basis = (
-        f"{source}, {_LABEL[cls]} because {why}: publicity {span} from the {counted} {start}{restriction_text}; "
-        f"{repair_text}; publicized through {max_end}{condition}.{gap_text}"
+    if row.min_months == 0:
+        span = phrase("span_at_most", months=Months(row.max_months))
+    elif min_months != row.max_months:
+        span = phrase("span_range", min=Months(min_months), max=Months(row.max_months))
+    else:
+        span = phrase("span_exact", months=Months(row.max_months))
+    explanation = phrase(
+        "publicized", source=source, label=_label(cls), why=why, span=span, counted=counted, start=start,
+        restriction=restriction, repair=repair, max_end=max_end,
+        condition=phrase("condition_performed") if row.stop_requires_performance else None,
+        gaps=tuple(phrase("gap", gap=g) for g in gaps),
     )
     return Periods(
         publicity_class=cls,
@@ -316,8 +324,8 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
         repair_from=repair_from,
         ends_by_itself_requires_performance=row.stop_requires_performance,
         early_end_forbidden=forbidden,
-        basis=basis,
+        explanation=explanation,
         recorded_class=recorded,
-        gaps=tuple(gaps),
-        not_repairable_rule=not_repairable,
+        gap_phrases=tuple(gaps),
+        not_repairable=not_repairable,
     )

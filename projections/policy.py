@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tongxiu.projections.basis_text import Phrase, phrase
 from tongxiu.projections.rule_tables import PublicityClass, RuleSet
 
 # --------------------------------------------------------------------------- local policy
@@ -154,16 +155,16 @@ class ClassStandard(BaseModel):
     def applies_to(self, area: str) -> bool:
         return self.jurisdiction == "00" or area.startswith(self.jurisdiction.rstrip("0") or self.jurisdiction)
 
-    def band(self, party_kind: str, fine: Decimal) -> tuple[PublicityClass | None, str]:
-        """The class the standard gives a fine of ``fine`` yuan (None: no band applies)."""
+    def band(self, party_kind: str, fine: Decimal) -> tuple[PublicityClass | None, Phrase]:
+        """The class the standard gives a fine of ``fine`` yuan (None: no band applies), and why."""
         person = party_kind == "person"
         serious = self.serious_fine_from_person if person else self.serious_fine_from_organisation
         minor = self.minor_fine_below_person if person else self.minor_fine_below_organisation
         if serious is not None and fine >= serious:
-            return PublicityClass.SERIOUS, f"{self.ref}: 巨额罚款 (≥ {serious} yuan)"
+            return PublicityClass.SERIOUS, phrase("band_serious", ref=self.ref, amount=serious)
         if minor is not None and fine < minor:
-            return PublicityClass.MINOR, f"{self.ref}: 较低数额罚款 (< {minor} yuan)"
-        return None, f"{self.ref}: {fine} yuan is in no band"
+            return PublicityClass.MINOR, phrase("band_minor", ref=self.ref, amount=minor)
+        return None, phrase("band_none", ref=self.ref, amount=fine)
 
 
 class PolicyBook(BaseModel):

@@ -68,13 +68,6 @@ _RANK: Final = {
     PublicityClass.SERIOUS: 3,
 }
 
-_LABEL: Final = {
-    PublicityClass.NONE: "not publicized",
-    PublicityClass.MINOR: "minor (轻微)",
-    PublicityClass.ORDINARY: "ordinary (一般)",
-    PublicityClass.SERIOUS: "serious (严重)",
-}
-
 
 class RuleSet(StrEnum):
     """The rule sets a decision can be judged by; values are stored on every decision event."""
@@ -233,7 +226,7 @@ RULE_SETS: Final[tuple[RuleSetSpec, ...]] = (
                 minor="publicized", lower_fines_are_minor=False,
                 source="SAMR 2025 measures, effective 2025-12-25 (yashengluo, longway-casters); minor class from secondary summaries only [t1][11][12]: OPEN, to verify",
                 never_end_early=SAMR_NEVER_END_EARLY,
-                never_end_early_rule="市场监管总局令第107号 (carried over from Order 45 Art. 14(3); to verify)",
+                never_end_early_rule="市场监管总局令第107号（沿用第45号令第十四条第三款；待核实）",
                 minor_unpublicized_types=frozenset({WARNING})),
 )
 # fmt: on

@@ -87,6 +87,8 @@ class CreditRecord(BaseModel):
     early_end_forbidden: bool = False
     ends_by_itself_requires_performance: bool = False
     basis: str = ""
+    """The rule explanation in Chinese (``Periods.basis``); ``basis_en`` is the same in English."""
+    basis_en: str = ""
     fulfilled: bool = False
     fulfilled_on: date | None = None
     notice_no: str | None = None
@@ -105,6 +107,7 @@ class CreditRecord(BaseModel):
     class_basis: str = ""
     """The sector standard the class follows, or how it was derived without one."""
     gaps: list[str] = Field(default_factory=list)
+    gaps_en: list[str] = Field(default_factory=list)
     not_repairable_rule: str | None = None
     publicized_on: date | None = None
     first_of_kind: bool | None = None

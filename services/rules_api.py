@@ -72,8 +72,10 @@ def expected_notice(
         "recorded_class": str(periods.recorded_class),
         "publicized": periods.publicized,
         "basis": periods.basis,
+        "basis_en": periods.basis_in("en"),
         "not_repairable_rule": periods.not_repairable_rule,
         "gaps": list(periods.gaps),
+        "gaps_en": list(periods.gaps_in("en")),
     }
 
 

@@ -220,7 +220,8 @@ def d10_no_province_is_the_national_default(w: World) -> None:
     record = w.app.credit(CODE).records["D1"]
     assert record.publicity_class == "ordinary"  # not Hubei's "lower fine → minor"
     assert record.gaps and "lower_fine_threshold_organisation" in record.gaps[0]
-    assert "Gap:" in record.basis
+    assert "缺少地方或行业数据：lower_fine_threshold_organisation" in record.basis
+    assert "Gap: lower_fine_threshold_organisation" in record.basis_en and record.gaps_en
 
 
 def d4_minor_not_publicized_is_a_recorded_class(w: World) -> None:
@@ -229,7 +230,7 @@ def d4_minor_not_publicized_is_a_recorded_class(w: World) -> None:
     assert receipt.accepted
     record = w.app.credit(CODE).records["D1"]
     assert (record.status, record.recorded_class, record.publicity_class) == ("not_publicized", "minor", "none")
-    assert record.class_basis.startswith("penalty types")
+    assert record.class_basis.startswith("按处罚种类")
 
 
 # --------------------------------------------------------------------------- D5 SAMR 45 from publication

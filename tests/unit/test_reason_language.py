@@ -8,11 +8,24 @@ from __future__ import annotations
 
 import ast
 import re
+from datetime import date
+from decimal import Decimal
+from itertools import product
 from pathlib import Path
 
 import pytest
 
 from tongxiu.events import wire
+from tongxiu.projections.basis_text import BASIS_TEXTS, BASIS_TEXTS_EN
+from tongxiu.projections.rules import (
+    PENALTY_TYPES,
+    RULE_SETS,
+    ClassStandard,
+    DecisionFacts,
+    LocalPolicy,
+    Periods,
+    compute_periods,
+)
 from tongxiu.services.reasons import REASON_CODES, REASON_CODES_EN, describe, reason
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,3 +154,74 @@ def test_a_built_reason_keeps_code_field_and_message() -> None:
     r = reason("item_closed", "events[0].item_id", "整改事项 A1 已于 2026-01-05 销账（已关闭）", item="A1")
     assert (r.code, r.field, r.detail) == ("item_closed", "events[0].item_id", {"item": "A1"})
     assert CJK.search(r.message)
+
+
+# --------------------------------------------------------------------------- the rule explanation
+
+
+def _bases() -> list[Periods]:
+    """Every rule set × one and two penalty types × both procedures and party kinds × policies
+    (none, minor publicized, lower-fine thresholds, a sector standard) × sectors: the periods of
+    every combination a decision can have."""
+    standard = ClassStandard(ref="某行业分类标准", domain="d", effective_from=date(2019, 1, 1),
+                             minor_fine_below_person=Decimal(60000), serious_fine_from_organisation=Decimal(40000))
+    policies = [LocalPolicy(), LocalPolicy(publicize_minor=True),
+                LocalPolicy(lower_fine_threshold_person=Decimal(10000), lower_fine_threshold_organisation=Decimal(100000))]
+    out = []
+    for spec in RULE_SETS:
+        day = spec.in_force_from
+        for types in [(t,) for t in sorted(PENALTY_TYPES)] + [("罚款", "限制开展生产经营活动")]:
+            for procedure, kind, sector, policy, std, listed in product(
+                    ("ordinary", "simple"), ("organisation", "person"), (None, "food", "special_equipment"),
+                    policies, (None, standard), (False, True)):
+                fine = Decimal(50000 if procedure == "ordinary" else 100) if "罚款" in types else Decimal(0)
+                gains = Decimal(10) if "没收违法所得" in types else Decimal(0)
+                try:
+                    f = DecisionFacts(penalty_types=types, fine_yuan=fine, confiscation_yuan=gains, party_kind=kind,  # type: ignore[arg-type]
+                                      procedure=procedure, rule_set=spec.rule_set, decision_date=day, sector=sector,  # type: ignore[arg-type]
+                                      serious_dishonesty_list=listed, class_standard=std,
+                                      restriction_until=date(day.year + 5, 1, 1))
+                    out.append(compute_periods(f, policy))
+                except ValueError:
+                    continue  # facts no decision can have (detention of an organisation, …)
+    return out
+
+
+def _english_in(text: str) -> list[str]:
+    """English in a Chinese text: any run of three English words, or a text without Chinese."""
+    return ENGLISH_RUN.findall(text) or ([] if CJK.search(text) else [text])
+
+
+def test_every_basis_is_chinese_with_an_english_view() -> None:
+    """``Periods.basis`` (stored in the read models, quoted in repair_too_early, notice_mismatch
+    and not_repairable messages) is Chinese for every combination; English is ``basis_in("en")``."""
+    periods = _bases()
+    assert len(periods) > 1000, len(periods)
+    codes = set()
+    english = []
+    for p in periods:
+        texts = [p.basis, *p.gaps] + ([p.not_repairable_rule] if p.not_repairable_rule else [])
+        english += [f"{t!r}: {e}" for t in texts for e in _english_in(t)]
+        assert p.basis_in("en") != p.basis and ENGLISH_RUN.search(p.basis_in("en"))
+        codes.add(p.explanation.code)
+        codes.update(p.explanation.params[k].code for k in ("why", "repair") if k in p.explanation.params)
+    assert english == [], "English in rule explanations:\n" + "\n".join(sorted(set(english))[:20])
+    # the combinations reach every kind of explanation, not only the common one
+    assert {"publicized", "not_publicized", "most_severe_type", "band_serious", "band_minor", "lower_fine",
+            "serious_list", "simple_unpublicized", "warning_unpublicized", "minor_as_ordinary",
+            "minor_unpublicized_here", "repair_never", "repair_ends_first", "repair_from"} <= codes, codes
+
+
+def test_the_basis_catalogues_have_the_same_codes_and_no_english_sentence() -> None:
+    assert set(BASIS_TEXTS) == set(BASIS_TEXTS_EN)
+    for code, text in BASIS_TEXTS.items():
+        assert not ENGLISH_RUN.search(re.sub(r"\{\w+\}", "", text)), (code, text)
+
+
+def test_the_basis_check_catches_an_english_explanation() -> None:
+    """What the check would say about the old English basis (so it cannot pass vacuously)."""
+    old = ("国办发〔2025〕22号 (gbf-2025-22), ordinary (一般) because most severe penalty type 罚款: "
+           "publicity 3 months to 1 year from the decision date 2025-08-29")
+    assert _english_in(old)
+    assert _english_in("publicity 3 months")
+    assert not _english_in("国办发〔2025〕22号（gbf-2025-22），一般失信：最重处罚种类为罚款；公示期 3 个月至 1 年")

@@ -252,7 +252,8 @@ def test_not_publicized(overrides: dict[str, Any], policy: LocalPolicy) -> None:
     assert p.publicity_class is C.NONE
     assert p.publicized is False
     assert (p.min_end, p.max_end, p.repair_from) == (f.decision_date, f.decision_date, None)
-    assert "not publicized" in p.basis
+    assert "不予公示" in p.basis
+    assert "not publicized" in p.basis_in("en")
 
 
 # --------------------------------------------------------------------------- classification
@@ -324,7 +325,8 @@ def test_samr_45_lower_fine_threshold_is_strict_and_local() -> None:
     gap = compute_periods(facts(**org, fine_yuan=Decimal(60000)), DEFAULT)
     assert gap.publicity_class is C.ORDINARY
     assert gap.gaps and "lower_fine_threshold_organisation" in gap.gaps[0]
-    assert "Gap:" in gap.basis
+    assert "缺少地方或行业数据：lower_fine_threshold_organisation" in gap.basis
+    assert "Gap: lower_fine_threshold_organisation" in gap.basis_in("en")
     stricter = LocalPolicy(lower_fine_threshold_organisation=Decimal(20000))
     assert classify(facts(**org, fine_yuan=Decimal(50000)), stricter) is C.ORDINARY
     # A lower fine with a confiscation is not "only a lower fine".
@@ -372,9 +374,32 @@ def test_never_end_early_under_527_depends_on_the_sector() -> None:
 def test_basis_names_rule_set_class_and_dates() -> None:
     p = compute_periods(facts(), DEFAULT)
     assert p.basis == (
+        "国办发〔2025〕22号（gbf-2025-22），一般失信：最重处罚种类为罚款；公示期 3 个月至 1 年，"
+        "自决定日期 2025-08-29 起算；自 2025-11-30 起可申请信用修复（满 3 个月后）；公示至 2026-08-29。"
+    )
+    assert p.basis_in("zh") == p.basis and p.explanation.code == "publicized"
+    assert p.basis_in("en") == (
         "国办发〔2025〕22号 (gbf-2025-22), ordinary (一般) because most severe penalty type 罚款: "
         "publicity 3 months to 1 year from the decision date 2025-08-29; repair from 2025-11-30 "
         "(after 3 months); publicized through 2026-08-29."
+    )
+
+
+def test_basis_of_a_never_ending_and_a_not_repairable_record() -> None:
+    samr = {"rule_set": R.SAMR_ORDER_107, "decision_date": date(2026, 1, 15), "fine_yuan": Decimal(0)}
+    p = compute_periods(facts(**samr, penalty_types=("限制从业",)), DEFAULT)
+    assert p.basis == (
+        "市场监管总局令第107号（samr-order-107），严重失信：最重处罚种类为限制从业；公示期 1 年至 3 年，"
+        "自决定日期 2026-01-15 起算；不得提前结束公示（限制从业）；公示至 2029-01-15。"
+    )
+    assert p.not_repairable_rule == "市场监管总局令第107号（沿用第45号令第十四条第三款；待核实）：限制从业 不得提前结束公示"
+    minor = compute_periods(facts(**samr, penalty_types=("通报批评",)), DEFAULT)
+    assert minor.not_repairable_rule == (
+        "市场监管总局令第107号（samr-order-107）：轻微失信信息不可修复，其公示于 2026-04-15 届满后自动停止"
+    )
+    assert minor.not_repairable is not None and minor.not_repairable.text("en") == (
+        "市场监管总局令第107号 (samr-order-107): minor (轻微) information is not repairable; "
+        "its publicity ends by itself on 2026-04-15"
     )
 
 

@@ -1,0 +1,186 @@
+"""The rule explanation of a decision's periods (``Periods.basis``) as structured phrases: a
+stable code with parameters, rendered in Chinese (the users' language, the default) or English
+(``lang="en"``), the way :func:`tongxiu.services.reasons.describe` renders the reason catalogue.
+
+A :class:`Phrase`'s parameters may be phrases themselves (the reason a class was chosen sits
+inside the basis), tuples of phrases (joined), :class:`Months` (a span, ``3 个月`` / ``3 months``)
+or plain values (dates, amounts, penalty types, rule-set titles), which are the same in both
+languages. ``tests/unit/test_reason_language.py`` renders every code and fails on an English
+sentence in the Chinese catalogue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+#: The Chinese text of every phrase (str.format templates over the phrase's parameters).
+BASIS_TEXTS: dict[str, str] = {
+    # the source: the rule set's title and its stored value
+    "source": "{title}（{rule_set}）",
+    # why a class (PublicityClass) was chosen
+    "serious_list": "列入严重失信主体名单",
+    "class_override": "按领域自身的分类标准确定类别",
+    "simple_procedure": "适用简易程序",
+    "most_severe_type": "最重处罚种类为{penalty_type}",
+    "band_serious": "{ref}：巨额罚款（≥ {amount} 元）",
+    "band_minor": "{ref}：较低数额罚款（< {amount} 元）",
+    "band_none": "{ref}：{amount} 元不属于任何档次",
+    "lower_fine": "仅有通报批评或较低数额罚款（低于 {threshold} 元）",
+    # why a minor decision is not publicized, or publicized as ordinary
+    "simple_unpublicized": "{why}；本规则集下简易程序决定不予公示",
+    "warning_unpublicized": "{why}；本规则集下仅予警告的决定不予公示",
+    "minor_as_ordinary": "{why}；本规则集不设轻微失信类别，按一般失信公示",
+    "minor_unpublicized_here": "{why}；本地轻微失信信息不予公示（可以不予公示）",
+    # a rule the ledger could not apply for want of local data
+    "gap_lower_fine": "lower_fine_threshold_{party_kind}：{title} 将较低数额罚款列为轻微失信，但本地未设定省级标准；"
+    "设定之前按处罚种类分类",
+    # the classes
+    "class_none": "不予公示",
+    "class_minor": "轻微失信",
+    "class_ordinary": "一般失信",
+    "class_serious": "严重失信",
+    # the date periods run from
+    "from_identification_date": "认定之日",
+    "from_publication_date": "公示之日",
+    "from_decision_date_no_publication": "决定日期（未给出公示日期）",
+    "from_decision_date": "决定日期",
+    # spans
+    "span_at_most": "最长 {months}",
+    "span_range": "{min}至 {max}",
+    "span_exact": "{months}",
+    # repair
+    "repair_never": "不得提前结束公示（{types}）",
+    "repair_ends_first": "公示期先行届满自动停止，无需修复",
+    "repair_once_performed": "履行义务后自 {earliest} 起可申请信用修复",
+    "repair_from": "自 {earliest} 起可申请信用修复（满 {months}后）",
+    "repair_from_sector": "自 {earliest} 起可申请信用修复（{sector} 领域，满 {months}后）",
+    "restriction": "（限制期至 {until}，市场监管总局令第45号第十三条）",
+    "condition_performed": "（须已履行义务）",
+    "gap": "缺少地方或行业数据：{gap}。",
+    # the whole basis
+    "not_publicized": "{source}：不予公示，{why}。",
+    "publicized": "{source}，{label}：{why}；公示期 {span}，自{counted} {start} 起算{restriction}；{repair}；"
+    "公示至 {max_end}{condition}。{gaps}",
+    # why no repair can succeed (``Periods.not_repairable_rule``)
+    "not_repairable_unpublicized": "{source}：不予公示，{why}",
+    "not_repairable_never": "{rule}：{types} 不得提前结束公示",
+    "not_repairable_ends_first": "{source}：{label}信息不可修复，其公示于 {max_end} 届满后自动停止",
+}
+
+#: The same phrases in English.
+BASIS_TEXTS_EN: dict[str, str] = {
+    "source": "{title} ({rule_set})",
+    "serious_list": "on a serious-dishonesty list (严重失信主体名单)",
+    "class_override": "class set by the domain's own standard",
+    "simple_procedure": "simple procedure (简易程序)",
+    "most_severe_type": "most severe penalty type {penalty_type}",
+    "band_serious": "{ref}: 巨额罚款 (≥ {amount} yuan)",
+    "band_minor": "{ref}: 较低数额罚款 (< {amount} yuan)",
+    "band_none": "{ref}: {amount} yuan is in no band",
+    "lower_fine": "only 通报批评 or a lower fine (below {threshold} yuan)",
+    "simple_unpublicized": "{why}: simple-procedure decisions are not publicized under this rule set",
+    "warning_unpublicized": "{why}: warning-only decisions are not publicized under this rule set",
+    "minor_as_ordinary": "{why}; this rule set has no minor class, so publicized as ordinary",
+    "minor_unpublicized_here": "{why}: minor information is not publicized here (可以不予公示)",
+    "gap_lower_fine": "lower_fine_threshold_{party_kind}: {title} makes 较低数额罚款 minor, but no provincial "
+    "threshold is set here; classed by penalty type until one is",
+    "class_none": "not publicized",
+    "class_minor": "minor (轻微)",
+    "class_ordinary": "ordinary (一般)",
+    "class_serious": "serious (严重)",
+    "from_identification_date": "identification date",
+    "from_publication_date": "publication date",
+    "from_decision_date_no_publication": "decision date (no publication date given)",
+    "from_decision_date": "decision date",
+    "span_at_most": "at most {months}",
+    "span_range": "{min} to {max}",
+    "span_exact": "{months}",
+    "repair_never": "it can never be ended early ({types})",
+    "repair_ends_first": "no repair, as publicity ends by itself first",
+    "repair_once_performed": "repair from {earliest} once obligations are performed",
+    "repair_from": "repair from {earliest} (after {months})",
+    "repair_from_sector": "repair from {earliest} (after {months}, {sector})",
+    "restriction": " (the restriction runs to {until}, Order 45 Art. 13)",
+    "condition_performed": " if obligations are performed",
+    "gap": " Gap: {gap}.",
+    "not_publicized": "{source}: not publicized, {why}.",
+    "publicized": "{source}, {label} because {why}: publicity {span} from the {counted} {start}{restriction}; "
+    "{repair}; publicized through {max_end}{condition}.{gaps}",
+    "not_repairable_unpublicized": "{source}: not publicized, {why}",
+    "not_repairable_never": "{rule}: {types} can never be ended early",
+    "not_repairable_ends_first": "{source}: {label} information is not repairable; its publicity ends by itself on {max_end}",
+}
+
+LIST_SEPARATOR = {"zh": "、", "en": ", "}
+
+
+@dataclass(frozen=True)
+class Months:
+    """A span of calendar months: ``1 年`` / ``1 year``, ``3 个月`` / ``3 months``."""
+
+    n: int
+
+    def text(self, lang: str = "zh") -> str:
+        years, rest = divmod(self.n, 12)
+        if self.n and not rest:
+            return f"{years} year" + ("s" if years > 1 else "") if lang == "en" else f"{years} 年"
+        return f"{self.n} month" + ("s" if self.n != 1 else "") if lang == "en" else f"{self.n} 个月"
+
+
+@dataclass(frozen=True)
+class Items:
+    """Several values written as one list (``限制从业、吊销许可证件`` / ``限制从业, 吊销许可证件``)."""
+
+    values: tuple[str, ...]
+
+    def text(self, lang: str = "zh") -> str:
+        return LIST_SEPARATOR["en" if lang == "en" else "zh"].join(self.values)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A message as data: a stable ``code`` and its parameters, rendered from a Chinese and an
+    English catalogue of ``str.format`` templates (``ZH``/``EN``, set by each kind of message:
+    :class:`Phrase` here, ``tongxiu.services.problems.Problem`` for audit problems). Parameters
+    with a ``text(lang)`` method (another message, :class:`Months`, :class:`Items`) are rendered
+    in the same language; other values are written as they are."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    ZH: ClassVar[dict[str, str]] = {}
+    EN: ClassVar[dict[str, str]] = {}
+
+    def __post_init__(self) -> None:
+        if self.code not in self.ZH or self.code not in self.EN:
+            raise KeyError(f"no {type(self).__name__} text for {self.code!r}")
+
+    def text(self, lang: str = "zh") -> str:
+        """The message in ``lang`` ("zh" by default, "en" for English)."""
+        template = (self.EN if lang == "en" else self.ZH)[self.code]
+        return template.format(**{k: _value(v, lang) for k, v in self.params.items()})
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+@dataclass(frozen=True)
+class Phrase(Text):
+    """One phrase of a rule explanation: a code of :data:`BASIS_TEXTS` and its parameters."""
+
+    ZH: ClassVar[dict[str, str]] = BASIS_TEXTS
+    EN: ClassVar[dict[str, str]] = BASIS_TEXTS_EN
+
+
+def phrase(code: str, **params: Any) -> Phrase:
+    return Phrase(code, params)
+
+
+def _value(value: Any, lang: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Text | Months | Items) or callable(getattr(value, "text", None)):
+        return str(value.text(lang))
+    if isinstance(value, tuple):  # phrases written one after another (the gaps)
+        return "".join(_value(v, lang) for v in value)
+    return str(value)
