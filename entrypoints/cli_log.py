@@ -9,9 +9,10 @@ from typing import Any
 
 import typer
 
-from tongxiu.entrypoints.cli_output import tr
+from tongxiu.entrypoints.cli_output import Out, tr
 from tongxiu.events.signing import KeyPair
 from tongxiu.events.tlog import Checkpoint, cosign
+from tongxiu.events.wire import schema_error_text
 
 
 def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: Any, print_json: Any) -> None:
@@ -134,7 +135,7 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
         finally:
             tongxiu.close()
         if json_out:
-            print_json(result.__dict__)
+            print_json(result.as_dict())
         elif result.ok:
             console.print(tr(
                 f"[green]通过[/green] {result.receipts} 张回执（{result.events} 个事件、{result.rejections} 个拒绝）"
@@ -144,7 +145,7 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
         else:
             console.print(tr(f"[red]未通过[/red] 发现 {len(result.problems)} 个问题：", f"[red]FAILED[/red] {len(result.problems)} problems:"))
             for p in result.problems:
-                console.print("  " + p, markup=False)
+                console.print("  " + p.text(Out.lang), markup=False)
         if not result.ok:
             raise typer.Exit(1)
 
@@ -165,14 +166,14 @@ def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: A
         finally:
             tongxiu.close()
         if json_out:
-            print_json(result.__dict__)
+            print_json(result.as_dict())
         elif result.ok:
             console.print(tr(f"[green]通过[/green] {result.leaves} 个叶子与存储的事件和拒绝记录一致",
                              f"[green]OK[/green] {result.leaves} leaves match the stored events and rejections"))
         else:
             console.print(tr(f"[red]未通过[/red] 发现 {len(result.problems)} 个问题：", f"[red]FAILED[/red] {len(result.problems)} problems:"))
             for p in result.problems[:50]:
-                console.print("  " + p, markup=False)
+                console.print("  " + p.text(Out.lang), markup=False)
         if not result.ok:
             raise typer.Exit(1)
 
@@ -238,7 +239,7 @@ def register_bundle(app: typer.Typer, fail: Any, console: Any) -> None:
         if problems:
             console.print(tr(f"[red]未通过[/red] 发现 {len(problems)} 个问题：", f"[red]FAILED[/red] {len(problems)} problems:"))
             for p in problems:
-                console.print("  " + p, markup=False)
+                console.print("  " + p.text(Out.lang), markup=False)
             raise typer.Exit(1)
         console.print(tr(f"[green]通过[/green] {data['enterprise']} 的 {len(data['events'])} 个事件和 "
                          f"{len(data['registry'])} 条登记事实已相对于规模为 {data['checkpoint']['size']} 的检查点验证",
@@ -281,7 +282,7 @@ def register_keys(app: typer.Typer, open_rw: Any, fail: Any, console: Any, recei
         try:
             event = DepartmentKeyRotated(department_id=department, public_key=_key_text(public_key), reason=reason)
         except ValidationError as exc:
-            fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+            fail(schema_error_text(exc, Out.lang))
         _emit(event, f"rotate-key:{department}:{event.public_key[:16]}")
 
     @app.command("revoke-key")
@@ -298,7 +299,7 @@ def register_keys(app: typer.Typer, open_rw: Any, fail: Any, console: Any, recei
         try:
             event = DepartmentKeyRevoked(department_id=department, public_key=_key_text(public_key), reason=reason)
         except ValidationError as exc:
-            fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+            fail(schema_error_text(exc, Out.lang))
         _emit(event, f"revoke-key:{department}:{event.public_key[:16]}")
 
     @app.command("rotate-ledger-key")

@@ -119,7 +119,7 @@ def verify(
         bad = outcome.first_bad or {}
         say(tr(f" 第一个有问题的事项：流 {bad.get('stream')} seq {bad.get('seq')}（{bad.get('event_id')}）：{bad.get('problem')}",
                f" first bad event: stream {bad.get('stream')} seq {bad.get('seq')} ({bad.get('event_id')}): "
-               f"{bad.get('problem')}"),
+               f"{bad.get('problem_en')}"),
             markup=f"[red]{tr('未通过', 'FAILED')}[/red]")
     if not outcome.ok:
         raise typer.Exit(EXIT_REFUSED)
@@ -211,12 +211,12 @@ def notice(
         (f"  最早可申请修复: {n['earliest_repair_date'] or never}", f"  earliest repair: {n['earliest_repair_date'] or never}"),
         (f"  条件: {n['conditions']}", f"  conditions: {n['conditions']}"),
         (f"  申请方式: {n['how_to_apply']}", f"  how to apply: {n['how_to_apply']}"),
-        (f"  依据: {out['basis']}", f"  basis: {out['basis']}"),
+        (f"  依据: {out['basis']}", f"  basis: {out['basis_en']}"),
     ]
     for zh, en in lines:
         say(tr(zh, en))
-    for gap in out["gaps"]:
-        say(tr(f"  [缺少地方/行业数据] {gap}", f"  [missing local/sector data] {gap}"))
+    for gap, gap_en in zip(out["gaps"], out["gaps_en"], strict=True):
+        say(tr(f"  [缺少地方/行业数据] {gap}", f"  [missing local/sector data] {gap_en}"))
 
 
 def first_violation_cmd(

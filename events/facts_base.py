@@ -25,7 +25,7 @@ LEDGER_DEPARTMENT = "ledger"
 
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
-        raise ValueError("must carry a time zone (e.g. 2026-01-05T09:00:00+08:00)")
+        raise ValueError("须带时区（例如 2026-01-05T09:00:00+08:00）")
     return value.astimezone(UTC)
 
 

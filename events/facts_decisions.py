@@ -138,7 +138,7 @@ class ComplianceAdviceIssued(Fact):
         seen: set[str] = set()
         for item in items:
             if item.item_id in seen:
-                raise ValueError(f"item_id {item.item_id!r} appears twice in one advice")
+                raise ValueError(f"item_id {item.item_id!r} 在同一份合规建议书中出现了两次")
             seen.add(item.item_id)
         return items
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -255,43 +255,135 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
+#: The rule of each pydantic error type in Chinese (what ``schema_invalid`` messages say).
 _MESSAGES = {
     "missing": "缺少必填字段",
     "extra_forbidden": "不允许的字段",
     "string_type": "应为字符串",
+    "string_unicode": "应为合法的 Unicode 字符串",
     "int_type": "应为整数（不接受字符串或小数）",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数，不能有小数部分",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "finite_number": "应为有限的数字",
     "bool_type": "应为 true 或 false（不接受字符串或数字）",
+    "bool_parsing": "应为 true 或 false",
     "date_type": "应为 YYYY-MM-DD 格式的日期字符串",
+    "date_parsing": "日期格式不正确，应为 YYYY-MM-DD",
+    "date_from_datetime_parsing": "日期格式不正确，应为 YYYY-MM-DD",
+    "date_from_datetime_inexact": "应为日期，不能带时间",
     "datetime_type": "应为带时区的 ISO 8601 日期时间字符串",
+    "datetime_parsing": "日期时间格式不正确，应为带时区的 ISO 8601 字符串",
+    "datetime_from_date_parsing": "日期时间格式不正确，应为带时区的 ISO 8601 字符串",
+    "timezone_aware": "日期时间须带时区",
     "list_type": "应为数组",
+    "tuple_type": "应为数组",
+    "set_type": "应为数组",
+    "frozen_set_type": "应为数组",
+    "dict_type": "应为对象",
     "model_type": "应为对象",
+    "model_attributes_type": "应为对象",
     "union_tag_invalid": "type 不是已知的事实类型",
     "union_tag_not_found": "缺少 type 字段",
     "literal_error": "取值不在允许的范围内",
+    "enum": "取值不在允许的范围内",
     "string_too_short": "字符串过短",
     "string_too_long": "字符串过长",
     "too_short": "元素太少",
     "too_long": "元素太多",
     "string_pattern_mismatch": "格式不符合规则",
+    "greater_than": "数值过小",
     "greater_than_equal": "数值过小",
+    "less_than": "数值过大",
+    "less_than_equal": "数值过大",
+    "decimal_type": "应为十进制数字（字符串或整数）",
+    "decimal_parsing": "应为合法的十进制数字",
     "decimal_max_digits": "位数过多",
-    "decimal_max_places": "小数位过多（最多两位）",
+    "decimal_max_places": "小数位过多",
+    "decimal_whole_digits": "整数部分位数过多",
+    "json_invalid": "不是合法的 JSON",
+    "json_type": "应为 JSON 字符串",
+    "value_error": "取值不符合规则",
+    "assertion_error": "取值不符合规则",
+    "frozen_instance": "该字段不能修改",
+    "is_instance_of": "类型不符",
 }
+#: What pydantic's context adds, in Chinese (``{name}`` are keys of the error's ``ctx``).
+_DETAILS = {
+    "union_tag_invalid": "收到 {tag}",
+    "literal_error": "应为 {expected}",
+    "enum": "应为 {expected}",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_too_long": "最多 {max_length} 个字符",
+    "too_short": "至少 {min_length} 个",
+    "too_long": "最多 {max_length} 个",
+    "string_pattern_mismatch": "应匹配 {pattern}",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+    "decimal_max_digits": "最多 {max_digits} 位",
+    "decimal_max_places": "最多 {decimal_places} 位",
+    "decimal_whole_digits": "整数部分最多 {whole_digits} 位",
+}
+#: The rule of an error type not in ``_MESSAGES`` (followed by the type's code).
+GENERIC_RULE = "不符合事实的格式"
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _choices(value: object) -> str:
+    """pydantic's ``'a', 'b' or 'c'`` as ``'a'、'b'、'c'``."""
+    return re.sub(r", | or ", "、", str(value))
+
+
+def schema_rule(error: Mapping[str, Any]) -> str:
+    """One pydantic error (an item of ``ValidationError.errors()``) in Chinese, without the field:
+    the rule of its type and what its context adds (``字符串过长（最多 200 个字符）``); our own
+    validators' messages (value_error, Chinese) as they are; an unknown type as a generic rule
+    with the type's code — never pydantic's English."""
+    kind = str(error.get("type", ""))
+    ctx = dict(error.get("ctx") or {})
+    if kind in ("value_error", "assertion_error"):
+        own = str(ctx.get("error", ""))
+        if _CJK.search(own):
+            return clean_text(own)
+    rule = _MESSAGES.get(kind)
+    if rule is None:
+        return f"{GENERIC_RULE}（{clean_text(kind)}）"
+    template = _DETAILS.get(kind)
+    if template is None:
+        return rule
+    try:
+        detail = template.format(**{k: _choices(v) if k == "expected" else v for k, v in ctx.items()})
+    except (KeyError, IndexError, ValueError):
+        return rule
+    return f"{rule}（{clean_text(detail)[:200]}）"
+
+
+def schema_error_text(error: ValidationError, lang: str = "zh") -> str:
+    """Every error of ``error`` as ``field: rule``, joined by ``；`` — Chinese rules by default,
+    pydantic's own English with ``lang="en"`` (the CLI's key commands)."""
+    parts = []
+    for e in error.errors(include_url=False):
+        where = clean_text(_loc(tuple(e["loc"])))
+        said = clean_text(str(e["msg"])) if lang == "en" else schema_rule(e)
+        parts.append(f"{where}: {said}" if where else said)
+    return ("; " if lang == "en" else "；").join(parts)
 
 
 def schema_reasons(error: ValidationError) -> list[Reason]:
-    """Pydantic's errors as reasons: the field's path, the rule in Chinese (pydantic's English
-    rule kept in ``detail``)."""
+    """Pydantic's errors as reasons: the field's path and the rule in Chinese; pydantic's English
+    is kept in ``detail`` (``message_en``) beside the error type (``type``)."""
     out = []
     for e in error.errors(include_url=False):
         kind = str(e.get("type", ""))
-        rule = _MESSAGES.get(kind, "不符合事实的格式")
         out.append(
             Reason(
                 code="schema_invalid",
                 field=clean_text(_loc(tuple(e["loc"]))) or None,
-                message=f"{rule}：{clean_text(str(e['msg']))}",
-                detail={"type": kind},
+                message=schema_rule(e),
+                detail={"type": kind, "message_en": clean_text(str(e["msg"]))},
             )
         )
     return out

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from tongxiu.events import merkle
 from tongxiu.events.envelope import Receipt
 from tongxiu.events.tlog import Checkpoint, digest_text, event_leaf_data, rejection_leaf_data
+from tongxiu.services.problems import EventType, Problem, checkpoint_label, problem
 
 
 class LedgerView(Protocol):
@@ -91,11 +92,16 @@ class AuditResult:
     rejections: int = 0
     checkpoints: int = 0
     size: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    """Each with a stable ``code``; ``str(p)`` / ``p.text(lang)`` is what a person reads."""
 
-    def fail(self, problem: str) -> None:
+    def fail(self, found: Problem) -> None:
         self.ok = False
-        self.problems.append(problem)
+        self.problems.append(found)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result as JSON data (``tongxiu audit --json``)."""
+        return {**self.__dict__, "problems": [p.as_dict() for p in self.problems]}
 
 
 def audit_store(
@@ -118,71 +124,72 @@ def audit_store(
         ledger_keys = {checkpoints[0].key} if checkpoints else {current.key}
     ledger_keys = rotated_ledger_keys(view, set(ledger_keys))
     if not current.verify(ledger_keys):
-        out.fail(f"the ledger's current checkpoint is not signed by the trusted ledger key ({sorted(ledger_keys)[0][:16]}…)")
+        out.fail(problem("current_checkpoint_unsigned", key=sorted(ledger_keys)[0][:16]))
     if require:
         # witnesses cosign only what extends what they cosigned before: a witnessed checkpoint
         # the current log extends rules out a fork by the ledger key's holder alone
         best = max((len(cp.cosigned_by(witnesses or {})) for cp in checkpoints if cp.verify(ledger_keys)), default=0)
         if best < require:
-            out.fail(f"no kept checkpoint is witnessed: the most cosigned has {best} of the {require} required "
-                     "witness cosignatures")
+            out.fail(problem("not_witnessed", best=best, require=require))
     for cp in checkpoints:
         out.checkpoints += 1
-        label = f"checkpoint of {cp.time.isoformat()} (size {cp.size}, root {cp.root[:12]})"
+        label = checkpoint_label(cp.time.isoformat(), cp.size, cp.root)
         if not cp.verify(ledger_keys):
-            out.fail(f"{label}: signature does not verify with the trusted ledger key")
+            out.fail(problem("checkpoint_unsigned", checkpoint=label))
             continue
         if cp.size > current.size:
-            out.fail(f"{label}: the log now has only {current.size} leaves — truncated")
+            out.fail(problem("truncated", checkpoint=label, size=current.size))
             continue
         try:
             proof = [bytes.fromhex(h) for h in view.consistency(cp.size, current.size)]
         except ValueError as exc:
-            out.fail(f"{label}: no consistency proof: {exc}")
+            out.fail(problem("no_consistency_proof", checkpoint=label, size=current.size, error=exc))
             continue
         if not merkle.verify_consistency(cp.size, current.size, bytes.fromhex(cp.root), current_root, proof):
-            out.fail(f"{label}: the current log (size {current.size}) is not an extension of it — history rewritten")
+            out.fail(problem("history_rewritten", checkpoint=label, size=current.size))
     for r in receipts:
         if r.log is None:
             continue
         if r.accepted:
             for e, leaf_index in zip(r.events, r.log.leaves, strict=False):
                 out.events += 1
-                what = f"{r.stream} #{e.seq} {e.type} ({e.event_id}, submission {r.submission_id})"
+                what = problem("receipted_event", stream=r.stream, seq=e.seq, type=EventType(e.type),
+                               event_id=e.event_id, submission_id=r.submission_id)
                 body = view.event(r.stream, e.seq)
                 if body is None:
-                    out.fail(f"missing: {what} is no longer in the log")
+                    out.fail(problem("missing", what=what))
                 elif body.get("event_id") != e.event_id:
-                    out.fail(f"changed: {what}: another event ({body.get('event_id')}) now sits at that place")
+                    out.fail(problem("replaced", what=what, other=body.get("event_id")))
                 else:
                     from tongxiu.services.audit import stored_hash
 
                     recorded, recomputed = stored_hash(body)
                     if recomputed != e.hash or recorded != e.hash:
-                        out.fail(f"changed: {what}: hash {recomputed[:12]} ≠ receipted {e.hash[:12]}")
+                        out.fail(problem("hash_changed", what=what, recomputed=recomputed[:12], receipted=e.hash[:12]))
                 leaf = merkle.leaf_hash(event_leaf_data(stream=r.stream, seq=e.seq, event_id=e.event_id, hash=e.hash))
                 _include(view, out, leaf, leaf_index, current, what)
         else:
             out.rejections += 1
-            what = f"rejection of {r.department}/{r.submission_id} ({', '.join(r.codes)})"
+            what = problem("receipted_rejection", department=r.department, submission_id=r.submission_id,
+                           codes=", ".join(r.codes))
             core = r.model_dump(mode="json")
             core.pop("log", None)
             digest = r.log.submission_digest or ""
             stored = view.rejection(r.department, r.submission_id)
             if not any({k: v for k, v in rec.items() if k != "log"} == core and d == digest for rec, d in stored):
-                out.fail(f"changed: {what} is no longer recorded as receipted")
+                out.fail(problem("rejection_changed", what=what))
             leaf = merkle.leaf_hash(rejection_leaf_data(core, digest))
             _include(view, out, leaf, r.log.leaves[0], current, what)
     return out
 
 
-def _include(view: LedgerView, out: AuditResult, leaf: bytes, index: int, current: Checkpoint, what: str) -> None:
+def _include(view: LedgerView, out: AuditResult, leaf: bytes, index: int, current: Checkpoint, what: Problem) -> None:
     if index >= current.size:
-        out.fail(f"missing: {what}: leaf {index} is beyond the log's {current.size} leaves")
+        out.fail(problem("leaf_missing", what=what, index=index, size=current.size))
         return
     proof = [bytes.fromhex(h) for h in view.inclusion(index, current.size)]
     if not merkle.verify_inclusion(leaf, index, current.size, proof, bytes.fromhex(current.root)):
-        out.fail(f"changed: {what} is not leaf {index} of the current log")
+        out.fail(problem("not_leaf", what=what, index=index))
 
 
 def rotated_ledger_keys(view: LedgerView, trusted: set[str]) -> set[str]:

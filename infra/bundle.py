@@ -24,6 +24,7 @@ from tongxiu.events.tlog import Checkpoint, event_leaf_data
 from tongxiu.projections.fold import fold_registry
 from tongxiu.projections.views import RegistryState
 from tongxiu.services.audit import stored_hash
+from tongxiu.services.problems import Problem, at, problem
 
 FORMAT = "tongxiu-audit-bundle/1"
 
@@ -58,20 +59,21 @@ def export_bundle(app: Any, code: str, *, at: Checkpoint | None = None) -> dict[
 
 
 def verify_bundle(bundle: dict[str, Any], *, checkpoint: Checkpoint | None = None,
-                  ledger_keys: set[str] | None = None) -> list[str]:
-    """The problems found (empty: the bundle verifies), with no access to the ledger."""
-    problems: list[str] = []
+                  ledger_keys: set[str] | None = None) -> list[Problem]:
+    """The problems found (empty: the bundle verifies), with no access to the ledger; each has
+    a stable ``code``, and ``str(p)`` / ``p.text(lang)`` is what a person reads."""
+    problems: list[Problem] = []
     if bundle.get("format") != FORMAT:
-        return [f"not a {FORMAT} bundle"]
+        return [problem("not_a_bundle", format=FORMAT)]
     cp = Checkpoint.model_validate(bundle["checkpoint"])
     if not cp.verify(ledger_keys):
-        problems.append("the bundle's checkpoint is not signed by the ledger key")
+        problems.append(problem("bundle_checkpoint_unsigned"))
     if checkpoint is not None:
         if not checkpoint.verify(ledger_keys or {cp.key}):
-            problems.append("the given checkpoint is not signed by the bundle's ledger key")
+            problems.append(problem("given_checkpoint_unsigned"))
         if (checkpoint.size, checkpoint.root) != (cp.size, cp.root):
-            problems.append(f"the bundle is proved against size {cp.size} root {cp.root[:12]}, not the given checkpoint "
-                            f"(size {checkpoint.size} root {checkpoint.root[:12]}): export it with --at that checkpoint")
+            problems.append(problem("other_checkpoint", size=cp.size, root=cp.root[:12], given_size=checkpoint.size,
+                                    given_root=checkpoint.root[:12]))
     root = bytes.fromhex(cp.root)
     registry = RegistryState()
 
@@ -79,29 +81,29 @@ def verify_bundle(bundle: dict[str, Any], *, checkpoint: Checkpoint | None = Non
         prev = GENESIS_HASH
         for n, item in enumerate(items, start=1):
             body = json.loads(item["raw"])
-            where = f"{stream} #{body.get('seq')}"
+            where = at(stream, body.get("seq"))
             recorded, recomputed = stored_hash(body)
             if body.get("stream") != stream or body.get("seq") != n:
-                problems.append(f"{where}: expected {stream} #{n}")
+                problems.append(problem("out_of_place", stream=stream, seq=body.get("seq"), expected=n))
             if recorded != recomputed:
-                problems.append(f"{where}: hash does not match the event (altered)")
+                problems.append(problem("hash_mismatch", where=where))
             if body.get("prev_hash") != prev:
-                problems.append(f"{where}: previous hash does not match the chain")
+                problems.append(problem("prev_hash_mismatch", where=where))
             prev = recorded
             env = Envelope.from_json(item["raw"])
             bootstrap = stream == REGISTRY_STREAM and not registry.departments and isinstance(env.event, DepartmentRegistered)
             info = registry.departments.get(env.department)
             keys = [env.event.public_key] if bootstrap else (info.keys_at(env.recorded_at) if info else None)  # type: ignore[union-attr]
             if bootstrap and keys != [cp.key] and cp.key not in rotated_ledger_keys_of(bundle):
-                problems.append(f"{where}: the ledger key registered at bootstrap is not the checkpoint's key")
+                problems.append(problem("bootstrap_key", where=where))
             if keys is None:
-                problems.append(f"{where}: department {env.department} is not registered")
+                problems.append(problem("unregistered", where=where, department=env.department))
             elif not any(verify(k, stored_signing_bytes(body), str(body.get("signature", ""))) for k in keys):
-                problems.append(f"{where}: signature of {env.department} does not verify")
+                problems.append(problem("signature_invalid", where=where, department=env.department))
             leaf = merkle.leaf_hash(event_leaf_data(stream=stream, seq=n, event_id=str(body.get("event_id")), hash=recomputed))
             proof = [bytes.fromhex(h) for h in item["proof"]]
             if not merkle.verify_inclusion(leaf, int(item["leaf"]), cp.size, proof, root):
-                problems.append(f"{where}: not leaf {item['leaf']} of the checkpointed log")
+                problems.append(problem("bundle_not_leaf", stream=stream, seq=body.get("seq"), index=item["leaf"]))
             if stream == REGISTRY_STREAM:
                 fold_registry(registry, env)
 

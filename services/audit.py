@@ -16,6 +16,7 @@ from tongxiu.events.signing import verify
 from tongxiu.projections.fold import Rules, fold_enterprise, fold_registry
 from tongxiu.projections.views import DepartmentInfo, EnterpriseState, RegistryState
 from tongxiu.services.ports import EventLog, StoredEvent, iter_stream
+from tongxiu.services.problems import Problem, problem
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,11 @@ class Verification:
     first_bad: dict[str, Any] | None = None
     problems: list[dict[str, Any]] = field(default_factory=list)
 
-    def fail(self, stored: StoredEvent | None, stream: str, seq: int, problem: str) -> None:
+    def fail(self, stored: StoredEvent | None, stream: str, seq: int, found: Problem) -> None:
+        """``problem`` is the Chinese text, ``problem_en`` the English, ``code`` the stable code."""
         self.ok = False
-        entry = {"stream": stream, "seq": seq, "event_id": stored.envelope.event_id if stored else None, "problem": problem}
+        entry = {"stream": stream, "seq": seq, "event_id": stored.envelope.event_id if stored else None,
+                 "code": found.code, "problem": found.text("zh"), "problem_en": found.text("en")}
         self.problems.append(entry)
         if self.first_bad is None:
             self.first_bad = entry
@@ -136,9 +139,9 @@ def _keys(log: EventLog, result: Verification) -> dict[str, DepartmentInfo]:
         )
         body = json.loads(stored.raw)
         if keys is None:
-            result.fail(stored, REGISTRY_STREAM, env.seq, f"department {env.department} is not registered")
+            result.fail(stored, REGISTRY_STREAM, env.seq, problem("unregistered", where="", department=env.department))
         elif not any(verify(k, stored_signing_bytes(body), str(body.get("signature", ""))) for k in keys):
-            result.fail(stored, REGISTRY_STREAM, env.seq, f"signature of {env.department} does not verify")
+            result.fail(stored, REGISTRY_STREAM, env.seq, problem("signature_invalid", where="", department=env.department))
         fold_registry(registry, env)
     return dict(registry.departments)
 
@@ -160,22 +163,22 @@ def _check_chain(
             break
         result.events += 1
         if env.seq != expected:
-            result.fail(stored, stream, env.seq, f"sequence gap: expected {expected}, found {env.seq}")
+            result.fail(stored, stream, env.seq, problem("sequence_gap", expected=expected, found=env.seq))
         body = json.loads(stored.raw)
         recorded, recomputed = stored_hash(body)
         if recorded != recomputed:
-            result.fail(stored, stream, env.seq, "hash does not match the stored event (altered)")
+            result.fail(stored, stream, env.seq, problem("hash_mismatch", where=""))
         if env.prev_hash != prev:
-            result.fail(stored, stream, env.seq, "previous hash does not match the chain")
+            result.fail(stored, stream, env.seq, problem("prev_hash_mismatch", where=""))
         if keys:
             info = keys.get(env.department)
             valid = info.keys_at(env.recorded_at) if info is not None else []
             if info is None:
-                result.fail(stored, stream, env.seq, f"department {env.department} is not registered")
+                result.fail(stored, stream, env.seq, problem("unregistered", where="", department=env.department))
             elif not valid:
-                result.fail(stored, stream, env.seq, f"no key of {env.department} was valid when it was recorded")
+                result.fail(stored, stream, env.seq, problem("no_valid_key", where="", department=env.department))
             elif not any(verify(k, stored_signing_bytes(body), str(body.get("signature", ""))) for k in valid):
-                result.fail(stored, stream, env.seq, f"signature of {env.department} does not verify")
+                result.fail(stored, stream, env.seq, problem("signature_invalid", where="", department=env.department))
         prev = recorded
         expected = env.seq + 1
         yield stored

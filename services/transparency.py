@@ -26,6 +26,7 @@ from tongxiu.events.tlog import (
     sign_checkpoint,
 )
 from tongxiu.services.ports import EventLog
+from tongxiu.services.problems import Problem, problem
 
 
 @dataclass(frozen=True)
@@ -150,11 +151,16 @@ class Transparency:
 class LogCheck:
     ok: bool = True
     leaves: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    """Each with a stable ``code``; ``str(p)`` / ``p.text(lang)`` is what a person reads."""
 
-    def fail(self, problem: str) -> None:
+    def fail(self, found: Problem) -> None:
         self.ok = False
-        self.problems.append(problem)
+        self.problems.append(found)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result as JSON data (``tongxiu verify-log --json``)."""
+        return {**self.__dict__, "problems": [p.as_dict() for p in self.problems]}
 
 
 def verify_log(tlog: TransparencyLog, log: EventLog, *, page: int = 5000) -> LogCheck:
@@ -194,7 +200,7 @@ def verify_log(tlog: TransparencyLog, log: EventLog, *, page: int = 5000) -> Log
         made: list[tuple[int, int, bytes]] = []
         for e in entries:
             if e.index != n:
-                out.fail(f"leaf {n} missing from the tree")
+                out.fail(problem("leaf_gap", index=n))
             frontier, nodes = merkle.frontier_append_nodes(frontier, n, e.hash)
             made.extend(nodes)
             n += 1
@@ -202,30 +208,30 @@ def verify_log(tlog: TransparencyLog, log: EventLog, *, page: int = 5000) -> Log
             if e.kind == "event":
                 found = events.get(e.ref)
                 if found is None:
-                    out.fail(f"leaf {e.index}: event {e.ref} is no longer in the log")
+                    out.fail(problem("event_not_in_log", index=e.index, event_id=e.ref))
                 elif found[0] != e.hash:
-                    out.fail(f"leaf {e.index}: event {e.ref} ({found[1]} #{found[2]}) differs from what was logged")
+                    out.fail(problem("event_differs", index=e.index, event_id=e.ref, stream=found[1], seq=found[2]))
             else:
                 row = rejections.get(e.ref)
                 if row is None:
-                    out.fail(f"leaf {e.index}: rejection {e.ref[:12]} is no longer recorded (deleted or rewritten)")
+                    out.fail(problem("rejection_gone", index=e.index, ref=e.ref[:12]))
                 elif row[0] != e.hash:
-                    out.fail(f"leaf {e.index}: rejection of {row[1]} differs")
+                    out.fail(problem("rejection_differs", index=e.index, what=row[1]))
         stored = tlog.nodes([(lv, i) for lv, i, _ in made])
         for lv, i, h in made:
             if stored.get((lv, i)) != h:
-                out.fail(f"stored node (level {lv}, index {i}) is not the hash of its leaves: proofs would be wrong")
+                out.fail(problem("node_wrong", level=lv, index=i))
         start = entries[-1].index + 1
     for event_id, (_, stream, seq) in events.items():
         if event_id not in seen:
-            out.fail(f"event {event_id} ({stream} #{seq}) is not a leaf of the log")
+            out.fail(problem("event_not_leaf", event_id=event_id, stream=stream, seq=seq))
     for ref, (_, what) in rejections.items():
         if ref not in seen:
-            out.fail(f"rejection of {what} is not a leaf of the log")
+            out.fail(problem("rejection_not_leaf", what=what))
     size, root = tlog.head()
     out.leaves = n
     if size != n or merkle.frontier_root(frontier) != root:
-        out.fail(f"the stored tree head (size {size}) is not the root of the stored leaves ({n})")
+        out.fail(problem("head_wrong", size=size, leaves=n))
     return out
 
 

@@ -191,7 +191,8 @@ def test_verify_catches_a_rewritten_registry(examples_ledger: Path) -> None:
     assert code == 1
     assert json.loads(out)["first_bad"] == {
         "stream": "registry", "seq": 2, "event_id": stored[1].envelope.event_id,
-        "problem": "signature of ledger does not verify",
+        "code": "signature_invalid", "problem": "ledger 的签名验证未通过",
+        "problem_en": "signature of ledger does not verify",
     }
 
 

@@ -65,7 +65,14 @@ def test_audit_proofs_witnesses_and_bundles(tmp_path: Path) -> None:
     other = KeyPair.generate()
     code, out = cli(data, "audit", "--store", str(tmp_path / "none"), "--checkpoint", str(cp),
                     "--witness", f"mof={w.public_key}", "--witness", f"court={other.public_key}", "--require", "2")
-    assert code == 1 and out.startswith("未通过 发现 ") and "1 of the 2 required witness cosignatures" in out, out
+    assert code == 1 and out.startswith("未通过 发现 ") and "联署最多的只有 1 个，要求 2 个见证联署" in out, out
+    code, out = cli(data, "--lang", "en", "audit", "--store", str(tmp_path / "none"), "--checkpoint", str(cp),
+                    "--witness", f"mof={w.public_key}", "--witness", f"court={other.public_key}", "--require", "2")
+    assert code == 1 and out.startswith("FAILED ") and "1 of the 2 required witness cosignatures" in out, out
+    code, out = cli(data, "audit", "--json", "--store", str(tmp_path / "none"), "--checkpoint", str(cp),
+                    "--witness", f"mof={w.public_key}", "--witness", f"court={other.public_key}", "--require", "2")
+    (found,) = json.loads(out)["problems"]
+    assert code == 1 and (found["code"], found["about"]) == ("not_witnessed", {"best": 1, "require": 2}), found
 
     # an offline bundle, proved against the checkpoint file
     bundle = tmp_path / "bundle.json"
@@ -81,7 +88,9 @@ def test_audit_proofs_witnesses_and_bundles(tmp_path: Path) -> None:
     doc["events"][0]["raw"] = json.dumps(first, ensure_ascii=False)
     bundle.write_text(json.dumps(doc, ensure_ascii=False))
     code, out = cli(tmp_path / "elsewhere", "verify-bundle", str(bundle))
-    assert code == 1 and out.startswith("未通过 发现 ") and f"{ENTERPRISE} #1: hash does not match" in out, out
+    assert code == 1 and out.startswith("未通过 发现 ") and f"{ENTERPRISE} 第 1 号：哈希与事件内容不符（已被改动）" in out, out
+    code, out = cli(tmp_path / "elsewhere", "--lang", "en", "verify-bundle", str(bundle))
+    assert code == 1 and out.startswith("FAILED ") and f"{ENTERPRISE} #1: hash does not match" in out, out
 
     # the insider truncates the enterprise's stream
     with sqlite3.connect(data / "ledger.sqlite3") as conn:
@@ -89,11 +98,19 @@ def test_audit_proofs_witnesses_and_bundles(tmp_path: Path) -> None:
         conn.execute("DELETE FROM events WHERE stream = ? AND seq = ?", (ENTERPRISE, last))
     assert cli(data, "verify", "--all")[0] == 0  # the chains alone see nothing
     code, out = cli(data, "verify-log")
-    assert code == 1 and out.startswith("未通过 发现 ") and "is no longer in the log" in out, out
+    assert code == 1 and out.startswith("未通过 发现 ") and "已不在日志中" in out, out
+    assert "no longer" not in out, out
     code, out = cli(data, "--lang", "en", "verify-log")
-    assert code == 1 and out.startswith("FAILED ") and "problems:" in out, out
+    assert code == 1 and out.startswith("FAILED ") and "problems:" in out and "is no longer in the log" in out, out
+    code, out = cli(data, "verify-log", "--json")
+    assert code == 1 and {p["code"] for p in json.loads(out)["problems"]} >= {"event_not_in_log"}, out
     code, out = cli(data, "audit", "--store", str(store))
+    assert code == 1 and f"缺失：{ENTERPRISE} 第 {last} 号事件" in out and "已不在日志中" in out, out
+    code, out = cli(data, "--lang", "en", "audit", "--store", str(store))
     assert code == 1 and f"missing: {ENTERPRISE} #{last}" in out, out
+    code, out = cli(data, "audit", "--json", "--store", str(store))
+    missing = [p for p in json.loads(out)["problems"] if p["code"] == "missing"]
+    assert code == 1 and [(p["about"]["stream"], p["about"]["seq"]) for p in missing] == [(ENTERPRISE, last)], out
 
 
 def test_key_lifecycle_commands_and_a_rotated_ledger_key(tmp_path: Path) -> None:
@@ -103,6 +120,12 @@ def test_key_lifecycle_commands_and_a_rotated_ledger_key(tmp_path: Path) -> None
     new_pub = tmp_path / "k" / "samr-deqing.pub"
     code, out = cli(data, "rotate-key", "samr-deqing", "--public-key", str(new_pub), "--reason", "年度轮换")
     assert code == 0 and "已接收" in out and "部门密钥轮换" in out, out
+    bad_pub = tmp_path / "bad.pub"
+    bad_pub.write_text("not-a-key")
+    code, out = cli(data, "rotate-key", "samr-deqing", "--public-key", str(bad_pub), "--reason", "年度轮换")
+    assert code == 2 and "public_key: 格式不符合规则（应匹配 " in out and "should" not in out, out
+    code, out = cli(data, "--lang", "en", "revoke-key", "samr-deqing", "--public-key", str(bad_pub), "--reason", "x")
+    assert code == 2 and "public_key: String should match pattern" in out, out
     old_pub = tmp_path / "old.pub"
     from tongxiu.services.demo import demo_key
 

@@ -216,11 +216,13 @@ def test_verify_and_tampering(demo_app: Tongxiu, auditor: TestClient) -> None:
     demo_app.log.tamper_for_test(ENTERPRISE, 4, stored.raw.replace("62000", "6200"))
     bad = auditor.get(f"/api/enterprises/{ENTERPRISE}/verify").json()
     assert bad["ok"] is False
-    assert bad["first_bad"]["seq"] == 4 and "altered" in bad["first_bad"]["problem"]
+    assert bad["first_bad"]["seq"] == 4 and bad["first_bad"]["code"] == "hash_mismatch"
+    assert bad["first_bad"]["problem"] == "哈希与事件内容不符（已被改动）"
+    assert "altered" in bad["first_bad"]["problem_en"]
     page = auditor.get(f"/enterprises/{ENTERPRISE}")
-    assert 'data-ok="false"' in page.text and "校验失败" in page.text
+    assert 'data-ok="false"' in page.text and "校验失败" in page.text and "哈希与事件内容不符" in page.text
     english = auditor.get(f"/enterprises/{ENTERPRISE}", params={"lang": "en"})
-    assert "Verification FAILED" in english.text
+    assert "Verification FAILED" in english.text and "hash does not match the stored event" in english.text
 
 
 def test_repair_sync_status(auditor: TestClient) -> None:

@@ -100,7 +100,7 @@ def test_an_event_slipped_in_with_a_revoked_key_after_revocation_fails_verify(ap
 
         body["hash"] = stored_hash(body)[1]
         conn.execute("UPDATE events SET raw = ? WHERE stream = ? AND seq = 1", (json.dumps(body), CODE))
-    problems = [p["problem"] for p in verify_streams(app.log, [CODE]).problems]
+    problems = [p["problem_en"] for p in verify_streams(app.log, [CODE]).problems]
     # checked with the key valid at its (new) recording time, the new one: it does not verify
     assert "signature of samr-deqing does not verify" in problems
 

@@ -7,15 +7,19 @@ catalogue is kept beside it (``REASON_CODES_EN``)."""
 from __future__ import annotations
 
 import ast
+import json
 import re
 from datetime import date
 from decimal import Decimal
 from itertools import product
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tongxiu.events import wire
+from tongxiu.events.envelope import Reason
+from tongxiu.events.wire import Unreadable, parse_submission
 from tongxiu.projections.basis_text import BASIS_TEXTS, BASIS_TEXTS_EN
 from tongxiu.projections.rules import (
     PENALTY_TYPES,
@@ -26,6 +30,7 @@ from tongxiu.projections.rules import (
     Periods,
     compute_periods,
 )
+from tongxiu.services.problems import PROBLEM_TEXTS, PROBLEM_TEXTS_EN, EventType, problem
 from tongxiu.services.reasons import REASON_CODES, REASON_CODES_EN, describe, reason
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,8 +131,8 @@ def test_messages_not_written_in_place_are_known() -> None:
     written; the scan names each such place so a new one is looked at, not skipped."""
     passed = sorted(f"{where.split(':')[0]}: {src}" for where, _, text, src in _all_messages() if text is None)
     assert passed == [
-        "events/wire.py: f\"{rule}：{clean_text(str(e['msg']))}\"",  # rule from _MESSAGES (checked below)
         "events/wire.py: message",  # _Reject(code, field, message): its callers are scanned
+        "events/wire.py: schema_rule(e)",  # from _MESSAGES and _DETAILS, or our validators' own (checked below)
         "services/decision_rules.py: str(exc)",  # projections/periods.py's ValueErrors, in Chinese
         "services/reasons.py: message",  # reason() itself
         "services/supervision_rules.py: message",  # _r() itself
@@ -225,3 +230,140 @@ def test_the_basis_check_catches_an_english_explanation() -> None:
     assert _english_in(old)
     assert _english_in("publicity 3 months")
     assert not _english_in("国办发〔2025〕22号（gbf-2025-22），一般失信：最重处罚种类为罚款；公示期 3 个月至 1 年")
+
+
+# --------------------------------------------------------------------------- audit and verification problems
+
+
+def _problem_codes_used() -> set[str]:
+    """The codes of every ``problem("code", …)`` call in the services and infra packages."""
+    used = set()
+    for package in ("services", "infra"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "problem" \
+                        and node.args and isinstance(node.args[0], ast.Constant):
+                    used.add(str(node.args[0].value))
+    return used
+
+
+def test_every_problem_is_chinese_with_an_english_view() -> None:
+    """The problem lines of audit, verify-log, verify-bundle and verify: a code each, Chinese
+    text by default (no English sentence), English with ``lang="en"``."""
+    used = _problem_codes_used()
+    assert len(used) > 30 and {"missing", "truncated", "history_rewritten", "hash_mismatch"} <= used, used
+    assert used <= set(PROBLEM_TEXTS), used - set(PROBLEM_TEXTS)
+    assert set(PROBLEM_TEXTS) == set(PROBLEM_TEXTS_EN)
+    for code, text in PROBLEM_TEXTS.items():
+        words = re.sub(r"\{\w+\}", "", text)
+        assert CJK.search(words) or code == "at", (code, text)
+        assert not ENGLISH_RUN.search(words), (code, text)
+        assert PROBLEM_TEXTS_EN[code] != text and not CJK.search(PROBLEM_TEXTS_EN[code]), code
+
+
+def test_a_problem_renders_in_both_languages_and_says_what_it_is_about() -> None:
+    what = problem("receipted_event", stream="91330521MA2D7K3X47", seq=5, type=EventType("penalty_fulfilled"),
+                   event_id="e-5", submission_id="s-5")
+    found = problem("missing", what=what)
+    assert found.text() == str(found) == (
+        "缺失：91330521MA2D7K3X47 第 5 号事件 行政处罚履行完毕（e-5，提交 s-5） 已不在日志中")
+    assert found.text("en") == "missing: 91330521MA2D7K3X47 #5 Penalty fulfilled (e-5, submission s-5) is no longer in the log"
+    assert found.about() == {"stream": "91330521MA2D7K3X47", "seq": 5, "type": "penalty_fulfilled",
+                             "event_id": "e-5", "submission_id": "s-5"}
+    assert found.as_dict()["code"] == "missing" and found.as_dict()["message_en"] == found.text("en")
+    with pytest.raises(KeyError):
+        problem("no_such_problem")
+
+
+# --------------------------------------------------------------------------- pydantic's errors
+
+
+def _schema_rejections() -> list[Reason]:
+    """A signed submission broken in every way a department's client has broken one: the
+    schema_invalid reasons the wire parser gives."""
+    from datetime import UTC, datetime
+
+    from tests.support import CODE, decision
+    from tongxiu.services.demo import demo_key
+    from tongxiu.services.ledger import sign_submission
+
+    good = sign_submission(demo_key("samr-deqing"), department="samr-deqing", stream=CODE, submission_id="s-1",
+                           occurred_at=datetime(2026, 1, 5, 9, tzinfo=UTC), events=[decision()]).model_dump(mode="json")
+
+    def event(**change: Any) -> dict[str, Any]:
+        body = json.loads(json.dumps(good))
+        for key, value in change.items():
+            if value is _DROP:
+                del body["events"][0]["event"][key]
+            else:
+                body["events"][0]["event"][key] = value
+        return body
+
+    def envelope(**change: Any) -> dict[str, Any]:
+        body = json.loads(json.dumps(good))
+        for key, value in change.items():
+            if value is _DROP:
+                del body[key]
+            else:
+                body[key] = value
+        return body
+
+    broken = [
+        event(decision_no=_DROP), event(surprise=1), event(decision_no=5), event(fine_yuan="-5"),
+        event(fine_yuan="1.234"), event(fine_yuan="abc"), event(fine_yuan=True), event(decision_date="05/01/2026"),
+        event(decision_date=20260105), event(party_kind="company"), event(penalty_types="罚款"), event(penalty_types=[]),
+        event(serious_dishonesty_list="yes"), event(type="no_such_fact"), event(type=_DROP), event(decision_no=""),
+        event(decision_no="x" * 500), event(schema_version="1"), event(fine_yuan="1" * 30),
+        envelope(occurred_at="2026-01-05T09:00:00"), envelope(occurred_at="yesterday"), envelope(events={}),
+        envelope(events=[5]), envelope(submission_id=_DROP), envelope(signature_format=7), envelope(legacy_code="no"),
+        envelope(stream=["a"]),
+    ]
+    out = []
+    for body in broken:
+        parsed = parse_submission(body)
+        if isinstance(parsed, Unreadable):  # a few are caught later, by the rules (an empty number …)
+            out += [r for r in parsed.reasons if r.code == "schema_invalid"]
+    return out
+
+
+_DROP = object()
+
+
+def test_schema_invalid_messages_are_chinese_with_pydantic_english_kept_in_detail() -> None:
+    reasons = _schema_rejections()
+    types = {r.detail["type"] for r in reasons}
+    # the sample reaches the common error types, not one
+    assert len(types) >= 12, types
+    assert {"missing", "extra_forbidden", "string_type", "literal_error", "decimal_max_places"} <= types, types
+    english = [f"{r.field}: {r.message}" for r in reasons if not CJK.search(r.message) or ENGLISH_RUN.search(r.message)]
+    assert english == [], english
+    for r in reasons:
+        assert r.detail["message_en"] and r.detail["message_en"] not in r.message, r
+    assert set(types) <= set(wire._MESSAGES), set(types) - set(wire._MESSAGES)
+
+
+def test_a_schema_rule_names_what_pydantic_context_adds() -> None:
+    too_long = {"type": "string_too_long", "loc": ("events", 0, "event", "decision_no"), "msg": "String should have "
+                "at most 200 characters", "ctx": {"max_length": 200}}
+    assert wire.schema_rule(too_long) == "字符串过长（最多 200 个字符）"
+    literal = {"type": "literal_error", "msg": "Input should be 'person' or 'organisation'",
+               "ctx": {"expected": "'person' or 'organisation'"}}
+    assert wire.schema_rule(literal) == "取值不在允许的范围内（应为 'person'、'organisation'）"
+    unknown = {"type": "url_scheme", "msg": "URL scheme should be 'http' or 'https'", "ctx": {"expected_schemes": "x"}}
+    assert wire.schema_rule(unknown) == "不符合事实的格式（url_scheme）"
+    own = {"type": "value_error", "msg": "Value error, 须带时区", "ctx": {"error": ValueError("须带时区")}}
+    assert wire.schema_rule(own) == "须带时区"
+    english_own = {"type": "value_error", "msg": "Value error, bad", "ctx": {"error": ValueError("bad")}}
+    assert wire.schema_rule(english_own) == "取值不符合规则"
+
+
+def test_the_key_commands_render_pydantic_errors_per_language() -> None:
+    from pydantic import ValidationError
+
+    from tongxiu.events.models import DepartmentKeyRotated
+
+    with pytest.raises(ValidationError) as caught:
+        DepartmentKeyRotated(department_id="samr-deqing", public_key="zz", reason="")
+    zh, en = wire.schema_error_text(caught.value), wire.schema_error_text(caught.value, "en")
+    assert zh.startswith("public_key: ") and CJK.search(zh) and not ENGLISH_RUN.search(zh), zh
+    assert en.startswith("public_key: ") and not CJK.search(en) and ENGLISH_RUN.search(en), en

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,7 +101,7 @@ def test_receipts_carry_leaves_and_a_signed_checkpoint_that_proves_them(ledger: 
     assert ledger.verify() == (True, True)
 
 
-def _check(ledger: Ledger, *, expect: str, rebuilt: bool) -> None:
+def _check(ledger: Ledger, *, expect: tuple[Any, dict[str, Any]], rebuilt: bool) -> None:
     def rebuild() -> None:
         with tamper.connect(ledger.db) as conn:
             tamper.rebuild_tree(conn)
@@ -115,7 +116,7 @@ def test_tail_truncation(ledger: Ledger, rebuilt: bool) -> None:
         conn.execute("DELETE FROM events WHERE stream = ? AND seq >= ?", (CODE, last - 1))
     assert ledger.verify()[0]  # the chain alone sees nothing
     paid = ledger.receipts["paid"].events[0]
-    _check(ledger, expect=f"missing: {CODE} #{paid.seq} penalty_fulfilled", rebuilt=rebuilt)
+    _check(ledger, expect=(tamper.MISSING, {"stream": CODE, "seq": paid.seq, "type": "penalty_fulfilled"}), rebuilt=rebuilt)
 
 
 @pytest.mark.parametrize("rebuilt", [False, True])
@@ -123,7 +124,7 @@ def test_stream_deletion(ledger: Ledger, rebuilt: bool) -> None:
     with tamper.connect(ledger.db) as conn:
         conn.execute("DELETE FROM events WHERE stream = ?", (OTHER,))
     assert ledger.verify()[0]
-    _check(ledger, expect=f"missing: {OTHER} #1 penalty_decided", rebuilt=rebuilt)
+    _check(ledger, expect=(tamper.MISSING, {"stream": OTHER, "seq": 1, "type": "penalty_decided"}), rebuilt=rebuilt)
 
 
 @pytest.mark.parametrize("rebuilt", [False, True])
@@ -132,7 +133,7 @@ def test_stream_rename(ledger: Ledger, rebuilt: bool) -> None:
     with tamper.connect(ledger.db) as conn:
         tamper.edit_stream(conn, OTHER, lambda bodies: bodies, new_stream=renamed)
         conn.execute("DELETE FROM events WHERE stream = ?", (OTHER,))
-    _check(ledger, expect=f"missing: {OTHER} #1 penalty_decided", rebuilt=rebuilt)
+    _check(ledger, expect=(tamper.MISSING, {"stream": OTHER, "seq": 1, "type": "penalty_decided"}), rebuilt=rebuilt)
 
 
 @pytest.mark.parametrize("rebuilt", [False, True])
@@ -140,7 +141,7 @@ def test_reorder_and_rechain(ledger: Ledger, rebuilt: bool) -> None:
     with tamper.connect(ledger.db) as conn:
         tamper.edit_stream(conn, CODE, lambda b: [b[0], b[1], b[3], b[2], *b[4:]])
     assert ledger.verify()[0]  # re-chained: the chain check passes
-    _check(ledger, expect="changed:", rebuilt=rebuilt)
+    _check(ledger, expect=(tamper.CHANGED, {}), rebuilt=rebuilt)
 
 
 @pytest.mark.parametrize("rebuilt", [False, True])
@@ -154,7 +155,7 @@ def test_redated_recorded_at(ledger: Ledger, rebuilt: bool) -> None:
         tamper.edit_stream(conn, CODE, backdate)
     assert ledger.verify()[0]  # recorded_at is not signed by the department: the chain passes
     paid = ledger.receipts["paid"].events[0]  # recorded a day later: now "recorded" with the decision
-    _check(ledger, expect=f"changed: {CODE} #{paid.seq} penalty_fulfilled", rebuilt=rebuilt)
+    _check(ledger, expect=(tamper.CHANGED, {"stream": CODE, "seq": paid.seq, "type": "penalty_fulfilled"}), rebuilt=rebuilt)
 
 
 def test_redated_before_the_ledger_existed_is_caught_by_verify(ledger: Ledger) -> None:
@@ -198,7 +199,7 @@ def test_rekeyed_department_with_resigned_events(ledger: Ledger, rebuilt: bool) 
         tamper.edit_stream(conn, CODE, cut, keys={"samr-deqing": new, "ledger": ledger_key})
         tamper.edit_stream(conn, OTHER, lambda b: b, keys={"samr-deqing": new, "ledger": ledger_key})
     assert ledger.verify()[0]  # re-keyed and re-signed: verify --all says OK
-    _check(ledger, expect=f"changed: {CODE} #1 penalty_decided", rebuilt=rebuilt)
+    _check(ledger, expect=(tamper.CHANGED, {"stream": CODE, "seq": 1, "type": "penalty_decided"}), rebuilt=rebuilt)
 
 
 @pytest.mark.parametrize("rebuilt", [False, True])
@@ -219,7 +220,7 @@ def test_forged_ledger_fact(ledger: Ledger, rebuilt: bool) -> None:
         tamper.edit_stream(conn, CODE, forge, keys={"ledger": ledger_key})
     assert ledger.verify()[0]
     paid = ledger.receipts["paid"].events[0]
-    _check(ledger, expect=f"changed: {CODE} #{paid.seq} penalty_fulfilled", rebuilt=rebuilt)
+    _check(ledger, expect=(tamper.CHANGED, {"stream": CODE, "seq": paid.seq, "type": "penalty_fulfilled"}), rebuilt=rebuilt)
 
 
 @pytest.mark.parametrize("rebuilt", [False, True])
@@ -232,7 +233,7 @@ def test_rewritten_rejection(ledger: Ledger, rebuilt: bool) -> None:
         changed["reasons"] = [{**changed["reasons"][0], "code": "signature_invalid"}]
         conn.execute("UPDATE rejections SET receipt = ?, codes = ? WHERE id = ?",
                      (json.dumps(changed, ensure_ascii=False), "signature_invalid", rid))
-    _check(ledger, expect=f"changed: rejection of samr-deqing/{bad.submission_id}", rebuilt=rebuilt)
+    _check(ledger, expect=("rejection_changed", {"department": "samr-deqing", "submission_id": bad.submission_id}), rebuilt=rebuilt)
 
 
 def test_deleted_rejection_is_caught_by_the_log_check(ledger: Ledger) -> None:
@@ -283,7 +284,8 @@ def test_witness_cosignatures_required(ledger: Ledger, tmp_path: Path) -> None:
         ok = audit_store(LocalLedgerView(app), [], only.checkpoints(), witnesses=witnesses, require=2)
         assert ok.ok, ok.problems
         short = audit_store(LocalLedgerView(app), [], [one], witnesses=witnesses, require=2)
-        assert not short.ok and "1 of the 2 required" in short.problems[0]
+        assert not short.ok and short.problems[0].code == "not_witnessed"
+        assert short.problems[0].about() == {"best": 1, "require": 2}
     finally:
         app.close()
     # the insider (holding the ledger key) rewrites a stream and rebuilds the tree: an auditor
@@ -296,7 +298,7 @@ def test_witness_cosignatures_required(ledger: Ledger, tmp_path: Path) -> None:
         forked = audit_store(LocalLedgerView(app), [], [again], witnesses=witnesses, require=2)
     finally:
         app.close()
-    assert not forked.ok and "history rewritten" in forked.problems[0], forked.problems
+    assert not forked.ok and forked.problems[0].code == "history_rewritten", forked.problems
 
 
 def test_existing_ledger_gets_its_tree_on_first_open(ledger: Ledger) -> None:
@@ -370,5 +372,8 @@ def test_a_tampered_stored_node_is_caught_by_the_log_check(ledger: Ledger) -> No
     finally:
         app.close()
     assert not result.ok
-    assert result.problems == ["stored node (level 3, index 0) is not the hash of its leaves: proofs would be wrong"]
+    assert [p.as_dict() for p in result.problems] == [{
+        "code": "node_wrong", "about": {"level": 3, "index": 0},
+        "message": "存储的节点（层 3，序号 0）不是其下叶子的哈希：证明会出错",
+        "message_en": "stored node (level 3, index 0) is not the hash of its leaves: proofs would be wrong"}]
     assert not ledger.audit().ok  # the proofs served from it fail the department's check too
