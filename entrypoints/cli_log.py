@@ -9,10 +9,9 @@ from typing import Any
 
 import typer
 
-from tongxiu.entrypoints.cli_output import Out, tr
+from tongxiu.entrypoints.cli_output import Out, tr, validation_message
 from tongxiu.events.signing import KeyPair
 from tongxiu.events.tlog import Checkpoint, cosign
-from tongxiu.events.wire import schema_error_text
 
 
 def register(app: typer.Typer, open_rw: Any, open_ro: Any, fail: Any, console: Any, print_json: Any) -> None:
@@ -282,7 +281,7 @@ def register_keys(app: typer.Typer, open_rw: Any, fail: Any, console: Any, recei
         try:
             event = DepartmentKeyRotated(department_id=department, public_key=_key_text(public_key), reason=reason)
         except ValidationError as exc:
-            fail(schema_error_text(exc, Out.lang))
+            fail(validation_message(exc))
         _emit(event, f"rotate-key:{department}:{event.public_key[:16]}")
 
     @app.command("revoke-key")
@@ -299,7 +298,7 @@ def register_keys(app: typer.Typer, open_rw: Any, fail: Any, console: Any, recei
         try:
             event = DepartmentKeyRevoked(department_id=department, public_key=_key_text(public_key), reason=reason)
         except ValidationError as exc:
-            fail(schema_error_text(exc, Out.lang))
+            fail(validation_message(exc))
         _emit(event, f"revoke-key:{department}:{event.public_key[:16]}")
 
     @app.command("rotate-ledger-key")

@@ -199,8 +199,7 @@ def load_settings(config: Path | None, backend: str | None, data_dir: Path | Non
     try:
         Out.settings = Settings.load(config, backend=backend, data_dir=data_dir)
     except ValidationError as exc:
-        fail(tr("配置有误：", "bad settings: ")
-             + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        fail(tr("配置有误：", "bad settings: ") + validation_message(exc))
     except (OSError, ValueError) as exc:
         fail(tr("配置有误：", "bad settings: ") + str(exc))
 
@@ -288,4 +287,7 @@ def write_file(path: Path, text: str, what: str) -> None:
 
 
 def validation_message(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    """``field: rule`` for each error: Chinese rules by default, pydantic's English with --lang en."""
+    from tongxiu.events.wire import schema_error_text
+
+    return schema_error_text(exc, Out.lang)
