@@ -24,12 +24,12 @@ PROBLEM_TEXTS: dict[str, str] = {
     "no_consistency_proof": "{checkpoint}：账本给不出到规模 {size} 的一致性证明",
     "history_rewritten": "{checkpoint}：当前日志（规模 {size}）不是它的延续——历史被改写",
     # tongxiu audit: receipted facts
-    "missing": "缺失：{what} 已不在日志中",
+    "missing": "缺失：{what}已不在日志中",
     "leaf_missing": "缺失：{what}：叶子 {index} 超出日志现有的 {size} 个叶子",
     "replaced": "已改动：{what}：该位置现在是另一个事件（{other}）",
     "hash_changed": "已改动：{what}：哈希 {recomputed} ≠ 回执记载的 {receipted}",
-    "rejection_changed": "已改动：{what} 与回执记载的不再一致",
-    "not_leaf": "已改动：{what} 不是当前日志的第 {index} 号叶子",
+    "rejection_changed": "已改动：{what}与回执记载的不再一致",
+    "not_leaf": "已改动：{what}不是当前日志的第 {index} 号叶子",
     # tongxiu verify-log
     "leaf_gap": "树中缺少第 {index} 号叶子",
     "event_not_in_log": "叶子 {index}：事件 {event_id} 已不在日志中",

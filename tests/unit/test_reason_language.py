@@ -266,7 +266,7 @@ def test_a_problem_renders_in_both_languages_and_says_what_it_is_about() -> None
                    event_id="e-5", submission_id="s-5")
     found = problem("missing", what=what)
     assert found.text() == str(found) == (
-        "缺失：91330521MA2D7K3X47 第 5 号事件 行政处罚履行完毕（e-5，提交 s-5） 已不在日志中")
+        "缺失：91330521MA2D7K3X47 第 5 号事件 行政处罚履行完毕（e-5，提交 s-5）已不在日志中")
     assert found.text("en") == "missing: 91330521MA2D7K3X47 #5 Penalty fulfilled (e-5, submission s-5) is no longer in the log"
     assert found.about() == {"stream": "91330521MA2D7K3X47", "seq": 5, "type": "penalty_fulfilled",
                              "event_id": "e-5", "submission_id": "s-5"}
