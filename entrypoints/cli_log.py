@@ -187,13 +187,14 @@ def verify_projections_cmd(open_ro: Any, console: Any, print_json: Any, json_out
     finally:
         tongxiu.close()
     if json_out:
-        print_json(result.__dict__)
+        print_json(result.as_dict())
     elif result.ok:
         console.print(tr(f"[green]通过[/green] {result.documents} 个读模型文档与按日志重建的结果一致",
                          f"[green]OK[/green] {result.documents} read-model documents equal a rebuild from the log"))
     else:
-        console.print(tr(f"未通过 第一处差异：{result.first_difference}", f"FAILED first difference: {result.first_difference}"),
-                      markup=False)
+        first = result.first_difference
+        said = "" if first is None else first.text(Out.lang)
+        console.print(tr(f"未通过 第一处差异：{said}", f"FAILED first difference: {said}"), markup=False)
     if not result.ok:
         raise typer.Exit(1)
 

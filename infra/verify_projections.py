@@ -7,17 +7,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tongxiu.projections.keys import PROJECTION
+from tongxiu.services.problems import Problem, problem
 from tongxiu.streams.processor import catch_up
 from tongxiu.streams.projector import Projector
 
 
-def differences(a: Any, b: Any, path: str = "", limit: int = 10) -> list[str]:
-    """The first paths where the stored value (``a``) and the rebuilt one (``b``) differ."""
-    out: list[str] = []
+def differences(a: Any, b: Any, path: str = "", limit: int = 10) -> list[Problem]:
+    """The first paths where the stored value (``a``) and the rebuilt one (``b``) differ (each a
+    problem with its ``path``; ``str(p)`` in Chinese, ``p.text("en")`` in English)."""
+    out: list[Problem] = []
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b), key=str):
             if k not in a or k not in b:
-                out.append(f"{path}/{k}: only in the {'stored read model' if k in a else 'rebuild'}")
+                out.append(problem("only_stored" if k in a else "only_rebuilt", path=f"{path}/{k}"))
             else:
                 out += differences(a[k], b[k], f"{path}/{k}", limit - len(out))
             if len(out) >= limit:
@@ -28,7 +30,7 @@ def differences(a: Any, b: Any, path: str = "", limit: int = 10) -> list[str]:
             if len(out) >= limit:
                 break
     elif a != b:
-        out.append(f"{path}: stored {a!r} ≠ rebuilt {b!r}")
+        out.append(problem("projection_differs", path=path, stored=repr(a), rebuilt=repr(b)))
     return out[:limit]
 
 
@@ -36,8 +38,14 @@ def differences(a: Any, b: Any, path: str = "", limit: int = 10) -> list[str]:
 class ProjectionCheck:
     ok: bool = True
     documents: int = 0
-    first_difference: str | None = None
-    differences: list[str] = field(default_factory=list)
+    first_difference: Problem | None = None
+    differences: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result as JSON data (``tongxiu verify --projections --json``)."""
+        first = self.first_difference
+        return {**self.__dict__, "first_difference": None if first is None else first.as_dict(),
+                "differences": [d.as_dict() for d in self.differences]}
 
 
 def verify_projections(app: Any) -> ProjectionCheck:
@@ -54,9 +62,10 @@ def verify_projections(app: Any) -> ProjectionCheck:
             out.documents += 1
             live, again = app.projections.load(PROJECTION, key), fresh.load(PROJECTION, key)
             if live is None or again is None:
-                diffs = [f"{key}: only in the {'stored read models' if live is not None else 'rebuild'}"]
+                diffs = [problem("only_stored" if live is not None else "only_rebuilt", path=key)]
             else:
-                diffs = [f"{key}{d}" for d in differences(live, again)]
+                diffs = [problem(d.code, **{**d.params, "path": f"{key}{d.params['path']}"})
+                         for d in differences(live, again)]
             if diffs:
                 out.ok = False
                 out.differences += diffs

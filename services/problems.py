@@ -56,6 +56,10 @@ PROBLEM_TEXTS: dict[str, str] = {
     "signature_invalid": "{where}{department} 的签名验证未通过",
     "bundle_not_leaf": "{stream} 第 {seq} 号：不是检查点所证日志的第 {index} 号叶子",
     "at": "{stream} 第 {seq} 号：",
+    # tongxiu verify --projections
+    "only_stored": "{path}：只在存储的读模型中有",
+    "only_rebuilt": "{path}：只在重建结果中有",
+    "projection_differs": "{path}：存储的是 {stored}，重建的是 {rebuilt}",
 }
 
 PROBLEM_TEXTS_EN: dict[str, str] = {
@@ -99,6 +103,9 @@ PROBLEM_TEXTS_EN: dict[str, str] = {
     "signature_invalid": "{where}signature of {department} does not verify",
     "bundle_not_leaf": "{stream} #{seq}: not leaf {index} of the checkpointed log",
     "at": "{stream} #{seq}: ",
+    "only_stored": "{path}: only in the stored read model",
+    "only_rebuilt": "{path}: only in the rebuild",
+    "projection_differs": "{path}: stored {stored} ≠ rebuilt {rebuilt}",
 }
 
 

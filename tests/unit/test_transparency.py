@@ -257,7 +257,11 @@ def test_read_model_edited(ledger: Ledger) -> None:
     result = verify_projections(app)
     app.close()
     assert not result.ok and result.first_difference is not None
-    assert result.first_difference.startswith(f"enterprise:{CODE}/") and "'5'" in result.first_difference
+    first = result.first_difference
+    assert first.code == "projection_differs" and first.about()["path"].startswith(f"enterprise:{CODE}/")
+    assert first.about()["stored"] == "'5'" and first.about()["rebuilt"] == "'50000'", first.as_dict()
+    assert first.text() == f"{first.about()['path']}：存储的是 '5'，重建的是 '50000'"
+    assert first.text("en") == f"{first.about()['path']}: stored '5' ≠ rebuilt '50000'"
 
 
 def test_witness_cosignatures_required(ledger: Ledger, tmp_path: Path) -> None:
