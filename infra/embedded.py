@@ -71,4 +71,3 @@ class LocalFeed(FeedPort):
         """Mark ``item`` (and everything before it) done; never moves back."""
         if item.position > self.offsets.get(consumer):
             self.offsets.put(consumer, item.position)
-
