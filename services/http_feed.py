@@ -80,9 +80,10 @@ def feed(
                                                                "(or is already committed): poll first; or an item "
                                                                "it covers was delivered to the platform and the "
                                                                "commit carries no acknowledgement of it"},
-                        422: {"model": CommitRefused, "description": "an acknowledgement does not belong to the "
-                                                                     "commit or was rejected (its receipt says why); "
-                                                                     "the position did not move"}})
+                        422: {"model": CommitRefused, "description": "the body does not fit the schema, or an "
+                                                                     "acknowledgement does not belong to the commit or "
+                                                                     "was rejected (its receipt says why); the position "
+                                                                     "did not move"}})
 def feed_commit(request: Request, body: CommitIn, app: App, grant: Reader) -> Any:
     """Commit the last item a named consumer applied (by ``event_id``, or by ``position``
     when that is unambiguous): the next poll resumes after it. The commit covers that item

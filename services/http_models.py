@@ -144,8 +144,9 @@ class CommitOut(BaseModel):
 
 
 class CommitRefused(BaseModel):
-    detail: str
-    receipts: list[Receipt]
+    detail: str | list[Any] = Field(description="why (a list: the body does not fit the request schema)")
+    receipts: list[Receipt] = Field(default_factory=list, description="the receipts of the acknowledgements sent, "
+                                                                      "the rejected among them")
 
 
 class CommitIn(BaseModel):

@@ -57,9 +57,9 @@ class FeedPort(abc.ABC):
 
 
 class RepairRecord(BaseModel):
-    """A record of the public repair topic (``{prefix}.repairs``), and of every item of the
-    repair feed (:class:`FeedItem`): no party name, address or representative; the fact's
-    time, place and hash; signed by the ledger."""
+    """A record of the public repair topic (``{prefix}.repairs``), and every item of the HTTP
+    repair feed (``GET /feed``, with ``position`` and ``acknowledge`` beside it): no party
+    name, address or representative; the fact's time, place and hash; signed by the ledger."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     stream: str = Field(description="the enterprise's unified social credit code")
