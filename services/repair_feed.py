@@ -67,7 +67,7 @@ def verify_feed_items(items: Sequence[FeedItem], ledger_key: str) -> None:
     for i, item in enumerate(items):
         if not item.ledger_signature:
             raise FeedItemRefused(item, "ledger_signature",
-                                  "条目没有账本签名：每个修复反馈条目都须由账本签名（docs/signing.md §9）", items[:i])
+                                  "条目没有账本签名（规则：每个修复反馈条目都须由账本签名，docs/signing.md §9）", items[:i])
         if item.ledger_key != ledger_key:
             raise FeedItemRefused(item, "ledger_key",
                                   f"签名公钥 {item.ledger_key[:16]}… 不是账本公钥 {ledger_key[:16]}…"
@@ -86,12 +86,13 @@ def parse_feed_items(raw: Sequence[dict[str, Any]]) -> list[FeedItem]:
     for data in raw:
         extra = sorted(set(data) - set(FeedItem.model_fields))
         if extra:
-            raise FeedItemRefused(data, extra[0], "修复反馈条目只含修复记录的字段，不含当事人名称、地址、法定代表人等个人信息"
-                                                  f"（多出字段：{', '.join(extra)}）", out)
+            raise FeedItemRefused(data, extra[0], f"多出字段 {', '.join(extra)}（规则：修复反馈条目只含修复记录的字段，"
+                                                  "不含当事人名称、地址、法定代表人等个人信息）", out)
         try:
             out.append(FeedItem.model_validate(data))
         except ValueError as exc:
-            raise FeedItemRefused(data, "item", f"不是有效的修复反馈条目：{exc}", out) from exc
+            raise FeedItemRefused(data, "item", f"不是有效的修复反馈条目（规则：条目须符合 repair_record 模式）：{exc}",
+                                  out) from exc
     return out
 
 
