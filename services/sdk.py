@@ -46,8 +46,11 @@ class InboxPort(abc.ABC):
 
 
 class FeedPort(abc.ABC):
-    """The repair feed for credit platforms: repairs, revocations, withdrawals and expiries in
-    log order, resumed from where a consumer committed."""
+    """The repair feed's storage side (``LocalFeed``, ``KafkaFeed``): repairs, revocations,
+    withdrawals and expiries in log order, resumed from where a consumer committed. Its items
+    are not signed; what a credit platform is handed — signed by the ledger, marked
+    ``acknowledge`` — comes from ``tongxiu.services.platform_feed`` over it
+    (``GET /feed``, ``LocalPlatformFeed``)."""
 
     @abc.abstractmethod
     def poll(self, consumer: str, *, max_items: int = 100) -> list[FeedItem]: ...
