@@ -157,10 +157,11 @@ class PlatformFeedService:
                 409, f"条目 {first.event_id}（位置 {first.position}，{first.type}）已推送给 {department}，尚未确认接收："
                      "提交反馈位置即确认接收（一处修复、处处同步），须附该平台签署的 delivery_acknowledged"
                      f"（共 {len(missing)} 项未附）")
+        strays = [source for source in acked if source not in status]
+        if strays:
+            raise FeedCommitRefused(422, f"acknowledgements: 事项 {strays[0]} 没有推送给部门 {department}")
         done = Committed(item)
         for source, sub in acked.items():
-            if source not in status:
-                raise FeedCommitRefused(422, f"acknowledgements: 事项 {source} 没有推送给部门 {department}")
             if status[source] == "acknowledged":
                 done.already_acknowledged.append(source)
                 continue
