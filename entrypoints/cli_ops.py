@@ -54,7 +54,6 @@ def demo(
             clock,
             transport=LocalTransport(tongxiu),
             inbox=LocalInbox(tongxiu),
-            feed=tongxiu.feed,
             say=say,
         )
         render.credit(tongxiu.credit(result.enterprise))

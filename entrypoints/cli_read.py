@@ -345,7 +345,8 @@ def rejections(
 def inbox(subscriber: str = typer.Argument(..., help="a registered department or credit platform"),
           json_out: bool = JSON) -> None:
     """A subscriber's repair results not yet acknowledged (the HTTP inbox's list); acknowledge
-    them with `tongxiu ack`."""
+    them with `tongxiu ack` (a credit platform reading the repair feed acknowledges by
+    committing it: the same fact)."""
     tongxiu = open_ro()
     require_department(tongxiu, subscriber, "SUBSCRIBER")
     pending: list[dict[str, Any]] = tongxiu.inbox(subscriber)

@@ -238,7 +238,9 @@ def ack(
     """Acknowledge deliveries in a subscriber's inbox (records 修复结果接收确认, signed).
 
     The same path as the SDK's ``Consumer.acknowledge`` and an HTTP department's submission:
-    a signed ``delivery_acknowledged`` on the enterprise's stream. Exit 1 if any is rejected."""
+    a signed ``delivery_acknowledged`` on the enterprise's stream — the fact a credit platform's
+    feed commit records, under the same submission id, so a delivery is acknowledged once
+    whichever way. Exit 1 if any is rejected."""
     from tongxiu.infra.embedded import LocalInbox
     from tongxiu.services.receipt_store import ReceiptStore
     from tongxiu.services.sdk import Consumer, Producer

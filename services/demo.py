@@ -32,8 +32,10 @@ from tongxiu.events.signing import KeyPair
 from tongxiu.projections.fold import CHINA, china_day
 from tongxiu.services import scheduler
 from tongxiu.services.app import Tongxiu
+from tongxiu.services.platform_feed import LocalPlatformFeed
 from tongxiu.services.ports import ManualClock
-from tongxiu.services.sdk import Consumer, FeedPort, InboxPort, Producer, Transport
+from tongxiu.services.repair_feed import PlatformFeedPort, RepairFeed
+from tongxiu.services.sdk import Consumer, InboxPort, Producer, Transport
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=CHINA)
 
@@ -70,9 +72,10 @@ def run_demo(
     *,
     transport: Transport,
     inbox: InboxPort,
-    feed: FeedPort,
+    feed: PlatformFeedPort | None = None,
     say: Callable[[str], None] = print,
 ) -> DemoResult:
+    """The demo on ``app``; ``feed`` is the credit platform's repair feed (default: in process)."""
     result = DemoResult(enterprise=ENTERPRISE)
     code = ENTERPRISE
 
@@ -142,22 +145,24 @@ def run_demo(
                                            submission_id="grant-7", occurred_at=clock.now()))
     say(f"   granted at seq {granted.events[0].seq}; delivered to {len(app.ledger.enterprise(code).sync.deliveries)} subscribers")
 
-    say("⑦ 一处修复、处处同步: every subscriber reads its inbox and acknowledges; one is late.")
+    say("⑦ 一处修复、处处同步: every subscriber acknowledges — the departments from their inbox, the "
+        "credit platform by committing its feed; one is late.")
     at(START + timedelta(days=96, hours=3))
-    for dept in ("tax-deqing", "eco-huzhou", "creditchina"):
+    for dept in ("tax-deqing", "eco-huzhou"):
         consumer = Consumer(inbox, producers[dept])
         for delivery in consumer.inbox():
             consumer.acknowledge(delivery, occurred_at=clock.now())
+    repairs = RepairFeed(feed or LocalPlatformFeed(app, "creditchina"), "creditchina-feed", platform=platform)
+    items = repairs.poll()
+    for item in items:
+        repairs.commit(item, occurred_at=clock.now())  # applied: the commit acknowledges it
+    say(f"   credit platform feed: {[(i.type, i.decision_no) for i in items]}")
     at(START + timedelta(days=103))
     overdue = scheduler.tick(app)
     say(f"   scheduler: {', '.join(d.event.type for d in overdue) or 'nothing due'}")
     late = Consumer(inbox, producers["ema-deqing"])
     for delivery in late.inbox():
         late.acknowledge(delivery, occurred_at=clock.now())
-    items = feed.poll("creditchina-feed")
-    for item in items:
-        feed.commit("creditchina-feed", item)
-    say(f"   credit platform feed: {[(i.type, i.decision_no) for i in items]}")
     app.process()
     return result
 

@@ -48,6 +48,7 @@ from tongxiu.services.http_guard import FailedAttempts, Guard
 from tongxiu.services.http_logging import RequestLog, configure_json_logging
 from tongxiu.services.http_metrics import Metrics
 from tongxiu.services.http_models import TIMELINE_PAGE
+from tongxiu.services.platform_feed import PlatformFeedService
 
 __all__ = ["COOKIE", "MAX_BODY", "TIMELINE_PAGE", "Grant", "create_app", "load_tokens", "parse_tokens"]
 
@@ -84,7 +85,7 @@ def create_app(
     )
     api.state.tongxiu = app
     api.state.access = access
-    api.state.feed_state = http_feed.FeedState()
+    api.state.feed_state = PlatformFeedService(app)
     api.state.metrics = Metrics(app, lambda: {k: len(v) for k, v in api.state.feed_state.handed.items()})
     api.add_middleware(
         Guard,

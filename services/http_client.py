@@ -13,14 +13,23 @@ Any ``httpx.Client`` can be passed as ``client`` (e.g. FastAPI's ``TestClient``)
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
 
 from tongxiu.events.envelope import Receipt, Submission
-from tongxiu.services.sdk import FeedItem, FeedPort, InboxPort, Transport
+from tongxiu.events.tlog import Checkpoint
+from tongxiu.services.repair_feed import (
+    FeedCommitRefused,
+    FeedItemRefused,
+    PlatformFeedPort,
+    parse_feed_items,
+    verify_feed_items,
+)
+from tongxiu.services.sdk import FeedItem, InboxPort, Transport
+
+__all__ = ["FeedCommitRefused", "FeedItemRefused", "HttpError", "HttpFeed", "HttpInbox", "HttpTransport"]
 
 
 class HttpError(Exception):
@@ -98,19 +107,56 @@ class HttpInbox(_Http, InboxPort):
         return data
 
 
-class HttpFeed(_Http, FeedPort):
-    """The repair feed; ``consumer`` positions are kept by the service per token's department."""
+class HttpFeed(_Http, PlatformFeedPort):
+    """A credit platform's repair feed over HTTP; ``consumer`` positions are kept by the service
+    per token's department.
+
+    Every item is checked before it is returned: the ledger's signature with ``ledger_key``
+    (the ledger's public key, hex, as the operator publishes it; without one, the key in the
+    service's signed checkpoint ``GET /api/log/checkpoint`` is read once and kept, so a key
+    that changes later is refused), and no member beyond the repair record's. An item that
+    fails raises :class:`FeedItemRefused` naming it and the rule. ``verify=False`` turns
+    the check off. ``commit`` sends the acknowledgements a commit carries
+    (:class:`tongxiu.services.repair_feed.RepairFeed` signs them)."""
+
+    def __init__(
+        self,
+        base_url: str = "",
+        token: str | Mapping[str, str] | None = None,
+        *,
+        client: httpx.Client | None = None,
+        timeout: float = 30.0,
+        ledger_key: str | None = None,
+        verify: bool = True,
+    ) -> None:
+        super().__init__(base_url, token, client=client, timeout=timeout)
+        self._ledger_key = ledger_key
+        self.verifies = verify
+
+    def ledger_key(self) -> str:
+        if self._ledger_key is None:
+            cp = Checkpoint.model_validate(self._check(self.client.get("/api/log/checkpoint",
+                                                                        headers=self._headers()), 200))
+            if not cp.verify({cp.key}):
+                raise HttpError(502, "the service's checkpoint does not verify with its own key")
+            self._ledger_key = cp.key
+        return self._ledger_key
 
     def poll(self, consumer: str, *, max_items: int = 100) -> list[FeedItem]:
         response = self.client.get("/feed", params={"consumer": consumer, "limit": max_items}, headers=self._headers())
-        data = self._check(response, 200)
-        return [
-            FeedItem(**{**item, "recorded_at": datetime.fromisoformat(item["recorded_at"].replace("Z", "+00:00"))})
-            for item in data["items"]
-        ]
+        items = parse_feed_items(self._check(response, 200)["items"])
+        if self.verifies:
+            verify_feed_items(items, self.ledger_key())
+        return items
 
-    def commit(self, consumer: str, item: FeedItem) -> None:
-        response = self.client.post(
-            "/feed/commit", json={"consumer": consumer, "event_id": item.event_id}, headers=self._headers()
-        )
-        self._check(response, 200)
+    def commit(self, consumer: str, item: FeedItem, acknowledgements: Sequence[Submission] = ()) -> list[Receipt]:
+        body: dict[str, Any] = {"consumer": consumer, "event_id": item.event_id}
+        if acknowledgements:
+            body["acknowledgements"] = [a.model_dump(mode="json") for a in acknowledgements]
+        response = self.client.post("/feed/commit", json=body, headers=self._headers())
+        if response.status_code in (409, 422):
+            data = response.json()
+            detail = data.get("detail", response.text)
+            receipts = [Receipt.model_validate(r) for r in data.get("receipts", [])]
+            raise FeedCommitRefused(response.status_code, str(detail), receipts)
+        return [Receipt.model_validate(r) for r in self._check(response, 200)["receipts"]]

@@ -13,12 +13,14 @@ from fastapi import HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
 
 import tongxiu.services.audit as paging
+from tongxiu.events.envelope import Receipt
 from tongxiu.events.labels import CHINA
 from tongxiu.events.models import REGISTRY_STREAM, is_department_stream
 from tongxiu.projections.views import CreditView, Delivery, RectificationView, SupervisionCounters
 from tongxiu.projections.workdays import china_day
 from tongxiu.services.app import Tongxiu, period_error
 from tongxiu.services.audit import verify_streams
+from tongxiu.services.sdk import FeedItem
 
 _DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 DEPT_PATTERN = r"^[0-9A-Za-z_.\-]{1,64}$"
@@ -126,8 +128,25 @@ SupervisionOut = create_model(  # the counters, flat, plus the figures derived f
 
 
 class FeedOut(BaseModel):
-    items: list[dict[str, Any]]
+    items: list[FeedItem] = Field(description="each the repair topic's record signed by the ledger (docs/signing.md "
+                                              "§9), plus position and acknowledge")
     consumer: str
+
+
+class CommitOut(BaseModel):
+    consumer: str
+    position: int
+    event_id: str
+    receipts: list[Receipt] = Field(default_factory=list, description="the ledger's receipts of the "
+                                                                         "acknowledgements the commit carried")
+    already_acknowledged: list[str] = Field(default_factory=list, description="covered repairs whose delivery was "
+                                                                              "already acknowledged: not sent again")
+
+
+class CommitRefused(BaseModel):
+    detail: str | list[Any] = Field(description="why (a list: the body does not fit the request schema)")
+    receipts: list[Receipt] = Field(default_factory=list, description="the receipts of the acknowledgements sent, "
+                                                                      "the rejected among them")
 
 
 class CommitIn(BaseModel):
@@ -135,6 +154,11 @@ class CommitIn(BaseModel):
     consumer: str = Field(min_length=1, max_length=64, pattern=DEPT_PATTERN)
     position: int | None = Field(default=None, ge=0, le=2**62)
     event_id: str | None = Field(default=None, min_length=1, max_length=64)
+    acknowledgements: list[dict[str, Any]] = Field(
+        default_factory=list, max_length=1000,
+        description="the platform's signed delivery_acknowledged submissions (schema Submission, submission_id "
+                    "ack:<event_id>), one for each covered item marked acknowledge",
+    )
 
     @model_validator(mode="after")
     def _names_an_item(self) -> CommitIn:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import abc
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -46,20 +45,12 @@ class InboxPort(abc.ABC):
         """Every delivery to ``subscriber`` not yet acknowledged (delivered again until it is)."""
 
 
-@dataclass(frozen=True)
-class FeedItem:
-    position: int
-    stream: str
-    type: str
-    decision_no: str
-    event_id: str
-    department: str
-    recorded_at: datetime
-
-
 class FeedPort(abc.ABC):
-    """The repair feed for credit platforms: repairs, revocations, withdrawals and expiries in
-    log order, resumed from where a consumer committed."""
+    """The repair feed's storage side (``LocalFeed``, ``KafkaFeed``): repairs, revocations,
+    withdrawals and expiries in log order, resumed from where a consumer committed. Its items
+    are not signed; what a credit platform is handed — signed by the ledger, marked
+    ``acknowledge`` — comes from ``tongxiu.services.platform_feed`` over it
+    (``GET /feed``, ``LocalPlatformFeed``)."""
 
     @abc.abstractmethod
     def poll(self, consumer: str, *, max_items: int = 100) -> list[FeedItem]: ...
@@ -68,22 +59,10 @@ class FeedPort(abc.ABC):
     def commit(self, consumer: str, item: FeedItem) -> None: ...
 
 
-def feed_item(env: Envelope, position: int) -> FeedItem:
-    """A feed entry carries no personal data: no party name, address or representative."""
-    return FeedItem(
-        position=position,
-        stream=env.stream,
-        type=env.type,
-        decision_no=str(getattr(env.event, "decision_no", "")),
-        event_id=env.event_id,
-        department=env.department,
-        recorded_at=env.recorded_at,
-    )
-
-
 class RepairRecord(BaseModel):
-    """A record of the public repair topic (``{prefix}.repairs``): the HTTP feed's fields — no
-    party name, address or representative — plus the fact's time, place and hash."""
+    """A record of the public repair topic (``{prefix}.repairs``), and every item of the HTTP
+    repair feed (``GET /feed``, with ``position`` and ``acknowledge`` beside it): no party
+    name, address or representative; the fact's time, place and hash; signed by the ledger."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     stream: str = Field(description="the enterprise's unified social credit code")
@@ -112,8 +91,8 @@ class RepairRecord(BaseModel):
 
 
 def repair_record(env: Envelope, key: KeyPair | None = None) -> RepairRecord:
-    """The public copy of a repair fact (same stripping as :func:`feed_item`), signed by the
-    ledger's ``key`` when given."""
+    """The public copy of a repair fact — no party name, address or representative — signed
+    by the ledger's ``key`` when given (the repair topic's record and the feed item's)."""
     record = RepairRecord(
         stream=env.stream, type=env.type, decision_no=str(getattr(env.event, "decision_no", "")),
         event_id=env.event_id, department=env.department, occurred_at=env.occurred_at,
@@ -122,6 +101,37 @@ def repair_record(env: Envelope, key: KeyPair | None = None) -> RepairRecord:
     if key is None:
         return record
     return record.model_copy(update={"ledger_signature": key.sign(record.signed_bytes())})
+
+
+class FeedItem(RepairRecord):
+    """An item of the repair feed (``GET /feed``, :class:`FeedPort`): the record of the public
+    repair topic, member for member and signed the same way, plus where the feed handed it.
+
+    ``position`` and ``acknowledge`` are the feed's, not the fact's: they are not signed.
+    Without them the item is the repair topic's record (:meth:`record`), and verifies with
+    the ledger's key exactly as a Kafka record does (docs/signing.md §9)."""
+
+    position: int = Field(ge=0, description="where the feed handed the item (embedded: the log position; "
+                                            "distributed: the offset in its partition)")
+    acknowledge: bool = Field(
+        default=False,
+        description="true when the repair was delivered to the reading platform's department (一处修复、处处同步) "
+        "and it has not acknowledged it yet: the commit that covers this item must carry the "
+        "platform's signed delivery_acknowledged (docs/http.md, repair feed)",
+    )
+
+    def record(self) -> RepairRecord:
+        """The repair topic's record this item carries."""
+        return RepairRecord.model_validate(self.model_dump(exclude={"position", "acknowledge"}))
+
+    def signed_bytes(self) -> bytes:
+        return self.record().signed_bytes()
+
+
+def feed_item(env: Envelope, position: int, key: KeyPair | None = None) -> FeedItem:
+    """The feed's item for ``env``: its public repair record (no party name, address or
+    representative), signed by the ledger's ``key`` when given, at ``position``."""
+    return FeedItem(position=position, **repair_record(env, key).model_dump())
 
 
 def is_feed_event(env: Envelope) -> bool:
@@ -170,7 +180,22 @@ class Producer:
         legacy_code: bool = False,
     ) -> Receipt:
         """Sign and send; several events are recorded all or none."""
-        submission = sign_submission(
+        submission = self.sign(enterprise, events, submission_id=submission_id, occurred_at=occurred_at,
+                               legacy_code=legacy_code)
+        return self.keep(self.transport.send(submission))
+
+    def sign(
+        self,
+        enterprise: str,
+        events: Sequence[Event],
+        *,
+        submission_id: str | None = None,
+        occurred_at: datetime | None = None,
+        legacy_code: bool = False,
+    ) -> Submission:
+        """The signed submission :meth:`publish` would send (for a caller that sends it another
+        way, e.g. with a feed commit)."""
+        return sign_submission(
             self.key,
             department=self.department,
             stream=enterprise,
@@ -179,7 +204,9 @@ class Producer:
             events=events,
             legacy_code=legacy_code,
         )
-        receipt = self.transport.send(submission)
+
+    def keep(self, receipt: Receipt) -> Receipt:
+        """Keep ``receipt`` in the receipt store (if any); returns it."""
         if self.store is not None:
             self.store.add(receipt)
         return receipt
@@ -224,7 +251,13 @@ class Consumer:
         return self.producer.publish(
             delivery["stream"],
             [DeliveryAcknowledged(source_event_id=delivery["source_event_id"], note=note)],
-            submission_id=f"ack:{delivery['source_event_id']}",
+            submission_id=ack_submission_id(delivery["source_event_id"]),
             occurred_at=occurred_at,
         )
+
+
+def ack_submission_id(source_event_id: str) -> str:
+    """The one submission id of a subscriber's acknowledgement of a delivery, whichever path
+    sends it (the inbox's ``Consumer.acknowledge`` / ``tongxiu ack``, or a feed commit)."""
+    return f"ack:{source_event_id}"
 

@@ -100,8 +100,10 @@ def topic_specs() -> list[TopicSpec]:
             "after a worker restart a record may be published again: drop a record whose event_id was seen",
             "for good (retention.ms=-1): a platform offline for any time resumes from its committed offset "
             "and loses nothing",
-            "The public repair feed for credit platforms: repairs, revocations, withdrawals and expiries, "
-            "with the same fields as the HTTP feed (no party name, address or representative).",
+            "The public repair feed for credit platforms: repairs, revocations, withdrawals and expiries "
+            "(no party name, address or representative), each record signed by the ledger. Each item of the "
+            "HTTP feed (GET /feed) is the same record, the same bytes and signature, with the feed's `position` "
+            "and `acknowledge` beside it: a platform verifies both the same way (docs/signing.md §9).",
         ),
     ]
 

@@ -37,5 +37,5 @@ def app(tmp_path: Path, clock: ManualClock) -> Iterator[Tongxiu]:
 @pytest.fixture
 def demo_app(app: Tongxiu, clock: ManualClock) -> Tongxiu:
     """The embedded ledger after the whole demo scenario ran."""
-    run_demo(app, clock, transport=LocalTransport(app), inbox=LocalInbox(app), feed=app.feed, say=lambda s: None)
+    run_demo(app, clock, transport=LocalTransport(app), inbox=LocalInbox(app), say=lambda s: None)
     return app

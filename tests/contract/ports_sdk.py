@@ -7,7 +7,9 @@
 * :class:`InboxPortContract` — the subscriber inbox (``LocalInbox`` / ``ProjectionInbox``). A
   backend overrides ``make_inbox_world()``, returning an :class:`InboxWorld`: producers for the
   demo departments (registered and subscribed to Zhejiang) whose submissions reach the ledger
-  and then the projections, and the inbox port reading those projections.
+  and then the projections, the inbox port reading those projections, and the app whose feed
+  a credit platform reads — where committing the feed is the platform's acknowledgement
+  (``LocalPlatformFeed``, the service behind ``GET /feed``).
 
 As in ``base.py``, the ``*Contract`` classes are not collected; a backend subclasses them as
 ``Test<Backend><Port>`` and overrides only the factory. Each test uses its own enterprise
@@ -19,10 +21,12 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+import pytest
 
 from tests.contract.base import uid
 from tests.support import T0, advice, decision
@@ -41,9 +45,20 @@ from tongxiu.events.models import (
     RepairRevoked,
     SubscriptionAdded,
 )
+from tongxiu.services.app import Tongxiu
 from tongxiu.services.demo import make_uscc
+from tongxiu.services.platform_feed import LocalPlatformFeed
 from tongxiu.services.ports import ManualClock
-from tongxiu.services.sdk import Consumer, FeedItem, FeedPort, InboxPort, Producer, is_feed_event
+from tongxiu.services.repair_feed import FeedCommitRefused, RepairFeed
+from tongxiu.services.sdk import (
+    Consumer,
+    FeedItem,
+    FeedPort,
+    InboxPort,
+    Producer,
+    RepairRecord,
+    is_feed_event,
+)
 
 Publish = Callable[[list[Envelope]], None]
 
@@ -52,7 +67,9 @@ PERSONAL = {
     "address": "德清县武康街道某路1号",
     "legal_representative": "张三",
 }
-FEED_ITEM_FIELDS = {"position", "stream", "type", "decision_no", "event_id", "department", "recorded_at"}
+FEED_ITEM_FIELDS = {"position", "acknowledge", "stream", "type", "decision_no", "event_id", "department",
+                    "occurred_at", "recorded_at", "seq", "hash", "ledger_key", "ledger_signature"}
+"""The repair topic's record (docs/signing.md §9) plus the feed's ``position`` and ``acknowledge``."""
 
 
 def enterprise_code(prefix: str = "MC") -> str:
@@ -181,6 +198,7 @@ class FeedPortContract:
             assert (item.stream, item.type, item.department) == (env.stream, env.type, env.department)
             assert item.decision_no == env.event.decision_no  # type: ignore[union-attr]
             assert item.recorded_at == env.recorded_at
+            assert (item.occurred_at, item.seq, item.hash) == (env.occurred_at, env.seq, env.hash)
         close(feed)
 
     def test_items_carry_no_personal_data(self) -> None:
@@ -196,9 +214,10 @@ class FeedPortContract:
         )
         items = [i for i in drain(feed, uid("pii")) if i.stream == s]
         assert [i.type for i in items] == ["repair_granted", "repair_revoked"]
-        assert {f.name for f in fields(FeedItem)} == FEED_ITEM_FIELDS
+        assert set(FeedItem.model_fields) == FEED_ITEM_FIELDS
+        assert set(RepairRecord.model_fields) == FEED_ITEM_FIELDS - {"position", "acknowledge"}
         for item in items:
-            data = asdict(item)
+            data = item.model_dump()
             assert set(data) == FEED_ITEM_FIELDS
             assert not set(PERSONAL) & set(data)
             assert not set(PERSONAL.values()) & {str(v) for v in data.values()}
@@ -306,6 +325,8 @@ class InboxWorld:
     inbox: InboxPort
     producers: dict[str, Producer]
     clock: ManualClock
+    app: Tongxiu
+    """The app (its ``feed`` reads what the ledger recorded: the log, or the events topic)."""
 
 
 DECIDER = "samr-deqing"
@@ -420,3 +441,84 @@ class InboxPortContract:
         assert len(self.mine(w, "tax-deqing", t)) == 1
         assert self.mine(w, "eco-huzhou", t) == []
         assert self.mine(w, "eco-huzhou", s) == before["eco-huzhou"]
+
+    # ------------------------------------------------ the credit platform: one acknowledgement
+
+    def platform_items(self, repairs: RepairFeed, stream: str, n: int) -> list[FeedItem]:
+        items: list[FeedItem] = []
+        for _ in range(20):  # the distributed feed reads the events topic: it may trail a moment
+            items = [i for i in repairs.poll(max_items=1000) if i.stream == stream]
+            if len(items) >= n:
+                return items
+        raise AssertionError(f"the feed handed {len(items)} of {n} items of {stream}")
+
+    def acks_by(self, w: InboxWorld, stream: str, department: str) -> list[str]:
+        return [s.envelope.event.source_event_id for s in w.app.log.read_stream(stream)  # type: ignore[union-attr]
+                if s.envelope.type == "delivery_acknowledged" and s.envelope.department == department]
+
+    def test_a_platform_acknowledges_by_committing_its_feed(self) -> None:
+        w = self.make_inbox_world()
+        s = enterprise_code("MP")
+        self.grant(w, s, ["D1", "D2"])
+        before = w.app.supervision("creditchina").syncs_acknowledged
+        owed = {d["source_event_id"] for d in self.mine(w, "creditchina", s)}
+        assert len(owed) == 2
+        consumer = uid("crm")
+        port = LocalPlatformFeed(w.app, "creditchina")
+        silent = RepairFeed(port, consumer)  # no producer: it cannot sign the acknowledgements
+        items = self.platform_items(silent, s, 2)
+        assert {i.event_id for i in items} == owed and all(i.acknowledge for i in items)
+        assert all(i.verify(w.app.ledger.key.public_key) for i in items)  # signed by the ledger
+        with pytest.raises(FeedCommitRefused) as refused:
+            silent.commit(items[-1])
+        assert refused.value.status == 409
+        with pytest.raises(FeedCommitRefused) as refused:  # the bare port: no acknowledgement, no commit
+            port.commit(consumer, items[-1])
+        assert refused.value.status == 409 and items[0].event_id in refused.value.detail
+        assert "一处修复、处处同步" in refused.value.detail
+        assert {d["source_event_id"] for d in self.mine(w, "creditchina", s)} == owed  # nothing moved
+        assert self.acks_by(w, s, "creditchina") == []
+
+        repairs = RepairFeed(port, consumer, platform=w.producers["creditchina"])
+        again = self.platform_items(repairs, s, 2)
+        assert [i.event_id for i in again] == [i.event_id for i in items]  # not committed: handed again
+        receipts = repairs.commit(again[-1], occurred_at=w.clock.now())  # one action covers both
+        assert [r.accepted for r in receipts] == [True, True]
+        assert sorted(self.acks_by(w, s, "creditchina")) == sorted(owed)  # one fact per repair
+        w.app.process()
+        assert self.mine(w, "creditchina", s) == []  # the inbox sees the same fact
+        assert [i for i in repairs.poll(max_items=1000) if i.stream == s] == []
+        assert w.app.supervision("creditchina").syncs_acknowledged == before + 2
+        # the inbox path cannot record it a second time: the same acknowledgement (same
+        # submission id, same body) gets the first receipt; another body is refused
+        inbox_path = Consumer(w.inbox, w.producers["creditchina"])
+        w.clock.set(w.clock.now() + timedelta(hours=1))
+        delivery = {"stream": s, "source_event_id": items[0].event_id}
+        same = inbox_path.acknowledge(delivery, occurred_at=w.clock.now())
+        first = next(r for r in receipts if r.submission_id == same.submission_id)
+        assert same.duplicate and same.events == first.events
+        other = inbox_path.acknowledge(delivery, occurred_at=w.clock.now(), note="再次确认")
+        assert not other.accepted and other.codes == ["submission_id_conflict"], other
+        w.app.process()
+        assert w.app.supervision("creditchina").syncs_acknowledged == before + 2
+        assert sorted(self.acks_by(w, s, "creditchina")) == sorted(owed)
+
+    def test_an_inbox_acknowledgement_then_the_feed_commit_is_one_fact(self) -> None:
+        w = self.make_inbox_world()
+        s = enterprise_code("MQ")
+        self.grant(w, s, ["D1"])
+        before = w.app.supervision("creditchina").syncs_acknowledged
+        (delivery,) = self.mine(w, "creditchina", s)
+        self.ack(w, "creditchina", delivery)  # `tongxiu ack` / Consumer.acknowledge first
+        w.app.process()
+        assert w.app.supervision("creditchina").syncs_acknowledged == before + 1
+        repairs = RepairFeed(LocalPlatformFeed(w.app, "creditchina"), uid("crm"), platform=w.producers["creditchina"])
+        (item,) = self.platform_items(repairs, s, 1)
+        assert item.event_id == delivery["source_event_id"] and not item.acknowledge
+        assert repairs.commit(item, occurred_at=w.clock.now()) == []  # nothing more to record
+        w.app.process()
+        assert self.acks_by(w, s, "creditchina") == [item.event_id]
+        assert w.app.supervision("creditchina").syncs_acknowledged == before + 1
+        assert [i for i in repairs.poll(max_items=1000) if i.stream == s] == []
+        # a department's inbox is untouched by the platform's feed
+        assert len(self.mine(w, "tax-deqing", s)) == 1

@@ -6,7 +6,9 @@
   storage, WorkerProjection) on this class's own keyspace; only the Kafka hop to the worker
   is replaced by an in-process worker: the worker's :class:`SubmissionHandler` (ledger on
   Cassandra) decides each submission and the envelopes it publishes go straight through the
-  worker's :class:`Projector` (the one projector) into the Cassandra projection store. (The real Faust worker
+  worker's :class:`Projector` (the one projector) into the Cassandra projection store, and to
+  the events topic (a fresh prefix per test), which the app's ``KafkaFeed`` reads for the
+  credit platform. (The real Faust worker
   subprocess is covered by ``tests/integration/test_distributed_pipeline.py``.)
 """
 
@@ -79,15 +81,22 @@ class InProcessWorker:
     (Projector) what the ledger agent would publish on the events topic."""
 
     def __init__(self, settings: Settings, session: Any, clock: ManualClock, key: KeyPair) -> None:
+        from kafka import KafkaProducer
+
         self.storage = Storage(settings, session)
         rules = load_rules(settings)
         self.handler = SubmissionHandler(Ledger(self.storage.log, self.storage.rejections, clock, rules, key))
         self.projector = Projector(self.storage.projections, self.storage.log, rules)
+        self.events = topic_names(settings).events  # what the ledger agent publishes, for the feed
+        self.producer = KafkaProducer(acks="all", **client_config(settings))
         self._project(self.handler.bootstrap_events())
 
     def _project(self, published: list[tuple[str, str]]) -> None:
         if published:
             self.projector.apply([Envelope.from_json(raw) for _, raw in published])
+            for stream, raw in published:
+                self.producer.send(self.events, key=stream.encode(), value=raw.encode())
+            self.producer.flush()
 
     def send(self, submission: Submission) -> Receipt:
         receipt, published = self.handler.handle(submission.model_dump_json())
@@ -95,6 +104,7 @@ class InProcessWorker:
         return receipt
 
     def close(self) -> None:
+        self.producer.close()
         self.storage.close()
 
 
@@ -105,12 +115,14 @@ class TestProjectionInbox(InboxPortContract):
             _KEYSPACE["inbox"] = fresh_keyspace("tx_sdkinbox")
         self.session = cassandra_session
         self.settings = _KEYSPACE["inbox"].model_copy(
-            update={"topic_prefix": f"test-sdkinbox-{uuid.uuid4().hex[:8]}"}
+            update={"topic_prefix": f"test-sdkinbox-{uuid.uuid4().hex[:8]}", "partitions": 2}
         )
+        migrate_topics(self.settings)  # the platform's feed (KafkaFeed) reads the events topic
         self.apps: list[Tongxiu] = []
         yield
         for app in self.apps:
             app.close()
+        drop_topics(self.settings)
 
     def make_inbox_world(self) -> InboxWorld:
         clock = ManualClock(T0)
@@ -119,4 +131,4 @@ class TestProjectionInbox(InboxPortContract):
         app = open_distributed(self.settings, clock=clock, key=key, session=self.session, transport=worker)  # type: ignore[arg-type]
         self.apps.append(app)
         producers = register_departments(app, LocalTransport(app), clock)
-        return InboxWorld(inbox=ProjectionInbox(app), producers=producers, clock=clock)
+        return InboxWorld(inbox=ProjectionInbox(app), producers=producers, clock=clock, app=app)

@@ -61,4 +61,4 @@ class TestLocalInbox(EmbeddedFactory, InboxPortContract):
         clock = ManualClock(T0)
         app = self.app(clock)
         producers = register_departments(app, LocalTransport(app), clock)
-        return InboxWorld(inbox=LocalInbox(app), producers=producers, clock=clock)
+        return InboxWorld(inbox=LocalInbox(app), producers=producers, clock=clock, app=app)

@@ -20,7 +20,8 @@ from tongxiu.services.demo import DEPARTMENTS, ENTERPRISE, START, demo_key, run_
 from tongxiu.services.http import create_app, load_tokens, parse_tokens
 from tongxiu.services.http_client import HttpError, HttpFeed, HttpInbox, HttpTransport
 from tongxiu.services.ports import ManualClock
-from tongxiu.services.sdk import Producer
+from tongxiu.services.sdk import FeedItem, Producer, RepairRecord
+from tongxiu.streams.topics import event_records, topic_names
 
 AUDITOR = "auditor-token-0000000000"
 PLATFORM = "platform-token-000000000"
@@ -319,11 +320,21 @@ def test_feed_has_no_personal_data_and_resumes(demo_app: Tongxiu) -> None:
     text = json.dumps(data, ensure_ascii=False)
     for personal in ("德清县某某化工有限公司", "张某", "武康街道", "party_name", "legal_representative"):
         assert personal not in text
+    # the item is the repair topic's record of the grant, byte for byte, signed by the ledger
+    # (the demo's platform already acknowledged the grant with its own feed's commit)
+    parsed = FeedItem.model_validate(item)
+    assert parsed.acknowledge is False
+    (kafka,) = [r for r in event_records(topic_names(Settings()), ENTERPRISE, grant.to_json(), demo_app.ledger.key)
+                if r.topic.endswith(".repairs")]
+    assert parsed.record().model_dump_json().encode() == kafka.value
+    assert RepairRecord.model_validate_json(kafka.value).verify(demo_app.ledger.key.public_key)
+    assert parsed.verify(demo_app.ledger.key.public_key) and item["ledger_key"] == demo_app.ledger.key.public_key
     # not committed: delivered again; committed: not again, for this consumer only
     assert platform.get("/feed", params={"consumer": "crm"}).json()["items"] == [item]
     r = platform.post("/feed/commit", json={"consumer": "crm", "event_id": item["event_id"]})
     assert r.status_code == 200
-    assert r.json() == {"consumer": "crm", "position": item["position"], "event_id": item["event_id"]}
+    assert r.json() == {"consumer": "crm", "position": item["position"], "event_id": item["event_id"],
+                        "receipts": [], "already_acknowledged": []}
     assert platform.get("/feed", params={"consumer": "crm"}).json()["items"] == []
     assert platform.get("/feed", params={"consumer": "other"}).json()["items"] == [item]
     # an item this consumer was not handed (or already committed) is refused, not guessed at
@@ -357,7 +368,7 @@ def test_whole_demo_over_http_matches_the_embedded_run(app: Tongxiu, clock: Manu
     local = open_embedded(Settings(data_dir=tmp_path / "local"), clock=other_clock)
     try:
         run_demo(local, other_clock, transport=LocalTransport(local), inbox=LocalInbox(local),
-                 feed=local.feed, say=lambda s: None)
+                 say=lambda s: None)
         # the same views and the same events; only the ledger's own signatures (and so the
         # hashes) differ, because each ledger folder has its own ledger key
         assert app.enterprise_state(ENTERPRISE).model_dump(exclude={"last_hash"}) == local.enterprise_state(

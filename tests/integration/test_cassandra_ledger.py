@@ -99,8 +99,7 @@ def open_cassandra(session: Any, settings: Settings, clock: ManualClock, key: Ke
 
 
 def demo(app: Tongxiu, clock: ManualClock) -> Any:
-    return run_demo(app, clock, transport=LocalTransport(app), inbox=LocalInbox(app), feed=app.feed,
-                    say=lambda s: None)
+    return run_demo(app, clock, transport=LocalTransport(app), inbox=LocalInbox(app), say=lambda s: None)
 
 
 def test_demo_on_cassandra_matches_embedded(

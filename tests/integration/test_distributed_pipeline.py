@@ -113,19 +113,15 @@ def test_demo_on_distributed_equals_embedded(
         workers.append(worker)
         worker.start()
     app = open_distributed(settings, clock=clock, key=key, session=cassandra_session)
-    feed = KafkaFeed(settings)
     try:
         wait_for(lambda: app.log.last_seq(REGISTRY_STREAM) >= 1, 60, "the worker's bootstrap", workers[0])
-        dist = run_demo(app, clock, transport=app.transport, inbox=ProjectionInbox(app), feed=feed,
-                        say=lambda s: None)
+        dist = run_demo(app, clock, transport=app.transport, inbox=ProjectionInbox(app), say=lambda s: None)
         app.process()
 
         eclock = ManualClock(START)
         emb = open_embedded(Settings(data_dir=tmp_path / "embedded"), clock=eclock, key=key)
         try:
-            efeed = emb.feed
-            ref = run_demo(emb, eclock, transport=LocalTransport(emb), inbox=LocalInbox(emb), feed=efeed,
-                           say=lambda s: None)
+            ref = run_demo(emb, eclock, transport=LocalTransport(emb), inbox=LocalInbox(emb), say=lambda s: None)
 
             dc, ec = chains(app), chains(emb)
             for stream in ec:
@@ -152,8 +148,8 @@ def test_demo_on_distributed_equals_embedded(
                 "not_authorized", "repair_too_early", "signature_of_other_department"]
             assert app.stats()["projection_position"] == app.stats()["events"] == emb.stats()["events"]
             assert verify_streams(app.log).ok
-            # the feed saw the grant once, and resumes past it
-            assert feed.poll("creditchina-feed") == []
+            # the platform's feed (the app's KafkaFeed) saw the grant once, and resumes past it
+            assert app.feed.poll("creditchina-feed") == []
             if engine == "faust":
                 _cli_reads_match(settings, emb)
                 _cli_log_commands(settings, list(dist.receipts.values()), tmp_path)
@@ -164,7 +160,6 @@ def test_demo_on_distributed_equals_embedded(
             print(f"----- worker log ({w.log_path.name}) -----\n{w.tail()}")
         raise
     finally:
-        feed.close()
         app.close()
 
 

@@ -8,6 +8,7 @@ POST signed submissions, an auditor reads the views, a credit platform reads the
 
 from __future__ import annotations
 
+import json
 import signal
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,7 +31,7 @@ from tongxiu.events.models import (
 )
 from tongxiu.events.signing import KeyPair
 from tongxiu.infra.distributed import KafkaFeed, open_distributed
-from tongxiu.infra.kafka_topics import drop_topics, migrate_topics
+from tongxiu.infra.kafka_topics import client_config, drop_topics, migrate_topics, topic_names
 from tongxiu.services import scheduler
 from tongxiu.services.app import Tongxiu
 from tongxiu.services.config import Settings
@@ -44,7 +45,8 @@ from tongxiu.services.demo import (
 )
 from tongxiu.services.http import create_app
 from tongxiu.services.http_client import HttpFeed, HttpTransport
-from tongxiu.services.sdk import Producer
+from tongxiu.services.repair_feed import RepairFeed
+from tongxiu.services.sdk import FeedItem, Producer
 
 pytestmark = pytest.mark.integration
 
@@ -78,6 +80,18 @@ def settings(fresh_keyspace: Callable[..., Settings], tmp_path: Path) -> Iterato
     migrate_topics(s)
     yield s
     drop_topics(s, [f"{s.topic_prefix}-faust-__assignor-__leader"])
+
+
+def repair_topic(settings: Settings) -> list[bytes]:
+    """Every record value of the public repairs topic, as a platform on Kafka reads it."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(topic_names(settings).repairs, auto_offset_reset="earliest", enable_auto_commit=False,
+                             consumer_timeout_ms=5000, **client_config(settings))
+    try:
+        return [rec.value for rec in consumer]
+    finally:
+        consumer.close()
 
 
 def test_serve_on_the_distributed_backend(settings: Settings, cassandra_session: Any, tmp_path: Path) -> None:
@@ -260,15 +274,37 @@ def test_serve_on_the_distributed_backend(settings: Settings, cassandra_session:
         assert [i["event_id"] for i in platform.get("/feed", params={"consumer": "crm"}).json()["items"]] == [
             grant_id
         ]
+        # the item is the repairs topic's record the worker published, byte for byte, signed
+        assert item["acknowledge"] is True  # delivered to creditchina, not yet acknowledged
+        (record,) = [r for r in repair_topic(settings) if json.loads(r)["event_id"] == grant_id]
+        assert FeedItem.model_validate(item).record().model_dump_json().encode() == record
+        assert FeedItem.model_validate(item).verify(key.public_key)
+        # committing is the acknowledgement: without the platform's signed one, nothing moves
         r = platform.post("/feed/commit", json={"consumer": "crm", "event_id": grant_id})
-        assert r.status_code == 200, r.text
+        assert r.status_code == 409 and "一处修复、处处同步" in r.json()["detail"], r.text
+        assert [d["source_event_id"] for d in app.inbox("creditchina")] == [grant_id]
+        # the SDK: poll (verified with the ledger's key), apply, commit = one signed acknowledgement
+        repairs = RepairFeed(HttpFeed(client=platform, token=PLATFORM, ledger_key=key.public_key), "crm",
+                             platform=platform_dept)
+        (polled,) = repairs.poll()
+        assert polled.event_id == grant_id and polled.acknowledge
+        (ack,) = repairs.commit(polled, occurred_at=at(timedelta(days=96, hours=3)))
+        assert ack.accepted and [e.type for e in ack.events] == ["delivery_acknowledged"], ack.reasons
         assert platform.get("/feed", params={"consumer": "crm"}).json()["items"] == []
-        # the SDK over HTTP, another consumer: commit by position, resume
-        feed = HttpFeed(client=platform, token=PLATFORM)
+        app.process()
+        assert app.inbox("creditchina") == []  # the inbox path sees the one fact
+        assert app.supervision("creditchina").syncs_acknowledged == 1
+        acks = [e for e in auditor.get(f"/api/enterprises/{ENTERPRISE}/history").json()["events"]
+                if e["event"]["type"] == "delivery_acknowledged"]
+        assert [(e["department"], e["event"]["source_event_id"]) for e in acks] == [("creditchina", grant_id)]
+        # another consumer of the platform: nothing owed any more, a plain commit resumes
+        feed = HttpFeed(client=platform, token=PLATFORM, ledger_key=key.public_key)
         (polled,) = feed.poll("sdk")
-        assert polled.event_id == grant_id
-        feed.commit("sdk", polled)
+        assert polled.event_id == grant_id and not polled.acknowledge
+        assert feed.commit("sdk", polled) == []
         assert feed.poll("sdk") == []
+        app.process()
+        assert app.supervision("creditchina").syncs_acknowledged == 1  # counted once
         # the committed positions live in Kafka: a new service (a restarted `serve`) resumes there
         assert app.feed is not None
         app.feed.close()
@@ -288,7 +324,7 @@ def test_serve_on_the_distributed_backend(settings: Settings, cassandra_session:
         reads = TestClient(create_app(app, TOKENS), headers={"Authorization": f"Bearer {AUDITOR}"}).get(
             "/api/access-log", params={"enterprise": ENTERPRISE, "limit": 1000}).json()
         whats = [r["what"] for r in reads["reads"]]
-        assert whats.count("credit") == 3 and whats.count("history") == 2 and whats.count("sync") == 1
+        assert whats.count("credit") == 3 and whats.count("history") == 3 and whats.count("sync") == 1
         assert whats.count("rectification") == 2 and {r["role"] for r in reads["reads"]} == {"auditor"}
     except BaseException:
         print(worker.tail())

@@ -15,7 +15,7 @@ import pytest
 from tongxiu.events.envelope import Envelope
 from tongxiu.events.models import REGISTRY_STREAM
 from tongxiu.infra.bootstrap import open_embedded
-from tongxiu.infra.embedded import LocalFeed, LocalInbox, LocalTransport
+from tongxiu.infra.embedded import LocalInbox, LocalTransport
 from tongxiu.infra.sqlite import Database, SqliteProjectionStore
 from tongxiu.projections.documents import split
 from tongxiu.projections.keys import PROJECTION, SEEN, enterprise_key, supervision_key
@@ -31,8 +31,7 @@ from tongxiu.streams.projector import OLD_SEEN, Projector
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tongxiu]:
     clock = ManualClock(START)
     app = open_embedded(Settings(data_dir=tmp_path_factory.mktemp("demo")), clock=clock)
-    run_demo(app, clock, transport=LocalTransport(app), inbox=LocalInbox(app), feed=LocalFeed(app.log, app.offsets),
-             say=lambda _: None)
+    run_demo(app, clock, transport=LocalTransport(app), inbox=LocalInbox(app), say=lambda _: None)
     app.process()
     yield app
     app.close()
