@@ -1,9 +1,11 @@
 """The one projector: folds envelopes into the read models, on both backends.
 
 It is fed through a port and does not know by which: the embedded backend feeds it in
-process from the log's global order (:class:`tongxiu.streams.processor.InProcessProjection`,
-reading back what the ledger appended), the distributed backend's Faust agent feeds it the
-events topic (``tongxiu.streams.faust_app``), and a rebuild feeds it the whole log.
+process what the ledger has just appended and folded, inside the submission's transaction
+(:class:`tongxiu.streams.processor.InProcessProjection`; ``apply(..., folded=...)`` reuses the
+ledger's fold when the ledger holds this projector's own state object), or the log's global
+order when it is behind; the distributed backend's Faust agent feeds it the events topic
+(``tongxiu.streams.faust_app``), and a rebuild feeds it the whole log.
 
 Idempotence, one rule on both backends: **each stream's seq**.
 
