@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -51,6 +53,20 @@ def events_digest(events: Sequence[Event]) -> str:
     return hashlib.sha256(canonical([event_json(e) for e in events])).hexdigest()
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """A parsed submission's events in their JSON form, each dumped once, and the digest over
+    them: what the signatures, the digest and the recorded envelopes are all built from."""
+
+    events: list[dict[str, Any]]
+    digest: str
+
+
+def encode_submission(events: Sequence[Event]) -> Encoded:
+    jsons = [event_json(e) for e in events]
+    return Encoded(jsons, hashlib.sha256(canonical(jsons)).hexdigest())
+
+
 def signing_bytes(
     *,
     stream: str,
@@ -62,9 +78,11 @@ def signing_bytes(
     event: Event,
     submission_digest: str | None = None,
     submission_size: int | None = None,
+    encoded_event: dict[str, Any] | None = None,
 ) -> bytes:
     """What a department signs for one event of a submission: format 2 when the digest and
-    size of the whole submission are given, format 1 (stored history only) otherwise."""
+    size of the whole submission are given, format 1 (stored history only) otherwise.
+    ``encoded_event``: ``event_json(event)`` when the caller already has it."""
     signed: dict[str, Any] = {
         "stream": stream,
         "department": department,
@@ -72,7 +90,7 @@ def signing_bytes(
         "occurred_at": _iso(occurred_at),
         "index": index,
         "legacy_code": legacy_code,
-        "event": event_json(event),
+        "event": event_json(event) if encoded_event is None else encoded_event,
     }
     if submission_digest is not None or submission_size is not None:
         signed.update(signature_format=2, submission_digest=submission_digest, submission_size=submission_size)
@@ -136,7 +154,11 @@ class Submission(BaseModel):
         """SHA-256 of the canonical list of this submission's events."""
         return events_digest([s.event for s in self.events])
 
-    def signed_bytes(self, index: int, digest: str | None = None) -> bytes:
+    def encoded(self) -> Encoded:
+        """The events' JSON form (each dumped once) and the digest over them."""
+        return encode_submission([s.event for s in self.events])
+
+    def signed_bytes(self, index: int, digest: str | None = None, encoded: Encoded | None = None) -> bytes:
         """What the department signed for ``events[index]`` (format 2: the whole submission)."""
         return signing_bytes(
             stream=self.stream,
@@ -146,8 +168,9 @@ class Submission(BaseModel):
             index=index,
             legacy_code=self.legacy_code,
             event=self.events[index].event,
-            submission_digest=digest or self.digest(),
+            submission_digest=(encoded.digest if encoded else None) or digest or self.digest(),
             submission_size=len(self.events),
+            encoded_event=None if encoded is None else encoded.events[index],
         )
 
 
@@ -209,7 +232,70 @@ class Envelope(BaseModel):
         return self.model_copy(update={"hash": self.compute_hash()})
 
     def to_json(self) -> str:
+        """The stored text: for an envelope :meth:`recorded` made, the canonical bytes its hash
+        was computed over with the hash added (encoded once); otherwise pydantic's JSON."""
+        raw = _ENCODED.get(id(self))
+        if raw is not None:
+            return raw
         return self.model_dump_json(exclude=self._omitted() or None)
+
+    @classmethod
+    def recorded(
+        cls,
+        *,
+        event_id: str,
+        stream: str,
+        seq: int,
+        department: str,
+        submission_id: str,
+        index: int,
+        occurred_at: datetime,
+        recorded_at: datetime,
+        legacy_code: bool,
+        event: Event,
+        encoded_event: dict[str, Any],
+        signature: str,
+        submission_digest: str,
+        submission_size: int,
+        prev_hash: str,
+    ) -> Envelope:
+        """A new, sealed format-2 envelope from values already validated (a parsed submission,
+        the ledger's own) — not validated again. Its body is built once in its JSON form
+        (``encoded_event`` is ``event_json(event)``); the canonical bytes of the body give the
+        hash, and the same bytes with the hash added are what :meth:`to_json` stores. The body
+        is exactly :meth:`body` (``tests/unit/test_ledger_fixture.py`` and
+        ``test_write_path`` hold the bytes and hashes to those the validated path gives)."""
+        if recorded_at.tzinfo is None or occurred_at.tzinfo is None:
+            raise ValueError("an envelope's times must carry a time zone")
+        occurred_at, recorded_at = occurred_at.astimezone(UTC), recorded_at.astimezone(UTC)
+        body = {
+            "event_id": event_id,
+            "stream": stream,
+            "seq": seq,
+            "department": department,
+            "submission_id": submission_id,
+            "index": index,
+            "occurred_at": _iso(occurred_at),
+            "recorded_at": _iso(recorded_at),
+            "legacy_code": legacy_code,
+            "event": encoded_event,
+            "signature": signature,
+            "signature_format": 2,
+            "submission_digest": submission_digest,
+            "submission_size": submission_size,
+            "prev_hash": prev_hash,
+        }
+        data = canonical(body)
+        digest = hashlib.sha256(data).hexdigest()
+        env = cls.model_construct(
+            event_id=event_id, stream=stream, seq=seq, department=department, submission_id=submission_id,
+            index=index, occurred_at=occurred_at, recorded_at=recorded_at, legacy_code=legacy_code, event=event,
+            signature=signature, signature_format=2, submission_digest=submission_digest,
+            submission_size=submission_size, prev_hash=prev_hash, hash=digest,
+        )
+        _ENCODED[id(env)] = data[:-1].decode("utf-8") + f',"hash":"{digest}"}}'
+        weakref.finalize(env, _ENCODED.pop, id(env), None)
+        return env
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Envelope:
@@ -217,6 +303,11 @@ class Envelope(BaseModel):
 
         raw = json.loads(text)
         return cls.model_validate(upcast_envelope(raw))
+
+
+_ENCODED: dict[int, str] = {}
+"""The stored text of envelopes :meth:`Envelope.recorded` made, by object id, for as long as
+the object lives (a copy, e.g. ``model_copy``, is another object and is encoded afresh)."""
 
 
 class Reason(BaseModel):

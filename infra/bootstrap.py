@@ -102,7 +102,9 @@ def _in_process(
     """The in-process wiring shared by the embedded and the memory backends: the ledger's own
     ports, the one projector fed from the log in this process, the local feed. ``start``:
     bootstrap the registry and bring the read models up to the log."""
-    read_models = InProcessProjection(Projector(store, ledger.log, ledger.rules))
+    # the projector's documents stay in memory as long as the ledger's write model does
+    # (issue 11: no reload and re-validation of an enterprise's views per submission)
+    read_models = InProcessProjection(Projector(store, ledger.log, ledger.rules, cache_size=10_000), ledger)
     app = Tongxiu(
         log=ledger.log,
         rejections=ledger.rejections,

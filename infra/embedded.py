@@ -9,20 +9,31 @@ from tongxiu.services.app import Tongxiu
 from tongxiu.services.ledger import Ledger
 from tongxiu.services.ports import EventLog, OffsetStore, ReadSync
 from tongxiu.services.sdk import FeedItem, FeedPort, InboxPort, Transport, feed_item, is_feed_event
+from tongxiu.streams.processor import InProcessProjection
 
 
 class InProcessTransport(Transport):
     """The embedded backend's transport: ``Ledger.submit`` in this process on the submission
-    ``Tongxiu.submit`` parsed (the same object: not parsed again), then the read models are
-    brought up to the log (read your writes)."""
+    ``Tongxiu.submit`` parsed (the same object: not parsed again), inside one transaction with
+    the read models it updates (``InProcessProjection.submitting``: read your writes, one
+    commit); the receipt is returned once that transaction has committed. Other read models
+    (a test's) are brought up to the log after the submission."""
 
     def __init__(self, ledger: Ledger, read_models: ReadSync) -> None:
         self.ledger = ledger
         self.read_models = read_models
 
     def send(self, submission: Submission) -> Receipt:
-        receipt = self.ledger.submit(submission)
-        self.read_models.catch_up()
+        if not isinstance(self.read_models, InProcessProjection):
+            receipt = self.ledger.submit(submission)
+            self.read_models.catch_up()
+            return receipt
+        try:
+            with self.read_models.submitting():
+                receipt = self.ledger.submit(submission)
+        except BaseException:
+            self.ledger.forget(submission.stream)  # its cached state may be ahead of the store
+            raise
         return receipt
 
 

@@ -59,6 +59,8 @@ def _stored(row: _Row) -> StoredEvent:
 
 
 class MemoryEventLog(EventLog):
+    cheap_heads = True
+
     def __init__(self, storage: MemoryStorage) -> None:
         self.s = storage
 
@@ -81,6 +83,10 @@ class MemoryEventLog(EventLog):
             rows = [r for r in self.s.events if r.stream == stream and r.seq >= from_seq]
         rows.sort(key=lambda r: r.seq)
         return [_stored(r) for r in (rows if limit is None else rows[:limit])]
+
+    def last_position(self) -> int:
+        with self.s.lock:
+            return len(self.s.events)
 
     def last_seq(self, stream: str) -> int:
         with self.s.lock:

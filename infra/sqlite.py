@@ -98,6 +98,12 @@ class Database:
         self.read_only = read_only
         self.lock = threading.RLock()
         self._depth = 0
+        self._version: int | None = None
+        """``PRAGMA data_version`` at the start of our last transaction: it changes only when
+        another connection commits, so while it stays, what this connection cached still holds."""
+        self._changes = -1
+        """``total_changes`` of the connection when our last transaction committed."""
+        self._memo: dict[Any, Any] = {}
         if read_only:
             if not Path(path).exists():
                 raise FileNotFoundError(f"no ledger at {path}")
@@ -155,13 +161,36 @@ class Database:
             self.conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
+                (version,) = self.conn.execute("PRAGMA data_version").fetchone()
+                # another connection committed, or this one wrote outside transaction(): nothing
+                # cached holds
+                if (version, self.conn.total_changes) != (self._version, self._changes):
+                    self._memo.clear()
+                    self._version = version
                 yield self.conn
             except BaseException:
                 self._depth = 0
-                self.conn.execute("ROLLBACK")
+                self._memo.clear()  # what was cached in this transaction is rolled back with it
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
                 raise
             self._depth = 0
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+                self._changes = self.conn.total_changes
+            except BaseException:
+                self._memo.clear()
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+                raise
+
+    def memo(self) -> dict[Any, Any] | None:
+        """Values this connection read or wrote (stream heads, the log's last position, the
+        projection position, the Merkle head), valid inside a transaction as long as no other
+        connection has committed since they were cached (checked once per transaction with
+        ``PRAGMA data_version``) and cleared on rollback. None outside a transaction: a bare
+        read then goes to the file, which another process may have changed."""
+        return self._memo if self._depth else None
 
     def close(self) -> None:
         with self.lock:
@@ -174,6 +203,8 @@ def _stored(row: tuple[int, str]) -> StoredEvent:
 
 
 class SqliteEventLog(EventLog):
+    cheap_heads = True
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -196,17 +227,40 @@ class SqliteEventLog(EventLog):
             if e.stream != stream or e.seq != expected_seq + 1 + n:
                 raise ValueError(f"envelope {e.event_id} is not seq {expected_seq + 1 + n} of {stream}")
         with self.db.transaction() as conn:
-            (last,) = conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE stream = ?", (stream,)
-            ).fetchone()
+            memo = self.db.memo()
+            assert memo is not None
+            last = memo.get(("head", stream))
+            if last is None:
+                (last,) = conn.execute(
+                    "SELECT COALESCE(MAX(seq), 0) FROM events WHERE stream = ?", (stream,)
+                ).fetchone()
             if last != expected_seq:
                 raise ConcurrencyError(f"{stream}: expected seq {expected_seq}, found {last}")
+            position = self._last_position(conn, memo)
             conn.executemany(
                 "INSERT INTO events (stream, seq, event_id, type, department, submission_id,"
                 " occurred_at, recorded_at, raw) VALUES (?,?,?,?,?,?,?,?,?)",
                 rows,
             )
-            sqlite_merkle.add_leaves(conn, [sqlite_merkle.event_leaf(e) for e in envelopes])  # issue 9
+            memo[("head", stream)] = expected_seq + len(rows)
+            memo["position"] = position + len(rows)
+            sqlite_merkle.add_leaves(conn, [sqlite_merkle.event_leaf(e) for e in envelopes], memo)  # issue 9
+
+    @staticmethod
+    def _last_position(conn: sqlite3.Connection, memo: dict[Any, Any]) -> int:
+        position = memo.get("position")
+        if position is None:
+            (position,) = conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
+            memo["position"] = position
+        return int(position)
+
+    def last_position(self) -> int:
+        with self.db.lock:
+            memo = self.db.memo()
+            if memo is not None:
+                return self._last_position(self.db.conn, memo)
+            (position,) = self.db.conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
+        return int(position)
 
     def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
         with self.db.lock:
@@ -218,9 +272,14 @@ class SqliteEventLog(EventLog):
 
     def last_seq(self, stream: str) -> int:
         with self.db.lock:
+            memo = self.db.memo()
+            if memo is not None and ("head", stream) in memo:
+                return int(memo[("head", stream)])
             (last,) = self.db.conn.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM events WHERE stream = ?", (stream,)
             ).fetchone()
+            if memo is not None:
+                memo[("head", stream)] = last
         return int(last)
 
     def streams(self) -> list[str]:
@@ -270,7 +329,9 @@ class SqliteRejectionLog(RejectionLog):
                     submission_json,
                 ),
             )
-            sqlite_merkle.add_leaves(conn, [sqlite_merkle.rejection_leaf(receipt_json, submission_json)])  # issue 9
+            sqlite_merkle.add_leaves(
+                conn, [sqlite_merkle.rejection_leaf(receipt_json, submission_json)], self.db.memo()
+            )  # issue 9
 
     def get(self, department: str, submission_id: str) -> RejectionRecord | None:
         with self.db.lock:
@@ -350,8 +411,7 @@ class SqliteProjectionStore(ProjectionStore):
     ) -> None:
         with self.db.transaction() as conn:
             if expected is not None:
-                row = conn.execute("SELECT position FROM positions WHERE projection = ?", (projection,)).fetchone()
-                have = 0 if row is None else int(row[0])
+                have = self.position(projection)
                 if have != expected:
                     raise ConcurrencyError(f"projection {projection} is at {have}, not {expected}")
             for key, change in changes.items():
@@ -369,14 +429,23 @@ class SqliteProjectionStore(ProjectionStore):
             conn.execute(
                 "INSERT OR REPLACE INTO positions (projection, position) VALUES (?, ?)", (projection, position)
             )
+            memo = self.db.memo()
+            if memo is not None:
+                memo[("projection", projection)] = position
 
     def exclusive(self) -> contextlib.AbstractContextManager[Any]:
         return self.db.transaction()
 
     def position(self, projection: str) -> int:
         with self.db.lock:
+            memo = self.db.memo()
+            if memo is not None and ("projection", projection) in memo:
+                return int(memo[("projection", projection)])
             row = self.db.conn.execute("SELECT position FROM positions WHERE projection = ?", (projection,)).fetchone()
-        return 0 if row is None else int(row[0])
+            have = 0 if row is None else int(row[0])
+            if memo is not None:
+                memo[("projection", projection)] = have
+        return have
 
     def keys(self, projection: str) -> list[str]:
         with self.db.lock:
@@ -389,6 +458,9 @@ class SqliteProjectionStore(ProjectionStore):
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM projection_parts WHERE projection = ?", (projection,))
             conn.execute("DELETE FROM positions WHERE projection = ?", (projection,))
+            memo = self.db.memo()
+            if memo is not None:
+                memo.pop(("projection", projection), None)
 
 
 class SqliteOffsetStore(OffsetStore):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 from tongxiu.events import merkle
 from tongxiu.events.envelope import Envelope, Receipt
@@ -128,10 +129,20 @@ def rebuild(conn: sqlite3.Connection) -> None:
     add_leaves(conn, leaves)
 
 
-def add_leaves(conn: sqlite3.Connection, leaves: Sequence[tuple[bytes, str, str]]) -> int:
-    """Append leaves inside the caller's transaction; returns the index of the first."""
-    size, frontier_json = conn.execute("SELECT size, frontier FROM merkle_state WHERE id = 1").fetchone()
-    frontier = [bytes.fromhex(h) for h in json.loads(frontier_json)]
+def add_leaves(
+    conn: sqlite3.Connection, leaves: Sequence[tuple[bytes, str, str]], memo: dict[Any, Any] | None = None
+) -> int:
+    """Append leaves inside the caller's transaction; returns the index of the first.
+
+    ``memo`` (:meth:`tongxiu.infra.sqlite.Database.memo`): the head is taken from it when this
+    connection wrote it last (no read), and the new head and the new event leaves' indices are
+    left in it, so the receipt's checkpoint and leaf look-ups need no statement either."""
+    cached = None if memo is None else memo.get("merkle")
+    if cached is None:
+        size, frontier_json = conn.execute("SELECT size, frontier FROM merkle_state WHERE id = 1").fetchone()
+        frontier = [bytes.fromhex(h) for h in json.loads(frontier_json)]
+    else:
+        size, frontier = cached
     first = int(size)
     n = first
     made: list[tuple[int, int, bytes]] = []
@@ -147,6 +158,9 @@ def add_leaves(conn: sqlite3.Connection, leaves: Sequence[tuple[bytes, str, str]
     conn.execute(
         "UPDATE merkle_state SET size = ?, frontier = ? WHERE id = 1", (n, json.dumps([h.hex() for h in frontier]))
     )
+    if memo is not None:
+        memo["merkle"] = (n, frontier)
+        memo["leaves"] = {ref: first + i for i, (_, kind, ref) in enumerate(leaves) if kind == "event"}
     return first
 
 
@@ -156,6 +170,16 @@ class SqliteTransparencyLog(TransparencyLog):
 
         assert isinstance(db, Database)
         self.db = db
+
+    def recent_head(self) -> tuple[int, bytes]:
+        """Inside the transaction that appended (a receipt's), the head this connection wrote,
+        without a read; it is committed before the receipt is returned."""
+        with self.db.lock:
+            memo = self.db.memo()
+            cached = None if memo is None else memo.get("merkle")
+            if cached is not None:
+                return int(cached[0]), merkle.frontier_root(cached[1])
+        return self.head()
 
     def head(self) -> tuple[int, bytes]:
         with self.db.lock:
@@ -212,6 +236,9 @@ class SqliteTransparencyLog(TransparencyLog):
 
     def locate(self, ref: str) -> int | None:
         with self.db.lock:
+            memo = self.db.memo()
+            if memo is not None and ref in memo.get("leaves", {}):
+                return int(memo["leaves"][ref])
             row = self.db.conn.execute("SELECT MIN(idx) FROM merkle_leaves WHERE ref = ?", (ref,)).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 

@@ -5,7 +5,7 @@ department, every signature over the whole submission, impersonation made visibl
 from __future__ import annotations
 
 from tongxiu.events.codes import check_uscc
-from tongxiu.events.envelope import Reason, Submission
+from tongxiu.events.envelope import Encoded, Reason, Submission
 from tongxiu.events.models import (
     LEDGER_DEPARTMENT,
     REGISTRY_STREAM,
@@ -18,11 +18,12 @@ from tongxiu.services.decide import reason
 from tongxiu.services.key_lifecycle import revoked_key_reason
 
 
-def authenticate(submission: Submission, registry: RegistryState) -> list[Reason]:
+def authenticate(submission: Submission, registry: RegistryState, encoded: Encoded | None = None) -> list[Reason]:
     """The reasons ``submission`` is not the claimed department's own (empty if it is): a
     valid credit code (or a legacy one, declared), a registered department, and every
     signature verified with its key over the whole submission; a signature made with another
-    registered department's key is named as impersonation."""
+    registered department's key is named as impersonation. ``encoded``: the submission's
+    events already in their JSON form (:meth:`Submission.encoded`), so none is dumped again."""
     if submission.stream != REGISTRY_STREAM and not is_department_stream(submission.stream):
         check = check_uscc(submission.stream)
         if not check.valid and not submission.legacy_code:
@@ -35,7 +36,7 @@ def authenticate(submission: Submission, registry: RegistryState) -> list[Reason
                 )
             ]
     info = registry.departments.get(submission.department)
-    digest = submission.digest()
+    digest = encoded.digest if encoded is not None else submission.digest()
     if info is None:
         first = submission.events[0].event
         bootstrapping = (
@@ -52,7 +53,7 @@ def authenticate(submission: Submission, registry: RegistryState) -> list[Reason
         public_key = info.public_key
     out = []
     for i, signed in enumerate(submission.events):
-        if not verify(public_key, submission.signed_bytes(i, digest), signed.signature):
+        if not verify(public_key, submission.signed_bytes(i, digest, encoded), signed.signature):
             revoked = revoked_key_reason(submission, registry, i, digest)  # issue 9
             other = None if revoked else _signer(submission, registry, digest, i)
             if revoked is not None:

@@ -98,6 +98,10 @@ def check_event(
     return handler(step, ev) if handler is not None else []
 
 
+_DATED = ("decision_date", "identification_date", "publicized_on", "fulfilled_on", "applied_on", "ruling_date",
+          "included_on", "removed_on")
+
+
 def _future(env: Envelope, where: str) -> Reason | None:
     """No fact dated in the ledger's future: ``occurred_at`` within ``CLOCK_SKEW`` of the
     ledger's clock, and no date field of the fact after the ledger's China day."""
@@ -111,9 +115,11 @@ def _future(env: Envelope, where: str) -> Reason | None:
             ledger_time=env.recorded_at.isoformat(),
         )
     today = china_day(limit)
-    for name in ("decision_date", "identification_date", "publicized_on", "fulfilled_on", "applied_on", "ruling_date",
-                 "included_on", "removed_on"):
-        value = getattr(env.event, name, None)
+    fields = type(env.event).model_fields  # (a missing attribute costs a pydantic __getattr__ miss)
+    for name in _DATED:
+        if name not in fields:
+            continue
+        value = getattr(env.event, name)
         if isinstance(value, date) and not isinstance(value, datetime) and value > today:
             return reason(
                 "occurred_in_future",

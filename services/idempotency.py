@@ -20,17 +20,20 @@ from tongxiu.services.ports import RejectionRecord, StoredEvent
 from tongxiu.services.reasons import reason
 
 
-def same_as_recorded(submission: Submission, stored: Sequence[StoredEvent]) -> bool:
+def same_as_recorded(submission: Submission, stored: Sequence[StoredEvent], digest: str | None = None) -> bool:
     """The recorded submission had this body: the same stream, legacy flag and complete events
     in order (docs/signing.md §7; signatures and ``occurred_at`` aside — a retry that stamped
-    the time anew is the same submission, and the first time stands)."""
+    the time anew is the same submission, and the first time stands). ``digest``: the
+    submission's, when the caller has it."""
     mine = [s for s in stored if s.envelope.submission_id == submission.submission_id]
     if not mine:
         return False
     first = mine[0].envelope
     raw_events = [json.loads(s.raw)["event"] if s.raw else event_json(s.envelope.event) for s in mine]
-    digest = hashlib.sha256(canonical(raw_events)).hexdigest()
-    return (first.stream, first.legacy_code, digest) == (submission.stream, submission.legacy_code, submission.digest())
+    recorded = hashlib.sha256(canonical(raw_events)).hexdigest()
+    return (first.stream, first.legacy_code, recorded) == (
+        submission.stream, submission.legacy_code, digest or submission.digest()
+    )
 
 
 def same_as_rejected(submission: Submission, earlier: RejectionRecord) -> bool:

@@ -13,11 +13,13 @@ import json
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from tongxiu.events.envelope import (
+    Encoded,
     Envelope,
     Reason,
     Receipt,
@@ -32,7 +34,7 @@ from tongxiu.events.models import (
 )
 from tongxiu.events.signing import KeyPair
 from tongxiu.events.wire import Unreadable, clean_text, parse_submission, record_of
-from tongxiu.projections.fold import Rules, fold_enterprise, fold_registry
+from tongxiu.projections.fold import Rules, Tally, fold_enterprise, fold_registry
 from tongxiu.projections.views import EnterpriseState, RegistryState
 from tongxiu.services.authenticate import authenticate
 from tongxiu.services.decide import check_event
@@ -49,9 +51,22 @@ from tongxiu.services.propagation import propagation
 from tongxiu.services.submission import EVENT_NAMESPACE, event_id_for, receipt_for, sign_submission
 from tongxiu.services.transparency import Transparency
 
-__all__ = ["EVENT_NAMESPACE", "MAX_RETRIES", "Ledger", "event_id_for", "receipt_for", "sign_submission"]
+__all__ = ["EVENT_NAMESPACE", "MAX_RETRIES", "Folded", "Ledger", "event_id_for", "receipt_for", "sign_submission"]
 
 MAX_RETRIES = 8
+
+
+@dataclass(frozen=True)
+class Folded:
+    """What the ledger folded while deciding a submission of an enterprise stream: the state
+    (its write model, after the submission's events) and the supervision tallies each event's
+    fold returned, in order."""
+
+    state: EnterpriseState
+    tallies: list[list[Tally]]
+
+
+AppendHook = Callable[[Sequence[Envelope], "Folded | None"], "EnterpriseState | None"]
 
 
 class Ledger:
@@ -82,6 +97,14 @@ class Ledger:
         self.transparency = transparency
         """Issue 9: where the backend keeps a transparency log; receipts then carry their
         leaves and a signed checkpoint including them."""
+        self.on_append: AppendHook | None = None
+        """Called with what was just appended and what it folded (None for the registry), right
+        after the append: the embedded backend feeds its projector there, inside the
+        submission's transaction (issue 11). It may return the state object the read models
+        now hold for the stream (equal to the write model's), which the ledger then keeps, so
+        both fold the next submission's events once, into one object."""
+        self.on_forget: Callable[[str], None] | None = None
+        """Called when the cached state of a stream is dropped (it was folded ahead of the log)."""
 
     def _logged(self, receipt: Receipt, submission_json: str | None = None) -> Receipt:
         if self.transparency is None:
@@ -102,7 +125,12 @@ class Ledger:
         return state
 
     def enterprise(self, stream: str, *, fresh: bool = False) -> EnterpriseState:
+        """The stream's folded state (cached), caught up with the log: another process may have
+        appended to the stream since it was cached (checked where the log answers ``last_seq``
+        from memory while no other connection wrote: ``EventLog.cheap_heads``)."""
         state = None if fresh else self._cache.get(stream)
+        if state is not None and self.log.cheap_heads and state.seq != self.log.last_seq(stream):
+            state = None  # folded afresh: a new object (the cached one may be the projector's)
         if state is None:
             state = EnterpriseState.empty(stream)
             for stored in self.log.read_stream(stream):
@@ -118,10 +146,16 @@ class Ledger:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
+    def forget(self, stream: str) -> None:
+        """Drop the cached state of ``stream`` (a transaction around a submission rolled back)."""
+        self._forget(stream)
+
     def _forget(self, stream: str) -> None:
         self._cache.pop(stream, None)
         if stream == REGISTRY_STREAM:
             self._registry = None
+        if self.on_forget is not None:
+            self.on_forget(stream)
 
     # ------------------------------------------------------------------ bootstrap
 
@@ -176,14 +210,15 @@ class Ledger:
 
         # The idempotency rule (docs/signing.md §7): the same id and body get the first receipt;
         # an accepted id with another body is a conflict; a rejected id may be corrected.
+        encoded = submission.encoded()  # each event dumped once, for the digest, signatures and envelopes
         previous = self.log.find_submission(submission.department, submission.submission_id)
-        if previous and same_as_recorded(submission, previous):
+        if previous and same_as_recorded(submission, previous, encoded.digest):
             return self._logged(receipt_for(previous, duplicate=True))
         earlier = None if previous else self.rejections.get(submission.department, submission.submission_id)
         if earlier is not None and same_as_rejected(submission, earlier):
             return earlier.receipt.model_copy(update={"duplicate": True})
 
-        reasons = authenticate(submission, self.registry())
+        reasons = authenticate(submission, self.registry(), encoded)
         if reasons:
             return self._reject(submission, reasons, now, authenticated=False)
         if previous:
@@ -191,14 +226,14 @@ class Ledger:
 
         for attempt in range(MAX_RETRIES):
             try:
-                return self._decide_and_append(submission, now)
+                return self._decide_and_append(submission, now, encoded)
             except ConcurrencyError:
                 self._forget(submission.stream)
                 # jittered back-off, so two writers racing on one stream do not stay in step
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))
                 previous = self.log.find_submission(submission.department, submission.submission_id)
                 if previous:  # another writer recorded this id meanwhile
-                    if not same_as_recorded(submission, previous):
+                    if not same_as_recorded(submission, previous, encoded.digest):
                         return self._reject(submission, [conflict_reason(previous)], now, authenticated=False)
                     return self._logged(receipt_for(previous, duplicate=True))
         raise ConcurrencyError(f"stream {submission.stream} kept changing; gave up after {MAX_RETRIES} tries")
@@ -230,7 +265,7 @@ class Ledger:
             return self._reject(parsed, parsed.reasons, now, authenticated=False)
         return parsed
 
-    def _decide_and_append(self, submission: Submission, now: datetime) -> Receipt:
+    def _decide_and_append(self, submission: Submission, now: datetime, encoded: Encoded) -> Receipt:
         stream = submission.stream
         is_registry = stream == REGISTRY_STREAM
         # caught up by _authenticate for this submission; not re-read (a serial read in Cassandra)
@@ -244,10 +279,12 @@ class Ledger:
             work = self.enterprise(stream)
             seq, last_hash = work.seq, work.last_hash
         envelopes: list[Envelope] = []
+        tallies: list[list[Tally]] = []
         reasons: list[Reason] = []
-        digest = submission.digest()
         for i, signed in enumerate(submission.events):
-            env = Envelope(
+            # built from the parsed submission, not validated again; sealed, its canonical
+            # bytes computed once (the hash, and what the log stores)
+            env = Envelope.recorded(
                 event_id=event_id_for(submission.department, submission.submission_id, i),
                 stream=stream,
                 seq=seq + 1,
@@ -258,9 +295,9 @@ class Ledger:
                 recorded_at=now,
                 legacy_code=submission.legacy_code,
                 event=signed.event,
+                encoded_event=encoded.events[i],
                 signature=signed.signature,
-                signature_format=2,
-                submission_digest=digest,
+                submission_digest=encoded.digest,
                 submission_size=len(submission.events),
                 prev_hash=last_hash,
             )
@@ -268,17 +305,17 @@ class Ledger:
             if problems:
                 reasons.extend(problems)
                 break
-            chain = [env.sealed()]
+            chain = [env]
             if not is_registry and signed.event.type in PROPAGATED_TYPES:
                 assert work is not None
-                fold_enterprise(work, chain[0], self.rules)
+                tallies.append(fold_enterprise(work, chain[0], self.rules))
                 chain.append(propagation(chain[0], registry, work, now, self.rules, self.key))
-                fold_enterprise(work, chain[1], self.rules)
+                tallies.append(fold_enterprise(work, chain[1], self.rules))
             elif is_registry:
                 fold_registry(work_registry, chain[0])
             else:
                 assert work is not None
-                fold_enterprise(work, chain[0], self.rules)
+                tallies.append(fold_enterprise(work, chain[0], self.rules))
             envelopes.extend(chain)
             seq, last_hash = chain[-1].seq, chain[-1].hash
         if reasons:
@@ -295,6 +332,10 @@ class Ledger:
         else:
             assert work is not None
             self._remember(stream, work)
+        if self.on_append is not None:
+            held = self.on_append(envelopes, None if work is None else Folded(work, tallies))
+            if held is not None and not is_registry:
+                self._remember(stream, held)
         return self._logged(receipt_for([StoredEvent(envelope=e, raw="") for e in envelopes], duplicate=False))
 
     def _reject(

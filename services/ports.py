@@ -37,6 +37,11 @@ class EventLog(abc.ABC):
     (0 for a new stream), so two writers can never both write sequence n.
     """
 
+    cheap_heads: bool = False
+    """``last_seq`` costs no round trip while no other writer wrote (the embedded logs): the
+    ledger then checks each cached stream state against it before deciding, so a process
+    sharing the file with another never decides on a state the other has moved past."""
+
     @abc.abstractmethod
     def append(self, stream: str, expected_seq: int, envelopes: Sequence[Envelope]) -> None: ...
 
@@ -60,6 +65,11 @@ class EventLog(abc.ABC):
         """The events an accepted submission produced (empty if none): the log itself is
         the record of accepted submissions, so a crash between append and receipt cannot
         make a resubmission append twice."""
+
+    def last_position(self) -> int | None:
+        """The global position of the last event, on a log whose positions are gap-free and
+        count its events (the embedded ones); None where no such order exists (Cassandra)."""
+        return None
 
     def tamper_for_test(self, stream: str, seq: int, raw: str) -> None:  # pragma: no cover
         """Overwrite one stored event: only tests that prove ``verify`` catches tampering."""

@@ -71,8 +71,10 @@ def sign_submission(
 
 
 def receipt_for(stored: Sequence[StoredEvent], *, duplicate: bool) -> Receipt:
+    """The receipt of what the log holds for a submission (built from recorded, validated
+    envelopes: not validated again)."""
     first = stored[0].envelope
-    return Receipt(
+    return Receipt.model_construct(
         submission_id=first.submission_id,
         department=first.department,
         stream=first.stream,
@@ -80,8 +82,12 @@ def receipt_for(stored: Sequence[StoredEvent], *, duplicate: bool) -> Receipt:
         recorded_at=first.recorded_at,
         duplicate=duplicate,
         events=[
-            RecordedEvent(event_id=s.envelope.event_id, type=s.envelope.type, seq=s.envelope.seq, hash=s.envelope.hash)
+            RecordedEvent.model_construct(
+                event_id=s.envelope.event_id, type=s.envelope.type, seq=s.envelope.seq, hash=s.envelope.hash
+            )
             for s in stored
             if s.envelope.submission_id == first.submission_id and s.envelope.department == first.department
         ],
+        reasons=[],
+        log=None,
     )

@@ -1,12 +1,17 @@
-"""The embedded backend's feed of the one projector (``tongxiu.streams.projector``): the log's
-global order, read in process after the ledger appended (read your writes), and the rebuild
-that feeds it the whole log again (on either backend)."""
+"""The embedded backend's feed of the one projector (``tongxiu.streams.projector``): what the
+ledger just appended and folded, handed over in process inside the submission's transaction
+(read your writes, one commit), the log's global order when the read models are behind it,
+and the rebuild that feeds it the whole log again (on either backend)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 
+from tongxiu.events.envelope import Envelope
 from tongxiu.projections.keys import PROJECTION
+from tongxiu.projections.views import EnterpriseState
+from tongxiu.services.ledger import Folded, Ledger
 from tongxiu.services.ports import EventLog, ReadSync
 from tongxiu.streams.projector import Projector
 
@@ -46,11 +51,53 @@ def rebuild(projector: Projector, log: EventLog, progress: Callable[[int], None]
 
 
 class InProcessProjection(ReadSync):
-    """The embedded backend's :class:`ReadSync`: the projector runs in this process, fed from
-    the log (:func:`catch_up`) after every submission and whenever the app asks."""
+    """The embedded backend's :class:`ReadSync`: the projector runs in this process. It is fed
+    what the ledger appends as the ledger appends it (:meth:`appended`, installed as
+    ``Ledger.on_append``), and from the log (:func:`catch_up`) when it is behind the log or the
+    app asks. :meth:`submitting` makes a submission — its append, its read models, its
+    rejection record and its receipt's checkpoint — one transaction of the store (SQLite: one
+    commit, one sync at ``synchronous=FULL``), committed before the receipt is returned."""
 
-    def __init__(self, projector: Projector) -> None:
+    def __init__(self, projector: Projector, ledger: Ledger | None = None) -> None:
         self.projector = projector
+        if ledger is not None:
+            ledger.on_append = self.appended
+            ledger.on_forget = projector.drop
+
+    def appended(self, envelopes: Sequence[Envelope], folded: Folded | None = None) -> EnterpriseState | None:
+        """The envelopes the ledger has just appended (sealed and folded: nothing is read back
+        or parsed again), applied when the read models were up to the log just before them;
+        the ledger's fold is reused (:meth:`Projector.apply`). Otherwise (another process wrote
+        meanwhile, a log without a global order) the cached documents are dropped — one may
+        be the ledger's state, already ahead — and the log is read from the read models'
+        position, which includes these. Returns the state the projector now holds for the
+        stream, for the ledger to keep (one object, folded once per event)."""
+        p = self.projector
+        with p.store.exclusive():
+            last = p.log.last_position()
+            if last is not None and p.position() == last - len(envelopes):
+                p.apply(envelopes, folded=folded)
+            else:
+                p.forget()
+                catch_up(p, p.log)
+        return p.cached_state(envelopes[0].stream) if envelopes and folded is not None else None
+
+    @contextlib.contextmanager
+    def submitting(self) -> Iterator[None]:
+        """One store transaction around a submission (see the class). Before it commits, the
+        read models are brought up to the log if the submission appended nothing (a rejection,
+        a duplicate) while another process wrote. Whatever fails rolls it all back, and the
+        projector's cached documents are dropped (they may be ahead of the store)."""
+        p = self.projector
+        try:
+            with p.store.exclusive():
+                yield
+                last = p.log.last_position()
+                if last is None or p.position() < last:
+                    catch_up(p, p.log)
+        except BaseException:
+            p.forget()
+            raise
 
     def position(self) -> int:
         return self.projector.position()

@@ -1,9 +1,11 @@
 """The one projector: folds envelopes into the read models, on both backends.
 
 It is fed through a port and does not know by which: the embedded backend feeds it in
-process from the log's global order (:class:`tongxiu.streams.processor.InProcessProjection`,
-reading back what the ledger appended), the distributed backend's Faust agent feeds it the
-events topic (``tongxiu.streams.faust_app``), and a rebuild feeds it the whole log.
+process what the ledger has just appended and folded, inside the submission's transaction
+(:class:`tongxiu.streams.processor.InProcessProjection`; ``apply(..., folded=...)`` reuses the
+ledger's fold when the ledger holds this projector's own state object), or the log's global
+order when it is behind; the distributed backend's Faust agent feeds it the events topic
+(``tongxiu.streams.faust_app``), and a rebuild feeds it the whole log.
 
 Idempotence, one rule on both backends: **each stream's seq**.
 
@@ -40,7 +42,7 @@ from typing import Any
 from tongxiu.events.envelope import Envelope
 from tongxiu.events.models import REGISTRY_STREAM, PropagationScheduled
 from tongxiu.projections.documents import HEAD, Tracker, all_parts, changed_parts
-from tongxiu.projections.fold import Rules, fold_enterprise, fold_registry
+from tongxiu.projections.fold import Rules, Tally, fold_enterprise, fold_registry
 from tongxiu.projections.keys import (
     PROJECTION,
     REGISTRY_KEY,
@@ -51,6 +53,7 @@ from tongxiu.projections.keys import (
     supervision_key,
 )
 from tongxiu.projections.views import EnterpriseState, RegistryState, SupervisionState
+from tongxiu.services.ledger import Folded
 from tongxiu.services.ports import ConcurrencyError, EventLog, PartChanges, ProjectionStore
 
 log = logging.getLogger("tongxiu.projector")
@@ -89,14 +92,32 @@ class Projector:
         self._whole.clear()
         self._cached_at = None
 
-    def apply(self, batch: Iterable[Envelope]) -> int:
+    def drop(self, stream: str) -> None:
+        """Forget the cached document of one stream (its state was folded ahead of the store)."""
+        key = REGISTRY_KEY if stream == REGISTRY_STREAM else enterprise_key(stream)
+        self._docs.pop(key, None)
+        self._whole.discard(key)
+
+    def cached_state(self, stream: str) -> EnterpriseState | None:
+        """The enterprise state this projector holds for ``stream`` (None if not cached)."""
+        tracker = self._docs.get(enterprise_key(stream))
+        return tracker.obj if tracker is not None and isinstance(tracker.obj, EnterpriseState) else None
+
+    def apply(self, batch: Iterable[Envelope], *, folded: Folded | None = None) -> int:
         """Fold ``batch`` and write the changed parts; returns how many events were applied
-        (redelivered ones are skipped, missing ones read from the log and applied)."""
+        (redelivered ones are skipped, missing ones read from the log and applied).
+
+        ``folded`` (the embedded write path): ``batch`` is one enterprise stream's events,
+        which the ledger has already folded into ``folded.state``. When that object is this
+        projector's own document for the stream (the ledger keeps the object the projector
+        holds), the events are not folded again: the document's tracked parts already show the
+        change, and only the tallies and inbox deliveries are applied. Otherwise it folds as
+        usual."""
         envelopes = list(batch)
         for _ in range(MAX_RETRIES):
             with self.store.exclusive():
                 try:
-                    return self._apply(envelopes)
+                    return self._apply(envelopes, folded)
                 except ConcurrencyError:
                     self.forget()  # another writer got there first: fold again from the store
                 except BaseException:
@@ -106,12 +127,20 @@ class Projector:
 
     # ------------------------------------------------------------------ applying
 
-    def _apply(self, batch: Sequence[Envelope]) -> int:
+    def _apply(self, batch: Sequence[Envelope], folded: Folded | None = None) -> int:
         start = self.position()
         if self._cached_at != start:
             self.forget()
         touched: dict[str, Tracker] = {}
         applied = 0
+        if folded is not None and batch and batch[0].stream != REGISTRY_STREAM:
+            ent = self._doc(enterprise_key(batch[0].stream))
+            if ent.obj is folded.state and len(folded.tallies) == len(batch):
+                for env, tallies in zip(batch, folded.tallies, strict=True):
+                    applied += 1
+                    touched[ent.key] = ent
+                    self._folded(env, tallies, start + applied, touched)
+                batch = []
         for incoming in batch:
             if incoming.stream == REGISTRY_STREAM:
                 registry = self._doc(REGISTRY_KEY)
@@ -148,8 +177,12 @@ class Projector:
 
     def _fold(self, state: EnterpriseState, env: Envelope, position: int, touched: dict[str, Tracker]) -> None:
         """One enterprise event: its state, the departments' tallies and the inboxes."""
+        self._folded(env, fold_enterprise(state, env, self.rules), position, touched)
+
+    def _folded(self, env: Envelope, tallies: list[Tally], position: int, touched: dict[str, Tracker]) -> None:
+        """What follows an enterprise event's fold: the departments' tallies and the inboxes."""
         tallied: dict[str, Tracker] = {}
-        for tally in fold_enterprise(state, env, self.rules):
+        for tally in tallies:
             sup = self._doc(supervision_key(tally.department))
             if env.seq <= sup.obj.seen.get(env.stream, 0):
                 continue  # this document already has it (a write that reached it alone)
