@@ -16,6 +16,7 @@ from tongxiu.services.app import Tongxiu
 from tongxiu.services.config import Settings
 from tongxiu.services.ledger import Ledger
 from tongxiu.services.ports import Clock, OffsetStore, ProjectionStore, SystemClock
+from tongxiu.services.sized_cache import MIB
 from tongxiu.streams.processor import InProcessProjection
 from tongxiu.streams.projector import Projector
 
@@ -64,9 +65,11 @@ def open_embedded(
     from tongxiu.services.transparency import Transparency
 
     transparency = Transparency(SqliteTransparencyLog(db), key, clock.now)
-    ledger = Ledger(log, rejections, clock, rules, key, transparency=transparency)
+    cache_bytes = settings.cache_mib * MIB
+    ledger = Ledger(log, rejections, clock, rules, key, transparency=transparency, cache_bytes=cache_bytes)
     return _in_process(
-        ledger, store, SqliteOffsetStore(db), backend="embedded", closers=[db.close], start=not read_only
+        ledger, store, SqliteOffsetStore(db), backend="embedded", closers=[db.close], start=not read_only,
+        cache_bytes=cache_bytes,
     )
 
 
@@ -98,11 +101,12 @@ def _in_process(
     backend: str,
     closers: list[Callable[[], None]] | None = None,
     start: bool = True,
+    cache_bytes: int = 128 * MIB,
 ) -> Tongxiu:
     """The in-process wiring shared by the embedded and the memory backends: the ledger's own
     ports, the one projector fed from the log in this process, the local feed. ``start``:
     bootstrap the registry and bring the read models up to the log."""
-    read_models = InProcessProjection(Projector(store, ledger.log, ledger.rules))
+    read_models = InProcessProjection(Projector(store, ledger.log, ledger.rules, cache_bytes=cache_bytes))
     app = Tongxiu(
         log=ledger.log,
         rejections=ledger.rejections,
