@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.unit.test_projector import demo, docs  # noqa: F401 - the demo fixture
 from tongxiu.infra.sqlite import Database, SqliteProjectionStore
 from tongxiu.projections.keys import PROJECTION
 from tongxiu.projections.views import EnterpriseState
@@ -13,7 +14,6 @@ from tongxiu.services.config import Settings
 from tongxiu.services.sized_cache import REMEASURE_EVERY, SizedCache, json_size
 from tongxiu.streams.processor import rebuild
 from tongxiu.streams.projector import Projector
-from tests.unit.test_projector import demo, docs  # noqa: F401 - the demo fixture
 
 _ = demo
 
