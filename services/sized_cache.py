@@ -4,8 +4,9 @@ documents (:class:`tongxiu.streams.projector.Projector`) are kept in it, so a wo
 bounded by configuration (``cache_mib``) however many enterprises it sees.
 
 An entry's size is the length of its JSON (pydantic-core's serializer, which takes models and
-plain dicts alike), measured when it is put and again every :data:`REMEASURE_EVERY` times it
-is read or marked changed (the cached objects are folded in place, so they grow). Its size in
+plain dicts alike), measured when it is put and again after a number of reads that grows with
+its size (:data:`REMEASURE_BYTES`, at most :data:`REMEASURE_EVERY`): the cached objects are
+folded in place, so they grow, and the count may lag behind by the last few events' growth. Its size in
 memory as Python objects is a few times that; the budget is on the JSON size.
 """
 
@@ -20,8 +21,14 @@ from pydantic_core import to_json
 K = TypeVar("K")
 V = TypeVar("V")
 
-REMEASURE_EVERY = 16
-"""An entry's size is measured again after this many reads (or changes) of it."""
+REMEASURE_EVERY = 32
+"""An entry's size is measured again after at most this many reads (or changes) of it ..."""
+
+REMEASURE_BYTES = 2048
+"""... and after one read per this many bytes of its last size: a small entry (a document
+just created, still growing) is measured again at its next read, a large one less often, so
+measuring costs about the same per read whatever the size, and no entry stays counted at the
+size it had when it was empty."""
 
 MIB = 1 << 20
 
@@ -73,10 +80,10 @@ class SizedCache(Generic[K, V]):
         return value
 
     def used(self, key: K) -> None:
-        """``key``'s value was (or may have been) changed: measure it again every
-        :data:`REMEASURE_EVERY` calls."""
+        """``key``'s value was (or may have been) changed: measure it again after
+        ``size / REMEASURE_BYTES`` calls (at least 1, at most :data:`REMEASURE_EVERY`)."""
         uses = self._uses.get(key, 0) + 1
-        if uses >= REMEASURE_EVERY:
+        if uses >= min(REMEASURE_EVERY, max(1, self._sizes.get(key, 0) // REMEASURE_BYTES)):
             self._measure(key)
             uses = 0
         self._uses[key] = uses

@@ -57,9 +57,12 @@ def test_an_entry_that_grows_in_place_is_measured_again() -> None:
     cache.put("k", doc)
     before = cache.bytes
     doc["items"].extend(["x" * 50] * 20)  # folded in place
+    cache.get("k")  # small: measured again at its next read
+    assert cache.bytes == json_size(doc) > before + 1000
+    doc["items"].extend(["y" * 1000] * 200)  # now ~200 KB: measured at most every REMEASURE_EVERY reads
     for _ in range(REMEASURE_EVERY):
         cache.get("k")
-    assert cache.bytes == json_size(doc) > before + 1000
+    assert cache.bytes == json_size(doc) > 200_000
 
 
 def test_settings_carry_the_budget() -> None:
