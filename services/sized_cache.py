@@ -25,10 +25,12 @@ REMEASURE_EVERY = 32
 """An entry's size is measured again after at most this many reads (or changes) of it ..."""
 
 REMEASURE_BYTES = 2048
-"""... and after one read per this many bytes of its last size: a small entry (a document
-just created, still growing) is measured again at its next read, a large one less often, so
-measuring costs about the same per read whatever the size, and no entry stays counted at the
-size it had when it was empty."""
+"""... and after one read per this many bytes of its last size (but at least
+:data:`REMEASURE_AFTER` reads): a small entry (a document just created, still growing) is
+measured again soon, a large one less often, so measuring costs about the same per read
+whatever the size, and no entry stays counted at the size it had when it was empty."""
+
+REMEASURE_AFTER = 4
 
 MIB = 1 << 20
 
@@ -81,9 +83,10 @@ class SizedCache(Generic[K, V]):
 
     def used(self, key: K) -> None:
         """``key``'s value was (or may have been) changed: measure it again after
-        ``size / REMEASURE_BYTES`` calls (at least 1, at most :data:`REMEASURE_EVERY`)."""
+        ``size / REMEASURE_BYTES`` calls (at least :data:`REMEASURE_AFTER`, at most
+        :data:`REMEASURE_EVERY`)."""
         uses = self._uses.get(key, 0) + 1
-        if uses >= min(REMEASURE_EVERY, max(1, self._sizes.get(key, 0) // REMEASURE_BYTES)):
+        if uses >= min(REMEASURE_EVERY, max(REMEASURE_AFTER, self._sizes.get(key, 0) // REMEASURE_BYTES)):
             self._measure(key)
             uses = 0
         self._uses[key] = uses
