@@ -299,10 +299,20 @@ class Envelope(BaseModel):
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Envelope:
+        """Decode stored JSON: parsed and validated in one pass by pydantic-core, unless the
+        text names a type that has an upcaster (then parsed, upcast, validated)."""
+        from tongxiu.events.upcast import may_need_upcast
+
+        if not may_need_upcast(text):
+            return cls.model_validate_json(text)
+        return cls.from_body(json.loads(text))
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Envelope:
+        """Decode a stored envelope's already parsed JSON (``body`` is not changed)."""
         from tongxiu.events.upcast import upcast_envelope
 
-        raw = json.loads(text)
-        return cls.model_validate(upcast_envelope(raw))
+        return cls.model_validate(upcast_envelope(body))
 
 
 _ENCODED: dict[int, str] = {}

@@ -35,6 +35,14 @@ def upcast_event(raw: Raw) -> Raw:
     return raw
 
 
+def may_need_upcast(text: str | bytes) -> bool:
+    """Whether stored JSON may hold an event an upcaster applies to: it names the type of one
+    (a plain substring test, so it errs towards True; False means no upcaster applies)."""
+    if isinstance(text, bytes | bytearray):
+        return any(name.encode() in text for name, _ in UPCASTERS)
+    return any(name in text for name, _ in UPCASTERS)
+
+
 def upcast_envelope(raw: Raw) -> Raw:
     event = raw.get("event")
     if isinstance(event, dict):

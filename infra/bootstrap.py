@@ -16,6 +16,7 @@ from tongxiu.services.app import Tongxiu
 from tongxiu.services.config import Settings
 from tongxiu.services.ledger import Ledger
 from tongxiu.services.ports import Clock, OffsetStore, ProjectionStore, SystemClock
+from tongxiu.services.sized_cache import MIB
 from tongxiu.streams.processor import InProcessProjection
 from tongxiu.streams.projector import Projector
 
@@ -64,9 +65,11 @@ def open_embedded(
     from tongxiu.services.transparency import Transparency
 
     transparency = Transparency(SqliteTransparencyLog(db), key, clock.now)
-    ledger = Ledger(log, rejections, clock, rules, key, transparency=transparency)
+    cache_bytes = settings.cache_mib * MIB
+    ledger = Ledger(log, rejections, clock, rules, key, transparency=transparency, cache_bytes=cache_bytes)
     return _in_process(
-        ledger, store, SqliteOffsetStore(db), backend="embedded", closers=[db.close], start=not read_only
+        ledger, store, SqliteOffsetStore(db), backend="embedded", closers=[db.close], start=not read_only,
+        cache_bytes=cache_bytes,
     )
 
 
@@ -98,13 +101,14 @@ def _in_process(
     backend: str,
     closers: list[Callable[[], None]] | None = None,
     start: bool = True,
+    cache_bytes: int = 128 * MIB,
 ) -> Tongxiu:
     """The in-process wiring shared by the embedded and the memory backends: the ledger's own
     ports, the one projector fed from the log in this process, the local feed. ``start``:
     bootstrap the registry and bring the read models up to the log."""
     # the projector's documents stay in memory as long as the ledger's write model does
     # (issue 11: no reload and re-validation of an enterprise's views per submission)
-    read_models = InProcessProjection(Projector(store, ledger.log, ledger.rules, cache_size=10_000), ledger)
+    read_models = InProcessProjection(Projector(store, ledger.log, ledger.rules, cache_bytes=cache_bytes), ledger)
     app = Tongxiu(
         log=ledger.log,
         rejections=ledger.rejections,

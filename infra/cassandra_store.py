@@ -309,6 +309,14 @@ class CassandraEventLog(_Base, EventLog):
         return [StoredEvent(envelope=Envelope.from_json(r.raw), raw=r.raw, position=0) for r in rows]
 
     @retry_read
+    def read_stream_raw(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[str]:
+        """read_stream without decoding (the audit decodes each event once itself)."""
+        head = self._read_head(stream)
+        start = max(from_seq, 1)
+        last = head.last_seq if limit is None else min(head.last_seq, start + max(limit, 0) - 1)
+        return [r.raw for r in self._rows(stream, start, last)]
+
+    @retry_read
     def last_seq(self, stream: str) -> int:
         return self._read_head(stream).last_seq
 

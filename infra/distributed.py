@@ -29,6 +29,7 @@ from tongxiu.services.config import Settings
 from tongxiu.services.ledger import Ledger
 from tongxiu.services.ports import Clock, EventLog, ProjectionStore, ReadSync, SystemClock
 from tongxiu.services.sdk import FeedItem, FeedPort, InboxPort, feed_item, is_feed_event
+from tongxiu.services.sized_cache import MIB
 from tongxiu.services.transparency import Transparency
 from tongxiu.streams.processor import rebuild
 from tongxiu.streams.projector import Projector
@@ -103,15 +104,17 @@ def worker_deps(
     rules = load_rules(settings)
     clock = clock or SystemClock()
     key = key or distributed_key(settings)
+    shards = max(1, shards)
+    budget = settings.cache_mib * MIB  # each cache's: the ledger shards share theirs
     handlers = [
-        SubmissionHandler(Ledger(storage.log, storage.rejections, clock, rules, key,
+        SubmissionHandler(Ledger(storage.log, storage.rejections, clock, rules, key, cache_bytes=budget // shards,
                                  transparency=storage.transparency(key, clock)))
-        for _ in range(max(1, shards))
+        for _ in range(shards)
     ]
     return WorkerDeps(
         settings=settings,
         handler=ShardedHandler(handlers),
-        projector=Projector(storage.projections, storage.log, rules),
+        projector=Projector(storage.projections, storage.log, rules, cache_bytes=budget),
         closers=[storage.close],
     )
 
@@ -126,7 +129,8 @@ class WorkerProjection(ReadSync):
     here, with the same projector the worker runs (stop the worker first)."""
 
     def __init__(self, store: ProjectionStore, log_: EventLog, rules: Rules, *, timeout_s: float = 60.0,
-                 settle_s: float = 2.0) -> None:
+                 settle_s: float = 2.0, cache_bytes: int = 128 * MIB) -> None:
+        self.cache_bytes = cache_bytes
         self.store = store
         self.log = log_
         self.rules = rules
@@ -137,7 +141,7 @@ class WorkerProjection(ReadSync):
         return self.store.position(PROJECTION)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        return rebuild(Projector(self.store, self.log, self.rules), self.log, progress)
+        return rebuild(Projector(self.store, self.log, self.rules, cache_bytes=self.cache_bytes), self.log, progress)
 
     def catch_up(self) -> int:
         """Waits for the applied-count to reach the log's size. The exact per-stream test
@@ -325,7 +329,8 @@ def open_distributed(
         ledger=Ledger(storage.log, storage.rejections, clock, rules, key, cache_size=0,
                       transparency=storage.transparency(key, clock)),
         transport=transport,
-        read_models=WorkerProjection(storage.projections, storage.log, rules, timeout_s=wait_s),
+        read_models=WorkerProjection(storage.projections, storage.log, rules, timeout_s=wait_s,
+                                     cache_bytes=settings.cache_mib * MIB),
         feed=feed,
         backend="distributed",
         closers=[feed.close, transport.close, storage.close],

@@ -270,6 +270,15 @@ class SqliteEventLog(EventLog):
             ).fetchall()
         return [_stored(r) for r in rows]
 
+    def read_stream_raw(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[str]:
+        """read_stream without decoding (the audit decodes each event once itself)."""
+        with self.db.lock:
+            rows = self.db.conn.execute(
+                "SELECT raw FROM events WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                (stream, from_seq, -1 if limit is None else limit),
+            ).fetchall()
+        return [r[0] for r in rows]
+
     def last_seq(self, stream: str) -> int:
         with self.db.lock:
             memo = self.db.memo()

@@ -13,6 +13,7 @@ from typing import Any
 from tongxiu.events.envelope import Envelope
 from tongxiu.events.models import (
     EVENT_TYPES,
+    LEDGER_DEPARTMENT,
     REGISTRY_TYPES,
     ComplianceAdviceIssued,
     CreditListIncluded,
@@ -31,6 +32,7 @@ from tongxiu.events.models import (
 from tongxiu.projections import repair_fold  # noqa: F401 - registers the repair and sync handlers
 from tongxiu.projections.fold import (
     _STATUS_CHANGES,
+    LATE_AFTER_DAYS,
     OVERSIGHT_FOLDED,
     PRIOR_NAMED,
     Rules,
@@ -38,7 +40,6 @@ from tongxiu.projections.fold import (
     _restanding,
     _set_status,
     is_backfill,
-    is_late,
     month_of,
     no_penalty_tallies,
     periods_for,
@@ -57,15 +58,24 @@ def fold_step(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally
     changes_before = _STATUS_CHANGES[0]
     ev = env.event
     credit = state.credit
-    state.seq = env.seq
-    state.last_hash = env.hash
+    # what pydantic's assignment does for these unvalidated fields, without its dispatch
+    fields = state.__dict__
+    fields["seq"] = env.seq
+    fields["last_hash"] = env.hash
+    state.__pydantic_fields_set__.update(("seq", "last_hash"))
     if env.legacy_code:
         credit.legacy_code = True
     state.note_submission(env.submission_id)
-    step = FoldStep(state, env, rules, month_of(china_day(env.occurred_at)), is_late(env), [])
-    if step.late:
+    occurred_day = china_day(env.occurred_at)
+    backfill = is_backfill(env)
+    late = (  # is_late(env), with the day and the backfill test computed once
+        env.department != LEDGER_DEPARTMENT and not backfill
+        and (china_day(env.recorded_at) - occurred_day).days > LATE_AFTER_DAYS
+    )
+    step = FoldStep(state, env, rules, month_of(occurred_day), late, [])
+    if late:
         step.count("facts_recorded_late")
-    if is_backfill(env):
+    if backfill:
         step.count("facts_backfilled")
     handler = ENTERPRISE_FOLDS.get(type(ev))
     if handler is not None:

@@ -34,6 +34,7 @@ from tongxiu.events.models import (
 )
 from tongxiu.projections.rules import (
     DecisionFacts,
+    LocalPolicy,
     Periods,
     PolicyBook,
     RuleSet,
@@ -103,6 +104,15 @@ class Rules:
 
     policies: PolicyBook = field(default_factory=PolicyBook)
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    _layered: dict[str, LocalPolicy] = field(default_factory=dict, init=False, compare=False, repr=False)
+    """:meth:`policy` answers by area code (both fields are frozen, so they never change)."""
+
+    def policy(self, jurisdiction: str) -> LocalPolicy:
+        """``policies.for_jurisdiction(jurisdiction)``, layered once per area code."""
+        layered = self._layered.get(jurisdiction)
+        if layered is None:
+            layered = self._layered[jurisdiction] = self.policies.for_jurisdiction(jurisdiction)
+        return layered
 
 
 @dataclass(frozen=True)
@@ -144,7 +154,7 @@ def decision_facts(event: PenaltyDecided, policies: PolicyBook | None = None) ->
 
 def periods_for(rules: Rules, enterprise: str, event: PenaltyDecided) -> Periods:
     """The one glue from a decision on an enterprise to its periods (local policy + standard)."""
-    policy = rules.policies.for_jurisdiction(jurisdiction_of(enterprise))
+    policy = rules.policy(jurisdiction_of(enterprise))
     return compute_periods(decision_facts(event, rules.policies), policy)
 
 
@@ -232,6 +242,16 @@ def _restanding(credit: CreditView, ev: object, env: Envelope, changes: int) -> 
     return _standing(credit)
 
 
+_FOLD_STEP: list[Callable[[EnterpriseState, Envelope, Rules], list[Tally]]] = []
+
+
+def _load_fold_step() -> Callable[[EnterpriseState, Envelope, Rules], list[Tally]]:
+    from tongxiu.projections.enterprise_fold import fold_step  # the table needs this module's helpers
+
+    _FOLD_STEP.append(fold_step)
+    return fold_step
+
+
 def fold_enterprise(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
     """Apply one event of the enterprise's stream; return the supervision tallies it causes.
 
@@ -239,10 +259,9 @@ def fold_enterprise(state: EnterpriseState, env: Envelope, rules: Rules) -> list
     leave out an event that a later-kept one refers to (a department may date an act
     earlier than the one it answers); such an event is kept in the history and ignored by
     the views rather than failing the replay."""
-    from tongxiu.projections.enterprise_fold import fold_step  # the table needs this module's helpers
-
+    step = _FOLD_STEP[0] if _FOLD_STEP else _load_fold_step()
     try:
-        return fold_step(state, env, rules)
+        return step(state, env, rules)
     except KeyError:
         state.credit.standing = _standing(state.credit)
         return []

@@ -56,7 +56,7 @@ class FoldStep:
         return self.state.rectification.items[f"{advice_no}/{item_id}"]
 
     def policy(self) -> LocalPolicy:
-        return self.rules.policies.for_jurisdiction(jurisdiction_of(self.state.enterprise))
+        return self.rules.policy(jurisdiction_of(self.state.enterprise))
 
     def count(self, counter: str, *, department: str | None = None, month: str | None = None,
               amount: float = 1) -> None:

@@ -105,7 +105,7 @@ def fold_oversight(state: EnterpriseState, env: Envelope, rules: Rules) -> list[
     elif isinstance(ev, ComplaintReceived):
         received = receipt_day(env)
         info_area = jurisdiction_of(state.enterprise)  # department streams have no area: the default
-        policy = rules.policies.for_jurisdiction(info_area)
+        policy = rules.policy(info_area)
         due = rules.calendar.add_working_days(received, policy.complaint_reply_working_days)
         view.complaints[ev.complaint_id] = Complaint(
             complaint_id=ev.complaint_id, channel=ev.channel, category=ev.category, summary=ev.summary,
@@ -143,7 +143,7 @@ def _fold_inspection(
         day = china_day(env.occurred_at)
         first_this_month = not any(month_of(china_day(r.started_at)) == month for r in state.inspections.values())
         count = inspections_in_year(state, day.year) + 1
-        limit = rules.policies.for_jurisdiction(jurisdiction_of(state.enterprise)).max_inspections_per_enterprise_per_year
+        limit = rules.policy(jurisdiction_of(state.enterprise)).max_inspections_per_enterprise_per_year
         record = InspectionRecord(
             inspection_id=ev.inspection_id, departments=list(ev.departments), officers=list(ev.officers),
             code=ev.code, code_shown=ev.code_shown, plan_ref=ev.plan_ref, joint=ev.joint, mode=ev.mode,

@@ -253,12 +253,15 @@ class EnterpriseState(BaseModel):
     def note_submission(self, submission_id: str) -> None:
         """Add ``submission_id`` to ``submissions`` (in order) unless it is there: O(1), with a
         set kept beside the list (rebuilt if the list was changed another way)."""
-        seen = self._submission_set
-        if seen is None or len(seen) != len(self.submissions):
-            seen = self._submission_set = set(self.submissions)
+        private = self.__pydantic_private__  # the private attribute, without pydantic's lookup
+        assert private is not None
+        seen = private["_submission_set"]
+        submissions = self.submissions
+        if seen is None or len(seen) != len(submissions):
+            seen = private["_submission_set"] = set(submissions)
         if submission_id not in seen:
             seen.add(submission_id)
-            self.submissions.append(submission_id)
+            submissions.append(submission_id)
 
     def standing_of_kind(self, violation_kind: str) -> list[str]:
         """The decisions of ``violation_kind`` on the enterprise that still stand (not

@@ -29,6 +29,7 @@ loaded data, so folds that use a calendar stay deterministic.
 from __future__ import annotations
 
 import calendar as _stdlib_calendar
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,9 +43,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 CHINA = timezone(timedelta(hours=8))
 
 
+@functools.lru_cache(maxsize=4096)
 def china_day(at: datetime) -> date:
     """Which calendar day it is in China at the instant ``at`` (the one place every layer asks:
-    deadlines, overdue flags and "today" are China days, never UTC dates)."""
+    deadlines, overdue flags and "today" are China days, never UTC dates). Memoised: a fold
+    asks it several times for the same instants (an event's, its submission's)."""
     if at.tzinfo is None:
         raise ValueError("china_day needs a timezone-aware instant")
     return at.astimezone(CHINA).date()

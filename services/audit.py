@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -51,12 +51,49 @@ def iter_replay(
 ) -> Iterator[Envelope]:
     """Stream the kept events of ``code`` in seq order, folding each into ``state`` before it
     is yielded: memory is the state plus one page of the log, however long the history."""
-    for stored in iter_stream(log, code):
-        env = stored.envelope
+    for env in iter_envelopes(log, code):
         if not is_kept(env, as_of, known_at):
             continue
         fold_enterprise(state, env, rules)
         yield env
+
+
+def iter_envelopes(log: EventLog, stream: str, *, from_seq: int = 1, batch: int = 1000) -> Iterator[Envelope]:
+    """A stream's envelopes in seq order, a page at a time, each decoded once from its stored
+    JSON by the cheapest correct path (:meth:`Envelope.from_json`)."""
+    while True:
+        chunk = log.read_stream_raw(stream, from_seq=from_seq, limit=batch)
+        env = None
+        for raw in chunk:
+            env = Envelope.from_json(raw)
+            yield env
+        if env is None or len(chunk) < batch:
+            return
+        from_seq = env.seq + 1
+
+
+@dataclass(frozen=True, slots=True)
+class ReadEvent:
+    """An event as the audit reads it, once: its stored JSON, that JSON parsed (hashes and
+    signatures are checked on it) and the envelope decoded from it (what replay folds)."""
+
+    raw: str
+    body: dict[str, Any]
+    envelope: Envelope
+
+
+def iter_read(log: EventLog, stream: str, *, from_seq: int = 1, batch: int = 1000) -> Iterator[ReadEvent]:
+    """A stream a page at a time, each event parsed once and decoded from that parse."""
+    while True:
+        chunk = log.read_stream_raw(stream, from_seq=from_seq, limit=batch)
+        env = None
+        for raw in chunk:
+            body = json.loads(raw)
+            env = Envelope.from_body(body)
+            yield ReadEvent(raw, body, env)
+        if env is None or len(chunk) < batch:
+            return
+        from_seq = env.seq + 1
 
 
 @dataclass(frozen=True)
@@ -109,7 +146,7 @@ class Verification:
     first_bad: dict[str, Any] | None = None
     problems: list[dict[str, Any]] = field(default_factory=list)
 
-    def fail(self, stored: StoredEvent | None, stream: str, seq: int, found: Problem) -> None:
+    def fail(self, stored: StoredEvent | ReadEvent | None, stream: str, seq: int, found: Problem) -> None:
         """``problem`` is the Chinese text, ``problem_en`` the English, ``code`` the stable code."""
         self.ok = False
         entry = {"stream": stream, "seq": seq, "event_id": stored.envelope.event_id if stored else None,
@@ -137,7 +174,7 @@ def _keys(log: EventLog, result: Verification) -> dict[str, DepartmentInfo]:
             registry.departments[env.department].keys_at(env.recorded_at) if env.department in registry.departments
             else None
         )
-        body = json.loads(stored.raw)
+        body = stored.body
         if keys is None:
             result.fail(stored, REGISTRY_STREAM, env.seq, problem("unregistered", where="", department=env.department))
         elif not any(verify(k, stored_signing_bytes(body), str(body.get("signature", ""))) for k in keys):
@@ -148,23 +185,25 @@ def _keys(log: EventLog, result: Verification) -> dict[str, DepartmentInfo]:
 
 def _check_chain(
     log: EventLog, stream: str, result: Verification, keys: dict[str, DepartmentInfo], *, first: int = 1, last: int | None = None
-) -> Iterator[StoredEvent]:
-    """Check seq ``first``..``last`` (all by default), read a page at a time (bounded memory);
-    from the middle of a stream the chain is linked to the stored hash of event ``first - 1``."""
+) -> Iterator[ReadEvent]:
+    """Check seq ``first``..``last`` (all by default), read a page at a time (bounded memory),
+    each event parsed once (:func:`iter_read`: the checked JSON and the yielded envelope come
+    from the same parse); from the middle of a stream the chain is linked to the stored hash
+    of event ``first - 1``."""
     result.streams += 1
     prev = GENESIS_HASH
     if first > 1:
         before = log.read_stream(stream, from_seq=first - 1, limit=1)
         prev = str(json.loads(before[0].raw).get("hash", "")) if before else GENESIS_HASH
     expected = first
-    for stored in iter_stream(log, stream, from_seq=first):
+    for stored in iter_read(log, stream, from_seq=first):
         env = stored.envelope
         if last is not None and env.seq > last:
             break
         result.events += 1
         if env.seq != expected:
             result.fail(stored, stream, env.seq, problem("sequence_gap", expected=expected, found=env.seq))
-        body = json.loads(stored.raw)
+        body = stored.body
         recorded, recomputed = stored_hash(body)
         if recorded != recomputed:
             result.fail(stored, stream, env.seq, problem("hash_mismatch", where=""))
@@ -193,6 +232,31 @@ def verify_streams(log: EventLog, streams: list[str] | None = None, *, progress:
     for stream in targets:
         for _ in _check_chain(log, stream, result, keys):
             pass
+        if progress is not None:
+            progress()
+    return result
+
+
+def verify_and_replay(
+    log: EventLog, rules: Rules, streams: list[str] | None = None, *, each: Callable[[Replay], Any] | None = None,
+    progress: Any = None,
+) -> Verification:
+    """:func:`verify_streams` and :func:`replay` of every verified stream in one pass: each
+    event is read and decoded once, checked, then folded. Returns the same verification as
+    ``verify_streams``; ``each`` gets each stream's replay (the same as ``replay(log, rules,
+    stream)``) as soon as its stream is done, so memory is one stream's history at a time."""
+    result = Verification()
+    keys = _keys(log, result)
+    targets = [s for s in (streams if streams is not None else log.streams()) if s != REGISTRY_STREAM]
+    for stream in targets:
+        state = EnterpriseState.empty(stream)
+        kept: list[Envelope] = []
+        for stored in _check_chain(log, stream, result, keys):
+            env = stored.envelope
+            fold_enterprise(state, env, rules)
+            kept.append(env)
+        if each is not None:
+            each(Replay(enterprise=stream, as_of=None, known_at=None, events=kept, state=state))
         if progress is not None:
             progress()
     return result

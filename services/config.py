@@ -24,6 +24,11 @@ class Settings(BaseModel):
         description="embedded backend: FULL syncs at every commit (an accepted receipt is on disk); "
         "NORMAL is faster but may lose the last receipts on power failure",
     )
+    cache_mib: PositiveInt = Field(
+        default=128,
+        description="memory budget of each cache of folded documents, in MiB of their JSON: the ledger's "
+        "write model (split among the worker's ledger shards) and the projector's read models",
+    )
     # distributed backend
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_security_protocol: str = "PLAINTEXT"

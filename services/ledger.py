@@ -12,7 +12,6 @@ import contextlib
 import json
 import random
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +47,7 @@ from tongxiu.services.ports import (
     StoredEvent,
 )
 from tongxiu.services.propagation import propagation
+from tongxiu.services.sized_cache import MIB, SizedCache
 from tongxiu.services.submission import EVENT_NAMESPACE, event_id_for, receipt_for, sign_submission
 from tongxiu.services.transparency import Transparency
 
@@ -81,6 +81,7 @@ class Ledger:
         ledger_key: KeyPair,
         *,
         cache_size: int = 10_000,
+        cache_bytes: int = 128 * MIB,
         transparency: Transparency | None = None,
     ) -> None:
         self.log = log
@@ -88,8 +89,8 @@ class Ledger:
         self.clock = clock
         self.rules = rules
         self.key = ledger_key
-        self._cache: OrderedDict[str, EnterpriseState] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: SizedCache[str, EnterpriseState] = SizedCache(max_entries=cache_size, max_bytes=cache_bytes)
+        """The write model: folded states by stream, bounded by entries and by their JSON size."""
         self._registry: RegistryState | None = None
         self._at_edge: dict[int, Submission] = {}
         """Submissions parsed by :meth:`at_edge` and on their way to :meth:`submit` (by id,
@@ -136,22 +137,18 @@ class Ledger:
             for stored in self.log.read_stream(stream):
                 fold_enterprise(state, stored.envelope, self.rules)
             self._remember(stream, state)
-        else:
-            self._cache.move_to_end(stream)
         return state
 
     def _remember(self, stream: str, state: EnterpriseState) -> None:
-        self._cache[stream] = state
-        self._cache.move_to_end(stream)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        self._cache.put(stream, state)
+        self._cache.trim()
 
     def forget(self, stream: str) -> None:
         """Drop the cached state of ``stream`` (a transaction around a submission rolled back)."""
         self._forget(stream)
 
     def _forget(self, stream: str) -> None:
-        self._cache.pop(stream, None)
+        self._cache.pop(stream)
         if stream == REGISTRY_STREAM:
             self._registry = None
         if self.on_forget is not None:

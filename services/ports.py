@@ -49,6 +49,11 @@ class EventLog(abc.ABC):
     def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
         """Events of ``stream`` from ``from_seq`` in seq order, at most ``limit`` of them."""
 
+    def read_stream_raw(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[str]:
+        """The stored JSON of what :meth:`read_stream` returns, not decoded: for readers that
+        decode each event once themselves (the audit). Adapters override it to skip decoding."""
+        return [s.raw for s in self.read_stream(stream, from_seq=from_seq, limit=limit)]
+
     @abc.abstractmethod
     def last_seq(self, stream: str) -> int: ...
 

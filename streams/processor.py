@@ -36,13 +36,21 @@ def catch_up(projector: Projector, log: EventLog, *, batch: int = 500) -> int:
         after = chunk[-1].position
 
 
-def rebuild(projector: Projector, log: EventLog, progress: Callable[[int], None] | None = None) -> int:
-    """Forget the read models and fold the whole log again, chunk by chunk."""
+REBUILD_BATCH = 10_000
+"""Events a rebuild folds in memory before writing what they changed: each document is written
+once per batch it appears in (not once per event), and stays cached (the projector's cache is
+bounded by ``cache_mib``) so it is not reloaded for the next batch."""
+
+
+def rebuild(
+    projector: Projector, log: EventLog, progress: Callable[[int], None] | None = None, *, batch: int = REBUILD_BATCH
+) -> int:
+    """Forget the read models and fold the whole log again, ``batch`` events at a time."""
     projector.store.reset(PROJECTION)
     projector.forget()
     applied = 0
     after = 0
-    while chunk := log.read_all(after=after, limit=1000):
+    while chunk := log.read_all(after=after, limit=batch):
         applied += projector.apply(s.envelope for s in chunk)
         after = chunk[-1].position
         if progress is not None:

@@ -35,7 +35,6 @@ one the cache reflects; the cost of a batch depends on the batch, not on history
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -55,6 +54,7 @@ from tongxiu.projections.keys import (
 from tongxiu.projections.views import EnterpriseState, RegistryState, SupervisionState
 from tongxiu.services.ledger import Folded
 from tongxiu.services.ports import ConcurrencyError, EventLog, PartChanges, ProjectionStore
+from tongxiu.services.sized_cache import MIB, SizedCache, json_size
 
 log = logging.getLogger("tongxiu.projector")
 
@@ -72,12 +72,18 @@ class Projector:
     if another writer moved the store first, the cache is dropped and the batch applied again
     (what the other writer applied is then skipped by the seq guard)."""
 
-    def __init__(self, store: ProjectionStore, log: EventLog, rules: Rules, *, cache_size: int = 512) -> None:
+    def __init__(
+        self, store: ProjectionStore, log: EventLog, rules: Rules, *, cache_size: int = 100_000,
+        cache_bytes: int = 128 * MIB,
+    ) -> None:
         self.store = store
         self.log = log
         self.rules = rules
-        self.cache_size = cache_size
-        self._docs: OrderedDict[str, Tracker] = OrderedDict()
+        self._docs: SizedCache[str, Tracker] = SizedCache(
+            max_entries=cache_size, max_bytes=cache_bytes, size_of=_tracked_size, on_evict=self._evicted
+        )
+        """The documents touched recently (an LRU bounded by entries and by the JSON size of
+        the documents; trimmed only after a batch is written)."""
         self._whole: set[str] = set()
         """Keys loaded in an older layout: written whole (every part) next time."""
         self._cached_at: int | None = None
@@ -95,7 +101,7 @@ class Projector:
     def drop(self, stream: str) -> None:
         """Forget the cached document of one stream (its state was folded ahead of the store)."""
         key = REGISTRY_KEY if stream == REGISTRY_STREAM else enterprise_key(stream)
-        self._docs.pop(key, None)
+        self._docs.pop(key)
         self._whole.discard(key)
 
     def cached_state(self, stream: str) -> EnterpriseState | None:
@@ -239,8 +245,7 @@ class Projector:
         tracker = self._docs.get(key)
         if tracker is None:
             tracker = Tracker(key, self._load(key))
-            self._docs[key] = tracker
-        self._docs.move_to_end(key)
+            self._docs.put(key, tracker)
         return tracker
 
     def _load(self, key: str) -> Any:
@@ -262,6 +267,11 @@ class Projector:
         return doc
 
     def _trim(self) -> None:
-        while len(self._docs) > self.cache_size:
-            key, _ = self._docs.popitem(last=False)
-            self._whole.discard(key)
+        self._docs.trim()
+
+    def _evicted(self, key: str, tracker: Tracker) -> None:
+        self._whole.discard(key)
+
+
+def _tracked_size(tracker: Tracker) -> int:
+    return json_size(tracker.obj)

@@ -220,6 +220,17 @@ class EventLogContract:
         assert [x.envelope for x in iter_stream(log, s, batch=3)] == envs
         assert [x.envelope.seq for x in iter_stream(log, s, from_seq=10, batch=3)] == [10, 11]
 
+    def test_read_stream_raw_is_read_stream_not_decoded(self) -> None:
+        """The audit's read (each event decoded once, by the reader): the same stored JSON,
+        the same pages, as ``read_stream``."""
+        log = self.make_log(bucket=self.small_bucket)
+        s = uid()
+        log.append(s, 0, envelopes(s, 0, 7))
+        assert log.read_stream_raw(s) == [x.raw for x in log.read_stream(s)]
+        assert log.read_stream_raw(s, from_seq=3, limit=3) == [x.raw for x in log.read_stream(s, from_seq=3, limit=3)]
+        assert [Envelope.from_json(r).seq for r in log.read_stream_raw(s, from_seq=6, limit=4)] == [6, 7]
+        assert log.read_stream_raw(s, from_seq=8) == [] and log.read_stream_raw(uid()) == []
+
     def test_find_submission(self) -> None:
         log = self.make_log()
         s = uid()
