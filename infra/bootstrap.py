@@ -17,7 +17,7 @@ from tongxiu.services.config import Settings
 from tongxiu.services.ledger import Ledger
 from tongxiu.services.ports import Clock, OffsetStore, ProjectionStore, SystemClock
 from tongxiu.services.sized_cache import MIB
-from tongxiu.streams.processor import InProcessProjection
+from tongxiu.streams.processor import InProcessProjection, ensure_format
 from tongxiu.streams.projector import Projector
 
 __all__ = ["ledger_key", "ledger_key_path", "load_rules", "open_app", "open_embedded", "open_memory"]
@@ -125,5 +125,8 @@ def _in_process(
     )
     if start:
         ledger.bootstrap()
-        app.process()
+        # read models stored in an older format (an upgrade changed what they hold) are
+        # rebuilt from the log; otherwise they are brought up to the log
+        if not ensure_format(read_models.projector, ledger.log):
+            app.process()
     return app

@@ -36,6 +36,30 @@ def catch_up(projector: Projector, log: EventLog, *, batch: int = 500) -> int:
         after = chunk[-1].position
 
 
+READ_MODEL_FORMAT = 2
+"""The format of the stored read models. Raised when what the projector writes changes for the
+same history (2: the rule explanations are structured and in Chinese, ``basis`` / ``basis_en``);
+a store written in an older format is rebuilt from the log when the embedded backend opens it
+(:func:`ensure_format`), and a distributed deployment by ``tongxiu rebuild``, which records the
+format it wrote."""
+
+FORMAT_KEY = "read_model_format"
+"""The pseudo-projection whose saved position is the format of the stored read models."""
+
+
+def stored_format(projector: Projector) -> int:
+    """The format the stored read models were written in (0: before formats were recorded)."""
+    return projector.store.position(FORMAT_KEY)
+
+
+def ensure_format(projector: Projector, log: EventLog) -> bool:
+    """Rebuild the read models if they were written in another format; True if it did."""
+    if stored_format(projector) == READ_MODEL_FORMAT:
+        return False
+    rebuild(projector, log)
+    return True
+
+
 REBUILD_BATCH = 10_000
 """Events a rebuild folds in memory before writing what they changed: each document is written
 once per batch it appears in (not once per event), and stays cached (the projector's cache is
@@ -55,6 +79,7 @@ def rebuild(
         after = chunk[-1].position
         if progress is not None:
             progress(len(chunk))
+    projector.store.save(FORMAT_KEY, {}, READ_MODEL_FORMAT)
     return applied
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from tongxiu.events.envelope import Receipt
 from tongxiu.events.signing import KeyPair
 from tongxiu.infra.bootstrap import open_embedded
-from tongxiu.infra.embedded import LocalFeed, LocalInbox, LocalTransport
+from tongxiu.infra.embedded import LocalInbox, LocalTransport
 from tongxiu.services.app import Tongxiu
 from tongxiu.services.config import Settings
 from tongxiu.services.demo import START, run_demo
@@ -39,8 +39,9 @@ def write_fixture_ledger(data_dir: Path) -> Tongxiu:
 
     clock = ManualClock(START.astimezone(UTC))
     app = open_embedded(Settings(data_dir=data_dir), clock=clock, key=LEDGER_KEY)
-    run_demo(app, clock, transport=LocalTransport(app), inbox=LocalInbox(app),
-             feed=LocalFeed(app.log, app.offsets), say=lambda _s: None)
+    # the demo's own platform feed (the platform acknowledges by committing it: the same facts
+    # and submission ids as the inbox acknowledgement the old demo used)
+    run_demo(app, clock, transport=LocalTransport(app), inbox=LocalInbox(app), say=lambda _s: None)
     clock.set((START + timedelta(days=120)).astimezone(UTC))
     work = build_workload(WORKLOAD_EVENTS)
     for sub in work.submissions:

@@ -20,7 +20,7 @@ from tongxiu.services.ports import ManualClock
 def demo_app(tmp: Path) -> Tongxiu:
     clock = ManualClock(START)
     app = open_embedded(Settings(data_dir=tmp), clock=clock)
-    run_demo(app, clock, transport=LocalTransport(app), inbox=LocalInbox(app), feed=LocalFeed(app.log, app.offsets),
+    run_demo(app, clock, transport=LocalTransport(app), inbox=LocalInbox(app),
              say=lambda _: None)
     app.process()
     return app

@@ -18,7 +18,7 @@ from bench.write_replay import build_workload
 from tests.fixture_ledger import codes_of_workload
 from tongxiu.events.envelope import Envelope
 from tongxiu.infra.bootstrap import open_embedded
-from tongxiu.projections import enterprise_fold
+from tongxiu.projections import enterprise_fold, fold
 from tongxiu.services.app import Tongxiu
 from tongxiu.services.audit import replay, verify_streams
 from tongxiu.services.config import Settings
@@ -65,6 +65,7 @@ def test_each_event_is_folded_once_and_not_read_back(app: Tongxiu, monkeypatch: 
         return real_from_json(text)
 
     monkeypatch.setattr(enterprise_fold, "fold_step", step)
+    monkeypatch.setattr(fold, "_FOLD_STEP", [step])  # the fold's cached reference to fold_step
     monkeypatch.setattr(Envelope, "from_json", staticmethod(from_json))
     receipts = [app.submit(sub) for sub in work.submissions[10:]]
     monkeypatch.undo()

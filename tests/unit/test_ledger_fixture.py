@@ -2,7 +2,9 @@
 ledgers. ``tests/fixtures/ledger-2026-12-01/ledger.sqlite3`` was written by ``main`` at d276c67
 (before the optimisation) with ``tests/fixture_ledger.py``; the current code must read,
 verify and audit it, continue it, and — given the same submissions at the same times —
-write the same events, hashes, transparency leaves and read models."""
+write the same events, hashes and transparency leaves. Its read models were stored in format 0
+(rule explanations in English); opening it with the current code rebuilds them in the current
+format, and then they equal what the current code writes for the same history."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from tongxiu.services.config import Settings
 from tongxiu.services.demo import ENTERPRISE, START
 from tongxiu.services.ports import ManualClock
 from tongxiu.services.transparency import verify_log
+from tongxiu.streams.processor import READ_MODEL_FORMAT, stored_format
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ledger-2026-12-01" / "ledger.sqlite3"
 
@@ -42,8 +45,19 @@ def test_a_ledger_written_by_the_old_code_verifies_replays_and_continues(tmp_pat
     (tmp_path / "old").mkdir()
     shutil.copy(FIXTURE, tmp_path / "old" / "ledger.sqlite3")
     clock = ManualClock((START + timedelta(days=200)).astimezone(UTC))
+    parts = "SELECT key, state FROM projection_parts WHERE state LIKE '%\"basis\"%'"
+
+    def bases(path: Path) -> list[str]:
+        return [str(json.loads(s)["basis"]) for _, s in rows(path, parts) if "basis" in json.loads(s)]
+
+    assert any("because most severe penalty type" in b for b in bases(tmp_path / "old" / "ledger.sqlite3"))
     app = open_embedded(Settings(data_dir=tmp_path / "old"), clock=clock, key=LEDGER_KEY)
     try:
+        # the old format's read models were rebuilt on open: the explanations are now Chinese
+        assert stored_format(app.read_models.projector) == READ_MODEL_FORMAT  # type: ignore[attr-defined]
+        stored = bases(tmp_path / "old" / "ledger.sqlite3")
+        assert stored and not any("because most severe penalty type" in b for b in stored)
+        assert any("一般失信：最重处罚种类为罚款" in b for b in stored)
         check = verify_streams(app.log)
         assert check.ok, check.first_bad
         assert check.events == 130
@@ -74,19 +88,31 @@ def test_the_current_code_writes_the_same_bytes_hashes_leaves_and_read_models(tm
     app = write_fixture_ledger(tmp_path / "new")
     app.close()
     new = tmp_path / "new" / "ledger.sqlite3"
+    # the fixture's read models in the current format: opened (and so rebuilt) by the current code
+    (tmp_path / "old").mkdir()
+    shutil.copy(FIXTURE, tmp_path / "old" / "ledger.sqlite3")
+    clock = ManualClock((START + timedelta(days=200)).astimezone(UTC))
+    open_embedded(Settings(data_dir=tmp_path / "old"), clock=clock, key=LEDGER_KEY).close()
+    rebuilt = tmp_path / "old" / "ledger.sqlite3"
     old_events, new_events = events_of(FIXTURE), events_of(new)
     assert len(old_events) == 130
     assert new_events == old_events  # the same stored content: every field, signature and hash
     assert [e[3]["hash"] for e in new_events] == [e[3]["hash"] for e in old_events]
+    # the event leaves are the same; a rejection's leaf hashes its receipt, whose reason messages
+    # are Chinese since issue 12 (same codes, same submission, other words): only those differ
     leaves = "SELECT idx, hex(hash), kind, ref FROM merkle_leaves ORDER BY idx"
-    assert rows(new, leaves) == rows(FIXTURE, leaves)
-    state = "SELECT size, frontier FROM merkle_state"
-    assert rows(new, state) == rows(FIXTURE, state)
-    rejections = "SELECT department, submission_id, codes, receipt, submission FROM rejections ORDER BY id"
+    new_leaves, old_leaves = rows(new, leaves), rows(FIXTURE, leaves)
+    assert [(i, k) for i, _, k, _ in new_leaves] == [(i, k) for i, _, k, _ in old_leaves]
+    assert [n for n in new_leaves if n[2] == "event"] == [o for o in old_leaves if o[2] == "event"]
+    assert sum(1 for o in old_leaves if o[2] == "event") == 130
+    rejections = "SELECT department, submission_id, codes, submission FROM rejections ORDER BY id"
     assert rows(new, rejections) == rows(FIXTURE, rejections)
+    assert len(rows(FIXTURE, rejections)) == 3
     parts = "SELECT projection, key, part, state FROM projection_parts ORDER BY projection, key, part"
-    old_parts = [(p, k, n, json.loads(s)) for p, k, n, s in rows(FIXTURE, parts)]
+    old_parts = [(p, k, n, json.loads(s)) for p, k, n, s in rows(rebuilt, parts)]
     assert [(p, k, n, json.loads(s)) for p, k, n, s in rows(new, parts)] == old_parts
     assert any(k == enterprise_key(ENTERPRISE) for _, k, _, _ in old_parts)
-    assert rows(new, "SELECT projection, position FROM positions") == rows(FIXTURE, "SELECT projection, position FROM positions")
+    positions = "SELECT projection, position FROM positions ORDER BY projection"
+    assert rows(new, positions) == rows(rebuilt, positions)
+    assert dict(rows(new, positions))[PROJECTION] == dict(rows(FIXTURE, positions))[PROJECTION]
     assert {p for p, *_ in old_parts} == {PROJECTION}
