@@ -195,7 +195,7 @@ def _item(item_id: str) -> dict[str, Any]:
 def test_duplicate_item_ids_in_one_advice_are_rejected(world: World) -> None:
     receipt = _raw_advice(world, [_item("1"), _item("1")])
     assert receipt.codes == ["schema_invalid"]
-    assert any("items" in (r.field or "") and "twice" in r.message for r in receipt.reasons)
+    assert any("items" in (r.field or "") and "在同一份合规建议书中出现了两次" in r.message for r in receipt.reasons)
 
 
 def test_composite_item_keys_cannot_collide(world: World) -> None:
