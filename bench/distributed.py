@@ -66,6 +66,25 @@ def make_submissions(n: int, codes: list[str], tag: str) -> list[Any]:
 # ---------------------------------------------------------------------- pipeline
 
 
+def cql_counts(workdir: Path) -> dict[str, float]:
+    """The worker's Cassandra statement counts (settings.cql_counts_file), by role and kind."""
+    import json
+
+    try:
+        return {k: float(v) for k, v in json.loads((workdir / "cql.json").read_text()).items()}
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def cpu_ticks(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its threads so far, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdir: Path) -> dict[str, Any]:
     from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
     from tongxiu.infra.distributed import open_distributed
@@ -74,7 +93,7 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
 
     env = {**os.environ, "TONGXIU_BACKEND": "distributed", "TONGXIU_TOPIC_PREFIX": settings.topic_prefix,
            "TONGXIU_KEYSPACE": settings.keyspace, "TONGXIU_DATA_DIR": str(settings.data_dir),
-           "TONGXIU_PARTITIONS": str(settings.partitions)}
+           "TONGXIU_PARTITIONS": str(settings.partitions), "TONGXIU_CQL_COUNTS_FILE": str(workdir / "cql.json")}
     log = open(workdir / "worker.log", "ab")
     worker = subprocess.Popen([sys.executable, "-m", "tongxiu.entrypoints.cli", "worker"], cwd=REPO, env=env, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
@@ -97,6 +116,8 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
 
         # -- throughput: everything at once; done when the projections hold every event
         subs = make_submissions(n, codes, "tp")
+        before = cql_counts(workdir)
+        cpu0 = cpu_ticks(worker.pid)
         t0 = time.perf_counter()
         keys = [transport.send_async(s) for s in subs]
         transport.producer.flush()
@@ -104,7 +125,11 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
         t_receipts = time.perf_counter() - t0
         app.process()
         t_total = time.perf_counter() - t0
+        worker_cpu = cpu_ticks(worker.pid) - cpu0
         assert all(rc.accepted and not rc.duplicate for rc in receipts)
+        time.sleep(1.2)  # the worker writes its counts every 0.5 s
+        after = cql_counts(workdir)
+        per_sub = {k: (after.get(k, 0) - before.get(k, 0)) / n for k in after}
 
         # -- latency: paced at about half the measured rate; sent -> projection updated
         rate = max(1.0, 0.5 * n / t_total)
@@ -153,7 +178,7 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
         lat = [(done[i] - sent[i]) * 1000 for i in done]
         return {"n": n, "seconds": t_total, "receipts_seconds": t_receipts, "rate": n / t_total,
                 "receipt_rate": n / t_receipts, "lat_rate": rate, "lat_n": len(lat),
-                "p50": pct(lat, 50), "p99": pct(lat, 99)}
+                "p50": pct(lat, 50), "p99": pct(lat, 99), "per_sub": per_sub, "worker_cpu_ms": worker_cpu * 1000 / n}
     finally:
         app.close()
         worker.send_signal(signal.SIGTERM)
@@ -302,6 +327,13 @@ def main(argv: list[str] | None = None) -> int:
           f"{pipe['p99'] / bare['p99']:10.1f}")
     print(f"(latency samples: pipeline {pipe['lat_n']}, bare {bare['lat_n']}; pipeline latency = sent -> "
           f"enterprise projection holds the events, polled from Cassandra)")
+    per = pipe["per_sub"]
+    if per:
+        print("\nCassandra statements per submission in the throughput phase (the worker's session; a batch is one):")
+        for role in ("ledger", "projection", "other"):
+            print(f"  {role:11} statements {per.get(role + '.statements', 0):6.2f}   LWT {per.get(role + '.lwt', 0):5.2f}"
+                  f"   SERIAL reads {per.get(role + '.serial_reads', 0):5.2f}   batches {per.get(role + '.batches', 0):5.2f}")
+    print(f"worker CPU per submission (throughput phase): {pipe['worker_cpu_ms']:.1f} ms")
     ratio, p99_s = pipe["rate"] / bare["rate"], pipe["p99"] / 1000
     print("\nissue 11, distributed rows (target / at least; PASS when at least is reached):")
     print(f"  pipeline vs bare kafka-python, same broker   {ratio:8.3f}   ≥ 0.3 / ≥ 0.2   "

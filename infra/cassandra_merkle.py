@@ -16,6 +16,12 @@ Commit point
     writer died: the rows are a deterministic function of the state, so a late or repeated
     write is harmless.
 
+Group commit (issue 11)
+    The ledger agent has several submissions in flight at once (``ShardedHandler``); their
+    leaf appends (and rejections') wait for the one in progress and are then committed
+    together by the next LWT on ``merkle_state``: one consensus write per group, not one per
+    submission, and the tree row stops being the queue every submission waits in.
+
 Events (:class:`LoggedCassandraEventLog`)
     The event append keeps its own commit point (the stream head LWT, with its epoch fencing);
     the leaves follow it. A writer SIGKILLed between the two leaves committed events without
@@ -94,6 +100,22 @@ class _State:
         return {(int(lv), int(i)): bytes.fromhex(h) for lv, i, h in self.batch.get("nodes", [])}
 
 
+@dataclass
+class _Request:
+    """One caller's leaves waiting for a group commit."""
+
+    leaves: list[Leaf]
+    streams: dict[str, int]
+    done: bool = False
+    out: tuple[list[int], int] | None = None
+    error: BaseException | None = None
+
+    def result(self) -> tuple[list[int], int]:
+        if self.out is None:
+            raise self.error if self.error is not None else ConcurrencyError("transparency log: no result")
+        return self.out
+
+
 def event_leaf(env: Envelope) -> Leaf:
     data = event_leaf_data(stream=env.stream, seq=env.seq, event_id=env.event_id, hash=env.hash)
     return Leaf(merkle.leaf_hash(data), "event", env.event_id, env.event_id)
@@ -120,6 +142,10 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         """stream -> seq up to which this instance knows every event has its leaf."""
         self.lwt_rounds = 0
         """Append LWTs tried by this instance (for the benchmark: lost rounds = tried - won)."""
+        self._group = threading.Condition()
+        self._queue: list[_Request] = []
+        self._leading = False
+        """Group commit (:meth:`append`): the callers waiting, and whether one is committing."""
 
     # ------------------------------------------------------------------ state
 
@@ -191,13 +217,64 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
 
     def append(self, leaves: Sequence[Leaf], *, streams: dict[str, int] | None = None) -> list[int]:
         """Append the leaves not yet in the tree (by :attr:`Leaf.key`); returns every leaf's
-        index. ``streams``: stream -> seq whose leaves this append completes (the hint)."""
-        return self._append(leaves, streams or {})[0]
+        index. ``streams``: stream -> seq whose leaves this append completes (the hint).
 
-    def _append(self, leaves: Sequence[Leaf], streams: dict[str, int]) -> tuple[list[int], int]:
-        """(every leaf's index, how many were appended by this call)."""
+        Group commit: appends that arrive from other threads while one is committing wait,
+        and the next LWT on ``merkle_state`` commits all of them (one consensus write for the
+        submissions a ledger agent has in flight, not one each)."""
+        return self._grouped(list(leaves), dict(streams or {}))[0]
+
+    def _grouped(self, leaves: list[Leaf], streams: dict[str, int]) -> tuple[list[int], int]:
         if not leaves:
             return [], 0
+        mine = _Request(leaves, streams)
+        with self._group:
+            self._queue.append(mine)
+            while not mine.done and self._leading:
+                self._group.wait()
+            if mine.done:
+                return mine.result()
+            self._leading = True
+            batch, self._queue = self._queue, []
+        try:
+            merged: list[Leaf] = []
+            seen: set[str] = set()
+            hints: dict[str, int] = {}
+            for req in batch:
+                for lf in req.leaves:
+                    if lf.key not in seen:
+                        seen.add(lf.key)
+                        merged.append(lf)
+                for stream, seq in req.streams.items():
+                    hints[stream] = max(hints.get(stream, 0), seq)
+            indexes, _, new_keys = self._append_now(merged, hints)
+            where = dict(zip((lf.key for lf in merged), indexes, strict=True))
+            claimed: set[str] = set()
+            for req in batch:
+                fresh = [lf.key for lf in req.leaves if lf.key in new_keys and lf.key not in claimed]
+                claimed.update(fresh)
+                req.out = ([where[lf.key] for lf in req.leaves], len(fresh))
+        except BaseException as exc:  # every caller of the group gets the failure
+            for req in batch:
+                req.error = exc
+        finally:
+            with self._group:
+                for req in batch:
+                    req.done = True
+                self._leading = False
+                self._group.notify_all()
+        return mine.result()
+
+    def _append(self, leaves: Sequence[Leaf], streams: dict[str, int]) -> tuple[list[int], int]:
+        """(every leaf's index, how many were appended by this call), without grouping (the
+        caller may hold the lock)."""
+        indexes, grown, _ = self._append_now(leaves, streams)
+        return indexes, grown
+
+    def _append_now(self, leaves: Sequence[Leaf], streams: dict[str, int]) -> tuple[list[int], int, set[str]]:
+        """(every leaf's index, how many were appended, the keys appended)."""
+        if not leaves:
+            return [], 0, set()
         with self._lock:
             for attempt in range(MAX_ROUNDS):
                 st = self._mine
@@ -215,7 +292,7 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
                         self.session.execute(self._p("INSERT INTO {ks}.merkle_streams (stream, logged) VALUES (?, ?)"),
                                              (stream, seq))
                         self._logged[stream] = max(self._logged.get(stream, 0), seq)
-                    return [known[lf.key] for lf in leaves], 0
+                    return [known[lf.key] for lf in leaves], 0, set()
                 batch, frontier = self._batch(st, todo, streams)
                 self.lwt_rounds += 1
                 try:
@@ -244,7 +321,7 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
                         self._remember(lf.key, known[lf.key])
                     for stream, seq in streams.items():
                         self._logged[stream] = max(self._logged.get(stream, 0), seq)
-                    return [known[lf.key] for lf in leaves], len(todo)
+                    return [known[lf.key] for lf in leaves], len(todo), {lf.key for lf in todo}
                 if self._mine is not None:  # another writer appended since: read the state
                     self._mine = None
                     continue

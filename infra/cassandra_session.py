@@ -63,7 +63,10 @@ def connect(settings: Settings, *, keyspace: str | None = None) -> Any:
 class StatementCounter:
     """Counts what a session sends (benchmarks: statements and LWTs per submission): every
     request (a batch is one), the conditional ones (``IF``: a Paxos write) and the SERIAL
-    reads (a Paxos read). With a ``path``, the counts are written there as JSON every 0.5 s."""
+    reads (a Paxos read), by the role of the sending thread (``ledger``/``projection`` by the
+    worker's thread names; ``other``: the driver's own threads, e.g. statements
+    ``execute_concurrent`` sends from its callbacks). With a ``path``, the counts are written
+    there as JSON every 0.5 s."""
 
     def __init__(self) -> None:
         import threading
@@ -73,6 +76,8 @@ class StatementCounter:
         self._lock = threading.Lock()
 
     def note(self, query: Any) -> None:
+        import threading
+
         from cassandra import ConsistencyLevel
         from cassandra.query import BatchStatement, BoundStatement
 
@@ -86,14 +91,16 @@ class StatementCounter:
             text = query if isinstance(query, str) else str(getattr(query, "query_string", "") or "")
             serial = getattr(query, "consistency_level", None) in (ConsistencyLevel.SERIAL,
                                                                   ConsistencyLevel.LOCAL_SERIAL)
+        name = threading.current_thread().name
+        role = "ledger" if "ledger" in name else "projection" if "projection" in name else "other"
         with self._lock:
-            self.counts[kind] += 1
+            self.counts[f"{role}.{kind}"] += 1
             if isinstance(query, BatchStatement):
-                self.counts["batches"] += 1
+                self.counts[f"{role}.batches"] += 1
             elif " IF " in f" {text.upper()} ":
-                self.counts["lwt"] += 1
+                self.counts[f"{role}.lwt"] += 1
             elif serial:
-                self.counts["serial_reads"] += 1
+                self.counts[f"{role}.serial_reads"] += 1
 
     @classmethod
     def install(cls, session: Any, path: Path | None = None) -> StatementCounter:

@@ -19,9 +19,9 @@ Commit point and fencing
     of truth: readers only see seqs ``<= last_seq``. An append of ``k`` events after
     ``expected_seq = e`` costs ONE consensus write (issue 11):
 
-    1. the head: the one this instance committed last for the stream (cached: a committed head
-       is only ever moved forward by a commit, so a stale cache can only make step 3 fail,
-       never succeed wrongly), else a SERIAL read; ``last_seq != e`` -> :class:`ConcurrencyError`.
+    1. the head: the one this instance committed or read last for the stream (cached: a
+       stale head can only make step 3 fail, never succeed wrongly; a head is cached from a
+       read only when the rows of its last append are stored), else a SERIAL read; ``last_seq != e`` -> :class:`ConcurrencyError`.
        A head read from the store may still hold the rows of its last append only in
        ``pending`` (its writer died after committing): they are written out first;
     2. writes an index row per event into ``events_by_submission`` (filtered on read, below);
@@ -114,8 +114,8 @@ class _Head:
 
 
 HEAD_CACHE = 100_000
-"""Heads this instance committed, kept to skip the SERIAL read of the next append (an entry is
-a few hundred bytes of the last append's events: bounded by this count)."""
+"""Heads this instance committed or read, kept to skip the SERIAL read of the next append
+(an entry: the stream id and two ints, ~200 bytes; at most this many)."""
 
 
 # --------------------------------------------------------------------------- event log
@@ -161,7 +161,8 @@ class CassandraEventLog(_Base, EventLog):
             if head is None or self._head_cache <= 0:
                 self._heads.pop(stream, None)
                 return
-            self._heads[stream] = head
+            # what the next append needs (not the last append's events: its rows are stored)
+            self._heads[stream] = _Head(head.last_seq, head.epoch, head.exists)
             self._heads.move_to_end(stream)
             while len(self._heads) > self._head_cache:
                 self._heads.popitem(last=False)
@@ -216,22 +217,29 @@ class CassandraEventLog(_Base, EventLog):
         return out
 
     def _visible(self, stream: str, head: _Head, first: int, last: int) -> list[tuple[int, str]]:
+        """(seq, raw) of the committed events first..last (``last <= head.last_seq``)."""
+        return self._visible_rows(stream, head, first, last)[0]
+
+    def _visible_rows(self, stream: str, head: _Head, first: int, last: int) -> tuple[list[tuple[int, str]], bool]:
         """(seq, raw) of the committed events first..last (``last <= head.last_seq``): the stored
         rows, except where a row of the head's last append is not written yet (or is a leftover
-        of an append that never committed): there, its copy in the head."""
+        of an append that never committed): there, its copy in the head. Also whether such a
+        copy was needed."""
         rows = self._rows(stream, first, last, "seq, raw, writer")
         out = {int(r.seq): str(r.raw) for r in rows}
         if not head.pending:
-            return sorted(out.items())
+            return sorted(out.items()), False
         lo = head.last_seq - len(head.pending) + 1
         suspect = len(out) != last - first + 1 or any(int(r.seq) >= lo and r.writer != head.writer for r in rows)
+        overlaid = False
         if suspect:
             writers = {int(r.seq): r.writer for r in rows}
             for raw in head.pending:
                 seq = Envelope.from_json(raw).seq
                 if first <= seq <= min(last, head.last_seq) and (seq not in out or writers[seq] != head.writer):
                     out[seq] = raw
-        return sorted(out.items())
+                    overlaid = True
+        return sorted(out.items()), overlaid
 
     def _write_rows(self, stream: str, head: _Head, envelopes: Sequence[Envelope] | None = None) -> None:
         """Write the rows of the head's last append (unconditionally: they are a function of the
@@ -327,12 +335,24 @@ class CassandraEventLog(_Base, EventLog):
         head = self._read_head(stream)
         start = max(from_seq, 1)
         last = head.last_seq if limit is None else min(head.last_seq, start + max(limit, 0) - 1)
-        rows = self._visible(stream, head, start, last)
+        rows, overlaid = self._visible_rows(stream, head, start, last)
+        if not overlaid and last == head.last_seq and start <= head.last_seq - len(head.pending) + 1:
+            # every row of the last append is stored: the next append may start from this head
+            self._cache_head(stream, head)
         return [StoredEvent(envelope=Envelope.from_json(raw), raw=raw, position=0) for _, raw in rows]
 
     @retry_read
     def last_seq(self, stream: str) -> int:
         return self._read_head(stream).last_seq
+
+    @retry_read
+    def last_seq_recent(self, stream: str) -> int:
+        """The head at the session's consistency, not SERIAL (no Paxos round): every commit
+        that completed before the read, maybe not one in progress. For caches that tolerate
+        that (the worker's registry, refreshed on a short interval)."""
+        row = self.session.execute(self._p("SELECT last_seq FROM {ks}.stream_heads WHERE stream = ?"),
+                                   (stream,)).one()
+        return 0 if row is None else int(row.last_seq or 0)
 
     @retry_read
     def streams(self) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,23 +24,62 @@ from tongxiu.streams.projector import Projector
 
 log = logging.getLogger("tongxiu.worker")
 
+class RegistryHead:
+    """The registry stream's head as the ledger agents of this worker know it (issue 11: the
+    registry from the log, not a Paxos read of one row per submission). A registration this
+    process appends moves it at once; others are seen by a plain (non-SERIAL) read of the
+    head at most every ``refresh_s``; :meth:`latest` reads it at SERIAL (a submission the
+    cached registry would reject is checked once more after it)."""
+
+    def __init__(self, log: EventLog, refresh_s: float) -> None:
+        self.log = log
+        self.refresh_s = refresh_s
+        self.seq = 0
+        self._read_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def get(self) -> int:
+        now = time.monotonic()
+        if now - self._read_at >= self.refresh_s:
+            recent = getattr(self.log, "last_seq_recent", self.log.last_seq)
+            seq = recent(REGISTRY_STREAM)
+            with self._lock:
+                self.seq, self._read_at = max(self.seq, seq), now
+        return self.seq
+
+    def latest(self) -> None:
+        seq = self.log.last_seq(REGISTRY_STREAM)
+        with self._lock:
+            self.seq, self._read_at = max(self.seq, seq), time.monotonic()
+
+    def advanced(self, seq: int) -> None:
+        with self._lock:
+            self.seq = max(self.seq, seq)
+
+
 class RecordingLog(EventLog):
     """Delegates to the real log and remembers the envelopes of the last successful append,
-    so the worker publishes what it wrote without reading it back."""
+    so the worker publishes what it wrote without reading it back. With a
+    :class:`RegistryHead`, the registry's head is answered from it."""
 
-    def __init__(self, inner: EventLog) -> None:
+    def __init__(self, inner: EventLog, registry: RegistryHead | None = None) -> None:
         self.inner = inner
+        self.registry = registry
         self.appended: list[Envelope] = []
 
     def append(self, stream: str, expected_seq: int, envelopes: Sequence[Envelope]) -> None:
         self.inner.append(stream, expected_seq, envelopes)
         self.appended.extend(envelopes)
+        if stream == REGISTRY_STREAM and envelopes and self.registry is not None:
+            self.registry.advanced(envelopes[-1].seq)
+
+    def last_seq(self, stream: str) -> int:
+        if stream == REGISTRY_STREAM and self.registry is not None:
+            return self.registry.get()
+        return self.inner.last_seq(stream)
 
     def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
         return self.inner.read_stream(stream, from_seq=from_seq, limit=limit)
-
-    def last_seq(self, stream: str) -> int:
-        return self.inner.last_seq(stream)
 
     def streams(self) -> list[str]:
         return self.inner.streams()
@@ -55,10 +95,12 @@ class SubmissionHandler:
     """Wraps the ledger's log with a :class:`RecordingLog` (pass the ledger built on the
     plain port; the handler swaps in the recorder)."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, registry: RegistryHead | None = None) -> None:
         self.ledger = ledger
-        self.recorder = ledger.log if isinstance(ledger.log, RecordingLog) else RecordingLog(ledger.log)
+        self.recorder = ledger.log if isinstance(ledger.log, RecordingLog) else RecordingLog(ledger.log, registry)
         ledger.log = self.recorder
+        if registry is not None:
+            ledger.registry_latest = registry.latest
 
     def handle(self, raw: bytes | str) -> tuple[Receipt, list[tuple[str, str]]]:
         """Submit; returns the receipt and (stream, envelope JSON) to publish on the events
@@ -67,7 +109,8 @@ class SubmissionHandler:
         projector drops the copies."""
         ledger = self.ledger
         # Another worker (or shard) may have registered a department: Ledger.registry()
-        # catches up with the registry stream's head on every call, so nothing to do here.
+        # catches up with the registry's head (RegistryHead: at most refresh_s old; the latest
+        # before a rejection by the registry).
         self.recorder.appended = []
         receipt = ledger.submit(raw)
         out: list[tuple[str, str]] = []
@@ -96,10 +139,12 @@ class SubmissionHandler:
 class ShardedHandler:
     """Several :class:`SubmissionHandler` (each its own ``Ledger``: own cache, own registry
     copy), one thread each; a submission goes to the shard of its stream, so each stream still
-    has a single writer in order, while different enterprises' Cassandra round trips overlap.
-    A batch is cut at every registry submission (handled alone), so a registration is in force
-    for the submissions after it in the same partition. ``Ledger.registry()`` catches up with
-    the registry stream's head, so a shard never decides with a stale registry."""
+    has a single writer in order, while different enterprises' submissions are in flight at
+    once (their Cassandra round trips overlap, and the transparency log commits the leaves of
+    the submissions in flight in one LWT). Results come back in the order of the batch. A
+    batch is cut at every registry submission (handled alone), so a registration is in force
+    for the submissions after it in the same partition (the shards share one
+    :class:`RegistryHead`, which the registration moves)."""
 
     def __init__(self, handlers: list[SubmissionHandler]) -> None:
         from concurrent.futures import ThreadPoolExecutor
