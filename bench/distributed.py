@@ -77,12 +77,20 @@ def cql_counts(workdir: Path) -> dict[str, float]:
 
 
 def cpu_ticks(pid: int) -> float:
-    """CPU seconds (user + system) of a process and its threads so far, from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
+    """CPU seconds (user + system) so far of a process, its threads and its live descendants
+    (``tongxiu worker`` runs the worker as a supervised child), from /proc."""
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdir: Path) -> dict[str, Any]:

@@ -165,23 +165,34 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         )
 
     def _ref_rows(self, refs: Sequence[str]) -> dict[str, int]:
-        from cassandra.concurrent import execute_concurrent_with_args
-
+        """Leaf index by reference / key: one ``IN`` query per 100 (not a round trip each)."""
         if not refs:
             return {}
-        stmt = self._p("SELECT ref, idx FROM {ks}.merkle_refs WHERE ref = ?")
+        stmt = self._p("SELECT ref, idx FROM {ks}.merkle_refs WHERE ref IN ?")
+        unique = list(dict.fromkeys(refs))
+        futures = [self.session.execute_async(stmt, (unique[i:i + 100],)) for i in range(0, len(unique), 100)]
         out: dict[str, int] = {}
-        for ok, rows in execute_concurrent_with_args(self.session, stmt, [(r,) for r in refs], concurrency=32):
-            if not ok:
-                raise rows
-            for row in rows:
+        for f in futures:
+            for row in f.result():
                 out[row.ref] = int(row.idx)
         return out
 
+    def _put(self, statements: list[tuple[Any, tuple[Any, ...]]]) -> None:
+        """Idempotent row writes in unlogged batches of up to 25 (one request each, not one
+        per row; they are small: far under the batch size thresholds), sent concurrently."""
+        from cassandra.query import BatchStatement, BatchType
+
+        futures = []
+        for i in range(0, len(statements), 25):
+            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+            for stmt, values in statements[i:i + 25]:
+                batch.add(stmt, values)
+            futures.append(self.session.execute_async(batch))
+        for f in futures:
+            f.result()
+
     def _materialise(self, st: _State, *, check: bool = True) -> None:
         """Write the rows of the state's batch unless they are there (its last reference is)."""
-        from cassandra.concurrent import execute_concurrent
-
         leaves = st.batch_leaves()
         if not leaves:
             return
@@ -199,7 +210,7 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
             first.append((put_node, (lv, i // LEAVES_PER_BUCKET, i, h)))
         for stream, seq in st.batch.get("streams", {}).items():
             first.append((put_stream, (stream, int(seq))))
-        _run(execute_concurrent(self.session, first, concurrency=32))
+        self._put(first)
         for rej in st.batch.get("rejections", []):
             receipt = Receipt.model_validate_json(rej["receipt"])
             self.rejection_rows_writer._write(uuid.UUID(rej["rid"]), receipt, rej["receipt"], rej["submission"],
@@ -208,10 +219,9 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         for idx, _, _, ref, key in leaves:
             if ref != key:
                 refs.append((put_ref, (ref, idx)))
-        _run(execute_concurrent(self.session, refs, concurrency=32))
+        self._put(refs)
         # the unique keys last: the last one present says the whole batch is written
-        _run(execute_concurrent(self.session, [(put_ref, (key, idx)) for idx, _, _, _, key in leaves],
-                                concurrency=32))
+        self._put([(put_ref, (key, idx)) for idx, _, _, _, key in leaves])
 
     # ------------------------------------------------------------------ append
 

@@ -109,13 +109,19 @@ class StatementCounter:
 
         counter = cls()
         execute, execute_async = session.execute, session.execute_async
+        inside = threading.local()  # the driver's execute() may call execute_async(): count once
 
         def counted(query: Any, *a: Any, **k: Any) -> Any:
             counter.note(query)
-            return execute(query, *a, **k)
+            inside.on = True
+            try:
+                return execute(query, *a, **k)
+            finally:
+                inside.on = False
 
         def counted_async(query: Any, *a: Any, **k: Any) -> Any:
-            counter.note(query)
+            if not getattr(inside, "on", False):
+                counter.note(query)
             return execute_async(query, *a, **k)
 
         session.execute, session.execute_async = counted, counted_async
