@@ -359,9 +359,7 @@ class TestCassandraGroupCommit(CassandraTransparencyFactory):
     indexes, in a tree whose leaves are exactly the appended ones."""
 
     def test_appends_that_wait_are_committed_by_one_lwt(self) -> None:
-        from tongxiu.infra.cassandra_merkle import event_leaf
-
-        from tongxiu.infra.cassandra_merkle import CassandraTransparencyLog
+        from tongxiu.infra.cassandra_merkle import CassandraTransparencyLog, event_leaf
 
         _, _, tlog = self.make()
         assert isinstance(tlog, CassandraTransparencyLog)
