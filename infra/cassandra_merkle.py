@@ -552,12 +552,14 @@ class LoggedCassandraEventLog(CassandraEventLog):
         """Raises ConcurrencyError only when the events were not committed."""
         if envelopes and expected_seq > 0 and self.tlog.logged_seq(stream) < expected_seq:
             self.tlog.complete(stream, upto=expected_seq)  # a dead writer's events before ours
-        super().append(stream, expected_seq, envelopes)
-        try:
+        written = self._commit_append(stream, expected_seq, envelopes)
+        try:  # the leaves while the event rows are being written
             self.tlog.append_events(stream, envelopes)
         except ConcurrencyError as exc:  # the events ARE committed: not a conflict of the append
             raise RuntimeError(f"{stream}: events committed, their leaves not yet appended ({exc}); "
                                "they are completed by the next append, a redelivery or a checkpoint") from exc
+        finally:
+            self._finish(stream, written)
 
 
 class LoggedCassandraRejectionLog(CassandraRejectionLog):

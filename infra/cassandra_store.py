@@ -113,6 +113,15 @@ class _Head:
     writer: uuid.UUID | None = None
 
 
+@dataclass
+class _Written:
+    """A committed append whose rows are in flight."""
+
+    head: _Head
+    rows: list[Any]
+    error: BaseException | None = None
+
+
 HEAD_CACHE = 100_000
 """Heads this instance committed or read, kept to skip the SERIAL read of the next append
 (an entry: the stream id and two ints, ~200 bytes; at most this many)."""
@@ -241,9 +250,11 @@ class CassandraEventLog(_Base, EventLog):
                     overlaid = True
         return sorted(out.items()), overlaid
 
-    def _write_rows(self, stream: str, head: _Head, envelopes: Sequence[Envelope] | None = None) -> None:
+    def _write_rows(self, stream: str, head: _Head, envelopes: Sequence[Envelope] | None = None, *,
+                    wait: bool = True) -> list[Any]:
         """Write the rows of the head's last append (unconditionally: they are a function of the
-        committed head), one batch per bucket, the buckets concurrently."""
+        committed head), one batch per bucket, the buckets concurrently; ``wait=False``: return
+        the requests in flight instead of waiting for them."""
         from cassandra.query import BatchStatement, BatchType
 
         if envelopes is None:
@@ -252,7 +263,7 @@ class CassandraEventLog(_Base, EventLog):
             pairs = list(zip(envelopes, head.pending, strict=True))
         pairs = [(e, r) for e, r in pairs if e.seq <= head.last_seq]
         if not pairs:
-            return
+            return []
         first, last = pairs[0][0].seq, pairs[-1][0].seq
         insert = self._p(
             "INSERT INTO {ks}.events (stream, bucket, seq, event_id, type, department, submission_id,"
@@ -272,12 +283,19 @@ class CassandraEventLog(_Base, EventLog):
                     head.writer, head.epoch, first, last,
                 ))
             futures.append(self.session.execute_async(batch))
-        for f in futures:
-            f.result()
+        if wait:
+            for f in futures:
+                f.result()
+        return futures
 
     # ------------------------------------------------------------------ append
 
     def append(self, stream: str, expected_seq: int, envelopes: Sequence[Envelope]) -> None:
+        self._finish(stream, self._commit_append(stream, expected_seq, envelopes))
+
+    def _commit_append(self, stream: str, expected_seq: int, envelopes: Sequence[Envelope]) -> _Written | None:
+        """Steps 1-3 and the start of step 4 (the rows in flight): see the module docstring.
+        Returns None for an empty append; raises ConcurrencyError when not committed."""
         for n, e in enumerate(envelopes):
             if e.stream != stream or e.seq != expected_seq + 1 + n:
                 raise ValueError(f"envelope {e.event_id} is not seq {expected_seq + 1 + n} of {stream}")
@@ -290,7 +308,7 @@ class CassandraEventLog(_Base, EventLog):
             self._cache_head(stream, None)
             raise ConcurrencyError(f"{stream}: expected seq {expected_seq}, found {head.last_seq}")
         if not envelopes:
-            return
+            return None
         from cassandra.query import BatchStatement, BatchType
 
         token = uuid.uuid4()
@@ -320,19 +338,48 @@ class CassandraEventLog(_Base, EventLog):
             raise ConcurrencyError(f"{stream}: expected seq {expected_seq}, another append committed first")
         new = _Head(new_last, head.epoch, True, raws, token)
         try:
-            self._write_rows(stream, new, envelopes)
+            return _Written(new, self._write_rows(stream, new, envelopes, wait=False))
         except Exception as exc:  # noqa: BLE001 - committed: readers take the rows from the head
-            log.warning("%s: events %s..%s committed, rows not yet written (%s); the next append or a reader "
-                        "of the head writes them", stream, expected_seq + 1, new_last, exc)
+            return _Written(new, [], exc)
+
+    def _finish(self, stream: str, written: _Written | None) -> None:
+        """Wait for the rows of a committed append; if they could not be written, the append
+        is still committed (readers and the next writer take them from the head)."""
+        if written is None:
+            return
+        error = written.error
+        for f in written.rows:
+            try:
+                f.result()
+            except Exception as exc:  # noqa: BLE001 - committed: see above
+                error = error or exc
+        if error is not None:
+            log.warning("%s: events up to %s committed, rows not yet written (%s); the next append or a reader "
+                        "of the head writes them", stream, written.head.last_seq, error)
             self._cache_head(stream, None)
             return
-        self._cache_head(stream, new)
+        self._cache_head(stream, written.head)
 
     # ------------------------------------------------------------------ reads
 
     @retry_read
     def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
-        head = self._read_head(stream)
+        return self._read_stream(stream, self._read_head(stream), from_seq, limit)
+
+    @retry_read
+    def read_stream_recent(self, stream: str) -> list[StoredEvent]:
+        """The whole stream from a head read at the session's consistency, not SERIAL (no Paxos
+        round): for a writer folding the stream it is about to append to, whose head LWT
+        refuses the append if this head was stale (then it reads again with
+        :meth:`read_stream`)."""
+        row = self.session.execute(
+            self._p("SELECT last_seq, epoch, pending, pending_writer FROM {ks}.stream_heads WHERE stream = ?"),
+            (stream,)).one()
+        head = _Head(0, 0, False) if row is None else _Head(
+            int(row.last_seq or 0), int(row.epoch or 0), True, list(row.pending or []), row.pending_writer)
+        return self._read_stream(stream, head, 1, None)
+
+    def _read_stream(self, stream: str, head: _Head, from_seq: int, limit: int | None) -> list[StoredEvent]:
         start = max(from_seq, 1)
         last = head.last_seq if limit is None else min(head.last_seq, start + max(limit, 0) - 1)
         rows, overlaid = self._visible_rows(stream, head, start, last)

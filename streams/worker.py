@@ -19,7 +19,7 @@ from typing import Any
 from tongxiu.events.envelope import Envelope, Receipt
 from tongxiu.events.models import REGISTRY_STREAM
 from tongxiu.services.ledger import Ledger
-from tongxiu.services.ports import EventLog, StoredEvent
+from tongxiu.services.ports import ConcurrencyError, EventLog, StoredEvent
 from tongxiu.streams.projector import Projector
 
 log = logging.getLogger("tongxiu.worker")
@@ -37,14 +37,18 @@ class RegistryHead:
         self.seq = 0
         self._read_at = float("-inf")
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
 
     def get(self) -> int:
         now = time.monotonic()
-        if now - self._read_at >= self.refresh_s:
-            recent = getattr(self.log, "last_seq_recent", self.log.last_seq)
-            seq = recent(REGISTRY_STREAM)
-            with self._lock:
-                self.seq, self._read_at = max(self.seq, seq), now
+        if now - self._read_at >= self.refresh_s and self._refreshing.acquire(blocking=False):
+            try:  # one thread reads; the others go on with the head they have
+                recent = getattr(self.log, "last_seq_recent", self.log.last_seq)
+                seq = recent(REGISTRY_STREAM)
+                with self._lock:
+                    self.seq, self._read_at = max(self.seq, seq), now
+            finally:
+                self._refreshing.release()
         return self.seq
 
     def latest(self) -> None:
@@ -60,15 +64,21 @@ class RegistryHead:
 class RecordingLog(EventLog):
     """Delegates to the real log and remembers the envelopes of the last successful append,
     so the worker publishes what it wrote without reading it back. With a
-    :class:`RegistryHead`, the registry's head is answered from it."""
+    :class:`RegistryHead`, the registry's head is answered from it; a stream the ledger folds
+    is read without a Paxos round where the log allows (:meth:`read_stream`)."""
 
     def __init__(self, inner: EventLog, registry: RegistryHead | None = None) -> None:
         self.inner = inner
         self.registry = registry
         self.appended: list[Envelope] = []
+        self._stale: set[str] = set()
 
     def append(self, stream: str, expected_seq: int, envelopes: Sequence[Envelope]) -> None:
-        self.inner.append(stream, expected_seq, envelopes)
+        try:
+            self.inner.append(stream, expected_seq, envelopes)
+        except ConcurrencyError:
+            self._stale.add(stream)  # folded from a stale head: the next fold reads at SERIAL
+            raise
         self.appended.extend(envelopes)
         if stream == REGISTRY_STREAM and envelopes and self.registry is not None:
             self.registry.advanced(envelopes[-1].seq)
@@ -79,6 +89,15 @@ class RecordingLog(EventLog):
         return self.inner.last_seq(stream)
 
     def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
+        """A whole stream the ledger folds to decide on is read from a head at the session's
+        consistency where the log offers it (no Paxos round: the head LWT of the append refuses
+        a decision made on a stale head, and the retry reads at SERIAL)."""
+        recent = getattr(self.inner, "read_stream_recent", None)
+        if recent is not None and from_seq == 1 and limit is None and stream != REGISTRY_STREAM:
+            if stream in self._stale:
+                self._stale.discard(stream)
+            else:
+                return list(recent(stream))
         return self.inner.read_stream(stream, from_seq=from_seq, limit=limit)
 
     def streams(self) -> list[str]:

@@ -86,10 +86,10 @@ class TestCassandraAppendRecovery(CassandraFactory):
         log = self.log(bucket)
         real = log._write_rows
 
-        def die(stream: str, head: Any, envelopes: Any = None) -> None:
+        def die(stream: str, head: Any, envelopes: Any = None, **k: Any) -> list[Any]:
             if envelopes is not None:  # its own rows, after its commit
                 raise Killed("died between the head commit and the rows")
-            real(stream, head, envelopes)
+            return real(stream, head, envelopes, **k)
 
         log._write_rows = die  # type: ignore[method-assign]
         return log
