@@ -189,9 +189,9 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
                     receipted[i] = now
 
         for i, s in enumerate(subs):
-            wait = t_start + i / rate - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
+            while (wait := t_start + i / rate - time.perf_counter()) > 0:
+                transport.pump(min(wait, 0.01))  # receipts noted as they arrive, not at the next send
+                note_receipts()
             lat_keys[i] = transport.send_async(s)
             transport.producer.flush()
             sent[i] = time.perf_counter()
@@ -199,7 +199,7 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
             note_receipts()
         deadline = time.monotonic() + 300
         while (len(done) < len(subs) or len(receipted) < len(subs)) and time.monotonic() < deadline:
-            transport.pump(0.02)
+            transport.pump(0.01)
             note_receipts()
         stop.set()
         th.join(5)
