@@ -28,7 +28,8 @@ Commit point and fencing
     3. commits with ONE LWT on the head, which carries the append's events:
        ``UPDATE ... SET last_seq = e+k, pending = [raw...], pending_writer = <token>
        IF last_seq = e AND epoch = <epoch>`` (``INSERT ... IF NOT EXISTS`` for a new stream);
-    4. only then writes the event rows ``e+1 .. e+k`` unconditionally (one batch per bucket).
+    4. only then writes the event rows ``e+1 .. e+k`` unconditionally (unlogged batches of one
+       bucket, at most :data:`ROWS_BATCH_BYTES` each).
        They are a function of the committed head, so a late, repeated or concurrent write of
        them (a reader or the next writer completing a dead writer's rows) writes the same bytes.
 
@@ -111,6 +112,10 @@ class _Head:
     pending: list[str] = field(default_factory=list)
     """Raw JSON of the events of the last committed append (until replaced by the next)."""
     writer: uuid.UUID | None = None
+
+
+ROWS_BATCH_BYTES = 32 * 1024
+"""Event rows written in one unlogged batch: at most this many bytes of raw JSON."""
 
 
 @dataclass
@@ -255,7 +260,6 @@ class CassandraEventLog(_Base, EventLog):
         """Write the rows of the head's last append (unconditionally: they are a function of the
         committed head), one batch per bucket, the buckets concurrently; ``wait=False``: return
         the requests in flight instead of waiting for them."""
-        from cassandra.query import BatchStatement, BatchType
 
         if envelopes is None:
             pairs = [(Envelope.from_json(r), r) for r in head.pending]
@@ -275,18 +279,35 @@ class CassandraEventLog(_Base, EventLog):
             by_bucket.setdefault(self.bucket(e.seq), []).append((e, r))
         futures = []
         for b, group in sorted(by_bucket.items()):
-            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+            # batches of one partition, each under ROWS_BATCH_BYTES (the server refuses a batch
+            # above batch_size_fail_threshold, 50 KiB by default); a larger row goes alone
+            chunk: list[tuple[Any, ...]] = []
+            size = 0
             for e, raw in group:
-                batch.add(insert, (
-                    stream, b, e.seq, e.event_id, e.type, e.department, e.submission_id,
-                    e.occurred_at.isoformat(), e.recorded_at.isoformat(), raw,
-                    head.writer, head.epoch, first, last,
-                ))
-            futures.append(self.session.execute_async(batch))
+                values = (stream, b, e.seq, e.event_id, e.type, e.department, e.submission_id,
+                          e.occurred_at.isoformat(), e.recorded_at.isoformat(), raw,
+                          head.writer, head.epoch, first, last)
+                if chunk and size + len(raw) > ROWS_BATCH_BYTES:
+                    futures.append(self._send_rows(insert, chunk))
+                    chunk, size = [], 0
+                chunk.append(values)
+                size += len(raw)
+            if chunk:
+                futures.append(self._send_rows(insert, chunk))
         if wait:
             for f in futures:
                 f.result()
         return futures
+
+    def _send_rows(self, insert: Any, rows: list[tuple[Any, ...]]) -> Any:
+        from cassandra.query import BatchStatement, BatchType
+
+        if len(rows) == 1:
+            return self.session.execute_async(insert, rows[0])
+        batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+        for values in rows:
+            batch.add(insert, values)
+        return self.session.execute_async(batch)
 
     # ------------------------------------------------------------------ append
 

@@ -181,3 +181,15 @@ class TestCassandraAppendRecovery(CassandraFactory):
         self.log().append(s, 2, more)  # writes row 2 (over the leftover), then 3..5
         assert [x.envelope for x in self.log().read_stream(s)] == [*first, *mine, *more]
         assert self.stored(s)[5] == more[-1].to_json()
+
+    def test_an_append_above_the_batch_size_limit_writes_all_its_rows(self) -> None:
+        s = uid()
+        log = self.log(bucket=EVENTS_PER_BUCKET)
+        many = envelopes(s, 0, 150)  # ~150 KB of rows: over the server's 50 KiB batch limit
+        assert sum(len(e.to_json()) for e in many) > 50 * 1024
+        log.append(s, 0, many)
+        assert sorted(self.stored(s)) == list(range(1, 151))  # written after the commit, in batches
+        assert [x.envelope for x in self.log().read_stream(s)] == many
+        more = envelopes(s, 150, 1)
+        self.log().append(s, 150, more)
+        assert self.log().last_seq(s) == 151
