@@ -66,6 +66,42 @@ def make_submissions(n: int, codes: list[str], tag: str) -> list[Any]:
 # ---------------------------------------------------------------------- pipeline
 
 
+def cql_counts(workdir: Path) -> dict[str, float]:
+    """The worker's Cassandra statement counts (settings.cql_counts_file), by role and kind."""
+    import json
+
+    try:
+        return {k: float(v) for k, v in json.loads((workdir / "cql.json").read_text()).items()}
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def cassandra_pid() -> int:
+    """The pid of the Cassandra node of the servers' state dir (0 if unknown)."""
+    state = Path(os.environ.get("TONGXIU_SERVERS_DIR") or REPO / ".tongxiu" / "servers")
+    try:
+        return int((state / "cassandra" / "cassandra.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def cpu_ticks(pid: int) -> float:
+    """CPU seconds (user + system) so far of a process, its threads and its live descendants
+    (``tongxiu worker`` runs the worker as a supervised child), from /proc."""
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdir: Path) -> dict[str, Any]:
     from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
     from tongxiu.infra.distributed import open_distributed
@@ -74,7 +110,7 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
 
     env = {**os.environ, "TONGXIU_BACKEND": "distributed", "TONGXIU_TOPIC_PREFIX": settings.topic_prefix,
            "TONGXIU_KEYSPACE": settings.keyspace, "TONGXIU_DATA_DIR": str(settings.data_dir),
-           "TONGXIU_PARTITIONS": str(settings.partitions)}
+           "TONGXIU_PARTITIONS": str(settings.partitions), "TONGXIU_CQL_COUNTS_FILE": str(workdir / "cql.json")}
     log = open(workdir / "worker.log", "ab")
     worker = subprocess.Popen([sys.executable, "-m", "tongxiu.entrypoints.cli", "worker"], cwd=REPO, env=env, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
@@ -97,6 +133,8 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
 
         # -- throughput: everything at once; done when the projections hold every event
         subs = make_submissions(n, codes, "tp")
+        before = cql_counts(workdir)
+        cpu0, cass0 = cpu_ticks(worker.pid), cpu_ticks(cassandra_pid())
         t0 = time.perf_counter()
         keys = [transport.send_async(s) for s in subs]
         transport.producer.flush()
@@ -104,7 +142,11 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
         t_receipts = time.perf_counter() - t0
         app.process()
         t_total = time.perf_counter() - t0
+        worker_cpu, cass_cpu = cpu_ticks(worker.pid) - cpu0, cpu_ticks(cassandra_pid()) - cass0
         assert all(rc.accepted and not rc.duplicate for rc in receipts)
+        time.sleep(1.2)  # the worker writes its counts every 0.5 s
+        after = cql_counts(workdir)
+        per_sub = {k: (after.get(k, 0) - before.get(k, 0)) / n for k in after}
 
         # -- latency: paced at about half the measured rate; sent -> projection updated
         rate = max(1.0, 0.5 * n / t_total)
@@ -137,23 +179,37 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
         th = threading.Thread(target=poller, daemon=True)
         th.start()
         t_start = time.perf_counter()
+        lat_keys: dict[int, Any] = {}
+        receipted: dict[int, float] = {}
+
+        def note_receipts() -> None:
+            now = time.perf_counter()
+            for i, k in lat_keys.items():
+                if i not in receipted and k in transport._received:
+                    receipted[i] = now
+
         for i, s in enumerate(subs):
-            wait = t_start + i / rate - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
-            transport.send_async(s)
+            while (wait := t_start + i / rate - time.perf_counter()) > 0:
+                transport.pump(min(wait, 0.01))  # receipts noted as they arrive, not at the next send
+                note_receipts()
+            lat_keys[i] = transport.send_async(s)
             transport.producer.flush()
             sent[i] = time.perf_counter()
             transport.pump(0)  # keep the receipt consumer drained
+            note_receipts()
         deadline = time.monotonic() + 300
-        while len(done) < len(subs) and time.monotonic() < deadline:
-            transport.pump(0.05)
+        while (len(done) < len(subs) or len(receipted) < len(subs)) and time.monotonic() < deadline:
+            transport.pump(0.01)
+            note_receipts()
         stop.set()
         th.join(5)
         lat = [(done[i] - sent[i]) * 1000 for i in done]
+        rlat = [(receipted[i] - sent[i]) * 1000 for i in receipted]
         return {"n": n, "seconds": t_total, "receipts_seconds": t_receipts, "rate": n / t_total,
                 "receipt_rate": n / t_receipts, "lat_rate": rate, "lat_n": len(lat),
-                "p50": pct(lat, 50), "p99": pct(lat, 99)}
+                "p50": pct(lat, 50), "p99": pct(lat, 99),
+                "receipt_p50": pct(rlat, 50), "receipt_p99": pct(rlat, 99), "per_sub": per_sub, "worker_cpu_ms": worker_cpu * 1000 / n,
+                "cassandra_cpu_ms": cass_cpu * 1000 / n}
     finally:
         app.close()
         worker.send_signal(signal.SIGTERM)
@@ -300,8 +356,17 @@ def main(argv: list[str] | None = None) -> int:
           f"{pipe['p50'] / bare['p50']:10.1f}")
     print(f"{p99_label:34}{pipe['p99']:12.1f}{bare['p99']:12.1f}"
           f"{pipe['p99'] / bare['p99']:10.1f}")
+    print(f"{'  (sent -> receipt, p50 / p99 ms)':34}{pipe['receipt_p50']:12.1f}{pipe['receipt_p99']:12.1f}")
     print(f"(latency samples: pipeline {pipe['lat_n']}, bare {bare['lat_n']}; pipeline latency = sent -> "
           f"enterprise projection holds the events, polled from Cassandra)")
+    per = pipe["per_sub"]
+    if per:
+        print("\nCassandra statements per submission in the throughput phase (the worker's session; a batch is one):")
+        for role in ("ledger", "projection", "other"):
+            print(f"  {role:11} statements {per.get(role + '.statements', 0):6.2f}   LWT {per.get(role + '.lwt', 0):5.2f}"
+                  f"   SERIAL reads {per.get(role + '.serial_reads', 0):5.2f}   batches {per.get(role + '.batches', 0):5.2f}")
+    print(f"CPU per submission in the throughput phase: worker {pipe['worker_cpu_ms']:.1f} ms, Cassandra "
+          f"{pipe['cassandra_cpu_ms']:.1f} ms (the whole node: on shared servers it includes other clients' work)")
     ratio, p99_s = pipe["rate"] / bare["rate"], pipe["p99"] / 1000
     print("\nissue 11, distributed rows (target / at least; PASS when at least is reached):")
     print(f"  pipeline vs bare kafka-python, same broker   {ratio:8.3f}   ≥ 0.3 / ≥ 0.2   "

@@ -16,6 +16,12 @@ Commit point
     writer died: the rows are a deterministic function of the state, so a late or repeated
     write is harmless.
 
+Group commit (issue 11)
+    The ledger agent has several submissions in flight at once (``ShardedHandler``); their
+    leaf appends (and rejections') wait for the one in progress and are then committed
+    together by the next LWT on ``merkle_state``: one consensus write per group, not one per
+    submission, and the tree row stops being the queue every submission waits in.
+
 Events (:class:`LoggedCassandraEventLog`)
     The event append keeps its own commit point (the stream head LWT, with its epoch fencing);
     the leaves follow it. A writer SIGKILLed between the two leaves committed events without
@@ -94,6 +100,22 @@ class _State:
         return {(int(lv), int(i)): bytes.fromhex(h) for lv, i, h in self.batch.get("nodes", [])}
 
 
+@dataclass
+class _Request:
+    """One caller's leaves waiting for a group commit."""
+
+    leaves: list[Leaf]
+    streams: dict[str, int]
+    done: bool = False
+    out: tuple[list[int], int] | None = None
+    error: BaseException | None = None
+
+    def result(self) -> tuple[list[int], int]:
+        if self.out is None:
+            raise self.error if self.error is not None else ConcurrencyError("transparency log: no result")
+        return self.out
+
+
 def event_leaf(env: Envelope) -> Leaf:
     data = event_leaf_data(stream=env.stream, seq=env.seq, event_id=env.event_id, hash=env.hash)
     return Leaf(merkle.leaf_hash(data), "event", env.event_id, env.event_id)
@@ -120,6 +142,10 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         """stream -> seq up to which this instance knows every event has its leaf."""
         self.lwt_rounds = 0
         """Append LWTs tried by this instance (for the benchmark: lost rounds = tried - won)."""
+        self._group = threading.Condition()
+        self._queue: list[_Request] = []
+        self._leading = False
+        """Group commit (:meth:`append`): the callers waiting, and whether one is committing."""
 
     # ------------------------------------------------------------------ state
 
@@ -139,23 +165,34 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         )
 
     def _ref_rows(self, refs: Sequence[str]) -> dict[str, int]:
-        from cassandra.concurrent import execute_concurrent_with_args
-
+        """Leaf index by reference / key: one ``IN`` query per 100 (not a round trip each)."""
         if not refs:
             return {}
-        stmt = self._p("SELECT ref, idx FROM {ks}.merkle_refs WHERE ref = ?")
+        stmt = self._p("SELECT ref, idx FROM {ks}.merkle_refs WHERE ref IN ?")
+        unique = list(dict.fromkeys(refs))
+        futures = [self.session.execute_async(stmt, (unique[i:i + 100],)) for i in range(0, len(unique), 100)]
         out: dict[str, int] = {}
-        for ok, rows in execute_concurrent_with_args(self.session, stmt, [(r,) for r in refs], concurrency=32):
-            if not ok:
-                raise rows
-            for row in rows:
+        for f in futures:
+            for row in f.result():
                 out[row.ref] = int(row.idx)
         return out
 
+    def _put(self, statements: list[tuple[Any, tuple[Any, ...]]]) -> None:
+        """Idempotent row writes in unlogged batches of up to 25 (one request each, not one
+        per row; they are small: far under the batch size thresholds), sent concurrently."""
+        from cassandra.query import BatchStatement, BatchType
+
+        futures = []
+        for i in range(0, len(statements), 25):
+            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+            for stmt, values in statements[i:i + 25]:
+                batch.add(stmt, values)
+            futures.append(self.session.execute_async(batch))
+        for f in futures:
+            f.result()
+
     def _materialise(self, st: _State, *, check: bool = True) -> None:
         """Write the rows of the state's batch unless they are there (its last reference is)."""
-        from cassandra.concurrent import execute_concurrent
-
         leaves = st.batch_leaves()
         if not leaves:
             return
@@ -173,7 +210,7 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
             first.append((put_node, (lv, i // LEAVES_PER_BUCKET, i, h)))
         for stream, seq in st.batch.get("streams", {}).items():
             first.append((put_stream, (stream, int(seq))))
-        _run(execute_concurrent(self.session, first, concurrency=32))
+        self._put(first)
         for rej in st.batch.get("rejections", []):
             receipt = Receipt.model_validate_json(rej["receipt"])
             self.rejection_rows_writer._write(uuid.UUID(rej["rid"]), receipt, rej["receipt"], rej["submission"],
@@ -182,22 +219,72 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         for idx, _, _, ref, key in leaves:
             if ref != key:
                 refs.append((put_ref, (ref, idx)))
-        _run(execute_concurrent(self.session, refs, concurrency=32))
+        self._put(refs)
         # the unique keys last: the last one present says the whole batch is written
-        _run(execute_concurrent(self.session, [(put_ref, (key, idx)) for idx, _, _, _, key in leaves],
-                                concurrency=32))
+        self._put([(put_ref, (key, idx)) for idx, _, _, _, key in leaves])
 
     # ------------------------------------------------------------------ append
 
     def append(self, leaves: Sequence[Leaf], *, streams: dict[str, int] | None = None) -> list[int]:
         """Append the leaves not yet in the tree (by :attr:`Leaf.key`); returns every leaf's
-        index. ``streams``: stream -> seq whose leaves this append completes (the hint)."""
-        return self._append(leaves, streams or {})[0]
+        index. ``streams``: stream -> seq whose leaves this append completes (the hint).
 
-    def _append(self, leaves: Sequence[Leaf], streams: dict[str, int]) -> tuple[list[int], int]:
-        """(every leaf's index, how many were appended by this call)."""
+        Group commit: appends that arrive from other threads while one is committing wait,
+        and the next LWT on ``merkle_state`` commits all of them (one consensus write for the
+        submissions a ledger agent has in flight, not one each)."""
+        return self._grouped(list(leaves), dict(streams or {}))[0]
+
+    def _grouped(self, leaves: list[Leaf], streams: dict[str, int]) -> tuple[list[int], int]:
         if not leaves:
             return [], 0
+        mine = _Request(leaves, streams)
+        with self._group:
+            self._queue.append(mine)
+            while not mine.done and self._leading:
+                self._group.wait()
+            if mine.done:
+                return mine.result()
+            self._leading = True
+            batch, self._queue = self._queue, []
+        try:
+            merged: list[Leaf] = []
+            seen: set[str] = set()
+            hints: dict[str, int] = {}
+            for req in batch:
+                for lf in req.leaves:
+                    if lf.key not in seen:
+                        seen.add(lf.key)
+                        merged.append(lf)
+                for stream, seq in req.streams.items():
+                    hints[stream] = max(hints.get(stream, 0), seq)
+            indexes, _, new_keys = self._append_now(merged, hints)
+            where = dict(zip((lf.key for lf in merged), indexes, strict=True))
+            claimed: set[str] = set()
+            for req in batch:
+                fresh = [lf.key for lf in req.leaves if lf.key in new_keys and lf.key not in claimed]
+                claimed.update(fresh)
+                req.out = ([where[lf.key] for lf in req.leaves], len(fresh))
+        except BaseException as exc:  # every caller of the group gets the failure
+            for req in batch:
+                req.error = exc
+        finally:
+            with self._group:
+                for req in batch:
+                    req.done = True
+                self._leading = False
+                self._group.notify_all()
+        return mine.result()
+
+    def _append(self, leaves: Sequence[Leaf], streams: dict[str, int]) -> tuple[list[int], int]:
+        """(every leaf's index, how many were appended by this call), without grouping (the
+        caller may hold the lock)."""
+        indexes, grown, _ = self._append_now(leaves, streams)
+        return indexes, grown
+
+    def _append_now(self, leaves: Sequence[Leaf], streams: dict[str, int]) -> tuple[list[int], int, set[str]]:
+        """(every leaf's index, how many were appended, the keys appended)."""
+        if not leaves:
+            return [], 0, set()
         with self._lock:
             for attempt in range(MAX_ROUNDS):
                 st = self._mine
@@ -215,7 +302,7 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
                         self.session.execute(self._p("INSERT INTO {ks}.merkle_streams (stream, logged) VALUES (?, ?)"),
                                              (stream, seq))
                         self._logged[stream] = max(self._logged.get(stream, 0), seq)
-                    return [known[lf.key] for lf in leaves], 0
+                    return [known[lf.key] for lf in leaves], 0, set()
                 batch, frontier = self._batch(st, todo, streams)
                 self.lwt_rounds += 1
                 try:
@@ -244,7 +331,7 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
                         self._remember(lf.key, known[lf.key])
                     for stream, seq in streams.items():
                         self._logged[stream] = max(self._logged.get(stream, 0), seq)
-                    return [known[lf.key] for lf in leaves], len(todo)
+                    return [known[lf.key] for lf in leaves], len(todo), {lf.key for lf in todo}
                 if self._mine is not None:  # another writer appended since: read the state
                     self._mine = None
                     continue
@@ -465,12 +552,14 @@ class LoggedCassandraEventLog(CassandraEventLog):
         """Raises ConcurrencyError only when the events were not committed."""
         if envelopes and expected_seq > 0 and self.tlog.logged_seq(stream) < expected_seq:
             self.tlog.complete(stream, upto=expected_seq)  # a dead writer's events before ours
-        super().append(stream, expected_seq, envelopes)
-        try:
+        written = self._commit_append(stream, expected_seq, envelopes)
+        try:  # the leaves while the event rows are being written
             self.tlog.append_events(stream, envelopes)
         except ConcurrencyError as exc:  # the events ARE committed: not a conflict of the append
             raise RuntimeError(f"{stream}: events committed, their leaves not yet appended ({exc}); "
                                "they are completed by the next append, a redelivery or a checkpoint") from exc
+        finally:
+            self._finish(stream, written)
 
 
 class LoggedCassandraRejectionLog(CassandraRejectionLog):

@@ -54,7 +54,90 @@ def connect(settings: Settings, *, keyspace: str | None = None) -> Any:
         reconnection_policy=ExponentialReconnectionPolicy(base_delay=0.5, max_delay=2.0),
         **kwargs,
     )
-    return cluster.connect(keyspace) if keyspace else cluster.connect()
+    session = cluster.connect(keyspace) if keyspace else cluster.connect()
+    if settings.cql_counts_file is not None:
+        StatementCounter.install(session, Path(settings.cql_counts_file))
+    return session
+
+
+class StatementCounter:
+    """Counts what a session sends (benchmarks: statements and LWTs per submission): every
+    request (a batch is one), the conditional ones (``IF``: a Paxos write) and the SERIAL
+    reads (a Paxos read), by the role of the sending thread (``ledger``/``projection`` by the
+    worker's thread names; ``other``: the driver's own threads, e.g. statements
+    ``execute_concurrent`` sends from its callbacks). With a ``path``, the counts are written
+    there as JSON every 0.5 s."""
+
+    def __init__(self) -> None:
+        import threading
+        from collections import Counter
+
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def note(self, query: Any) -> None:
+        import threading
+
+        from cassandra import ConsistencyLevel
+        from cassandra.query import BatchStatement, BoundStatement
+
+        kind = "statements"
+        text = ""
+        if isinstance(query, BoundStatement):
+            text = query.prepared_statement.query_string
+            serial = query.prepared_statement.consistency_level in (ConsistencyLevel.SERIAL,
+                                                                    ConsistencyLevel.LOCAL_SERIAL)
+        else:
+            text = query if isinstance(query, str) else str(getattr(query, "query_string", "") or "")
+            serial = getattr(query, "consistency_level", None) in (ConsistencyLevel.SERIAL,
+                                                                  ConsistencyLevel.LOCAL_SERIAL)
+        name = threading.current_thread().name
+        role = "ledger" if "ledger" in name else "projection" if "projection" in name else "other"
+        with self._lock:
+            self.counts[f"{role}.{kind}"] += 1
+            if isinstance(query, BatchStatement):
+                self.counts[f"{role}.batches"] += 1
+            elif " IF " in f" {text.upper()} ":
+                self.counts[f"{role}.lwt"] += 1
+            elif serial:
+                self.counts[f"{role}.serial_reads"] += 1
+
+    @classmethod
+    def install(cls, session: Any, path: Path | None = None) -> StatementCounter:
+        import json
+        import threading
+
+        counter = cls()
+        execute, execute_async = session.execute, session.execute_async
+        inside = threading.local()  # the driver's execute() may call execute_async(): count once
+
+        def counted(query: Any, *a: Any, **k: Any) -> Any:
+            counter.note(query)
+            inside.on = True
+            try:
+                return execute(query, *a, **k)
+            finally:
+                inside.on = False
+
+        def counted_async(query: Any, *a: Any, **k: Any) -> Any:
+            if not getattr(inside, "on", False):
+                counter.note(query)
+            return execute_async(query, *a, **k)
+
+        session.execute, session.execute_async = counted, counted_async
+        session.tongxiu_counter = counter
+        if path is not None:
+            def dump() -> None:
+                while True:
+                    with counter._lock:
+                        text = json.dumps(dict(counter.counts))
+                    tmp = path.with_suffix(".tmp")
+                    tmp.write_text(text)
+                    tmp.replace(path)
+                    threading.Event().wait(0.5)
+
+            threading.Thread(target=dump, name="cql-counts", daemon=True).start()
+        return counter
 
 
 def _cql_map(value: dict[str, Any]) -> str:
@@ -81,6 +164,25 @@ def migrate(session: Any, settings: Settings) -> None:
     agreement."""
     for statement in schema_statements(settings):
         session.execute(statement, timeout=120)
+    session.cluster.control_connection.wait_for_schema_agreement()
+    _add_columns(session, settings.keyspace, "stream_heads", {"pending": "list<text>", "pending_writer": "uuid"})
+
+
+def _add_columns(session: Any, keyspace: str, table: str, columns: dict[str, str]) -> None:
+    """Columns added to a table after keyspaces were created with it (idempotent)."""
+    from cassandra import InvalidRequest
+
+    have = {r.column_name for r in session.execute(
+        "SELECT column_name FROM system_schema.columns WHERE keyspace_name = %s AND table_name = %s",
+        (keyspace, table))}
+    for name, kind in columns.items():
+        if name in have:
+            continue
+        try:
+            session.execute(f"ALTER TABLE {keyspace}.{table} ADD {name} {kind}", timeout=120)
+        except InvalidRequest as exc:  # added meanwhile by another migrate
+            if "exist" not in str(exc).lower() and "conflict" not in str(exc).lower():
+                raise
     session.cluster.control_connection.wait_for_schema_agreement()
 
 

@@ -15,37 +15,37 @@ Bounded partitions
     cross buckets with a few events; always open one keyspace with one value.)
 
 Commit point and fencing
-    ``stream_heads(stream) -> last_seq, epoch`` is the single source of truth: readers only
-    read rows with ``seq <= last_seq``. An append of ``k`` events after ``expected_seq = e``:
+    ``stream_heads(stream) -> last_seq, epoch, pending, pending_writer`` is the single source
+    of truth: readers only see seqs ``<= last_seq``. An append of ``k`` events after
+    ``expected_seq = e`` costs ONE consensus write (issue 11):
 
-    1. reads the head with SERIAL consistency; ``last_seq != e`` -> :class:`ConcurrencyError`;
+    1. the head: the one this instance committed or read last for the stream (cached: a
+       stale head can only make step 3 fail, never succeed wrongly; a head is cached from a
+       read only when the rows of its last append are stored), else a SERIAL read; ``last_seq != e`` -> :class:`ConcurrencyError`.
+       A head read from the store may still hold the rows of its last append only in
+       ``pending`` (its writer died after committing): they are written out first;
     2. writes an index row per event into ``events_by_submission`` (filtered on read, below);
-    3. writes the event rows ``e+1 .. e+k`` with ``INSERT ... IF NOT EXISTS``, one conditional
-       batch per bucket (a conditional batch must stay inside one partition of one table).
-       Each row carries the append's random ``writer`` token, the head ``epoch`` it started
-       from and the append's range ``batch_first..batch_last``;
-    4. commits with an LWT on the head: ``UPDATE ... SET last_seq = e+k IF last_seq = e AND
-       epoch = <epoch>`` (``INSERT ... IF NOT EXISTS`` for a new stream).
+    3. commits with ONE LWT on the head, which carries the append's events:
+       ``UPDATE ... SET last_seq = e+k, pending = [raw...], pending_writer = <token>
+       IF last_seq = e AND epoch = <epoch>`` (``INSERT ... IF NOT EXISTS`` for a new stream);
+    4. only then writes the event rows ``e+1 .. e+k`` unconditionally (unlogged batches of one
+       bucket, at most :data:`ROWS_BATCH_BYTES` each).
+       They are a function of the committed head, so a late, repeated or concurrent write of
+       them (a reader or the next writer completing a dead writer's rows) writes the same bytes.
 
-    Two writers of the same seq cannot both pass step 3 (the first ``IF NOT EXISTS`` wins) and
-    cannot both pass step 4 (the head LWT): this is the fence that stops a zombie writer after
-    a Kafka rebalance. A writer whose expected seq is stale fails at step 1 or 3.
+    A writer that lost (stale cache, a zombie after a Kafka rebalance, an epoch bump) fails at
+    step 3 and has written no event row: rows are never written before their commit, so a
+    fenced-out writer can never overwrite a committed row, and there is nothing to roll
+    forward or abort. The epoch stays in the condition: bumping it (an LWT) fences every
+    writer that read the head before.
 
 All or none
-    Nothing is visible before step 4, and step 4 is one LWT, so a multi-event append (even one
-    crossing buckets) becomes visible all at once or not at all. A writer that finds rows above
-    the head (step 3 fails on a row it did not write) resolves them:
-
-    * rows of the current epoch forming a *complete* append that starts at ``last_seq + 1``:
-      the append passed its checks and only its commit is missing (crash, or still in flight),
-      so it is *rolled forward* (the head LWT is done on its behalf; the original writer, if
-      alive, sees its rows committed and returns normally). The finder then raises
-      ConcurrencyError, since its expected seq is now stale;
-    * anything else (an incomplete append, or rows of an older epoch): the epoch is bumped
-      with an LWT (so that append can never commit), its rows are deleted with
-      ``DELETE ... IF writer = <its token>`` and the finder retries its own append.
-
-    Committed rows are never deleted or overwritten (only :meth:`tamper_for_test` does).
+    Step 3 is one LWT, so a multi-event append (even one crossing buckets) becomes visible all
+    at once or not at all; until its rows are written, readers take the missing rows of the
+    last append from the head's ``pending`` (only seqs ``<= last_seq``, only where no row is
+    stored). Committed rows are never deleted or overwritten with other bytes (only
+    :meth:`tamper_for_test` does). Rows above the head (appends of the earlier protocol that
+    never committed) are ignored and overwritten by the next commit of that seq.
 
 Positions and ``read_all``
     A global, gap-free, append-ordered position would need one serialisation point for the
@@ -67,9 +67,11 @@ Other ports
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tongxiu.events.envelope import Envelope
@@ -107,6 +109,27 @@ class _Head:
     last_seq: int
     epoch: int
     exists: bool
+    pending: list[str] = field(default_factory=list)
+    """Raw JSON of the events of the last committed append (until replaced by the next)."""
+    writer: uuid.UUID | None = None
+
+
+ROWS_BATCH_BYTES = 32 * 1024
+"""Event rows written in one unlogged batch: at most this many bytes of raw JSON."""
+
+
+@dataclass
+class _Written:
+    """A committed append whose rows are in flight."""
+
+    head: _Head
+    rows: list[Any]
+    error: BaseException | None = None
+
+
+HEAD_CACHE = 100_000
+"""Heads this instance committed or read, kept to skip the SERIAL read of the next append
+(an entry: the stream id and two ints, ~200 bytes; at most this many)."""
 
 
 # --------------------------------------------------------------------------- event log
@@ -115,11 +138,15 @@ class _Head:
 class CassandraEventLog(_Base, EventLog):
     """See the module docstring for bucketing, fencing and atomicity."""
 
-    def __init__(self, session: Any, keyspace: str, *, events_per_bucket: int = EVENTS_PER_BUCKET) -> None:
+    def __init__(self, session: Any, keyspace: str, *, events_per_bucket: int = EVENTS_PER_BUCKET,
+                 head_cache: int = HEAD_CACHE) -> None:
         super().__init__(session, keyspace)
         if events_per_bucket < 1:
             raise ValueError("events_per_bucket must be positive")
         self.per_bucket = events_per_bucket
+        self._heads: OrderedDict[str, _Head] = OrderedDict()
+        self._head_cache = head_cache
+        self._heads_lock = threading.Lock()
 
     def bucket(self, seq: int) -> int:
         return (seq - 1) // self.per_bucket
@@ -127,44 +154,72 @@ class CassandraEventLog(_Base, EventLog):
     # ------------------------------------------------------------------ head
 
     def _head(self) -> Any:
-        return self._serial("SELECT last_seq, epoch FROM {ks}.stream_heads WHERE stream = ?")
+        return self._serial(
+            "SELECT last_seq, epoch, pending, pending_writer FROM {ks}.stream_heads WHERE stream = ?")
 
     def _read_head(self, stream: str) -> _Head:
         row = self.session.execute(self._head(), (stream,)).one()
         if row is None:
             return _Head(0, 0, False)
-        return _Head(int(row.last_seq or 0), int(row.epoch or 0), True)
+        return _Head(int(row.last_seq or 0), int(row.epoch or 0), True, list(row.pending or []), row.pending_writer)
 
-    def _commit(self, stream: str, head: _Head, new_last: int) -> bool:
+    def _cached_head(self, stream: str) -> _Head | None:
+        with self._heads_lock:
+            head = self._heads.get(stream)
+            if head is not None:
+                self._heads.move_to_end(stream)
+            return head
+
+    def _cache_head(self, stream: str, head: _Head | None) -> None:
+        with self._heads_lock:
+            if head is None or self._head_cache <= 0:
+                self._heads.pop(stream, None)
+                return
+            # what the next append needs (not the last append's events: its rows are stored)
+            self._heads[stream] = _Head(head.last_seq, head.epoch, head.exists)
+            self._heads.move_to_end(stream)
+            while len(self._heads) > self._head_cache:
+                self._heads.popitem(last=False)
+
+    def _commit(self, stream: str, head: _Head, new_last: int, raws: list[str], token: uuid.UUID) -> bool:
+        """The commit point: one LWT on the head, carrying the append's events."""
         if head.exists:
             res = self.session.execute(
-                self._p("UPDATE {ks}.stream_heads SET last_seq = ? WHERE stream = ? IF last_seq = ? AND epoch = ?"),
-                (new_last, stream, head.last_seq, head.epoch),
+                self._p("UPDATE {ks}.stream_heads SET last_seq = ?, pending = ?, pending_writer = ?"
+                        " WHERE stream = ? IF last_seq = ? AND epoch = ?"),
+                (new_last, raws, token, stream, head.last_seq, head.epoch),
             )
         else:
             res = self.session.execute(
-                self._p("INSERT INTO {ks}.stream_heads (stream, last_seq, epoch) VALUES (?, ?, 0) IF NOT EXISTS"),
-                (stream, new_last),
+                self._p("INSERT INTO {ks}.stream_heads (stream, last_seq, epoch, pending, pending_writer)"
+                        " VALUES (?, ?, 0, ?, ?) IF NOT EXISTS"),
+                (stream, new_last, raws, token),
             )
         return bool(res.was_applied)
 
-    def _bump_epoch(self, stream: str, head: _Head) -> bool:
-        if head.exists:
-            res = self.session.execute(
-                self._p("UPDATE {ks}.stream_heads SET epoch = ? WHERE stream = ? IF last_seq = ? AND epoch = ?"),
-                (head.epoch + 1, stream, head.last_seq, head.epoch),
-            )
-        else:
-            res = self.session.execute(
-                self._p("INSERT INTO {ks}.stream_heads (stream, last_seq, epoch) VALUES (?, 0, 1) IF NOT EXISTS"),
-                (stream,),
-            )
-        return bool(res.was_applied)
+    def bump_epoch(self, stream: str) -> int:
+        """Fence every writer that read the head before (their commits fail): the new epoch."""
+        for _ in range(MAX_RESOLVE_ROUNDS):
+            head = self._read_head(stream)
+            if head.exists:
+                res = self.session.execute(
+                    self._p("UPDATE {ks}.stream_heads SET epoch = ? WHERE stream = ? IF last_seq = ? AND epoch = ?"),
+                    (head.epoch + 1, stream, head.last_seq, head.epoch),
+                )
+            else:
+                res = self.session.execute(
+                    self._p("INSERT INTO {ks}.stream_heads (stream, last_seq, epoch) VALUES (?, 0, 1) IF NOT EXISTS"),
+                    (stream,),
+                )
+            if res.was_applied:
+                self._cache_head(stream, None)
+                return head.epoch + 1
+        raise ConcurrencyError(f"{stream}: could not bump the epoch")
 
     # ------------------------------------------------------------------ rows
 
     def _rows(self, stream: str, first: int, last: int, columns: str = "seq, raw") -> list[Any]:
-        """Event rows first..last (inclusive) in seq order, whatever their visibility."""
+        """Event rows first..last (inclusive) in seq order, as stored (whatever their visibility)."""
         out: list[Any] = []
         if last < first:
             return out
@@ -175,46 +230,110 @@ class CassandraEventLog(_Base, EventLog):
             out.extend(self.session.execute(stmt, (stream, b, first, last)))
         return out
 
-    def _pending_rows(self, stream: str, after: int, upto_bucket: int = -1) -> list[Any]:
-        """Rows above the head: every bucket from the one of ``after + 1`` through
-        ``upto_bucket`` (where a conflict was seen), then following buckets while non-empty."""
-        out: list[Any] = []
-        stmt = self._p(
-            "SELECT seq, writer, epoch, batch_first, batch_last FROM {ks}.events"
-            " WHERE stream = ? AND bucket = ? AND seq > ?"
+    def _visible(self, stream: str, head: _Head, first: int, last: int) -> list[tuple[int, str]]:
+        """(seq, raw) of the committed events first..last (``last <= head.last_seq``)."""
+        return self._visible_rows(stream, head, first, last)[0]
+
+    def _visible_rows(self, stream: str, head: _Head, first: int, last: int) -> tuple[list[tuple[int, str]], bool]:
+        """(seq, raw) of the committed events first..last (``last <= head.last_seq``): the stored
+        rows, except where a row of the head's last append is not written yet (or is a leftover
+        of an append that never committed): there, its copy in the head. Also whether such a
+        copy was needed."""
+        rows = self._rows(stream, first, last, "seq, raw, writer")
+        out = {int(r.seq): str(r.raw) for r in rows}
+        if not head.pending:
+            return sorted(out.items()), False
+        lo = head.last_seq - len(head.pending) + 1
+        suspect = len(out) != last - first + 1 or any(int(r.seq) >= lo and r.writer != head.writer for r in rows)
+        overlaid = False
+        if suspect:
+            writers = {int(r.seq): r.writer for r in rows}
+            for raw in head.pending:
+                seq = Envelope.from_json(raw).seq
+                if first <= seq <= min(last, head.last_seq) and (seq not in out or writers[seq] != head.writer):
+                    out[seq] = raw
+                    overlaid = True
+        return sorted(out.items()), overlaid
+
+    def _write_rows(self, stream: str, head: _Head, envelopes: Sequence[Envelope] | None = None, *,
+                    wait: bool = True) -> list[Any]:
+        """Write the rows of the head's last append (unconditionally: they are a function of the
+        committed head), one batch per bucket, the buckets concurrently; ``wait=False``: return
+        the requests in flight instead of waiting for them."""
+
+        if envelopes is None:
+            pairs = [(Envelope.from_json(r), r) for r in head.pending]
+        else:
+            pairs = list(zip(envelopes, head.pending, strict=True))
+        pairs = [(e, r) for e, r in pairs if e.seq <= head.last_seq]
+        if not pairs:
+            return []
+        first, last = pairs[0][0].seq, pairs[-1][0].seq
+        insert = self._p(
+            "INSERT INTO {ks}.events (stream, bucket, seq, event_id, type, department, submission_id,"
+            " occurred_at, recorded_at, raw, writer, epoch, batch_first, batch_last)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
         )
-        b = self.bucket(after + 1)
-        while True:
-            rows = list(self.session.execute(stmt, (stream, b, after)))
-            if not rows and b >= upto_bucket:
-                return out
-            out.extend(rows)
-            b += 1
+        by_bucket: dict[int, list[tuple[Envelope, str]]] = {}
+        for e, r in pairs:
+            by_bucket.setdefault(self.bucket(e.seq), []).append((e, r))
+        futures = []
+        for b, group in sorted(by_bucket.items()):
+            # batches of one partition, each under ROWS_BATCH_BYTES (the server refuses a batch
+            # above batch_size_fail_threshold, 50 KiB by default); a larger row goes alone
+            chunk: list[tuple[Any, ...]] = []
+            size = 0
+            for e, raw in group:
+                values = (stream, b, e.seq, e.event_id, e.type, e.department, e.submission_id,
+                          e.occurred_at.isoformat(), e.recorded_at.isoformat(), raw,
+                          head.writer, head.epoch, first, last)
+                if chunk and size + len(raw) > ROWS_BATCH_BYTES:
+                    futures.append(self._send_rows(insert, chunk))
+                    chunk, size = [], 0
+                chunk.append(values)
+                size += len(raw)
+            if chunk:
+                futures.append(self._send_rows(insert, chunk))
+        if wait:
+            for f in futures:
+                f.result()
+        return futures
+
+    def _send_rows(self, insert: Any, rows: list[tuple[Any, ...]]) -> Any:
+        from cassandra.query import BatchStatement, BatchType
+
+        if len(rows) == 1:
+            return self.session.execute_async(insert, rows[0])
+        batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+        for values in rows:
+            batch.add(insert, values)
+        return self.session.execute_async(batch)
 
     # ------------------------------------------------------------------ append
 
     def append(self, stream: str, expected_seq: int, envelopes: Sequence[Envelope]) -> None:
+        self._finish(stream, self._commit_append(stream, expected_seq, envelopes))
+
+    def _commit_append(self, stream: str, expected_seq: int, envelopes: Sequence[Envelope]) -> _Written | None:
+        """Steps 1-3 and the start of step 4 (the rows in flight): see the module docstring.
+        Returns None for an empty append; raises ConcurrencyError when not committed."""
         for n, e in enumerate(envelopes):
             if e.stream != stream or e.seq != expected_seq + 1 + n:
                 raise ValueError(f"envelope {e.event_id} is not seq {expected_seq + 1 + n} of {stream}")
-        for _ in range(MAX_RESOLVE_ROUNDS):
+        head = self._cached_head(stream)
+        if head is None or head.last_seq != expected_seq:
             head = self._read_head(stream)
-            if head.last_seq != expected_seq:
-                raise ConcurrencyError(f"{stream}: expected seq {expected_seq}, found {head.last_seq}")
-            if not envelopes:
-                return
-            if self._try_append(stream, head, envelopes):
-                return
-        raise ConcurrencyError(f"{stream}: pending appends kept conflicting after {MAX_RESOLVE_ROUNDS} rounds")
-
-    def _try_append(self, stream: str, head: _Head, envelopes: Sequence[Envelope]) -> bool:
-        """One attempt; True when committed, False to retry (after clearing an aborted append),
-        ConcurrencyError when another append committed first."""
+            if head.pending:  # a writer may have died between its commit and its rows
+                self._write_rows(stream, head)
+        if head.last_seq != expected_seq:
+            self._cache_head(stream, None)
+            raise ConcurrencyError(f"{stream}: expected seq {expected_seq}, found {head.last_seq}")
+        if not envelopes:
+            return None
         from cassandra.query import BatchStatement, BatchType
 
         token = uuid.uuid4()
-        first = head.last_seq + 1
-        new_last = head.last_seq + len(envelopes)
+        new_last = expected_seq + len(envelopes)
         index = self._p(
             "INSERT INTO {ks}.events_by_submission (department, submission_id, stream, seq, writer)"
             " VALUES (?, ?, ?, ?, ?)"
@@ -223,90 +342,72 @@ class CassandraEventLog(_Base, EventLog):
         for e in envelopes:
             idx_batch.add(index, (e.department, e.submission_id, stream, e.seq, token))
         self.session.execute(idx_batch)
+        raws = [e.to_json() for e in envelopes]
+        try:
+            applied = self._commit(stream, head, new_last, raws, token)
+        except Exception as exc:  # noqa: BLE001 - a CAS of unknown outcome: read the head and see
+            from cassandra import WriteTimeout
 
-        insert = self._p(
-            "INSERT INTO {ks}.events (stream, bucket, seq, event_id, type, department, submission_id,"
-            " occurred_at, recorded_at, raw, writer, epoch, batch_first, batch_last)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) IF NOT EXISTS"
-        )
-        by_bucket: dict[int, list[Envelope]] = {}
-        for e in envelopes:
-            by_bucket.setdefault(self.bucket(e.seq), []).append(e)
-        for b, group in sorted(by_bucket.items()):
-            values = [
-                (
-                    stream, b, e.seq, e.event_id, e.type, e.department, e.submission_id,
-                    e.occurred_at.isoformat(), e.recorded_at.isoformat(), e.to_json(),
-                    token, head.epoch, first, new_last,
-                )
-                for e in group
-            ]
-            if not self._insert_rows(insert, values):
-                self._resolve(stream, head, b)  # raises ConcurrencyError, or returns to retry
-                return False
-        if self._commit(stream, head, new_last):
-            return True
-        # Not applied: someone else moved the head. Maybe they rolled our append forward.
-        now = self._read_head(stream)
-        if now.last_seq >= new_last:
-            rows = self._rows(stream, first, first, "seq, writer")
-            if rows and rows[0].writer == token:
-                return True
-        raise ConcurrencyError(f"{stream}: expected seq {head.last_seq}, found {now.last_seq}")
+            if not isinstance(exc, WriteTimeout):
+                self._cache_head(stream, None)
+                raise
+            log.warning("%s: head commit outcome unknown (%s); re-reading", stream, exc)
+            now = self._read_head(stream)
+            applied = now.last_seq == new_last and now.writer == token
+        if not applied:
+            self._cache_head(stream, None)
+            raise ConcurrencyError(f"{stream}: expected seq {expected_seq}, another append committed first")
+        new = _Head(new_last, head.epoch, True, raws, token)
+        try:
+            return _Written(new, self._write_rows(stream, new, envelopes, wait=False))
+        except Exception as exc:  # noqa: BLE001 - committed: readers take the rows from the head
+            return _Written(new, [], exc)
 
-    def _insert_rows(self, insert: Any, values: list[tuple[Any, ...]]) -> bool:
-        """Conditionally insert the rows of ONE bucket (one partition of one table, so the
-        conditional batch is applied atomically): True if applied."""
-        from cassandra.query import BatchStatement, BatchType
-
-        if len(values) == 1:
-            return bool(self.session.execute(insert, values[0]).was_applied)
-        batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-        for v in values:
-            batch.add(insert, v)
-        return bool(self.session.execute(batch).was_applied)
-
-    def _resolve(self, stream: str, seen: _Head, conflict_bucket: int) -> None:
-        """Our conditional insert met rows we did not write. Raise ConcurrencyError if the head
-        moved (or we rolled a complete pending append forward); otherwise abort the pending
-        rows (bump the epoch, delete them) and return so the caller retries."""
-        head = self._read_head(stream)
-        if head.last_seq != seen.last_seq:
-            raise ConcurrencyError(f"{stream}: expected seq {seen.last_seq}, found {head.last_seq}")
-        pending = self._pending_rows(stream, head.last_seq, conflict_bucket)
-        if pending and head.epoch == seen.epoch:
-            lead = pending[0]
-            same = [r for r in pending if r.writer == lead.writer]
-            complete = (
-                lead.epoch == head.epoch
-                and lead.batch_first == head.last_seq + 1
-                and [r.seq for r in same] == list(range(lead.batch_first, lead.batch_last + 1))
-            )
-            if complete:
-                if self._commit(stream, head, int(lead.batch_last)):
-                    log.info("%s: rolled pending append %s..%s forward", stream, lead.batch_first, lead.batch_last)
-                raise ConcurrencyError(f"{stream}: expected seq {seen.last_seq}, another append committed")
-        if head.epoch == seen.epoch:
-            if not self._bump_epoch(stream, head):
-                head = self._read_head(stream)
-                if head.last_seq != seen.last_seq:
-                    raise ConcurrencyError(f"{stream}: expected seq {seen.last_seq}, found {head.last_seq}")
-                return  # somebody else aborted; retry with the new epoch
-            head = self._read_head(stream)
-        delete = self._p("DELETE FROM {ks}.events WHERE stream = ? AND bucket = ? AND seq = ? IF writer = ?")
-        for r in pending:
-            if r.epoch is None or r.epoch < head.epoch:
-                self.session.execute(delete, (stream, self.bucket(r.seq), r.seq, r.writer))
+    def _finish(self, stream: str, written: _Written | None) -> None:
+        """Wait for the rows of a committed append; if they could not be written, the append
+        is still committed (readers and the next writer take them from the head)."""
+        if written is None:
+            return
+        error = written.error
+        for f in written.rows:
+            try:
+                f.result()
+            except Exception as exc:  # noqa: BLE001 - committed: see above
+                error = error or exc
+        if error is not None:
+            log.warning("%s: events up to %s committed, rows not yet written (%s); the next append or a reader "
+                        "of the head writes them", stream, written.head.last_seq, error)
+            self._cache_head(stream, None)
+            return
+        self._cache_head(stream, written.head)
 
     # ------------------------------------------------------------------ reads
 
     @retry_read
     def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
-        head = self._read_head(stream)
+        return self._read_stream(stream, self._read_head(stream), from_seq, limit)
+
+    @retry_read
+    def read_stream_recent(self, stream: str) -> list[StoredEvent]:
+        """The whole stream from a head read at the session's consistency, not SERIAL (no Paxos
+        round): for a writer folding the stream it is about to append to, whose head LWT
+        refuses the append if this head was stale (then it reads again with
+        :meth:`read_stream`)."""
+        row = self.session.execute(
+            self._p("SELECT last_seq, epoch, pending, pending_writer FROM {ks}.stream_heads WHERE stream = ?"),
+            (stream,)).one()
+        head = _Head(0, 0, False) if row is None else _Head(
+            int(row.last_seq or 0), int(row.epoch or 0), True, list(row.pending or []), row.pending_writer)
+        return self._read_stream(stream, head, 1, None)
+
+    def _read_stream(self, stream: str, head: _Head, from_seq: int, limit: int | None) -> list[StoredEvent]:
         start = max(from_seq, 1)
         last = head.last_seq if limit is None else min(head.last_seq, start + max(limit, 0) - 1)
-        rows = self._rows(stream, start, last)
-        return [StoredEvent(envelope=Envelope.from_json(r.raw), raw=r.raw, position=0) for r in rows]
+        rows, overlaid = self._visible_rows(stream, head, start, last)
+        if not overlaid and last == head.last_seq and start <= head.last_seq - len(head.pending) + 1:
+            # every row of the last append is stored: the next append may start from this head
+            self._cache_head(stream, head)
+        return [StoredEvent(envelope=Envelope.from_json(raw), raw=raw, position=0) for _, raw in rows]
 
     @retry_read
     def read_stream_raw(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[str]:
@@ -319,6 +420,15 @@ class CassandraEventLog(_Base, EventLog):
     @retry_read
     def last_seq(self, stream: str) -> int:
         return self._read_head(stream).last_seq
+
+    @retry_read
+    def last_seq_recent(self, stream: str) -> int:
+        """The head at the session's consistency, not SERIAL (no Paxos round): every commit
+        that completed before the read, maybe not one in progress. For caches that tolerate
+        that (the worker's registry, refreshed on a short interval)."""
+        row = self.session.execute(self._p("SELECT last_seq FROM {ks}.stream_heads WHERE stream = ?"),
+                                   (stream,)).one()
+        return 0 if row is None else int(row.last_seq or 0)
 
     @retry_read
     def streams(self) -> list[str]:
@@ -334,13 +444,14 @@ class CassandraEventLog(_Base, EventLog):
             return out
         base = 0
         for stream in self.streams():
-            last = self._read_head(stream).last_seq
+            head = self._read_head(stream)
+            last = head.last_seq
             if base + last <= after:
                 base += last
                 continue
             start = max(after - base, 0) + 1
-            for r in self._rows(stream, start, last):
-                out.append(StoredEvent(envelope=Envelope.from_json(r.raw), raw=r.raw, position=base + r.seq))
+            for seq, raw in self._visible(stream, head, start, last):
+                out.append(StoredEvent(envelope=Envelope.from_json(raw), raw=raw, position=base + seq))
                 if len(out) == limit:
                     return out
             base += last
@@ -358,22 +469,22 @@ class CassandraEventLog(_Base, EventLog):
             )
         )
         out: list[StoredEvent] = []
-        heads: dict[str, int] = {}
-        stmt = self._p("SELECT raw, writer FROM {ks}.events WHERE stream = ? AND bucket = ? AND seq = ?")
+        heads: dict[str, _Head] = {}
         for entry in entries:
             if entry.stream not in heads:
-                heads[entry.stream] = self._read_head(entry.stream).last_seq
-            if entry.seq > heads[entry.stream]:
+                heads[entry.stream] = self._read_head(entry.stream)
+            head = heads[entry.stream]
+            if entry.seq > head.last_seq:
                 continue
-            row = self.session.execute(stmt, (entry.stream, self.bucket(entry.seq), entry.seq)).one()
-            if row is None:
+            found = self._visible(entry.stream, head, entry.seq, entry.seq)
+            if not found:
                 continue
-            # The committed event itself says whose it is. (Not the index's writer id: a
-            # writer that lost the race for this seq may have overwritten the index row of
-            # the same submission before the winner's rows were rolled forward.)
-            envelope = Envelope.from_json(row.raw)
+            # The committed event itself says whose it is (the index row may be a leftover of
+            # a writer that lost the race for this seq).
+            raw = found[0][1]
+            envelope = Envelope.from_json(raw)
             if envelope.department == department and envelope.submission_id == submission_id:
-                out.append(StoredEvent(envelope=envelope, raw=row.raw, position=0))
+                out.append(StoredEvent(envelope=envelope, raw=raw, position=0))
         return out
 
     def tamper_for_test(self, stream: str, seq: int, raw: str) -> None:

@@ -33,7 +33,7 @@ from tongxiu.services.sized_cache import MIB
 from tongxiu.services.transparency import Transparency
 from tongxiu.streams.processor import rebuild
 from tongxiu.streams.projector import Projector
-from tongxiu.streams.worker import ShardedHandler, SubmissionHandler, WorkerDeps
+from tongxiu.streams.worker import RegistryHead, ShardedHandler, SubmissionHandler, WorkerDeps
 
 log = logging.getLogger("tongxiu.distributed")
 
@@ -98,17 +98,20 @@ def worker_deps(
     clock: Clock | None = None,
     key: KeyPair | None = None,
     session: Any | None = None,
-    shards: int = 8,
+    shards: int | None = None,
 ) -> WorkerDeps:
+    """``shards``: submissions in flight at once in the ledger agent (default: the setting
+    ``ledger_concurrency``)."""
     storage = Storage(settings, session)
     rules = load_rules(settings)
     clock = clock or SystemClock()
     key = key or distributed_key(settings)
-    shards = max(1, shards)
+    shards = max(1, shards or settings.ledger_concurrency)
     budget = settings.cache_mib * MIB  # each cache's: the ledger shards share theirs
+    registry = RegistryHead(storage.log, settings.registry_refresh_ms / 1000)
     handlers = [
         SubmissionHandler(Ledger(storage.log, storage.rejections, clock, rules, key, cache_bytes=budget // shards,
-                                 transparency=storage.transparency(key, clock)))
+                                 transparency=storage.transparency(key, clock)), registry)
         for _ in range(shards)
     ]
     return WorkerDeps(

@@ -50,6 +50,20 @@ class Settings(BaseModel):
         "LOCAL_QUORUM"
     )
     serial_consistency: Literal["SERIAL", "LOCAL_SERIAL"] = "LOCAL_SERIAL"
+    ledger_concurrency: PositiveInt = Field(
+        default=8,
+        description="distributed worker: submissions of different enterprises the ledger agent handles at once "
+        "(each enterprise stays strictly in order)",
+    )
+    registry_refresh_ms: Annotated[int, Field(ge=0)] = Field(
+        default=200,
+        description="distributed worker: how old the registry a ledger agent decides with may be (a plain read of "
+        "the registry head at most this often; a submission the registry would reject is re-checked "
+        "against the latest registry first)",
+    )
+    cql_counts_file: Path | None = Field(
+        default=None, description="benchmarks: write the Cassandra statements this process sends (counts) here"
+    )
     # HTTP service
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=1, le=65535)] = 8700

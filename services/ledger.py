@@ -95,6 +95,10 @@ class Ledger:
         self._at_edge: dict[int, Submission] = {}
         """Submissions parsed by :meth:`at_edge` and on their way to :meth:`submit` (by id,
         holding the object, so an id is never reused while it is here)."""
+        self.registry_latest: Callable[[], None] | None = None
+        """Where the log answers the registry's head from a cache (the distributed worker):
+        called before a submission the cached registry rejects is checked once more, so a
+        department registered a moment ago elsewhere is not refused."""
         self.transparency = transparency
         """Issue 9: where the backend keeps a transparency log; receipts then carry their
         leaves and a signed checkpoint including them."""
@@ -216,6 +220,9 @@ class Ledger:
             return earlier.receipt.model_copy(update={"duplicate": True})
 
         reasons = authenticate(submission, self.registry(), encoded)
+        if reasons and self.registry_latest is not None:
+            self.registry_latest()
+            reasons = authenticate(submission, self.registry(), encoded)
         if reasons:
             return self._reject(submission, reasons, now, authenticated=False)
         if previous:

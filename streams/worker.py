@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,28 +19,86 @@ from typing import Any
 from tongxiu.events.envelope import Envelope, Receipt
 from tongxiu.events.models import REGISTRY_STREAM
 from tongxiu.services.ledger import Ledger
-from tongxiu.services.ports import EventLog, StoredEvent
+from tongxiu.services.ports import ConcurrencyError, EventLog, StoredEvent
 from tongxiu.streams.projector import Projector
 
 log = logging.getLogger("tongxiu.worker")
 
+class RegistryHead:
+    """The registry stream's head as the ledger agents of this worker know it (issue 11: the
+    registry from the log, not a Paxos read of one row per submission). A registration this
+    process appends moves it at once; others are seen by a plain (non-SERIAL) read of the
+    head at most every ``refresh_s``; :meth:`latest` reads it at SERIAL (a submission the
+    cached registry would reject is checked once more after it)."""
+
+    def __init__(self, log: EventLog, refresh_s: float) -> None:
+        self.log = log
+        self.refresh_s = refresh_s
+        self.seq = 0
+        self._read_at = float("-inf")
+        self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
+
+    def get(self) -> int:
+        now = time.monotonic()
+        if now - self._read_at >= self.refresh_s and self._refreshing.acquire(blocking=False):
+            try:  # one thread reads; the others go on with the head they have
+                recent = getattr(self.log, "last_seq_recent", self.log.last_seq)
+                seq = recent(REGISTRY_STREAM)
+                with self._lock:
+                    self.seq, self._read_at = max(self.seq, seq), now
+            finally:
+                self._refreshing.release()
+        return self.seq
+
+    def latest(self) -> None:
+        seq = self.log.last_seq(REGISTRY_STREAM)
+        with self._lock:
+            self.seq, self._read_at = max(self.seq, seq), time.monotonic()
+
+    def advanced(self, seq: int) -> None:
+        with self._lock:
+            self.seq = max(self.seq, seq)
+
+
 class RecordingLog(EventLog):
     """Delegates to the real log and remembers the envelopes of the last successful append,
-    so the worker publishes what it wrote without reading it back."""
+    so the worker publishes what it wrote without reading it back. With a
+    :class:`RegistryHead`, the registry's head is answered from it; a stream the ledger folds
+    is read without a Paxos round where the log allows (:meth:`read_stream`)."""
 
-    def __init__(self, inner: EventLog) -> None:
+    def __init__(self, inner: EventLog, registry: RegistryHead | None = None) -> None:
         self.inner = inner
+        self.registry = registry
         self.appended: list[Envelope] = []
+        self._stale: set[str] = set()
 
     def append(self, stream: str, expected_seq: int, envelopes: Sequence[Envelope]) -> None:
-        self.inner.append(stream, expected_seq, envelopes)
+        try:
+            self.inner.append(stream, expected_seq, envelopes)
+        except ConcurrencyError:
+            self._stale.add(stream)  # folded from a stale head: the next fold reads at SERIAL
+            raise
         self.appended.extend(envelopes)
-
-    def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
-        return self.inner.read_stream(stream, from_seq=from_seq, limit=limit)
+        if stream == REGISTRY_STREAM and envelopes and self.registry is not None:
+            self.registry.advanced(envelopes[-1].seq)
 
     def last_seq(self, stream: str) -> int:
+        if stream == REGISTRY_STREAM and self.registry is not None:
+            return self.registry.get()
         return self.inner.last_seq(stream)
+
+    def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
+        """A whole stream the ledger folds to decide on is read from a head at the session's
+        consistency where the log offers it (no Paxos round: the head LWT of the append refuses
+        a decision made on a stale head, and the retry reads at SERIAL)."""
+        recent = getattr(self.inner, "read_stream_recent", None)
+        if recent is not None and from_seq == 1 and limit is None and stream != REGISTRY_STREAM:
+            if stream in self._stale:
+                self._stale.discard(stream)
+            else:
+                return list(recent(stream))
+        return self.inner.read_stream(stream, from_seq=from_seq, limit=limit)
 
     def streams(self) -> list[str]:
         return self.inner.streams()
@@ -55,10 +114,12 @@ class SubmissionHandler:
     """Wraps the ledger's log with a :class:`RecordingLog` (pass the ledger built on the
     plain port; the handler swaps in the recorder)."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, registry: RegistryHead | None = None) -> None:
         self.ledger = ledger
-        self.recorder = ledger.log if isinstance(ledger.log, RecordingLog) else RecordingLog(ledger.log)
+        self.recorder = ledger.log if isinstance(ledger.log, RecordingLog) else RecordingLog(ledger.log, registry)
         ledger.log = self.recorder
+        if registry is not None:
+            ledger.registry_latest = registry.latest
 
     def handle(self, raw: bytes | str) -> tuple[Receipt, list[tuple[str, str]]]:
         """Submit; returns the receipt and (stream, envelope JSON) to publish on the events
@@ -67,7 +128,8 @@ class SubmissionHandler:
         projector drops the copies."""
         ledger = self.ledger
         # Another worker (or shard) may have registered a department: Ledger.registry()
-        # catches up with the registry stream's head on every call, so nothing to do here.
+        # catches up with the registry's head (RegistryHead: at most refresh_s old; the latest
+        # before a rejection by the registry).
         self.recorder.appended = []
         receipt = ledger.submit(raw)
         out: list[tuple[str, str]] = []
@@ -96,10 +158,12 @@ class SubmissionHandler:
 class ShardedHandler:
     """Several :class:`SubmissionHandler` (each its own ``Ledger``: own cache, own registry
     copy), one thread each; a submission goes to the shard of its stream, so each stream still
-    has a single writer in order, while different enterprises' Cassandra round trips overlap.
-    A batch is cut at every registry submission (handled alone), so a registration is in force
-    for the submissions after it in the same partition. ``Ledger.registry()`` catches up with
-    the registry stream's head, so a shard never decides with a stale registry."""
+    has a single writer in order, while different enterprises' submissions are in flight at
+    once (their Cassandra round trips overlap, and the transparency log commits the leaves of
+    the submissions in flight in one LWT). Results come back in the order of the batch. A
+    batch is cut at every registry submission (handled alone), so a registration is in force
+    for the submissions after it in the same partition (the shards share one
+    :class:`RegistryHead`, which the registration moves)."""
 
     def __init__(self, handlers: list[SubmissionHandler]) -> None:
         from concurrent.futures import ThreadPoolExecutor

@@ -71,123 +71,125 @@ class TestCassandraOffsetStore(CassandraFactory, OffsetStoreContract):
         return CassandraOffsetStore(self.session, self.keyspace)
 
 
-class Crash(Exception):
-    pass
+class Killed(BaseException):
+    """The process dies here (not an error the append could handle)."""
 
 
 class TestCassandraAppendRecovery(CassandraFactory):
-    """A writer dies after writing its event rows but before the head commit."""
+    """The append commits with one LWT on the head carrying its events, then writes the rows:
+    a writer that dies in between, a writer whose commit fails, a fenced-out writer."""
 
     def log(self, bucket: int = 3) -> CassandraEventLog:
         return CassandraEventLog(self.session, self.keyspace, events_per_bucket=bucket)
 
-    def crashing(self, bucket: int = 3, *, after_buckets: int | None = None) -> CassandraEventLog:
-        """A log whose append dies before committing (or after ``after_buckets`` buckets)."""
+    def dying_after_commit(self, bucket: int = 3) -> CassandraEventLog:
         log = self.log(bucket)
+        real = log._write_rows
 
-        def no_commit(*a: Any, **k: Any) -> bool:
-            raise Crash("died before the head commit")
+        def die(stream: str, head: Any, envelopes: Any = None, **k: Any) -> list[Any]:
+            if envelopes is not None:  # its own rows, after its commit
+                raise Killed("died between the head commit and the rows")
+            return real(stream, head, envelopes, **k)
 
-        log._commit = no_commit  # type: ignore[method-assign]
-        if after_buckets is not None:
-            real = log._insert_rows
-            calls = {"n": 0}
-
-            def dying(insert: Any, values: list[tuple[Any, ...]]) -> bool:
-                if calls["n"] == after_buckets:
-                    raise Crash("died between buckets")
-                calls["n"] += 1
-                return real(insert, values)
-
-            log._insert_rows = dying  # type: ignore[method-assign]
+        log._write_rows = die  # type: ignore[method-assign]
         return log
 
-    def test_uncommitted_rows_are_invisible(self) -> None:
-        s = uid()
-        good = self.log()
-        good.append(s, 0, envelopes(s, 0, 2))
-        with pytest.raises(Crash):
-            self.crashing().append(s, 2, envelopes(s, 2, 4, submission_id="ghost"))
-        assert good.last_seq(s) == 2
-        assert [x.envelope.seq for x in good.read_stream(s)] == [1, 2]
-        assert [x.envelope.seq for x in good.read_all(limit=10**6) if x.envelope.stream == s] == [1, 2]
-        assert good.find_submission("samr", "ghost") == []
+    def stored(self, s: str, bucket: int = 3) -> dict[int, str]:
+        """The event rows as stored (whatever the head says)."""
+        out: dict[int, str] = {}
+        for b in range(4):
+            for r in self.session.execute(
+                    f"SELECT seq, raw FROM {self.keyspace}.events WHERE stream = %s AND bucket = %s", (s, b)):
+                out[int(r.seq)] = str(r.raw)
+        return out
 
-    def test_complete_pending_append_is_rolled_forward(self) -> None:
+    def test_rows_of_a_writer_dead_after_its_commit_are_read_from_the_head(self) -> None:
         s = uid()
         good = self.log()
-        good.append(s, 0, envelopes(s, 0, 1))
-        pending = envelopes(s, 1, 4, submission_id="pending")  # crosses a bucket (size 3)
-        with pytest.raises(Crash):
-            self.crashing().append(s, 1, pending)
-        # the next writer (same expected seq) finds the complete append and commits it for the
-        # dead writer: its own decision is then stale
-        with pytest.raises(ConcurrencyError):
-            good.append(s, 1, envelopes(s, 1, 1))
-        assert good.last_seq(s) == 5
-        assert [x.envelope for x in good.read_stream(s)][1:] == pending
-        assert [x.envelope for x in good.find_submission("samr", "pending")] == pending
-        good.append(s, 5, envelopes(s, 5, 1))
-        assert good.last_seq(s) == 6
+        first = envelopes(s, 0, 1)
+        good.append(s, 0, first)
+        committed = envelopes(s, 1, 4, submission_id="committed")  # crosses a bucket (size 3)
+        with pytest.raises(Killed):
+            self.dying_after_commit().append(s, 1, committed)
+        assert sorted(self.stored(s)) == [1]  # no row written
+        reader = self.log()
+        assert reader.last_seq(s) == 5
+        assert [x.envelope for x in reader.read_stream(s)][1:] == committed
+        assert [x.envelope for x in reader.read_stream(s, from_seq=3, limit=2)] == committed[1:3]
+        assert [x.envelope for x in reader.find_submission("samr", "committed")] == committed
+        assert [x.envelope for x in reader.read_all(limit=10**6) if x.envelope.stream == s][1:] == committed
+        # the next writer writes the dead writer's rows before its own commit
+        nxt = envelopes(s, 5, 1)
+        reader.append(s, 5, nxt)
+        assert sorted(self.stored(s)) == [1, 2, 3, 4, 5, 6]
+        assert [x.envelope for x in self.log().read_stream(s)] == [*first, *committed, *nxt]
 
-    def test_redelivered_submission_is_found_after_its_dead_writer_is_rolled_forward(self) -> None:
-        """The worker died between its event rows and the head commit; the redelivered copy of
-        the same submission (same ids, same seqs) loses to the rolled-forward original, and
-        must then find it — not be told its decision already exists."""
+    def test_a_writer_whose_commit_fails_writes_no_row(self) -> None:
         s = uid()
-        good = self.log()
-        good.append(s, 0, envelopes(s, 0, 1))
-        pending = envelopes(s, 1, 2, submission_id="redelivered")
-        with pytest.raises(Crash):
-            self.crashing().append(s, 1, pending)
-        assert good.find_submission("samr", "redelivered") == []  # not committed yet
-        with pytest.raises(ConcurrencyError):
-            good.append(s, 1, pending)  # the same submission, decided again after the restart
-        assert [x.envelope for x in good.find_submission("samr", "redelivered")] == pending
-        assert good.last_seq(s) == 3
-
-    def test_incomplete_pending_append_is_aborted(self) -> None:
-        s = uid()
-        good = self.log()
-        good.append(s, 0, envelopes(s, 0, 1))
-        with pytest.raises(Crash):
-            # rows 2,3 (bucket 0) written, rows 4,5 (bucket 1) never
-            self.crashing(after_buckets=1).append(s, 1, envelopes(s, 1, 4, submission_id="half"))
-        assert good.last_seq(s) == 1
-        mine = envelopes(s, 1, 2, submission_id="next")
-        good.append(s, 1, mine)  # aborts the half-written append, then wins
-        assert [x.envelope for x in good.read_stream(s)][1:] == mine
-        assert good.find_submission("samr", "half") == []
-        assert good.last_seq(s) == 3
-
-    def test_a_zombie_cannot_commit_after_its_append_was_aborted(self) -> None:
-        s = uid()
-        good = self.log()
-        good.append(s, 0, envelopes(s, 0, 1))
         zombie = self.log()
-        head = zombie._read_head(s)
-        # the zombie writes half of its rows and stalls; another writer aborts and overtakes it
-        with pytest.raises(Crash):
-            self.crashing(after_buckets=1).append(s, 1, envelopes(s, 1, 4, submission_id="z"))
-        good.append(s, 1, envelopes(s, 1, 1))
-        # the zombie wakes up and tries to commit with the head it read
-        assert zombie._commit(s, head, 5) is False
-        assert good.last_seq(s) == 2
+        zombie.append(s, 0, envelopes(s, 0, 1))  # its head (seq 1) is cached
+        other = self.log()
+        mine = envelopes(s, 1, 1, submission_id="winner")
+        other.append(s, 1, mine)
+        before = self.stored(s)
+        with pytest.raises(ConcurrencyError):
+            zombie.append(s, 1, envelopes(s, 1, 2, submission_id="zombie"))
+        assert self.stored(s) == before  # the committed row 2 is untouched, no row 3
+        assert [x.envelope for x in self.log().read_stream(s)][1:] == mine
+        assert zombie.find_submission("samr", "zombie") == []
+        # its cached head was dropped: it appends again once it has caught up
+        zombie.append(s, 2, envelopes(s, 2, 1))
+        assert self.log().last_seq(s) == 3
 
-    def test_stale_rows_behind_an_empty_bucket_are_cleared(self) -> None:
+    def test_a_fenced_out_writer_cannot_commit(self) -> None:
+        s = uid()
+        old = self.log()
+        old.append(s, 0, envelopes(s, 0, 1))
+        new = self.log()
+        assert new.bump_epoch(s) == 1  # e.g. the new owner of the partition after a rebalance
+        with pytest.raises(ConcurrencyError):
+            old.append(s, 1, envelopes(s, 1, 1, submission_id="fenced"))  # same last_seq, old epoch
+        assert self.stored(s).keys() == {1}
+        new.append(s, 1, envelopes(s, 1, 1))
+        assert new.last_seq(s) == 2
+        assert old.find_submission("samr", "fenced") == []
+
+    def test_leftover_rows_above_the_head_are_ignored_and_overwritten(self) -> None:
         import uuid
 
         s = uid()
         good = self.log()
-        good.append(s, 0, envelopes(s, 0, 1))
-        # leftover of an aborted append at seq 5 (bucket 1) of an old epoch; bucket 0 above the
-        # head is empty
-        stale = envelopes(s, 4, 1)[0]
-        good.session.execute(
-            f"INSERT INTO {self.keyspace}.events (stream, bucket, seq, raw, writer, epoch, batch_first, batch_last)"
-            " VALUES (%s, 1, 5, %s, %s, -1, 3, 5)",
-            (s, stale.to_json(), uuid.uuid4()),
-        )
-        mine = envelopes(s, 1, 4)
-        good.append(s, 1, mine)
-        assert [x.envelope for x in good.read_stream(s)][1:] == mine
+        first = envelopes(s, 0, 1)
+        good.append(s, 0, first)
+        # leftovers of appends of the earlier protocol that never committed, at seqs 2 and 5
+        for seq, bucket in ((2, 0), (5, 1)):
+            stale = envelopes(s, seq - 1, 1, submission_id="stale")[0]
+            good.session.execute(
+                f"INSERT INTO {self.keyspace}.events (stream, bucket, seq, raw, writer, epoch, batch_first,"
+                " batch_last) VALUES (%s, %s, %s, %s, %s, 0, %s, %s)",
+                (s, bucket, seq, stale.to_json(), uuid.uuid4(), seq, seq),
+            )
+        assert [x.envelope.seq for x in good.read_stream(s)] == [1]
+        assert good.find_submission("samr", "stale") == []
+        # committed over the leftover at 2, dying before its rows: readers take the head's copy
+        mine = envelopes(s, 1, 1, submission_id="mine")
+        with pytest.raises(Killed):
+            self.dying_after_commit().append(s, 1, mine)
+        assert [x.envelope for x in self.log().read_stream(s)][1:] == mine
+        assert [x.envelope for x in self.log().find_submission("samr", "mine")] == mine
+        more = envelopes(s, 2, 3)
+        self.log().append(s, 2, more)  # writes row 2 (over the leftover), then 3..5
+        assert [x.envelope for x in self.log().read_stream(s)] == [*first, *mine, *more]
+        assert self.stored(s)[5] == more[-1].to_json()
+
+    def test_an_append_above_the_batch_size_limit_writes_all_its_rows(self) -> None:
+        s = uid()
+        log = self.log(bucket=EVENTS_PER_BUCKET)
+        many = envelopes(s, 0, 150)  # ~150 KB of rows: over the server's 50 KiB batch limit
+        assert sum(len(e.to_json()) for e in many) > 50 * 1024
+        log.append(s, 0, many)
+        assert sorted(self.stored(s)) == list(range(1, 151))  # written after the commit, in batches
+        assert [x.envelope for x in self.log().read_stream(s)] == many
+        more = envelopes(s, 150, 1)
+        self.log().append(s, 150, more)
+        assert self.log().last_seq(s) == 151

@@ -350,3 +350,52 @@ class TestCassandraLeafDurability(CassandraTransparencyFactory):
             t.join()
         assert tlog.head()[0] == 7
         assert [e.hash for e in tlog.entries(start=3, limit=10)] == [leaf_of_event(e) for e in more]
+
+
+@pytest.mark.integration
+class TestCassandraGroupCommit(CassandraTransparencyFactory):
+    """Issue 11: leaf appends arriving while one commits are committed together by the next
+    LWT (one consensus write for the submissions in flight), each caller getting its own
+    indexes, in a tree whose leaves are exactly the appended ones."""
+
+    def test_appends_that_wait_are_committed_by_one_lwt(self) -> None:
+        from tongxiu.infra.cassandra_merkle import CassandraTransparencyLog, event_leaf
+
+        _, _, tlog = self.make()
+        assert isinstance(tlog, CassandraTransparencyLog)
+        inside = threading.Event()
+        release = threading.Event()
+        real = tlog._append_now
+        calls: list[int] = []
+
+        def slow_first(leaves: Any, streams: Any) -> Any:
+            calls.append(len(leaves))
+            if len(calls) == 1:
+                inside.set()
+                release.wait(30)  # the others queue meanwhile
+            return real(leaves, streams)
+
+        tlog._append_now = slow_first  # type: ignore[method-assign]
+        groups = [envelopes(uid(), 0, 2) for _ in range(8)]
+        out: dict[int, list[int]] = {}
+
+        def append(i: int) -> None:
+            out[i] = tlog.append([event_leaf(e) for e in groups[i]])
+
+        first = threading.Thread(target=append, args=(0,))
+        first.start()
+        assert inside.wait(30)
+        others = [threading.Thread(target=append, args=(i,)) for i in range(1, 8)]
+        for t in others:
+            t.start()
+        while len(tlog._queue) < 7:  # every other caller waits in the queue
+            threading.Event().wait(0.01)
+        release.set()
+        for t in [first, *others]:
+            t.join(60)
+        assert calls == [2, 14]  # the first alone, then the seven waiting ones in one commit
+        assert sorted(i for idx in out.values() for i in idx) == list(range(16))
+        assert tlog.head()[0] == 16
+        by_index = {e.index: e.hash for e in tlog.entries(start=0, limit=100)}
+        for i, envs in enumerate(groups):
+            assert [by_index[j] for j in out[i]] == [leaf_of_event(e) for e in envs]

@@ -54,9 +54,10 @@ def test_template_is_durable_by_default() -> None:
     tmpl = Path(launch.INFRA_DIR / "cassandra" / "cassandra.yaml.tmpl").read_text()
     values = {"host": "127.0.0.3", "data_dir": "/d", "cluster_name": launch.CLUSTER_NAME, "seeds": "127.0.0.2:7000",
               "initial_token": launch.node_token(2, 3), "cql_port": 9042, "storage_port": 7000, "jmx_port": 7200,
-              "commitlog_sync": "batch", "commitlog_sync_period": ""}
+              "commitlog_sync": "batch", "commitlog_sync_period": "", "paxos_variant": "v2"}
     yaml = string.Template(tmpl).substitute({k: str(v) for k, v in values.items()})
     assert "commitlog_sync: batch" in yaml and "commitlog_sync_period" not in yaml
+    assert "paxos_variant: v2" in yaml  # issue 11: LWTs on Paxos v2
     assert "hinted_handoff_enabled: true" in yaml
     assert 'seeds: "127.0.0.2:7000"' in yaml and "listen_address: 127.0.0.3" in yaml
     source = Path(launch.__file__).read_text()
