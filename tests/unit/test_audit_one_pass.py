@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tongxiu.events.envelope import Envelope
 from tongxiu.infra.bootstrap import open_embedded
-from tongxiu.infra.embedded import LocalFeed, LocalInbox, LocalTransport
+from tongxiu.infra.embedded import LocalInbox, LocalTransport
 from tongxiu.services.app import Tongxiu
 from tongxiu.services.audit import Replay, iter_envelopes, replay, verify_and_replay, verify_streams
 from tongxiu.services.config import Settings
