@@ -39,7 +39,7 @@ from typing import Any
 
 from tongxiu.events.envelope import Envelope
 from tongxiu.events.models import REGISTRY_STREAM, PropagationScheduled
-from tongxiu.projections.documents import HEAD, Tracker, all_parts, changed_parts
+from tongxiu.projections.documents import HEAD, Tracker, all_parts, changed_parts, held_in_head
 from tongxiu.projections.fold import Rules, fold_enterprise, fold_registry
 from tongxiu.projections.keys import (
     PROJECTION,
@@ -50,8 +50,14 @@ from tongxiu.projections.keys import (
     inbox_key,
     supervision_key,
 )
-from tongxiu.projections.views import EnterpriseState, RegistryState, SupervisionState
-from tongxiu.services.ports import ConcurrencyError, EventLog, PartChanges, ProjectionStore
+from tongxiu.projections.views import EnterpriseState, RegistryState, SupervisionState, shard_month
+from tongxiu.services.ports import (
+    ConcurrencyError,
+    EventLog,
+    PartChanges,
+    ProjectionStore,
+    ShardedProjectionStore,
+)
 
 log = logging.getLogger("tongxiu.projector")
 
@@ -77,26 +83,40 @@ class Projector:
         self._docs: OrderedDict[str, Tracker] = OrderedDict()
         self._whole: set[str] = set()
         """Keys loaded in an older layout: written whole (every part) next time."""
-        self._cached_at: int | None = None
-        """The store position the cached documents reflect (None: nothing cached)."""
+        self._cached_at: dict[str | None, int] = {}
+        """Per shard (None: unsharded), the store position the cached documents reflect."""
+        self._shard: str | None = None
 
     def position(self) -> int:
-        """How many events the read models have applied."""
+        """How many events the read models have applied (every shard's, on a sharded store)."""
         return self.store.position(PROJECTION)
 
     def forget(self) -> None:
         self._docs.clear()
         self._whole.clear()
-        self._cached_at = None
+        self._cached_at.clear()
 
-    def apply(self, batch: Iterable[Envelope]) -> int:
+    def _drop_shared(self) -> None:
+        for key in [k for k in self._docs if k.startswith((supervision_key(""), inbox_key("")))]:
+            del self._docs[key]
+            self._whole.discard(key)
+
+    def apply(self, batch: Iterable[Envelope], *, shard: str | None = None) -> int:
         """Fold ``batch`` and write the changed parts; returns how many events were applied
-        (redelivered ones are skipped, missing ones read from the log and applied)."""
+        (redelivered ones are skipped, missing ones read from the log and applied).
+
+        ``shard``: the batch is one shard's (on the distributed backend, one partition of the
+        events topic, which Kafka's consumer group gives one worker at a time); see
+        :meth:`_position_of` and the tallies in :meth:`_fold`. Documents of one stream are in
+        one shard; the cross-enterprise ones are shared, and each shard writes only its own
+        parts of them (per-stream watermarks and inbox entries, its own monthly tallies)."""
         envelopes = list(batch)
+        if shard is not None and not isinstance(self.store, ShardedProjectionStore):
+            raise TypeError(f"{type(self.store).__name__} cannot be written by shards")
         for _ in range(MAX_RETRIES):
             with self.store.exclusive():
                 try:
-                    return self._apply(envelopes)
+                    return self._apply(envelopes, shard)
                 except ConcurrencyError:
                     self.forget()  # another writer got there first: fold again from the store
                 except BaseException:
@@ -106,10 +126,22 @@ class Projector:
 
     # ------------------------------------------------------------------ applying
 
-    def _apply(self, batch: Sequence[Envelope]) -> int:
-        start = self.position()
-        if self._cached_at != start:
-            self.forget()
+    def _position_of(self, shard: str | None) -> int:
+        store = self.store
+        if isinstance(store, ShardedProjectionStore):
+            return store.own_position(PROJECTION) if shard is None else store.shard_position(PROJECTION, shard)
+        return store.position(PROJECTION)
+
+    def _apply(self, batch: Sequence[Envelope], shard: str | None) -> int:
+        start = self._position_of(shard)
+        known = self._cached_at.get(shard)
+        if known is None:
+            # A shard not written from this cache yet: the shared documents cached may hold
+            # its parts as they were when loaded, not as its last writer left them.
+            self._drop_shared()
+        elif known != start:
+            self.forget()  # another writer moved this shard (a rebalance, a rebuild)
+        self._shard = shard
         touched: dict[str, Tracker] = {}
         applied = 0
         for incoming in batch:
@@ -127,11 +159,15 @@ class Projector:
                 self._fold(ent.obj, env, start + applied, touched)
         if not applied:
             return 0
-        self.store.write(PROJECTION, self._changes(touched), start + applied, expected=start)
+        if shard is None:
+            self.store.write(PROJECTION, self._changes(touched), start + applied, expected=start)
+        else:
+            assert isinstance(self.store, ShardedProjectionStore)
+            self.store.write_shard(PROJECTION, shard, self._changes(touched), start + applied, expected=start)
         for tracker in touched.values():
             tracker.start()
         self._whole.difference_update(touched)
-        self._cached_at = start + applied
+        self._cached_at[shard] = start + applied
         self._trim()
         return applied
 
@@ -153,7 +189,7 @@ class Projector:
             sup = self._doc(supervision_key(tally.department))
             if env.seq <= sup.obj.seen.get(env.stream, 0):
                 continue  # this document already has it (a write that reached it alone)
-            counters = sup.obj.month(tally.month)
+            counters = sup.obj.month(tally.month if self._shard is None else shard_month(tally.month, self._shard))
             setattr(counters, tally.counter, getattr(counters, tally.counter) + tally.amount)
             tallied[sup.key] = sup
         for sup in tallied.values():  # the watermark once all of the event's tallies are in
@@ -215,6 +251,9 @@ class Projector:
         if raw is not None and OLD_SEEN in raw:  # the distributed projector's older layout
             raw[SEEN] = {**raw.pop(OLD_SEEN), **raw.get(SEEN, {})}
             self._whole.add(key)
+        if key not in self._whole and held_in_head(key, raw) and held_in_head(
+                key, self.store.load_head(PROJECTION, key)):
+            self._whole.add(key)  # written before these collections became rows: rewrite it whole
         if key == REGISTRY_KEY:
             return RegistryState.model_validate(raw) if raw else RegistryState()
         if key.startswith(enterprise_key("")):
