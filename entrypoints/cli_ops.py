@@ -74,13 +74,17 @@ def demo(
         tongxiu.close()
 
 
-def tick(json_out: bool = typer.Option(False, "--json", help="the facts emitted, as a JSON list")) -> None:
+def tick(
+    json_out: bool = typer.Option(False, "--json", help="the facts emitted, as a JSON list"),
+    scan: bool = typer.Option(False, "--scan", help="look at every stream of the log, not only those the due-date "
+                              "index lists up to today (the index needs read models projected or rebuilt since it exists)"),
+) -> None:
     """Emit the time-driven facts that are due now (eligibility, expiry, overdue)."""
     from tongxiu.events.labels import event_type_name
     from tongxiu.services import scheduler
 
     tongxiu = open_app()
-    due = scheduler.tick(tongxiu)
+    due = scheduler.tick(tongxiu, scan=scan)
     tongxiu.close()
     if json_out:
         print_json([{"stream": d.stream, "type": d.event.type} for d in due])

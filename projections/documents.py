@@ -35,6 +35,8 @@ SPLIT: dict[str, dict[str, str]] = {
     },
     "supervision:": {"months": "dict", "seen": "dict"},
     "inbox:": {"pending": "dict", "seen": "dict"},
+    "due:": {"streams": "dict"},
+    "due-days": {"days": "dict"},
     "registry": {
         "departments": "dict",
         "subscriptions": "dict",

@@ -40,6 +40,7 @@ from typing import Any
 from tongxiu.events.envelope import Envelope
 from tongxiu.events.models import REGISTRY_STREAM, PropagationScheduled
 from tongxiu.projections.documents import HEAD, Tracker, all_parts, changed_parts, held_in_head
+from tongxiu.projections.due import DUE_DAYS, DUE_FIELD, DUE_PREFIX, due_key, next_due
 from tongxiu.projections.fold import Rules, fold_enterprise, fold_registry
 from tongxiu.projections.keys import (
     PROJECTION,
@@ -86,6 +87,8 @@ class Projector:
         self._cached_at: dict[str | None, int] = {}
         """Per shard (None: unsharded), the store position the cached documents reflect."""
         self._shard: str | None = None
+        self._due_of: dict[str, str | None] = {}
+        """Enterprise key -> its day in the due-date index, as stored (for the loaded ones)."""
 
     def position(self) -> int:
         """How many events the read models have applied (every shard's, on a sharded store)."""
@@ -94,10 +97,11 @@ class Projector:
     def forget(self) -> None:
         self._docs.clear()
         self._whole.clear()
+        self._due_of.clear()
         self._cached_at.clear()
 
     def _drop_shared(self) -> None:
-        for key in [k for k in self._docs if k.startswith((supervision_key(""), inbox_key("")))]:
+        for key in [k for k in self._docs if k.startswith((supervision_key(""), inbox_key(""), DUE_PREFIX, DUE_DAYS))]:
             del self._docs[key]
             self._whole.discard(key)
 
@@ -157,8 +161,11 @@ class Projector:
                 applied += 1
                 touched[ent.key] = ent
                 self._fold(ent.obj, env, start + applied, touched)
+                self._index_due(ent, touched)
         if not applied:
             return 0
+        if start == 0 and self.store.position(PROJECTION) == 0:
+            touched[DUE_DAYS] = self._doc(DUE_DAYS)  # a projection from scratch: a complete index
         if shard is None:
             self.store.write(PROJECTION, self._changes(touched), start + applied, expected=start)
         else:
@@ -170,6 +177,30 @@ class Projector:
         self._cached_at[shard] = start + applied
         self._trim()
         return applied
+
+    def _index_due(self, ent: Tracker, touched: dict[str, Tracker]) -> None:
+        """Move the enterprise to the day it is next due in the due-date index
+        (``tongxiu.projections.due``), listing the day in ``due-days``; after every event, so
+        the index documents do not depend on how the events were batched."""
+        day = next_due(ent.obj)
+        new = None if day is None else day.isoformat()
+        old = self._due_of.get(ent.key)
+        if new == old:
+            return
+        stream = ent.key[len(enterprise_key("")):]
+        if old is not None:
+            index = self._doc(due_key(old))
+            index.obj["streams"].pop(stream, None)
+            touched[index.key] = index
+        if new is not None:
+            index = self._doc(due_key(new))
+            index.obj["streams"][stream] = 1
+            touched[index.key] = index
+            days = self._doc(DUE_DAYS)
+            if new not in days.obj["days"]:
+                days.obj["days"][new] = 1
+                touched[days.key] = days
+        self._due_of[ent.key] = new
 
     def _missing(self, current: int, env: Envelope) -> list[Envelope]:
         """What to apply for ``env`` when the state is at ``current``: nothing (a redelivery),
@@ -232,6 +263,8 @@ class Projector:
             else:
                 parts, whole = changed_parts(tracker)
             head = parts.pop(HEAD)
+            if key in self._due_of:
+                head[DUE_FIELD] = self._due_of[key]
             parts[HEAD] = head
             changes[key] = PartChanges(parts, whole=whole)
         return changes
@@ -258,7 +291,14 @@ class Projector:
             return RegistryState.model_validate(raw) if raw else RegistryState()
         if key.startswith(enterprise_key("")):
             code = key[len(enterprise_key("")):]
+            self._due_of[key] = raw.pop(DUE_FIELD, None) if raw else None
             return EnterpriseState.model_validate(raw) if raw else EnterpriseState.empty(code)
+        if key.startswith(DUE_PREFIX):
+            return raw or {"day": key[len(DUE_PREFIX):], "streams": {}}
+        if key == DUE_DAYS:
+            # complete: this index will list every stream (it is started with the projection);
+            # a projection older than the index needs a rebuild before tick relies on it
+            return raw or {"days": {}, "complete": self.store.position(PROJECTION) == 0}
         if key.startswith(supervision_key("")):
             dept = key[len(supervision_key("")):]
             return SupervisionState.model_validate(raw) if raw else SupervisionState(department=dept)
@@ -271,3 +311,4 @@ class Projector:
         while len(self._docs) > self.cache_size:
             key, _ = self._docs.popitem(last=False)
             self._whole.discard(key)
+            self._due_of.pop(key, None)
