@@ -78,6 +78,13 @@ def test_two_sharded_writers_equal_a_rebuild(app: Tongxiu, keyspace: Settings, c
     sup = store.load(PROJECTION, "supervision:samr-deqing")
     assert sup is not None and len({m.split("@")[1] for m in sup["months"]}) == 4  # every shard tallied
     assert app.supervision("samr-deqing").penalties == 24
+    # tongxiu verify --projections agrees (the shards' tallies added up, their inbox positions left out)
+    from types import SimpleNamespace
+
+    from tongxiu.infra.verify_projections import verify_projections
+
+    check = verify_projections(SimpleNamespace(log=app.log, rules=app.rules, projections=store))
+    assert check.ok and check.documents > 8, check.differences[:3]
 
 
 def test_a_view_above_the_mutation_limit_does_not_stop_the_projector(
