@@ -69,8 +69,8 @@ def group_members(settings: Any, group: str) -> int:
 
     admin = KafkaAdminClient(client_id="bench-scale-out", **client_config(settings))
     try:
-        described = admin.describe_consumer_groups([group])
-        return len(described[0].members) if described else 0
+        described = admin.describe_groups([group])  # kafka-python 3: {group: {"members": [...], ...}}
+        return len(described.get(group, {}).get("members") or [])
     finally:
         admin.close()
 
@@ -172,6 +172,7 @@ def run_layout(ledgers: int, projections: int, n: int, partitions: int, codes: l
                 w.wait(30)
             except subprocess.TimeoutExpired:
                 w.kill()
+        drop(settings)  # the shared Cassandra's heap holds every keyspace: never leave one behind
 
 
 def drop(settings: Any) -> None:
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tongxiu.services.demo import make_uscc
 
-    codes = [make_uscc("91", "330521", f"MS{i:06d}") for i in range(a.enterprises)]
+    codes = [make_uscc("91", "330521", f"MB{i:06d}") for i in range(a.enterprises)]
     workdir = Path(tempfile.mkdtemp(prefix="tongxiu-scale-out-"))
     print(f"bench: {a.n} submissions (decision + notice) over {a.enterprises} enterprises, {a.partitions} "
           f"partitions; 1+1 then 2+2 workers (ledger + projection), each its own process; load "
@@ -202,9 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         for ledgers, projections in ((1, 1), (2, 2)):
-            res = run_layout(ledgers, projections, a.n, a.partitions, codes, workdir)
-            results.append(res)
-            drop(res["settings"])
+            results.append(run_layout(ledgers, projections, a.n, a.partitions, codes, workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"\n{'layout':8}{'receipts/s':>12}{'to views/s':>12}{'worker CPU s/1k':>17}{'members L,P':>13}"

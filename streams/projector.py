@@ -33,6 +33,7 @@ one the cache reflects; the cost of a batch depends on the batch, not on history
 from __future__ import annotations
 
 import logging
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -66,6 +67,11 @@ OLD_SEEN = "_seen"
 """Where the distributed projector kept the watermarks before they became a split part."""
 
 MAX_RETRIES = 8
+
+SHARD_STRIDE = 1024
+"""Inbox positions of a shard are its count of applied events times this plus its index (a
+partition number from 0 up, a rebuild part from 1,023 down: unique while partitions and parts
+together are at most 1,024; docs/scaling.md)."""
 
 
 class Projector:
@@ -160,7 +166,7 @@ class Projector:
             for env in self._missing(ent.obj.seq, incoming):
                 applied += 1
                 touched[ent.key] = ent
-                self._fold(ent.obj, env, start + applied, touched)
+                self._fold(ent.obj, env, self._delivery_position(start + applied), touched)
                 self._index_due(ent, touched)
         if not applied:
             return 0
@@ -212,6 +218,21 @@ class Projector:
         filled = [s.envelope for s in self.log.read_stream(env.stream, from_seq=current + 1, limit=env.seq - current)]
         log.warning("gap in %s: had %s, got %s; read %s from the log", env.stream, current, env.seq, len(filled))
         return [e for e in filled if e.seq <= env.seq]
+
+    def _delivery_position(self, applied: int) -> int:
+        """An inbox entry's ``position`` (``tongxiu inbox`` orders by it, ``tongxiu ack`` takes
+        it): the count of events applied; on a shard, that shard's count times
+        :data:`SHARD_STRIDE` plus the shard's index, so two shards never give the same one."""
+        if self._shard is None:
+            return applied
+        label = self._shard
+        if label.isdigit():  # a partition of the events topic: from the bottom of the range
+            index = int(label)
+        elif label.startswith("r") and label[1:].split("of")[0].isdigit():  # rebuild part r<i>of<n>: from the top
+            index = SHARD_STRIDE - 1 - int(label[1:].split("of")[0])
+        else:
+            index = zlib.crc32(label.encode())
+        return applied * SHARD_STRIDE + index % SHARD_STRIDE
 
     def _fold(self, state: EnterpriseState, env: Envelope, position: int, touched: dict[str, Tracker]) -> None:
         """One enterprise event: its state, the departments' tallies and the inboxes."""

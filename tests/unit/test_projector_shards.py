@@ -162,3 +162,17 @@ def test_documents_with_collections_still_in_the_head_are_rewritten_whole(demo: 
     again.apply(registry_events[-1:])
     assert store.load(PROJECTION, REGISTRY_KEY) == demo.projections.load(PROJECTION, REGISTRY_KEY)
     assert store.load_head(PROJECTION, REGISTRY_KEY)["departments"] == {}  # type: ignore[index]
+
+
+def test_inbox_positions_are_unique_across_shards(demo: Tongxiu) -> None:  # noqa: F811
+    """``tongxiu ack SUBSCRIBER POSITION`` picks a delivery by its position: two shards (and a
+    rebuild part) must never give two deliveries the same one; unsharded it stays the count."""
+    projector = Projector(MemoryProjectionStore(MemoryStorage()), demo.log, demo.rules)
+    seen: set[int] = set()
+    for label in [str(p) for p in range(16)] + ["r0of2", "r1of2", "r3of4"]:
+        projector._shard = label
+        positions = {projector._delivery_position(n) for n in range(1, 3000)}
+        assert len(positions) == 2999 and not positions & seen, label
+        seen |= positions
+    projector._shard = None
+    assert [projector._delivery_position(n) for n in (1, 2, 3)] == [1, 2, 3]
