@@ -25,6 +25,15 @@ log order, that is also the log position read up to (existing SQLite ledgers kee
 without a rebuild: their saved position was that log position, and watermarks missing from
 older documents only mean "nothing of that stream applied yet here").
 
+**Shards** (the distributed backend; ``apply(batch, shard=...)``): any number of projection
+workers share the partitions of the events topic, each partition a shard with its own
+position (``ShardedProjectionStore``). A stream's documents belong to its shard; a shared
+document takes from each shard only rows no other shard writes: per-stream watermarks and
+inbox entries, the shard's own monthly tallies (``<month>@<shard>``, added up by readers),
+per-stream rows of the due-date index (``tongxiu.projections.due``, kept after every event).
+A shard this cache has not written yet, or one another writer moved, drops the cached shared
+documents (or everything) first. See docs/scaling.md.
+
 Only the parts a batch changed are written (:class:`tongxiu.projections.documents.Tracker`),
 and the documents touched recently stay in memory (an LRU) while the store's position is the
 one the cache reflects; the cost of a batch depends on the batch, not on history.
