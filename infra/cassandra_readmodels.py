@@ -34,7 +34,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tongxiu.events.envelope import Receipt
-from tongxiu.infra.cassandra_batches import MAX_BATCH_BYTES, DocumentWrite, Row, plan, row_cost
+from tongxiu.infra.cassandra_batches import (
+    MAX_BATCH_BYTES,
+    MAX_DOCUMENT_BYTES,
+    DocumentWrite,
+    Row,
+    plan,
+    row_cost,
+)
 from tongxiu.infra.cassandra_retry import retry_read
 from tongxiu.infra.cassandra_session import _Base
 from tongxiu.projections.documents import HEAD, assemble, split
@@ -231,10 +238,14 @@ class CassandraProjectionStore(_Base, ShardedProjectionStore):
         return None if row is None else dict(json.loads(row.state))
 
     def __init__(
-        self, session: Any, keyspace: str, *, cache_docs: int = 256, max_batch_bytes: int = MAX_BATCH_BYTES
+        self, session: Any, keyspace: str, *, cache_docs: int = 256, max_batch_bytes: int = MAX_BATCH_BYTES,
+        max_document_bytes: int = MAX_DOCUMENT_BYTES,
     ) -> None:
         super().__init__(session, keyspace)
         self.max_batch_bytes = max_batch_bytes
+        self.max_document_bytes = max_document_bytes
+        """Above this a document spans several batches, head last (tests lower it: the shared
+        test server's heap is small)."""
         """Budget of a multi-partition batch (``infra/cassandra_batches.py``; tests lower it)."""
         self._texts: OrderedDict[tuple[str, str], dict[str, str]] = OrderedDict()
         """(projection, key) -> part -> JSON text as last written or read by this adapter."""
@@ -350,7 +361,7 @@ class CassandraProjectionStore(_Base, ShardedProjectionStore):
                     doc.rows.append(Row(put, (projection, key, part, text, now), row_cost(part, text),
                                         head=part == HEAD))
             docs.append(doc)
-        batches = plan(docs, last, max_batch_bytes=self.max_batch_bytes)
+        batches = plan(docs, last, max_batch_bytes=self.max_batch_bytes, max_document_bytes=self.max_document_bytes)
         if len(batches) > 1:
             log.info("projection %s: write of %d documents in %d batches; position written last", projection,
                      len(docs), len(batches))
