@@ -73,13 +73,17 @@ def demo(
         tongxiu.close()
 
 
-def tick(json_out: bool = typer.Option(False, "--json", help="the facts emitted, as a JSON list")) -> None:
+def tick(
+    json_out: bool = typer.Option(False, "--json", help="the facts emitted, as a JSON list"),
+    scan: bool = typer.Option(False, "--scan", help="look at every stream of the log, not only those the due-date "
+                              "index lists up to today (the index needs read models projected or rebuilt since it exists)"),
+) -> None:
     """Emit the time-driven facts that are due now (eligibility, expiry, overdue)."""
     from tongxiu.events.labels import event_type_name
     from tongxiu.services import scheduler
 
     tongxiu = open_app()
-    due = scheduler.tick(tongxiu)
+    due = scheduler.tick(tongxiu, scan=scan)
     tongxiu.close()
     if json_out:
         print_json([{"stream": d.stream, "type": d.event.type} for d in due])
@@ -121,15 +125,50 @@ def serve(
         tongxiu.close()
 
 
-def rebuild(json_out: bool = typer.Option(False, "--json", help="the count as JSON")) -> None:
+def rebuild(
+    json_out: bool = typer.Option(False, "--json", help="the count as JSON"),
+    part: str | None = typer.Option(None, "--part", metavar="I/N", help="distributed backend: fold only part I of N "
+                                    "(streams by hash), into the read models as they are, resuming from this part's "
+                                    "checkpoint; run `rebuild --reset` once first, then every part 0..N-1"),
+    reset_only: bool = typer.Option(False, "--reset", help="only forget the read models and the parts' checkpoints "
+                                    "(the first step of a rebuild in parts)"),
+) -> None:
     """Forget every read model and rebuild it from the log (the result equals the incremental one)."""
+    from tongxiu.services.ports import ShardedProjectionStore
+    from tongxiu.streams import rebuild_parts
+    from tongxiu.streams.projector import Projector
+
+    split = None
+    if part is not None:
+        try:
+            split = rebuild_parts.parse_part(part)
+        except ValueError as exc:
+            fail(tr(f"--part 须为 I/N（0 ≤ I < N）：{exc}", f"--part: {exc}"))
     tongxiu = open_app()
-    with Progress(console=Console(stderr=True), transient=True, disable=json_out) as progress:
-        task = progress.add_task(tr("重建中", "rebuilding"), total=None)
-        applied = tongxiu.rebuild(lambda n: progress.advance(task, n))
-    tongxiu.close()
+    try:
+        if (split or reset_only) and not isinstance(tongxiu.projections, ShardedProjectionStore):
+            fail(tr("分片重建只用于分布式后端", "a rebuild in parts is for the distributed backend"))
+        if reset_only:
+            rebuild_parts.reset(tongxiu.projections)
+            applied = 0
+        else:
+            with Progress(console=Console(stderr=True), transient=True, disable=json_out) as progress:
+                task = progress.add_task(tr("重建中", "rebuilding"), total=None)
+                if split is None:
+                    applied = tongxiu.rebuild(lambda n: progress.advance(task, n))
+                else:
+                    projector = Projector(tongxiu.projections, tongxiu.log, tongxiu.rules)
+                    applied = rebuild_parts.rebuild_part(projector, tongxiu.log, *split,
+                                                         progress=lambda n: progress.advance(task, n))
+    finally:
+        tongxiu.close()
     if json_out:
-        print_json({"events_applied": applied})
+        print_json({"events_applied": applied, **({"part": part} if part else {}), **({"reset": True} if reset_only else {})})
+    elif reset_only:
+        say(tr("已清空读模型与各分片的进度，可分别运行 rebuild --part I/N", "read models and part checkpoints forgotten: "
+               "now run rebuild --part I/N for every part"))
+    elif split is not None:
+        say(tr(f"分片 {part}：已应用 {applied} 个事项", f"part {part}: {applied} events applied"))
     else:
         say(tr(f"已从日志的 {applied} 个事项重建读模型", f"rebuilt the read models from {applied} events"))
 

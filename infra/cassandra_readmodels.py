@@ -34,7 +34,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tongxiu.events.envelope import Receipt
-from tongxiu.infra.cassandra_batches import MAX_BATCH_BYTES, DocumentWrite, Row, plan, row_cost
+from tongxiu.infra.cassandra_batches import (
+    MAX_BATCH_BYTES,
+    MAX_DOCUMENT_BYTES,
+    DocumentWrite,
+    Row,
+    plan,
+    row_cost,
+)
 from tongxiu.infra.cassandra_retry import retry_read
 from tongxiu.infra.cassandra_session import _Base
 from tongxiu.projections.documents import HEAD, assemble, split
@@ -42,9 +49,9 @@ from tongxiu.services.ports import (
     ConcurrencyError,
     OffsetStore,
     PartChanges,
-    ProjectionStore,
     RejectionLog,
     RejectionRecord,
+    ShardedProjectionStore,
 )
 
 log = logging.getLogger(__name__)
@@ -205,7 +212,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-class CassandraProjectionStore(_Base, ProjectionStore):
+class CassandraProjectionStore(_Base, ShardedProjectionStore):
     """Documents as parts (``tongxiu.projections.documents``): ``projection_parts ((projection, key),
     part)``, so an update writes only the parts it changed. A whole-document replacement
     deletes the partition at a timestamp just below the new rows' (same batch, no shadowing).
@@ -231,10 +238,14 @@ class CassandraProjectionStore(_Base, ProjectionStore):
         return None if row is None else dict(json.loads(row.state))
 
     def __init__(
-        self, session: Any, keyspace: str, *, cache_docs: int = 256, max_batch_bytes: int = MAX_BATCH_BYTES
+        self, session: Any, keyspace: str, *, cache_docs: int = 256, max_batch_bytes: int = MAX_BATCH_BYTES,
+        max_document_bytes: int = MAX_DOCUMENT_BYTES,
     ) -> None:
         super().__init__(session, keyspace)
         self.max_batch_bytes = max_batch_bytes
+        self.max_document_bytes = max_document_bytes
+        """Above this a document spans several batches, head last (tests lower it: the shared
+        test server's heap is small)."""
         """Budget of a multi-partition batch (``infra/cassandra_batches.py``; tests lower it)."""
         self._texts: OrderedDict[tuple[str, str], dict[str, str]] = OrderedDict()
         """(projection, key) -> part -> JSON text as last written or read by this adapter."""
@@ -295,12 +306,35 @@ class CassandraProjectionStore(_Base, ProjectionStore):
         :func:`tongxiu.infra.cassandra_batches.plan` (a document whole in one batch, in the
         order given, the position last). What this adapter remembers of the documents is
         updated only once every batch is written, and forgotten if one fails."""
+        if expected is not None and self.own_position(projection) != expected:
+            raise ConcurrencyError(f"projection {projection} is not at {expected}")
+        put_pos = self._p("INSERT INTO {ks}.projection_positions (projection, position) VALUES (?, ?)")
+        self._write(projection, changes, Row(put_pos, (projection, position), row_cost(str(position))))
+
+    def write_shard(
+        self, projection: str, shard: str, changes: dict[str, PartChanges], position: int, *,
+        expected: int | None = None,
+    ) -> None:
+        """As :meth:`write`, the position going to ``shard``'s row. The check of ``expected``
+        is a read, not a condition: one writer per shard (Kafka's consumer group) is assumed."""
+        if expected is not None and self.shard_position(projection, shard) != expected:
+            raise ConcurrencyError(f"projection {projection} shard {shard} is not at {expected}")
+        put_pos = self._p(
+            "INSERT INTO {ks}.projection_shard_positions (projection, shard, position) VALUES (?, ?, ?)")
+        self._write(projection, changes, Row(put_pos, (projection, shard, position), row_cost(shard, str(position))))
+
+    @retry_read
+    def shard_position(self, projection: str, shard: str) -> int:
+        row = self.session.execute(
+            self._p("SELECT position FROM {ks}.projection_shard_positions WHERE projection = ? AND shard = ?"),
+            (projection, shard),
+        ).one()
+        return 0 if row is None or row.position is None else int(row.position)
+
+    def _write(self, projection: str, changes: dict[str, PartChanges], last: Row) -> None:
         import time as _time
 
         from cassandra.query import BatchStatement, BatchType
-
-        if expected is not None and self.position(projection) != expected:
-            raise ConcurrencyError(f"projection {projection} is not at {expected}")
         now = int(_time.time() * 1_000_000)
         put = self._p(
             "INSERT INTO {ks}.projection_parts (projection, key, part, state) VALUES (?, ?, ?, ?) USING TIMESTAMP ?"
@@ -310,7 +344,6 @@ class CassandraProjectionStore(_Base, ProjectionStore):
         )
         drop_all = self._p("DELETE FROM {ks}.projection_parts USING TIMESTAMP ? WHERE projection = ? AND key = ?")
         put_key = self._p("INSERT INTO {ks}.projection_keys (projection, key) VALUES (?, ?)")
-        put_pos = self._p("INSERT INTO {ks}.projection_positions (projection, position) VALUES (?, ?)")
         docs: list[DocumentWrite] = []
         texts: dict[str, dict[str, str | None]] = {}
         for key, change in changes.items():
@@ -328,8 +361,7 @@ class CassandraProjectionStore(_Base, ProjectionStore):
                     doc.rows.append(Row(put, (projection, key, part, text, now), row_cost(part, text),
                                         head=part == HEAD))
             docs.append(doc)
-        batches = plan(docs, Row(put_pos, (projection, position), row_cost(str(position))),
-                       max_batch_bytes=self.max_batch_bytes)
+        batches = plan(docs, last, max_batch_bytes=self.max_batch_bytes, max_document_bytes=self.max_document_bytes)
         if len(batches) > 1:
             log.info("projection %s: write of %d documents in %d batches; position written last", projection,
                      len(docs), len(batches))
@@ -363,6 +395,13 @@ class CassandraProjectionStore(_Base, ProjectionStore):
 
     @retry_read
     def position(self, projection: str) -> int:
+        """The projection's own position plus every shard's (``ShardedProjectionStore``)."""
+        shards = self.session.execute(
+            self._p("SELECT position FROM {ks}.projection_shard_positions WHERE projection = ?"), (projection,))
+        return self.own_position(projection) + sum(int(r.position or 0) for r in shards)
+
+    @retry_read
+    def own_position(self, projection: str) -> int:
         row = self.session.execute(
             self._p("SELECT position FROM {ks}.projection_positions WHERE projection = ?"), (projection,)
         ).one()
@@ -393,6 +432,7 @@ class CassandraProjectionStore(_Base, ProjectionStore):
                 n = 0
         batch.add(self._p("DELETE FROM {ks}.projection_keys WHERE projection = ?"), (projection,))
         batch.add(self._p("DELETE FROM {ks}.projection_positions WHERE projection = ?"), (projection,))
+        batch.add(self._p("DELETE FROM {ks}.projection_shard_positions WHERE projection = ?"), (projection,))
         self.session.execute(batch)
 
 

@@ -299,6 +299,9 @@ class KafkaTransport(Transport):
         with self._lock:
             for records in batches.values():
                 for rec in records:
+                    if self.departments is not None and (rec.key or b"").decode() not in self.departments:
+                        self.dropped += 1  # another department's receipt in a shared partition: not even parsed
+                        continue
                     receipt = Receipt.model_validate_json(rec.value)
                     key = (receipt.department, receipt.submission_id)
                     if key in self._inflight:

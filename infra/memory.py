@@ -24,9 +24,9 @@ from tongxiu.services.ports import (
     EventLog,
     OffsetStore,
     PartChanges,
-    ProjectionStore,
     RejectionLog,
     RejectionRecord,
+    ShardedProjectionStore,
     StoredEvent,
 )
 
@@ -151,7 +151,7 @@ class MemoryRejectionLog(RejectionLog):
         return len(self._matching(department, stream))
 
 
-class MemoryProjectionStore(ProjectionStore):
+class MemoryProjectionStore(ShardedProjectionStore):
     def __init__(self, storage: MemoryStorage) -> None:
         self.s = storage
 
@@ -172,15 +172,34 @@ class MemoryProjectionStore(ProjectionStore):
     def write(
         self, projection: str, changes: dict[str, PartChanges], position: int, *, expected: int | None = None
     ) -> None:
+        self._write(projection, projection, changes, position, expected)
+
+    def write_shard(
+        self, projection: str, shard: str, changes: dict[str, PartChanges], position: int, *,
+        expected: int | None = None,
+    ) -> None:
+        self._write(projection, _shard_row(projection, shard), changes, position, expected)
+
+    def own_position(self, projection: str) -> int:
+        with self.s.lock:
+            return self.s.positions.get(projection, 0)
+
+    def shard_position(self, projection: str, shard: str) -> int:
+        with self.s.lock:
+            return self.s.positions.get(_shard_row(projection, shard), 0)
+
+    def _write(
+        self, projection: str, row: str, changes: dict[str, PartChanges], position: int, expected: int | None
+    ) -> None:
         encoded = {
             key: (change.whole, {p: None if v is None else json.dumps(v, ensure_ascii=False, default=str)
                                  for p, v in change.parts.items()})
             for key, change in changes.items()
         }
         with self.s.lock:  # all or nothing: checked, then applied without anything that can fail
-            have = self.s.positions.get(projection, 0)
+            have = self.s.positions.get(row, 0)
             if expected is not None and have != expected:
-                raise ConcurrencyError(f"projection {projection} is at {have}, not {expected}")
+                raise ConcurrencyError(f"projection {row} is at {have}, not {expected}")
             for key, (whole, parts) in encoded.items():
                 doc = {} if whole else self.s.parts.get((projection, key), {})
                 for part, text in parts.items():
@@ -192,7 +211,7 @@ class MemoryProjectionStore(ProjectionStore):
                     self.s.parts[(projection, key)] = doc
                 else:
                     self.s.parts.pop((projection, key), None)
-            self.s.positions[projection] = position
+            self.s.positions[row] = position
 
     def exclusive(self) -> contextlib.AbstractContextManager[Any]:
         return self._exclusive()
@@ -203,8 +222,10 @@ class MemoryProjectionStore(ProjectionStore):
             yield
 
     def position(self, projection: str) -> int:
+        prefix = _shard_row(projection, "")
         with self.s.lock:
-            return self.s.positions.get(projection, 0)
+            return self.s.positions.get(projection, 0) + sum(
+                v for k, v in self.s.positions.items() if k.startswith(prefix))
 
     def keys(self, projection: str) -> list[str]:
         with self.s.lock:
@@ -215,6 +236,13 @@ class MemoryProjectionStore(ProjectionStore):
             for k in [k for k in self.s.parts if k[0] == projection]:
                 del self.s.parts[k]
             self.s.positions.pop(projection, None)
+            prefix = _shard_row(projection, "")
+            for row in [r for r in self.s.positions if r.startswith(prefix)]:
+                del self.s.positions[row]
+
+
+def _shard_row(projection: str, shard: str) -> str:
+    return f"{projection}\x00shard:{shard}"
 
 
 class MemoryOffsetStore(OffsetStore):

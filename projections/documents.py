@@ -28,11 +28,48 @@ SPLIT: dict[str, dict[str, str]] = {
         "sync.deliveries": "dict",
         "submissions": "list",
         "credit.repairs_granted_on": "list",
+        "inspections": "dict",
+        "oversight.reviews": "dict",
+        "oversight.findings": "dict",
+        "oversight.complaints": "dict",
     },
     "supervision:": {"months": "dict", "seen": "dict"},
     "inbox:": {"pending": "dict", "seen": "dict"},
+    "due:": {"streams": "dict"},
+    "due-days": {"days": "dict"},
+    "registry": {
+        "departments": "dict",
+        "subscriptions": "dict",
+        "legacy_codes": "dict",
+        "backfills": "dict",
+        "supervisors": "dict",
+    },
 }
-"""Key prefix -> the collections stored one row per entry (dotted path -> dict or list)."""
+"""Key prefix -> the collections stored one row per entry (dotted path -> dict or list).
+Nothing that grows with history stays in a head, so no single row (and no write of a
+change) grows towards Cassandra's mutation limit (16 MiB by default); what is left in a
+head is bounded (a record's own fields, the few list inclusions of an enterprise)."""
+
+NEWLY_SPLIT: dict[str, tuple[str, ...]] = {
+    "enterprise:": ("inspections", "oversight.reviews", "oversight.findings", "oversight.complaints"),
+    "registry": ("departments", "subscriptions", "legacy_codes", "backfills", "supervisors"),
+}
+"""Collections that were kept in the head before (documents written then hold them there):
+a writer that finds one there rewrites the document whole (:func:`held_in_head`)."""
+
+
+def held_in_head(key: str, doc: dict[str, Any] | None) -> bool:
+    """Whether ``doc`` (a whole document, or a stored head) has an entry in one of the
+    :data:`NEWLY_SPLIT` collections. On a whole document that only says the next question is
+    worth asking; on the stored head it means the document is in the older layout, and
+    writing only its changed parts would leave the untouched entries in an old head that
+    the new head replaces."""
+    if doc is None:
+        return False
+    for prefix, paths in NEWLY_SPLIT.items():
+        if key.startswith(prefix):
+            return any(_get(doc, path) for path in paths)
+    return False
 
 HEAD = ""
 LIST_WIDTH = 9
@@ -202,6 +239,12 @@ def _container(obj: Any, path: str) -> Any:
     return node
 
 
+def _parent_missing(obj: Any, path: str) -> bool:
+    """Whether the container holding ``path``'s collection is absent (None)."""
+    names = path.split(".")
+    return len(names) > 1 and _container(obj, ".".join(names[:-1])) is None
+
+
 def _put(obj: Any, path: str, value: Any) -> None:
     names = path.split(".")
     node = obj
@@ -233,6 +276,8 @@ class Tracker:
     def start(self) -> None:
         """Install tracking containers and remember list lengths (call after every save)."""
         for path, kind in self.fields.items():
+            if _parent_missing(self.obj, path):
+                continue  # ``oversight.reviews`` of a state without oversight
             value = _container(self.obj, path)
             if kind == "dict":
                 if isinstance(value, TrackingDict):
@@ -258,15 +303,20 @@ class Tracker:
             node = out
             names = path.split(".")
             for name in names[:-1]:
+                if not isinstance(node.get(name), dict):
+                    break
                 node[name] = dict(node[name]) if not isinstance(self.obj, BaseModel) else node[name]
                 node = node[name]
-            node[names[-1]] = {} if kind == "dict" else []
+            else:
+                node[names[-1]] = {} if kind == "dict" else []
         return out
 
     def changes(self) -> dict[str, Any]:
         """``{part: value or None (deleted)}`` since ``start``; the head is always included."""
         out: dict[str, Any] = {HEAD: self.head()}
         for path, kind in self.fields.items():
+            if _parent_missing(self.obj, path):
+                continue
             value = _container(self.obj, path)
             if kind == "dict":
                 if not isinstance(value, TrackingDict):  # replaced wholesale: rewrite it

@@ -25,6 +25,7 @@ from tongxiu.projections.views_supervision import (
     OversightView,
     SupervisionCounters,
     SupervisionState,
+    shard_month,
 )
 from tongxiu.projections.workdays import china_day
 
@@ -309,4 +310,5 @@ __all__ = [
     "EnterpriseState", "Evidence", "Finding", "InspectionRecord", "KeyWindow", "OversightView",
     "RecordStatus", "RectificationItem", "RectificationView", "RegistryState", "RepairApplication",
     "StatusChange", "Subscription", "SupervisionCounters", "SupervisionState", "SyncView", "Verdict",
+    "shard_month",
 ]

@@ -97,6 +97,25 @@ class SupervisionState(BaseModel):
     def month(self, key: str) -> SupervisionCounters:
         return self.months.setdefault(key, SupervisionCounters())
 
+    def by_month(self) -> dict[str, SupervisionCounters]:
+        """The figures per month, each shard's tallies (``<month>@<shard>``, written by the
+        projection workers of the distributed backend, one per shard) added together."""
+        out: dict[str, SupervisionCounters] = {}
+        for key, counters in self.months.items():
+            month = key.partition(SHARD_SEP)[0]
+            out[month] = out[month].add(counters) if month in out else counters
+        return dict(sorted(out.items()))
+
+
+SHARD_SEP = "@"
+
+
+def shard_month(month: str, shard: str) -> str:
+    """The key of ``shard``'s tallies for ``month`` in ``SupervisionState.months``: several
+    projection workers tally one department's month at once, each in its own entry (its own
+    row), so no worker's increment overwrites another's."""
+    return f"{month}{SHARD_SEP}{shard}"
+
 
 # --------------------------------------------------------------------------- supervision of enforcers
 

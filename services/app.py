@@ -136,7 +136,7 @@ class Tongxiu:
         raw = self.projections.load(PROJECTION, supervision_key(department))
         state = SupervisionState.model_validate(raw) if raw else SupervisionState(department=department)
         total = SupervisionCounters()
-        for month, counters in state.months.items():
+        for month, counters in state.by_month().items():
             if in_period(month, period):
                 total = total.add(counters)
         return total
@@ -145,7 +145,7 @@ class Tongxiu:
         """A department's counters month by month within ``period``."""
         raw = self.projections.load(PROJECTION, supervision_key(department))
         state = SupervisionState.model_validate(raw) if raw else SupervisionState(department=department)
-        return {m: c for m, c in state.months.items() if in_period(m, period)}
+        return {m: c for m, c in state.by_month().items() if in_period(m, period)}
 
     def supervision_figures(self, period: str | None = None) -> dict[str, Any]:
         """执法监督 figures over every department for ``period`` (案卷评查 and 整改率, 亮码率,

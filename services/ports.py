@@ -166,6 +166,29 @@ class ProjectionStore(abc.ABC):
         """Forget a projection (for rebuilds)."""
 
 
+class ShardedProjectionStore(ProjectionStore):
+    """A projection store several projection workers write at once, each owning *shards*
+    (on the distributed backend a shard is a partition of the events topic, so Kafka's
+    consumer group gives every shard one owner at a time). Each shard has its own position
+    (how many events that shard's writer applied); ``position(projection)`` is the total:
+    the projection's own position plus every shard's. ``reset`` forgets the shards too."""
+
+    @abc.abstractmethod
+    def own_position(self, projection: str) -> int:
+        """The position an unsharded writer (a rebuild) set, without the shards'."""
+
+    @abc.abstractmethod
+    def shard_position(self, projection: str, shard: str) -> int:
+        """How many events the writer of ``shard`` applied."""
+
+    @abc.abstractmethod
+    def write_shard(
+        self, projection: str, shard: str, changes: dict[str, PartChanges], position: int, *,
+        expected: int | None = None,
+    ) -> None:
+        """As :meth:`ProjectionStore.write`, with the position (and ``expected``) of ``shard``."""
+
+
 @dataclass(frozen=True)
 class PartChanges:
     """The parts of one document to write: ``parts[name]`` is the new JSON value, or None to

@@ -1,5 +1,6 @@
-"""The time-driven facts. Driven by an injectable clock: a tick looks at every enterprise's
-views as of the clock's day and emits, through the ordinary write path and signed by the
+"""The time-driven facts. Driven by an injectable clock: a tick looks at the enterprises the
+due-date index lists up to the clock's day (``tongxiu.projections.due``), folds their streams
+from the log as of that day and emits, through the ordinary write path and signed by the
 ledger, the facts that have become due. Submission ids are derived from what is due, so a
 second tick (or a second scheduler) emits nothing twice."""
 
@@ -19,7 +20,9 @@ from tongxiu.events.models import (
     RepairEligibilityReached,
     SyncOverdue,
 )
+from tongxiu.projections.due import DUE_DAYS, due_key
 from tongxiu.projections.fold import china_day, obligations_performed
+from tongxiu.projections.keys import PROJECTION
 from tongxiu.projections.views import EnterpriseState
 from tongxiu.services.app import Tongxiu
 
@@ -99,15 +102,36 @@ def oversight_due(state: EnterpriseState, today: date) -> list[Due]:
     return out
 
 
-def tick(app: Tongxiu) -> list[Due]:
-    """Emit every fact due as of the app's clock; returns what was emitted."""
+def due_streams(app: Tongxiu, today_iso: str) -> list[str] | None:
+    """The streams the due-date index lists for every day up to ``today_iso``
+    (``tongxiu.projections.due``), reading only those days' rows; None when the index does not
+    cover every stream (a projection older than the index: rebuild it once)."""
+    days = app.projections.load(PROJECTION, DUE_DAYS)
+    if days is None or not days.get("complete"):
+        return None
+    out: dict[str, None] = {}
+    for day in sorted(d for d in days.get("days", {}) if d <= today_iso):
+        doc = app.projections.load(PROJECTION, due_key(day))
+        out.update(dict.fromkeys(sorted((doc or {}).get("streams", {}))))
+    return list(out)
+
+
+def tick(app: Tongxiu, *, scan: bool = False) -> list[Due]:
+    """Emit every fact due as of the app's clock; returns what was emitted. The streams are
+    those the due-date index lists up to today (:func:`due_streams`), after the read models
+    have caught up with the log; ``scan`` (or an index that does not cover every stream)
+    looks at every stream of the log instead."""
     today = china_day(app.clock.now()).isoformat()
     emitted = []
-    # The log, not the read models, says which enterprises exist and what they hold: on the
-    # distributed backend the projections may lag behind the log.
-    for code in app.log.streams():
-        if code == REGISTRY_STREAM:
-            continue
+    streams = None
+    if not scan:
+        app.process()  # the index is a read model: bring it up to the log first
+        streams = due_streams(app, today)
+    if streams is None:
+        streams = [code for code in app.log.streams() if code != REGISTRY_STREAM]
+    # What is due is decided from the log, not the read models (the index only says where to
+    # look): on the distributed backend the projections may lag behind the log.
+    for code in streams:
         for due in due_facts(app.ledger.enterprise(code), today):
             receipt = app.emit(due.stream, [due.event], submission_id=due.submission_id)
             if receipt.accepted and not receipt.duplicate:

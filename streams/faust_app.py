@@ -5,7 +5,8 @@ higher concurrency; scale by partitions instead):
 * ``ledger``     — submissions -> ``Ledger.submit`` on Cassandra ports -> envelopes to the events
   topic (awaited), then the receipt to the receipts topic.
 * ``projection`` — events -> :class:`tongxiu.streams.projector.Projector` (idempotent by each stream's seq), the
-  same projector the embedded backend runs in process.
+  same projector the embedded backend runs in process, each partition of the events topic
+  applied as one shard (any number of projection workers share the partitions).
 
 Offsets are committed by Faust after the agent has handled (acked) a message, so a crash
 redelivers; both steps are idempotent (the log answers a resubmission with the same receipt
@@ -24,7 +25,7 @@ from typing import Any
 from tongxiu.events.envelope import Envelope
 from tongxiu.services.config import Settings
 from tongxiu.streams.topics import event_records, outgoing, topic_names
-from tongxiu.streams.worker import WorkerDeps
+from tongxiu.streams.worker import WorkerDeps, apply_shards
 
 log = logging.getLogger("tongxiu.faust")
 
@@ -86,9 +87,11 @@ def quiet_repeats(interval: float = 30.0) -> QuietRepeats:
 def make_app(
     settings: Settings, deps: WorkerDeps, *, commit_interval: float = 1.0, agents: tuple[str, ...] = AGENTS
 ) -> Any:
-    """``agents`` picks what this worker runs: ledger agents scale out across processes (one
-    writer per partition), the projection agent must run in exactly one process, because the
-    cross-enterprise views (supervision, inboxes) are read-modify-write."""
+    """``agents`` picks what this worker runs. Both scale out across processes: the ledger
+    agents have one writer per partition of the submissions topic; the projection agents
+    share the partitions of the events topic as one consumer group, each partition a shard of
+    the read models (``Projector.apply(shard=...)``). Run every projection agent with the same
+    ``agents`` (the group is named after them): two groups would both write every shard."""
     import faust
 
     topics = topic_names(settings)
@@ -182,10 +185,15 @@ def make_app(
     async def _projection(stream: Any) -> None:
         # take_events acks a batch only after this body has handled it (saved), so a crash
         # redelivers the batch; the projector skips what it had already applied.
+        # Each partition of the events topic is a shard of the read models (per-stream
+        # documents, and each shard's own rows of the shared ones): the workers of the
+        # projection group share the partitions, one writer per partition.
         loop = asyncio.get_running_loop()
         async for batch in stream.take_events(500, within=0.02):
-            envs = [Envelope.from_json(e.value) for e in batch]
-            await loop.run_in_executor(projection_pool, deps.projector.apply, envs)
+            by_partition: dict[int, list[Envelope]] = {}
+            for e in batch:
+                by_partition.setdefault(e.message.partition, []).append(Envelope.from_json(e.value))
+            await loop.run_in_executor(projection_pool, apply_shards, deps.projector, by_partition)
 
     if "ledger" in agents:
         app.task(bootstrap)

@@ -27,6 +27,15 @@ log order, that is also the log position read up to (existing SQLite ledgers kee
 without a rebuild: their saved position was that log position, and watermarks missing from
 older documents only mean "nothing of that stream applied yet here").
 
+**Shards** (the distributed backend; ``apply(batch, shard=...)``): any number of projection
+workers share the partitions of the events topic, each partition a shard with its own
+position (``ShardedProjectionStore``). A stream's documents belong to its shard; a shared
+document takes from each shard only rows no other shard writes: per-stream watermarks and
+inbox entries, the shard's own monthly tallies (``<month>@<shard>``, added up by readers),
+per-stream rows of the due-date index (``tongxiu.projections.due``, kept after every event).
+A shard this cache has not written yet, or one another writer moved, drops the cached shared
+documents (or everything) first. See docs/scaling.md.
+
 Only the parts a batch changed are written (:class:`tongxiu.projections.documents.Tracker`),
 and the documents touched recently stay in memory (an LRU) while the store's position is the
 one the cache reflects; the cost of a batch depends on the batch, not on history.
@@ -35,12 +44,14 @@ one the cache reflects; the cost of a batch depends on the batch, not on history
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tongxiu.events.envelope import Envelope
 from tongxiu.events.models import REGISTRY_STREAM, PropagationScheduled
-from tongxiu.projections.documents import HEAD, Tracker, all_parts, changed_parts
+from tongxiu.projections.documents import HEAD, Tracker, all_parts, changed_parts, held_in_head
+from tongxiu.projections.due import DUE_DAYS, DUE_FIELD, DUE_PREFIX, due_key, next_due
 from tongxiu.projections.fold import Rules, Tally, fold_enterprise, fold_registry
 from tongxiu.projections.keys import (
     PROJECTION,
@@ -51,9 +62,15 @@ from tongxiu.projections.keys import (
     inbox_key,
     supervision_key,
 )
-from tongxiu.projections.views import EnterpriseState, RegistryState, SupervisionState
+from tongxiu.projections.views import EnterpriseState, RegistryState, SupervisionState, shard_month
 from tongxiu.services.ledger import Folded
-from tongxiu.services.ports import ConcurrencyError, EventLog, PartChanges, ProjectionStore
+from tongxiu.services.ports import (
+    ConcurrencyError,
+    EventLog,
+    PartChanges,
+    ProjectionStore,
+    ShardedProjectionStore,
+)
 from tongxiu.services.sized_cache import MIB, SizedCache, json_size
 
 log = logging.getLogger("tongxiu.projector")
@@ -62,6 +79,11 @@ OLD_SEEN = "_seen"
 """Where the distributed projector kept the watermarks before they became a split part."""
 
 MAX_RETRIES = 8
+
+SHARD_STRIDE = 1024
+"""Inbox positions of a shard are its count of applied events times this plus its index (a
+partition number from 0 up, a rebuild part from 1,023 down: unique while partitions and parts
+together are at most 1,024; docs/scaling.md)."""
 
 
 class Projector:
@@ -86,30 +108,40 @@ class Projector:
         the documents; trimmed only after a batch is written)."""
         self._whole: set[str] = set()
         """Keys loaded in an older layout: written whole (every part) next time."""
-        self._cached_at: int | None = None
-        """The store position the cached documents reflect (None: nothing cached)."""
+        self._cached_at: dict[str | None, int] = {}
+        """Per shard (None: unsharded), the store position the cached documents reflect."""
+        self._shard: str | None = None
+        self._due_of: dict[str, str | None] = {}
+        """Enterprise key -> its day in the due-date index, as stored (for the loaded ones)."""
 
     def position(self) -> int:
-        """How many events the read models have applied."""
+        """How many events the read models have applied (every shard's, on a sharded store)."""
         return self.store.position(PROJECTION)
 
     def forget(self) -> None:
         self._docs.clear()
         self._whole.clear()
-        self._cached_at = None
+        self._due_of.clear()
+        self._cached_at.clear()
 
     def drop(self, stream: str) -> None:
         """Forget the cached document of one stream (its state was folded ahead of the store)."""
         key = REGISTRY_KEY if stream == REGISTRY_STREAM else enterprise_key(stream)
         self._docs.pop(key)
         self._whole.discard(key)
+        self._due_of.pop(key, None)
 
     def cached_state(self, stream: str) -> EnterpriseState | None:
         """The enterprise state this projector holds for ``stream`` (None if not cached)."""
         tracker = self._docs.get(enterprise_key(stream))
         return tracker.obj if tracker is not None and isinstance(tracker.obj, EnterpriseState) else None
 
-    def apply(self, batch: Iterable[Envelope], *, folded: Folded | None = None) -> int:
+    def _drop_shared(self) -> None:
+        for key in [k for k in self._docs if k.startswith((supervision_key(""), inbox_key(""), DUE_PREFIX, DUE_DAYS))]:
+            self._docs.pop(key)
+            self._whole.discard(key)
+
+    def apply(self, batch: Iterable[Envelope], *, folded: Folded | None = None, shard: str | None = None) -> int:
         """Fold ``batch`` and write the changed parts; returns how many events were applied
         (redelivered ones are skipped, missing ones read from the log and applied).
 
@@ -117,13 +149,21 @@ class Projector:
         which the ledger has already folded into ``folded.state``. When that object is this
         projector's own document for the stream (the ledger keeps the object the projector
         holds), the events are not folded again: the document's tracked parts already show the
-        change, and only the tallies and inbox deliveries are applied. Otherwise it folds as
-        usual."""
+        change, and only the tallies, inbox deliveries and the due-date index are applied.
+        Otherwise it folds as usual.
+
+        ``shard``: the batch is one shard's (on the distributed backend, one partition of the
+        events topic, which Kafka's consumer group gives one worker at a time); see
+        :meth:`_position_of` and the tallies in :meth:`_fold`. Documents of one stream are in
+        one shard; the cross-enterprise ones are shared, and each shard writes only its own
+        parts of them (per-stream watermarks and inbox entries, its own monthly tallies)."""
         envelopes = list(batch)
+        if shard is not None and not isinstance(self.store, ShardedProjectionStore):
+            raise TypeError(f"{type(self.store).__name__} cannot be written by shards")
         for _ in range(MAX_RETRIES):
             with self.store.exclusive():
                 try:
-                    return self._apply(envelopes, folded)
+                    return self._apply(envelopes, folded, shard)
                 except ConcurrencyError:
                     self.forget()  # another writer got there first: fold again from the store
                 except BaseException:
@@ -133,10 +173,22 @@ class Projector:
 
     # ------------------------------------------------------------------ applying
 
-    def _apply(self, batch: Sequence[Envelope], folded: Folded | None = None) -> int:
-        start = self.position()
-        if self._cached_at != start:
-            self.forget()
+    def _position_of(self, shard: str | None) -> int:
+        store = self.store
+        if isinstance(store, ShardedProjectionStore):
+            return store.own_position(PROJECTION) if shard is None else store.shard_position(PROJECTION, shard)
+        return store.position(PROJECTION)
+
+    def _apply(self, batch: Sequence[Envelope], folded: Folded | None = None, shard: str | None = None) -> int:
+        start = self._position_of(shard)
+        known = self._cached_at.get(shard)
+        if known is None:
+            # A shard not written from this cache yet: the shared documents cached may hold
+            # its parts as they were when loaded, not as its last writer left them.
+            self._drop_shared()
+        elif known != start:
+            self.forget()  # another writer moved this shard (a rebalance, a rebuild)
+        self._shard = shard
         touched: dict[str, Tracker] = {}
         applied = 0
         if folded is not None and batch and batch[0].stream != REGISTRY_STREAM:
@@ -145,7 +197,8 @@ class Projector:
                 for env, tallies in zip(batch, folded.tallies, strict=True):
                     applied += 1
                     touched[ent.key] = ent
-                    self._folded(env, tallies, start + applied, touched)
+                    self._folded(env, tallies, self._delivery_position(start + applied), touched)
+                    self._index_due(ent, touched)
                 batch = []
         for incoming in batch:
             if incoming.stream == REGISTRY_STREAM:
@@ -159,16 +212,47 @@ class Projector:
             for env in self._missing(ent.obj.seq, incoming):
                 applied += 1
                 touched[ent.key] = ent
-                self._fold(ent.obj, env, start + applied, touched)
+                self._fold(ent.obj, env, self._delivery_position(start + applied), touched)
+                self._index_due(ent, touched)
         if not applied:
             return 0
-        self.store.write(PROJECTION, self._changes(touched), start + applied, expected=start)
+        if start == 0 and self.store.position(PROJECTION) == 0:
+            touched[DUE_DAYS] = self._doc(DUE_DAYS)  # a projection from scratch: a complete index
+        if shard is None:
+            self.store.write(PROJECTION, self._changes(touched), start + applied, expected=start)
+        else:
+            assert isinstance(self.store, ShardedProjectionStore)
+            self.store.write_shard(PROJECTION, shard, self._changes(touched), start + applied, expected=start)
         for tracker in touched.values():
             tracker.start()
         self._whole.difference_update(touched)
-        self._cached_at = start + applied
+        self._cached_at[shard] = start + applied
         self._trim()
         return applied
+
+    def _index_due(self, ent: Tracker, touched: dict[str, Tracker]) -> None:
+        """Move the enterprise to the day it is next due in the due-date index
+        (``tongxiu.projections.due``), listing the day in ``due-days``; after every event, so
+        the index documents do not depend on how the events were batched."""
+        day = next_due(ent.obj)
+        new = None if day is None else day.isoformat()
+        old = self._due_of.get(ent.key)
+        if new == old:
+            return
+        stream = ent.key[len(enterprise_key("")):]
+        if old is not None:
+            index = self._doc(due_key(old))
+            index.obj["streams"].pop(stream, None)
+            touched[index.key] = index
+        if new is not None:
+            index = self._doc(due_key(new))
+            index.obj["streams"][stream] = 1
+            touched[index.key] = index
+            days = self._doc(DUE_DAYS)
+            if new not in days.obj["days"]:
+                days.obj["days"][new] = 1
+                touched[days.key] = days
+        self._due_of[ent.key] = new
 
     def _missing(self, current: int, env: Envelope) -> list[Envelope]:
         """What to apply for ``env`` when the state is at ``current``: nothing (a redelivery),
@@ -181,6 +265,21 @@ class Projector:
         log.warning("gap in %s: had %s, got %s; read %s from the log", env.stream, current, env.seq, len(filled))
         return [e for e in filled if e.seq <= env.seq]
 
+    def _delivery_position(self, applied: int) -> int:
+        """An inbox entry's ``position`` (``tongxiu inbox`` orders by it, ``tongxiu ack`` takes
+        it): the count of events applied; on a shard, that shard's count times
+        :data:`SHARD_STRIDE` plus the shard's index, so two shards never give the same one."""
+        if self._shard is None:
+            return applied
+        label = self._shard
+        if label.isdigit():  # a partition of the events topic: from the bottom of the range
+            index = int(label)
+        elif label.startswith("r") and label[1:].split("of")[0].isdigit():  # rebuild part r<i>of<n>: from the top
+            index = SHARD_STRIDE - 1 - int(label[1:].split("of")[0])
+        else:
+            index = zlib.crc32(label.encode())
+        return applied * SHARD_STRIDE + index % SHARD_STRIDE
+
     def _fold(self, state: EnterpriseState, env: Envelope, position: int, touched: dict[str, Tracker]) -> None:
         """One enterprise event: its state, the departments' tallies and the inboxes."""
         self._folded(env, fold_enterprise(state, env, self.rules), position, touched)
@@ -192,7 +291,7 @@ class Projector:
             sup = self._doc(supervision_key(tally.department))
             if env.seq <= sup.obj.seen.get(env.stream, 0):
                 continue  # this document already has it (a write that reached it alone)
-            counters = sup.obj.month(tally.month)
+            counters = sup.obj.month(tally.month if self._shard is None else shard_month(tally.month, self._shard))
             setattr(counters, tally.counter, getattr(counters, tally.counter) + tally.amount)
             tallied[sup.key] = sup
         for sup in tallied.values():  # the watermark once all of the event's tallies are in
@@ -235,6 +334,8 @@ class Projector:
             else:
                 parts, whole = changed_parts(tracker)
             head = parts.pop(HEAD)
+            if key in self._due_of:
+                head[DUE_FIELD] = self._due_of[key]
             parts[HEAD] = head
             changes[key] = PartChanges(parts, whole=whole)
         return changes
@@ -253,11 +354,21 @@ class Projector:
         if raw is not None and OLD_SEEN in raw:  # the distributed projector's older layout
             raw[SEEN] = {**raw.pop(OLD_SEEN), **raw.get(SEEN, {})}
             self._whole.add(key)
+        if key not in self._whole and held_in_head(key, raw) and held_in_head(
+                key, self.store.load_head(PROJECTION, key)):
+            self._whole.add(key)  # written before these collections became rows: rewrite it whole
         if key == REGISTRY_KEY:
             return RegistryState.model_validate(raw) if raw else RegistryState()
         if key.startswith(enterprise_key("")):
             code = key[len(enterprise_key("")):]
+            self._due_of[key] = raw.pop(DUE_FIELD, None) if raw else None
             return EnterpriseState.model_validate(raw) if raw else EnterpriseState.empty(code)
+        if key.startswith(DUE_PREFIX):
+            return raw or {"day": key[len(DUE_PREFIX):], "streams": {}}
+        if key == DUE_DAYS:
+            # complete: this index will list every stream (it is started with the projection);
+            # a projection older than the index needs a rebuild before tick relies on it
+            return raw or {"days": {}, "complete": self.store.position(PROJECTION) == 0}
         if key.startswith(supervision_key("")):
             dept = key[len(supervision_key("")):]
             return SupervisionState.model_validate(raw) if raw else SupervisionState(department=dept)
@@ -271,6 +382,7 @@ class Projector:
 
     def _evicted(self, key: str, tracker: Tracker) -> None:
         self._whole.discard(key)
+        self._due_of.pop(key, None)
 
 
 def _tracked_size(tracker: Tracker) -> int:

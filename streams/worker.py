@@ -4,7 +4,8 @@
 * :class:`SubmissionHandler` — the ledger agent's step: the same ``Ledger.submit`` as the
   embedded backend, on Cassandra ports; returns the receipt and the envelopes to publish.
 * the projection agent's step is :class:`tongxiu.streams.projector.Projector`, the same
-  projector the embedded backend runs in process.
+  projector the embedded backend runs in process, one shard per partition of the events
+  topic (:func:`apply_shards`).
 """
 
 from __future__ import annotations
@@ -226,6 +227,12 @@ class WorkerDeps:
             c()
 
 
+def apply_shards(projector: Projector, by_partition: dict[int, list[Envelope]]) -> int:
+    """Apply what a projection worker polled, each partition of the events topic as one shard
+    (``Projector.apply(shard=...)``); returns how many events were applied."""
+    return sum(projector.apply(envs, shard=str(p)) for p, envs in sorted(by_partition.items()))
+
+
 # ---------------------------------------------------------------------- plain engine
 
 
@@ -271,8 +278,8 @@ def run_plain(deps: WorkerDeps, stop: threading.Event, *, poll_ms: int = 200) ->
                 batches = consumer.poll(timeout_ms=poll_ms, max_records=500)
                 if not batches:
                     continue
-                envs = [Envelope.from_json(r.value) for records in batches.values() for r in records]
-                deps.projector.apply(envs)
+                apply_shards(deps.projector, {tp.partition: [Envelope.from_json(r.value) for r in records]
+                                              for tp, records in batches.items()})
                 consumer.commit()
         finally:
             consumer.close()

@@ -627,6 +627,42 @@ def d11_order_58_special_equipment_waits_a_year(w: World) -> None:
 
 SCENARIOS += [d4_sector_standard_classes_the_fine, d11_order_58_special_equipment_waits_a_year]
 
+
+def sync_deadline_runs_from_the_grant_not_the_backlog(w: World) -> None:
+    """Issue 11: a grant signed on Wednesday 2026-04-15 that the ledger processes two days
+    later (a backlog of submissions) keeps its deadline of 3 working days from the 15th; one
+    recorded more than 7 days after its date (a late fact, not a backlog) runs from its
+    recording, since the subscribers could not have had it before."""
+    w.serve()
+    w.pay()
+    w.close_items()
+    w.at(99.9)
+    assert w.apply().accepted
+    signed = w.at(100)  # 2026-04-15 09:00, Wednesday
+    w.at(102)  # processed on the 17th
+    granted = w.p["samr-deqing"].publish(CODE, [RepairGranted(decision_no="D1")], occurred_at=signed)
+    assert granted.accepted, granted.reasons
+    source = granted.events[0].event_id
+    deliveries = [d for d in w.app.sync(CODE).deliveries.values() if d.source_event_id == source]
+    assert deliveries and {d.deadline for d in deliveries} == {date(2026, 4, 20)}
+    assert all(d.delivered_at.date() == date(2026, 4, 17) for d in deliveries)
+
+    w.serve("D2")
+    w.pay("D2")
+    w.close_items("D2")
+    w.at(109.9)
+    assert w.apply("D2").accepted
+    signed = w.at(110)  # 2026-04-25
+    w.at(120)  # recorded ten days later: late
+    late = w.p["samr-deqing"].publish(CODE, [RepairGranted(decision_no="D2")], occurred_at=signed)
+    assert late.accepted, late.reasons
+    expected = w.app.rules.calendar.add_working_days(date(2026, 5, 5), 3).date
+    assert {d.deadline for d in w.app.sync(CODE).deliveries.values()
+            if d.source_event_id == late.events[0].event_id} == {expected}
+
+
+SCENARIOS += [sync_deadline_runs_from_the_grant_not_the_backlog]
+
 POLICIES: dict[Callable[[World], None], PolicyBook] = {d4_sector_standard_classes_the_fine: STANDARD_BOOK}
 """Scenarios that need a policy book: their ledger is opened with it as its policy file (the
 rules are configuration, never changed on a built app)."""

@@ -159,10 +159,16 @@ def assert_every_stream_applied(app: Tongxiu) -> None:
 
 
 def strip(state: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Drop the bookkeeping that differs by construction (watermarks, inbox positions)."""
+    """Drop the bookkeeping that differs by construction (watermarks, inbox positions, how the
+    supervision tallies are split between the projection workers' shards)."""
     if state is None:
         return None
     out = {k: v for k, v in state.items() if k != SEEN}
+    if "months" in out and "department" in out:  # supervision: each shard's tallies added up
+        from tongxiu.projections.views import SupervisionState
+
+        months = SupervisionState.model_validate(out).by_month()
+        out["months"] = {m: c.model_dump() for m, c in months.items()}
     if "pending" in out:
         out["pending"] = {k: {kk: vv for kk, vv in v.items() if kk != "position"} for k, v in out["pending"].items()}
     return out
