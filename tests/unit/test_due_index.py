@@ -16,7 +16,7 @@ from tests.integration.pipeline import enterprise_codes
 from tests.support import decision
 from tongxiu.events.models import REGISTRY_STREAM
 from tongxiu.infra.bootstrap import open_embedded
-from tongxiu.infra.embedded import LocalFeed, LocalInbox, LocalTransport
+from tongxiu.infra.embedded import LocalInbox, LocalTransport
 from tongxiu.projections.due import DUE_DAYS, due_key, next_due
 from tongxiu.projections.fold import china_day, fold_enterprise
 from tongxiu.projections.keys import PROJECTION, enterprise_key
@@ -39,7 +39,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     clock = ManualClock(START)
     app = open_embedded(Settings(data_dir=folder, ledger_key_file=folder.parent / "ledger.key"), clock=clock)
     transport = LocalTransport(app)
-    run_demo(app, clock, transport=transport, inbox=LocalInbox(app), feed=LocalFeed(app.log, app.offsets),
+    run_demo(app, clock, transport=transport, inbox=LocalInbox(app),
              say=lambda _: None)
     samr = Producer(transport, "samr-deqing", demo_key("samr-deqing"), rules=app.rules)
     start = clock.now()
