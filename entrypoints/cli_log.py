@@ -203,10 +203,14 @@ def export_bundle_cmd(tongxiu: Any, code: str, out: Path, at: Path | None, conso
     import json
 
     from tongxiu.infra.bundle import export_bundle
+    from tongxiu.services.problems import ProblemError
 
     try:
         cp = Checkpoint.model_validate_json(at.read_text(encoding="utf-8")) if at else None
         data = export_bundle(tongxiu, code, at=cp)
+    except ProblemError as exc:
+        tongxiu.close()
+        fail(exc.text(Out.lang))
     except (OSError, ValueError) as exc:
         tongxiu.close()
         fail(str(exc))

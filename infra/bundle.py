@@ -24,7 +24,7 @@ from tongxiu.events.tlog import Checkpoint, event_leaf_data
 from tongxiu.projections.fold import fold_registry
 from tongxiu.projections.views import RegistryState
 from tongxiu.services.audit import stored_hash
-from tongxiu.services.problems import Problem, at, problem
+from tongxiu.services.problems import Problem, ProblemError, at, problem
 
 FORMAT = "tongxiu-audit-bundle/1"
 
@@ -32,13 +32,13 @@ FORMAT = "tongxiu-audit-bundle/1"
 def export_bundle(app: Any, code: str, *, at: Checkpoint | None = None) -> dict[str, Any]:
     t = app.ledger.transparency
     if t is None:
-        raise ValueError(f"the {app.backend} backend keeps no transparency log")
+        raise ProblemError(problem("no_transparency_log", backend=app.backend))
     checkpoint = at or t.checkpoint()
     if checkpoint.size > t.tlog.head()[0]:
-        raise ValueError(f"the log has fewer than the checkpoint's {checkpoint.size} leaves")
+        raise ProblemError(problem("log_shorter_than_checkpoint", size=checkpoint.size))
     tree = t.tree(checkpoint.size)  # proofs read O(log n) stored nodes each
     if tree.root(checkpoint.size).hex() != checkpoint.root:
-        raise ValueError(f"the log at size {checkpoint.size} does not have the checkpoint's root")
+        raise ProblemError(problem("checkpoint_root_differs", size=checkpoint.size))
 
     def entries(stream: str) -> list[dict[str, Any]]:
         out = []

@@ -60,6 +60,10 @@ PROBLEM_TEXTS: dict[str, str] = {
     "only_stored": "{path}：只在存储的读模型中有",
     "only_rebuilt": "{path}：只在重建结果中有",
     "projection_differs": "{path}：存储的是 {stored}，重建的是 {rebuilt}",
+    # tongxiu export --bundle: why no bundle can be written
+    "no_transparency_log": "{backend} 后端不保存透明日志，无法导出审计包",
+    "log_shorter_than_checkpoint": "日志的叶子少于检查点的 {size} 个，无法相对于它导出审计包",
+    "checkpoint_root_differs": "日志在规模 {size} 时的根不是检查点的根，无法相对于它导出审计包",
 }
 
 PROBLEM_TEXTS_EN: dict[str, str] = {
@@ -106,6 +110,9 @@ PROBLEM_TEXTS_EN: dict[str, str] = {
     "only_stored": "{path}: only in the stored read model",
     "only_rebuilt": "{path}: only in the rebuild",
     "projection_differs": "{path}: stored {stored} ≠ rebuilt {rebuilt}",
+    "no_transparency_log": "the {backend} backend keeps no transparency log",
+    "log_shorter_than_checkpoint": "the log has fewer than the checkpoint's {size} leaves",
+    "checkpoint_root_differs": "the log at size {size} does not have the checkpoint's root",
 }
 
 
@@ -155,3 +162,15 @@ def checkpoint_label(time: str, size: int, root: str) -> Problem:
 def at(stream: str, seq: object) -> Problem:
     """``{stream} 第 {seq} 号：`` before a chain problem found in a bundle."""
     return problem("at", stream=stream, seq=seq)
+
+
+class ProblemError(ValueError):
+    """A refusal that names a :class:`Problem` (e.g. ``tongxiu export --bundle`` against a
+    checkpoint the log does not extend): ``str()`` is the Chinese text, :meth:`text` either."""
+
+    def __init__(self, found: Problem) -> None:
+        super().__init__(found.text("zh"))
+        self.problem = found
+
+    def text(self, lang: str = "zh") -> str:
+        return self.problem.text(lang)

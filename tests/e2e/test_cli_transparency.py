@@ -78,6 +78,15 @@ def test_audit_proofs_witnesses_and_bundles(tmp_path: Path) -> None:
     bundle = tmp_path / "bundle.json"
     code, out = cli(data, "export", ENTERPRISE, "--bundle", str(bundle), "--at", str(cp))
     assert code == 0 and out.startswith("已将 ") and str(bundle) in " ".join(out.split()), out
+    ahead = json.loads(cp.read_text())
+    ahead["size"] += 1000  # a checkpoint this log does not reach: refused, in the reader's language
+    (tmp_path / "ahead.json").write_text(json.dumps(ahead))
+    refused = ("export", ENTERPRISE, "--bundle", str(tmp_path / "none.json"), "--at", str(tmp_path / "ahead.json"))
+    code, out = cli(data, *refused)
+    assert code == 2 and f"日志的叶子少于检查点的 {ahead['size']} 个" in out, out
+    code, out = cli(data, "--lang", "en", *refused)
+    assert code == 2 and f"the log has fewer than the checkpoint's {ahead['size']} leaves" in out, out
+    assert not (tmp_path / "none.json").exists()
     code, out = cli(tmp_path / "elsewhere", "verify-bundle", str(bundle), "--checkpoint", str(cp))
     assert code == 0 and out.startswith("通过 ") and f"{ENTERPRISE} 的" in out, out
     code, out = cli(tmp_path / "elsewhere", "--lang", "en", "verify-bundle", str(bundle), "--checkpoint", str(cp))
