@@ -31,6 +31,7 @@ from tongxiu.events.envelope import Envelope
 from tongxiu.projections.documents import HEAD
 from tongxiu.projections.keys import PROJECTION
 from tongxiu.services.ports import EventLog, PartChanges, ProjectionStore, ShardedProjectionStore, iter_stream
+from tongxiu.streams.processor import FORMAT_KEY, READ_MODEL_FORMAT
 from tongxiu.streams.projector import Projector
 
 CHECKPOINTS = "rebuild"
@@ -58,9 +59,11 @@ def shard_label(part: int, parts: int) -> str:
 
 
 def reset(store: ProjectionStore) -> None:
-    """Forget the read models and every part's checkpoint: the first step of a split rebuild."""
+    """Forget the read models and every part's checkpoint: the first step of a split rebuild
+    (which writes the read models in the current format: recorded here)."""
     store.reset(PROJECTION)
     store.reset(CHECKPOINTS)
+    store.save(FORMAT_KEY, {}, READ_MODEL_FORMAT)
 
 
 def checkpoint(store: ProjectionStore, part: int, parts: int) -> dict[str, Any]:
