@@ -55,6 +55,7 @@ def demo(
             transport=LocalTransport(tongxiu),
             inbox=LocalInbox(tongxiu),
             say=say,
+            lang=Out.lang,
         )
         render.credit(tongxiu.credit(result.enterprise))
         render.rectification(tongxiu.rectification(result.enterprise), clock.now())

@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from tongxiu.events.codes import check_character, org_code_check
-from tongxiu.events.envelope import Receipt
+from tongxiu.events.envelope import Reason, Receipt
+from tongxiu.events.labels import event_type_name
 from tongxiu.events.models import (
     REGISTRY_STREAM,
     AdviceItem,
@@ -74,6 +75,7 @@ def run_demo(
     inbox: InboxPort,
     feed: PlatformFeedPort | None = None,
     say: Callable[[str], None] = print,
+    lang: str = "zh",
 ) -> DemoResult:
     """The demo on ``app``; ``feed`` is the credit platform's repair feed (default: in process)."""
     result = DemoResult(enterprise=ENTERPRISE)
@@ -87,18 +89,28 @@ def run_demo(
         result.receipts[name] = receipt
         return receipt
 
-    say("① Departments and a credit platform join the ledger, and subscribe to repairs in Zhejiang.")
+    def t(zh: str, en: str) -> str:  # the narration in the reader's language
+        return en if lang == "en" else zh
+
+    def rejected(r: Reason) -> str:
+        return t(f"   已拒绝 [{r.code}] {r.field}：{r.message}", f"   rejected [{r.code}] {r.field}: {r.message}")
+
+    say(t("① 各部门和信用平台加入账本，并订阅浙江省的信用修复结果。",
+          "① Departments and a credit platform join the ledger, and subscribe to repairs in Zhejiang."))
     at(START)
     producers = register_departments(app, transport, clock)
     samr, eco, tax, platform = (producers[k] for k in ("samr-deqing", "eco-huzhou", "tax-deqing", "creditchina"))
 
-    say(f"② 三书同达: market regulation serves decision, compliance advice and repair notice on {code}.")
+    say(t(f"② 三书同达：市场监管部门向 {code} 同时送达行政处罚决定书、行政合规建议书和信用修复告知书。",
+          f"② 三书同达: market regulation serves decision, compliance advice and repair notice on {code}."))
     decision, advice = demo_decision_and_advice()
     at(START + timedelta(hours=1))
     served = record("serve", samr.serve(code, decision, advice, submission_id="serve-7", occurred_at=clock.now()))
-    say(f"   recorded as seq {[e.seq for e in served.events]} (all three or none)")
+    say(t(f"   记为序号 {[e.seq for e in served.events]}（三书要么全部记录，要么都不记录）",
+          f"   recorded as seq {[e.seq for e in served.events]} (all three or none)"))
 
-    say("③ The fine is paid; evidence comes in; a joint team of three departments verifies it.")
+    say(t("③ 罚款已缴纳；整改材料提交；三个部门联合验收。",
+          "③ The fine is paid; evidence comes in; a joint team of three departments verifies it."))
     at(START + timedelta(days=10))
     samr.publish(code, [PenaltyFulfilled(decision_no=decision.decision_no, amount_paid_yuan=Decimal("62000"),
                                          fulfilled_on=date(2026, 1, 15))],
@@ -113,7 +125,8 @@ def run_demo(
                                                              note="现场核查通过")],
                                 submission_id=f"verify-{dept}-{item_id}", occurred_at=clock.now())
 
-    say("④ The enterprise applies for repair after one month: refused, with the earliest date.")
+    say(t("④ 企业一个月后申请信用修复：被拒绝，并告知最早可申请日期。",
+          "④ The enterprise applies for repair after one month: refused, with the earliest date."))
     at(START + timedelta(days=31))
     early = record(
         "early",
@@ -122,17 +135,19 @@ def run_demo(
                          submission_id="apply-early", occurred_at=clock.now()),
     )
     for r in early.reasons:
-        say(f"   rejected [{r.code}] {r.field}: {r.message}")
+        say(rejected(r))
 
-    say("⑤ A forged grant (tax signs as market regulation) and an unauthorised one are rejected.")
+    say(t("⑤ 一份伪造的修复决定（税务部门冒用市场监管部门名义签署）和一份越权的修复决定均被拒绝。",
+          "⑤ A forged grant (tax signs as market regulation) and an unauthorised one are rejected."))
     forged = Producer(transport, "samr-deqing", demo_key("tax-deqing"), rules=app.rules)
     for name, producer in (("forged", forged), ("unauthorised", tax)):
         receipt = record(name, producer.publish(code, [RepairGranted(decision_no=decision.decision_no)],
                                                 submission_id=f"grant-{name}", occurred_at=clock.now()))
         for r in receipt.reasons:
-            say(f"   rejected [{r.code}] {r.field}: {r.message}")
+            say(rejected(r))
 
-    say("⑥ Three months pass; the scheduler notes eligibility; the repair is applied for and granted.")
+    say(t("⑥ 三个月后，定时任务记下已满足修复条件；企业申请信用修复并获准予。",
+          "⑥ Three months pass; the scheduler notes eligibility; the repair is applied for and granted."))
     at(START + timedelta(days=95))
     scheduler.tick(app)
     record("apply", platform.publish(code, [RepairApplied(decision_no=decision.decision_no,
@@ -143,10 +158,13 @@ def run_demo(
     granted = record("grant", samr.publish(code, [RepairGranted(decision_no=decision.decision_no,
                                                                 note="材料齐全，准予修复")],
                                            submission_id="grant-7", occurred_at=clock.now()))
-    say(f"   granted at seq {granted.events[0].seq}; delivered to {len(app.ledger.enterprise(code).sync.deliveries)} subscribers")
+    subscribers = len(app.ledger.enterprise(code).sync.deliveries)
+    say(t(f"   准予修复记为序号 {granted.events[0].seq}；已推送给 {subscribers} 个订阅方",
+          f"   granted at seq {granted.events[0].seq}; delivered to {subscribers} subscribers"))
 
-    say("⑦ 一处修复、处处同步: every subscriber acknowledges — the departments from their inbox, the "
-        "credit platform by committing its feed; one is late.")
+    say(t("⑦ 一处修复、处处同步：各订阅方确认接收——部门在收件箱中确认，信用平台以提交修复信息流位置确认；其中一个部门逾期。",
+          "⑦ 一处修复、处处同步: every subscriber acknowledges — the departments from their inbox, the "
+          "credit platform by committing its feed; one is late."))
     at(START + timedelta(days=96, hours=3))
     for dept in ("tax-deqing", "eco-huzhou"):
         consumer = Consumer(inbox, producers[dept])
@@ -156,10 +174,12 @@ def run_demo(
     items = repairs.poll()
     for item in items:
         repairs.commit(item, occurred_at=clock.now())  # applied: the commit acknowledges it
-    say(f"   credit platform feed: {[(i.type, i.decision_no) for i in items]}")
+    say(t(f"   信用平台修复信息流：{[(event_type_name(i.type, 'zh'), i.decision_no) for i in items]}",
+          f"   credit platform feed: {[(i.type, i.decision_no) for i in items]}"))
     at(START + timedelta(days=103))
     overdue = scheduler.tick(app)
-    say(f"   scheduler: {', '.join(d.event.type for d in overdue) or 'nothing due'}")
+    say(t(f"   定时任务：{'、'.join(event_type_name(d.event.type, 'zh') for d in overdue) or '无到期事项'}",
+          f"   scheduler: {', '.join(d.event.type for d in overdue) or 'nothing due'}"))
     late = Consumer(inbox, producers["ema-deqing"])
     for delivery in late.inbox():
         late.acknowledge(delivery, occurred_at=clock.now())

@@ -158,9 +158,13 @@ def test_demo_command_runs(tmp_path: Path) -> None:
     code, out = cli(tmp_path, "demo")
     assert code == 0, out
     assert "repair_too_early" in out and "校验: 通过" in out and "准予信用修复决定" in out
+    # the narration is Chinese too: the steps, the rejections, the feed and the scheduler
+    assert "① 各部门和信用平台加入账本" in out and "已拒绝 [repair_too_early]" in out, out
+    assert "定时任务：修复同步逾期" in out and "Departments and a credit platform" not in out, out
     code, out = cli(tmp_path, "--lang", "en", "demo")
     assert code == 0, out
     assert "repair_too_early" in out and "verify: OK" in out and "Repair granted" in out
+    assert "① Departments and a credit platform join the ledger" in out and "scheduler: sync_overdue" in out, out
 
 
 def test_verify_catches_a_rewritten_registry(examples_ledger: Path) -> None:
