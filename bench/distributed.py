@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +39,25 @@ def pct(values: list[float], p: float) -> float:
         return float("nan")
     s = sorted(values)
     return s[min(len(s) - 1, max(0, int(round(p / 100 * len(s))) - 1))]
+
+
+def register_after_bootstrap(app: Any, died: Callable[[], bool], timeout: float, logs: Path) -> Any:
+    """Wait (up to ``timeout`` s) until the worker has bootstrapped the registry, register the
+    department the benches submit as, and return the app's transport."""
+    from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
+    from tongxiu.services.demo import DEPARTMENTS, demo_key
+
+    deadline = time.monotonic() + timeout
+    while app.log.last_seq(REGISTRY_STREAM) < 1:
+        if time.monotonic() > deadline or died():
+            raise RuntimeError(f"workers did not bootstrap; see {logs}")
+        time.sleep(0.2)
+    info = next(d for d in DEPARTMENTS if d[0] == "samr-deqing")
+    r = app.emit(REGISTRY_STREAM, [DepartmentRegistered(
+        department_id="samr-deqing", name=info[1], kind="department", domain=info[3], jurisdiction=info[4],
+        public_key=demo_key("samr-deqing").public_key)], submission_id="register:samr-deqing")
+    assert r.accepted, r
+    return app.transport
 
 
 def make_submissions(n: int, codes: list[str], tag: str) -> list[Any]:
@@ -103,10 +123,8 @@ def cpu_ticks(pid: int) -> float:
 
 
 def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdir: Path) -> dict[str, Any]:
-    from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
     from tongxiu.infra.distributed import open_distributed
     from tongxiu.projections.keys import PROJECTION, enterprise_key
-    from tongxiu.services.demo import DEPARTMENTS, demo_key
 
     env = {**os.environ, "TONGXIU_BACKEND": "distributed", "TONGXIU_TOPIC_PREFIX": settings.topic_prefix,
            "TONGXIU_KEYSPACE": settings.keyspace, "TONGXIU_DATA_DIR": str(settings.data_dir),
@@ -116,17 +134,7 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
                               stderr=subprocess.STDOUT, start_new_session=True)
     app = open_distributed(settings, wait_s=600)
     try:
-        deadline = time.monotonic() + 90
-        while app.log.last_seq(REGISTRY_STREAM) < 1:
-            if time.monotonic() > deadline or worker.poll() is not None:
-                raise RuntimeError("worker did not bootstrap; see " + str(workdir / "worker.log"))
-            time.sleep(0.2)
-        info = next(d for d in DEPARTMENTS if d[0] == "samr-deqing")
-        r = app.emit(REGISTRY_STREAM, [DepartmentRegistered(
-            department_id="samr-deqing", name=info[1], kind="department", domain=info[3], jurisdiction=info[4],
-            public_key=demo_key("samr-deqing").public_key)], submission_id="register:samr-deqing")
-        assert r.accepted, r
-        transport = app.transport  # type: ignore[attr-defined]
+        transport = register_after_bootstrap(app, lambda: worker.poll() is not None, 90, workdir / "worker.log")
         # warm-up (JIT of the Cassandra prepared statements, first fetches)
         transport.send_many(make_submissions(20, codes, "warm"))
         app.process()

@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.distributed import make_submissions  # noqa: E402
+from bench.distributed import make_submissions, register_after_bootstrap  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -77,14 +77,13 @@ def group_members(settings: Any, group: str) -> int:
 
 def run_layout(ledgers: int, projections: int, n: int, partitions: int, codes: list[str], workdir: Path,
                ) -> dict[str, Any]:
-    from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
+    from tongxiu.events.models import REGISTRY_STREAM
     from tongxiu.events.signing import KeyPair
     from tongxiu.infra.distributed import migrate, open_distributed
     from tongxiu.infra.sqlite import Database, SqliteProjectionStore
     from tongxiu.infra.verify_projections import comparable, differences
     from tongxiu.projections.keys import PROJECTION
     from tongxiu.services.config import Settings
-    from tongxiu.services.demo import DEPARTMENTS, demo_key
     from tongxiu.streams.projector import Projector
 
     tag = uuid.uuid4().hex[:8]
@@ -109,17 +108,8 @@ def run_layout(ledgers: int, projections: int, n: int, partitions: int, codes: l
     app = open_distributed(settings, key=key, wait_s=900)
     out: dict[str, Any] = {"layout": f"{ledgers}+{projections}", "settings": settings}
     try:
-        deadline = time.monotonic() + 120
-        while app.log.last_seq(REGISTRY_STREAM) < 1:
-            if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
-                raise RuntimeError(f"workers did not bootstrap; see {base}/worker-*.log")
-            time.sleep(0.2)
-        info = next(d for d in DEPARTMENTS if d[0] == "samr-deqing")
-        r = app.emit(REGISTRY_STREAM, [DepartmentRegistered(
-            department_id="samr-deqing", name=info[1], kind="department", domain=info[3], jurisdiction=info[4],
-            public_key=demo_key("samr-deqing").public_key)], submission_id="register:samr-deqing")
-        assert r.accepted, r
-        transport = app.transport  # type: ignore[attr-defined]
+        transport = register_after_bootstrap(app, lambda: any(w.poll() is not None for w in workers), 120,
+                                             base / "worker-*.log")
         # warm-up, and until every worker of each group has joined (the groups settle)
         deadline = time.monotonic() + 180
         round_ = 0
