@@ -38,9 +38,15 @@ SIGNATURE_FORMAT: Literal[2] = 2
 _V2_FIELDS = ("signature_format", "submission_digest", "submission_size")
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""What ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` builds on
+every call, built once (the same encoder, so the same text; the write path encodes several
+structures per event)."""
+
+
 def canonical(obj: Any) -> bytes:
     """Deterministic bytes for a JSON-able structure."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _CANONICAL.encode(obj).encode("utf-8")
 
 
 def event_json(event: Event) -> dict[str, Any]:

@@ -27,8 +27,12 @@ CHECKPOINT_PREFIX = b"tongxiu-checkpoint/v1\n"
 COSIGN_PREFIX = b"tongxiu-cosignature/v1\n"
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""``json.dumps``'s encoder for these arguments, built once (same text)."""
+
+
 def _canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(obj).encode("utf-8")
 
 
 def event_leaf_data(*, stream: str, seq: int, event_id: str, hash: str) -> bytes:
@@ -91,9 +95,14 @@ def checkpoint_body(log: str, size: int, root: str, time: datetime, key: str) ->
 
 
 def sign_checkpoint(private_sign: Any, public_key: str, size: int, root: str, time: datetime) -> Checkpoint:
-    """``private_sign``: a callable signing bytes (``KeyPair.sign``)."""
+    """``private_sign``: a callable signing bytes (``KeyPair.sign``). The values are the
+    ledger's own (a tree head it computed, its clock, its key): the checkpoint is built
+    without validating them again (one is signed per receipt)."""
     body = checkpoint_body(LOG_ID, size, root, time, public_key)
-    return Checkpoint(size=size, root=root, time=time, key=public_key, signature=private_sign(CHECKPOINT_PREFIX + body))
+    return Checkpoint.model_construct(
+        log=LOG_ID, size=size, root=root, time=time, key=public_key, algorithm="ed25519",
+        signature=private_sign(CHECKPOINT_PREFIX + body), cosignatures=[],
+    )
 
 
 def cosign(checkpoint: Checkpoint, witness: str, private_sign: Any, public_key: str) -> Checkpoint:

@@ -440,9 +440,30 @@ def check_values(submission: Submission) -> None:
             if value is not None and not _MONEY.match(str(value)):
                 raise _Reject("schema_invalid", f"{where}.{name}",
                               f"金额应写成十进制字符串，如 \"50000\" 或 \"120.50\"，收到 {str(value)[:40]}")
-        for path, value, _ in _walk(ev.model_dump(), where):
-            if isinstance(value, (date, datetime)):
-                _in_range(value, path)
+        if not _dates_in_range(ev):  # then find which one, with its path
+            for path, value, _ in _walk(ev.model_dump(), where):
+                if isinstance(value, (date, datetime)):
+                    _in_range(value, path)
+
+
+def _dates_in_range(model: BaseModel) -> bool:
+    """Every date and time in ``model`` (its fields, nested models, lists and dicts) lies within
+    :data:`MIN_DATE` .. :data:`MAX_DATE`: the common case, checked without building a path for
+    every value (the paths are built only to name one out of range)."""
+    stack: list[Any] = [model]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, BaseModel):
+            stack.extend(value.__dict__.values())
+        elif isinstance(value, date):  # a datetime is a date
+            day = value.date() if isinstance(value, datetime) else value
+            if not MIN_DATE <= day <= MAX_DATE:
+                return False
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+    return True
 
 
 def _in_range(value: date | datetime, path: str) -> None:

@@ -18,7 +18,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -104,6 +104,7 @@ class Database:
         self._changes = -1
         """``total_changes`` of the connection when our last transaction committed."""
         self._memo: dict[Any, Any] = {}
+        self._transaction = _Transaction(self)
         if read_only:
             if not Path(path).exists():
                 raise FileNotFoundError(f"no ledger at {path}")
@@ -147,42 +148,9 @@ class Database:
             self.conn.execute("DROP TABLE projections")
             self.conn.execute("DROP TABLE IF EXISTS positions")
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> _Transaction:
         """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error); nested calls join the outer one."""
-        with self.lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield self.conn
-                finally:
-                    self._depth -= 1
-                return
-            self.conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                (version,) = self.conn.execute("PRAGMA data_version").fetchone()
-                # another connection committed, or this one wrote outside transaction(): nothing
-                # cached holds
-                if (version, self.conn.total_changes) != (self._version, self._changes):
-                    self._memo.clear()
-                    self._version = version
-                yield self.conn
-            except BaseException:
-                self._depth = 0
-                self._memo.clear()  # what was cached in this transaction is rolled back with it
-                with contextlib.suppress(sqlite3.Error):
-                    self.conn.execute("ROLLBACK")
-                raise
-            self._depth = 0
-            try:
-                self.conn.execute("COMMIT")
-                self._changes = self.conn.total_changes
-            except BaseException:
-                self._memo.clear()
-                with contextlib.suppress(sqlite3.Error):
-                    self.conn.execute("ROLLBACK")
-                raise
+        return self._transaction
 
     def memo(self) -> dict[Any, Any] | None:
         """Values this connection read or wrote (stream heads, the log's last position, the
@@ -195,6 +163,72 @@ class Database:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+
+class _Transaction:
+    """:meth:`Database.transaction` as a plain context manager (entered about ten times per
+    submission, mostly nested: a class costs less than a generator-based one). Its state is
+    the database's (the lock, the depth), so one instance serves every call, nested or not."""
+
+    __slots__ = ("db",)
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        db = self.db
+        db.lock.acquire()
+        if db._depth:
+            db._depth += 1
+            return db.conn
+        try:
+            db.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            db.lock.release()
+            raise
+        db._depth = 1
+        try:
+            (version,) = db.conn.execute("PRAGMA data_version").fetchone()
+            # another connection committed, or this one wrote outside transaction(): nothing
+            # cached holds
+            if (version, db.conn.total_changes) != (db._version, db._changes):
+                db._memo.clear()
+                db._version = version
+        except BaseException:
+            self._rollback()
+            raise
+        return db.conn
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        db = self.db
+        if db._depth > 1:
+            db._depth -= 1
+            db.lock.release()
+            return
+        if kind is not None:
+            self._rollback()  # what was cached in this transaction is rolled back with it
+            return
+        db._depth = 0
+        try:
+            db.conn.execute("COMMIT")
+            db._changes = db.conn.total_changes
+        except BaseException:
+            db._memo.clear()
+            with contextlib.suppress(sqlite3.Error):
+                db.conn.execute("ROLLBACK")
+            raise
+        finally:
+            db.lock.release()
+
+    def _rollback(self) -> None:
+        db = self.db
+        db._depth = 0
+        db._memo.clear()
+        try:
+            with contextlib.suppress(sqlite3.Error):
+                db.conn.execute("ROLLBACK")
+        finally:
+            db.lock.release()
 
 
 def _stored(row: tuple[int, str]) -> StoredEvent:
@@ -388,8 +422,12 @@ def _rejection(row: tuple[str, str, int]) -> RejectionRecord:
     )
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+"""``json.dumps(value, ensure_ascii=False, default=str)``'s encoder, built once (same text)."""
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return _ENCODER.encode(value)
 
 
 class SqliteProjectionStore(ProjectionStore):
@@ -435,8 +473,12 @@ class SqliteProjectionStore(ProjectionStore):
                     "INSERT OR REPLACE INTO projection_parts (projection, key, part, state) VALUES (?,?,?,?)",
                     [(projection, key, p, _dumps(v)) for p, v in change.parts.items() if v is not None],
                 )
+            # an upsert updates the row in place: its index entry (the name) is not rewritten,
+            # one page fewer per commit than INSERT OR REPLACE (which deletes and re-inserts)
             conn.execute(
-                "INSERT OR REPLACE INTO positions (projection, position) VALUES (?, ?)", (projection, position)
+                "INSERT INTO positions (projection, position) VALUES (?, ?)"
+                " ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
+                (projection, position),
             )
             memo = self.db.memo()
             if memo is not None:

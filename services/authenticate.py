@@ -4,6 +4,8 @@ department, every signature over the whole submission, impersonation made visibl
 
 from __future__ import annotations
 
+import functools
+
 from tongxiu.events.codes import check_uscc
 from tongxiu.events.envelope import Encoded, Reason, Submission
 from tongxiu.events.models import (
@@ -18,6 +20,11 @@ from tongxiu.services.decide import reason
 from tongxiu.services.key_lifecycle import revoked_key_reason
 
 
+_checked_uscc = functools.lru_cache(maxsize=4096)(check_uscc)
+""":func:`check_uscc` (pure) remembered for the streams seen recently: every submission to an
+enterprise checks its code again."""
+
+
 def authenticate(submission: Submission, registry: RegistryState, encoded: Encoded | None = None) -> list[Reason]:
     """The reasons ``submission`` is not the claimed department's own (empty if it is): a
     valid credit code (or a legacy one, declared), a registered department, and every
@@ -25,7 +32,7 @@ def authenticate(submission: Submission, registry: RegistryState, encoded: Encod
     registered department's key is named as impersonation. ``encoded``: the submission's
     events already in their JSON form (:meth:`Submission.encoded`), so none is dumped again."""
     if submission.stream != REGISTRY_STREAM and not is_department_stream(submission.stream):
-        check = check_uscc(submission.stream)
+        check = _checked_uscc(submission.stream)
         if not check.valid and not submission.legacy_code:
             return [
                 reason(

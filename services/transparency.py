@@ -92,11 +92,12 @@ class Transparency:
 
     def use_key(self, key: KeyPair) -> None:
         """Sign with ``key`` from now on (the ledger key was rotated)."""
-        from nacl.signing import SigningKey
+        from nacl.bindings import crypto_sign, crypto_sign_BYTES, crypto_sign_seed_keypair
 
         self.key = key
-        signer = SigningKey(bytes.fromhex(key.private_key))  # built once: a checkpoint per receipt
-        self._sign: Callable[[bytes], str] = lambda message: signer.sign(message).signature.hex()
+        # the expanded secret key built once: a checkpoint is signed per receipt
+        _, secret = crypto_sign_seed_keypair(bytes.fromhex(key.private_key))
+        self._sign: Callable[[bytes], str] = lambda message: crypto_sign(message, secret)[:crypto_sign_BYTES].hex()
 
     def checkpoint(self, *, save: bool = False, recent: bool = False) -> Checkpoint:
         """A checkpoint signed now; ``save``: also recorded (``tongxiu checkpoint``, ``tick``),
@@ -126,7 +127,7 @@ class Transparency:
         cp = self.checkpoint(recent=True)
         if cp.size <= max(leaves):  # appended by another adapter instance: sign the current head
             cp = self.checkpoint()
-        part = ReceiptLog(
+        part = ReceiptLog.model_construct(  # the ledger's own values: not validated again
             leaves=leaves,
             checkpoint=cp,
             submission_digest=None if submission_json is None else digest_text(submission_json),

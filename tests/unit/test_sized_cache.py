@@ -88,3 +88,21 @@ def test_a_projector_under_a_tiny_budget_evicts_and_still_equals_the_live_read_m
     assert projector._docs.bytes <= 4096 or len(projector._docs) == 1
     assert docs(store) == docs(demo.projections)
     assert store.position(PROJECTION) == demo.projections.position(PROJECTION)
+
+
+def test_putting_the_held_object_again_is_a_use_not_a_new_measure() -> None:
+    """The write path puts each state back after folding it in place: counted as a use (measured
+    again on the reads' schedule), so a put does not serialise the state every time."""
+    doc: dict[str, Any] = {"items": []}
+    cache: SizedCache[str, dict[str, Any]] = SizedCache(max_entries=10, max_bytes=10**9)
+    cache.put("k", doc)
+    first = cache.bytes
+    doc["items"].append("x" * 50)
+    cache.put("k", doc)  # the same object: not measured now
+    assert cache.bytes == first
+    for _ in range(REMEASURE_AFTER):
+        cache.put("k", doc)
+    assert cache.bytes == json_size(doc) > first
+    other = {"items": ["z" * 500]}
+    cache.put("k", other)  # another object: measured at once
+    assert cache.bytes == json_size(other)
