@@ -19,6 +19,7 @@ id, occurred-at, position, legacy-code flag and event. Envelopes recorded in for
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import weakref
@@ -29,6 +30,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from tongxiu.events.construct import trusted
 from tongxiu.events.models import EVENT_ADAPTER, Event, UtcDatetime
 from tongxiu.events.tlog import ReceiptLog
 
@@ -49,6 +51,17 @@ def canonical(obj: Any) -> bytes:
     return _CANONICAL.encode(obj).encode("utf-8")
 
 
+def canonical_with(obj: dict[str, Any], key: str, text: str) -> bytes:
+    """``canonical({**obj, key: value})`` where ``text`` is already the canonical text of
+    ``value`` (``key`` not in ``obj``): the keys before and after ``key`` in sorted order are
+    encoded around it, so a large value (an event) is encoded once for all the structures
+    that contain it (the digest, the signed bytes, the stored envelope)."""
+    before = _CANONICAL.encode({k: v for k, v in obj.items() if k < key})
+    after = _CANONICAL.encode({k: v for k, v in obj.items() if k > key})
+    inner = [t for t in (before[1:-1], f"{_CANONICAL.encode(key)}:{text}", after[1:-1]) if t]
+    return ("{" + ",".join(inner) + "}").encode("utf-8")
+
+
 def event_json(event: Event) -> dict[str, Any]:
     dumped: dict[str, Any] = EVENT_ADAPTER.dump_python(event, mode="json")
     return dumped
@@ -66,11 +79,17 @@ class Encoded:
 
     events: list[dict[str, Any]]
     digest: str
+    texts: Sequence[str] = ()
+    """Each event's canonical text (:func:`canonical` of ``events[i]``), when computed."""
 
 
 def encode_submission(events: Sequence[Event]) -> Encoded:
+    """Each event dumped and canonically encoded once; the digest is over the canonical list
+    of them (the same bytes as ``canonical(jsons)``: a list is its items joined by commas)."""
     jsons = [event_json(e) for e in events]
-    return Encoded(jsons, hashlib.sha256(canonical(jsons)).hexdigest())
+    texts = [_CANONICAL.encode(j) for j in jsons]
+    listed = ("[" + ",".join(texts) + "]").encode("utf-8")
+    return Encoded(jsons, hashlib.sha256(listed).hexdigest(), texts)
 
 
 def signing_bytes(
@@ -85,10 +104,12 @@ def signing_bytes(
     submission_digest: str | None = None,
     submission_size: int | None = None,
     encoded_event: dict[str, Any] | None = None,
+    event_text: str | None = None,
 ) -> bytes:
     """What a department signs for one event of a submission: format 2 when the digest and
     size of the whole submission are given, format 1 (stored history only) otherwise.
-    ``encoded_event``: ``event_json(event)`` when the caller already has it."""
+    ``encoded_event``: ``event_json(event)`` when the caller already has it; ``event_text``:
+    its canonical text (:attr:`Encoded.texts`), then not encoded again."""
     signed: dict[str, Any] = {
         "stream": stream,
         "department": department,
@@ -96,10 +117,12 @@ def signing_bytes(
         "occurred_at": _iso(occurred_at),
         "index": index,
         "legacy_code": legacy_code,
-        "event": event_json(event) if encoded_event is None else encoded_event,
     }
     if submission_digest is not None or submission_size is not None:
         signed.update(signature_format=2, submission_digest=submission_digest, submission_size=submission_size)
+    if event_text is not None:
+        return canonical_with(signed, "event", event_text)
+    signed["event"] = event_json(event) if encoded_event is None else encoded_event
     return canonical(signed)
 
 
@@ -124,7 +147,15 @@ _DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 
 
 def _iso(value: datetime) -> str:
-    """The same text pydantic writes for the datetime inside an envelope."""
+    """The same text pydantic writes for the datetime inside an envelope (remembered: a
+    submission's time and the ledger's are written into each of its events, twice)."""
+    return _iso_of(value, value.fold)
+
+
+@functools.lru_cache(maxsize=256)
+def _iso_of(value: datetime, fold: int) -> str:
+    """Equal datetimes are the same instant (so the same UTC text), except two in one time zone
+    that differ only in ``fold`` (a repeated wall-clock hour): ``fold`` is part of the key."""
     text: str = _DATETIME.dump_python(value.astimezone(UTC), mode="json")
     return text
 
@@ -177,6 +208,7 @@ class Submission(BaseModel):
             submission_digest=(encoded.digest if encoded else None) or digest or self.digest(),
             submission_size=len(self.events),
             encoded_event=None if encoded is None else encoded.events[index],
+            event_text=encoded.texts[index] if encoded is not None and encoded.texts else None,
         )
 
 
@@ -264,10 +296,12 @@ class Envelope(BaseModel):
         submission_digest: str,
         submission_size: int,
         prev_hash: str,
+        event_text: str | None = None,
     ) -> Envelope:
         """A new, sealed format-2 envelope from values already validated (a parsed submission,
         the ledger's own) — not validated again. Its body is built once in its JSON form
-        (``encoded_event`` is ``event_json(event)``); the canonical bytes of the body give the
+        (``encoded_event`` is ``event_json(event)``, ``event_text`` its canonical text when the
+        caller has it, :attr:`Encoded.texts`); the canonical bytes of the body give the
         hash, and the same bytes with the hash added are what :meth:`to_json` stores. The body
         is exactly :meth:`body` (``tests/unit/test_ledger_fixture.py`` and
         ``test_write_path`` hold the bytes and hashes to those the validated path gives)."""
@@ -284,16 +318,20 @@ class Envelope(BaseModel):
             "occurred_at": _iso(occurred_at),
             "recorded_at": _iso(recorded_at),
             "legacy_code": legacy_code,
-            "event": encoded_event,
             "signature": signature,
             "signature_format": 2,
             "submission_digest": submission_digest,
             "submission_size": submission_size,
             "prev_hash": prev_hash,
         }
-        data = canonical(body)
+        if event_text is not None:  # the event's canonical text, encoded once per submission
+            data = canonical_with(body, "event", event_text)
+        else:
+            body["event"] = encoded_event
+            data = canonical(body)
         digest = hashlib.sha256(data).hexdigest()
-        env = cls.model_construct(
+        env = trusted(
+            cls,
             event_id=event_id, stream=stream, seq=seq, department=department, submission_id=submission_id,
             index=index, occurred_at=occurred_at, recorded_at=recorded_at, legacy_code=legacy_code, event=event,
             signature=signature, signature_format=2, submission_digest=submission_digest,

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tongxiu.events.construct import trusted
 from tongxiu.events.signing import verify
 
 LOG_ID = "tongxiu"
@@ -99,7 +100,8 @@ def sign_checkpoint(private_sign: Any, public_key: str, size: int, root: str, ti
     ledger's own (a tree head it computed, its clock, its key): the checkpoint is built
     without validating them again (one is signed per receipt)."""
     body = checkpoint_body(LOG_ID, size, root, time, public_key)
-    return Checkpoint.model_construct(
+    return trusted(
+        Checkpoint,
         log=LOG_ID, size=size, root=root, time=time, key=public_key, algorithm="ed25519",
         signature=private_sign(CHECKPOINT_PREFIX + body), cosignatures=[],
     )

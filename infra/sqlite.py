@@ -10,6 +10,13 @@ write it (not even a WAL checkpoint on close).
 
 Read models are stored as parts (``tongxiu.projections.documents``), one row per part in
 ``projection_parts``; an update writes the parts it changed.
+
+Every page a commit writes costs CPU at ``synchronous=FULL`` (the write and the sync of the
+WAL), so the write path's tables are laid out to touch few (issue 11): ``events.position`` is a
+plain ``INTEGER PRIMARY KEY`` (events are never deleted, so positions are the same as with
+``AUTOINCREMENT``, without a ``sqlite_sequence`` page per commit; ledgers created with
+``AUTOINCREMENT`` keep it), the projection position is updated in place, and the Merkle nodes an
+append closes share a page (:mod:`tongxiu.infra.sqlite_merkle`).
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from tongxiu.services.ports import (
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
-    position      INTEGER PRIMARY KEY AUTOINCREMENT,
+    position      INTEGER PRIMARY KEY,
     stream        TEXT NOT NULL,
     seq           INTEGER NOT NULL,
     event_id      TEXT NOT NULL UNIQUE,

@@ -11,6 +11,11 @@ A data directory written before the log existed gets its tree built on first ope
 stored event in log-position order, then every recorded rejection in the order recorded. One
 whose tree predates ``merkle_nodes`` gets its nodes from its leaf hashes on first writable
 open (nothing else changes); opened read-only, its proofs are computed from the leaves.
+
+``merkle_nodes`` is keyed by the last leaf a node covers, then its level: the nodes an append
+closes all end at its leaves, so they sit side by side on one page (about one page written per
+commit, not one per level). A tree written before that layout keeps its ``(level, idx)`` key
+(nothing in it is rewritten); both are read and written here (:func:`nodes_by_last`).
 """
 
 from __future__ import annotations
@@ -39,10 +44,11 @@ CREATE TABLE IF NOT EXISTS merkle_state (
     frontier TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS merkle_nodes (
+    last  INTEGER NOT NULL,
     level INTEGER NOT NULL,
     idx   INTEGER NOT NULL,
     hash  TEXT NOT NULL,
-    PRIMARY KEY (level, idx)
+    PRIMARY KEY (last, level)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER NOT NULL,
@@ -79,16 +85,40 @@ def _lacks_nodes(conn: sqlite3.Connection) -> bool:
     (size,) = conn.execute("SELECT size FROM merkle_state WHERE id = 1").fetchone()
     if int(size) < 2:
         return False
+    if nodes_by_last(conn):
+        return conn.execute("SELECT 1 FROM merkle_nodes WHERE last = 1 AND level = 1").fetchone() is None
     return conn.execute("SELECT 1 FROM merkle_nodes WHERE level = 1 AND idx = 0").fetchone() is None
 
 
-def put_nodes(conn: sqlite3.Connection, made: Sequence[tuple[int, int, bytes]]) -> None:
-    """Store complete-subtree nodes (hex) in ONE statement, however many an append closed (0 to
-    log n; 1 on average), so an append's statements do not vary with where its leaves fall."""
-    conn.execute(
-        "INSERT OR REPLACE INTO merkle_nodes (level, idx, hash) SELECT json_extract(value, '$[0]'),"
-        " json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)",
-        (json.dumps([[lv, i, h.hex()] for lv, i, h in made]),),
+def last_leaf(level: int, idx: int) -> int:
+    """The index of the last leaf under node ``(level, idx)``."""
+    return ((idx + 1) << level) - 1
+
+
+def nodes_by_last(conn: sqlite3.Connection, memo: dict[Any, Any] | None = None) -> bool:
+    """Whether ``merkle_nodes`` has the current layout (keyed by the last leaf covered) or the
+    first one (keyed by level and index); remembered in ``memo``."""
+    if memo is not None and "nodes_by_last" in memo:
+        return bool(memo["nodes_by_last"])
+    found = any(row[1] == "last" for row in conn.execute("PRAGMA table_info(merkle_nodes)"))
+    if memo is not None:
+        memo["nodes_by_last"] = found
+    return found
+
+
+def put_nodes(
+    conn: sqlite3.Connection, made: Sequence[tuple[int, int, bytes]], memo: dict[Any, Any] | None = None
+) -> None:
+    """Store complete-subtree nodes (hex) in one ``executemany``, however many an append closed
+    (0 to log n; 1 on average)."""
+    if nodes_by_last(conn, memo):
+        conn.executemany(
+            "INSERT OR REPLACE INTO merkle_nodes (last, level, idx, hash) VALUES (?, ?, ?, ?)",
+            [(last_leaf(lv, i), lv, i, h.hex()) for lv, i, h in made],
+        )
+        return
+    conn.executemany(
+        "INSERT OR REPLACE INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)", [(lv, i, h.hex()) for lv, i, h in made]
     )
 
 
@@ -150,7 +180,7 @@ def add_leaves(
         frontier, nodes = merkle.frontier_append_nodes(frontier, n, leaf)
         made.extend(nodes)
         n += 1
-    put_nodes(conn, made)
+    put_nodes(conn, made, memo)
     conn.executemany(
         "INSERT INTO merkle_leaves (idx, hash, kind, ref) VALUES (?,?,?,?)",
         [(first + i, leaf, kind, ref) for i, (leaf, kind, ref) in enumerate(leaves)],
@@ -210,8 +240,13 @@ class SqliteTransparencyLog(TransparencyLog):
                     out[(0, i)] = bytes(row[0])
             inner = [(lv, i) for lv, i in keys if lv > 0]
             try:
-                for lv, i in inner:
-                    row = conn.execute("SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?", (lv, i)).fetchone()
+                if nodes_by_last(conn, self.db.memo()):
+                    query = "SELECT hash FROM merkle_nodes WHERE last = ? AND level = ?"
+                    args = [(last_leaf(lv, i), lv) for lv, i in inner]
+                else:
+                    query, args = "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?", inner
+                for (lv, i), arg in zip(inner, args, strict=True):
+                    row = conn.execute(query, arg).fetchone()
                     if row is not None:
                         out[(lv, i)] = bytes.fromhex(row[0])
             except sqlite3.OperationalError:  # a ledger from before merkle_nodes, opened read-only

@@ -19,7 +19,6 @@ from tongxiu.projections.views import RegistryState
 from tongxiu.services.decide import reason
 from tongxiu.services.key_lifecycle import revoked_key_reason
 
-
 _checked_uscc = functools.lru_cache(maxsize=4096)(check_uscc)
 """:func:`check_uscc` (pure) remembered for the streams seen recently: every submission to an
 enterprise checks its code again."""

@@ -300,6 +300,7 @@ class Ledger:
                 legacy_code=submission.legacy_code,
                 event=signed.event,
                 encoded_event=encoded.events[i],
+                event_text=encoded.texts[i],
                 signature=signed.signature,
                 submission_digest=encoded.digest,
                 submission_size=len(submission.events),

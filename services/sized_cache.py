@@ -93,13 +93,12 @@ class SizedCache(Generic[K, V]):
 
     def put(self, key: K, value: V) -> None:
         """Add or replace ``key`` (measured now, most recently used). Nothing is evicted
-        until :meth:`trim` (a caller may hold entries it has not saved yet). Putting the very
-        object already held (folded in place by its holder) counts as a use of it, as
-        :meth:`get` does: it is measured again on the same schedule, not on every put (the
-        write path puts each enterprise's state back after every submission)."""
+        until :meth:`trim` (a caller may hold entries it has not saved yet). Putting back the
+        very object already held (folded in place by its holder: the write path does so after
+        every submission) only makes it the most recently used: it was read by :meth:`get`
+        before it was folded, and is measured again on the reads' schedule."""
         if self._items.get(key) is value:
             self._items.move_to_end(key)
-            self.used(key)
             return
         self._items[key] = value
         self._items.move_to_end(key)

@@ -33,6 +33,7 @@ from tongxiu.services.demo import demo_key
 from tongxiu.services.ports import ManualClock
 from tongxiu.services.receipt_store import ReceiptStore
 from tongxiu.services.sdk import Producer
+from tongxiu.services.submission import sign_submission
 from tongxiu.services.transparency import verify_log
 
 
@@ -381,3 +382,50 @@ def test_a_tampered_stored_node_is_caught_by_the_log_check(ledger: Ledger) -> No
         "message": "存储的节点（层 3，序号 0）不是其下叶子的哈希：证明会出错",
         "message_en": "stored node (level 3, index 0) is not the hash of its leaves: proofs would be wrong"}]
     assert not ledger.audit().ok  # the proofs served from it fail the department's check too
+
+
+def _node_rows(db: Path) -> tuple[list[str], list[tuple[int, ...]]]:
+    with tamper.connect(db) as conn:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(merkle_nodes)")]
+        rows = conn.execute("SELECT level, idx FROM merkle_nodes ORDER BY level, idx").fetchall()
+    return columns, rows
+
+
+def test_nodes_are_keyed_by_their_last_leaf_and_the_first_layout_still_works(ledger: Ledger) -> None:
+    """Issue 11: a new ledger keys each stored node by the last leaf it covers (the nodes one
+    append closes share a page); a ledger written with the first layout, ``(level, idx)``,
+    keeps it, goes on being written and proved, and verifies."""
+    columns, rows = _node_rows(ledger.db)
+    assert columns[:2] == ["last", "level"]
+    with tamper.connect(ledger.db) as conn:
+        keyed = conn.execute("SELECT last, level, idx FROM merkle_nodes").fetchall()
+        (size,) = conn.execute("SELECT size FROM merkle_state").fetchone()
+    assert keyed and all(last == ((i + 1) << lv) - 1 for last, lv, i in keyed)
+    assert len(rows) == sum(size >> lv for lv in range(1, size.bit_length()))
+
+    with tamper.connect(ledger.db) as conn:  # back to the first layout, same nodes
+        conn.execute("ALTER TABLE merkle_nodes RENAME TO nodes_now")
+        conn.execute("CREATE TABLE merkle_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash TEXT NOT NULL,"
+                     " PRIMARY KEY (level, idx)) WITHOUT ROWID")
+        conn.execute("INSERT INTO merkle_nodes SELECT level, idx, hash FROM nodes_now")
+        conn.execute("DROP TABLE nodes_now")
+    app = open_embedded(Settings(data_dir=ledger.data), clock=ledger.clock)
+    try:
+        for n in range(5):
+            sub = sign_submission(demo_key("samr-deqing"), department="samr-deqing", stream=OTHER,
+                                  submission_id=f"layout-{n}", occurred_at=ledger.clock.now(), events=[decision(f"L{n}")])
+            assert app.submit(sub).accepted
+        assert verify_log(SqliteTransparencyLog(app.log.db), app.log).ok
+        t = app.ledger.transparency
+        assert t is not None
+        size, root = t.tlog.head()
+        tree = t.tree(size)
+        leaves = t.tlog.leaf_hashes(size)
+        assert tree.inclusion_proof(size - 1, size) == merkle.inclusion_proof(leaves, size - 1, size)
+        assert tree.reads <= 2 * (size - 1).bit_length() + 2
+    finally:
+        app.close()
+    columns, rows = _node_rows(ledger.db)
+    assert columns == ["level", "idx", "hash"]
+    assert len(rows) == sum(size >> lv for lv in range(1, size.bit_length()))
+    assert ledger.audit().ok
