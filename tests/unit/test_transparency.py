@@ -248,12 +248,14 @@ def test_read_model_edited(ledger: Ledger) -> None:
     app = open_embedded(Settings(data_dir=ledger.data), clock=ledger.clock, read_only=True)
     assert verify_projections(app).ok
     app.close()
-    with tamper.connect(ledger.db) as conn:
-        conn.execute(
-            "UPDATE projection_parts SET state = replace(state, '\"fine_yuan\": \"50000\"', '\"fine_yuan\": \"5\"')"
-            " WHERE key = ? AND part = 'credit.records/D1'",
-            (f"enterprise:{CODE}",),
-        )
+    with tamper.connect(ledger.db) as conn:  # the stored part edited as JSON (its white space is no contract)
+        where = (f"enterprise:{CODE}", "credit.records/D1")
+        (text,) = conn.execute("SELECT state FROM projection_parts WHERE key = ? AND part = ?", where).fetchone()
+        part = json.loads(text)
+        assert part["fine_yuan"] == "50000"
+        part["fine_yuan"] = "5"
+        conn.execute("UPDATE projection_parts SET state = ? WHERE key = ? AND part = ?",
+                     (json.dumps(part, ensure_ascii=False), *where))
     app = open_embedded(Settings(data_dir=ledger.data), clock=ledger.clock, read_only=True)
     result = verify_projections(app)
     app.close()
