@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from tongxiu.events.envelope import GENESIS_HASH, Envelope, stored_signing_bytes
 from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
@@ -72,8 +72,7 @@ def iter_envelopes(log: EventLog, stream: str, *, from_seq: int = 1, batch: int 
         from_seq = env.seq + 1
 
 
-@dataclass(frozen=True, slots=True)
-class ReadEvent:
+class ReadEvent(NamedTuple):
     """An event as the audit reads it, once: its stored JSON, that JSON parsed (hashes and
     signatures are checked on it) and the envelope decoded from it (what replay folds)."""
 
@@ -82,13 +81,27 @@ class ReadEvent:
     envelope: Envelope
 
 
+_SCAN = json.JSONDecoder().scan_once
+
+
+def parse_stored(raw: str) -> Any:
+    """``json.loads(raw)``: the decoder's C scanner called directly on text that is exactly one
+    JSON value (what the log stores), ``json.loads`` itself for anything else (leading or
+    trailing white space, no value: the same value or the same error)."""
+    try:
+        value, end = _SCAN(raw, 0)
+    except StopIteration:
+        return json.loads(raw)
+    return value if end == len(raw) else json.loads(raw)
+
+
 def iter_read(log: EventLog, stream: str, *, from_seq: int = 1, batch: int = 1000) -> Iterator[ReadEvent]:
     """A stream a page at a time, each event parsed once and decoded from that parse."""
     while True:
         chunk = log.read_stream_raw(stream, from_seq=from_seq, limit=batch)
         env = None
         for raw in chunk:
-            body = json.loads(raw)
+            body = parse_stored(raw) if type(raw) is str else json.loads(raw)
             env = Envelope.from_body(body)
             yield ReadEvent(raw, body, env)
         if env is None or len(chunk) < batch:
@@ -188,8 +201,7 @@ def stored_hash(body: dict[str, Any]) -> tuple[str, str]:
 _SIGNED_V2_KEYS = frozenset({"legacy_code", "signature_format", "submission_digest", "submission_size"})
 
 
-@dataclass(frozen=True, slots=True)
-class Checked:
+class Checked(NamedTuple):
     """What one encoding of a stored body gives: the hash it records, the hash recomputed
     over its canonical bytes, and those bytes (the signed bytes are cut from them)."""
 

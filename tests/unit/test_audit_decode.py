@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from tongxiu.events import upcast
 from tongxiu.events.envelope import Envelope, canonical, stored_signing_bytes
-from tongxiu.services.audit import canonical_text, check_body, stored_hash
+from tongxiu.services.audit import canonical_text, check_body, parse_stored, stored_hash
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ledger-2026-12-01" / "ledger.sqlite3"
 
@@ -175,3 +175,15 @@ def test_from_json_refuses_what_from_body_refuses() -> None:
         Envelope.from_json(bad)
     with pytest.raises(ValidationError):
         Envelope.from_body(json.loads(bad))
+
+
+def test_parse_stored_is_json_loads() -> None:
+    for raw in fixture_raws()[:20] + ['{"a":1}', '[1,2]', '"x"', "1", "null", '{"a":"\\u4e2d"}']:
+        assert parse_stored(raw) == json.loads(raw)
+    assert parse_stored(' {"a": 1} ') == {"a": 1}
+    for bad in ("", " ", '{"a":1} x', '{"a":', "\ufeff{}", "{'a':1}", "NaN x"):
+        with pytest.raises(json.JSONDecodeError) as ours:
+            parse_stored(bad)
+        with pytest.raises(json.JSONDecodeError) as theirs:
+            json.loads(bad)
+        assert str(ours.value) == str(theirs.value)
