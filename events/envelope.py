@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from tongxiu.events.construct import trusted
 from tongxiu.events.models import EVENT_ADAPTER, Event, UtcDatetime
 from tongxiu.events.tlog import ReceiptLog
+from tongxiu.events.upcast import has_upcaster, may_need_upcast, upcast_envelope
 
 GENESIS_HASH = "0" * 64
 SIGNATURE_FORMAT: Literal[2] = 2
@@ -344,19 +345,26 @@ class Envelope(BaseModel):
     @classmethod
     def from_json(cls, text: str | bytes) -> Envelope:
         """Decode stored JSON: parsed and validated in one pass by pydantic-core, unless the
-        text names a type that has an upcaster (then parsed, upcast, validated)."""
-        from tongxiu.events.upcast import may_need_upcast
-
-        if not may_need_upcast(text):
-            return cls.model_validate_json(text)
-        return cls.from_body(json.loads(text))
+        event is of a type that has an upcaster (then parsed, upcast, validated: exactly
+        :meth:`from_body`). Validated first, then the decoded type tells whether an upcaster
+        may apply (for any other type upcasting changes nothing); text that fails to validate
+        is decoded as before (upcast if it names a type that has an upcaster, else the error).
+        Calls the model's validator itself (``model_validate_json`` without its wrapper)."""
+        try:
+            env: Envelope = cls.__pydantic_validator__.validate_json(text)
+        except ValidationError:
+            if may_need_upcast(text):
+                return cls.from_body(json.loads(text))
+            raise
+        if has_upcaster(env.event.type):
+            return cls.from_body(json.loads(text))
+        return env
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Envelope:
         """Decode a stored envelope's already parsed JSON (``body`` is not changed)."""
-        from tongxiu.events.upcast import upcast_envelope
-
-        return cls.model_validate(upcast_envelope(body))
+        env: Envelope = cls.__pydantic_validator__.validate_python(upcast_envelope(body))
+        return env
 
 
 _ENCODED: dict[int, str] = {}

@@ -35,18 +35,34 @@ def upcast_event(raw: Raw) -> Raw:
     return raw
 
 
+def has_upcaster(event_type: str) -> bool:
+    """Whether an upcaster applies to some version of ``event_type`` (an event of any other
+    type is decoded as stored)."""
+    for name, _ in UPCASTERS:
+        if name == event_type:
+            return True
+    return False
+
+
 def may_need_upcast(text: str | bytes) -> bool:
     """Whether stored JSON may hold an event an upcaster applies to: it names the type of one
     (a plain substring test, so it errs towards True; False means no upcaster applies)."""
     if isinstance(text, bytes | bytearray):
         return any(name.encode() in text for name, _ in UPCASTERS)
-    return any(name in text for name, _ in UPCASTERS)
+    for name, _ in UPCASTERS:
+        if name in text:
+            return True
+    return False
 
 
 def upcast_envelope(raw: Raw) -> Raw:
+    """``raw`` with its event upcast; ``raw`` itself (not a copy) when no upcaster applies.
+    Never changes ``raw``."""
     event = raw.get("event")
     if isinstance(event, dict):
-        raw = {**raw, "event": upcast_event(event)}
+        upcast = upcast_event(event)
+        if upcast is not event:
+            raw = {**raw, "event": upcast}
     return raw
 
 
