@@ -11,6 +11,8 @@ sentence in the Chinese catalogue."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Any, ClassVar
 
 #: The Chinese text of every phrase (str.format templates over the phrase's parameters).
@@ -183,7 +185,15 @@ class Phrase(Text):
         slot = "_en" if lang == "en" else "_zh"
         cached: str | None = self.__dict__.get(slot)
         if cached is None:
-            cached = self.__dict__[slot] = Text.text(self, lang)
+            values: dict[str, str] = {}
+            for k, v in self.params.items():
+                if type(v) is Phrase:  # most parameters: a phrase, usually rendered already
+                    done = v.__dict__.get(slot)
+                    values[k] = done if done is not None else v.text(lang)
+                else:
+                    values[k] = _value(v, lang)
+            template = (self.EN if lang == "en" else self.ZH)[self.code]
+            cached = self.__dict__[slot] = template.format_map(values)
         return cached
 
 
@@ -248,12 +258,19 @@ def dated(code: str, **params: Any) -> Phrase:
     return Phrase(code, params)
 
 
+_PLAIN = frozenset({date, int, Decimal})
+"""Parameter types written as ``str(value)`` in every language (checked first: the dates and
+amounts of a decision)."""
+
+
 def _value(value: Any, lang: str) -> str:
     kind = type(value)
     if kind is str:
         return value  # type: ignore[no-any-return]
     if value is None:
         return ""
+    if kind in _PLAIN:
+        return str(value)
     if kind is Phrase or kind is Months or kind is Items:
         return value.text(lang)  # type: ignore[no-any-return]
     if isinstance(value, Text) or callable(getattr(value, "text", None)):

@@ -65,6 +65,7 @@ from tongxiu.projections.keys import (
     supervision_key,
 )
 from tongxiu.projections.views import EnterpriseState, RegistryState, SupervisionState, shard_month
+from tongxiu.projections.views_supervision import add
 from tongxiu.services.ledger import Folded
 from tongxiu.services.ports import (
     ConcurrencyError,
@@ -307,7 +308,7 @@ class Projector:
             if env.seq <= sup.obj.seen.get(env.stream, 0):
                 continue  # this document already has it (a write that reached it alone)
             counters = sup.obj.month(tally.month if self._shard is None else shard_month(tally.month, self._shard))
-            setattr(counters, tally.counter, getattr(counters, tally.counter) + tally.amount)
+            add(counters, tally.counter, tally.amount)
             tallied[sup.key] = sup
         for sup in tallied.values():  # the watermark once all of the event's tallies are in
             sup.obj.seen[env.stream] = env.seq
