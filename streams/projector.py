@@ -434,27 +434,44 @@ BULK_EVENTS = 1000
 under :func:`bulk`."""
 
 
+BULK_FULL_EVERY = 100
+"""Under :func:`bulk`, a full collection comes at most once per this many collections of the
+middle generation (10 by default)."""
+
+
 @contextlib.contextmanager
 def bulk() -> Iterator[None]:
     """For a bulk job (a rebuild, a big batch): the objects the process already holds are left
-    out of the cyclic garbage collector's scans until it ends.
+    out of the cyclic garbage collector's scans until it ends, and full collections come at
+    most once per :data:`BULK_FULL_EVERY` middle ones.
 
     A rebuild allocates what it keeps (the documents, the envelopes of a batch read at once),
-    so the collector's full collections come often during it, and each scans every object of
-    the process (a worker's caches, a server's heap) to free nothing of it. ``gc.freeze()``
-    moves the objects already there out of its generations; ``gc.unfreeze()`` puts them back
-    (in the oldest) when the job ends. Measured in the table's setting (``bench/table.py`` row
-    e, after the heap rows a-d leave behind): full collections were ~50 us of the ~130 us a
-    rebuilt event cost, ~18 us under this. Does nothing when objects are already frozen
-    (another ``bulk``, or the process froze them itself) or the collector is off."""
-    if gc.get_freeze_count() or not gc.isenabled():
+    so full collections come often during it, and each scans every object of the process (a
+    worker's caches, a server's heap) to free nothing of it. ``gc.freeze()`` moves the objects
+    already there out of the collector's generations; ``gc.unfreeze()`` puts them back (in the
+    oldest) when the job ends; the young collections, which free short-lived cycles, go on as
+    usual. Measured in the table's setting (``bench/table.py`` row e, after the heap rows a-d
+    leave behind): full collections were ~50 us of the ~130 us a rebuilt event cost, none
+    under this. Nested, it leaves the freezing to the outer one; it does nothing when the
+    process froze objects itself (nothing in Tongxiu does) or the collector is off."""
+    # asked only outside a bulk of ours: ``gc.get_freeze_count()`` walks every frozen object
+    if _in_bulk or not gc.isenabled() or gc.get_freeze_count():
         yield
         return
+    _in_bulk.append(True)
     gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(thresholds[0], thresholds[1], max(thresholds[2], BULK_FULL_EVERY))
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
+        _in_bulk.clear()
+
+
+_in_bulk: list[bool] = []
+"""Not empty while :func:`bulk` has the heap frozen."""
 
 
 def _bulk(events: int) -> contextlib.AbstractContextManager[None]:
