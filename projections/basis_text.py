@@ -11,6 +11,8 @@ sentence in the Chinese catalogue."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Any, ClassVar
 
 #: The Chinese text of every phrase (str.format templates over the phrase's parameters).
@@ -158,7 +160,7 @@ class Text:
     def text(self, lang: str = "zh") -> str:
         """The message in ``lang`` ("zh" by default, "en" for English)."""
         template = (self.EN if lang == "en" else self.ZH)[self.code]
-        return template.format(**{k: _value(v, lang) for k, v in self.params.items()})
+        return template.format_map({k: _value(v, lang) for k, v in self.params.items()})
 
     def __str__(self) -> str:
         return self.text()
@@ -166,20 +168,112 @@ class Text:
 
 @dataclass(frozen=True)
 class Phrase(Text):
-    """One phrase of a rule explanation: a code of :data:`BASIS_TEXTS` and its parameters."""
+    """One phrase of a rule explanation: a code of :data:`BASIS_TEXTS` and its parameters.
+
+    A phrase is a value (its parameters are never changed once it is made): its text in each
+    language is rendered once and kept on it, and :func:`phrase` hands out one instance per
+    code and parameters that render alike. A decision's explanation is rendered in two
+    languages on every fold of the decision (write path, replay, rebuild), and most of its
+    phrases (the rule set's title, the class, why it was chosen, the span, when it is counted
+    from) recur from one decision to the next, so most of that rendering is a lookup."""
 
     ZH: ClassVar[dict[str, str]] = BASIS_TEXTS
     EN: ClassVar[dict[str, str]] = BASIS_TEXTS_EN
 
+    def text(self, lang: str = "zh") -> str:
+        """The message in ``lang`` ("zh" by default, "en" for English), rendered once per language."""
+        slot = "_en" if lang == "en" else "_zh"
+        cached: str | None = self.__dict__.get(slot)
+        if cached is None:
+            values: dict[str, str] = {}
+            for k, v in self.params.items():
+                if type(v) is Phrase:  # most parameters: a phrase, usually rendered already
+                    done = v.__dict__.get(slot)
+                    values[k] = done if done is not None else v.text(lang)
+                else:
+                    values[k] = _value(v, lang)
+            template = (self.EN if lang == "en" else self.ZH)[self.code]
+            cached = self.__dict__[slot] = template.format_map(values)
+        return cached
+
+
+class _Unkeyable(Exception):
+    """A phrase parameter whose text cannot be told from a key (:func:`_key`)."""
+
+
+def _key(value: Any) -> Any:
+    """A key that is equal for two parameter values only if they render alike in every
+    language: a plain value (a date, an amount, a title) renders as ``str(value)`` in both,
+    so its key is that string; a phrase is keyed by identity (the phrase made by
+    :func:`phrase` for the same parameters is the same one; the table that holds the key also
+    holds the phrase, so the identity is not reused while the key is there); a span or a list
+    is its own value."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is Phrase:
+        return (Phrase, id(value))
+    if kind is Months or kind is Items:
+        return value
+    if value is None:
+        return ""
+    if kind is tuple:
+        return (tuple, *[_key(v) for v in value])
+    if isinstance(value, Text | tuple) or callable(getattr(value, "text", None)):
+        raise _Unkeyable(kind.__name__)
+    return str(value)
+
+
+_PHRASES: dict[Any, Phrase] = {}
+"""Phrase key -> the one phrase made for it (emptied when :data:`PHRASES_KEPT` is reached)."""
+
+PHRASES_KEPT = 4096
+
 
 def phrase(code: str, **params: Any) -> Phrase:
+    """The phrase ``code`` with ``params``: the instance already made for parameters that
+    render alike when there is one (:class:`Phrase`)."""
+    if params:
+        try:
+            key: Any = (code, *[(k, _key(v)) for k, v in params.items()])
+        except _Unkeyable:
+            return Phrase(code, params)
+    else:
+        key = code
+    try:
+        made = _PHRASES.get(key)
+    except TypeError:  # a parameter that is not hashable
+        return Phrase(code, params)
+    if made is None:
+        if len(_PHRASES) >= PHRASES_KEPT:
+            _PHRASES.clear()
+        made = _PHRASES[key] = Phrase(code, params)
+    return made
+
+
+def dated(code: str, **params: Any) -> Phrase:
+    """A phrase naming one decision's own dates (when its periods end, from when a repair may
+    be applied for): rendered once like any phrase, but not kept for reuse (:func:`phrase`),
+    as no other decision is likely to need it."""
     return Phrase(code, params)
 
 
+_PLAIN = frozenset({date, int, Decimal})
+"""Parameter types written as ``str(value)`` in every language (checked first: the dates and
+amounts of a decision)."""
+
+
 def _value(value: Any, lang: str) -> str:
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
     if value is None:
         return ""
-    if isinstance(value, Text | Months | Items) or callable(getattr(value, "text", None)):
+    if kind in _PLAIN:
+        return str(value)
+    if kind is Phrase or kind is Months or kind is Items:
+        return value.text(lang)  # type: ignore[no-any-return]
+    if isinstance(value, Text) or callable(getattr(value, "text", None)):
         return str(value.text(lang))
     if isinstance(value, tuple):  # phrases written one after another (the gaps)
         return "".join(_value(v, lang) for v in value)

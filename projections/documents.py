@@ -230,109 +230,142 @@ class TrackingDict(dict[Any, Any]):
         return {copy.deepcopy(k, memo): copy.deepcopy(v, memo) for k, v in self.items()}
 
 
-def _container(obj: Any, path: str) -> Any:
-    node = obj
-    for name in path.split("."):
-        node = node.get(name) if isinstance(node, dict) else getattr(node, name, None)
-        if node is None:
-            return None
-    return node
-
-
-def _parent_missing(obj: Any, path: str) -> bool:
-    """Whether the container holding ``path``'s collection is absent (None)."""
-    names = path.split(".")
-    return len(names) > 1 and _container(obj, ".".join(names[:-1])) is None
-
-
-def _put(obj: Any, path: str, value: Any) -> None:
-    names = path.split(".")
-    node = obj
-    for name in names[:-1]:
-        node = node[name] if isinstance(node, dict) else getattr(node, name)
-    if isinstance(node, dict):
-        node[names[-1]] = value
-    else:
-        object.__setattr__(node, names[-1], value) if isinstance(node, BaseModel) else setattr(
-            node, names[-1], value
-        )
-
-
 def _json(value: Any) -> Any:
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 
+class _Path:
+    """One split collection of a kind of document, its dotted path taken apart once."""
+
+    __slots__ = ("exclude", "is_dict", "last", "parents", "path")
+
+    def __init__(self, path: str, kind: str) -> None:
+        names = path.split(".")
+        self.path = path
+        self.parents = tuple(names[:-1])
+        self.last = names[-1]
+        self.is_dict = kind == "dict"
+
+    def parent(self, obj: Any) -> Any:
+        """The object holding the collection (None when absent: ``oversight`` of an enterprise)."""
+        node = obj
+        for name in self.parents:
+            node = node.get(name) if isinstance(node, dict) else getattr(node, name, None)
+            if node is None:
+                return None
+        return node
+
+
+_PATHS: dict[str, tuple[tuple[_Path, ...], dict[str, Any]]] = {}
+"""Key prefix -> (its split collections, the ``exclude`` that leaves them out of a model dump)."""
+
+
+def _paths_for(key: str) -> tuple[tuple[_Path, ...], dict[str, Any]]:
+    prefix = next((p for p in SPLIT if key.startswith(p)), None)
+    if prefix is None:
+        return (), {}
+    compiled = _PATHS.get(prefix)
+    if compiled is None:
+        fields = SPLIT[prefix]
+        exclude: dict[str, Any] = {}
+        for path in fields:
+            names = path.split(".")
+            node = exclude
+            for name in names[:-1]:
+                node = node.setdefault(name, {})
+            node[names[-1]] = True
+        compiled = _PATHS[prefix] = (tuple(_Path(p, kind) for p, kind in fields.items()), exclude)
+    return compiled
+
+
 class Tracker:
     """Watches one live document (a pydantic state or a plain dict) between ``start`` and
-    ``changes``: which parts a batch of folds changed."""
+    ``changes``: which parts a batch of folds changed.
 
-    def __init__(self, key: str, obj: Any) -> None:
+    ``fresh``: the document was not in the store when loaded and has not been written from
+    here since (its owner clears it after a write)."""
+
+    def __init__(self, key: str, obj: Any, *, fresh: bool = False) -> None:
         self.key = key
         self.obj = obj
         self.fields = fields_for(key)
+        self._paths, self._exclude = _paths_for(key)
         self.lengths: dict[str, int] = {}
+        self.fresh = fresh
         self.start()
 
     def start(self) -> None:
         """Install tracking containers and remember list lengths (call after every save)."""
-        for path, kind in self.fields.items():
-            if _parent_missing(self.obj, path):
+        obj = self.obj
+        for p in self._paths:
+            parent = p.parent(obj) if p.parents else obj
+            if parent is None:
                 continue  # ``oversight.reviews`` of a state without oversight
-            value = _container(self.obj, path)
-            if kind == "dict":
-                if isinstance(value, TrackingDict):
+            value = parent.get(p.last) if isinstance(parent, dict) else getattr(parent, p.last, None)
+            if p.is_dict:
+                if type(value) is TrackingDict:
                     value.touched.clear()
                 else:
-                    _put(self.obj, path, TrackingDict(value or {}))
+                    tracking = TrackingDict(value or {})
+                    if isinstance(parent, dict):
+                        parent[p.last] = tracking
+                    elif isinstance(parent, BaseModel):
+                        object.__setattr__(parent, p.last, tracking)
+                    else:
+                        setattr(parent, p.last, tracking)
             else:
-                self.lengths[path] = len(value or [])
+                self.lengths[p.path] = len(value or [])
 
     def head(self) -> Any:
-        if isinstance(self.obj, BaseModel):
-            exclude: dict[str, Any] = {}
-            for path in self.fields:
-                names = path.split(".")
-                node = exclude
-                for name in names[:-1]:
-                    node = node.setdefault(name, {})
-                node[names[-1]] = True
-            out = self.obj.model_dump(mode="json", exclude=exclude)
-        else:
-            out = copy.copy(self.obj)
-        for path, kind in self.fields.items():
+        obj = self.obj
+        model = isinstance(obj, BaseModel)
+        out = obj.model_dump(mode="json", exclude=self._exclude) if model else copy.copy(obj)
+        for p in self._paths:
             node = out
-            names = path.split(".")
-            for name in names[:-1]:
-                if not isinstance(node.get(name), dict):
+            for name in p.parents:
+                child = node.get(name)
+                if not isinstance(child, dict):
                     break
-                node[name] = dict(node[name]) if not isinstance(self.obj, BaseModel) else node[name]
-                node = node[name]
+                if not model:
+                    child = node[name] = dict(child)
+                node = child
             else:
-                node[names[-1]] = {} if kind == "dict" else []
+                node[p.last] = {} if p.is_dict else []
         return out
 
     def changes(self) -> dict[str, Any]:
         """``{part: value or None (deleted)}`` since ``start``; the head is always included."""
         out: dict[str, Any] = {HEAD: self.head()}
-        for path, kind in self.fields.items():
-            if _parent_missing(self.obj, path):
+        obj = self.obj
+        for p in self._paths:
+            parent = p.parent(obj) if p.parents else obj
+            if parent is None:
                 continue
-            value = _container(self.obj, path)
-            if kind == "dict":
-                if not isinstance(value, TrackingDict):  # replaced wholesale: rewrite it
+            value = parent.get(p.last) if isinstance(parent, dict) else getattr(parent, p.last, None)
+            path = p.path
+            if p.is_dict:
+                if type(value) is not TrackingDict:  # replaced wholesale: rewrite it
                     raise _Replaced(path)
-                for k in value.touched:
-                    out[dict_part(path, str(k))] = _json(value[k]) if dict.__contains__(value, k) else None
+                touched = value.touched
+                if touched:
+                    get = dict.get
+                    for k in touched:
+                        item = get(value, k, _ABSENT)
+                        out[f"{path}/{k}"] = None if item is _ABSENT else _json(item)
             else:
                 items = value if value is not None else []
                 before = self.lengths.get(path, 0)
-                if len(items) < before:
+                n = len(items)
+                if n < before:
                     raise _Replaced(path)
-                if len(items) == before:
+                if n == before:
                     continue
-                for b in range(before // LIST_BLOCK, (len(items) + LIST_BLOCK - 1) // LIST_BLOCK):
+                for b in range(before // LIST_BLOCK, (n + LIST_BLOCK - 1) // LIST_BLOCK):
                     out[list_part(path, b)] = [_json(v) for v in items[b * LIST_BLOCK:(b + 1) * LIST_BLOCK]]
         return out
+
+
+_ABSENT = object()
 
 
 class _Replaced(Exception):

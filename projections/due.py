@@ -46,25 +46,41 @@ def due_key(day: date | str) -> str:
 def next_due(state: EnterpriseState) -> date | None:
     """The first day on which ``due_facts(state, day)`` is not empty (None: nothing will become
     due without another event on the stream). Mirrors the conditions of ``due_facts``:
-    ``tests/unit/test_due_index.py`` checks the two agree on every state of the demo."""
-    days: list[date] = []
+    ``tests/unit/test_due_index.py`` checks the two agree on every state of the demo.
+
+    Asked after every event the projector applies: the earliest day is kept as it goes, and
+    the deadlines (due the day after) are compared as they are, one day added at the end."""
+    on: date | None = None  # the earliest day due as it is
+    after: date | None = None  # the earliest deadline, due the day after it
     for record in state.credit.records.values():
         if record.status != "publicized":
             continue
-        if record.repair_from is not None and not record.eligibility_reached and not record.early_end_forbidden:
-            days.append(record.repair_from)
-        if record.max_end is not None and (
+        day = record.repair_from
+        if day is not None and not record.eligibility_reached and not record.early_end_forbidden:
+            if on is None or day < on:
+                on = day
+        day = record.max_end
+        if day is not None and (after is None or day < after) and (
             not record.ends_by_itself_requires_performance or obligations_performed(state, record)
         ):
-            days.append(record.max_end + _DAY)
+            after = day
     for item in state.rectification.items.values():
-        if item.status != "closed" and not item.overdue_marked:
-            days.append(item.deadline + _DAY)
+        if item.status != "closed" and not item.overdue_marked and (after is None or item.deadline < after):
+            after = item.deadline
     view = state.oversight
     if view is not None:
-        days += [f.deadline + _DAY for f in view.findings.values() if f.status != "closed" and not f.overdue_marked]
-        days += [c.deadline + _DAY for c in view.complaints.values() if c.status != "resolved" and not c.overdue_marked]
+        for f in view.findings.values():
+            if f.status != "closed" and not f.overdue_marked and (after is None or f.deadline < after):
+                after = f.deadline
+        for c in view.complaints.values():
+            if c.status != "resolved" and not c.overdue_marked and (after is None or c.deadline < after):
+                after = c.deadline
     for delivery in state.sync.deliveries.values():
-        if delivery.status == "pending" and not delivery.overdue_marked:
-            days.append(delivery.deadline + _DAY)
-    return min(days) if days else None
+        if delivery.status == "pending" and not delivery.overdue_marked and (
+            after is None or delivery.deadline < after
+        ):
+            after = delivery.deadline
+    if after is None:
+        return on
+    after += _DAY
+    return after if on is None or after < on else on

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from tongxiu.projections.basis_text import Items, Months, Phrase, phrase
+from tongxiu.projections.basis_text import Items, Months, Phrase, dated, phrase
 from tongxiu.projections.policy import ClassStandard, LocalPolicy
 from tongxiu.projections.rule_tables import (
     _RANK,
@@ -276,7 +276,7 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     ):
         # Order 45 Art. 13: "限制开展生产经营活动、限制从业超过三年的，公示期按照实际限制期限执行"
         max_end = facts.restriction_until
-        restriction = phrase("restriction", until=max_end)
+        restriction = dated("restriction", until=max_end)
     never = never_end_early_types(facts)
     forbidden = bool(never)
     # 民法典 Art. 201-202: a period "from" day X starts on X+1 and its last day is the
@@ -293,15 +293,15 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     elif earliest > max_end:
         repair_from = None
         repair = phrase("repair_ends_first")
-        not_repairable = phrase("not_repairable_ends_first", source=source, label=_label(cls), max_end=max_end)
+        not_repairable = dated("not_repairable_ends_first", source=source, label=_label(cls), max_end=max_end)
     else:
         repair_from = earliest
         if min_months == 0:
-            repair = phrase("repair_once_performed", earliest=earliest)
+            repair = dated("repair_once_performed", earliest=earliest)
         elif sensitive:
-            repair = phrase("repair_from_sector", earliest=earliest, months=Months(min_months), sector=facts.sector)
+            repair = dated("repair_from_sector", earliest=earliest, months=Months(min_months), sector=facts.sector)
         else:
-            repair = phrase("repair_from", earliest=earliest, months=Months(min_months))
+            repair = dated("repair_from", earliest=earliest, months=Months(min_months))
     min_end = repair_from if repair_from is not None else max_end
     if row.min_months == 0:
         span = phrase("span_at_most", months=Months(row.max_months))
@@ -309,7 +309,7 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
         span = phrase("span_range", min=Months(min_months), max=Months(row.max_months))
     else:
         span = phrase("span_exact", months=Months(row.max_months))
-    explanation = phrase(
+    explanation = dated(
         "publicized", source=source, label=_label(cls), why=why, span=span, counted=counted, start=start,
         restriction=restriction, repair=repair, max_end=max_end,
         condition=phrase("condition_performed") if row.stop_requires_performance else None,

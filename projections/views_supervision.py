@@ -95,7 +95,10 @@ class SupervisionState(BaseModel):
     """The projector's watermark: stream -> last seq whose tallies this document has."""
 
     def month(self, key: str) -> SupervisionCounters:
-        return self.months.setdefault(key, SupervisionCounters())
+        counters = self.months.get(key)
+        if counters is None:  # made only when missing (every tally asks)
+            counters = self.months[key] = SupervisionCounters()
+        return counters
 
     def by_month(self) -> dict[str, SupervisionCounters]:
         """The figures per month, each shard's tallies (``<month>@<shard>``, written by the
@@ -105,6 +108,16 @@ class SupervisionState(BaseModel):
             month = key.partition(SHARD_SEP)[0]
             out[month] = out[month].add(counters) if month in out else counters
         return dict(sorted(out.items()))
+
+
+def add(counters: SupervisionCounters, counter: str, amount: float) -> None:
+    """``counters.<counter> += amount``, as pydantic's assignment does it (these models do not
+    validate assignments) without its dispatch: a tally per event on every path."""
+    fields = counters.__dict__
+    if counter not in fields:
+        raise AttributeError(f"SupervisionCounters has no counter {counter!r}")
+    fields[counter] = fields[counter] + amount
+    counters.__pydantic_fields_set__.add(counter)
 
 
 SHARD_SEP = "@"

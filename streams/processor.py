@@ -13,7 +13,7 @@ from tongxiu.projections.keys import PROJECTION
 from tongxiu.projections.views import EnterpriseState
 from tongxiu.services.ledger import Folded, Ledger
 from tongxiu.services.ports import EventLog, ReadSync
-from tongxiu.streams.projector import Projector
+from tongxiu.streams.projector import Projector, bulk
 
 
 def catch_up(projector: Projector, log: EventLog, *, batch: int = 500) -> int:
@@ -74,11 +74,12 @@ def rebuild(
     projector.forget()
     applied = 0
     after = 0
-    while chunk := log.read_all(after=after, limit=batch):
-        applied += projector.apply(s.envelope for s in chunk)
-        after = chunk[-1].position
-        if progress is not None:
-            progress(len(chunk))
+    with bulk():  # the process's other objects left out of the collector's scans meanwhile
+        while chunk := log.read_all(after=after, limit=batch):
+            applied += projector.apply(s.envelope for s in chunk)
+            after = chunk[-1].position
+            if progress is not None:
+                progress(len(chunk))
     projector.store.save(FORMAT_KEY, {}, READ_MODEL_FORMAT)
     return applied
 

@@ -43,9 +43,11 @@ one the cache reflects; the cost of a batch depends on the batch, not on history
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from tongxiu.events.envelope import Envelope
@@ -63,6 +65,7 @@ from tongxiu.projections.keys import (
     supervision_key,
 )
 from tongxiu.projections.views import EnterpriseState, RegistryState, SupervisionState, shard_month
+from tongxiu.projections.views_supervision import add
 from tongxiu.services.ledger import Folded
 from tongxiu.services.ports import (
     ConcurrencyError,
@@ -71,7 +74,7 @@ from tongxiu.services.ports import (
     ProjectionStore,
     ShardedProjectionStore,
 )
-from tongxiu.services.sized_cache import MIB, SizedCache, json_size
+from tongxiu.services.sized_cache import MIB, REMEASURE_AFTER, SizedCache, json_size
 
 log = logging.getLogger("tongxiu.projector")
 
@@ -113,6 +116,11 @@ class Projector:
         self._shard: str | None = None
         self._due_of: dict[str, str | None] = {}
         """Enterprise key -> its day in the due-date index, as stored (for the loaded ones)."""
+        self._batch: dict[str, Tracker] = {}
+        """The documents the batch being applied has reached, and ..."""
+        self._hits: dict[str, int] = {}
+        """... how often: a document is taken from the LRU once per batch (its reads are
+        counted there once a batch is written, :meth:`_counted`), not once per event."""
 
     def position(self) -> int:
         """How many events the read models have applied (every shard's, on a sharded store)."""
@@ -120,6 +128,8 @@ class Projector:
 
     def forget(self) -> None:
         self._docs.clear()
+        self._batch.clear()
+        self._hits.clear()
         self._whole.clear()
         self._due_of.clear()
         self._cached_at.clear()
@@ -128,6 +138,7 @@ class Projector:
         """Forget the cached document of one stream (its state was folded ahead of the store)."""
         key = REGISTRY_KEY if stream == REGISTRY_STREAM else enterprise_key(stream)
         self._docs.pop(key)
+        self._batch.pop(key, None)
         self._whole.discard(key)
         self._due_of.pop(key, None)
 
@@ -139,6 +150,7 @@ class Projector:
     def _drop_shared(self) -> None:
         for key in [k for k in self._docs if k.startswith((supervision_key(""), inbox_key(""), DUE_PREFIX, DUE_DAYS))]:
             self._docs.pop(key)
+            self._batch.pop(key, None)
             self._whole.discard(key)
 
     def apply(self, batch: Iterable[Envelope], *, folded: Folded | None = None, shard: str | None = None) -> int:
@@ -160,15 +172,16 @@ class Projector:
         envelopes = list(batch)
         if shard is not None and not isinstance(self.store, ShardedProjectionStore):
             raise TypeError(f"{type(self.store).__name__} cannot be written by shards")
-        for _ in range(MAX_RETRIES):
-            with self.store.exclusive():
-                try:
-                    return self._apply(envelopes, folded, shard)
-                except ConcurrencyError:
-                    self.forget()  # another writer got there first: fold again from the store
-                except BaseException:
-                    self.forget()  # the cached documents were folded ahead of the store
-                    raise
+        with _bulk(len(envelopes)):
+            for _ in range(MAX_RETRIES):
+                with self.store.exclusive():
+                    try:
+                        return self._apply(envelopes, folded, shard)
+                    except ConcurrencyError:
+                        self.forget()  # another writer got there first: fold again from the store
+                    except BaseException:
+                        self.forget()  # the cached documents were folded ahead of the store
+                        raise
         raise ConcurrencyError(f"projection {PROJECTION} kept moving; gave up after {MAX_RETRIES} tries")
 
     # ------------------------------------------------------------------ applying
@@ -215,6 +228,7 @@ class Projector:
                 self._fold(ent.obj, env, self._delivery_position(start + applied), touched)
                 self._index_due(ent, touched)
         if not applied:
+            self._counted()
             return 0
         if start == 0 and self.store.position(PROJECTION) == 0:
             touched[DUE_DAYS] = self._doc(DUE_DAYS)  # a projection from scratch: a complete index
@@ -224,9 +238,11 @@ class Projector:
             assert isinstance(self.store, ShardedProjectionStore)
             self.store.write_shard(PROJECTION, shard, self._changes(touched), start + applied, expected=start)
         for tracker in touched.values():
+            tracker.fresh = False
             tracker.start()
         self._whole.difference_update(touched)
         self._cached_at[shard] = start + applied
+        self._counted()
         self._trim()
         return applied
 
@@ -292,7 +308,7 @@ class Projector:
             if env.seq <= sup.obj.seen.get(env.stream, 0):
                 continue  # this document already has it (a write that reached it alone)
             counters = sup.obj.month(tally.month if self._shard is None else shard_month(tally.month, self._shard))
-            setattr(counters, tally.counter, getattr(counters, tally.counter) + tally.amount)
+            add(counters, tally.counter, tally.amount)
             tallied[sup.key] = sup
         for sup in tallied.values():  # the watermark once all of the event's tallies are in
             sup.obj.seen[env.stream] = env.seq
@@ -331,6 +347,11 @@ class Projector:
             tracker = touched[key]
             if key in self._whole:
                 parts, whole = all_parts(tracker), True
+            elif tracker.fresh and self._shard is None:
+                # nothing stored, and no other writer since (the store is where this cache
+                # left it): every part, from one dump, nothing to delete. Not on a shard,
+                # whose shared documents other shards write meanwhile.
+                parts, whole = all_parts(tracker), False
             else:
                 parts, whole = changed_parts(tracker)
             head = parts.pop(HEAD)
@@ -343,14 +364,37 @@ class Projector:
     # ------------------------------------------------------------------ documents
 
     def _doc(self, key: str) -> Tracker:
+        tracker = self._batch.get(key)
+        if tracker is not None:
+            self._hits[key] += 1
+            return tracker
         tracker = self._docs.get(key)
         if tracker is None:
-            tracker = Tracker(key, self._load(key))
+            raw = self.store.load(PROJECTION, key)
+            tracker = Tracker(key, self._load(key, raw), fresh=raw is None)
             self._docs.put(key, tracker)
+        self._batch[key] = tracker
+        self._hits[key] = 0
         return tracker
 
-    def _load(self, key: str) -> Any:
-        raw = self.store.load(PROJECTION, key)
+    def _counted(self) -> None:
+        """The batch is over: count the LRU's reads of the documents it reached again (the
+        first was counted when it was taken); one read :data:`REMEASURE_AFTER` times or more,
+        which the LRU would have measured again during the batch, is measured once, now (a
+        supervision document through a rebuild's batch: once, not every few events)."""
+        docs = self._docs
+        for key, hits in self._hits.items():
+            if not hits or key not in docs:
+                continue
+            if hits >= REMEASURE_AFTER:
+                docs.put(key, self._batch[key])
+            else:
+                for _ in range(hits):
+                    docs.used(key)
+        self._batch.clear()
+        self._hits.clear()
+
+    def _load(self, key: str, raw: dict[str, Any] | None) -> Any:
         if raw is not None and OLD_SEEN in raw:  # the distributed projector's older layout
             raw[SEEN] = {**raw.pop(OLD_SEEN), **raw.get(SEEN, {})}
             self._whole.add(key)
@@ -383,6 +427,55 @@ class Projector:
     def _evicted(self, key: str, tracker: Tracker) -> None:
         self._whole.discard(key)
         self._due_of.pop(key, None)
+
+
+BULK_EVENTS = 1000
+"""A batch of at least this many events (a long catch-up's, a rebuild part's) is applied
+under :func:`bulk`."""
+
+
+BULK_FULL_EVERY = 100
+"""Under :func:`bulk`, a full collection comes at most once per this many collections of the
+middle generation (10 by default)."""
+
+
+@contextlib.contextmanager
+def bulk() -> Iterator[None]:
+    """For a bulk job (a rebuild, a big batch): the objects the process already holds are left
+    out of the cyclic garbage collector's scans until it ends, and full collections come at
+    most once per :data:`BULK_FULL_EVERY` middle ones.
+
+    A rebuild allocates what it keeps (the documents, the envelopes of a batch read at once),
+    so full collections come often during it, and each scans every object of the process (a
+    worker's caches, a server's heap) to free nothing of it. ``gc.freeze()`` moves the objects
+    already there out of the collector's generations; ``gc.unfreeze()`` puts them back (in the
+    oldest) when the job ends; the young collections, which free short-lived cycles, go on as
+    usual. Measured in the table's setting (``bench/table.py`` row e, after the heap rows a-d
+    leave behind): full collections were ~50 us of the ~130 us a rebuilt event cost, none
+    under this. Nested, it leaves the freezing to the outer one; it does nothing when the
+    process froze objects itself (nothing in Tongxiu does) or the collector is off."""
+    # asked only outside a bulk of ours: ``gc.get_freeze_count()`` walks every frozen object
+    if _in_bulk or not gc.isenabled() or gc.get_freeze_count():
+        yield
+        return
+    _in_bulk.append(True)
+    gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(thresholds[0], thresholds[1], max(thresholds[2], BULK_FULL_EVERY))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+        _in_bulk.clear()
+
+
+_in_bulk: list[bool] = []
+"""Not empty while :func:`bulk` has the heap frozen."""
+
+
+def _bulk(events: int) -> contextlib.AbstractContextManager[None]:
+    return bulk() if events >= BULK_EVENTS else contextlib.nullcontext()
 
 
 def _tracked_size(tracker: Tracker) -> int:

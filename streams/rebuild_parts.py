@@ -32,7 +32,7 @@ from tongxiu.projections.documents import HEAD
 from tongxiu.projections.keys import PROJECTION
 from tongxiu.services.ports import EventLog, PartChanges, ProjectionStore, ShardedProjectionStore, iter_stream
 from tongxiu.streams.processor import FORMAT_KEY, READ_MODEL_FORMAT
-from tongxiu.streams.projector import Projector
+from tongxiu.streams.projector import Projector, bulk
 
 CHECKPOINTS = "rebuild"
 """The projection holding each part's checkpoint (kept apart from the read models)."""
@@ -96,11 +96,12 @@ def rebuild_part(
         if finished:
             store.write(CHECKPOINTS, {key: PartChanges({HEAD: {"after": finished}})}, 0)
 
-    for stream in streams:
-        for stored in iter_stream(log, stream, batch=page):
-            pending.append(stored.envelope)
-            if len(pending) >= page:
-                flush()
-        finished = stream
-    flush()
+    with bulk():  # the process's other objects left out of the collector's scans meanwhile
+        for stream in streams:
+            for stored in iter_stream(log, stream, batch=page):
+                pending.append(stored.envelope)
+                if len(pending) >= page:
+                    flush()
+            finished = stream
+        flush()
     return store.shard_position(PROJECTION, label)
