@@ -122,13 +122,38 @@ def cpu_ticks(pid: int) -> float:
     return total
 
 
+def stages(path: Path, since: float) -> list[str]:
+    """Where a paced submission's time goes in the worker (TONGXIU_STAGES_FILE: one line per
+    batch of each agent, with the Kafka timestamps of its first and last message): waiting
+    for the agent (oldest message of the batch), handling, publishing, per batch."""
+    rows: dict[str, list[list[float]]] = {"ledger": [], "projection": []}
+    try:
+        for line in path.read_text().splitlines():
+            agent, n, *t = line.split()
+            if agent in rows and float(t[0]) >= since:
+                rows[agent].append([float(n), *map(float, t)])
+    except (OSError, ValueError, IndexError):
+        return []
+    out = []
+    for agent, batches in rows.items():
+        if not batches:
+            continue
+        cols = {"waited (oldest message)": [b[3] - b[1] for b in batches], "handled": [b[4] - b[3] for b in batches]}
+        if agent == "ledger":
+            cols["published"] = [b[5] - b[4] for b in batches]
+        parts = ", ".join(f"{k} p50 {pct(v, 50) * 1000:.0f} / p99 {pct(v, 99) * 1000:.0f} ms" for k, v in cols.items())
+        out.append(f"  {agent:10} {len(batches)} batches of {sum(b[0] for b in batches) / len(batches):.1f}: {parts}")
+    return out
+
+
 def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdir: Path) -> dict[str, Any]:
     from tongxiu.infra.distributed import open_distributed
     from tongxiu.projections.keys import PROJECTION, enterprise_key
 
     env = {**os.environ, "TONGXIU_BACKEND": "distributed", "TONGXIU_TOPIC_PREFIX": settings.topic_prefix,
            "TONGXIU_KEYSPACE": settings.keyspace, "TONGXIU_DATA_DIR": str(settings.data_dir),
-           "TONGXIU_PARTITIONS": str(settings.partitions), "TONGXIU_CQL_COUNTS_FILE": str(workdir / "cql.json")}
+           "TONGXIU_PARTITIONS": str(settings.partitions), "TONGXIU_CQL_COUNTS_FILE": str(workdir / "cql.json"),
+           "TONGXIU_STAGES_FILE": str(workdir / "stages.txt")}
     log = open(workdir / "worker.log", "ab")
     worker = subprocess.Popen([sys.executable, "-m", "tongxiu.entrypoints.cli", "worker"], cwd=REPO, env=env, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
@@ -186,6 +211,7 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
 
         th = threading.Thread(target=poller, daemon=True)
         th.start()
+        lat_from = time.time()
         t_start = time.perf_counter()
         lat_keys: dict[int, Any] = {}
         receipted: dict[int, float] = {}
@@ -217,7 +243,7 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
                 "receipt_rate": n / t_receipts, "lat_rate": rate, "lat_n": len(lat),
                 "p50": pct(lat, 50), "p99": pct(lat, 99),
                 "receipt_p50": pct(rlat, 50), "receipt_p99": pct(rlat, 99), "per_sub": per_sub, "worker_cpu_ms": worker_cpu * 1000 / n,
-                "cassandra_cpu_ms": cass_cpu * 1000 / n}
+                "cassandra_cpu_ms": cass_cpu * 1000 / n, "stages": stages(workdir / "stages.txt", lat_from)}
     finally:
         app.close()
         worker.send_signal(signal.SIGTERM)
@@ -367,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'  (sent -> receipt, p50 / p99 ms)':34}{pipe['receipt_p50']:12.1f}{pipe['receipt_p99']:12.1f}")
     print(f"(latency samples: pipeline {pipe['lat_n']}, bare {bare['lat_n']}; pipeline latency = sent -> "
           f"enterprise projection holds the events, polled from Cassandra)")
+    if pipe["stages"]:
+        print("worker stages in the latency phase, per batch (Kafka timestamp -> agent -> done):")
+        print("\n".join(pipe["stages"]))
     per = pipe["per_sub"]
     if per:
         print("\nCassandra statements per submission in the throughput phase (the worker's session; a batch is one):")
