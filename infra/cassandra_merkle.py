@@ -149,6 +149,8 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         self.lwt_rounds = 0
         """Append LWTs tried by this instance (for the benchmark: lost rounds = tried - won)."""
         self._generation = 0
+        self._unsettled: list[Any] = []
+        """Requests writing the rows of this instance's last batch (:meth:`_settle`)."""
         """Bumped whenever this instance takes a state it did not commit itself, and by
         :meth:`complete` (see :meth:`generation`)."""
         self._group = threading.Condition()
@@ -186,9 +188,10 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
                 out[row.ref] = int(row.idx)
         return out
 
-    def _put(self, statements: list[tuple[Any, tuple[Any, ...]]]) -> None:
+    def _put(self, statements: list[tuple[Any, tuple[Any, ...]]]) -> list[Any]:
         """Idempotent row writes in unlogged batches of up to 25 (one request each, not one
-        per row; they are small: far under the batch size thresholds), sent concurrently."""
+        per row; they are small: far under the batch size thresholds), sent concurrently;
+        returns the requests in flight."""
         from cassandra.query import BatchStatement, BatchType
 
         futures = []
@@ -197,18 +200,33 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
             for stmt, values in statements[i:i + 25]:
                 batch.add(stmt, values)
             futures.append(self.session.execute_async(batch))
-        for f in futures:
-            f.result()
+        return futures
 
-    def _materialise(self, st: _State) -> None:
+    def _settle(self) -> None:
+        """Wait for the rows of this instance's last batch (sent after its commit, not awaited
+        by its callers); rewrite them if a request failed. Called (under the lock) before the
+        next append, so at most the last batch's rows are ever in flight, and the state row
+        still holds that batch (readers overlay it)."""
+        futures, self._unsettled = self._unsettled, []
+        try:
+            for f in futures:
+                f.result()
+        except Exception as exc:  # noqa: BLE001 - idempotent: write them again, now
+            log.warning("transparency log: rows of the last batch not written (%s); writing them again", exc)
+            if self._mine is not None:
+                for f in self._materialise(self._mine, wait=False):
+                    f.result()
+
+    def _materialise(self, st: _State, *, wait: bool = True) -> list[Any]:
         """Write the rows of the state's batch, all at once (issue 11: one round trip, not three
         in turn). They are a function of the committed state, so writing them again is
         harmless: an instance that did not commit the batch itself (it read the state) always
         writes them before appending after it (a reader overlays the last batch's leaves and
-        nodes from the state meanwhile), so no row of an older batch is ever missing."""
+        nodes from the state meanwhile), so no row of an older batch is ever missing.
+        ``wait=False``: return the requests in flight instead of waiting for them."""
         leaves = st.batch_leaves()
         if not leaves:
-            return
+            return []
         put_leaf = self._p("INSERT INTO {ks}.merkle_leaves (bucket, idx, hash, kind, ref) VALUES (?, ?, ?, ?, ?)")
         put_node = self._p("INSERT INTO {ks}.merkle_nodes (level, bucket, idx, hash) VALUES (?, ?, ?, ?)")
         put_ref = self._p("INSERT INTO {ks}.merkle_refs (ref, idx) VALUES (?, ?)")
@@ -223,12 +241,15 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
             rows.append((put_node, (lv, i // LEAVES_PER_BUCKET, i, h)))
         for stream, seq in st.batch.get("streams", {}).items():
             rows.append((put_stream, (stream, int(seq))))
-        rejections = [self.rejection_rows_writer._write_async(
+        futures = [self.rejection_rows_writer._write_async(
             uuid.UUID(rej["rid"]), Receipt.model_validate_json(rej["receipt"]), rej["receipt"], rej["submission"],
             bool(rej["authenticated"])) for rej in st.batch.get("rejections", [])]
-        self._put(rows)
-        for f in rejections:
-            f.result()
+        futures.extend(self._put(rows))
+        if wait:
+            for f in futures:
+                f.result()
+            return []
+        return futures
 
     # ------------------------------------------------------------------ append
 
@@ -312,6 +333,7 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
             return [], 0, set()
         fresh = fresh or {}
         with self._lock:
+            self._settle()
             for attempt in range(MAX_ROUNDS):
                 st = self._mine
                 if st is None:
@@ -350,7 +372,10 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
                     applied = False
                 if applied:
                     new = _State(st.size + len(todo), frontier, batch)
-                    self._materialise(new)
+                    # the callers have their leaves once the state is committed: the rows follow
+                    # from it (the next append waits for them, _settle); a rejection's rows are
+                    # awaited (a resubmission reads them at once: rejections are not in the log)
+                    self._unsettled = self._materialise(new, wait=bool(batch["rejections"]))
                     self._mine = new
                     for i, lf in enumerate(todo):
                         known[lf.key] = st.size + i
@@ -423,6 +448,7 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
             # leaves appended here are nobody's fresh leaves (generation()): moved before and after
             self._generation += 1
             try:
+                self._settle()
                 st = self._state()
                 if st is not None:
                     self._materialise(st)

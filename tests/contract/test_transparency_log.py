@@ -305,11 +305,11 @@ class TestCassandraLeafDurability(CassandraTransparencyFactory):
         real = tlog._materialise
         calls = {"n": 0, "died": 0}
 
-        def dying(st: Any) -> None:
+        def dying(st: Any, **kw: Any) -> Any:
             if st.batch_leaves() and not calls["died"]:  # the writer's own write of its batch's
                 calls["died"] = 1                         # rows, right after its commit
                 raise Crash("killed after the tree commit, before its rows")
-            real(st)
+            return real(st, **kw)
 
         tlog._materialise = dying  # type: ignore[method-assign]
         r = rejection("samr", uid("sub"), s, authenticated=True)
@@ -351,6 +351,36 @@ class TestCassandraLeafDurability(CassandraTransparencyFactory):
             t.join()
         assert tlog.head()[0] == 7
         assert [e.hash for e in tlog.entries(start=3, limit=10)] == [leaf_of_event(e) for e in more]
+
+    def test_leaf_rows_in_flight_when_the_writer_dies_are_written_by_the_next(self) -> None:
+        """Issue 11: an event batch's rows are sent after its commit and its callers do not wait
+        for them (the next append does); a writer that dies before they land leaves them to
+        the next writer, which writes them before its own commit."""
+        from tongxiu.infra.cassandra_merkle import (
+            CassandraTransparencyLog,
+            LoggedCassandraEventLog,
+        )
+
+        log, _, tlog = self.make()
+        assert isinstance(tlog, CassandraTransparencyLog)
+        s = uid()
+        envs = envelopes(s, 0, 2)
+        tlog._put = lambda statements: []  # type: ignore[method-assign]  # the rows never land
+        log.append(s, 0, envs)  # committed: the receipt has its leaves
+        assert tlog.locate(envs[1].event_id) == 1
+        # the process dies; another one appends next
+        tlog2 = CassandraTransparencyLog(self.session, tlog.ks, events_per_bucket=3)
+        log2 = LoggedCassandraEventLog(self.session, tlog.ks, tlog2, events_per_bucket=3)
+        s2 = uid()  # another stream: nothing of s to complete first
+        more = envelopes(s2, 0, 1)
+        log2.append(s2, 0, more)
+        # the dead batch is no longer the state's last: its leaves are read from their rows
+        rows = self.session.execute(f"SELECT idx, hash FROM {tlog.ks}.merkle_leaves")
+        assert sorted((int(r.idx), bytes(r.hash)) for r in rows)[:2] == [
+            (0, leaf_of_event(envs[0])), (1, leaf_of_event(envs[1]))]
+        assert [e.hash for e in tlog2.entries(limit=10)] == [leaf_of_event(e) for e in [*envs, *more]]
+        assert tlog2.locate(envs[0].event_id) == 0  # its reference rows too
+        assert tlog2._ref_rows([envs[0].event_id, envs[1].event_id]) == {envs[0].event_id: 0, envs[1].event_id: 1}
 
     @pytest.mark.parametrize("completer", ["same instance", "another process"])
     def test_leaves_completed_between_the_commit_and_the_leaf_append_are_not_appended_twice(
