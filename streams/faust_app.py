@@ -90,7 +90,8 @@ def quiet_repeats(interval: float = 30.0) -> QuietRepeats:
 
 
 def make_app(
-    settings: Settings, deps: WorkerDeps, *, commit_interval: float = 1.0, agents: tuple[str, ...] = AGENTS
+    settings: Settings, deps: WorkerDeps, *, commit_interval: float = 1.0, agents: tuple[str, ...] = AGENTS,
+    loglevel: str | None = None,
 ) -> Any:
     """``agents`` picks what this worker runs. Both scale out across processes: the ledger
     agents have one writer per partition of the submissions topic; the projection agents
@@ -133,6 +134,11 @@ def make_app(
     by_name = {topics.events: events, topics.receipts: receipts, topics.repairs: repairs}
 
     async def quiet_logs() -> None:  # once Faust has set up logging and imported aiokafka
+        if loglevel is not None:
+            # Faust leaves the root logger at DEBUG (its handlers drop the records): every
+            # debug call of aiokafka and Faust then built a record, ~3 % of the worker's CPU
+            # (issue 11, py-spy); the root at the worker's level skips them
+            logging.getLogger().setLevel(loglevel.upper())
         quiet_repeats()
 
     app.task(quiet_logs)
@@ -233,7 +239,7 @@ def run(
     """Run the Faust worker in this process until it is stopped (SIGTERM/SIGINT)."""
     import faust
 
-    app = make_app(settings, deps, commit_interval=commit_interval, agents=agents)
+    app = make_app(settings, deps, commit_interval=commit_interval, agents=agents, loglevel=loglevel)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     try:
         worker.execute_from_commandline()
