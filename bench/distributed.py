@@ -122,13 +122,38 @@ def cpu_ticks(pid: int) -> float:
     return total
 
 
+def stages(path: Path, since: float) -> list[str]:
+    """Where a paced submission's time goes in the worker (TONGXIU_STAGES_FILE: one line per
+    batch of each agent, with the Kafka timestamps of its first and last message): waiting
+    for the agent (oldest message of the batch), handling, publishing, per batch."""
+    rows: dict[str, list[list[float]]] = {"ledger": [], "projection": []}
+    try:
+        for line in path.read_text().splitlines():
+            agent, n, *t = line.split()
+            if agent in rows and float(t[0]) >= since:
+                rows[agent].append([float(n), *map(float, t)])
+    except (OSError, ValueError, IndexError):
+        return []
+    out = []
+    for agent, batches in rows.items():
+        if not batches:
+            continue
+        cols = {"waited (oldest message)": [b[3] - b[1] for b in batches], "handled": [b[4] - b[3] for b in batches]}
+        if agent == "ledger":
+            cols["published"] = [b[5] - b[4] for b in batches]
+        parts = ", ".join(f"{k} p50 {pct(v, 50) * 1000:.0f} / p99 {pct(v, 99) * 1000:.0f} ms" for k, v in cols.items())
+        out.append(f"  {agent:10} {len(batches)} batches of {sum(b[0] for b in batches) / len(batches):.1f}: {parts}")
+    return out
+
+
 def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdir: Path) -> dict[str, Any]:
     from tongxiu.infra.distributed import open_distributed
     from tongxiu.projections.keys import PROJECTION, enterprise_key
 
     env = {**os.environ, "TONGXIU_BACKEND": "distributed", "TONGXIU_TOPIC_PREFIX": settings.topic_prefix,
            "TONGXIU_KEYSPACE": settings.keyspace, "TONGXIU_DATA_DIR": str(settings.data_dir),
-           "TONGXIU_PARTITIONS": str(settings.partitions), "TONGXIU_CQL_COUNTS_FILE": str(workdir / "cql.json")}
+           "TONGXIU_PARTITIONS": str(settings.partitions), "TONGXIU_CQL_COUNTS_FILE": str(workdir / "cql.json"),
+           "TONGXIU_STAGES_FILE": str(workdir / "stages.txt")}
     log = open(workdir / "worker.log", "ab")
     worker = subprocess.Popen([sys.executable, "-m", "tongxiu.entrypoints.cli", "worker"], cwd=REPO, env=env, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
@@ -186,6 +211,7 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
 
         th = threading.Thread(target=poller, daemon=True)
         th.start()
+        lat_from = time.time()
         t_start = time.perf_counter()
         lat_keys: dict[int, Any] = {}
         receipted: dict[int, float] = {}
@@ -217,7 +243,7 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
                 "receipt_rate": n / t_receipts, "lat_rate": rate, "lat_n": len(lat),
                 "p50": pct(lat, 50), "p99": pct(lat, 99),
                 "receipt_p50": pct(rlat, 50), "receipt_p99": pct(rlat, 99), "per_sub": per_sub, "worker_cpu_ms": worker_cpu * 1000 / n,
-                "cassandra_cpu_ms": cass_cpu * 1000 / n}
+                "cassandra_cpu_ms": cass_cpu * 1000 / n, "stages": stages(workdir / "stages.txt", lat_from)}
     finally:
         app.close()
         worker.send_signal(signal.SIGTERM)
@@ -234,6 +260,7 @@ def run_baseline(settings: Any, payloads: list[bytes], keys: list[bytes], latenc
                  latency_n: int) -> dict[str, Any]:
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
     from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import KafkaTimeoutError
 
     from tongxiu.infra.kafka_topics import client_config
 
@@ -303,7 +330,13 @@ def run_baseline(settings: Any, payloads: list[bytes], keys: list[bytes], latenc
             time.sleep(wait)
         k = b"lat-%d" % i
         producer.send(src, key=k, value=payloads[i % n])
-        producer.flush()
+        try:
+            producer.flush(timeout=30)
+        except KafkaTimeoutError:  # kafka-python once hung here for minutes: the sample is left out
+            print(f"(bare: message {i} not delivered in 30 s; left out)", file=sys.stderr)
+            producer.close(timeout=5)
+            producer = KafkaProducer(acks="all", enable_idempotence=True, **cfg)
+            continue
         sent[k] = time.perf_counter()
         for records in reader.poll(timeout_ms=0, max_records=5000).values():
             now = time.perf_counter()
@@ -351,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{a.partitions} partitions; prefix {settings.topic_prefix}, keyspace {settings.keyspace}")
 
     pipe = run_pipeline(settings, a.n, a.latency_n, codes, workdir)
+    print(f"pipeline: {pipe['rate']:.1f} submissions/s; latency p50 {pipe['p50']:.1f} ms, p99 {pipe['p99']:.1f} ms "
+          f"({pipe['lat_n']} samples @ {pipe['lat_rate']:.0f}/s); worker CPU {pipe['worker_cpu_ms']:.1f} ms per "
+          f"submission (the baseline follows)", flush=True)
     subs = make_submissions(a.n, codes, "bare")
     bare = run_baseline(settings, [s.model_dump_json().encode() for s in subs],
                         [s.submission_id.encode() for s in subs], pipe["lat_rate"], a.latency_n)
@@ -367,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'  (sent -> receipt, p50 / p99 ms)':34}{pipe['receipt_p50']:12.1f}{pipe['receipt_p99']:12.1f}")
     print(f"(latency samples: pipeline {pipe['lat_n']}, bare {bare['lat_n']}; pipeline latency = sent -> "
           f"enterprise projection holds the events, polled from Cassandra)")
+    if pipe["stages"]:
+        print("worker stages in the latency phase, per batch (Kafka timestamp -> agent -> done):")
+        print("\n".join(pipe["stages"]))
     per = pipe["per_sub"]
     if per:
         print("\nCassandra statements per submission in the throughput phase (the worker's session; a batch is one):")

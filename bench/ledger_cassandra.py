@@ -11,6 +11,12 @@ It starts its own node (state dir ``--state``, ports 19642/17600/17699; ``--jars
 ``<state>/cassandra/lib`` to copy instead of resolving with Maven), with
 ``TONGXIU_CASSANDRA_PAXOS`` set to ``--paxos``, and stops it at the end. A JVM just started is
 still compiling: compare runs made the same way, not with ``bench.distributed``.
+
+``--servers`` uses the running node on 127.0.0.1:9042 instead (the shared servers; the
+node's CPU then includes other clients' work) and starts nothing; with it ``--profile FILE``
+writes a cProfile of the timed phase (the handler run in this thread: ``--shards 1``, or the
+driver's and the shards' threads are missed). Either way it prints this process's CPU per
+submission (the ledger agent's side of the worker CPU, without Kafka and Faust).
 """
 
 from __future__ import annotations
@@ -36,9 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--enterprises", type=int, default=100)
     ap.add_argument("--state", type=Path, default=Path(tempfile.gettempdir()) / "tongxiu-bench-ledger-cassandra")
     ap.add_argument("--jars-from", type=Path, default=None)
+    ap.add_argument("--servers", action="store_true", help="use the running node on 9042; start nothing")
+    ap.add_argument("--shards", type=int, default=None, help="ledger_concurrency (default: the setting)")
+    ap.add_argument("--profile", type=Path, default=None, help="cProfile of the timed phase to this file")
     a = ap.parse_args(argv)
 
-    from bench.distributed import cpu_ticks, make_submissions
+    from bench.distributed import cassandra_pid, cpu_ticks, make_submissions
     from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
     from tongxiu.infra import cassandra_store as cs
     from tongxiu.infra import launch
@@ -48,18 +57,20 @@ def main(argv: list[str] | None = None) -> int:
     from tongxiu.services.demo import DEPARTMENTS, demo_key, make_uscc
 
     lib = a.state / "cassandra" / "lib"
-    if a.jars_from is not None and not lib.exists():
-        shutil.copytree(a.jars_from, lib)
-    os.environ["TONGXIU_CASSANDRA_PAXOS"] = a.paxos
-    launch.up(["cassandra"], state_dir=a.state, cql_port=19642, storage_port=17600, jmx_port=17699)
+    if not a.servers:
+        if a.jars_from is not None and not lib.exists():
+            shutil.copytree(a.jars_from, lib)
+        os.environ["TONGXIU_CASSANDRA_PAXOS"] = a.paxos
+        launch.up(["cassandra"], state_dir=a.state, cql_port=19642, storage_port=17600, jmx_port=17699)
     try:
-        pid = int((a.state / "cassandra" / "cassandra.pid").read_text().split()[0])
-        settings = Settings(backend="distributed", keyspace=f"lc_{uuid.uuid4().hex[:8]}", cassandra_port=19642,
+        pid = cassandra_pid() if a.servers else int((a.state / "cassandra" / "cassandra.pid").read_text().split()[0])
+        settings = Settings(backend="distributed", keyspace=f"lc_{uuid.uuid4().hex[:8]}",
+                            cassandra_port=9042 if a.servers else 19642,
                             data_dir=Path(tempfile.mkdtemp(prefix="tongxiu-lc-")))
         session = cs.connect(settings)
         cs.migrate(session, settings)
         counter = StatementCounter.install(session)
-        handler = worker_deps(settings, session=session).handler
+        handler = worker_deps(settings, session=session, shards=a.shards).handler
         handler.bootstrap_events()
         info = next(d for d in DEPARTMENTS if d[0] == "samr-deqing")
         r = handler.ledger.emit(REGISTRY_STREAM, [DepartmentRegistered(
@@ -76,17 +87,29 @@ def main(argv: list[str] | None = None) -> int:
         run(make_submissions(40, codes, "warm"))
         subs = make_submissions(a.n, codes, "tp")
         counter.counts.clear()
-        c0, t0 = cpu_ticks(pid), time.perf_counter()
+        profile = None
+        if a.profile is not None:
+            import cProfile
+
+            profile = cProfile.Profile()
+            profile.enable()
+        c0, t0, own0 = cpu_ticks(pid), time.perf_counter(), time.process_time()
         run(subs)
-        wall, cpu = time.perf_counter() - t0, cpu_ticks(pid) - c0
-        per = {k.split(".", 1)[1]: v / a.n for k, v in sorted(counter.counts.items()) if k.startswith("ledger.")}
-        print(f"paxos {a.paxos}: {a.n} submissions over {a.enterprises} enterprises, {wall:.1f} s wall "
-              f"({a.n / wall:.1f}/s); Cassandra CPU {cpu * 1000 / a.n:.2f} ms per submission; per submission: "
+        wall, cpu, own = time.perf_counter() - t0, cpu_ticks(pid) - c0, time.process_time() - own0
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(str(a.profile))
+        per = {k.removeprefix("ledger."): v / a.n for k, v in sorted(counter.counts.items())
+               if k.startswith(("ledger.", "other."))}
+        print(f"{'servers' if a.servers else 'paxos ' + a.paxos}: {a.n} submissions over {a.enterprises} enterprises, "
+              f"{wall:.1f} s wall ({a.n / wall:.1f}/s); this process {own * 1000 / a.n:.2f} ms CPU per submission; "
+              f"Cassandra CPU {cpu * 1000 / a.n:.2f} ms per submission; per submission: "
               + ", ".join(f"{k} {v:.2f}" for k, v in per.items()))
         session.execute(f"DROP KEYSPACE {settings.keyspace}", timeout=120)
         session.cluster.shutdown()
     finally:
-        launch.down(state_dir=a.state, timeout=60)
+        if not a.servers:
+            launch.down(state_dir=a.state, timeout=60)
     return 0
 
 

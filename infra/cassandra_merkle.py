@@ -11,10 +11,13 @@ Commit point
     lightweight transaction ``IF size = <read size>`` — so two writers (two shards of one
     worker, a worker and the zombie it replaced, a client's ``tongxiu checkpoint``) can never
     both append leaf n. Only after the commit are the batch's rows written (``merkle_leaves``,
-    ``merkle_nodes``, the rejection tables, ``merkle_refs`` last); every appender first checks
-    that the previous batch's rows are there (its last reference) and rewrites them if its
-    writer died: the rows are a deterministic function of the state, so a late or repeated
-    write is harmless.
+    ``merkle_nodes``, ``merkle_refs``, the rejection tables, all at once); an appender that did
+    not commit the previous batch itself (it read the state) writes that batch's rows again
+    before appending, in case its writer died: the rows are a deterministic function of the
+    state, so a late or repeated write is harmless, and readers overlay the last batch's
+    leaves and nodes from the state. Leaves whose events this instance has just committed are
+    not looked up in ``merkle_refs`` before the LWT while nothing but this instance's own
+    appends can have grown the tree since (:meth:`CassandraTransparencyLog.generation`).
 
 Group commit (issue 11)
     The ledger agent has several submissions in flight at once (``ShardedHandler``); their
@@ -61,7 +64,7 @@ from tongxiu.events import merkle
 from tongxiu.events.envelope import Envelope, Receipt
 from tongxiu.events.tlog import Checkpoint, digest_text, event_leaf_data, rejection_leaf_data
 from tongxiu.infra.cassandra_readmodels import CassandraRejectionLog
-from tongxiu.infra.cassandra_session import _Base
+from tongxiu.infra.cassandra_session import _Base, was_applied
 from tongxiu.infra.cassandra_store import EVENTS_PER_BUCKET, CassandraEventLog
 from tongxiu.services.ports import ConcurrencyError, RejectionRecord
 from tongxiu.services.transparency import LeafEntry, TransparencyLog
@@ -106,6 +109,9 @@ class _Request:
 
     leaves: list[Leaf]
     streams: dict[str, int]
+    fresh: int | None = None
+    """:meth:`CassandraTransparencyLog.generation` before the caller committed these leaves'
+    events (None: not known to be fresh)."""
     done: bool = False
     out: tuple[list[int], int] | None = None
     error: BaseException | None = None
@@ -142,6 +148,11 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         """stream -> seq up to which this instance knows every event has its leaf."""
         self.lwt_rounds = 0
         """Append LWTs tried by this instance (for the benchmark: lost rounds = tried - won)."""
+        self._generation = 0
+        self._unsettled: list[Any] = []
+        """Requests writing the rows of this instance's last batch (:meth:`_settle`)."""
+        """Bumped whenever this instance takes a state it did not commit itself, and by
+        :meth:`complete` (see :meth:`generation`)."""
         self._group = threading.Condition()
         self._queue: list[_Request] = []
         self._leading = False
@@ -177,9 +188,10 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
                 out[row.ref] = int(row.idx)
         return out
 
-    def _put(self, statements: list[tuple[Any, tuple[Any, ...]]]) -> None:
+    def _put(self, statements: list[tuple[Any, tuple[Any, ...]]]) -> list[Any]:
         """Idempotent row writes in unlogged batches of up to 25 (one request each, not one
-        per row; they are small: far under the batch size thresholds), sent concurrently."""
+        per row; they are small: far under the batch size thresholds), sent concurrently;
+        returns the requests in flight."""
         from cassandra.query import BatchStatement, BatchType
 
         futures = []
@@ -188,56 +200,84 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
             for stmt, values in statements[i:i + 25]:
                 batch.add(stmt, values)
             futures.append(self.session.execute_async(batch))
-        for f in futures:
-            f.result()
+        return futures
 
-    def _materialise(self, st: _State, *, check: bool = True) -> None:
-        """Write the rows of the state's batch unless they are there (its last reference is)."""
+    def _settle(self) -> None:
+        """Wait for the rows of this instance's last batch (sent after its commit, not awaited
+        by its callers); rewrite them if a request failed. Called (under the lock) before the
+        next append, so at most the last batch's rows are ever in flight, and the state row
+        still holds that batch (readers overlay it)."""
+        futures, self._unsettled = self._unsettled, []
+        try:
+            for f in futures:
+                f.result()
+        except Exception as exc:  # noqa: BLE001 - idempotent: write them again, now
+            log.warning("transparency log: rows of the last batch not written (%s); writing them again", exc)
+            if self._mine is not None:
+                for f in self._materialise(self._mine, wait=False):
+                    f.result()
+
+    def _materialise(self, st: _State, *, wait: bool = True) -> list[Any]:
+        """Write the rows of the state's batch, all at once (issue 11: one round trip, not three
+        in turn). They are a function of the committed state, so writing them again is
+        harmless: an instance that did not commit the batch itself (it read the state) always
+        writes them before appending after it (a reader overlays the last batch's leaves and
+        nodes from the state meanwhile), so no row of an older batch is ever missing.
+        ``wait=False``: return the requests in flight instead of waiting for them."""
         leaves = st.batch_leaves()
         if not leaves:
-            return
-        last_idx, _, _, _, last_key = leaves[-1]
-        if check and self._ref_rows([last_key]).get(last_key) == last_idx:
-            return
+            return []
         put_leaf = self._p("INSERT INTO {ks}.merkle_leaves (bucket, idx, hash, kind, ref) VALUES (?, ?, ?, ?, ?)")
         put_node = self._p("INSERT INTO {ks}.merkle_nodes (level, bucket, idx, hash) VALUES (?, ?, ?, ?)")
         put_ref = self._p("INSERT INTO {ks}.merkle_refs (ref, idx) VALUES (?, ?)")
         put_stream = self._p("INSERT INTO {ks}.merkle_streams (stream, logged) VALUES (?, ?)")
-        first: list[tuple[Any, tuple[Any, ...]]] = []
-        for idx, h, kind, ref, _ in leaves:
-            first.append((put_leaf, (idx // LEAVES_PER_BUCKET, idx, h, kind, ref)))
-        for (lv, i), h in st.batch_nodes().items():
-            first.append((put_node, (lv, i // LEAVES_PER_BUCKET, i, h)))
-        for stream, seq in st.batch.get("streams", {}).items():
-            first.append((put_stream, (stream, int(seq))))
-        self._put(first)
-        for rej in st.batch.get("rejections", []):
-            receipt = Receipt.model_validate_json(rej["receipt"])
-            self.rejection_rows_writer._write(uuid.UUID(rej["rid"]), receipt, rej["receipt"], rej["submission"],
-                                              bool(rej["authenticated"]))
-        refs: list[tuple[Any, tuple[Any, ...]]] = []
-        for idx, _, _, ref, key in leaves:
+        rows: list[tuple[Any, tuple[Any, ...]]] = []
+        for idx, h, kind, ref, key in leaves:
+            rows.append((put_leaf, (idx // LEAVES_PER_BUCKET, idx, h, kind, ref)))
+            rows.append((put_ref, (key, idx)))
             if ref != key:
-                refs.append((put_ref, (ref, idx)))
-        self._put(refs)
-        # the unique keys last: the last one present says the whole batch is written
-        self._put([(put_ref, (key, idx)) for idx, _, _, _, key in leaves])
+                rows.append((put_ref, (ref, idx)))
+        for (lv, i), h in st.batch_nodes().items():
+            rows.append((put_node, (lv, i // LEAVES_PER_BUCKET, i, h)))
+        for stream, seq in st.batch.get("streams", {}).items():
+            rows.append((put_stream, (stream, int(seq))))
+        futures = [self.rejection_rows_writer._write_async(
+            uuid.UUID(rej["rid"]), Receipt.model_validate_json(rej["receipt"]), rej["receipt"], rej["submission"],
+            bool(rej["authenticated"])) for rej in st.batch.get("rejections", [])]
+        futures.extend(self._put(rows))
+        if wait:
+            for f in futures:
+                f.result()
+            return []
+        return futures
 
     # ------------------------------------------------------------------ append
 
-    def append(self, leaves: Sequence[Leaf], *, streams: dict[str, int] | None = None) -> list[int]:
+    def generation(self) -> int:
+        """A number that stays the same while every state this instance appends on is one it
+        committed itself, and nothing else appended leaves through it (:meth:`complete`). The
+        event log reads it before committing events: if it has not moved when their leaves
+        are appended, the tree has grown since then only by this instance's own appends of
+        other leaves (any other writer's commit fails the next LWT, and the state read then
+        moves the number), so those leaves cannot be in it yet and the look-up of their keys
+        (one round trip in the group commit) is skipped."""
+        return self._generation
+
+    def append(self, leaves: Sequence[Leaf], *, streams: dict[str, int] | None = None,
+               fresh: int | None = None) -> list[int]:
         """Append the leaves not yet in the tree (by :attr:`Leaf.key`); returns every leaf's
         index. ``streams``: stream -> seq whose leaves this append completes (the hint).
+        ``fresh``: :meth:`generation` read before the leaves' events were committed.
 
         Group commit: appends that arrive from other threads while one is committing wait,
         and the next LWT on ``merkle_state`` commits all of them (one consensus write for the
         submissions a ledger agent has in flight, not one each)."""
-        return self._grouped(list(leaves), dict(streams or {}))[0]
+        return self._grouped(list(leaves), dict(streams or {}), fresh)[0]
 
-    def _grouped(self, leaves: list[Leaf], streams: dict[str, int]) -> tuple[list[int], int]:
+    def _grouped(self, leaves: list[Leaf], streams: dict[str, int], fresh: int | None = None) -> tuple[list[int], int]:
         if not leaves:
             return [], 0
-        mine = _Request(leaves, streams)
+        mine = _Request(leaves, streams, fresh)
         with self._group:
             self._queue.append(mine)
             while not mine.done and self._leading:
@@ -250,20 +290,23 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
             merged: list[Leaf] = []
             seen: set[str] = set()
             hints: dict[str, int] = {}
+            fresh_keys: dict[str, int] = {}
             for req in batch:
                 for lf in req.leaves:
                     if lf.key not in seen:
                         seen.add(lf.key)
                         merged.append(lf)
+                        if req.fresh is not None:
+                            fresh_keys[lf.key] = req.fresh
                 for stream, seq in req.streams.items():
                     hints[stream] = max(hints.get(stream, 0), seq)
-            indexes, _, new_keys = self._append_now(merged, hints)
+            indexes, _, new_keys = self._append_now(merged, hints, fresh_keys)
             where = dict(zip((lf.key for lf in merged), indexes, strict=True))
             claimed: set[str] = set()
             for req in batch:
-                fresh = [lf.key for lf in req.leaves if lf.key in new_keys and lf.key not in claimed]
-                claimed.update(fresh)
-                req.out = ([where[lf.key] for lf in req.leaves], len(fresh))
+                added = [lf.key for lf in req.leaves if lf.key in new_keys and lf.key not in claimed]
+                claimed.update(added)
+                req.out = ([where[lf.key] for lf in req.leaves], len(added))
         except BaseException as exc:  # every caller of the group gets the failure
             for req in batch:
                 req.error = exc
@@ -281,21 +324,28 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         indexes, grown, _ = self._append_now(leaves, streams)
         return indexes, grown
 
-    def _append_now(self, leaves: Sequence[Leaf], streams: dict[str, int]) -> tuple[list[int], int, set[str]]:
-        """(every leaf's index, how many were appended, the keys appended)."""
+    def _append_now(self, leaves: Sequence[Leaf], streams: dict[str, int],
+                    fresh: dict[str, int] | None = None) -> tuple[list[int], int, set[str]]:
+        """(every leaf's index, how many were appended, the keys appended). ``fresh``: leaf key
+        -> :meth:`generation` before its event was committed (its look-up is skipped while the
+        generation has not moved)."""
         if not leaves:
             return [], 0, set()
+        fresh = fresh or {}
         with self._lock:
+            self._settle()
             for attempt in range(MAX_ROUNDS):
                 st = self._mine
                 if st is None:
+                    self._generation += 1
                     st = self._state()
                     if st is None:
                         self._init()
                         continue
                     self._materialise(st)
                 known = {key: idx for idx, _, _, _, key in st.batch_leaves()}
-                known.update(self._ref_rows([lf.key for lf in leaves if lf.key not in known]))
+                known.update(self._ref_rows([lf.key for lf in leaves if lf.key not in known
+                                             and fresh.get(lf.key) != self._generation]))
                 todo = [lf for lf in leaves if lf.key not in known]
                 if not todo:  # all there already (completed by another writer): move the hint on
                     for stream, seq in streams.items():
@@ -312,7 +362,7 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
                         (st.size + len(todo), json.dumps([h.hex() for h in frontier]), json.dumps(batch),
                          LOG_ROW, st.size),
                     )
-                    applied = bool(res.was_applied)
+                    applied = was_applied(res)
                 except Exception as exc:  # noqa: BLE001 - a CAS of unknown outcome: re-read and see
                     from cassandra import WriteTimeout
 
@@ -322,7 +372,10 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
                     applied = False
                 if applied:
                     new = _State(st.size + len(todo), frontier, batch)
-                    self._materialise(new, check=False)
+                    # the callers have their leaves once the state is committed: the rows follow
+                    # from it (the next append waits for them, _settle); a rejection's rows are
+                    # awaited (a resubmission reads them at once: rejections are not in the log)
+                    self._unsettled = self._materialise(new, wait=bool(batch["rejections"]))
                     self._mine = new
                     for i, lf in enumerate(todo):
                         known[lf.key] = st.size + i
@@ -334,6 +387,7 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
                     return [known[lf.key] for lf in leaves], len(todo), {lf.key for lf in todo}
                 if self._mine is not None:  # another writer appended since: read the state
                     self._mine = None
+                    self._generation += 1
                     continue
                 time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
         raise ConcurrencyError(f"transparency log: no append after {MAX_ROUNDS} rounds")
@@ -380,10 +434,10 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         ).one()
         return 0 if row is None or row.logged is None else int(row.logged)
 
-    def append_events(self, stream: str, envelopes: Sequence[Envelope]) -> list[int]:
+    def append_events(self, stream: str, envelopes: Sequence[Envelope], *, fresh: int | None = None) -> list[int]:
         if not envelopes:
             return []
-        return self.append([event_leaf(e) for e in envelopes], streams={stream: envelopes[-1].seq})
+        return self.append([event_leaf(e) for e in envelopes], streams={stream: envelopes[-1].seq}, fresh=fresh)
 
     def complete(self, stream: str | None = None, upto: int | None = None) -> int:
         """Leaves for committed events that have none (their writer died between the stream
@@ -391,18 +445,24 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         every stream; also writes the last batch's rows if its writer died. Returns the leaves
         added."""
         with self._lock:
-            st = self._state()
-            if st is not None:
-                self._materialise(st)
-            if stream is None:
-                heads = {r.stream: int(r.last_seq or 0)
-                         for r in self.session.execute(self._p("SELECT stream, last_seq FROM {ks}.stream_heads"))}
-                hints = {r.stream: int(r.logged or 0)
-                         for r in self.session.execute(self._p("SELECT stream, logged FROM {ks}.merkle_streams"))}
-                return sum(self._complete_stream(s, last, hints.get(s, 0)) for s, last in sorted(heads.items())
-                           if hints.get(s, 0) < last)
-            last = self.events.last_seq(stream) if upto is None else upto
-            return self._complete_stream(stream, last, self.logged_seq(stream))
+            # leaves appended here are nobody's fresh leaves (generation()): moved before and after
+            self._generation += 1
+            try:
+                self._settle()
+                st = self._state()
+                if st is not None:
+                    self._materialise(st)
+                if stream is None:
+                    heads = {r.stream: int(r.last_seq or 0)
+                             for r in self.session.execute(self._p("SELECT stream, last_seq FROM {ks}.stream_heads"))}
+                    hints = {r.stream: int(r.logged or 0)
+                             for r in self.session.execute(self._p("SELECT stream, logged FROM {ks}.merkle_streams"))}
+                    return sum(self._complete_stream(s, last, hints.get(s, 0)) for s, last in sorted(heads.items())
+                               if hints.get(s, 0) < last)
+                last = self.events.last_seq(stream) if upto is None else upto
+                return self._complete_stream(stream, last, self.logged_seq(stream))
+            finally:
+                self._generation += 1
 
     def _complete_stream(self, stream: str, last: int, logged: int, page: int = 500) -> int:
         added = 0
@@ -552,9 +612,10 @@ class LoggedCassandraEventLog(CassandraEventLog):
         """Raises ConcurrencyError only when the events were not committed."""
         if envelopes and expected_seq > 0 and self.tlog.logged_seq(stream) < expected_seq:
             self.tlog.complete(stream, upto=expected_seq)  # a dead writer's events before ours
+        fresh = self.tlog.generation()  # before the commit: see CassandraTransparencyLog.generation
         written = self._commit_append(stream, expected_seq, envelopes)
         try:  # the leaves while the event rows are being written
-            self.tlog.append_events(stream, envelopes)
+            self.tlog.append_events(stream, envelopes, fresh=fresh)
         except ConcurrencyError as exc:  # the events ARE committed: not a conflict of the append
             raise RuntimeError(f"{stream}: events committed, their leaves not yet appended ({exc}); "
                                "they are completed by the next append, a redelivery or a checkpoint") from exc

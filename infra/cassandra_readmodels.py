@@ -29,7 +29,7 @@ import json
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,6 +77,10 @@ class CassandraRejectionLog(_Base, RejectionLog):
     def _write(self, rid: uuid.UUID, r: Receipt, receipt: str, submission: str, auth: bool) -> None:
         """The rows of one rejection (idempotent: the same ``rid`` rewrites the same rows; the
         transparency log replays it, infra/cassandra_merkle.py)."""
+        self._write_async(rid, r, receipt, submission, auth).result()
+
+    def _write_async(self, rid: uuid.UUID, r: Receipt, receipt: str, submission: str, auth: bool) -> Any:
+        """:meth:`_write` sent; returns the driver's future."""
         from cassandra.query import BatchStatement, BatchType
 
         month = _month(_uuid_time(rid))
@@ -110,21 +114,29 @@ class CassandraRejectionLog(_Base, RejectionLog):
             (month, rid, r.department, r.submission_id, r.stream, auth, receipt, submission),
         )
         batch.add(self._p("INSERT INTO {ks}.rejection_months (scope, month) VALUES ('all', ?)"), (month,))
-        self.session.execute(batch)
+        return self.session.execute_async(batch)
+
+    def _get_statement(self) -> Any:
+        return self._p("SELECT receipt, submission, authenticated FROM {ks}.rejections_by_submission"
+                       " WHERE department = ? AND submission_id = ?")
 
     @retry_read
     def get(self, department: str, submission_id: str) -> RejectionRecord | None:
-        rows = self.session.execute(
-            self._p(
-                "SELECT receipt, submission, authenticated FROM {ks}.rejections_by_submission"
-                " WHERE department = ? AND submission_id = ?"
-            ),
-            (department, submission_id),
-        )
-        for row in rows:
-            if row.authenticated:
-                return _rejection(row)
-        return None
+        return _first_authenticated(self.session.execute(self._get_statement(), (department, submission_id)))
+
+    def get_async(self, department: str, submission_id: str) -> Callable[[], RejectionRecord | None]:
+        """:meth:`get` sent now, answered by the returned function (the worker sends it beside
+        the idempotency look-up in the log: two reads in one round trip); a failed request is
+        read again with :meth:`get` (and its retries)."""
+        future = self.session.execute_async(self._get_statement(), (department, submission_id))
+
+        def result() -> RejectionRecord | None:
+            try:
+                return _first_authenticated(future.result())
+            except Exception:  # noqa: BLE001 - read again, with the retries of get()
+                return self.get(department, submission_id)
+
+        return result
 
     @retry_read
     def list(
@@ -195,6 +207,13 @@ class CassandraRejectionLog(_Base, RejectionLog):
                 ).one()
             total += int(row[0]) if row is not None else 0
         return total
+
+
+def _first_authenticated(rows: Any) -> RejectionRecord | None:
+    for row in rows:
+        if row.authenticated:
+            return _rejection(row)
+    return None
 
 
 def _rejection(row: Any) -> RejectionRecord:

@@ -81,7 +81,14 @@ from tongxiu.infra.cassandra_readmodels import (
     CassandraRejectionLog,
 )
 from tongxiu.infra.cassandra_retry import retry_read
-from tongxiu.infra.cassandra_session import SCHEMA_FILE, _Base, connect, migrate, schema_statements
+from tongxiu.infra.cassandra_session import (
+    SCHEMA_FILE,
+    _Base,
+    connect,
+    migrate,
+    schema_statements,
+    was_applied,
+)
 from tongxiu.services.ports import ConcurrencyError, EventLog, StoredEvent
 
 __all__ = [
@@ -195,7 +202,7 @@ class CassandraEventLog(_Base, EventLog):
                         " VALUES (?, ?, 0, ?, ?) IF NOT EXISTS"),
                 (stream, new_last, raws, token),
             )
-        return bool(res.was_applied)
+        return was_applied(res)
 
     def bump_epoch(self, stream: str) -> int:
         """Fence every writer that read the head before (their commits fail): the new epoch."""
@@ -211,7 +218,7 @@ class CassandraEventLog(_Base, EventLog):
                     self._p("INSERT INTO {ks}.stream_heads (stream, last_seq, epoch) VALUES (?, 0, 1) IF NOT EXISTS"),
                     (stream,),
                 )
-            if res.was_applied:
+            if was_applied(res):
                 self._cache_head(stream, None)
                 return head.epoch + 1
         raise ConcurrencyError(f"{stream}: could not bump the epoch")

@@ -11,6 +11,10 @@ higher concurrency; scale by partitions instead):
 Offsets are committed by Faust after the agent has handled (acked) a message, so a crash
 redelivers; both steps are idempotent (the log answers a resubmission with the same receipt
 and republishes its envelopes; the projector drops what it already applied).
+
+With ``TONGXIU_STAGES_FILE`` set (``bench.distributed`` does), each agent appends one line per
+batch there: its size, the Kafka timestamps of its first and last message, when the agent
+started it and when it was handled (and published): where a submission's latency goes.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -85,7 +90,8 @@ def quiet_repeats(interval: float = 30.0) -> QuietRepeats:
 
 
 def make_app(
-    settings: Settings, deps: WorkerDeps, *, commit_interval: float = 1.0, agents: tuple[str, ...] = AGENTS
+    settings: Settings, deps: WorkerDeps, *, commit_interval: float = 1.0, agents: tuple[str, ...] = AGENTS,
+    loglevel: str | None = None,
 ) -> Any:
     """``agents`` picks what this worker runs. Both scale out across processes: the ledger
     agents have one writer per partition of the submissions topic; the projection agents
@@ -128,6 +134,11 @@ def make_app(
     by_name = {topics.events: events, topics.receipts: receipts, topics.repairs: repairs}
 
     async def quiet_logs() -> None:  # once Faust has set up logging and imported aiokafka
+        if loglevel is not None:
+            # Faust leaves the root logger at DEBUG (its handlers drop the records): every
+            # debug call of aiokafka and Faust then built a record, ~3 % of the worker's CPU
+            # (issue 11, py-spy); the root at the worker's level skips them
+            logging.getLogger().setLevel(loglevel.upper())
         quiet_repeats()
 
     app.task(quiet_logs)
@@ -172,15 +183,22 @@ def make_app(
         # take_events acks a batch only after this body returns: submissions handled in
         # order, every envelope and receipt of the batch delivered (acks=all) first.
         loop = asyncio.get_running_loop()
+        stages = open(os.environ["TONGXIU_STAGES_FILE"], "a") if os.environ.get("TONGXIU_STAGES_FILE") else None
         async for batch in stream.take_events(100, within=0.005):
+            t0 = time.time()
             results = await loop.run_in_executor(
                 ledger_pool, deps.handler.handle_keyed, [(e.key, e.value) for e in batch])
+            t1 = time.time()
             futures = []
             for receipt, published in results:
                 for rec in outgoing(topics, receipt, published, deps.handler.ledger.key):  # headers, repairs copy (asyncapi)
                     futures.append(await by_name[rec.topic].send(key=rec.key, value=rec.value, headers=rec.headers))
             for fut in futures:
                 await fut
+            if stages is not None:  # bench.distributed: where the time of a batch goes
+                stamps = [e.message.timestamp for e in batch]
+                stages.write(f"ledger {len(batch)} {min(stamps):.4f} {max(stamps):.4f} {t0:.4f} {t1:.4f} {time.time():.4f}\n")
+                stages.flush()
 
     async def _projection(stream: Any) -> None:
         # take_events acks a batch only after this body has handled it (saved), so a crash
@@ -189,11 +207,17 @@ def make_app(
         # documents, and each shard's own rows of the shared ones): the workers of the
         # projection group share the partitions, one writer per partition.
         loop = asyncio.get_running_loop()
+        stages = open(os.environ["TONGXIU_STAGES_FILE"], "a") if os.environ.get("TONGXIU_STAGES_FILE") else None
         async for batch in stream.take_events(500, within=0.02):
+            t0 = time.time()
             by_partition: dict[int, list[Envelope]] = {}
             for e in batch:
                 by_partition.setdefault(e.message.partition, []).append(Envelope.from_json(e.value))
             await loop.run_in_executor(projection_pool, apply_shards, deps.projector, by_partition)
+            if stages is not None:
+                stamps = [e.message.timestamp for e in batch]
+                stages.write(f"projection {len(batch)} {min(stamps):.4f} {max(stamps):.4f} {t0:.4f} {time.time():.4f}\n")
+                stages.flush()
 
     if "ledger" in agents:
         app.task(bootstrap)
@@ -215,7 +239,7 @@ def run(
     """Run the Faust worker in this process until it is stopped (SIGTERM/SIGINT)."""
     import faust
 
-    app = make_app(settings, deps, commit_interval=commit_interval, agents=agents)
+    app = make_app(settings, deps, commit_interval=commit_interval, agents=agents, loglevel=loglevel)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     try:
         worker.execute_from_commandline()

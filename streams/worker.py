@@ -20,7 +20,7 @@ from typing import Any
 from tongxiu.events.envelope import Envelope, Receipt
 from tongxiu.events.models import REGISTRY_STREAM
 from tongxiu.services.ledger import Ledger
-from tongxiu.services.ports import ConcurrencyError, EventLog, StoredEvent
+from tongxiu.services.ports import ConcurrencyError, EventLog, RejectionLog, RejectionRecord, StoredEvent
 from tongxiu.streams.projector import Projector
 
 log = logging.getLogger("tongxiu.worker")
@@ -62,15 +62,51 @@ class RegistryHead:
             self.seq = max(self.seq, seq)
 
 
+class PrefetchedRejections(RejectionLog):
+    """The rejection log, whose idempotency look-up (``get``) the :class:`RecordingLog` sends
+    beside the log's own (``find_submission``), so the two reads of every submission share
+    one round trip (issue 11). One look-up is held at a time (one per ledger shard, and a
+    shard handles one submission at a time): ``get`` takes it when it asks for the same id,
+    ``record`` drops it (a rejection recorded since makes it stale), any other call reads the
+    store."""
+
+    def __init__(self, inner: RejectionLog) -> None:
+        self.inner = inner
+        self._held: tuple[tuple[str, str], Callable[[], RejectionRecord | None]] | None = None
+
+    def prefetch(self, department: str, submission_id: str) -> None:
+        start = getattr(self.inner, "get_async", None)
+        self._held = None if start is None else ((department, submission_id), start(department, submission_id))
+
+    def get(self, department: str, submission_id: str) -> RejectionRecord | None:
+        held, self._held = self._held, None
+        if held is not None and held[0] == (department, submission_id):
+            return held[1]()
+        return self.inner.get(department, submission_id)
+
+    def record(self, rejection: RejectionRecord) -> None:
+        self._held = None
+        self.inner.record(rejection)
+
+    def list(self, *, department: str | None = None, stream: str | None = None, limit: int = 100,
+             offset: int = 0) -> list[RejectionRecord]:
+        return self.inner.list(department=department, stream=stream, limit=limit, offset=offset)
+
+    def count(self, *, department: str | None = None, stream: str | None = None) -> int:
+        return self.inner.count(department=department, stream=stream)
+
+
 class RecordingLog(EventLog):
     """Delegates to the real log and remembers the envelopes of the last successful append,
     so the worker publishes what it wrote without reading it back. With a
     :class:`RegistryHead`, the registry's head is answered from it; a stream the ledger folds
     is read without a Paxos round where the log allows (:meth:`read_stream`)."""
 
-    def __init__(self, inner: EventLog, registry: RegistryHead | None = None) -> None:
+    def __init__(self, inner: EventLog, registry: RegistryHead | None = None,
+                 rejections: PrefetchedRejections | None = None) -> None:
         self.inner = inner
         self.registry = registry
+        self.rejections = rejections
         self.appended: list[Envelope] = []
         self._stale: set[str] = set()
 
@@ -108,6 +144,8 @@ class RecordingLog(EventLog):
         return self.inner.read_all(after=after, limit=limit)
 
     def find_submission(self, department: str, submission_id: str) -> list[StoredEvent]:
+        if self.rejections is not None:  # the ledger asks the rejection log next: send both now
+            self.rejections.prefetch(department, submission_id)
         return self.inner.find_submission(department, submission_id)
 
 
@@ -117,7 +155,11 @@ class SubmissionHandler:
 
     def __init__(self, ledger: Ledger, registry: RegistryHead | None = None) -> None:
         self.ledger = ledger
-        self.recorder = ledger.log if isinstance(ledger.log, RecordingLog) else RecordingLog(ledger.log, registry)
+        if not isinstance(ledger.rejections, PrefetchedRejections):
+            ledger.rejections = PrefetchedRejections(ledger.rejections)
+        assert isinstance(ledger.rejections, PrefetchedRejections)
+        self.recorder = ledger.log if isinstance(ledger.log, RecordingLog) else RecordingLog(
+            ledger.log, registry, ledger.rejections)
         ledger.log = self.recorder
         if registry is not None:
             ledger.registry_latest = registry.latest

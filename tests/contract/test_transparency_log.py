@@ -303,12 +303,13 @@ class TestCassandraLeafDurability(CassandraTransparencyFactory):
         log, rejections, tlog = self.make()
         s = uid()
         real = tlog._materialise
-        calls = {"n": 0}
+        calls = {"n": 0, "died": 0}
 
-        def dying(st: Any, *, check: bool = True) -> None:
-            if not check:  # the writer's own write of its batch's rows, right after its commit
+        def dying(st: Any, **kw: Any) -> Any:
+            if st.batch_leaves() and not calls["died"]:  # the writer's own write of its batch's
+                calls["died"] = 1                         # rows, right after its commit
                 raise Crash("killed after the tree commit, before its rows")
-            real(st, check=check)
+            return real(st, **kw)
 
         tlog._materialise = dying  # type: ignore[method-assign]
         r = rejection("samr", uid("sub"), s, authenticated=True)
@@ -351,6 +352,69 @@ class TestCassandraLeafDurability(CassandraTransparencyFactory):
         assert tlog.head()[0] == 7
         assert [e.hash for e in tlog.entries(start=3, limit=10)] == [leaf_of_event(e) for e in more]
 
+    def test_leaf_rows_in_flight_when_the_writer_dies_are_written_by_the_next(self) -> None:
+        """Issue 11: an event batch's rows are sent after its commit and its callers do not wait
+        for them (the next append does); a writer that dies before they land leaves them to
+        the next writer, which writes them before its own commit."""
+        from tongxiu.infra.cassandra_merkle import (
+            CassandraTransparencyLog,
+            LoggedCassandraEventLog,
+        )
+
+        log, _, tlog = self.make()
+        assert isinstance(tlog, CassandraTransparencyLog)
+        s = uid()
+        envs = envelopes(s, 0, 2)
+        tlog._put = lambda statements: []  # type: ignore[method-assign]  # the rows never land
+        log.append(s, 0, envs)  # committed: the receipt has its leaves
+        assert tlog.locate(envs[1].event_id) == 1
+        # the process dies; another one appends next
+        tlog2 = CassandraTransparencyLog(self.session, tlog.ks, events_per_bucket=3)
+        log2 = LoggedCassandraEventLog(self.session, tlog.ks, tlog2, events_per_bucket=3)
+        s2 = uid()  # another stream: nothing of s to complete first
+        more = envelopes(s2, 0, 1)
+        log2.append(s2, 0, more)
+        # the dead batch is no longer the state's last: its leaves are read from their rows
+        rows = self.session.execute(f"SELECT idx, hash FROM {tlog.ks}.merkle_leaves")
+        assert sorted((int(r.idx), bytes(r.hash)) for r in rows)[:2] == [
+            (0, leaf_of_event(envs[0])), (1, leaf_of_event(envs[1]))]
+        assert [e.hash for e in tlog2.entries(limit=10)] == [leaf_of_event(e) for e in [*envs, *more]]
+        assert tlog2.locate(envs[0].event_id) == 0  # its reference rows too
+        assert tlog2._ref_rows([envs[0].event_id, envs[1].event_id]) == {envs[0].event_id: 0, envs[1].event_id: 1}
+
+    @pytest.mark.parametrize("completer", ["same instance", "another process"])
+    def test_leaves_completed_between_the_commit_and_the_leaf_append_are_not_appended_twice(
+            self, completer: str) -> None:
+        """Issue 11: the leaf append skips the look-up of events it has just committed while
+        only its own instance has grown the tree; a sweep (``complete``) that appends them
+        first, in this instance or another, must make it look again."""
+        from tongxiu.infra.cassandra_merkle import CassandraTransparencyLog, event_leaf
+
+        log, _, tlog = self.make()
+        assert isinstance(tlog, CassandraTransparencyLog)
+        warm = uid()
+        log.append(warm, 0, envelopes(warm, 0, 1))  # this instance committed the last state
+        other = tlog if completer == "same instance" else CassandraTransparencyLog(self.session, tlog.ks,
+                                                                                    events_per_bucket=3)
+        real = tlog.append_events
+        s = uid()
+        envs = envelopes(s, 0, 3)
+
+        def swept_first(stream: str, envelopes_: Any, **kw: Any) -> Any:
+            assert other.complete(stream) == 3  # the sweep finds the committed events first
+            unrelated = uid()  # and the tree grows past them (their batch is not the last one)
+            other.append([event_leaf(e) for e in envelopes(unrelated, 0, 1)])
+            return real(stream, envelopes_, **kw)
+
+        tlog.append_events = swept_first  # type: ignore[method-assign]
+        log.append(s, 0, envs)
+        del tlog.append_events
+        assert tlog.head()[0] == 5  # each event once
+        assert [e.hash for e in tlog.entries(start=1, limit=3)] == [leaf_of_event(e) for e in envs]
+        # and the next fresh append after that is logged once too
+        log.append(s, 3, envelopes(s, 3, 1))
+        assert tlog.head()[0] == 6
+
 
 @pytest.mark.integration
 class TestCassandraGroupCommit(CassandraTransparencyFactory):
@@ -368,12 +432,12 @@ class TestCassandraGroupCommit(CassandraTransparencyFactory):
         real = tlog._append_now
         calls: list[int] = []
 
-        def slow_first(leaves: Any, streams: Any) -> Any:
+        def slow_first(leaves: Any, streams: Any, fresh: Any = None) -> Any:
             calls.append(len(leaves))
             if len(calls) == 1:
                 inside.set()
                 release.wait(30)  # the others queue meanwhile
-            return real(leaves, streams)
+            return real(leaves, streams, fresh)
 
         tlog._append_now = slow_first  # type: ignore[method-assign]
         groups = [envelopes(uid(), 0, 2) for _ in range(8)]
