@@ -422,7 +422,10 @@ class CassandraEventLog(_Base, EventLog):
         head = self._read_head(stream)
         start = max(from_seq, 1)
         last = head.last_seq if limit is None else min(head.last_seq, start + max(limit, 0) - 1)
-        return [r.raw for r in self._rows(stream, start, last)]
+        # As read_stream sees them: a row of the head's last append not written yet (its writer
+        # died between the commit and the rows) is taken from the head, a leftover of an append
+        # that never committed is replaced by the committed event.
+        return [raw for _, raw in self._visible(stream, head, start, last)]
 
     @retry_read
     def last_seq(self, stream: str) -> int:

@@ -21,6 +21,7 @@ from tests.contract.base import (
     envelopes,
     uid,
 )
+from tongxiu.events.envelope import Envelope
 from tongxiu.infra.cassandra_store import (
     EVENTS_PER_BUCKET,
     CassandraEventLog,
@@ -118,6 +119,9 @@ class TestCassandraAppendRecovery(CassandraFactory):
         assert [x.envelope for x in reader.read_stream(s, from_seq=3, limit=2)] == committed[1:3]
         assert [x.envelope for x in reader.find_submission("samr", "committed")] == committed
         assert [x.envelope for x in reader.read_all(limit=10**6) if x.envelope.stream == s][1:] == committed
+        # the audit's raw read sees the same committed events (taken from the head)
+        assert reader.read_stream_raw(s) == [x.raw for x in reader.read_stream(s)]
+        assert [Envelope.from_json(r) for r in reader.read_stream_raw(s)][1:] == committed
         # the next writer writes the dead writer's rows before its own commit
         nxt = envelopes(s, 5, 1)
         reader.append(s, 5, nxt)
@@ -177,6 +181,7 @@ class TestCassandraAppendRecovery(CassandraFactory):
             self.dying_after_commit().append(s, 1, mine)
         assert [x.envelope for x in self.log().read_stream(s)][1:] == mine
         assert [x.envelope for x in self.log().find_submission("samr", "mine")] == mine
+        assert [Envelope.from_json(r) for r in self.log().read_stream_raw(s)][1:] == mine  # not the leftover
         more = envelopes(s, 2, 3)
         self.log().append(s, 2, more)  # writes row 2 (over the leftover), then 3..5
         assert [x.envelope for x in self.log().read_stream(s)] == [*first, *mine, *more]
