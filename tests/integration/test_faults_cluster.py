@@ -60,7 +60,10 @@ def test_one_of_three_cassandra_nodes_killed_under_load(cluster: Servers, tmp_pa
         assert any(hinted.values()), f"no hints stored for the dead node: {hinted}"
         restart_s = cluster.up("cassandra")  # reuses nodes 1 and 3, restarts node 2
         t_up = time.monotonic()
-        assert cassandra_up(settings.model_copy(update={"consistency": "ALL"}))
+        # node 2's CQL port answers when up() returns; the other nodes see it up once gossip has
+        # caught up (a read at ALL coordinated by node 1 is refused until then)
+        wait_for(lambda: cassandra_up(settings.model_copy(update={"consistency": "ALL"})), 60,
+                 "readiness at ALL once the restarted node is back")
         sc.send(20)
         events = sc.finish()
         assert before <= sc.accepted()
