@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from tongxiu.events import upcast
 from tongxiu.events.envelope import Envelope, canonical, stored_signing_bytes
 from tongxiu.services.audit import canonical_text, check_body, parse_stored, stored_hash
 
@@ -134,24 +132,11 @@ def test_from_json_decodes_like_from_body_on_the_fixture() -> None:
         assert Envelope.from_json(raw) == Envelope.from_body(json.loads(raw))
 
 
-@pytest.fixture
-def refusal_v1() -> Iterator[None]:
-    """An upcaster registered the way a test may (straight into the table)."""
-
-    def v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
-        raw["reason"] = raw.pop("why")
-        return raw
-
-    upcast.UPCASTERS[("repair_refused", 1)] = v1_to_v2
-    yield
-    del upcast.UPCASTERS[("repair_refused", 1)]
-
-
 def _stored(event: dict[str, Any]) -> str:
     return json.dumps(_v2_body(event), ensure_ascii=False)
 
 
-def test_from_json_upcasts_what_has_an_upcaster(refusal_v1: None) -> None:
+def test_from_json_upcasts_what_has_an_upcaster(old_refusal_shape: None) -> None:
     old = _stored({"type": "repair_refused", "schema_version": 1, "decision_no": "D1", "why": "材料不全"})
     env = Envelope.from_json(old)
     assert env == Envelope.from_body(json.loads(old))

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-
-import pytest
 
 from tests.support import OTHER, World
 from tongxiu.events import upcast
@@ -18,19 +15,6 @@ from tongxiu.events.envelope import canonical, stored_signing_bytes
 from tongxiu.events.models import NoPenaltyDecided, RepairRefused
 from tongxiu.services.audit import replay, verify_streams
 from tongxiu.services.demo import demo_key
-
-
-@pytest.fixture
-def old_refusal_shape() -> Iterator[None]:
-    """Pretend repair_refused v1 called its reason `why`; v2 renamed it."""
-
-    def v1_to_v2(raw: dict[str, object]) -> dict[str, object]:
-        raw["reason"] = raw.pop("why")
-        return raw
-
-    upcast.UPCASTERS[("repair_refused", 1)] = v1_to_v2
-    yield
-    del upcast.UPCASTERS[("repair_refused", 1)]
 
 
 def test_upcaster_chain(old_refusal_shape: None) -> None:
