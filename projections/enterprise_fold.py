@@ -47,6 +47,7 @@ from tongxiu.projections.fold import (
 )
 from tongxiu.projections.fold_step import ENTERPRISE_FOLDS, ENTERPRISE_IGNORED, FoldStep, folds
 from tongxiu.projections.loop import give_verdict, mark_overdue, submit_evidence
+from tongxiu.projections.made import made
 from tongxiu.projections.views import CreditListEntry, CreditRecord, EnterpriseState, RectificationItem
 from tongxiu.projections.workdays import china_day
 
@@ -103,7 +104,8 @@ def _decided(f: FoldStep, ev: PenaltyDecided | NoPenaltyDecided, status: str, co
     same violation kind before it (首违), its first status and the decider's tally."""
     env = f.env
     prior = f.state.standing_of_kind(ev.violation_kind) if ev.violation_kind else []
-    record = CreditRecord(
+    record = made(  # the event's validated values and the ledger's own: no validation again
+        CreditRecord,
         decision_no=ev.decision_no,
         department=env.department,
         decision_date=ev.decision_date,

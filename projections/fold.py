@@ -8,10 +8,11 @@ state object it is given; callers that need the old state keep a ``model_copy(de
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from tongxiu.events.envelope import Envelope
 from tongxiu.events.models import (
@@ -115,9 +116,9 @@ class Rules:
         return layered
 
 
-@dataclass(frozen=True)
-class Tally:
-    """One supervision counter change: +amount on ``counter`` for a department and month."""
+class Tally(NamedTuple):
+    """One supervision counter change: +amount on ``counter`` for a department and month (a
+    named tuple: one to three are made per event, and a frozen dataclass cost ~0.9 µs each)."""
 
     department: str
     month: str
@@ -125,7 +126,9 @@ class Tally:
     amount: float = 1
 
 
+@functools.lru_cache(maxsize=4096)
 def month_of(day: date) -> str:
+    """``YYYY-MM`` of ``day`` (memoised: one to three per event, over few distinct days)."""
     return f"{day.year:04d}-{day.month:02d}"
 
 
