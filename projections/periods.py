@@ -25,6 +25,7 @@ from tongxiu.projections.rule_tables import (
     RULE_SET_SPECS,
     SIMPLE_PROCEDURE_TYPES,
     WARNING,
+    PeriodRow,
     PublicityClass,
     RuleSet,
 )
@@ -235,11 +236,69 @@ def _label(cls: PublicityClass) -> Phrase:
     return phrase(f"class_{cls.value}")
 
 
-def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
-    """Publicity periods of a decision, looked up in ``PERIOD_TABLE`` (see module docstring)."""
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What :func:`compute_periods` derives from a decision without its dates: the class, why,
+    the table row and the phrases that name no date. Decisions of the same shape (rule set,
+    penalty types, amounts, party, procedure, sector, lists, standard, local policy) share it."""
+
+    policy: LocalPolicy
+    standard: ClassStandard | None
+    cls: PublicityClass
+    recorded: PublicityClass
+    gaps: tuple[Phrase, ...]
+    source: Phrase
+    why: Phrase
+    counted: Phrase
+    unpublicized: Phrase | None
+    """For a decision not publicized: its explanation (the rest below is then unused)."""
+    unrepairable: Phrase | None
+    """Not publicized: why no repair can succeed; never ending early: the same for that."""
+    row: PeriodRow | None
+    min_months: int
+    sensitive: bool
+    restricts: bool
+    never: Items | None
+    """The penalty types that can never end early (None: none)."""
+    label: Phrase | None
+    span: Phrase | None
+    condition: Phrase | None
+    gap_notes: tuple[Phrase, ...]
+
+
+_SHAPES: dict[tuple[object, ...], _Shape] = {}
+"""Shape key -> shape (emptied when :data:`SHAPES_KEPT` is reached)."""
+
+SHAPES_KEPT = 4096
+
+
+def _shape_key(facts: DecisionFacts, policy: LocalPolicy) -> tuple[object, ...]:
+    """Everything a shape depends on. Amounts are keyed by their text too (``5000`` and
+    ``5000.00`` are equal but could be written differently); the policy and the standard by
+    identity (checked on a hit, as the shape holds them)."""
+    return (
+        facts.rule_set, facts.penalty_types, facts.fine_yuan, str(facts.fine_yuan), facts.confiscation_yuan,
+        str(facts.confiscation_yuan), facts.party_kind, facts.procedure, facts.sector,
+        facts.serious_dishonesty_list, facts.class_override, not facts.publication_date,
+        id(policy), id(facts.class_standard),
+    )
+
+
+def _shape(facts: DecisionFacts, policy: LocalPolicy) -> _Shape:
+    key = _shape_key(facts, policy)
+    shape = _SHAPES.get(key)
+    if shape is not None and shape.policy is policy and shape.standard is facts.class_standard:
+        return shape
+    shape = _new_shape(facts, policy)
+    if len(_SHAPES) >= SHAPES_KEPT:
+        _SHAPES.clear()
+    _SHAPES[key] = shape
+    return shape
+
+
+def _new_shape(facts: DecisionFacts, policy: LocalPolicy) -> _Shape:
     spec = RULE_SET_SPECS[facts.rule_set]
     cls, why, recorded, gaps = _classify(facts, policy)
-    start = facts.counted_from
     source = phrase("source", title=spec.title, rule_set=spec.rule_set.value)
     counted = phrase(
         "from_decision_date_no_publication"
@@ -247,8 +306,50 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
         else f"from_{spec.counted_from}"
     )
     if cls is PublicityClass.NONE:
+        return _Shape(
+            policy, facts.class_standard, cls, recorded, tuple(gaps), source, why, counted,
+            unpublicized=phrase("not_publicized", source=source, why=why),
+            unrepairable=phrase("not_repairable_unpublicized", source=source, why=why),
+            row=None, min_months=0, sensitive=False, restricts=False, never=None, label=None, span=None,
+            condition=None, gap_notes=(),
+        )
+    row = _ROWS[(facts.rule_set, cls)]
+    sensitive_min = row.min_months_sensitive_sector if facts.sector in spec.sensitive_sectors else None
+    min_months = sensitive_min if sensitive_min is not None else row.min_months
+    never = never_end_early_types(facts)
+    types = Items(tuple(sorted(never))) if never else None
+    if row.min_months == 0:
+        span = phrase("span_at_most", months=Months(row.max_months))
+    elif min_months != row.max_months:
+        span = phrase("span_range", min=Months(min_months), max=Months(row.max_months))
+    else:
+        span = phrase("span_exact", months=Months(row.max_months))
+    return _Shape(
+        policy, facts.class_standard, cls, recorded, tuple(gaps), source, why, counted,
+        unpublicized=None,
+        unrepairable=(
+            phrase("not_repairable_never", rule=spec.never_end_early_rule or source, types=types)
+            if types is not None else None
+        ),
+        row=row, min_months=min_months, sensitive=sensitive_min is not None,
+        restricts=spec.rule_set is RuleSet.SAMR_ORDER_45 and bool(facts.types & RESTRICTION_TYPES),
+        never=types, label=_label(cls), span=span,
+        condition=phrase("condition_performed") if row.stop_requires_performance else None,
+        gap_notes=tuple(phrase("gap", gap=g) for g in gaps),
+    )
+
+
+def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
+    """Publicity periods of a decision, looked up in ``PERIOD_TABLE`` (see module docstring):
+    the part that names no date is worked out once per shape of decision (:class:`_Shape`),
+    the dates and the phrases naming them for each decision."""
+    shape = _shape(facts, policy)
+    start = facts.counted_from
+    row = shape.row
+    if row is None:
+        assert shape.unpublicized is not None
         return Periods(
-            publicity_class=cls,
+            publicity_class=shape.cls,
             publicized=False,
             counted_from=start,
             min_end=start,
@@ -256,29 +357,20 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
             repair_from=None,
             ends_by_itself_requires_performance=False,
             early_end_forbidden=False,
-            explanation=phrase("not_publicized", source=source, why=why),
-            recorded_class=recorded,
-            gap_phrases=tuple(gaps),
-            not_repairable=phrase("not_repairable_unpublicized", source=source, why=why),
+            explanation=shape.unpublicized,
+            recorded_class=shape.recorded,
+            gap_phrases=shape.gaps,
+            not_repairable=shape.unrepairable,
         )
 
-    row = _ROWS[(facts.rule_set, cls)]
-    sensitive_min = row.min_months_sensitive_sector if facts.sector in spec.sensitive_sectors else None
-    sensitive = sensitive_min is not None
-    min_months = sensitive_min if sensitive_min is not None else row.min_months
+    min_months = shape.min_months
     max_end = add_months(start, row.max_months)
     restriction: Phrase | None = None
-    if (
-        spec.rule_set is RuleSet.SAMR_ORDER_45
-        and facts.restriction_until is not None
-        and facts.types & RESTRICTION_TYPES
-        and facts.restriction_until > max_end
-    ):
+    if shape.restricts and facts.restriction_until is not None and facts.restriction_until > max_end:
         # Order 45 Art. 13: "限制开展生产经营活动、限制从业超过三年的，公示期按照实际限制期限执行"
         max_end = facts.restriction_until
         restriction = dated("restriction", until=max_end)
-    never = never_end_early_types(facts)
-    forbidden = bool(never)
+    forbidden = shape.never is not None
     # 民法典 Art. 201-202: a period "from" day X starts on X+1 and its last day is the
     # corresponding day, so the minimum has passed on the day after it; publicity runs through
     # ``max_end`` inclusive and stops on the day after (D15).
@@ -287,36 +379,28 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     not_repairable: Phrase | None = None
     if forbidden:
         repair_from: date | None = None
-        types = Items(tuple(sorted(never)))
-        repair = phrase("repair_never", types=types)
-        not_repairable = phrase("not_repairable_never", rule=spec.never_end_early_rule or source, types=types)
+        repair = phrase("repair_never", types=shape.never)
+        not_repairable = shape.unrepairable
     elif earliest > max_end:
         repair_from = None
         repair = phrase("repair_ends_first")
-        not_repairable = dated("not_repairable_ends_first", source=source, label=_label(cls), max_end=max_end)
+        not_repairable = dated("not_repairable_ends_first", source=shape.source, label=shape.label, max_end=max_end)
     else:
         repair_from = earliest
         if min_months == 0:
             repair = dated("repair_once_performed", earliest=earliest)
-        elif sensitive:
+        elif shape.sensitive:
             repair = dated("repair_from_sector", earliest=earliest, months=Months(min_months), sector=facts.sector)
         else:
             repair = dated("repair_from", earliest=earliest, months=Months(min_months))
     min_end = repair_from if repair_from is not None else max_end
-    if row.min_months == 0:
-        span = phrase("span_at_most", months=Months(row.max_months))
-    elif min_months != row.max_months:
-        span = phrase("span_range", min=Months(min_months), max=Months(row.max_months))
-    else:
-        span = phrase("span_exact", months=Months(row.max_months))
     explanation = dated(
-        "publicized", source=source, label=_label(cls), why=why, span=span, counted=counted, start=start,
-        restriction=restriction, repair=repair, max_end=max_end,
-        condition=phrase("condition_performed") if row.stop_requires_performance else None,
-        gaps=tuple(phrase("gap", gap=g) for g in gaps),
+        "publicized", source=shape.source, label=shape.label, why=shape.why, span=shape.span,
+        counted=shape.counted, start=start, restriction=restriction, repair=repair, max_end=max_end,
+        condition=shape.condition, gaps=shape.gap_notes,
     )
     return Periods(
-        publicity_class=cls,
+        publicity_class=shape.cls,
         publicized=True,
         counted_from=start,
         min_end=min_end,
@@ -325,7 +409,7 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
         ends_by_itself_requires_performance=row.stop_requires_performance,
         early_end_forbidden=forbidden,
         explanation=explanation,
-        recorded_class=recorded,
-        gap_phrases=tuple(gaps),
+        recorded_class=shape.recorded,
+        gap_phrases=shape.gaps,
         not_repairable=not_repairable,
     )
