@@ -251,6 +251,43 @@ def phrase(code: str, **params: Any) -> Phrase:
     return made
 
 
+OPEN: Any = object()
+"""A parameter of a :class:`Partly` phrase given to each phrase made from it."""
+
+
+class Partly:
+    """A phrase's template with every parameter but its :data:`OPEN` ones already written in,
+    per language: phrases of one kind that differ only in those (a decision's explanation
+    differs from the next one of the same shape only in its dates) are then rendered by filling
+    in those few. :meth:`made` gives the phrase with its texts set, the same texts
+    :meth:`Phrase.text` renders (``tests/unit/test_period_shapes.py`` compares them)."""
+
+    __slots__ = ("code", "open", "params", "templates")
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params = params
+        self.open = frozenset(k for k, v in params.items() if v is OPEN)
+        values = {
+            lang: {k: "{" + k + "}" if v is OPEN else _value(v, lang).replace("{", "{{").replace("}", "}}")
+                   for k, v in params.items()}
+            for lang in ("zh", "en")
+        }
+        self.templates = {"zh": BASIS_TEXTS[code].format_map(values["zh"]),
+                          "en": BASIS_TEXTS_EN[code].format_map(values["en"])}
+
+    def made(self, **params: Any) -> Phrase:
+        """The phrase (not kept, as :func:`dated`) with the open parameters ``params``, its
+        text in both languages rendered from the partly written templates."""
+        if params.keys() != self.open:
+            raise TypeError(f"{self.code}: the open parameters are {sorted(self.open)}")
+        made = Phrase(self.code, {k: params[k] if v is OPEN else v for k, v in self.params.items()})
+        texts = made.__dict__
+        texts["_zh"] = self.templates["zh"].format_map({k: _value(v, "zh") for k, v in params.items()})
+        texts["_en"] = self.templates["en"].format_map({k: _value(v, "en") for k, v in params.items()})
+        return made
+
+
 def dated(code: str, **params: Any) -> Phrase:
     """A phrase naming one decision's own dates (when its periods end, from when a repair may
     be applied for): rendered once like any phrase, but not kept for reuse (:func:`phrase`),

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from tongxiu.projections.basis_text import Items, Months, Phrase, dated, phrase
+from tongxiu.projections.basis_text import OPEN, Items, Months, Partly, Phrase, dated, phrase
 from tongxiu.projections.policy import ClassStandard, LocalPolicy
 from tongxiu.projections.rule_tables import (
     _RANK,
@@ -261,9 +261,9 @@ class _Shape:
     never: Items | None
     """The penalty types that can never end early (None: none)."""
     label: Phrase | None
-    span: Phrase | None
-    condition: Phrase | None
-    gap_notes: tuple[Phrase, ...]
+    explanation: Partly | None
+    """The explanation of a publicized decision, written but for its dates (and the phrases
+    naming them)."""
 
 
 _SHAPES: dict[tuple[object, ...], _Shape] = {}
@@ -310,8 +310,7 @@ def _new_shape(facts: DecisionFacts, policy: LocalPolicy) -> _Shape:
             policy, facts.class_standard, cls, recorded, tuple(gaps), source, why, counted,
             unpublicized=phrase("not_publicized", source=source, why=why),
             unrepairable=phrase("not_repairable_unpublicized", source=source, why=why),
-            row=None, min_months=0, sensitive=False, restricts=False, never=None, label=None, span=None,
-            condition=None, gap_notes=(),
+            row=None, min_months=0, sensitive=False, restricts=False, never=None, label=None, explanation=None,
         )
     row = _ROWS[(facts.rule_set, cls)]
     sensitive_min = row.min_months_sensitive_sector if facts.sector in spec.sensitive_sectors else None
@@ -333,9 +332,13 @@ def _new_shape(facts: DecisionFacts, policy: LocalPolicy) -> _Shape:
         ),
         row=row, min_months=min_months, sensitive=sensitive_min is not None,
         restricts=spec.rule_set is RuleSet.SAMR_ORDER_45 and bool(facts.types & RESTRICTION_TYPES),
-        never=types, label=_label(cls), span=span,
-        condition=phrase("condition_performed") if row.stop_requires_performance else None,
-        gap_notes=tuple(phrase("gap", gap=g) for g in gaps),
+        never=types, label=_label(cls),
+        explanation=Partly(
+            "publicized", source=source, label=_label(cls), why=why, span=span, counted=counted, start=OPEN,
+            restriction=OPEN, repair=OPEN, max_end=OPEN,
+            condition=phrase("condition_performed") if row.stop_requires_performance else None,
+            gaps=tuple(phrase("gap", gap=g) for g in gaps),
+        ),
     )
 
 
@@ -394,11 +397,8 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
         else:
             repair = dated("repair_from", earliest=earliest, months=Months(min_months))
     min_end = repair_from if repair_from is not None else max_end
-    explanation = dated(
-        "publicized", source=shape.source, label=shape.label, why=shape.why, span=shape.span,
-        counted=shape.counted, start=start, restriction=restriction, repair=repair, max_end=max_end,
-        condition=shape.condition, gaps=shape.gap_notes,
-    )
+    assert shape.explanation is not None
+    explanation = shape.explanation.made(start=start, restriction=restriction, repair=repair, max_end=max_end)
     return Periods(
         publicity_class=shape.cls,
         publicized=True,

@@ -4,7 +4,9 @@ carry one decision's dates, amounts or policy into another: over a grid of decis
 rule set, penalty types, procedures, parties, sectors, amounts written two ways, lists, a
 sector standard, three local policies, dates a day and years apart), each decision's periods
 — every field and the explanation, gaps and "not repairable" rule in both languages — are
-the same whether its shape was already known (from a decision of another date) or not."""
+the same whether its shape was already known (from a decision of another date) or not, and
+the explanation's texts (written into a template once per shape) are those a phrase made afresh
+from the same parameters renders."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from decimal import Decimal
 import pytest
 
 from tongxiu.projections import periods
+from tongxiu.projections.basis_text import Phrase
 from tongxiu.projections.policy import ClassStandard, LocalPolicy
 from tongxiu.projections.rule_tables import RULE_SET_SPECS, RuleSet
 from tongxiu.projections.rules import DecisionFacts, Periods, compute_periods
@@ -31,6 +34,9 @@ DATES = [date(2026, 1, 31), date(2026, 2, 1), date(2023, 8, 15)]
 
 
 def rendered(p: Periods) -> tuple[object, ...]:
+    # the explanation's texts as a phrase made afresh from its parameters renders them
+    fresh = Phrase(p.explanation.code, dict(p.explanation.params))
+    assert (p.basis_in("zh"), p.basis_in("en")) == (fresh.text("zh"), fresh.text("en"))
     return (p, p.basis_in("zh"), p.basis_in("en"), p.gaps_in("zh"), p.gaps_in("en"), p.not_repairable_rule,
             None if p.not_repairable is None else p.not_repairable.text("en"))
 
