@@ -183,7 +183,8 @@ def _on_compliance_advice_issued(f: FoldStep, ev: ComplianceAdviceIssued) -> Non
     if record.advice_with_decision and record.notice_with_decision:
         f.count_for_decision(record, "served_with_notice_and_advice")
     for advised in ev.items:
-        f.state.rectification.items[f"{ev.advice_no}/{advised.item_id}"] = RectificationItem(
+        f.state.rectification.items[f"{ev.advice_no}/{advised.item_id}"] = made(  # validated values
+            RectificationItem,
             advice_no=ev.advice_no,
             item_id=advised.item_id,
             decision_no=ev.decision_no,
