@@ -281,10 +281,14 @@ class Partly:
         text in both languages rendered from the partly written templates."""
         if params.keys() != self.open:
             raise TypeError(f"{self.code}: the open parameters are {sorted(self.open)}")
-        made = Phrase(self.code, {k: params[k] if v is OPEN else v for k, v in self.params.items()})
-        texts = made.__dict__
-        texts["_zh"] = self.templates["zh"].format_map({k: _value(v, "zh") for k, v in params.items()})
-        texts["_en"] = self.templates["en"].format_map({k: _value(v, "en") for k, v in params.items()})
+        # what Phrase(code, params) sets (the code was checked when the templates were made)
+        made = object.__new__(Phrase)
+        made.__dict__.update(
+            code=self.code,
+            params={k: params[k] if v is OPEN else v for k, v in self.params.items()},
+            _zh=self.templates["zh"].format_map({k: _value(v, "zh") for k, v in params.items()}),
+            _en=self.templates["en"].format_map({k: _value(v, "en") for k, v in params.items()}),
+        )
         return made
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from tongxiu.projections.basis_text import OPEN, Items, Months, Partly, Phrase, dated, phrase
 from tongxiu.projections.policy import ClassStandard, LocalPolicy
@@ -351,7 +351,7 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     row = shape.row
     if row is None:
         assert shape.unpublicized is not None
-        return Periods(
+        return _periods(
             publicity_class=shape.cls,
             publicized=False,
             counted_from=start,
@@ -399,7 +399,7 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     min_end = repair_from if repair_from is not None else max_end
     assert shape.explanation is not None
     explanation = shape.explanation.made(start=start, restriction=restriction, repair=repair, max_end=max_end)
-    return Periods(
+    return _periods(
         publicity_class=shape.cls,
         publicized=True,
         counted_from=start,
@@ -413,3 +413,16 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
         gap_phrases=shape.gaps,
         not_repairable=not_repairable,
     )
+
+
+_PERIODS_FIELDS = frozenset(Periods.__dataclass_fields__)
+
+
+def _periods(**fields: Any) -> Periods:
+    """``Periods(**fields)`` given every field, as its ``__init__`` sets them (it has no
+    post-init), without a frozen dataclass's ``object.__setattr__`` per field."""
+    if fields.keys() != _PERIODS_FIELDS:
+        raise TypeError(f"Periods needs every field, not {sorted(fields.keys() ^ _PERIODS_FIELDS)}")
+    made = object.__new__(Periods)
+    made.__dict__.update(fields)
+    return made
