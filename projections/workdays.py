@@ -208,5 +208,7 @@ def add_months(d: date, months: int) -> date:
     index = d.year * 12 + (d.month - 1) + months
     year, month0 = divmod(index, 12)
     month = month0 + 1
+    if d.day <= 28:  # every month has the day: no month length needed
+        return date(year, month, d.day)
     last = _stdlib_calendar.monthrange(year, month)[1]
     return date(year, month, min(d.day, last))
