@@ -171,13 +171,15 @@ class RectificationView(BaseModel):
         advice numbers is kept beside ``items`` and extended with the items added since (items
         are only ever added; a smaller or different dict rebuilds it)."""
         n = len(self.items)
-        index = self._advice_index
+        private = self.__pydantic_private__  # the private attribute, without pydantic's lookup
+        assert private is not None
+        index = private["_advice_index"]
         if index is None or index[0] != id(self.items) or index[1] > n:
             index = (id(self.items), n, {i.advice_no for i in self.items.values()})
         elif index[1] < n:
             index[2].update(i.advice_no for i in islice(reversed(self.items.values()), n - index[1]))
             index = (index[0], n, index[2])
-        self._advice_index = index
+        private["_advice_index"] = index
         return advice_no in index[2]
 
     def open_by_department(self) -> dict[str, list[RectificationItem]]:
@@ -270,9 +272,11 @@ class EnterpriseState(BaseModel):
         once, extended by :meth:`note_record`, rebuilt when the records changed another way
         (loaded, copied and changed, a decision withdrawn), so a new decision costs O(1)."""
         records = self.credit.records
-        index = self._kinds
+        private = self.__pydantic_private__  # the private attribute, without pydantic's lookup
+        assert private is not None
+        index = private["_kinds"]
         if index is None or index.records is not records or index.size != len(records):
-            index = self._kinds = _KindIndex(records)
+            index = private["_kinds"] = _KindIndex(records)
             # in the order recorded: by the seq of the event that recorded each one (a document
             # loaded from its parts holds its records in the store's order, not that one)
             for r in sorted(records.values(), key=lambda r: r.history[0].seq if r.history else 0):
@@ -282,7 +286,9 @@ class EnterpriseState(BaseModel):
 
     def note_record(self, record: CreditRecord) -> None:
         """``record`` was just added to ``credit.records``: extend the kind index."""
-        index = self._kinds
+        private = self.__pydantic_private__
+        assert private is not None
+        index = private["_kinds"]
         records = self.credit.records
         if index is not None and index.records is records and index.size == len(records) - 1:
             index.size += 1
@@ -291,7 +297,9 @@ class EnterpriseState(BaseModel):
 
     def forget_kinds(self) -> None:
         """A record's standing changed (withdrawn): rebuild the kind index when next asked."""
-        self._kinds = None
+        private = self.__pydantic_private__
+        assert private is not None
+        private["_kinds"] = None
 
     @classmethod
     def empty(cls, enterprise: str) -> EnterpriseState:
