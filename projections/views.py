@@ -275,7 +275,7 @@ class EnterpriseState(BaseModel):
         records = self.credit.records
         private = self.__pydantic_private__  # the private attribute, without pydantic's lookup
         assert private is not None
-        index = private["_kinds"]
+        index: _KindIndex | None = private["_kinds"]
         if index is None or index.records is not records or index.size != len(records):
             index = private["_kinds"] = _KindIndex(records)
             # in the order recorded: by the seq of the event that recorded each one (a document
@@ -289,7 +289,7 @@ class EnterpriseState(BaseModel):
         """``record`` was just added to ``credit.records``: extend the kind index."""
         private = self.__pydantic_private__
         assert private is not None
-        index = private["_kinds"]
+        index: _KindIndex | None = private["_kinds"]
         records = self.credit.records
         if index is not None and index.records is records and index.size == len(records) - 1:
             index.size += 1
