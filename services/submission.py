@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from tongxiu.events.construct import trusted
 from tongxiu.events.envelope import (
     Receipt,
     RecordedEvent,
@@ -88,7 +89,8 @@ def receipt_for(stored: Sequence[StoredEvent], *, duplicate: bool) -> Receipt:
     """The receipt of what the log holds for a submission (built from recorded, validated
     envelopes: not validated again)."""
     first = stored[0].envelope
-    return Receipt.model_construct(
+    return trusted(
+        Receipt,
         submission_id=first.submission_id,
         department=first.department,
         stream=first.stream,
@@ -96,11 +98,9 @@ def receipt_for(stored: Sequence[StoredEvent], *, duplicate: bool) -> Receipt:
         recorded_at=first.recorded_at,
         duplicate=duplicate,
         events=[
-            RecordedEvent.model_construct(
-                event_id=s.envelope.event_id, type=s.envelope.type, seq=s.envelope.seq, hash=s.envelope.hash
-            )
-            for s in stored
-            if s.envelope.submission_id == first.submission_id and s.envelope.department == first.department
+            trusted(RecordedEvent, event_id=e.event_id, type=e.type, seq=e.seq, hash=e.hash)
+            for e in (s.envelope for s in stored)
+            if e.submission_id == first.submission_id and e.department == first.department
         ],
         reasons=[],
         log=None,
