@@ -16,6 +16,10 @@ open (nothing else changes); opened read-only, its proofs are computed from the 
 closes all end at its leaves, so they sit side by side on one page (about one page written per
 commit, not one per level). A tree written before that layout keeps its ``(level, idx)`` key
 (nothing in it is rewritten); both are read and written here (:func:`nodes_by_last`).
+
+The leaves' references are indexed by kind in a new ledger (:data:`REF_INDEXES`: the event ids
+in a UNIQUE index, the only index of them in such a ledger), in one index in a ledger started
+before (:data:`FIRST_REF_INDEX`); both are read and written (:func:`refs_by_kind`).
 """
 
 from __future__ import annotations
@@ -37,7 +41,6 @@ CREATE TABLE IF NOT EXISTS merkle_leaves (
     kind TEXT NOT NULL,
     ref  TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS merkle_leaves_by_ref ON merkle_leaves (ref);
 CREATE TABLE IF NOT EXISTS merkle_state (
     id       INTEGER PRIMARY KEY CHECK (id = 1),
     size     INTEGER NOT NULL,
@@ -57,6 +60,19 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 """
 
 
+REF_INDEXES = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS merkle_event_refs ON merkle_leaves (ref) WHERE kind = 'event'",
+    "CREATE INDEX IF NOT EXISTS merkle_rejection_refs ON merkle_leaves (ref) WHERE kind = 'rejection'",
+)
+"""How a tree started since issue 11's session 10 indexes its leaves' references: event ids in a
+UNIQUE index (the events table of such a ledger has no index of its own on them: this one keeps
+them unique, in the append's transaction, and answers look-ups by event id), rejection digests
+in another (the same rejection recorded twice at the same instant has the same digest). A tree
+started before has one index of every reference, :data:`FIRST_REF_INDEX`, and keeps it."""
+
+FIRST_REF_INDEX = "CREATE INDEX IF NOT EXISTS merkle_leaves_by_ref ON merkle_leaves (ref)"
+
+
 def event_leaf(env: Envelope) -> tuple[bytes, str, str]:
     data = event_leaf_data(stream=env.stream, seq=env.seq, event_id=env.event_id, hash=env.hash)
     return merkle.leaf_hash(data), "event", env.event_id
@@ -70,9 +86,13 @@ def rejection_leaf(receipt_json: str, submission_json: str) -> tuple[bytes, str,
 
 def ensure(conn: sqlite3.Connection) -> None:
     """Create the tables; build the tree of a ledger written before it existed."""
+    started = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'merkle_leaves'").fetchone()
+    first_layout = started is not None and not refs_by_kind(conn)
     for statement in SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)
+    for statement in (FIRST_REF_INDEX,) if first_layout else REF_INDEXES:
+        conn.execute(statement)
     if conn.execute("SELECT 1 FROM merkle_state").fetchone() is None:
         rebuild(conn)
     elif _lacks_nodes(conn):
@@ -88,6 +108,19 @@ def _lacks_nodes(conn: sqlite3.Connection) -> bool:
     if nodes_by_last(conn):
         return conn.execute("SELECT 1 FROM merkle_nodes WHERE last = 1 AND level = 1").fetchone() is None
     return conn.execute("SELECT 1 FROM merkle_nodes WHERE level = 1 AND idx = 0").fetchone() is None
+
+
+def refs_by_kind(conn: sqlite3.Connection, memo: dict[Any, Any] | None = None) -> bool:
+    """Whether the leaves' references are indexed by kind (:data:`REF_INDEXES`) or in one index
+    (:data:`FIRST_REF_INDEX`); remembered in ``memo``."""
+    if memo is not None and "refs_by_kind" in memo:
+        return bool(memo["refs_by_kind"])
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'merkle_event_refs'"
+    ).fetchone() is not None
+    if memo is not None:
+        memo["refs_by_kind"] = found
+    return found
 
 
 def last_leaf(level: int, idx: int) -> int:
@@ -278,7 +311,15 @@ class SqliteTransparencyLog(TransparencyLog):
             memo = self.db.memo()
             if memo is not None and ref in memo.get("leaves", {}):
                 return int(memo["leaves"][ref])
-            row = self.db.conn.execute("SELECT MIN(idx) FROM merkle_leaves WHERE ref = ?", (ref,)).fetchone()
+            conn = self.db.conn
+            if refs_by_kind(conn, memo):  # each query names its kind, so it reads its partial index
+                row = conn.execute("SELECT idx FROM merkle_leaves WHERE ref = ? AND kind = 'event'", (ref,)).fetchone()
+                if row is None:
+                    row = conn.execute(
+                        "SELECT MIN(idx) FROM merkle_leaves WHERE ref = ? AND kind = 'rejection'", (ref,)
+                    ).fetchone()
+            else:
+                row = conn.execute("SELECT MIN(idx) FROM merkle_leaves WHERE ref = ?", (ref,)).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
     def save_checkpoint(self, checkpoint: Checkpoint) -> None:

@@ -4,9 +4,13 @@ documents (:class:`tongxiu.streams.projector.Projector`) are kept in it, so a wo
 bounded by configuration (``cache_mib``) however many enterprises it sees.
 
 An entry's size is the length of its JSON (pydantic-core's serializer, which takes models and
-plain dicts alike), measured when it is put and again after a number of reads that grows with
-its size (:data:`REMEASURE_BYTES`, at most :data:`REMEASURE_EVERY`): the cached objects are
-folded in place, so they grow, and the count may lag behind by the last few events' growth. Its size in
+plain dicts alike), measured when it is put and again after a number of reads: the cached
+objects are folded in place, so they grow, and the count may lag behind by the growth of the
+last reads. The number of reads between two measures doubles from :data:`REMEASURE_AFTER` up
+to :data:`REMEASURE_EVERY` (and is at least one per :data:`REMEASURE_BYTES` of the size, within
+that cap): an entry just created is measured again soon, a long-lived one every
+:data:`REMEASURE_EVERY` reads (it was every :data:`REMEASURE_AFTER` reads for the small documents
+of the write path, where measuring cost about 3 % of a submission: issue 11). Its size in
 memory as Python objects is a few times that; the budget is on the JSON size.
 """
 
@@ -25,12 +29,12 @@ REMEASURE_EVERY = 32
 """An entry's size is measured again after at most this many reads (or changes) of it ..."""
 
 REMEASURE_BYTES = 2048
-"""... and after one read per this many bytes of its last size (but at least
-:data:`REMEASURE_AFTER` reads): a small entry (a document just created, still growing) is
-measured again soon, a large one less often, so measuring costs about the same per read
-whatever the size, and no entry stays counted at the size it had when it was empty."""
+"""... after at least one read per this many bytes of its last size (within that cap) ..."""
 
 REMEASURE_AFTER = 4
+"""... and the first time after this many reads, then after twice as many reads as the time
+before: a small entry (a document just created, still growing) is measured again soon, a
+long-lived one rarely, and no entry stays counted at the size it had when it was empty."""
 
 MIB = 1 << 20
 
@@ -61,6 +65,8 @@ class SizedCache(Generic[K, V]):
         self._items: OrderedDict[K, V] = OrderedDict()
         self._sizes: dict[K, int] = {}
         self._uses: dict[K, int] = {}
+        self._gaps: dict[K, int] = {}
+        """Reads until an entry is measured again."""
         self.bytes = 0
         """The sum of the entries' sizes, as last measured."""
 
@@ -82,12 +88,12 @@ class SizedCache(Generic[K, V]):
         return value
 
     def used(self, key: K) -> None:
-        """``key``'s value was (or may have been) changed: measure it again after
-        ``size / REMEASURE_BYTES`` calls (at least :data:`REMEASURE_AFTER`, at most
-        :data:`REMEASURE_EVERY`)."""
+        """``key``'s value was (or may have been) changed: measure it again once this has been
+        called as many times as its gap says (:data:`REMEASURE_AFTER` after a put, then
+        doubling, at most :data:`REMEASURE_EVERY`)."""
         uses = self._uses.get(key, 0) + 1
-        if uses >= min(REMEASURE_EVERY, max(REMEASURE_AFTER, self._sizes.get(key, 0) // REMEASURE_BYTES)):
-            self._measure(key)
+        if uses >= self._gaps.get(key, REMEASURE_AFTER):
+            self._measure(key, again=True)
             uses = 0
         self._uses[key] = uses
 
@@ -103,10 +109,11 @@ class SizedCache(Generic[K, V]):
         self._items[key] = value
         self._items.move_to_end(key)
         self._uses[key] = 0
-        self._measure(key)
+        self._measure(key, again=False)
 
     def pop(self, key: K) -> V | None:
         self._uses.pop(key, None)
+        self._gaps.pop(key, None)
         self.bytes -= self._sizes.pop(key, 0)
         return self._items.pop(key, None)
 
@@ -114,6 +121,7 @@ class SizedCache(Generic[K, V]):
         self._items.clear()
         self._sizes.clear()
         self._uses.clear()
+        self._gaps.clear()
         self.bytes = 0
 
     def trim(self) -> None:
@@ -125,7 +133,9 @@ class SizedCache(Generic[K, V]):
             if self.on_evict is not None and value is not None:
                 self.on_evict(key, value)
 
-    def _measure(self, key: K) -> None:
+    def _measure(self, key: K, *, again: bool) -> None:
         size = self.size_of(self._items[key])
         self.bytes += size - self._sizes.get(key, 0)
         self._sizes[key] = size
+        gap = 2 * self._gaps.get(key, REMEASURE_AFTER) if again else REMEASURE_AFTER
+        self._gaps[key] = min(REMEASURE_EVERY, max(gap, size // REMEASURE_BYTES))

@@ -110,3 +110,30 @@ def test_putting_the_held_object_again_is_not_a_new_measure() -> None:
     other = {"items": ["z" * 500]}
     cache.put("k", other)  # another object: measured at once
     assert cache.bytes == json_size(other) + json_size({"items": []})
+
+
+def test_reads_between_measures_double_up_to_the_cap() -> None:
+    """Issue 11: a long-lived entry is measured every REMEASURE_EVERY reads, not every
+    REMEASURE_AFTER (a small document used on every submission was serialised every 4th)."""
+    measured: list[int] = []
+
+    def size_of(value: dict[str, Any]) -> int:
+        measured.append(len(measured))
+        return json_size(value)
+
+    cache: SizedCache[str, dict[str, Any]] = SizedCache(max_entries=10, max_bytes=10**9, size_of=size_of)
+    cache.put("k", {"items": []})
+    at: list[int] = []
+    for read in range(1, 200):
+        before = len(measured)
+        cache.get("k")
+        if len(measured) > before:
+            at.append(read)
+    gaps = [b - a for a, b in zip([0, *at], at, strict=False)]
+    assert gaps[:4] == [REMEASURE_AFTER, 2 * REMEASURE_AFTER, 4 * REMEASURE_AFTER, REMEASURE_EVERY]
+    assert set(gaps[3:]) == {REMEASURE_EVERY}
+    cache.put("k", {"items": ["new object"]})  # another object: measured now, and soon again
+    before = len(measured)
+    for _ in range(REMEASURE_AFTER):
+        cache.get("k")
+    assert len(measured) == before + 1
