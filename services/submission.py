@@ -3,7 +3,6 @@ deterministic event ids, and the receipt of what the log holds for a submission.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -24,23 +23,10 @@ from tongxiu.services.ports import StoredEvent
 EVENT_NAMESPACE = uuid.UUID("6f1d2c3e-9a0b-4c5d-8e7f-0a1b2c3d4e5f")
 
 
-_NAMESPACE = EVENT_NAMESPACE.bytes
-_sha1 = hashlib.sha1
-
-
 def event_id_for(department: str, submission_id: str, index: int) -> str:
     """Deterministic ids: the same submission always yields the same event ids, so two
-    backends fed the same submissions build identical hash chains.
-
-    ``str(uuid.uuid5(EVENT_NAMESPACE, f"{department}/{submission_id}/{index}"))``, written out
-    (one per event on the write path; ``uuid.UUID`` builds and checks an integer on the way):
-    the first 16 bytes of the SHA-1 of the namespace and the name, with the version (5) and
-    the RFC 4122 variant set, as text (``tests/unit/test_event_ids.py`` compares the two)."""
-    b = bytearray(_sha1(_NAMESPACE + f"{department}/{submission_id}/{index}".encode()).digest()[:16])
-    b[6] = (b[6] & 0x0F) | 0x50
-    b[8] = (b[8] & 0x3F) | 0x80
-    x = b.hex()
-    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+    backends fed the same submissions build identical hash chains."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{department}/{submission_id}/{index}"))
 
 
 def sign_submission(
