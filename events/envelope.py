@@ -31,6 +31,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from tongxiu.events.construct import trusted
+from tongxiu.events.fastjson import canonical_bytes, canonical_str
 from tongxiu.events.models import EVENT_ADAPTER, Event, UtcDatetime
 from tongxiu.events.tlog import ReceiptLog
 from tongxiu.events.upcast import has_upcaster, may_need_upcast, upcast_envelope
@@ -41,15 +42,11 @@ SIGNATURE_FORMAT: Literal[2] = 2
 _V2_FIELDS = ("signature_format", "submission_digest", "submission_size")
 
 
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-"""What ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` builds on
-every call, built once (the same encoder, so the same text; the write path encodes several
-structures per event)."""
-
-
 def canonical(obj: Any) -> bytes:
-    """Deterministic bytes for a JSON-able structure."""
-    return _CANONICAL.encode(obj).encode("utf-8")
+    """Deterministic bytes for a JSON-able structure: ``json.dumps(obj, sort_keys=True,
+    separators=(",", ":"), ensure_ascii=False)`` in UTF-8, computed by orjson where that gives
+    the same bytes (:mod:`tongxiu.events.fastjson`)."""
+    return canonical_bytes(obj)
 
 
 def canonical_with(obj: dict[str, Any], key: str, text: str) -> bytes:
@@ -57,9 +54,9 @@ def canonical_with(obj: dict[str, Any], key: str, text: str) -> bytes:
     ``value`` (``key`` not in ``obj``): the keys before and after ``key`` in sorted order are
     encoded around it, so a large value (an event) is encoded once for all the structures
     that contain it (the digest, the signed bytes, the stored envelope)."""
-    before = _CANONICAL.encode({k: v for k, v in obj.items() if k < key})
-    after = _CANONICAL.encode({k: v for k, v in obj.items() if k > key})
-    inner = [t for t in (before[1:-1], f"{_CANONICAL.encode(key)}:{text}", after[1:-1]) if t]
+    before = canonical_str({k: v for k, v in obj.items() if k < key})
+    after = canonical_str({k: v for k, v in obj.items() if k > key})
+    inner = [t for t in (before[1:-1], f"{canonical_str(key)}:{text}", after[1:-1]) if t]
     return ("{" + ",".join(inner) + "}").encode("utf-8")
 
 
@@ -88,7 +85,7 @@ def encode_submission(events: Sequence[Event]) -> Encoded:
     """Each event dumped and canonically encoded once; the digest is over the canonical list
     of them (the same bytes as ``canonical(jsons)``: a list is its items joined by commas)."""
     jsons = [event_json(e) for e in events]
-    texts = [_CANONICAL.encode(j) for j in jsons]
+    texts = [canonical_str(j) for j in jsons]
     listed = ("[" + ",".join(texts) + "]").encode("utf-8")
     return Encoded(jsons, hashlib.sha256(listed).hexdigest(), texts)
 
