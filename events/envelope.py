@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from tongxiu.events.construct import trusted
-from tongxiu.events.fastjson import canonical_bytes, canonical_str
+from tongxiu.events.fastjson import canonical_bytes, canonical_str, canonical_with_text
 from tongxiu.events.models import EVENT_ADAPTER, Event, UtcDatetime
 from tongxiu.events.tlog import ReceiptLog
 from tongxiu.events.upcast import has_upcaster, may_need_upcast, upcast_envelope
@@ -53,7 +53,12 @@ def canonical_with(obj: dict[str, Any], key: str, text: str) -> bytes:
     """``canonical({**obj, key: value})`` where ``text`` is already the canonical text of
     ``value`` (``key`` not in ``obj``): the keys before and after ``key`` in sorted order are
     encoded around it, so a large value (an event) is encoded once for all the structures
-    that contain it (the digest, the signed bytes, the stored envelope)."""
+    that contain it (the digest, the signed bytes, the stored envelope). For a plain ``obj``
+    (:func:`~tongxiu.events.fastjson.is_plain`) orjson writes it in one call with ``text``
+    spliced in as it is (:func:`~tongxiu.events.fastjson.canonical_with_text`)."""
+    fast = canonical_with_text(obj, key, text)
+    if fast is not None:
+        return fast
     before = canonical_str({k: v for k, v in obj.items() if k < key})
     after = canonical_str({k: v for k, v in obj.items() if k > key})
     inner = [t for t in (before[1:-1], f"{canonical_str(key)}:{text}", after[1:-1]) if t]

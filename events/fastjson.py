@@ -146,3 +146,16 @@ def canonical_str(value: Any) -> str:
         except TypeError:
             pass
     return _ENCODER.encode(value)
+
+
+def canonical_with_text(obj: dict[str, Any], key: str, text: str) -> bytes | None:
+    """The canonical bytes of ``{**obj, key: value}`` where ``text`` is the canonical text of
+    ``value`` (``key`` not in ``obj``), written by orjson with ``text`` spliced in as it is
+    (``orjson.Fragment``); None when ``obj`` is not plain or orjson refuses it (the caller
+    then encodes it with ``json``)."""
+    if type(key) is not str or key in obj or not _plain_dict(obj):
+        return None
+    try:
+        return orjson.dumps({**obj, key: orjson.Fragment(text)}, option=_SORT)
+    except TypeError:
+        return None

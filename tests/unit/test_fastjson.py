@@ -24,9 +24,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.unit.test_audit_decode import fixture_raws
 from tongxiu.events.fastjson import canonical_bytes, canonical_str, dumps_plain, is_plain, loads_plain
 from tongxiu.services.audit import check_body, stored_hash
-from tests.unit.test_audit_decode import fixture_raws
 
 
 def reference(value: Any) -> str:
@@ -153,3 +153,16 @@ def test_every_fixture_event_parses_plain_and_hashes_as_the_json_path() -> None:
         assert fast.hashed == reference_check.hashed
         assert (fast.recorded, fast.recomputed) == stored_hash(slow)
         assert fast.signed() == reference_check.signed()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(awkward_text | st.sampled_from(["event", "department", "index", "hash"]), json_values, max_size=6),
+       awkward_text | st.sampled_from(["event", "stream"]), json_values)
+def test_canonical_with_splices_the_same_bytes_for_any_value(obj: dict[str, Any], key: str, value: Any) -> None:
+    from tongxiu.events.envelope import canonical_with
+
+    obj.pop(key, None)
+    whole = outcome(lambda: reference({**obj, key: value}).encode("utf-8"))
+    text = outcome(reference, value)
+    if text[0] == "ok":
+        assert outcome(canonical_with, obj, key, text[1]) == whole
