@@ -94,16 +94,26 @@ def parse_stored(raw: str) -> Any:
 
 def iter_read(log: EventLog, stream: str, *, from_seq: int = 1, batch: int = 1000) -> Iterator[ReadEvent]:
     """A stream a page at a time, each event parsed once and decoded from that parse."""
+    for page in read_pages(log, stream, from_seq=from_seq, batch=batch):
+        yield from page
+
+
+def read_pages(log: EventLog, stream: str, *, from_seq: int = 1, batch: int = 1000) -> Iterator[list[ReadEvent]]:
+    """:func:`iter_read` a page (≤ ``batch`` events) at a time: a page is parsed and decoded
+    before it is checked (parsing, validation, hashing and Ed25519 alternating event by event
+    measured ~5-10 % more CPU in ``verify_streams``: each evicts the others' caches)."""
+    from_body = Envelope.from_body
     while True:
         chunk = log.read_stream_raw(stream, from_seq=from_seq, limit=batch)
-        env = None
+        page = []
         for raw in chunk:
             body, plain = loads_plain(raw)
-            env = Envelope.from_body(body)
-            yield ReadEvent(raw, body, env, plain)
-        if env is None or len(chunk) < batch:
+            page.append(ReadEvent(raw, body, from_body(body), plain))
+        if page:
+            yield page
+        if not page or len(chunk) < batch:
             return
-        from_seq = env.seq + 1
+        from_seq = page[-1].envelope.seq + 1
 
 
 @dataclass(frozen=True)
