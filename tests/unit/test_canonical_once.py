@@ -58,3 +58,28 @@ def test_a_submission_encoded_once_gives_the_same_digest_signed_bytes_and_envelo
         whole_env = Envelope.recorded(**common)
         assert spliced.to_json() == whole_env.to_json()
         assert spliced.hash == whole_env.hash == spliced.compute_hash()
+
+
+def test_a_recorded_envelope_keeps_its_stored_text_while_it_lives_and_a_copy_is_encoded_afresh() -> None:
+    import gc
+
+    from tongxiu.events import envelope as envelope_module
+
+    events = [decision("D-text")]
+    sub = sign_submission(demo_key("samr-deqing"), department="samr-deqing", stream="91330521100001000X",
+                          submission_id="text-1", occurred_at=datetime(2026, 3, 1, 9, tzinfo=UTC), events=events)
+    enc = encode_submission(events)
+    env = Envelope.recorded(event_id="e0", stream=sub.stream, seq=1, department=sub.department,
+                            submission_id=sub.submission_id, index=0, occurred_at=sub.occurred_at,
+                            recorded_at=datetime(2026, 3, 1, 10, tzinfo=UTC), legacy_code=False,
+                            event=sub.events[0].event, encoded_event=enc.events[0], signature=sub.events[0].signature,
+                            submission_digest=enc.digest, submission_size=1, prev_hash="0" * 64)
+    key = id(env)
+    text = env.to_json()
+    assert envelope_module._ENCODED[key][1] == text  # the canonical text, kept
+    assert json.loads(text) == json.loads(env.model_dump_json())  # the same values as pydantic's JSON
+    copy = env.model_copy(update={"seq": 2})
+    assert json.loads(copy.to_json())["seq"] == 2  # another object: not the first one's text
+    del env
+    gc.collect()
+    assert key not in envelope_module._ENCODED  # dropped with the envelope

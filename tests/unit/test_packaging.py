@@ -57,7 +57,7 @@ def test_the_core_dependencies_are_the_sdks() -> None:
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     core = {d.split(">")[0].split("<")[0].split("=")[0].strip().lower() for d in project["dependencies"]}
-    assert core == {"pydantic", "pynacl", "httpx", "chinesecalendar"}
+    assert core == {"pydantic", "pynacl", "httpx", "chinesecalendar", "orjson"}
     assert {"server", "distributed", "cli", "all", "dev"} <= set(project["optional-dependencies"])
     assert project["license"] == "Apache-2.0" and (REPO / "LICENSE").exists() and (REPO / "CHANGELOG.md").exists()
     for folder in FOLDERS:

@@ -1,0 +1,170 @@
+"""Rows b and d of issue 11's table alone, repeated on one ledger, and the decode / encode
+operations they are made of (for work on the codec: parsing, validation, canonical encoding).
+
+    python -m bench.codec [--events N] [--repeats R] [--ops]
+
+Builds ``bench.write_replay``'s workload (N pre-signed events), writes it once through the
+ledger (read models left behind: rows b and d read only the log) and once into the bare
+baseline's table, and the same events into ``eventsourcing`` (rows c/d's peer). Then, R times,
+alternating: the bare SELECT + decode + Ed25519 + SHA-256 (row b's baseline), Tongxiu's
+``verify_and_replay`` (row b), ``replay`` of every enterprise (row d) and eventsourcing's
+``repository.get`` of every aggregate (row d's baseline). Prints the CPU µs per event of each
+repetition and the ratios of the best (min) CPU times, as ``bench.table`` marks them. CPU time
+of this process only; nothing asserts on time. ``--ops``: per-operation CPU over every stored
+event (parse, validate, canonical encoding, hash + signed bytes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import write_replay as wr
+from bench.table import DEPARTMENTS, demo_key, es_payloads, loadavg, verify_replay_all
+
+
+def cpu(fn: Callable[[], Any]) -> tuple[float, Any]:
+    import gc
+
+    gc.collect()
+    c0 = time.process_time()
+    out = fn()
+    return time.process_time() - c0, out
+
+
+def es_ledger(payloads: list[tuple[str, list[dict[str, Any]]]], db: Path) -> Callable[[], int]:
+    """eventsourcing's app with the same events appended (one save per submission); returns
+    the replay (``repository.get`` of every aggregate on a fresh application)."""
+    from bench.table import _es_classes
+
+    enterprise, es_app = _es_classes()
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)}
+    app = es_app(env=env)
+    ids: dict[str, Any] = {}
+    for stream, events in payloads:
+        if stream not in ids:
+            agg = enterprise(stream, events[0]["type"], events[0])
+            rest = events[1:]
+            ids[stream] = agg.id
+        else:
+            agg = app.repository.get(ids[stream])
+            rest = events
+        for ev in rest:
+            agg.record(ev["type"], ev)
+        app.save(agg)
+    app.close()
+
+    def replay() -> int:
+        fresh = es_app(env=env)
+        n = sum(fresh.repository.get(i).version for i in ids.values())
+        fresh.close()
+        return n
+
+    return replay
+
+
+def ops(app: Any) -> None:
+    """Per-operation CPU µs per stored event, best of 3."""
+    import hashlib
+    import json
+
+    from tongxiu.events.envelope import Envelope, canonical, stored_signing_bytes
+    from tongxiu.services import audit
+
+    raws = [r for (r,) in app.log.db.conn.execute("SELECT raw FROM events ORDER BY position")]
+    bodies = [json.loads(r) for r in raws]
+    n = len(raws)
+    parse = getattr(audit, "parse_stored", json.loads)
+
+    def body_hash() -> None:
+        for b in bodies:
+            c = audit.check_body(b)
+            c.signed()
+
+    loads_plain = getattr(audit, "loads_plain", None)
+
+    def read_check() -> None:  # what the audit does per stored event before Ed25519: parse, hash, signed bytes
+        if loads_plain is None:  # the code before events/fastjson
+            for r in raws:
+                c = audit.check_body(parse(r))
+                c.signed()
+        else:
+            for r in raws:
+                body, plain = loads_plain(r)
+                c = audit.check_body(body, plain)
+                c.signed()
+
+    cases: dict[str, Callable[[], Any]] = {
+        "json.loads": lambda: [json.loads(r) for r in raws],
+        "audit.parse_stored": lambda: [parse(r) for r in raws],
+        "Envelope.from_json": lambda: [Envelope.from_json(r) for r in raws],
+        "Envelope.from_body": lambda: [Envelope.from_body(b) for b in bodies],
+        "canonical(body)": lambda: [canonical(b) for b in bodies],
+        "check_body + signed": body_hash,
+        "stored_signing_bytes": lambda: [stored_signing_bytes(b) for b in bodies],
+        "parse + hash + signed": read_check,
+        "sha256(raw)": lambda: [hashlib.sha256(r.encode()).hexdigest() for r in raws],
+    }
+    for name, fn in cases.items():
+        best = min(cpu(fn)[0] for _ in range(3))
+        print(f"  {name:<24} {1e6 * best / n:7.2f} µs/event")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=4000)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--ops", action="store_true", help="per-operation CPU over the stored events")
+    args = ap.parse_args(argv)
+    print(f"bench.codec — {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, load {loadavg()}")
+    print(f"command: python -m bench.codec {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
+    work = wr.build_workload(args.events)
+    rows_bare = wr.bare_rows(work)
+    n_ev = work.events
+    pubs = {d[0]: demo_key(d[0]).public_key for d in DEPARTMENTS}
+    with tempfile.TemporaryDirectory(prefix="tongxiu-codec-") as d:
+        tmp = Path(d)
+        conn = wr.bare_connect(tmp / "bare.sqlite3", synchronous="OFF")
+        wr.bare_write(conn, rows_bare)
+        app, _ = wr.open_fresh(tmp, "ledger")
+        wr.submit_all(app, work.submissions, ledger_only=True)
+        es_replay = es_ledger(es_payloads(work.submissions), tmp / "es.sqlite3")
+        if args.ops:
+            ops(app)
+        best: dict[str, float] = {}
+        for i in range(args.repeats):
+            line = []
+            for name, fn in (
+                ("bare", lambda: wr.bare_select_verify(conn, pubs)),
+                ("b", lambda: verify_replay_all(app)),
+                ("d", lambda: wr.replay_all(app, work.codes)),
+                ("es", es_replay),
+            ):
+                t, out = cpu(fn)
+                if name == "b":
+                    assert out[0].ok and out[1] == n_ev, (out[0].first_bad, out[1])
+                elif name in ("bare", "d", "es"):
+                    assert out == n_ev, (name, out, n_ev)
+                best[name] = min(best.get(name, t), t)
+                line.append(f"{name} {1e6 * t / n_ev:6.1f}")
+            print(f"  rep {i + 1}: " + ", ".join(line) + " µs CPU/event")
+        conn.close()
+        app.close()
+        if not best:  # --repeats 0: the operations only
+            return 0
+        print(
+            f"best of {args.repeats} ({n_ev} events): bare {1e6 * best['bare'] / n_ev:.1f}, "
+            f"b {1e6 * best['b'] / n_ev:.1f}, d {1e6 * best['d'] / n_ev:.1f}, es {1e6 * best['es'] / n_ev:.1f} µs/event"
+        )
+        print(f"row b CPU ratio {best['bare'] / best['b']:.3f} (at least 0.7); "
+              f"row d CPU ratio {best['es'] / best['d']:.3f} (at least 2); load {loadavg()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
