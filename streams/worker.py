@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,10 +209,15 @@ class ShardedHandler:
     for the submissions after it in the same partition (the shards share one
     :class:`RegistryHead`, which the registration moves)."""
 
-    def __init__(self, handlers: list[SubmissionHandler]) -> None:
+    def __init__(self, handlers: list[SubmissionHandler],
+                 gathering: Callable[[int], AbstractContextManager[Callable[[], None]]] | None = None) -> None:
+        """``gathering(n)``: announce the ``n`` shards about to work through a segment of a batch
+        to the transparency log (it yields the ``leave`` each shard calls when done), so their
+        leaves go in one group commit (``CassandraTransparencyLog.gathering``)."""
         from concurrent.futures import ThreadPoolExecutor
 
         self.handlers = handlers
+        self.gathering = gathering
         self.ledger = handlers[0].ledger
         self.pool = ThreadPoolExecutor(max_workers=len(handlers), thread_name_prefix="ledger-shard")
 
@@ -236,12 +242,16 @@ class ShardedHandler:
                 key = items[i][0]
                 groups.setdefault(self._shard(key.decode() if key else ""), []).append(i)
 
-            def run(shard: int, idx: list[int]) -> None:
-                for i in idx:
-                    results[i] = self.handlers[shard].handle(items[i][1])
+            def run(shard: int, idx: list[int], leave: Callable[[], None]) -> None:
+                try:
+                    for i in idx:
+                        results[i] = self.handlers[shard].handle(items[i][1])
+                finally:
+                    leave()
 
-            for f in [self.pool.submit(run, sh, idx) for sh, idx in groups.items()]:
-                f.result()
+            with self.gathering(len(groups)) if self.gathering is not None else nullcontext(_stay) as leave:
+                for f in [self.pool.submit(run, sh, idx, leave) for sh, idx in groups.items()]:
+                    f.result()
             segment.clear()
 
         for i, (key, _) in enumerate(items):
@@ -252,6 +262,10 @@ class ShardedHandler:
                 segment.append(i)
         flush()
         return results
+
+
+def _stay() -> None:
+    """The ``leave`` of a handler without a gathering transparency log: nothing to tell."""
 
 
 @dataclass
