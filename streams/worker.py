@@ -283,10 +283,11 @@ class ShardedHandler:
         results: list[Any] = [None] * len(items)
         segment: list[int] = []
         ids = [_submission_id(raw) for _, raw in items]
-        seen: dict[tuple[str, str] | None, int] = {}
-        for key in ids:
-            seen[key] = seen.get(key, 0) + 1
-        once = {key for key, n in seen.items() if n == 1 and key is not None}
+        seen: dict[tuple[str, str], int] = {}
+        for sid in ids:
+            if sid is not None:
+                seen[sid] = seen.get(sid, 0) + 1
+        once = {sid for sid, n in seen.items() if n == 1}
 
         def flush() -> None:
             groups: dict[int, list[int]] = {}
@@ -297,7 +298,7 @@ class ShardedHandler:
             def run(shard: int, idx: list[int], leave: Callable[[], None]) -> None:
                 handler = self.handlers[shard]
                 try:
-                    handler.recorder.prefetch_many([ids[i] for i in idx[1:] if ids[i] in once])
+                    handler.recorder.prefetch_many([sid for i in idx[1:] if (sid := ids[i]) is not None and sid in once])
                     for i in idx:
                         results[i] = handler.handle(items[i][1])
                 finally:
