@@ -100,9 +100,17 @@ def test_without_a_gathering_each_caller_that_arrives_alone_commits_alone(tlog: 
 def test_the_sharded_handler_announces_its_shards_and_each_leaves_even_when_one_fails() -> None:
     from tongxiu.streams.worker import ShardedHandler
 
+    class Recorder:  # no look-ups to send ahead here
+        def prefetch_many(self, ids: Any) -> None:
+            pass
+
+        def drop_ahead(self) -> None:
+            pass
+
     class Handler:
         def __init__(self, fail: bool) -> None:
             self.ledger = object()
+            self.recorder = Recorder()
             self.fail = fail
 
         def handle(self, raw: bytes) -> Any:
