@@ -48,6 +48,7 @@ modules that each look correct alone.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -55,7 +56,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -76,6 +77,8 @@ LEAVES_PER_BUCKET = 10_000
 """Leaf (and node) rows per partition. Part of the data format: never change it once a
 keyspace holds leaves."""
 MAX_ROUNDS = 64
+GROUP_LINGER_S = 0.05
+"""At most this long a group commit waits for the announced callers (:meth:`CassandraTransparencyLog.gathering`)."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,10 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         self._queue: list[_Request] = []
         self._leading = False
         """Group commit (:meth:`append`): the callers waiting, and whether one is committing."""
+        self._expected = 0
+        """Callers announced by :meth:`gathering` that have not left yet: the next group waits
+        (at most :attr:`linger_s`) until each of them has queued its leaves or left."""
+        self.linger_s = GROUP_LINGER_S
 
     # ------------------------------------------------------------------ state
 
@@ -280,11 +287,16 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
         mine = _Request(leaves, streams, fresh)
         with self._group:
             self._queue.append(mine)
+            self._group.notify_all()  # a leader waiting for the announced callers counts them
             while not mine.done and self._leading:
                 self._group.wait()
             if mine.done:
                 return mine.result()
             self._leading = True
+            # the batch's other submissions in flight are about to append theirs: one group
+            deadline = time.monotonic() + self.linger_s
+            while len(self._queue) < self._expected and (left := deadline - time.monotonic()) > 0:
+                self._group.wait(left)
             batch, self._queue = self._queue, []
         try:
             merged: list[Leaf] = []
@@ -317,6 +329,35 @@ class CassandraTransparencyLog(_Base, TransparencyLog):
                 self._leading = False
                 self._group.notify_all()
         return mine.result()
+
+    @contextlib.contextmanager
+    def gathering(self, callers: int) -> Iterator[Callable[[], None]]:
+        """Announce ``callers`` threads about to append (the ledger agent's shards working
+        through one batch, :class:`tongxiu.streams.worker.ShardedHandler`): until each has
+        called the ``leave`` this yields (once, when it has no more leaves to append), a group
+        commit waits for all of those still working to queue their leaves — one LWT and one
+        set of rows for the batch's submissions, not one per submission that happens to
+        arrive alone — but never longer than :attr:`linger_s` (a caller slowed by a cold
+        read, a retry or a timeout does not hold the others up for long). Callers that do
+        not take part (another thread of the process, a checkpoint) are grouped as before."""
+        left = [callers]
+
+        def leave() -> None:
+            with self._group:
+                if left[0] > 0:
+                    left[0] -= 1
+                    self._expected -= 1
+                    self._group.notify_all()
+
+        with self._group:
+            self._expected += callers
+        try:
+            yield leave
+        finally:
+            with self._group:
+                self._expected -= left[0]
+                left[0] = 0
+                self._group.notify_all()
 
     def _append(self, leaves: Sequence[Leaf], streams: dict[str, int]) -> tuple[list[int], int]:
         """(every leaf's index, how many were appended by this call), without grouping (the

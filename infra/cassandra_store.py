@@ -467,17 +467,29 @@ class CassandraEventLog(_Base, EventLog):
             base += last
         return out
 
+    def _index_query(self) -> Any:
+        return self._p("SELECT stream, seq, writer FROM {ks}.events_by_submission"
+                       " WHERE department = ? AND submission_id = ?")
+
+    def find_submission_async(self, department: str, submission_id: str) -> Any:
+        """:meth:`find_submission` sent now, answered by the returned function: the index
+        read goes out at once; an id with no index entry (a new submission: the common case)
+        is answered from it, one with entries (or a failed read) by :meth:`find_submission`."""
+        future = self.session.execute_async(self._index_query(), (department, submission_id))
+
+        def result() -> list[StoredEvent]:
+            try:
+                if not list(future.result()):
+                    return []
+            except Exception:  # noqa: BLE001 - read again, with the retries of find_submission
+                pass
+            return self.find_submission(department, submission_id)
+
+        return result
+
     @retry_read
     def find_submission(self, department: str, submission_id: str) -> list[StoredEvent]:
-        entries = list(
-            self.session.execute(
-                self._p(
-                    "SELECT stream, seq, writer FROM {ks}.events_by_submission"
-                    " WHERE department = ? AND submission_id = ?"
-                ),
-                (department, submission_id),
-            )
-        )
+        entries = list(self.session.execute(self._index_query(), (department, submission_id)))
         out: list[StoredEvent] = []
         heads: dict[str, _Head] = {}
         for entry in entries:

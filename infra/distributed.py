@@ -116,7 +116,7 @@ def worker_deps(
     ]
     return WorkerDeps(
         settings=settings,
-        handler=ShardedHandler(handlers),
+        handler=ShardedHandler(handlers, storage.tlog.gathering),
         projector=Projector(storage.projections, storage.log, rules, cache_bytes=budget),
         closers=[storage.close],
     )

@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,19 +75,38 @@ class PrefetchedRejections(RejectionLog):
     def __init__(self, inner: RejectionLog) -> None:
         self.inner = inner
         self._held: tuple[tuple[str, str], Callable[[], RejectionRecord | None]] | None = None
+        self._ahead: dict[tuple[str, str], Callable[[], RejectionRecord | None]] = {}
+        """Look-ups sent for the shard's next submissions (:meth:`prefetch_many`), by id."""
 
     def prefetch(self, department: str, submission_id: str) -> None:
         start = getattr(self.inner, "get_async", None)
         self._held = None if start is None else ((department, submission_id), start(department, submission_id))
 
+    def prefetch_many(self, ids: Sequence[tuple[str, str]]) -> bool:
+        """Send the look-ups of several submissions now (each answered once, by :meth:`get`
+        for its id, until :meth:`record` or :meth:`drop_ahead`); False where the log cannot."""
+        start = getattr(self.inner, "get_async", None)
+        if start is None:
+            return False
+        for key in ids:
+            self._ahead[key] = start(*key)
+        return True
+
+    def drop_ahead(self) -> None:
+        self._ahead.clear()
+
     def get(self, department: str, submission_id: str) -> RejectionRecord | None:
         held, self._held = self._held, None
         if held is not None and held[0] == (department, submission_id):
             return held[1]()
+        ahead = self._ahead.pop((department, submission_id), None)
+        if ahead is not None:
+            return ahead()
         return self.inner.get(department, submission_id)
 
     def record(self, rejection: RejectionRecord) -> None:
         self._held = None
+        self._ahead.clear()  # sent before this rejection was recorded: stale for its id
         self.inner.record(rejection)
 
     def list(self, *, department: str | None = None, stream: str | None = None, limit: int = 100,
@@ -109,8 +130,32 @@ class RecordingLog(EventLog):
         self.rejections = rejections
         self.appended: list[Envelope] = []
         self._stale: set[str] = set()
+        self._ahead: dict[tuple[str, str], Callable[[], list[StoredEvent]]] = {}
+        """Idempotency look-ups sent for the shard's next submissions (:meth:`prefetch_many`)."""
+
+    def prefetch_many(self, ids: Sequence[tuple[str, str]]) -> None:
+        """Send the idempotency look-ups (the log's and the rejection log's) of the submissions
+        a shard is about to handle in turn, all now: each is answered once, to the ledger's
+        first ``find_submission`` / ``get`` of its id (issue 11, session 10: one round trip per
+        segment instead of one per submission). Only for ids that no other submission of the
+        batch carries (the caller's duty: an append or a rejection of one of them would make
+        the other's answer stale); an append or a rejection through this log drops them all."""
+        start = getattr(self.inner, "find_submission_async", None)
+        if start is None or self.rejections is None or not ids:
+            return
+        if not self.rejections.prefetch_many(ids):
+            return
+        for key in ids:
+            self._ahead[key] = start(*key)
+
+    def drop_ahead(self) -> None:
+        self._ahead.clear()
+        if self.rejections is not None:
+            self.rejections.drop_ahead()
 
     def append(self, stream: str, expected_seq: int, envelopes: Sequence[Envelope]) -> None:
+        for e in envelopes:  # an answer sent before this append is stale for its id
+            self._ahead.pop((e.department, e.submission_id), None)
         try:
             self.inner.append(stream, expected_seq, envelopes)
         except ConcurrencyError:
@@ -144,6 +189,9 @@ class RecordingLog(EventLog):
         return self.inner.read_all(after=after, limit=limit)
 
     def find_submission(self, department: str, submission_id: str) -> list[StoredEvent]:
+        ahead = self._ahead.pop((department, submission_id), None)
+        if ahead is not None:  # sent with the shard's segment (its rejection look-up too)
+            return ahead()
         if self.rejections is not None:  # the ledger asks the rejection log next: send both now
             self.rejections.prefetch(department, submission_id)
         return self.inner.find_submission(department, submission_id)
@@ -208,10 +256,15 @@ class ShardedHandler:
     for the submissions after it in the same partition (the shards share one
     :class:`RegistryHead`, which the registration moves)."""
 
-    def __init__(self, handlers: list[SubmissionHandler]) -> None:
+    def __init__(self, handlers: list[SubmissionHandler],
+                 gathering: Callable[[int], AbstractContextManager[Callable[[], None]]] | None = None) -> None:
+        """``gathering(n)``: announce the ``n`` shards about to work through a segment of a batch
+        to the transparency log (it yields the ``leave`` each shard calls when done), so their
+        leaves go in one group commit (``CassandraTransparencyLog.gathering``)."""
         from concurrent.futures import ThreadPoolExecutor
 
         self.handlers = handlers
+        self.gathering = gathering
         self.ledger = handlers[0].ledger
         self.pool = ThreadPoolExecutor(max_workers=len(handlers), thread_name_prefix="ledger-shard")
 
@@ -229,6 +282,12 @@ class ShardedHandler:
     def handle_keyed(self, items: list[tuple[bytes | None, bytes]]) -> list[tuple[Receipt, list[tuple[str, str]]]]:
         results: list[Any] = [None] * len(items)
         segment: list[int] = []
+        ids = [_submission_id(raw) for _, raw in items]
+        seen: dict[tuple[str, str], int] = {}
+        for sid in ids:
+            if sid is not None:
+                seen[sid] = seen.get(sid, 0) + 1
+        once = {sid for sid, n in seen.items() if n == 1}
 
         def flush() -> None:
             groups: dict[int, list[int]] = {}
@@ -236,12 +295,19 @@ class ShardedHandler:
                 key = items[i][0]
                 groups.setdefault(self._shard(key.decode() if key else ""), []).append(i)
 
-            def run(shard: int, idx: list[int]) -> None:
-                for i in idx:
-                    results[i] = self.handlers[shard].handle(items[i][1])
+            def run(shard: int, idx: list[int], leave: Callable[[], None]) -> None:
+                handler = self.handlers[shard]
+                try:
+                    handler.recorder.prefetch_many([sid for i in idx[1:] if (sid := ids[i]) is not None and sid in once])
+                    for i in idx:
+                        results[i] = handler.handle(items[i][1])
+                finally:
+                    handler.recorder.drop_ahead()
+                    leave()
 
-            for f in [self.pool.submit(run, sh, idx) for sh, idx in groups.items()]:
-                f.result()
+            with self.gathering(len(groups)) if self.gathering is not None else nullcontext(_stay) as leave:
+                for f in [self.pool.submit(run, sh, idx, leave) for sh, idx in groups.items()]:
+                    f.result()
             segment.clear()
 
         for i, (key, _) in enumerate(items):
@@ -252,6 +318,23 @@ class ShardedHandler:
                 segment.append(i)
         flush()
         return results
+
+
+def _submission_id(raw: bytes | str) -> tuple[str, str] | None:
+    """(department, submission id) of a submission's bytes, for sending its look-ups ahead;
+    None when it cannot be read so (the ledger reads it, and rejects it, itself)."""
+    try:
+        body = json.loads(raw)
+        department, submission_id = body["department"], body["submission_id"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    if isinstance(department, str) and isinstance(submission_id, str):
+        return department, submission_id
+    return None
+
+
+def _stay() -> None:
+    """The ``leave`` of a handler without a gathering transparency log: nothing to tell."""
 
 
 @dataclass

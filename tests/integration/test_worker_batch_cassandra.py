@@ -1,0 +1,116 @@
+"""The ledger agent's batch on the real Cassandra (issue 11, session 10): each shard sends the
+idempotency look-ups of its segment's submissions at once (``RecordingLog.prefetch_many``)
+and the shards' leaves go in one group commit per round (``CassandraTransparencyLog.gathering``).
+What the ledger decides must not change: a submission repeated in the same batch (same shard,
+or the same id on another stream: another shard) gets the first receipt as a duplicate or a
+conflict, never a second append; a rejected id resubmitted in the batch gets the first rejection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from bench.distributed import make_submissions
+from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
+from tongxiu.infra.distributed import worker_deps
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import DEPARTMENTS, demo_key, make_uscc
+from tongxiu.services.ledger import sign_submission
+from tongxiu.streams.worker import ShardedHandler
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture()
+def sharded(cassandra_session: Any, fresh_keyspace: Callable[..., Settings],
+            tmp_path: Any) -> Iterator[ShardedHandler]:
+    settings = fresh_keyspace("tongxiu_batch").model_copy(update={"data_dir": tmp_path})
+    handler = worker_deps(settings, session=cassandra_session, shards=2).handler
+    handler.bootstrap_events()
+    info = next(d for d in DEPARTMENTS if d[0] == "samr-deqing")
+    r = handler.ledger.emit(REGISTRY_STREAM, [DepartmentRegistered(
+        department_id="samr-deqing", name=info[1], kind="department", domain=info[3], jurisdiction=info[4],
+        public_key=demo_key("samr-deqing").public_key)], submission_id="register:samr-deqing")
+    assert r.accepted, r.reasons
+    yield handler
+    cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {settings.keyspace}", timeout=120)
+
+
+def keyed(subs: list[Any]) -> list[tuple[bytes, bytes]]:
+    return [(s.stream.encode(), s.model_dump_json().encode()) for s in subs]
+
+
+def count_reads(sharded: ShardedHandler) -> list[int]:
+    """Counts the look-ups read one by one (not sent ahead) by the shards' event log."""
+    log = sharded.handlers[0].recorder.inner
+    real = log.find_submission
+    calls = [0]
+
+    def find(department: str, submission_id: str) -> Any:
+        calls[0] += 1
+        return real(department, submission_id)
+
+    log.find_submission = find
+    return calls
+
+
+def test_a_shards_look_ups_go_ahead_and_decide_the_same(sharded: ShardedHandler) -> None:
+    codes = [make_uscc("91", "330521", f"BT{i:06d}") for i in range(3)]
+    subs = make_submissions(12, codes, "ahead")  # 4 per enterprise, several per shard
+    calls = count_reads(sharded)
+    out = sharded.handle_keyed(keyed(subs))
+    assert all(rc.accepted and not rc.duplicate for rc, _ in out)
+    assert all(len(events) == 2 for _, events in out)
+    shards = {sharded._shard(s.stream) for s in subs}
+    # one read per shard (its first submission); the others' answers were sent ahead
+    assert calls[0] == len(shards)
+    for code in codes:
+        seqs = [rc.events[-1].seq for (rc, _), s in zip(out, subs, strict=True) if s.stream == code]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 4  # in order, no seq twice
+
+
+def test_a_submission_repeated_in_the_batch_is_a_duplicate_not_a_second_append(sharded: ShardedHandler) -> None:
+    codes = [make_uscc("91", "330521", f"BD{i:06d}") for i in range(2)]
+    subs = make_submissions(4, codes, "twice")
+    batch = [subs[0], subs[1], subs[2], subs[0], subs[3], subs[2]]
+    out = sharded.handle_keyed(keyed(batch))
+    assert [rc.accepted for rc, _ in out] == [True] * 6
+    assert [rc.duplicate for rc, _ in out] == [False, False, False, True, False, True]
+    assert out[3][0].events == out[0][0].events and out[5][0].events == out[2][0].events
+    log = sharded.handlers[0].recorder.inner
+    for code in codes:
+        assert log.last_seq(code) == 4  # two submissions of two events each, not three
+
+
+def test_the_same_id_on_another_stream_in_the_batch_is_a_conflict(sharded: ShardedHandler) -> None:
+    key = demo_key("samr-deqing")
+    streams = [make_uscc("91", "330521", f"BC{i:06d}") for i in range(40)]
+    a = streams[0]
+    b = next(s for s in streams if sharded._shard(s) != sharded._shard(a))  # another shard
+    first = make_submissions(1, [a], "conflict")[0]
+    other = sign_submission(key, department="samr-deqing", stream=b, submission_id=first.submission_id,
+                            occurred_at=datetime.now(UTC), events=[e.event for e in first.events])
+    filler = make_submissions(4, [a, b], "fill")
+    out = sharded.handle_keyed(keyed([*filler[:2], first, *filler[2:], other]))
+    receipts = [rc for rc, _ in out]
+    accepted = [rc for rc in receipts if rc.submission_id == first.submission_id and rc.accepted]
+    refused = [rc for rc in receipts if rc.submission_id == first.submission_id and not rc.accepted]
+    assert len(accepted) == 1 and len(refused) == 1  # never both appended
+    assert all(rc.accepted for rc in receipts if rc.submission_id != first.submission_id)
+
+
+def test_a_rejected_id_resubmitted_in_the_batch_gets_the_first_rejection(sharded: ShardedHandler) -> None:
+    key = demo_key("samr-deqing")
+    code = make_uscc("91", "330521", "BR000001")
+    ok = make_submissions(2, [code], "rej-ok")
+    bad_events = [e.event for e in make_submissions(1, [code], "rej")[0].events]
+    bad_events[0] = bad_events[0].model_copy(update={"decision_date": date(2030, 1, 1)})
+    bad = sign_submission(key, department="samr-deqing", stream=code, submission_id="rej-bad",
+                          occurred_at=datetime.now(UTC), events=bad_events)
+    out = sharded.handle_keyed(keyed([ok[0], bad, ok[1], bad]))
+    (r0, _), (r1, _), (r2, _), (r3, _) = out
+    assert r0.accepted and r2.accepted and not r1.accepted and not r1.duplicate
+    assert not r3.accepted and r3.duplicate and r3.reasons == r1.reasons and r3.recorded_at == r1.recorded_at
