@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tongxiu.events.construct import made
 from tongxiu.events.envelope import Envelope
 from tongxiu.events.models import (
     EVENT_TYPES,
@@ -47,7 +48,6 @@ from tongxiu.projections.fold import (
 )
 from tongxiu.projections.fold_step import ENTERPRISE_FOLDS, ENTERPRISE_IGNORED, FoldStep, folds
 from tongxiu.projections.loop import give_verdict, mark_overdue, submit_evidence
-from tongxiu.projections.made import made
 from tongxiu.projections.views import CreditListEntry, CreditRecord, EnterpriseState, RectificationItem
 from tongxiu.projections.workdays import china_day
 

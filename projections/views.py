@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from tongxiu.projections.made import made
+from tongxiu.events.construct import made
 from tongxiu.projections.views_items import Evidence, RectificationItem, Verdict
 from tongxiu.projections.views_registry import DepartmentInfo, KeyWindow, RegistryState, Subscription
 from tongxiu.projections.views_supervision import (
