@@ -40,24 +40,12 @@ def cpu(fn: Callable[[], Any]) -> tuple[float, Any]:
 def es_ledger(payloads: list[tuple[str, list[dict[str, Any]]]], db: Path) -> Callable[[], int]:
     """eventsourcing's app with the same events appended (one save per submission); returns
     the replay (``repository.get`` of every aggregate on a fresh application)."""
-    from bench.table import _es_classes
+    from bench.table import _es_classes, es_append
 
-    enterprise, es_app = _es_classes()
+    _, es_app = _es_classes()
     env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)}
-    app = es_app(env=env)
     ids: dict[str, Any] = {}
-    for stream, events in payloads:
-        if stream not in ids:
-            agg = enterprise(stream, events[0]["type"], events[0])
-            rest = events[1:]
-            ids[stream] = agg.id
-        else:
-            agg = app.repository.get(ids[stream])
-            rest = events
-        for ev in rest:
-            agg.record(ev["type"], ev)
-        app.save(agg)
-    app.close()
+    es_append(es_app(env=env), payloads, ids)
 
     def replay() -> int:
         fresh = es_app(env=env)

@@ -30,14 +30,14 @@ PORTS = {"cql_port": 19742, "storage_port": 17700, "jmx_port": 17899}
 
 def run_mode(mode: str, n: int, enterprises: int, rounds: int, root: Path) -> dict[str, Any]:
     from tests.integration.pipeline import decision_no
-    from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
+    from tongxiu.events.models import REGISTRY_STREAM
     from tongxiu.events.signing import KeyPair
     from tongxiu.infra import launch
     from tongxiu.infra.bootstrap import load_rules
     from tongxiu.infra.cassandra_store import connect, migrate
     from tongxiu.infra.distributed import Storage
     from tongxiu.services.config import Settings
-    from tongxiu.services.demo import DEPARTMENTS, demo_key, make_uscc
+    from tongxiu.services.demo import demo_key, demo_registration, make_uscc
     from tongxiu.services.ledger import Ledger, sign_submission
     from tongxiu.services.ports import SystemClock
     from tongxiu.services.sdk import notice_for
@@ -55,10 +55,7 @@ def run_mode(mode: str, n: int, enterprises: int, rounds: int, root: Path) -> di
             rules = load_rules(settings)
             ledger = Ledger(storage.log, storage.rejections, SystemClock(), rules, KeyPair.generate())
             ledger.bootstrap()
-            info = next(d for d in DEPARTMENTS if d[0] == "samr-deqing")
-            ledger.emit(REGISTRY_STREAM, [DepartmentRegistered(
-                department_id="samr-deqing", name=info[1], kind=info[2], domain=info[3], jurisdiction=info[4],
-                public_key=demo_key("samr-deqing").public_key)], submission_id="register:samr-deqing")
+            ledger.emit(REGISTRY_STREAM, [demo_registration("samr-deqing")], submission_id="register:samr-deqing")
             codes = [make_uscc("91", "330521", f"MC{i:06d}") for i in range(enterprises)]
             subs = []
             for i in range(n):

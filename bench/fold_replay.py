@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import write_replay as wr
-from bench.table import _es_classes, es_payloads, loadavg, open_app, verify_replay_all
+from bench.table import _es_classes, es_append, es_payloads, loadavg, open_app, verify_replay_all
 from tongxiu.projections.fold import fold_enterprise
 from tongxiu.projections.views import EnterpriseState
 from tongxiu.services.audit import iter_envelopes
@@ -41,22 +41,10 @@ def cpu(fn: Callable[[], Any]) -> float:
 def es_app(work: list[tuple[str, list[dict[str, Any]]]], db: Path) -> tuple[Any, list[Any]]:
     """eventsourcing's ledger with the workload appended (one ``save`` per submission), opened
     afresh; returns (application, aggregate ids)."""
-    Enterprise, EsLedger = _es_classes()
+    _, EsLedger = _es_classes()
     env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)}
-    app = EsLedger(env=env)
     ids: dict[str, Any] = {}
-    for stream, events in work:
-        if stream not in ids:
-            agg = Enterprise(stream, events[0]["type"], events[0])
-            rest = events[1:]
-            ids[stream] = agg.id
-        else:
-            agg = app.repository.get(ids[stream])
-            rest = events
-        for ev in rest:
-            agg.record(ev["type"], ev)
-        app.save(agg)
-    app.close()
+    es_append(EsLedger(env=env), work, ids)
     return EsLedger(env=env), list(ids.values())
 
 

@@ -48,13 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
 
     from bench.distributed import cassandra_pid, cpu_ticks, make_submissions
-    from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
+    from tongxiu.events.models import REGISTRY_STREAM
     from tongxiu.infra import cassandra_store as cs
     from tongxiu.infra import launch
     from tongxiu.infra.cassandra_session import StatementCounter
     from tongxiu.infra.distributed import worker_deps
     from tongxiu.services.config import Settings
-    from tongxiu.services.demo import DEPARTMENTS, demo_key, make_uscc
+    from tongxiu.services.demo import demo_registration, make_uscc
 
     lib = a.state / "cassandra" / "lib"
     if not a.servers:
@@ -72,10 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         counter = StatementCounter.install(session)
         handler = worker_deps(settings, session=session, shards=a.shards).handler
         handler.bootstrap_events()
-        info = next(d for d in DEPARTMENTS if d[0] == "samr-deqing")
-        r = handler.ledger.emit(REGISTRY_STREAM, [DepartmentRegistered(
-            department_id="samr-deqing", name=info[1], kind="department", domain=info[3], jurisdiction=info[4],
-            public_key=demo_key("samr-deqing").public_key)], submission_id="register:samr-deqing")
+        r = handler.ledger.emit(REGISTRY_STREAM, [demo_registration("samr-deqing")], submission_id="register:samr-deqing")
         assert r.accepted, r.reasons
         codes = [make_uscc("91", "330521", f"LC{i:06d}") for i in range(a.enterprises)]
 

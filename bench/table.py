@@ -121,6 +121,27 @@ def _es_classes() -> tuple[Any, Any]:
     return Enterprise, EsLedger
 
 
+def es_append(app: Any, work: list[tuple[str, list[dict[str, Any]]]], ids: dict[str, Any]) -> int:
+    """Append the workload to eventsourcing's ``app`` (one ``save`` per submission), recording
+    each new aggregate's id in ``ids``; closes ``app``. Returns the events appended."""
+    Enterprise, _ = _es_classes()
+    n = 0
+    for stream, events in work:
+        if stream not in ids:
+            agg = Enterprise(stream, events[0]["type"], events[0])
+            rest = events[1:]
+            ids[stream] = agg.id
+        else:
+            agg = app.repository.get(ids[stream])
+            rest = events
+        for ev in rest:
+            agg.record(ev["type"], ev)
+        app.save(agg)
+        n += len(events)
+    app.close()
+    return n
+
+
 def es_run(work: list[tuple[str, list[dict[str, Any]]]], db: Path, sync: str) -> tuple[Timing, Timing, dict[str, Any]]:
     """Append (one ``save`` per submission) then replay (``repository.get`` of every aggregate
     on a fresh application). Returns (append, replay, pragmas)."""
@@ -143,22 +164,7 @@ def es_run(work: list[tuple[str, list[dict[str, Any]]]], db: Path, sync: str) ->
         ids: dict[str, Any] = {}
 
         def append() -> int:
-            app = EsLedger(env=env)
-            n = 0
-            for stream, events in work:
-                if stream not in ids:
-                    agg = Enterprise(stream, events[0]["type"], events[0])
-                    rest = events[1:]
-                    ids[stream] = agg.id
-                else:
-                    agg = app.repository.get(ids[stream])
-                    rest = events
-                for ev in rest:
-                    agg.record(ev["type"], ev)
-                app.save(agg)
-                n += len(events)
-            app.close()
-            return n
+            return es_append(EsLedger(env=env), work, ids)
 
         t_append, n = measure(append)
         app2 = EsLedger(env=env)

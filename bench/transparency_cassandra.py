@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tongxiu.events import merkle
-from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
+from tongxiu.events.models import REGISTRY_STREAM
 from tongxiu.events.signing import KeyPair
 from tongxiu.infra import launch
 from tongxiu.infra.bootstrap import load_rules
@@ -38,7 +38,7 @@ from tongxiu.infra.cassandra_merkle import (
 )
 from tongxiu.infra.cassandra_store import CassandraEventLog, CassandraRejectionLog, connect, migrate
 from tongxiu.services.config import Settings
-from tongxiu.services.demo import DEPARTMENTS, demo_key, make_uscc
+from tongxiu.services.demo import demo_key, demo_registration, make_uscc
 from tongxiu.services.ledger import Ledger, sign_submission
 from tongxiu.services.ports import SystemClock
 from tongxiu.services.sdk import notice_for
@@ -76,10 +76,7 @@ def prepare(session: Any, settings: Settings, *, logged: bool, n: int, enterpris
     else:
         ledger = Ledger(CassandraEventLog(session, ks), CassandraRejectionLog(session, ks), clock, rules, key)
     ledger.bootstrap()
-    info = next(d for d in DEPARTMENTS if d[0] == "samr-deqing")
-    ledger.emit(REGISTRY_STREAM, [DepartmentRegistered(
-        department_id="samr-deqing", name=info[1], kind=info[2], domain=info[3], jurisdiction=info[4],
-        public_key=demo_key("samr-deqing").public_key)], submission_id="register:samr-deqing")
+    ledger.emit(REGISTRY_STREAM, [demo_registration("samr-deqing")], submission_id="register:samr-deqing")
     codes = [make_uscc("91", "330521", f"MT{i:06d}") for i in range(enterprises)]
     subs = []
     for i in range(n):

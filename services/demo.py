@@ -228,23 +228,23 @@ def demo_decision_and_advice() -> tuple[PenaltyDecided, ComplianceAdviceIssued]:
     return decision, advice
 
 
+def demo_registration(dept_id: str) -> DepartmentRegistered:
+    """The registry event of a demo department (``DEPARTMENTS``) with its demo key."""
+    _, name, kind, domain, area = next(d for d in DEPARTMENTS if d[0] == dept_id)
+    return DepartmentRegistered(
+        department_id=dept_id,
+        name=name,
+        kind=kind,  # type: ignore[arg-type]
+        domain=domain,
+        jurisdiction=area,
+        public_key=demo_key(dept_id).public_key,
+    )
+
+
 def register_only(app: Tongxiu) -> None:
     """Register the demo departments with their demo keys (the ledger signs)."""
-    for dept_id, name, kind, domain, area in DEPARTMENTS:
-        receipt = app.emit(
-            REGISTRY_STREAM,
-            [
-                DepartmentRegistered(
-                    department_id=dept_id,
-                    name=name,
-                    kind=kind,  # type: ignore[arg-type]
-                    domain=domain,
-                    jurisdiction=area,
-                    public_key=demo_key(dept_id).public_key,
-                )
-            ],
-            submission_id=f"register:{dept_id}",
-        )
+    for dept_id, *_ in DEPARTMENTS:
+        receipt = app.emit(REGISTRY_STREAM, [demo_registration(dept_id)], submission_id=f"register:{dept_id}")
         if not receipt.accepted and not receipt.duplicate:
             raise RuntimeError(f"registering {dept_id}: {receipt.reasons}")
 

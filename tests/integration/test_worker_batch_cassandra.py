@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from bench.distributed import make_submissions
-from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
+from tongxiu.events.models import REGISTRY_STREAM
 from tongxiu.infra.distributed import worker_deps
 from tongxiu.services.config import Settings
-from tongxiu.services.demo import DEPARTMENTS, demo_key, make_uscc
+from tongxiu.services.demo import demo_key, demo_registration, make_uscc
 from tongxiu.services.ledger import sign_submission
 from tongxiu.streams.worker import ShardedHandler
 
@@ -30,10 +30,7 @@ def sharded(cassandra_session: Any, fresh_keyspace: Callable[..., Settings],
     settings = fresh_keyspace("tongxiu_batch").model_copy(update={"data_dir": tmp_path})
     handler = worker_deps(settings, session=cassandra_session, shards=2).handler
     handler.bootstrap_events()
-    info = next(d for d in DEPARTMENTS if d[0] == "samr-deqing")
-    r = handler.ledger.emit(REGISTRY_STREAM, [DepartmentRegistered(
-        department_id="samr-deqing", name=info[1], kind="department", domain=info[3], jurisdiction=info[4],
-        public_key=demo_key("samr-deqing").public_key)], submission_id="register:samr-deqing")
+    r = handler.ledger.emit(REGISTRY_STREAM, [demo_registration("samr-deqing")], submission_id="register:samr-deqing")
     assert r.accepted, r.reasons
     yield handler
     cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {settings.keyspace}", timeout=120)
