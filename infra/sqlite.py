@@ -484,18 +484,24 @@ class SqliteProjectionStore(ProjectionStore):
                 have = self.position(projection)
                 if have != expected:
                     raise ConcurrencyError(f"projection {projection} is at {have}, not {expected}")
-            for key, change in changes.items():
-                if change.whole:
-                    conn.execute("DELETE FROM projection_parts WHERE projection = ? AND key = ?", (projection, key))
-                gone = [(projection, key, p) for p, v in change.parts.items() if v is None]
-                if gone:
-                    conn.executemany(
-                        "DELETE FROM projection_parts WHERE projection = ? AND key = ? AND part = ?", gone
-                    )
-                conn.executemany(
-                    "INSERT OR REPLACE INTO projection_parts (projection, key, part, state) VALUES (?,?,?,?)",
-                    [(projection, key, p, _dumps(v)) for p, v in change.parts.items() if v is not None],
-                )
+            # one statement of each kind for the whole batch (one transaction: the order of the
+            # rows within it is not observable); a document written whole loses its stored
+            # parts before the new ones go in
+            whole = [(projection, key) for key, change in changes.items() if change.whole]
+            if whole:
+                conn.executemany("DELETE FROM projection_parts WHERE projection = ? AND key = ?", whole)
+            gone = [(projection, key, p) for key, change in changes.items() for p, v in change.parts.items() if v is None]
+            if gone:
+                conn.executemany("DELETE FROM projection_parts WHERE projection = ? AND key = ? AND part = ?", gone)
+            conn.executemany(
+                "INSERT OR REPLACE INTO projection_parts (projection, key, part, state) VALUES (?,?,?,?)",
+                [
+                    (projection, key, p, _dumps(v))
+                    for key, change in changes.items()
+                    for p, v in change.parts.items()
+                    if v is not None
+                ],
+            )
             # an upsert updates the row in place: its index entry (the name) is not rewritten,
             # one page fewer per commit than INSERT OR REPLACE (which deletes and re-inserts)
             conn.execute(
