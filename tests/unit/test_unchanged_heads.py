@@ -22,7 +22,6 @@ from tongxiu.services.demo import START, register_only
 from tongxiu.services.ports import ManualClock, PartChanges
 from tongxiu.streams.projector import Projector
 
-
 CLOCK_AT = (START + timedelta(days=20, hours=1)).astimezone(UTC)
 
 
