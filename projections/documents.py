@@ -292,9 +292,6 @@ class Tracker:
         self._paths, self._exclude = _paths_for(key)
         self.lengths: dict[str, int] = {}
         self.fresh = fresh
-        self.stored_head: bytes | None = None
-        """The JSON of the head this cache last wrote for a document that holds no guard
-        (its owner sets it after a write; None: unknown, so the head is written)."""
         self.start()
 
     def start(self) -> None:

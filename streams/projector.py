@@ -50,8 +50,6 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from pydantic_core import to_json
-
 from tongxiu.events.envelope import Envelope
 from tongxiu.events.models import REGISTRY_STREAM, PropagationScheduled
 from tongxiu.projections.documents import HEAD, Tracker, all_parts, changed_parts, held_in_head
@@ -123,8 +121,6 @@ class Projector:
         self._hits: dict[str, int] = {}
         """... how often: a document is taken from the LRU once per batch (its reads are
         counted there once a batch is written, :meth:`_counted`), not once per event."""
-        self._heads: dict[str, bytes] = {}
-        """The heads (JSON) of the batch being written, by key, for :attr:`Tracker.stored_head`."""
 
     def position(self) -> int:
         """How many events the read models have applied (every shard's, on a sharded store)."""
@@ -234,7 +230,6 @@ class Projector:
         if not applied:
             self._counted()
             return 0
-        self._heads.clear()
         if start == 0 and self.store.position(PROJECTION) == 0:
             touched[DUE_DAYS] = self._doc(DUE_DAYS)  # a projection from scratch: a complete index
         if shard is None:
@@ -242,9 +237,6 @@ class Projector:
         else:
             assert isinstance(self.store, ShardedProjectionStore)
             self.store.write_shard(PROJECTION, shard, self._changes(touched), start + applied, expected=start)
-        for key, text in self._heads.items():
-            touched[key].stored_head = text
-        self._heads.clear()
         for tracker in touched.values():
             tracker.fresh = False
             tracker.start()
@@ -349,7 +341,7 @@ class Projector:
         """The parts to write: watermarked documents first, the guarding states (enterprise
         and registry, whose seq decides whether an event is applied) last; in each document
         its head (which holds the guard) after its parts."""
-        order = sorted(touched, key=lambda k: 1 if _guards(k) else 0)
+        order = sorted(touched, key=lambda k: 1 if k == REGISTRY_KEY or k.startswith(enterprise_key("")) else 0)
         changes: dict[str, PartChanges] = {}
         for key in order:
             tracker = touched[key]
@@ -365,16 +357,6 @@ class Projector:
             head = parts.pop(HEAD)
             if key in self._due_of:
                 head[DUE_FIELD] = self._due_of[key]
-            if not whole and not _guards(key):
-                # a document whose head holds no guard (the due-date index, a department's
-                # tallies, an inbox: their heads name the document and rarely change) is
-                # written without its head when the head is what this cache last wrote there
-                text = to_json(head, fallback=str)
-                if text == tracker.stored_head:
-                    if parts:
-                        changes[key] = PartChanges(parts)
-                    continue
-                self._heads[key] = text
             parts[HEAD] = head
             changes[key] = PartChanges(parts, whole=whole)
         return changes
@@ -494,12 +476,6 @@ _in_bulk: list[bool] = []
 
 def _bulk(events: int) -> contextlib.AbstractContextManager[None]:
     return bulk() if events >= BULK_EVENTS else contextlib.nullcontext()
-
-
-def _guards(key: str) -> bool:
-    """Whether the document's head holds the guard that decides whether an event is applied
-    (an enterprise's or the registry's ``seq``)."""
-    return key == REGISTRY_KEY or key.startswith(enterprise_key(""))
 
 
 def _tracked_size(tracker: Tracker) -> int:
