@@ -1,6 +1,6 @@
 """The embedded write path alone (row a's Tongxiu side), for before/after comparisons.
 
-    python -m bench.write_path [--submissions N] [--warm W] [--repeats R]
+    python -m bench.write_path [--submissions N] [--warm W] [--repeats R] [--sections]
 
 ``bench.write_replay``'s workload and fresh embedded app (processors in process,
 ``synchronous=FULL``): W submissions untimed, then N through ``app.submit``; prints the CPU of
@@ -9,6 +9,10 @@ syncs), the wall time per event, and the WAL pages written per commit (frames of
 after a checkpoint, over the timed part). Repeated R times on fresh ledgers. No ratio here:
 alternate a base tree and this one in the same conditions (e.g. ``PYTHONPATH=<base checkout>``)
 and compare the CPU figures.
+
+``--sections``: the CPU of each step of a submission (µs per event, this process's CPU clock
+read around each call; a step's figure includes the steps it calls, listed below it), to see
+where a change should go; the clock reads add a few µs per event to the total.
 """
 
 from __future__ import annotations
@@ -20,8 +24,77 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.write_replay import build_workload, open_fresh, submit_all
+
+SECTIONS: list[tuple[str, str, str, str]] = [
+    # (label, indent, module, attribute path): what the submission's steps are made of
+    ("Tongxiu.submit", "", "tongxiu.services.app", "Tongxiu.submit"),
+    ("edge parse", "  ", "tongxiu.services.ledger", "Ledger.parse"),
+    ("Ledger.submit", "  ", "tongxiu.services.ledger", "Ledger.submit"),
+    ("idempotency: find_submission", "    ", "tongxiu.infra.sqlite", "SqliteEventLog.find_submission"),
+    ("idempotency: rejections.get", "    ", "tongxiu.infra.sqlite", "SqliteRejectionLog.get"),
+    ("authenticate (Ed25519 verify inside)", "    ", "tongxiu.services.ledger", "authenticate"),
+    ("decide and append", "    ", "tongxiu.services.ledger", "Ledger._decide_and_append"),
+    ("write model (cache, caught up)", "      ", "tongxiu.services.ledger", "Ledger.enterprise"),
+    ("event ids (uuid5)", "      ", "tongxiu.services.ledger", "event_id_for"),
+    ("envelopes sealed", "      ", "tongxiu.events.envelope", "Envelope.recorded"),
+    ("check_event (rules)", "      ", "tongxiu.services.ledger", "check_event"),
+    ("fold (write model)", "      ", "tongxiu.services.ledger", "fold_enterprise"),
+    ("log.append (SQL)", "      ", "tongxiu.infra.sqlite", "SqliteEventLog.append"),
+    ("transparency leaves", "        ", "tongxiu.infra.sqlite_merkle", "add_leaves"),
+    ("projector (read models)", "      ", "tongxiu.streams.processor", "InProcessProjection.appended"),
+    ("parts changed", "        ", "tongxiu.streams.projector", "Projector._changes"),
+    ("store.write (SQL)", "        ", "tongxiu.infra.sqlite", "SqliteProjectionStore.write"),
+    ("due-date index", "        ", "tongxiu.streams.projector", "Projector._index_due"),
+    ("receipt", "      ", "tongxiu.services.ledger", "receipt_for"),
+    ("receipt's log part", "    ", "tongxiu.services.ledger", "Ledger._logged"),
+    ("checkpoint signed", "      ", "tongxiu.services.transparency", "Transparency.checkpoint"),
+]
+
+
+def instrument() -> tuple[dict[str, float], list[str]]:
+    """Wrap each step of :data:`SECTIONS` with a CPU clock; returns (seconds by label, order)
+    and adds the outer transaction's COMMIT (the WAL write and sync at FULL) as a step."""
+    import functools
+    import importlib
+
+    spent: dict[str, float] = {}
+    clock = time.process_time
+    order: list[str] = []
+    for label, indent, module, path in SECTIONS:
+        owner: Any = importlib.import_module(module)
+        names = path.split(".")
+        for name in names[:-1]:
+            owner = getattr(owner, name)
+        inner = getattr(owner, names[-1])
+
+        def timed(*a: Any, _inner: Any = inner, _label: str = label, **k: Any) -> Any:
+            t = clock()
+            try:
+                return _inner(*a, **k)
+            finally:
+                spent[_label] = spent.get(_label, 0.0) + clock() - t
+
+        setattr(owner, names[-1], functools.wraps(inner)(timed))
+        order.append(indent + label)
+    from tongxiu.infra import sqlite
+
+    exit_ = sqlite._Transaction.__exit__
+
+    def commit(self: Any, *a: Any) -> None:
+        if self.db._depth != 1:
+            return exit_(self, *a)
+        t = clock()
+        try:
+            return exit_(self, *a)
+        finally:
+            spent["COMMIT (WAL write + sync)"] = spent.get("COMMIT (WAL write + sync)", 0.0) + clock() - t
+
+    sqlite._Transaction.__exit__ = commit  # type: ignore[method-assign]
+    order.insert(1, "  COMMIT (WAL write + sync)")
+    return spent, order
 
 
 def wal_frames(path: str) -> tuple[int, int]:
@@ -40,7 +113,7 @@ def wal_frames(path: str) -> tuple[int, int]:
     return frames, commits
 
 
-def one_run(n: int, warm: int, tmp: Path, name: str) -> dict[str, float]:
+def one_run(n: int, warm: int, tmp: Path, name: str, spent: dict[str, float] | None = None) -> dict[str, float]:
     work = build_workload(int((n + warm) * 20 / 14) + 40)
     subs = work.submissions
     assert len(subs) >= n + warm, (len(subs), n + warm)
@@ -50,6 +123,8 @@ def one_run(n: int, warm: int, tmp: Path, name: str) -> dict[str, float]:
         db = app.ledger.log.db
         db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.conn.execute("PRAGMA wal_autocheckpoint=0")  # the WAL keeps every frame of the timed part
+        if spent is not None:
+            spent.clear()
         r0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
         events = submit_all(app, subs[warm : warm + n])
@@ -74,18 +149,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--submissions", type=int, default=2800, help="timed submissions (default 2800)")
     ap.add_argument("--warm", type=int, default=200, help="untimed submissions first (default 200)")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--sections", action="store_true", help="CPU of each step of a submission")
     args = ap.parse_args(argv)
+    spent, order = instrument() if args.sections else (None, [])
     from tongxiu.infra import sqlite
 
     print(f"tongxiu from {Path(sqlite.__file__).parents[1]}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="tongxiu-bench-") as d:
         for r in range(args.repeats):
-            out = one_run(args.submissions, args.warm, Path(d), f"run{r}")
+            out = one_run(args.submissions, args.warm, Path(d), f"run{r}", spent)
             print(
                 f"{args.submissions} submissions, {out['events']:.0f} events: CPU {out['cpu']:.0f} µs/event "
                 f"(user {out['user']:.0f}, system {out['system']:.0f}), wall {out['wall']:.0f} µs/event, "
                 f"{out['pages']:.2f} WAL pages per commit"
             )
+            if spent is not None:
+                for line in order:
+                    label = line.strip()
+                    print(f"  {1e6 * spent.get(label, 0.0) / out['events']:8.1f} µs/event  {line}")
     return 0
 
 
