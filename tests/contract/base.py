@@ -506,6 +506,27 @@ class ProjectionStoreContract:
         assert store.load(p, key) == doc
         assert store.keys(p) == [key]
 
+    def test_one_write_of_several_documents_each_as_its_change_says(self) -> None:
+        """One ``write`` naming several documents: one written whole (its parts not named are
+        gone), one losing a part and gaining another, one new; each ends as its own change says,
+        whatever the others' (the SQLite store sends each kind of row in one statement)."""
+        store = self.make_store()
+        p = uid("p")
+        doc = {"subscriber": "x", "pending": {"a": {"n": 1}, "b": {"n": 2}}, "seen": {"s1": 1}}
+        store.save(p, {"inbox:x": doc, "inbox:y": {**doc, "subscriber": "y"}}, 1)
+        store.write(p, {
+            "inbox:x": PartChanges({"": {"subscriber": "x", "pending": {}, "seen": {}}, "pending/c": {"n": 3}},
+                                   whole=True),
+            "inbox:y": PartChanges({"pending/a": None, "pending/d": {"n": 4}}),
+            "inbox:z": PartChanges({"": {"subscriber": "z", "pending": {}, "seen": {}}, "seen/s2": 5}),
+        }, 2, expected=1)
+        assert store.load(p, "inbox:x") == {"subscriber": "x", "pending": {"c": {"n": 3}}, "seen": {}}
+        assert store.load(p, "inbox:y") == {"subscriber": "y", "pending": {"b": {"n": 2}, "d": {"n": 4}},
+                                            "seen": {"s1": 1}}
+        assert store.load(p, "inbox:z") == {"subscriber": "z", "pending": {}, "seen": {"s2": 5}}
+        assert sorted(store.keys(p)) == ["inbox:x", "inbox:y", "inbox:z"]
+        assert store.position(p) == 2
+
     def test_saving_whole_documents_again_keeps_exactly_the_new_one(self) -> None:
         """``save`` of a whole document replaces it (an adapter may write only the parts that
         differ), also after another adapter reset the projection in between."""
