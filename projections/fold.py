@@ -33,6 +33,7 @@ from tongxiu.events.models import (
     SubscriptionRemoved,
     SupervisorDesignated,
 )
+from tongxiu.projections.periods import counted_from, known_periods, shape_key
 from tongxiu.projections.rules import (
     DecisionFacts,
     LocalPolicy,
@@ -158,7 +159,17 @@ def decision_facts(event: PenaltyDecided, policies: PolicyBook | None = None) ->
 def periods_for(rules: Rules, enterprise: str, event: PenaltyDecided) -> Periods:
     """The one glue from a decision on an enterprise to its periods (local policy + standard)."""
     policy = rules.policy(jurisdiction_of(enterprise))
-    return compute_periods(decision_facts(event, rules.policies), policy)
+    basis = event.class_basis
+    standard = rules.policies.standard(basis.standard_ref) if basis is not None else None
+    known = known_periods(  # a decision of a shape already met: no DecisionFacts (its checks follow from the shape)
+        shape_key(event.rule_set, tuple(event.penalty_types), event.fine_yuan, event.confiscation_yuan,
+                  event.party_kind, event.procedure, event.sector, event.serious_dishonesty_list, None,
+                  event.publicized_on is not None, policy, standard),
+        policy, standard,
+        counted_from(event.rule_set, event.decision_date, event.identification_date, event.publicized_on),
+        event.restriction_until,
+    )
+    return known if known is not None else compute_periods(decision_facts(event, rules.policies), policy)
 
 
 def jurisdiction_of(enterprise: str) -> str:
