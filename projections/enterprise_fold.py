@@ -33,6 +33,7 @@ from tongxiu.events.models import (
 from tongxiu.projections import repair_fold  # noqa: F401 - registers the repair and sync handlers
 from tongxiu.projections.fold import (
     _STATUS_CHANGES,
+    BACKFILL_PREFIX,
     LATE_AFTER_DAYS,
     OVERSIGHT_FOLDED,
     PRIOR_NAMED,
@@ -63,12 +64,15 @@ def fold_step(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally
     fields = state.__dict__
     fields["seq"] = env.seq
     fields["last_hash"] = env.hash
-    state.__pydantic_fields_set__.update(("seq", "last_hash"))
+    fields_set = state.__pydantic_fields_set__
+    if "last_hash" not in fields_set or "seq" not in fields_set:
+        fields_set.update(("seq", "last_hash"))
     if env.legacy_code:
         credit.legacy_code = True
-    state.note_submission(env.submission_id)
+    submission_id = env.submission_id
+    state.note_submission(submission_id)
     occurred_day = china_day(env.occurred_at)
-    backfill = is_backfill(env)
+    backfill = submission_id.startswith(BACKFILL_PREFIX)  # is_backfill(env)
     late = (  # is_late(env), with the day and the backfill test computed once
         env.department != LEDGER_DEPARTMENT and not backfill
         and (china_day(env.recorded_at) - occurred_day).days > LATE_AFTER_DAYS

@@ -29,10 +29,10 @@ from tongxiu.projections.views import (
 from tongxiu.projections.workdays import WorkdayResult
 
 
-@dataclass
+@dataclass(slots=True)
 class FoldStep:
     """What a fold handler works on: the state, the event's envelope, the rules, the month it
-    counts in, whether it was recorded late, and the tallies it adds."""
+    counts in, whether it was recorded late, and the tallies it adds (one per event: slots)."""
 
     state: EnterpriseState
     env: Envelope

@@ -35,9 +35,7 @@ def replay(
     """The history and the views as they stood: ``as_of`` keeps what had happened by then
     (occurred-at), ``known_at`` what the ledger had recorded by then (recorded-at)."""
     state = EnterpriseState.empty(code)
-    kept: list[Envelope] = []
-    for env in iter_replay(log, rules, code, state, as_of=as_of, known_at=known_at):
-        kept.append(env)
+    kept = list(iter_replay(log, rules, code, state, as_of=as_of, known_at=known_at))
     return Replay(enterprise=code, as_of=as_of, known_at=known_at, events=kept, state=state)
 
 
@@ -52,6 +50,11 @@ def iter_replay(
 ) -> Iterator[Envelope]:
     """Stream the kept events of ``code`` in seq order, folding each into ``state`` before it
     is yielded: memory is the state plus one page of the log, however long the history."""
+    if as_of is None and known_at is None:  # every event is kept
+        for env in iter_envelopes(log, code):
+            fold_enterprise(state, env, rules)
+            yield env
+        return
     for env in iter_envelopes(log, code):
         if not is_kept(env, as_of, known_at):
             continue
