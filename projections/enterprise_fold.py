@@ -55,8 +55,9 @@ from tongxiu.projections.workdays import china_day
 __all__ = ["ENTERPRISE_FOLDS", "ENTERPRISE_IGNORED", "FoldStep", "fold_step"]
 
 
-def fold_step(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
-    """One event into the enterprise state (``fold_enterprise`` adds the as-of tolerance)."""
+def fold_step(state: EnterpriseState, env: Envelope, rules: Rules, tally: bool = True) -> list[Tally]:
+    """One event into the enterprise state (``fold_enterprise`` adds the as-of tolerance);
+    ``tally=False``: no supervision tallies are made (an empty list is returned)."""
     changes_before = _STATUS_CHANGES[0]
     ev = env.event
     credit = state.credit
@@ -77,7 +78,7 @@ def fold_step(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally
         env.department != LEDGER_DEPARTMENT and not backfill
         and (china_day(env.recorded_at) - occurred_day).days > LATE_AFTER_DAYS
     )
-    step = FoldStep(state, env, rules, month_of(occurred_day), late, [])
+    step = FoldStep(state, env, rules, month_of(occurred_day), late, [], tally)
     if late:
         step.count("facts_recorded_late")
     if backfill:
@@ -87,7 +88,7 @@ def fold_step(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally
         handler(step, ev)
     if _STATUS_CHANGES[0] != changes_before:
         credit.standing = _restanding(credit, ev, env, _STATUS_CHANGES[0] - changes_before)
-    return step.tallies
+    return step.tallies if tally else []
 
 
 def _on_oversight(f: FoldStep, ev: Fact) -> None:

@@ -256,18 +256,20 @@ def _restanding(credit: CreditView, ev: object, env: Envelope, changes: int) -> 
     return _standing(credit)
 
 
-_FOLD_STEP: list[Callable[[EnterpriseState, Envelope, Rules], list[Tally]]] = []
+_FOLD_STEP: list[Callable[..., list[Tally]]] = []
 
 
-def _load_fold_step() -> Callable[[EnterpriseState, Envelope, Rules], list[Tally]]:
+def _load_fold_step() -> Callable[..., list[Tally]]:
     from tongxiu.projections.enterprise_fold import fold_step  # the table needs this module's helpers
 
     _FOLD_STEP.append(fold_step)
     return fold_step
 
 
-def fold_enterprise(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
-    """Apply one event of the enterprise's stream; return the supervision tallies it causes.
+def fold_enterprise(state: EnterpriseState, env: Envelope, rules: Rules, *, tally: bool = True) -> list[Tally]:
+    """Apply one event of the enterprise's stream; return the supervision tallies it causes
+    (``tally=False``: none are made and ``[]`` is returned — a replay, which does not keep them;
+    the state is the same).
 
     The write path guarantees that references exist. A replay "as of" a past time may still
     leave out an event that a later-kept one refers to (a department may date an act
@@ -275,7 +277,7 @@ def fold_enterprise(state: EnterpriseState, env: Envelope, rules: Rules) -> list
     the views rather than failing the replay."""
     step = _FOLD_STEP[0] if _FOLD_STEP else _load_fold_step()
     try:
-        return step(state, env, rules)
+        return step(state, env, rules) if tally else step(state, env, rules, False)
     except KeyError:
         state.credit.standing = _standing(state.credit)
         return []

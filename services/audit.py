@@ -52,13 +52,13 @@ def iter_replay(
     is yielded: memory is the state plus one page of the log, however long the history."""
     if as_of is None and known_at is None:  # every event is kept
         for env in iter_envelopes(log, code):
-            fold_enterprise(state, env, rules)
+            fold_enterprise(state, env, rules, tally=False)
             yield env
         return
     for env in iter_envelopes(log, code):
         if not is_kept(env, as_of, known_at):
             continue
-        fold_enterprise(state, env, rules)
+        fold_enterprise(state, env, rules, tally=False)
         yield env
 
 
@@ -340,7 +340,7 @@ def verify_and_replay(
         kept = [stored.envelope for stored in _check_chain(log, stream, result, keys)]
         state = EnterpriseState.empty(stream)
         for env in kept:
-            fold_enterprise(state, env, rules)
+            fold_enterprise(state, env, rules, tally=False)
         if each is not None:
             each(Replay(enterprise=stream, as_of=None, known_at=None, events=kept, state=state))
         if progress is not None:
