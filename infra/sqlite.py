@@ -255,14 +255,9 @@ class _Transaction:
             db.lock.release()
 
 
-def _stored(row: tuple[int, str | bytes]) -> StoredEvent:
-    """A stored event from its row: ``raw`` read as its UTF-8 bytes (:meth:`SqliteEventLog._raw`)
-    is parsed as it is and decoded once for ``StoredEvent.raw`` (text handed to pydantic-core
-    would be encoded back to UTF-8, and that copy kept on the string)."""
+def _stored(row: tuple[int, str]) -> StoredEvent:
     position, raw = row
-    if type(raw) is bytes:
-        return StoredEvent(envelope=Envelope.from_json(raw), raw=raw.decode("utf-8"), position=position)
-    return StoredEvent(envelope=Envelope.from_json(raw), raw=str(raw), position=position)
+    return StoredEvent(envelope=Envelope.from_json(raw), raw=raw, position=position)
 
 
 class SqliteEventLog(EventLog):
@@ -327,20 +322,10 @@ class SqliteEventLog(EventLog):
             (position,) = self.db.conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
         return int(position)
 
-    def _raw(self) -> str:
-        """The column expression that reads ``raw`` as its stored UTF-8 bytes (``CAST(raw AS
-        BLOB)``), or as text in a database whose text is not UTF-8 (never one Tongxiu created).
-        Called with the lock held."""
-        utf8 = self._utf8
-        if utf8 is None:
-            (encoding,) = self.db.conn.execute("PRAGMA encoding").fetchone()
-            utf8 = self._utf8 = str(encoding).upper() == "UTF-8"
-        return "CAST(raw AS BLOB)" if utf8 else "raw"
-
     def read_stream(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[StoredEvent]:
         with self.db.lock:
             rows = self.db.conn.execute(
-                f"SELECT position, {self._raw()} FROM events WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                "SELECT position, raw FROM events WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?",
                 (stream, from_seq, -1 if limit is None else limit),
             ).fetchall()
         return [_stored(r) for r in rows]
@@ -360,11 +345,16 @@ class SqliteEventLog(EventLog):
         event in a replay. A database in another text encoding (never one Tongxiu created)
         gives its text encoded as UTF-8."""
         with self.db.lock:
+            utf8 = self._utf8
+            if utf8 is None:
+                (encoding,) = self.db.conn.execute("PRAGMA encoding").fetchone()
+                utf8 = self._utf8 = str(encoding).upper() == "UTF-8"
             rows = self.db.conn.execute(
-                f"SELECT {self._raw()} FROM events WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                "SELECT CAST(raw AS BLOB) FROM events WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?"
+                if utf8 else "SELECT raw FROM events WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?",
                 (stream, from_seq, -1 if limit is None else limit),
             ).fetchall()
-        return [r[0] if type(r[0]) is bytes else r[0].encode("utf-8") for r in rows]
+        return [r[0] for r in rows] if utf8 else [r[0].encode("utf-8") for r in rows]
 
     def last_seq(self, stream: str) -> int:
         with self.db.lock:
@@ -386,8 +376,7 @@ class SqliteEventLog(EventLog):
     def read_all(self, *, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
         with self.db.lock:
             rows = self.db.conn.execute(
-                f"SELECT position, {self._raw()} FROM events WHERE position > ? ORDER BY position LIMIT ?",
-                (after, limit),
+                "SELECT position, raw FROM events WHERE position > ? ORDER BY position LIMIT ?", (after, limit)
             ).fetchall()
         return [_stored(r) for r in rows]
 
