@@ -265,6 +265,8 @@ class SqliteEventLog(EventLog):
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._utf8: bool | None = None
+        """Whether the database stores text as UTF-8 (``read_stream_bytes``; asked once)."""
 
     def append(self, stream: str, expected_seq: int, envelopes: Sequence[Envelope]) -> None:
         rows = [
@@ -336,6 +338,23 @@ class SqliteEventLog(EventLog):
                 (stream, from_seq, -1 if limit is None else limit),
             ).fetchall()
         return [r[0] for r in rows]
+
+    def read_stream_bytes(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[bytes]:
+        """:meth:`read_stream_raw` as the stored UTF-8 bytes: no decoding into ``str`` here and
+        no encoding back for the parser (pydantic-core and orjson read UTF-8), ~3 µs less per
+        event in a replay. A database in another text encoding (never one Tongxiu created)
+        gives its text encoded as UTF-8."""
+        with self.db.lock:
+            utf8 = self._utf8
+            if utf8 is None:
+                (encoding,) = self.db.conn.execute("PRAGMA encoding").fetchone()
+                utf8 = self._utf8 = str(encoding).upper() == "UTF-8"
+            rows = self.db.conn.execute(
+                "SELECT CAST(raw AS BLOB) FROM events WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?"
+                if utf8 else "SELECT raw FROM events WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                (stream, from_seq, -1 if limit is None else limit),
+            ).fetchall()
+        return [r[0] for r in rows] if utf8 else [r[0].encode("utf-8") for r in rows]
 
     def last_seq(self, stream: str) -> int:
         with self.db.lock:

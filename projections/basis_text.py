@@ -259,37 +259,71 @@ class Partly:
     """A phrase's template with every parameter but its :data:`OPEN` ones already written in,
     per language: phrases of one kind that differ only in those (a decision's explanation
     differs from the next one of the same shape only in its dates) are then rendered by filling
-    in those few. :meth:`made` gives the phrase with its texts set, the same texts
-    :meth:`Phrase.text` renders (``tests/unit/test_period_shapes.py`` compares them)."""
+    in those few. A parameter may itself be a :class:`Partly` (a phrase inside the phrase, e.g.
+    from when a repair may be applied for): its template is written in, its open parameters
+    become this one's, and each phrase made gets that inner phrase with its parameters (its own
+    text rendered only if asked for). :meth:`made` gives the phrase with its texts set, the same
+    texts :meth:`Phrase.text` renders (``tests/unit/test_period_shapes.py`` compares them)."""
 
-    __slots__ = ("code", "open", "params", "templates")
+    __slots__ = ("code", "inner", "open", "outer", "params", "templates")
+
+    code: str
+    params: dict[str, Any]
+    inner: dict[str, Partly]
+    outer: frozenset[str]
+    open: frozenset[str]
+    templates: dict[str, str]
 
     def __init__(self, code: str, **params: Any) -> None:
         self.code = code
         self.params = params
-        self.open = frozenset(k for k, v in params.items() if v is OPEN)
-        values = {
-            lang: {k: "{" + k + "}" if v is OPEN else _value(v, lang).replace("{", "{{").replace("}", "}}")
-                   for k, v in params.items()}
-            for lang in ("zh", "en")
-        }
-        self.templates = {"zh": BASIS_TEXTS[code].format_map(values["zh"]),
-                          "en": BASIS_TEXTS_EN[code].format_map(values["en"])}
+        self.inner = {k: v for k, v in params.items() if isinstance(v, Partly)}
+        self.outer = frozenset(k for k, v in params.items() if v is OPEN)
+        opened = list(self.outer) + [name for part in self.inner.values() for name in part.open]
+        if len(set(opened)) != len(opened) or set(opened) & (params.keys() - self.outer):
+            raise TypeError(f"{code}: an open parameter named twice: {sorted(opened)}")
+        self.open = frozenset(opened)
+
+        def written(k: str, v: Any, lang: str) -> str:
+            if v is OPEN:
+                return "{" + k + "}"
+            if isinstance(v, Partly):
+                return v.templates[lang]  # a template already: its open parameters stay open
+            return _value(v, lang).replace("{", "{{").replace("}", "}}")
+
+        self.templates = {"zh": BASIS_TEXTS[code].format_map({k: written(k, v, "zh") for k, v in params.items()}),
+                          "en": BASIS_TEXTS_EN[code].format_map({k: written(k, v, "en") for k, v in params.items()})}
+
+    def _phrase(self, params: dict[str, Any], texts: tuple[str, str] | None) -> Phrase:
+        """What ``Phrase(code, ...)`` sets, the open parameters taken from ``params`` (the code
+        was checked when the templates were made); the texts set when given."""
+        filled = {}
+        for k, v in self.params.items():
+            if v is OPEN:
+                filled[k] = params[k]
+            elif k in self.inner:
+                filled[k] = v._phrase(params, None)
+            else:
+                filled[k] = v
+        made = object.__new__(Phrase)
+        made.__dict__.update(code=self.code, params=filled)
+        if texts is not None:
+            made.__dict__.update(_zh=texts[0], _en=texts[1])
+        return made
 
     def made(self, **params: Any) -> Phrase:
         """The phrase (not kept, as :func:`dated`) with the open parameters ``params``, its
         text in both languages rendered from the partly written templates."""
         if params.keys() != self.open:
             raise TypeError(f"{self.code}: the open parameters are {sorted(self.open)}")
-        # what Phrase(code, params) sets (the code was checked when the templates were made)
-        made = object.__new__(Phrase)
-        made.__dict__.update(
-            code=self.code,
-            params={k: params[k] if v is OPEN else v for k, v in self.params.items()},
-            _zh=self.templates["zh"].format_map({k: _value(v, "zh") for k, v in params.items()}),
-            _en=self.templates["en"].format_map({k: _value(v, "en") for k, v in params.items()}),
-        )
-        return made
+        zh: dict[str, str] = {}
+        en: dict[str, str] = {}
+        for k, v in params.items():
+            if type(v) is date or v is None:  # the same in both languages (a decision's dates)
+                zh[k] = en[k] = "" if v is None else str(v)
+            else:
+                zh[k], en[k] = _value(v, "zh"), _value(v, "en")
+        return self._phrase(params, (self.templates["zh"].format_map(zh), self.templates["en"].format_map(en)))
 
 
 def dated(code: str, **params: Any) -> Phrase:

@@ -33,6 +33,7 @@ from tongxiu.events.models import (
 from tongxiu.projections import repair_fold  # noqa: F401 - registers the repair and sync handlers
 from tongxiu.projections.fold import (
     _STATUS_CHANGES,
+    BACKFILL_PREFIX,
     LATE_AFTER_DAYS,
     OVERSIGHT_FOLDED,
     PRIOR_NAMED,
@@ -54,8 +55,9 @@ from tongxiu.projections.workdays import china_day
 __all__ = ["ENTERPRISE_FOLDS", "ENTERPRISE_IGNORED", "FoldStep", "fold_step"]
 
 
-def fold_step(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
-    """One event into the enterprise state (``fold_enterprise`` adds the as-of tolerance)."""
+def fold_step(state: EnterpriseState, env: Envelope, rules: Rules, tally: bool = True) -> list[Tally]:
+    """One event into the enterprise state (``fold_enterprise`` adds the as-of tolerance);
+    ``tally=False``: no supervision tallies are made (an empty list is returned)."""
     changes_before = _STATUS_CHANGES[0]
     ev = env.event
     credit = state.credit
@@ -63,17 +65,20 @@ def fold_step(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally
     fields = state.__dict__
     fields["seq"] = env.seq
     fields["last_hash"] = env.hash
-    state.__pydantic_fields_set__.update(("seq", "last_hash"))
+    fields_set = state.__pydantic_fields_set__
+    if "last_hash" not in fields_set or "seq" not in fields_set:
+        fields_set.update(("seq", "last_hash"))
     if env.legacy_code:
         credit.legacy_code = True
-    state.note_submission(env.submission_id)
+    submission_id = env.submission_id
+    state.note_submission(submission_id)
     occurred_day = china_day(env.occurred_at)
-    backfill = is_backfill(env)
+    backfill = submission_id.startswith(BACKFILL_PREFIX)  # is_backfill(env)
     late = (  # is_late(env), with the day and the backfill test computed once
         env.department != LEDGER_DEPARTMENT and not backfill
         and (china_day(env.recorded_at) - occurred_day).days > LATE_AFTER_DAYS
     )
-    step = FoldStep(state, env, rules, month_of(occurred_day), late, [])
+    step = FoldStep(state, env, rules, month_of(occurred_day), late, [], tally)
     if late:
         step.count("facts_recorded_late")
     if backfill:
@@ -83,7 +88,7 @@ def fold_step(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally
         handler(step, ev)
     if _STATUS_CHANGES[0] != changes_before:
         credit.standing = _restanding(credit, ev, env, _STATUS_CHANGES[0] - changes_before)
-    return step.tallies
+    return step.tallies if tally else []
 
 
 def _on_oversight(f: FoldStep, ev: Fact) -> None:

@@ -33,6 +33,7 @@ from tongxiu.events.models import (
     SubscriptionRemoved,
     SupervisorDesignated,
 )
+from tongxiu.projections.periods import counted_from, known_periods, shape_key
 from tongxiu.projections.rules import (
     DecisionFacts,
     LocalPolicy,
@@ -158,7 +159,17 @@ def decision_facts(event: PenaltyDecided, policies: PolicyBook | None = None) ->
 def periods_for(rules: Rules, enterprise: str, event: PenaltyDecided) -> Periods:
     """The one glue from a decision on an enterprise to its periods (local policy + standard)."""
     policy = rules.policy(jurisdiction_of(enterprise))
-    return compute_periods(decision_facts(event, rules.policies), policy)
+    basis = event.class_basis
+    standard = rules.policies.standard(basis.standard_ref) if basis is not None else None
+    known = known_periods(  # a decision of a shape already met: no DecisionFacts (its checks follow from the shape)
+        shape_key(event.rule_set, tuple(event.penalty_types), event.fine_yuan, event.confiscation_yuan,
+                  event.party_kind, event.procedure, event.sector, event.serious_dishonesty_list, None,
+                  event.publicized_on is not None, policy, standard),
+        policy, standard,
+        counted_from(event.rule_set, event.decision_date, event.identification_date, event.publicized_on),
+        event.restriction_until,
+    )
+    return known if known is not None else compute_periods(decision_facts(event, rules.policies), policy)
 
 
 def jurisdiction_of(enterprise: str) -> str:
@@ -245,18 +256,20 @@ def _restanding(credit: CreditView, ev: object, env: Envelope, changes: int) -> 
     return _standing(credit)
 
 
-_FOLD_STEP: list[Callable[[EnterpriseState, Envelope, Rules], list[Tally]]] = []
+_FOLD_STEP: list[Callable[..., list[Tally]]] = []
 
 
-def _load_fold_step() -> Callable[[EnterpriseState, Envelope, Rules], list[Tally]]:
+def _load_fold_step() -> Callable[..., list[Tally]]:
     from tongxiu.projections.enterprise_fold import fold_step  # the table needs this module's helpers
 
     _FOLD_STEP.append(fold_step)
     return fold_step
 
 
-def fold_enterprise(state: EnterpriseState, env: Envelope, rules: Rules) -> list[Tally]:
-    """Apply one event of the enterprise's stream; return the supervision tallies it causes.
+def fold_enterprise(state: EnterpriseState, env: Envelope, rules: Rules, *, tally: bool = True) -> list[Tally]:
+    """Apply one event of the enterprise's stream; return the supervision tallies it causes
+    (``tally=False``: none are made and ``[]`` is returned — a replay, which does not keep them;
+    the state is the same).
 
     The write path guarantees that references exist. A replay "as of" a past time may still
     leave out an event that a later-kept one refers to (a department may date an act
@@ -264,7 +277,7 @@ def fold_enterprise(state: EnterpriseState, env: Envelope, rules: Rules) -> list
     the views rather than failing the replay."""
     step = _FOLD_STEP[0] if _FOLD_STEP else _load_fold_step()
     try:
-        return step(state, env, rules)
+        return step(state, env, rules) if tally else step(state, env, rules, False)
     except KeyError:
         state.credit.standing = _standing(state.credit)
         return []

@@ -29,10 +29,10 @@ from tongxiu.projections.views import (
 from tongxiu.projections.workdays import WorkdayResult
 
 
-@dataclass
+@dataclass(slots=True)
 class FoldStep:
     """What a fold handler works on: the state, the event's envelope, the rules, the month it
-    counts in, whether it was recorded late, and the tallies it adds."""
+    counts in, whether it was recorded late, and the tallies it adds (one per event: slots)."""
 
     state: EnterpriseState
     env: Envelope
@@ -40,6 +40,8 @@ class FoldStep:
     month: str
     late: bool
     tallies: list[Tally]
+    counting: bool = True
+    """False: :meth:`count` makes no tally (a replay, which does not keep them)."""
 
     @property
     def credit(self) -> CreditView:
@@ -62,7 +64,8 @@ class FoldStep:
               amount: float = 1) -> None:
         """Add ``amount`` to ``counter`` of ``department`` (default: the submitter) in ``month``
         (default: the month the event counts in)."""
-        self.tallies.append(Tally(department or self.env.department, month or self.month, counter, amount))
+        if self.counting:
+            self.tallies.append(Tally(department or self.env.department, month or self.month, counter, amount))
 
     def count_for_decision(self, record: CreditRecord, counter: str) -> None:
         """A tally of the deciding department, in the month of the decision."""

@@ -91,12 +91,18 @@ class DecisionFacts:
     @property
     def counted_from(self) -> date:
         """The date periods run from under this decision's rule set."""
-        how = RULE_SET_SPECS[self.rule_set].counted_from
-        if how == "identification_date":
-            return self.identification_date or self.decision_date
-        if how == "publication_date":
-            return self.publication_date or self.decision_date
-        return self.decision_date
+        return counted_from(self.rule_set, self.decision_date, self.identification_date, self.publication_date)
+
+
+def counted_from(rule_set: str, decision_date: date, identification_date: date | None,
+                 publication_date: date | None) -> date:
+    """The date a decision's periods run from under ``rule_set`` (:attr:`DecisionFacts.counted_from`)."""
+    how = RULE_SET_SPECS[rule_set].counted_from  # type: ignore[index]  # a RuleSet is its value
+    if how == "identification_date":
+        return identification_date or decision_date
+    if how == "publication_date":
+        return publication_date or decision_date
+    return decision_date
 
 
 @dataclass(frozen=True)
@@ -261,9 +267,44 @@ class _Shape:
     never: Items | None
     """The penalty types that can never end early (None: none)."""
     label: Phrase | None
-    explanation: Partly | None
-    """The explanation of a publicized decision, written but for its dates (and the phrases
-    naming them)."""
+    sector: str | None
+    explaining: dict[str, Any] | None
+    """The parameters of a publicized decision's explanation that name no date (None when not
+    publicized)."""
+    explanations: dict[str, Partly]
+    """The explanation written but for its dates, one per kind of repair sentence (made when
+    first needed: :meth:`explained`)."""
+
+    def explained(self, repair: str) -> Partly:
+        """The explanation of a publicized decision of this shape whose repair sentence is of
+        kind ``repair`` ("never", "ends_first", "once_performed", "sector", "from"), written but
+        for its dates: ``start``, ``restriction``, ``max_end`` and, for the last three kinds,
+        ``earliest`` are open."""
+        made = self.explanations.get(repair)
+        if made is None:
+            assert self.explaining is not None
+            sentence: Phrase | Partly
+            if repair == "never":
+                sentence = phrase("repair_never", types=self.never)
+            elif repair == "ends_first":
+                sentence = phrase("repair_ends_first")
+            elif repair == "once_performed":
+                sentence = Partly("repair_once_performed", earliest=OPEN)
+            elif repair == "sector":
+                sentence = Partly("repair_from_sector", earliest=OPEN, months=Months(self.min_months),
+                                  sector=self.sector)
+            else:
+                sentence = Partly("repair_from", earliest=OPEN, months=Months(self.min_months))
+            params = dict(self.explaining)
+            params["repair"] = sentence
+            made = self.explanations[repair] = Partly(
+                "publicized", **{k: params[k] for k in _EXPLANATION_ORDER})
+        return made
+
+
+_EXPLANATION_ORDER = ("source", "label", "why", "span", "counted", "start", "restriction", "repair", "max_end",
+                      "condition", "gaps")
+"""The explanation's parameters in the order it has always been made with."""
 
 
 _SHAPES: dict[tuple[object, ...], _Shape] = {}
@@ -276,12 +317,37 @@ def _shape_key(facts: DecisionFacts, policy: LocalPolicy) -> tuple[object, ...]:
     """Everything a shape depends on. Amounts are keyed by their text too (``5000`` and
     ``5000.00`` are equal but could be written differently); the policy and the standard by
     identity (checked on a hit, as the shape holds them)."""
-    return (
-        facts.rule_set, facts.penalty_types, facts.fine_yuan, str(facts.fine_yuan), facts.confiscation_yuan,
-        str(facts.confiscation_yuan), facts.party_kind, facts.procedure, facts.sector,
-        facts.serious_dishonesty_list, facts.class_override, not facts.publication_date,
-        id(policy), id(facts.class_standard),
+    return shape_key(
+        facts.rule_set, facts.penalty_types, facts.fine_yuan, facts.confiscation_yuan, facts.party_kind,
+        facts.procedure, facts.sector, facts.serious_dishonesty_list, facts.class_override,
+        facts.publication_date is not None, policy, facts.class_standard,
     )
+
+
+def shape_key(
+    rule_set: str, penalty_types: tuple[str, ...], fine_yuan: Decimal, confiscation_yuan: Decimal, party_kind: str,
+    procedure: str, sector: str | None, serious_dishonesty_list: bool, class_override: PublicityClass | None,
+    publication_given: bool, policy: LocalPolicy, standard: ClassStandard | None,
+) -> tuple[object, ...]:
+    """The key of a decision's shape from its facts as given (a rule set and its value, which
+    is equal and hashes alike, give the same key): see :func:`_shape_key`."""
+    return (
+        rule_set, penalty_types, fine_yuan, str(fine_yuan), confiscation_yuan, str(confiscation_yuan), party_kind,
+        procedure, sector, serious_dishonesty_list, class_override, not publication_given, id(policy), id(standard),
+    )
+
+
+def known_periods(key: tuple[object, ...], policy: LocalPolicy, standard: ClassStandard | None, start: date,
+                  restriction_until: date | None) -> Periods | None:
+    """The periods of a decision whose shape (``key``, :func:`shape_key`) is already known, from
+    its start (:func:`counted_from`) and restriction end; None when the shape is not known yet
+    (then :func:`compute_periods` works it out from the decision's :class:`DecisionFacts`).
+    Everything :class:`DecisionFacts` checks and the class follow from the shape, so a known
+    shape was checked when it was first worked out."""
+    shape = _SHAPES.get(key)
+    if shape is None or shape.policy is not policy or shape.standard is not standard:
+        return None
+    return _dated(shape, start, restriction_until)
 
 
 def _shape(facts: DecisionFacts, policy: LocalPolicy) -> _Shape:
@@ -310,7 +376,8 @@ def _new_shape(facts: DecisionFacts, policy: LocalPolicy) -> _Shape:
             policy, facts.class_standard, cls, recorded, tuple(gaps), source, why, counted,
             unpublicized=phrase("not_publicized", source=source, why=why),
             unrepairable=phrase("not_repairable_unpublicized", source=source, why=why),
-            row=None, min_months=0, sensitive=False, restricts=False, never=None, label=None, explanation=None,
+            row=None, min_months=0, sensitive=False, restricts=False, never=None, label=None, sector=facts.sector,
+            explaining=None, explanations={},
         )
     row = _ROWS[(facts.rule_set, cls)]
     sensitive_min = row.min_months_sensitive_sector if facts.sector in spec.sensitive_sectors else None
@@ -332,13 +399,14 @@ def _new_shape(facts: DecisionFacts, policy: LocalPolicy) -> _Shape:
         ),
         row=row, min_months=min_months, sensitive=sensitive_min is not None,
         restricts=spec.rule_set is RuleSet.SAMR_ORDER_45 and bool(facts.types & RESTRICTION_TYPES),
-        never=types, label=_label(cls),
-        explanation=Partly(
-            "publicized", source=source, label=_label(cls), why=why, span=span, counted=counted, start=OPEN,
-            restriction=OPEN, repair=OPEN, max_end=OPEN,
-            condition=phrase("condition_performed") if row.stop_requires_performance else None,
-            gaps=tuple(phrase("gap", gap=g) for g in gaps),
-        ),
+        never=types, label=_label(cls), sector=facts.sector,
+        explaining={
+            "source": source, "label": _label(cls), "why": why, "span": span, "counted": counted, "start": OPEN,
+            "restriction": OPEN, "max_end": OPEN,
+            "condition": phrase("condition_performed") if row.stop_requires_performance else None,
+            "gaps": tuple(phrase("gap", gap=g) for g in gaps),
+        },
+        explanations={},
     )
 
 
@@ -346,8 +414,11 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     """Publicity periods of a decision, looked up in ``PERIOD_TABLE`` (see module docstring):
     the part that names no date is worked out once per shape of decision (:class:`_Shape`),
     the dates and the phrases naming them for each decision."""
-    shape = _shape(facts, policy)
-    start = facts.counted_from
+    return _dated(_shape(facts, policy), facts.counted_from, facts.restriction_until)
+
+
+def _dated(shape: _Shape, start: date, restriction_until: date | None) -> Periods:
+    """A decision's periods from its shape, the date they run from and its restriction's end."""
     row = shape.row
     if row is None:
         assert shape.unpublicized is not None
@@ -369,9 +440,9 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     min_months = shape.min_months
     max_end = add_months(start, row.max_months)
     restriction: Phrase | None = None
-    if shape.restricts and facts.restriction_until is not None and facts.restriction_until > max_end:
+    if shape.restricts and restriction_until is not None and restriction_until > max_end:
         # Order 45 Art. 13: "限制开展生产经营活动、限制从业超过三年的，公示期按照实际限制期限执行"
-        max_end = facts.restriction_until
+        max_end = restriction_until
         restriction = dated("restriction", until=max_end)
     forbidden = shape.never is not None
     # 民法典 Art. 201-202: a period "from" day X starts on X+1 and its last day is the
@@ -380,25 +451,21 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     earliest = add_months(start, min_months) + timedelta(days=1) if min_months else start
 
     not_repairable: Phrase | None = None
+    # the explanation's repair sentence: the shape's explanation for its kind, with its dates
     if forbidden:
         repair_from: date | None = None
-        repair = phrase("repair_never", types=shape.never)
         not_repairable = shape.unrepairable
+        explanation = shape.explained("never").made(start=start, restriction=restriction, max_end=max_end)
     elif earliest > max_end:
         repair_from = None
-        repair = phrase("repair_ends_first")
         not_repairable = dated("not_repairable_ends_first", source=shape.source, label=shape.label, max_end=max_end)
+        explanation = shape.explained("ends_first").made(start=start, restriction=restriction, max_end=max_end)
     else:
         repair_from = earliest
-        if min_months == 0:
-            repair = dated("repair_once_performed", earliest=earliest)
-        elif shape.sensitive:
-            repair = dated("repair_from_sector", earliest=earliest, months=Months(min_months), sector=facts.sector)
-        else:
-            repair = dated("repair_from", earliest=earliest, months=Months(min_months))
+        kind = "once_performed" if min_months == 0 else "sector" if shape.sensitive else "from"
+        explanation = shape.explained(kind).made(start=start, restriction=restriction, max_end=max_end,
+                                                 earliest=earliest)
     min_end = repair_from if repair_from is not None else max_end
-    assert shape.explanation is not None
-    explanation = shape.explanation.made(start=start, restriction=restriction, repair=repair, max_end=max_end)
     return _periods(
         publicity_class=shape.cls,
         publicized=True,
