@@ -153,8 +153,12 @@ class WorkerProjection(ReadSync):
         could see every head written before the save's position, which is written last."""
         deadline = time.monotonic() + self.timeout_s
         last, since = -1, time.monotonic()
+        # Cassandra: every head in one plain read (issue 11, session 11) — one SERIAL read per
+        # stream every 50 ms competed with the worker for the node while it caught up
+        heads_recent = getattr(self.log, "heads_recent", None)
         while True:
-            heads = {s: self.log.last_seq(s) for s in self.log.streams()}
+            heads = heads_recent() if heads_recent is not None else {
+                s: self.log.last_seq(s) for s in self.log.streams()}
             have = self.position()
             if have != last:
                 last, since = have, time.monotonic()
