@@ -135,6 +135,15 @@ def stages(path: Path, since: float) -> list[str]:
     except (OSError, ValueError, IndexError):
         return []
     out = []
+    pauses: dict[int, list[float]] = {1: [], 2: []}
+    try:
+        for line in path.read_text().splitlines():
+            if line.startswith("gc "):
+                _, gen, start, took = line.split()
+                if float(start) >= since and int(gen) in pauses:
+                    pauses[int(gen)].append(float(took))
+    except (OSError, ValueError):
+        pass
     for agent, batches in rows.items():
         if not batches:
             continue
@@ -143,6 +152,10 @@ def stages(path: Path, since: float) -> list[str]:
             cols["published"] = [b[5] - b[4] for b in batches]
         parts = ", ".join(f"{k} p50 {pct(v, 50) * 1000:.0f} / p99 {pct(v, 99) * 1000:.0f} ms" for k, v in cols.items())
         out.append(f"  {agent:10} {len(batches)} batches of {sum(b[0] for b in batches) / len(batches):.1f}: {parts}")
+    for gen, took in pauses.items():  # the worker's garbage collections (every thread waits)
+        if took:
+            out.append(f"  gc gen {gen}   {len(took)} collections, {sum(took) * 1000:.0f} ms in all, "
+                       f"longest {max(took) * 1000:.0f} ms")
     return out
 
 
