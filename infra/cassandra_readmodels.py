@@ -29,7 +29,7 @@ import json
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -255,6 +255,25 @@ class CassandraProjectionStore(_Base, ShardedProjectionStore):
             (projection, key, HEAD),
         ).one()
         return None if row is None else dict(json.loads(row.state))
+
+    HEADS_PER_READ = 100
+    """Keys per ``IN`` read of :meth:`load_heads` (the node reads each partition anyway; this
+    bounds one request's size)."""
+
+    @retry_read
+    def load_heads(self, projection: str, keys: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+        """:meth:`load_head` of several keys, ``HEADS_PER_READ`` per request (one ``IN`` read),
+        the requests sent at once: for readers that wait for many documents to move (the
+        exact test of ``WorkerProjection.catch_up``, the distributed bench's latency poller)."""
+        stmt = self._p("SELECT key, state FROM {ks}.projection_parts WHERE projection = ? AND key IN ? AND part = ?")
+        unique = list(dict.fromkeys(keys))
+        chunks = [unique[i:i + self.HEADS_PER_READ] for i in range(0, len(unique), self.HEADS_PER_READ)]
+        futures = [self.session.execute_async(stmt, (projection, chunk, HEAD)) for chunk in chunks]
+        out: dict[str, dict[str, Any] | None] = dict.fromkeys(unique)
+        for future in futures:
+            for row in future.result():
+                out[row.key] = dict(json.loads(row.state))
+        return out
 
     def __init__(
         self, session: Any, keyspace: str, *, cache_docs: int = 256, max_batch_bytes: int = MAX_BATCH_BYTES,

@@ -176,9 +176,12 @@ class WorkerProjection(ReadSync):
     def _every_stream_caught_up(self, heads: dict[str, int]) -> bool:
         """The exact test (the applied-count can stay below the log's size if a split save
         was interrupted and the guard then skipped the already-written events)."""
+        keys = {stream: REGISTRY_KEY if stream == REGISTRY_STREAM else enterprise_key(stream) for stream in heads}
+        load_heads = getattr(self.store, "load_heads", None)  # Cassandra: 100 documents per read
+        docs = load_heads(PROJECTION, list(keys.values())) if load_heads is not None else {
+            key: self.store.load_head(PROJECTION, key) for key in keys.values()}
         for stream, head in heads.items():
-            key = REGISTRY_KEY if stream == REGISTRY_STREAM else enterprise_key(stream)
-            raw = self.store.load_head(PROJECTION, key)
+            raw = docs[keys[stream]]
             if raw is None or int(raw.get("seq", 0)) < head:
                 return False
         return True

@@ -238,3 +238,16 @@ class TestCassandraProjectionSave(CassandraFactory):
         reader = CassandraProjectionStore(self.session, self.keyspace)
         assert {k: reader.load(p, k) for k in keys} == new  # D1 and E1's D2 gone everywhere
         assert reader.position(p) == 7
+
+    def test_load_heads_reads_many_heads_as_load_head_does(self) -> None:
+        p = uid("p")
+        store = CassandraProjectionStore(self.session, self.keyspace)
+        store.HEADS_PER_READ = 2  # several requests for 5 keys
+        docs = {f"enterprise:H{i}": {"enterprise": f"H{i}", "seq": i, "submissions": [f"s{i}"],
+                                     "credit": {"records": {"D": {"n": i}}}} for i in range(1, 5)}
+        store.save(p, docs, 4)
+        keys = [*docs, "enterprise:missing", "enterprise:H1"]
+        heads = store.load_heads(p, keys)
+        assert heads == {k: store.load_head(p, k) for k in keys}
+        assert heads["enterprise:missing"] is None
+        assert [heads[k]["seq"] for k in docs] == [1, 2, 3, 4]  # type: ignore[index]
