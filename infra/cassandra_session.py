@@ -22,8 +22,9 @@ def _consistency(name: str) -> int:
 
 def connect(settings: Settings, *, keyspace: str | None = None) -> Any:
     """A driver ``Session`` for ``settings`` (libev reactor when available, the protocol
-    version of the settings, token-aware routing, default consistency and serial consistency from settings, password auth when a
-    username is set). ``keyspace`` (default: none) is set on the session if given."""
+    version, default consistency and serial consistency from settings, token-aware routing,
+    password auth when a username is set). ``keyspace`` (default: none) is set on the session
+    if given."""
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
 
