@@ -29,7 +29,7 @@ import json
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -256,6 +256,25 @@ class CassandraProjectionStore(_Base, ShardedProjectionStore):
         ).one()
         return None if row is None else dict(json.loads(row.state))
 
+    HEADS_PER_READ = 100
+    """Keys per ``IN`` read of :meth:`load_heads` (the node reads each partition anyway; this
+    bounds one request's size)."""
+
+    @retry_read
+    def load_heads(self, projection: str, keys: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+        """:meth:`load_head` of several keys, ``HEADS_PER_READ`` per request (one ``IN`` read),
+        the requests sent at once: for readers that wait for many documents to move (the
+        exact test of ``WorkerProjection.catch_up``, the distributed bench's latency poller)."""
+        stmt = self._p("SELECT key, state FROM {ks}.projection_parts WHERE projection = ? AND key IN ? AND part = ?")
+        unique = list(dict.fromkeys(keys))
+        chunks = [unique[i:i + self.HEADS_PER_READ] for i in range(0, len(unique), self.HEADS_PER_READ)]
+        futures = [self.session.execute_async(stmt, (projection, chunk, HEAD)) for chunk in chunks]
+        out: dict[str, dict[str, Any] | None] = dict.fromkeys(unique)
+        for future in futures:
+            for row in future.result():
+                out[row.key] = dict(json.loads(row.state))
+        return out
+
     def __init__(
         self, session: Any, keyspace: str, *, cache_docs: int = 256, max_batch_bytes: int = MAX_BATCH_BYTES,
         max_document_bytes: int = MAX_DOCUMENT_BYTES,
@@ -280,10 +299,11 @@ class CassandraProjectionStore(_Base, ShardedProjectionStore):
         a guard protects before the guard."""
         changes: dict[str, PartChanges] = {}
         written: dict[str, dict[str, str]] = {}
+        knowns = self._known_many(projection, list(updates))
         for key, doc in updates.items():
             parts = split(key, doc)
             texts = {p: _dumps(v) for p, v in parts.items()}
-            known = self._known(projection, key)
+            known = knowns[key]
             if known is None:
                 changes[key] = PartChanges(parts, whole=True)
             else:
@@ -295,12 +315,22 @@ class CassandraProjectionStore(_Base, ShardedProjectionStore):
         for key, texts in written.items():  # only once every batch is written
             self._remember(projection, key, texts)
 
-    def _known(self, projection: str, key: str) -> dict[str, str] | None:
+    def _known_many(self, projection: str, keys: list[str]) -> dict[str, dict[str, str] | None]:
+        """:meth:`_known` of each key, the stored heads read concurrently (issue 11, session 11:
+        one round trip for a save's documents, not one per document in turn)."""
+        stmt = self._p("SELECT state FROM {ks}.projection_parts WHERE projection = ? AND key = ? AND part = ?")
+        heads = [self.session.execute_async(stmt, (projection, key, HEAD)) for key in keys]
+        return {key: self._known(projection, key, future) for key, future in zip(keys, heads, strict=True)}
+
+    def _known(self, projection: str, key: str, head: Any = None) -> dict[str, str] | None:
+        """The parts of ``key`` as stored: this adapter's copy while the stored head is the one
+        it last wrote or read, else read again. ``head``: the head's read already sent."""
         cached = self._texts.get((projection, key))
-        row = self.session.execute(
-            self._p("SELECT state FROM {ks}.projection_parts WHERE projection = ? AND key = ? AND part = ?"),
-            (projection, key, HEAD),
-        ).one()
+        if head is None:
+            head = self.session.execute_async(
+                self._p("SELECT state FROM {ks}.projection_parts WHERE projection = ? AND key = ? AND part = ?"),
+                (projection, key, HEAD))
+        row = head.result().one()
         if row is None:
             return None
         if cached is not None and cached.get(HEAD) == row.state:

@@ -441,6 +441,15 @@ class CassandraEventLog(_Base, EventLog):
         return 0 if row is None else int(row.last_seq or 0)
 
     @retry_read
+    def heads_recent(self) -> dict[str, int]:
+        """Every stream's head (stream -> last seq, streams with events only) in one plain read
+        of the heads table at the session's consistency, not one SERIAL read per stream: every
+        commit that completed before the read. For a reader waiting until something has
+        caught up with the log (``WorkerProjection.catch_up`` polls it), not for a writer."""
+        rows = self.session.execute(self._p("SELECT stream, last_seq FROM {ks}.stream_heads"))
+        return {r.stream: int(r.last_seq) for r in rows if (r.last_seq or 0) > 0}
+
+    @retry_read
     def streams(self) -> list[str]:
         rows = self.session.execute(self._p("SELECT stream, last_seq FROM {ks}.stream_heads"))
         return sorted(r.stream for r in rows if (r.last_seq or 0) > 0)

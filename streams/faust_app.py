@@ -219,6 +219,8 @@ def make_app(
                 stages.write(f"projection {len(batch)} {min(stamps):.4f} {max(stamps):.4f} {t0:.4f} {time.time():.4f}\n")
                 stages.flush()
 
+    if os.environ.get("TONGXIU_STAGES_FILE"):
+        _note_gc_pauses(Path(os.environ["TONGXIU_STAGES_FILE"]))
     if "ledger" in agents:
         app.task(bootstrap)
         app.agent(submissions, concurrency=1, name="ledger")(ledger)
@@ -226,6 +228,29 @@ def make_app(
         app.agent(events, concurrency=1, name="projection")(projection)
     app.tongxiu_deps = deps  # type: ignore[attr-defined]
     return app
+
+
+def _note_gc_pauses(path: Path) -> None:
+    """bench.distributed: one line per garbage collection of generation 1 or 2 in this
+    process (``gc <generation> <start> <seconds>``): every thread waits while it runs."""
+    import gc
+    import threading
+
+    lock = threading.Lock()
+    started = [0.0]
+    out = open(path, "a")  # noqa: SIM115 - open for the life of the process
+
+    def timed(phase: str, info: dict[str, Any]) -> None:
+        if info.get("generation", 0) < 1:
+            return
+        if phase == "start":
+            started[0] = time.time()
+            return
+        with lock:
+            out.write(f"gc {info['generation']} {started[0]:.4f} {time.time() - started[0]:.4f}\n")
+            out.flush()
+
+    gc.callbacks.append(timed)
 
 
 def run(

@@ -128,6 +128,21 @@ class TestCassandraAppendRecovery(CassandraFactory):
         assert sorted(self.stored(s)) == [1, 2, 3, 4, 5, 6]
         assert [x.envelope for x in self.log().read_stream(s)] == [*first, *committed, *nxt]
 
+    def test_heads_recent_reads_every_committed_head_at_once(self) -> None:
+        """``WorkerProjection.catch_up`` waits for the sum of these: a head whose rows a dead
+        writer never wrote counts, a stream with only a bumped epoch (no event) does not."""
+        a, b, fenced = uid(), uid(), uid()
+        log = self.log()
+        log.append(a, 0, envelopes(a, 0, 2))
+        log.append(a, 2, envelopes(a, 2, 1))
+        log.append(b, 0, envelopes(b, 0, 1))
+        with pytest.raises(Killed):
+            self.dying_after_commit().append(b, 1, envelopes(b, 1, 3, submission_id="dead"))
+        log.bump_epoch(fenced)
+        heads = self.log().heads_recent()
+        assert {s: heads.get(s) for s in (a, b, fenced)} == {a: 3, b: 4, fenced: None}
+        assert all(heads[s] == self.log().last_seq(s) for s in (a, b))
+
     def test_a_writer_whose_commit_fails_writes_no_row(self) -> None:
         s = uid()
         zombie = self.log()
@@ -198,3 +213,41 @@ class TestCassandraAppendRecovery(CassandraFactory):
         more = envelopes(s, 150, 1)
         self.log().append(s, 150, more)
         assert self.log().last_seq(s) == 151
+
+
+class TestCassandraProjectionSave(CassandraFactory):
+    """``save`` checks the stored head of every document it writes (all read at once) against
+    what this adapter last wrote: a document another writer changed in between is read again,
+    so the saved documents are exactly the new ones."""
+
+    def test_a_save_of_several_documents_rereads_only_those_changed_by_another_writer(self) -> None:
+        p = uid("p")
+        mine, other = (CassandraProjectionStore(self.session, self.keyspace) for _ in range(2))
+
+        def doc(code: str, seq: int, records: dict[str, Any]) -> dict[str, Any]:
+            return {"enterprise": code, "seq": seq, "submissions": [f"s{i}" for i in range(seq)],
+                    "credit": {"enterprise": code, "records": records, "repairs_granted_on": []},
+                    "rectification": {"enterprise": code, "items": {}}, "sync": {"enterprise": code, "deliveries": {}}}
+
+        keys = [f"enterprise:E{i}" for i in range(3)]
+        mine.save(p, {k: doc(k, 1, {"D1": {"n": 1}}) for k in keys}, 3)
+        # behind mine's back: E1 gets another record and a new head
+        other.save(p, {keys[1]: doc(keys[1], 2, {"D1": {"n": 1}, "D2": {"n": 2}})}, 4)
+        new = {k: doc(k, 3, {"D3": {"n": 3}}) for k in keys}
+        mine.save(p, new, 7)
+        reader = CassandraProjectionStore(self.session, self.keyspace)
+        assert {k: reader.load(p, k) for k in keys} == new  # D1 and E1's D2 gone everywhere
+        assert reader.position(p) == 7
+
+    def test_load_heads_reads_many_heads_as_load_head_does(self) -> None:
+        p = uid("p")
+        store = CassandraProjectionStore(self.session, self.keyspace)
+        store.HEADS_PER_READ = 2  # several requests for 5 keys
+        docs = {f"enterprise:H{i}": {"enterprise": f"H{i}", "seq": i, "submissions": [f"s{i}"],
+                                     "credit": {"records": {"D": {"n": i}}}} for i in range(1, 5)}
+        store.save(p, docs, 4)
+        keys = [*docs, "enterprise:missing", "enterprise:H1"]
+        heads = store.load_heads(p, keys)
+        assert heads == {k: store.load_head(p, k) for k in keys}
+        assert heads["enterprise:missing"] is None
+        assert [heads[k]["seq"] for k in docs] == [1, 2, 3, 4]  # type: ignore[index]
