@@ -33,12 +33,17 @@ FINES = [Decimal(0), Decimal(5000), Decimal("5000.00"), Decimal(200000), Decimal
 DATES = [date(2026, 1, 31), date(2026, 2, 1), date(2023, 8, 15)]
 
 
+def outcome(p: Periods) -> tuple[object, ...]:
+    """The periods with every text a reader sees, in both languages."""
+    return (p, p.basis_in("zh"), p.basis_in("en"), p.gaps_in("zh"), p.gaps_in("en"), p.not_repairable_rule,
+            None if p.not_repairable is None else p.not_repairable.text("en"))
+
+
 def rendered(p: Periods) -> tuple[object, ...]:
     # the explanation's texts as a phrase made afresh from its parameters renders them
     fresh = Phrase(p.explanation.code, dict(p.explanation.params))
     assert (p.basis_in("zh"), p.basis_in("en")) == (fresh.text("zh"), fresh.text("en"))
-    return (p, p.basis_in("zh"), p.basis_in("en"), p.gaps_in("zh"), p.gaps_in("en"), p.not_repairable_rule,
-            None if p.not_repairable is None else p.not_repairable.text("en"))
+    return outcome(p)
 
 
 def decisions() -> list[tuple[DecisionFacts, LocalPolicy]]:

@@ -15,12 +15,13 @@ from decimal import Decimal
 
 from pydantic import ValidationError
 
+from tests.unit.test_period_shapes import outcome
 from tongxiu.events.models import PenaltyDecided
 from tongxiu.projections import periods
 from tongxiu.projections.fold import Rules, decision_facts, jurisdiction_of, periods_for
 from tongxiu.projections.policy import ClassStandard, LocalPolicy, PolicyBook
 from tongxiu.projections.rule_tables import RuleSet
-from tongxiu.projections.rules import Periods, compute_periods
+from tongxiu.projections.rules import compute_periods
 
 STANDARD = ClassStandard(ref="std-1", domain="market", effective_from=date(2020, 1, 1),
                          minor_fine_below_organisation=Decimal(8000), serious_fine_from_organisation=Decimal(500000))
@@ -61,11 +62,6 @@ def grid() -> list[tuple[Rules, PenaltyDecided]]:
             except ValidationError:
                 continue
     return out
-
-
-def outcome(p: Periods) -> tuple[object, ...]:
-    return (p, p.basis_in("zh"), p.basis_in("en"), p.gaps_in("zh"), p.gaps_in("en"), p.not_repairable_rule,
-            None if p.not_repairable is None else p.not_repairable.text("en"))
 
 
 def by_periods_for(rules: Rules, ev: PenaltyDecided) -> tuple[object, ...] | str:
