@@ -153,12 +153,10 @@ class WorkerProjection(ReadSync):
         could see every head written before the save's position, which is written last."""
         deadline = time.monotonic() + self.timeout_s
         last, since = -1, time.monotonic()
-        # Cassandra: every head in one plain read (issue 11, session 11) — one SERIAL read per
-        # stream every 50 ms competed with the worker for the node while it caught up
-        heads_recent = getattr(self.log, "heads_recent", None)
+        # every head in one read (Cassandra: a plain read, issue 11 session 11 — one SERIAL read
+        # per stream every 50 ms competed with the worker for the node while it caught up)
         while True:
-            heads = heads_recent() if heads_recent is not None else {
-                s: self.log.last_seq(s) for s in self.log.streams()}
+            heads = self.log.heads_recent()
             have = self.position()
             if have != last:
                 last, since = have, time.monotonic()
@@ -177,9 +175,7 @@ class WorkerProjection(ReadSync):
         """The exact test (the applied-count can stay below the log's size if a split save
         was interrupted and the guard then skipped the already-written events)."""
         keys = {stream: REGISTRY_KEY if stream == REGISTRY_STREAM else enterprise_key(stream) for stream in heads}
-        load_heads = getattr(self.store, "load_heads", None)  # Cassandra: 100 documents per read
-        docs = load_heads(PROJECTION, list(keys.values())) if load_heads is not None else {
-            key: self.store.load_head(PROJECTION, key) for key in keys.values()}
+        docs = self.store.load_heads(PROJECTION, list(keys.values()))  # Cassandra: 100 documents per read
         for stream, head in heads.items():
             raw = docs[keys[stream]]
             if raw is None or int(raw.get("seq", 0)) < head:

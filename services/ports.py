@@ -61,6 +61,12 @@ class EventLog(abc.ABC):
     def streams(self) -> list[str]:
         """Every stream id, sorted."""
 
+    def heads_recent(self) -> dict[str, int]:
+        """Every stream's head (stream -> last seq) as one reader sees them: every commit
+        completed before the call. A log may read them all at once (Cassandra: one plain read
+        of its heads table)."""
+        return {s: self.last_seq(s) for s in self.streams()}
+
     @abc.abstractmethod
     def read_all(self, *, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Events in global order after position ``after`` (the feed the processors tail)."""
@@ -128,6 +134,10 @@ class ProjectionStore(abc.ABC):
     @abc.abstractmethod
     def load_head(self, projection: str, key: str) -> dict[str, Any] | None:
         """Only the document's head part (its split collections empty), or None."""
+
+    def load_heads(self, projection: str, keys: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+        """:meth:`load_head` of each key (a store may read several per request: Cassandra)."""
+        return {key: self.load_head(projection, key) for key in keys}
 
     @abc.abstractmethod
     def save(self, projection: str, updates: dict[str, dict[str, Any]], position: int) -> None:
