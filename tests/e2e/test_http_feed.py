@@ -61,12 +61,18 @@ def test_a_platform_commits_its_feed_and_that_is_its_acknowledgement(world: Inbo
                      platform=world.producers["creditchina"])
     polled = sdk.poll()
     as_tax = RepairFeed(HttpFeed(client=http), "crm", platform=world.producers["tax-deqing"])
-    for wrong in ([as_tax.acknowledgement(polled[0]), sdk.acknowledgement(polled[1])],
-                  [sdk.acknowledgement(polled[0]), sdk.acknowledgement(polled[1]).model_copy(update={"stream": s[:-1] + "X"})]):
+    # dated by the ledger's clock, so each wrong commit has exactly the one problem it is about
+    # (the other enterprise is another valid code: ``s[:-1] + "X"`` is ``s`` itself when the check
+    # character of the random code is X)
+    at, other = world.clock.now(), enterprise_code("MN")
+    for wrong in ([as_tax.acknowledgement(polled[0], occurred_at=at), sdk.acknowledgement(polled[1], occurred_at=at)],
+                  [sdk.acknowledgement(polled[0], occurred_at=at),
+                   sdk.acknowledgement(polled[1], occurred_at=at).model_copy(update={"stream": other})]):
         r = http.post("/feed/commit", json={"consumer": "crm", "event_id": polled[1].event_id,
                                             "acknowledgements": [a.model_dump(mode="json") for a in wrong]})
         assert r.status_code == 422, r.text
         assert r.json()["detail"].startswith(("acknowledgements[0].department", "acknowledgements[1].events[0]"))
+        assert "occurred_in_future" not in r.json()["detail"]
     assert acks(app, s) == [] and len(app.inbox("creditchina")) == 2
 
     # the SDK: one commit, the platform's two signed acknowledgements, the position
