@@ -36,7 +36,7 @@ def propagation(
     decision_no = str(getattr(source.event, "decision_no"))  # noqa: B009 - every propagated type has one
     record = work.credit.records.get(decision_no)
     decider = record.department if record is not None else source.department
-    policy = rules.policies.for_jurisdiction(source.stream[2:8])
+    policy = rules.policy(source.stream[2:8])  # layered once per area (Rules caches it)
     days = (
         policy.withdrawal_deadline_working_days
         if source.type == "decision_withdrawn"

@@ -305,6 +305,25 @@ def test_repair_propagates_to_subscribers_but_not_decider(world: World) -> None:
     assert len(world.app.inbox("creditchina")) == 1
 
 
+def test_the_area_policy_sets_the_sync_deadline_of_a_propagation(tmp_path: Path) -> None:
+    """The subscribers' deadline is the working days of the enterprise's area policy (layered
+    by prefix), not the default's: the same grant under 3 (default) and 7 (Huzhou, "3305")."""
+    from tests.support import T0, world_with_policy
+
+    deadlines = {}
+    for days, book in ((3, PolicyBook()),
+                       (7, PolicyBook(policies_by_jurisdiction={"3305": LocalPolicy(sync_deadline_working_days=7)}))):
+        with world_with_policy(tmp_path / str(days), ManualClock(T0), book) as w:
+            w.serve()
+            grant = w.granted()
+            (entry,) = w.app.inbox("tax-deqing")
+            assert entry["source_event_id"] == grant.events[0].event_id
+            deadlines[days] = date.fromisoformat(entry["deadline"])
+            calendar = w.app.rules.calendar
+    assert deadlines[7] == calendar.add_working_days(deadlines[3], 4).date
+    assert deadlines[7] > deadlines[3]
+
+
 def test_first_violation_is_answerable_across_departments(world: World) -> None:
     from tongxiu.projections.fold import first_violation
 
