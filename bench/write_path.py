@@ -1,6 +1,6 @@
 """The embedded write path alone (row a's Tongxiu side), for before/after comparisons.
 
-    python -m bench.write_path [--submissions N] [--warm W] [--repeats R] [--sections]
+    python -m bench.write_path [--submissions N] [--warm W] [--repeats R] [--sections] [--checkpoints off|ledger]
 
 ``bench.write_replay``'s workload and fresh embedded app (processors in process,
 ``synchronous=FULL``): W submissions untimed, then N through ``app.submit``; prints the CPU of
@@ -9,6 +9,11 @@ syncs), the wall time per event, and the WAL pages written per commit (frames of
 after a checkpoint, over the timed part). Repeated R times on fresh ledgers. No ratio here:
 alternate a base tree and this one in the same conditions (e.g. ``PYTHONPATH=<base checkout>``)
 and compare the CPU figures.
+
+``--checkpoints ledger``: the ledger's own WAL checkpoints run in the timed part, as in
+``bench.table`` and in service (the WAL file is then written over in place, not grown: ~40-60 µs
+of system CPU per event less than ``off``, the default, which keeps every frame to count the
+pages per commit).
 
 ``--sections``: the CPU of each step of a submission (µs per event, this process's CPU clock
 read around each call; a step's figure includes the steps it calls, listed below it), to see
@@ -113,7 +118,9 @@ def wal_frames(path: str) -> tuple[int, int]:
     return frames, commits
 
 
-def one_run(n: int, warm: int, tmp: Path, name: str, spent: dict[str, float] | None = None) -> dict[str, float]:
+def one_run(
+    n: int, warm: int, tmp: Path, name: str, spent: dict[str, float] | None = None, autocheckpoint: int | None = 0
+) -> dict[str, float]:
     work = build_workload(int((n + warm) * 20 / 14) + 40)
     subs = work.submissions
     assert len(subs) >= n + warm, (len(subs), n + warm)
@@ -122,7 +129,8 @@ def one_run(n: int, warm: int, tmp: Path, name: str, spent: dict[str, float] | N
         submit_all(app, subs[:warm])
         db = app.ledger.log.db
         db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        db.conn.execute("PRAGMA wal_autocheckpoint=0")  # the WAL keeps every frame of the timed part
+        if autocheckpoint is not None:  # 0: the WAL keeps every frame of the timed part
+            db.conn.execute(f"PRAGMA wal_autocheckpoint={autocheckpoint}")
         if spent is not None:
             spent.clear()
         r0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -130,7 +138,7 @@ def one_run(n: int, warm: int, tmp: Path, name: str, spent: dict[str, float] | N
         events = submit_all(app, subs[warm : warm + n])
         wall = time.perf_counter() - t0
         r1 = resource.getrusage(resource.RUSAGE_SELF)
-        frames, commits = wal_frames(db.path + "-wal")
+        frames, commits = wal_frames(db.path + "-wal") if autocheckpoint == 0 else (0, 0)
     finally:
         app.close()
     user, system = r1.ru_utime - r0.ru_utime, r1.ru_stime - r0.ru_stime
@@ -150,6 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warm", type=int, default=200, help="untimed submissions first (default 200)")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--sections", action="store_true", help="CPU of each step of a submission")
+    ap.add_argument(
+        "--checkpoints", choices=("off", "ledger"), default="off",
+        help="off (default): no WAL checkpoint in the timed part, so its WAL pages per commit can be "
+        "counted; ledger: the ledger's own checkpointing runs as in the table (pages not counted)",
+    )
     args = ap.parse_args(argv)
     spent, order = instrument() if args.sections else (None, [])
     from tongxiu.infra import sqlite
@@ -157,11 +170,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"tongxiu from {Path(sqlite.__file__).parents[1]}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="tongxiu-bench-") as d:
         for r in range(args.repeats):
-            out = one_run(args.submissions, args.warm, Path(d), f"run{r}", spent)
+            out = one_run(
+                args.submissions, args.warm, Path(d), f"run{r}", spent, 0 if args.checkpoints == "off" else None
+            )
             print(
                 f"{args.submissions} submissions, {out['events']:.0f} events: CPU {out['cpu']:.0f} µs/event "
-                f"(user {out['user']:.0f}, system {out['system']:.0f}), wall {out['wall']:.0f} µs/event, "
-                f"{out['pages']:.2f} WAL pages per commit"
+                f"(user {out['user']:.0f}, system {out['system']:.0f}), wall {out['wall']:.0f} µs/event"
+                + (f", {out['pages']:.2f} WAL pages per commit" if args.checkpoints == "off" else
+                   ", the ledger's WAL checkpoints included")
             )
             if spent is not None:
                 for line in order:
