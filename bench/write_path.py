@@ -47,6 +47,7 @@ SECTIONS: list[tuple[str, str, str, str]] = [
     ("envelopes sealed", "      ", "tongxiu.events.envelope", "Envelope.recorded"),
     ("check_event (rules)", "      ", "tongxiu.services.ledger", "check_event"),
     ("fold (write model)", "      ", "tongxiu.services.ledger", "fold_enterprise"),
+    ("write model kept (cache put)", "      ", "tongxiu.services.ledger", "Ledger._remember"),
     ("log.append (SQL)", "      ", "tongxiu.infra.sqlite", "SqliteEventLog.append"),
     ("transparency leaves", "        ", "tongxiu.infra.sqlite_merkle", "add_leaves"),
     ("projector (read models)", "      ", "tongxiu.streams.processor", "InProcessProjection.appended"),
