@@ -2,9 +2,10 @@
 decision's periods through the fold's own glue (``projections/fold.py: periods_for``): the area's
 policy layered once (``Rules.policy``) and a shape already met taken from the shape cache. Before,
 it layered the policy afresh for every decision (``PolicyBook.for_jurisdiction`` copies the
-policy when an area has a layer), so under a local policy every decision missed the cache in the
-check, and the entry it left then made the fold miss too: each decision's shape was worked out
-twice. A decision the periods refuse is still rejected with its reason."""
+policy when an area has a layer) and the shape cache is keyed by the policy's identity, so under
+a local policy the check worked every decision's shape out anew (one more cache entry each, until
+the cache is cleared, the fold's entries with it). A decision the periods refuse is still
+rejected with its reason."""
 
 from __future__ import annotations
 
