@@ -1,6 +1,7 @@
 """The embedded write path alone (row a's Tongxiu side), for before/after comparisons.
 
     python -m bench.write_path [--submissions N] [--warm W] [--repeats R] [--sections]
+                               [--checkpoints off|ledger|every:N] [--pages]
 
 ``bench.write_replay``'s workload and fresh embedded app (processors in process,
 ``synchronous=FULL``): W submissions untimed, then N through ``app.submit``; prints the CPU of
@@ -9,6 +10,15 @@ syncs), the wall time per event, and the WAL pages written per commit (frames of
 after a checkpoint, over the timed part). Repeated R times on fresh ledgers. No ratio here:
 alternate a base tree and this one in the same conditions (e.g. ``PYTHONPATH=<base checkout>``)
 and compare the CPU figures.
+
+``--checkpoints ledger``: the ledger's own WAL checkpoints run in the timed part, as in
+``bench.table`` and in service (the WAL file is then written over in place, not grown: ~40-60 µs
+of system CPU per event less than ``off``, the default, which keeps every frame to count the
+pages per commit).
+
+``--checkpoints every:N``: no automatic checkpoint; a PASSIVE one after every N commits, its CPU
+printed apart (so ``--sections``' COMMIT is the WAL write and sync alone). ``--pages`` (with
+``--checkpoints off``): the WAL pages per commit by the b-tree they belong to.
 
 ``--sections``: the CPU of each step of a submission (µs per event, this process's CPU clock
 read around each call; a step's figure includes the steps it calls, listed below it), to see
@@ -42,6 +52,7 @@ SECTIONS: list[tuple[str, str, str, str]] = [
     ("envelopes sealed", "      ", "tongxiu.events.envelope", "Envelope.recorded"),
     ("check_event (rules)", "      ", "tongxiu.services.ledger", "check_event"),
     ("fold (write model)", "      ", "tongxiu.services.ledger", "fold_enterprise"),
+    ("write model kept (cache put)", "      ", "tongxiu.services.ledger", "Ledger._remember"),
     ("log.append (SQL)", "      ", "tongxiu.infra.sqlite", "SqliteEventLog.append"),
     ("transparency leaves", "        ", "tongxiu.infra.sqlite_merkle", "add_leaves"),
     ("projector (read models)", "      ", "tongxiu.streams.processor", "InProcessProjection.appended"),
@@ -97,23 +108,41 @@ def instrument() -> tuple[dict[str, float], list[str]]:
     return spent, order
 
 
-def wal_frames(path: str) -> tuple[int, int]:
-    """(frames, commit frames) in the WAL file at ``path``."""
+def wal_frames(path: str) -> tuple[list[int], int]:
+    """(the page number of each frame, commit frames) in the WAL file at ``path``."""
     data = Path(path).read_bytes()
     if len(data) < 32:
-        return 0, 0
+        return [], 0
     page = struct.unpack(">I", data[8:12])[0]
-    frames = commits = 0
+    pages: list[int] = []
+    commits = 0
     off = 32
     while off + 24 + page <= len(data):
-        _, commit = struct.unpack(">II", data[off : off + 8])
-        frames += 1
+        number, commit = struct.unpack(">II", data[off : off + 8])
+        pages.append(number)
         commits += commit != 0
         off += 24 + page
-    return frames, commits
+    return pages, commits
 
 
-def one_run(n: int, warm: int, tmp: Path, name: str, spent: dict[str, float] | None = None) -> dict[str, float]:
+def pages_by_btree(conn: Any, pages: list[int], commits: int) -> list[tuple[float, str]]:
+    """WAL frames per commit by the b-tree (table or index, leaf / internal / overflow page)
+    their page belongs to now (SQLite's ``dbstat``; page 1 is also the database header, written
+    when the file grows or its free list changes)."""
+    import collections
+
+    owner = {int(n): f"{name} ({kind})" for name, n, kind in conn.execute("SELECT name, pageno, pagetype FROM dbstat")}
+    counted = collections.Counter(owner.get(n, "free / not in a b-tree now") for n in pages)
+    return [(c / max(commits, 1), what) for what, c in counted.most_common()]
+
+
+def one_run(
+    n: int, warm: int, tmp: Path, name: str, spent: dict[str, float] | None = None, checkpoints: str = "off",
+    by_btree: list[tuple[float, str]] | None = None,
+) -> dict[str, float]:
+    """``checkpoints``: "off" (none in the timed part: every frame stays in the WAL, to count),
+    "ledger" (the ledger's own automatic checkpoints, inside the COMMITs that trigger them) or
+    "every:N" (a PASSIVE checkpoint after every N commits, timed apart as ``checkpoint``)."""
     work = build_workload(int((n + warm) * 20 / 14) + 40)
     subs = work.submissions
     assert len(subs) >= n + warm, (len(subs), n + warm)
@@ -122,15 +151,42 @@ def one_run(n: int, warm: int, tmp: Path, name: str, spent: dict[str, float] | N
         submit_all(app, subs[:warm])
         db = app.ledger.log.db
         db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        db.conn.execute("PRAGMA wal_autocheckpoint=0")  # the WAL keeps every frame of the timed part
+        if checkpoints != "ledger":
+            db.conn.execute("PRAGMA wal_autocheckpoint=0")
+        every = int(checkpoints.split(":")[1]) if checkpoints.startswith("every:") else 0
+        checkpoint_cpu = [0.0]
+        if every:
+            from tongxiu.infra import sqlite
+
+            inner = sqlite._Transaction.__exit__
+            commits_seen = [0]
+
+            def exit_and_checkpoint(self: Any, *a: Any) -> None:
+                outer = self.db._depth == 1
+                inner(self, *a)
+                if outer:
+                    commits_seen[0] += 1
+                    if commits_seen[0] % every == 0:
+                        t = time.process_time()
+                        with self.db.lock:
+                            self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                        checkpoint_cpu[0] += time.process_time() - t
+
+            sqlite._Transaction.__exit__ = exit_and_checkpoint  # type: ignore[method-assign]
         if spent is not None:
             spent.clear()
-        r0 = resource.getrusage(resource.RUSAGE_SELF)
-        t0 = time.perf_counter()
-        events = submit_all(app, subs[warm : warm + n])
-        wall = time.perf_counter() - t0
-        r1 = resource.getrusage(resource.RUSAGE_SELF)
-        frames, commits = wal_frames(db.path + "-wal")
+        try:
+            r0 = resource.getrusage(resource.RUSAGE_SELF)
+            t0 = time.perf_counter()
+            events = submit_all(app, subs[warm : warm + n])
+            wall = time.perf_counter() - t0
+            r1 = resource.getrusage(resource.RUSAGE_SELF)
+        finally:
+            if every:
+                sqlite._Transaction.__exit__ = inner  # type: ignore[method-assign]
+        pages, commits = wal_frames(db.path + "-wal") if checkpoints == "off" else ([], 0)
+        if by_btree is not None and pages:
+            by_btree[:] = pages_by_btree(db.conn, pages, commits)
     finally:
         app.close()
     user, system = r1.ru_utime - r0.ru_utime, r1.ru_stime - r0.ru_stime
@@ -140,7 +196,8 @@ def one_run(n: int, warm: int, tmp: Path, name: str, spent: dict[str, float] | N
         "user": user * 1e6 / events,
         "system": system * 1e6 / events,
         "wall": wall * 1e6 / events,
-        "pages": frames / max(commits, 1),
+        "pages": len(pages) / max(commits, 1),
+        "checkpoint": checkpoint_cpu[0] * 1e6 / events,
     }
 
 
@@ -150,19 +207,37 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warm", type=int, default=200, help="untimed submissions first (default 200)")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--sections", action="store_true", help="CPU of each step of a submission")
+    ap.add_argument(
+        "--checkpoints", default="off",
+        help="off (default): no WAL checkpoint in the timed part, so its WAL pages per commit can be "
+        "counted; ledger: the ledger's own checkpointing runs as in the table (pages not counted); "
+        "every:N: a PASSIVE checkpoint after every N commits, its CPU printed apart",
+    )
+    ap.add_argument("--pages", action="store_true", help="with --checkpoints off: WAL pages per commit by b-tree")
     args = ap.parse_args(argv)
+    if args.checkpoints not in ("off", "ledger") and not (
+        args.checkpoints.startswith("every:") and args.checkpoints[6:].isdigit() and int(args.checkpoints[6:]) > 0
+    ):
+        ap.error("--checkpoints: off, ledger or every:N")
     spent, order = instrument() if args.sections else (None, [])
     from tongxiu.infra import sqlite
 
     print(f"tongxiu from {Path(sqlite.__file__).parents[1]}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="tongxiu-bench-") as d:
         for r in range(args.repeats):
-            out = one_run(args.submissions, args.warm, Path(d), f"run{r}", spent)
+            by_btree: list[tuple[float, str]] = []
+            out = one_run(args.submissions, args.warm, Path(d), f"run{r}", spent, args.checkpoints, by_btree)
+            how = {
+                "off": f", {out['pages']:.2f} WAL pages per commit (no checkpoint)",
+                "ledger": ", the ledger's WAL checkpoints included",
+            }.get(args.checkpoints, f", of which checkpoints ({args.checkpoints}) {out['checkpoint']:.1f} µs/event")
             print(
                 f"{args.submissions} submissions, {out['events']:.0f} events: CPU {out['cpu']:.0f} µs/event "
-                f"(user {out['user']:.0f}, system {out['system']:.0f}), wall {out['wall']:.0f} µs/event, "
-                f"{out['pages']:.2f} WAL pages per commit"
+                f"(user {out['user']:.0f}, system {out['system']:.0f}), wall {out['wall']:.0f} µs/event{how}"
             )
+            if args.pages:
+                for per_commit, what in by_btree:
+                    print(f"  {per_commit:6.2f} pages/commit  {what}")
             if spent is not None:
                 for line in order:
                     label = line.strip()

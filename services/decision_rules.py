@@ -19,14 +19,13 @@ from tongxiu.events.models import (
 )
 from tongxiu.projections.fold import (
     Rules,
-    decision_facts,
     jurisdiction_of,
     obligations_performed,
+    periods_for,
 )
 from tongxiu.projections.rules import (
     RULE_SET_SPECS,
     RuleSet,
-    compute_periods,
     derive_rule_set,
 )
 from tongxiu.projections.views import (
@@ -285,8 +284,10 @@ def check_decision(ev: PenaltyDecided, where: str, rules: Rules, stream: str, do
                 )
             ]
     try:
-        policy = rules.policies.for_jurisdiction(area)
-        compute_periods(decision_facts(ev, rules.policies), policy)
+        # the fold's own glue (the area's policy layered once, a shape already met worked out
+        # from its key: its checks passed when it was first computed), so the check and the
+        # fold share the shape cache rather than replacing each other's entries
+        periods_for(rules, stream, ev)
     except ValueError as exc:
         return [reason("decision_inconsistent", f"{where}.penalty_types", str(exc))]
     return []
