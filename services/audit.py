@@ -278,7 +278,8 @@ def _keys(log: EventLog, result: Verification) -> dict[str, DepartmentInfo]:
 
 
 def _check_chain(
-    log: EventLog, stream: str, result: Verification, keys: dict[str, DepartmentInfo], *, first: int = 1, last: int | None = None
+    log: EventLog, stream: str, result: Verification, keys: dict[str, DepartmentInfo], *, first: int = 1,
+    last: int | None = None, batch: int = 1000,
 ) -> Iterator[list[ReadEvent]]:
     """Check seq ``first``..``last`` (all by default), read a page at a time (bounded memory),
     each event parsed once (:func:`read_pages`: the checked JSON and the envelope come from
@@ -293,7 +294,7 @@ def _check_chain(
     expected = first
     fail = result.fail
     valid_keys = _KeysAt(keys)
-    for page in read_pages(log, stream, from_seq=first):
+    for page in read_pages(log, stream, from_seq=first, batch=batch):
         beyond = last is not None and page[-1].envelope.seq > last
         if beyond:
             page = [stored for stored in page if stored.envelope.seq <= last]  # type: ignore[operator]
