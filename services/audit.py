@@ -115,7 +115,7 @@ def read_pages(log: EventLog, stream: str, *, from_seq: int = 1, batch: int = 10
     from_body = Envelope.from_body
     while True:
         chunk = read(stream, from_seq=from_seq, limit=batch)
-        page = []
+        page: list[ReadEvent] = []
         append = page.append
         for raw in chunk:
             body, plain = loads_plain(raw)
@@ -295,9 +295,10 @@ def _check_chain(
     fail = result.fail
     valid_keys = _KeysAt(keys)
     for page in read_pages(log, stream, from_seq=first, batch=batch):
-        beyond = last is not None and page[-1].envelope.seq > last
+        end = last if last is not None else page[-1].envelope.seq
+        beyond = page[-1].envelope.seq > end
         if beyond:
-            page = [stored for stored in page if stored.envelope.seq <= last]  # type: ignore[operator]
+            page = [stored for stored in page if stored.envelope.seq <= end]
         for stored in page:
             env = stored.envelope
             seq = env.seq
@@ -337,8 +338,9 @@ class _KeysAt:
         self.single: dict[str, tuple[datetime, list[str]] | None] = {}
 
     def __call__(self, department: str, recorded_at: datetime) -> list[str] | None:
-        single = self.single.get(department, False)
-        if single is False:
+        if department in self.single:
+            single = self.single[department]
+        else:
             info = self.keys.get(department)
             if info is None:
                 return None
