@@ -12,6 +12,12 @@ alternating: the bare SELECT + decode + Ed25519 + SHA-256 (row b's baseline), To
 repetition and the ratios of the best (min) CPU times, as ``bench.table`` marks them. CPU time
 of this process only; nothing asserts on time. ``--ops``: per-operation CPU over every stored
 event (parse, validate, canonical encoding, hash + signed bytes).
+
+``--audit-from FILE`` (e.g. another checkout's ``services/audit.py``): row b's Tongxiu side
+alternated *in this process* with that file's ``verify_and_replay`` (loaded as a module over
+this tree's other modules, so it must be compatible with them), R rounds in alternating order,
+min and median CPU µs per event of each — a before/after of the audit alone that does not
+depend on two processes meeting the same load.
 """
 
 from __future__ import annotations
@@ -103,11 +109,45 @@ def ops(app: Any) -> None:
         print(f"  {name:<24} {1e6 * best / n:7.2f} µs/event")
 
 
+def audit_against(app: Any, n_ev: int, path: str, rounds: int) -> None:
+    """Row b's ``verify_and_replay``, this tree's and ``path``'s, alternated in this process."""
+    import gc
+    import importlib.util
+    import statistics
+
+    from tongxiu.services import audit
+
+    spec = importlib.util.spec_from_file_location("audit_other", path)
+    assert spec is not None and spec.loader is not None, path
+    other = importlib.util.module_from_spec(spec)
+    sys.modules["audit_other"] = other  # dataclasses look their module up
+    spec.loader.exec_module(other)
+
+    def run(module: Any) -> Callable[[], None]:
+        def go() -> None:
+            replayed = [0]
+            result = module.verify_and_replay(app.log, app.rules,
+                                              each=lambda r: replayed.__setitem__(0, replayed[0] + len(r.events)))
+            assert result.ok and replayed[0] == n_ev, (result.first_bad, replayed[0])
+        return go
+
+    sides = [(f"other ({path})", run(other)), ("this tree", run(audit))]
+    times: dict[str, list[float]] = {name: [] for name, _ in sides}
+    for i in range(rounds):
+        for name, fn in sides if i % 2 == 0 else sides[::-1]:
+            gc.collect()
+            t, _ = cpu(fn)
+            times[name].append(1e6 * t / n_ev)
+    for name, ts in times.items():
+        print(f"  verify_and_replay, {name}: min {min(ts):.1f}, median {statistics.median(ts):.1f} µs CPU/event")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=4000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--ops", action="store_true", help="per-operation CPU over the stored events")
+    ap.add_argument("--audit-from", metavar="FILE", help="another services/audit.py, alternated in this process")
     args = ap.parse_args(argv)
     print(f"bench.codec — {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, load {loadavg()}")
     print(f"command: python -m bench.codec {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
@@ -124,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         es_replay = es_ledger(es_payloads(work.submissions), tmp / "es.sqlite3")
         if args.ops:
             ops(app)
+        if args.audit_from:
+            audit_against(app, n_ev, args.audit_from, max(2, 2 * args.repeats))
         best: dict[str, float] = {}
         for i in range(args.repeats):
             line = []

@@ -97,10 +97,12 @@ def json_loads(raw: str | bytes) -> Any:
 def loads_plain(raw: str | bytes) -> tuple[Any, bool]:
     """``(json.loads(raw), plain)``: the value ``json.loads`` gives (or its error), and whether
     orjson parsed it to a plain value (:func:`is_plain`; then :func:`dumps_plain` encodes it;
-    False for a plain value only orjson refused, e.g. one with a lone surrogate escape). Text is parsed by
-    orjson when the result is plain, by ``json`` otherwise; bytes always by ``json`` (which
-    also detects UTF-16/32)."""
-    if type(raw) is str:
+    False for a plain value only orjson refused, e.g. one with a lone surrogate escape). Text
+    and bytes are parsed by orjson when the result is plain, by ``json`` otherwise. Bytes
+    orjson accepts are UTF-8 without a NUL byte (a NUL is not JSON outside a string, and
+    raw inside one), so ``json.loads``' encoding detection reads them as UTF-8 too; anything
+    else (UTF-16/32, a byte order mark, invalid UTF-8) goes to ``json``, which detects it."""
+    if type(raw) is str or type(raw) is bytes:
         try:
             value = orjson.loads(raw)
         except (ValueError, RecursionError):  # orjson.JSONDecodeError is a ValueError

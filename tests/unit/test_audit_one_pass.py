@@ -11,7 +11,17 @@ from tongxiu.events.envelope import Envelope
 from tongxiu.infra.bootstrap import open_embedded
 from tongxiu.infra.embedded import LocalInbox, LocalTransport
 from tongxiu.services.app import Tongxiu
-from tongxiu.services.audit import Replay, iter_envelopes, replay, verify_and_replay, verify_streams
+from tongxiu.services.audit import (
+    Replay,
+    Verification,
+    _check_chain,
+    _keys,
+    iter_envelopes,
+    replay,
+    verify_and_replay,
+    verify_range,
+    verify_streams,
+)
 from tongxiu.services.config import Settings
 from tongxiu.services.demo import START, run_demo
 from tongxiu.services.ports import ManualClock
@@ -69,5 +79,34 @@ def test_pages_follow_the_decoded_seq_and_decode_like_from_json(tmp_path: Path) 
         paged = list(iter_envelopes(app.log, stream, batch=2))
         assert [e.seq for e in paged] == list(range(1, app.log.last_seq(stream) + 1))
         assert paged == [Envelope.from_body(json.loads(s.raw)) for s in app.log.read_stream(stream)]
+    finally:
+        app.close()
+
+
+def test_a_range_is_checked_up_to_its_last_event_across_pages(tmp_path: Path) -> None:
+    """``verify_range`` (a history page's check) stops at ``last``, wherever a page of the
+    read ends, and counts and reports only the events in the range."""
+    app = demo_app(tmp_path)
+    try:
+        stream = max((s for s in app.log.streams() if s != "registry"), key=app.log.last_seq)
+        n = app.log.last_seq(stream)
+        assert n >= 5
+        registry = Verification()
+        _keys(app.log, registry)
+        for batch in (1, 2, 3, 1000):
+            for first, last in ((1, n), (2, 3), (2, 4), (n, n)):
+                result = Verification()
+                keys = _keys(app.log, result)
+                pages = list(_check_chain(app.log, stream, result, keys, first=first, last=last, batch=batch))
+                assert [e.envelope.seq for page in pages for e in page] == list(range(first, last + 1))
+                assert result.ok and result.events == last - first + 1 + registry.events
+        body = json.loads(app.log.read_stream(stream, from_seq=4, limit=1)[0].raw)
+        body["submission_id"] += "-forged"
+        app.log.tamper_for_test(stream, 4, json.dumps(body, ensure_ascii=False))
+        assert verify_range(app.log, stream, 2, 3).ok
+        bad = verify_range(app.log, stream, 2, 4)
+        assert not bad.ok and [p["seq"] for p in bad.problems] == [4, 4]  # its hash, then its signature
+        assert [p["code"] for p in bad.problems] == ["hash_mismatch", "signature_invalid"]
+        assert verify_range(app.log, stream, 5, n).ok  # linked to event 4's stored hash, which was left as it was
     finally:
         app.close()

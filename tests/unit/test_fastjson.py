@@ -7,7 +7,7 @@
   the same error;
 - :func:`loads_plain` is ``json.loads`` (the same value or the same error) on texts made to
   differ between orjson and json (floats, big integers, NaN, lone surrogate escapes, white
-  space, malformed text), and says ``plain`` only when the value has no float, and then
+  space, malformed text) and on their bytes (UTF-8, with a byte order mark, UTF-16/32), and says ``plain`` only when the value has no float, and then
   :func:`dumps_plain` is the canonical encoding;
 - every event of the ledger written by the old code (``tests/fixtures/ledger-2026-12-01``)
   parses plain and its hash and signed bytes from :func:`check_body` with ``plain`` are those
@@ -121,6 +121,16 @@ def texts_of(value: Any, indent: int | None, ascii_only: bool) -> str:
     ]),
 ))
 def test_loads_plain_is_json_loads(text: str) -> None:
+    check_loads_plain(text)
+    for encoding in ("utf-8", "utf-8-sig", "utf-16", "utf-32-le"):  # bytes too: orjson's UTF-8 or json's detection
+        try:
+            data = text.encode(encoding)
+        except UnicodeEncodeError:  # a lone surrogate has no UTF-8 bytes
+            data = text.encode(encoding, "surrogatepass")
+        check_loads_plain(data)
+
+
+def check_loads_plain(text: str | bytes) -> None:
     ours = outcome(loads_plain, text)
     theirs = outcome(json.loads, text)
     if theirs[0] == "error":
@@ -135,10 +145,14 @@ def test_loads_plain_is_json_loads(text: str) -> None:
         assert dumps_plain(value) == reference(value).encode("utf-8")
 
 
-def test_bytes_are_parsed_by_json() -> None:
+def test_utf8_bytes_are_parsed_plain_and_others_by_json() -> None:
     text = '{"a":[1,"中"]}'
-    for data in (text.encode("utf-8"), text.encode("utf-16")):
-        assert loads_plain(data) == (json.loads(data), False)
+    assert loads_plain(text.encode("utf-8")) == (json.loads(text), True)
+    for data in (text.encode("utf-16"), text.encode("utf-32"), text.encode("utf-8-sig"),
+                 text.encode("utf-16-le"), b'{"a":"\xed\xa0\x80"}'):
+        theirs = outcome(json.loads, data)  # json's detection (or its error), never called plain
+        assert outcome(loads_plain, data) == (theirs if theirs[0] == "error" else ("ok", (theirs[1], False)))
+    assert loads_plain(text.encode("utf-16")) == ({"a": [1, "中"]}, False)
 
 
 def test_every_fixture_event_parses_plain_and_hashes_as_the_json_path() -> None:
