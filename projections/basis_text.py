@@ -311,9 +311,9 @@ class Partly:
             made.__dict__.update(_zh=texts[0], _en=texts[1])
         return made
 
-    def made(self, **params: Any) -> Phrase:
-        """The phrase (not kept, as :func:`dated`) with the open parameters ``params``, its
-        text in both languages rendered from the partly written templates."""
+    def texts(self, params: dict[str, Any]) -> tuple[str, str]:
+        """(Chinese, English) text of the phrase with the open parameters ``params``, rendered
+        from the partly written templates (what :meth:`made` sets on its phrase)."""
         if params.keys() != self.open:
             raise TypeError(f"{self.code}: the open parameters are {sorted(self.open)}")
         zh: dict[str, str] = {}
@@ -323,7 +323,12 @@ class Partly:
                 zh[k] = en[k] = "" if v is None else str(v)
             else:
                 zh[k], en[k] = _value(v, "zh"), _value(v, "en")
-        return self._phrase(params, (self.templates["zh"].format_map(zh), self.templates["en"].format_map(en)))
+        return self.templates["zh"].format_map(zh), self.templates["en"].format_map(en)
+
+    def made(self, **params: Any) -> Phrase:
+        """The phrase (not kept, as :func:`dated`) with the open parameters ``params``, its
+        text in both languages rendered from the partly written templates."""
+        return self._phrase(params, self.texts(params))
 
 
 def dated(code: str, **params: Any) -> Phrase:
