@@ -10,6 +10,9 @@ sentence in the Chinese catalogue."""
 
 from __future__ import annotations
 
+import operator
+import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -265,7 +268,7 @@ class Partly:
     text rendered only if asked for). :meth:`made` gives the phrase with its texts set, the same
     texts :meth:`Phrase.text` renders (``tests/unit/test_period_shapes.py`` compares them)."""
 
-    __slots__ = ("code", "inner", "open", "outer", "params", "templates")
+    __slots__ = ("code", "filling", "inner", "open", "outer", "params", "templates")
 
     code: str
     params: dict[str, Any]
@@ -273,6 +276,9 @@ class Partly:
     outer: frozenset[str]
     open: frozenset[str]
     templates: dict[str, str]
+    filling: tuple[tuple[str, Callable[[dict[str, str]], Any]], tuple[str, Callable[[dict[str, str]], Any]]] | None
+    """The (Chinese, English) templates as ``%`` formats with a getter of their open
+    parameters' texts in order (:func:`_filling`); None: filled by ``str.format_map``."""
 
     def __init__(self, code: str, **params: Any) -> None:
         self.code = code
@@ -293,6 +299,8 @@ class Partly:
 
         self.templates = {"zh": BASIS_TEXTS[code].format_map({k: written(k, v, "zh") for k, v in params.items()}),
                           "en": BASIS_TEXTS_EN[code].format_map({k: written(k, v, "en") for k, v in params.items()})}
+        zh, en = _filling(self.templates["zh"]), _filling(self.templates["en"])
+        self.filling = (zh, en) if zh is not None and en is not None else None
 
     def _phrase(self, params: dict[str, Any], texts: tuple[str, str] | None) -> Phrase:
         """What ``Phrase(code, ...)`` sets, the open parameters taken from ``params`` (the code
@@ -323,12 +331,43 @@ class Partly:
                 zh[k] = en[k] = "" if v is None else str(v)
             else:
                 zh[k], en[k] = _value(v, "zh"), _value(v, "en")
-        return self.templates["zh"].format_map(zh), self.templates["en"].format_map(en)
+        filling = self.filling
+        if filling is None:
+            return self.templates["zh"].format_map(zh), self.templates["en"].format_map(en)
+        (zh_format, zh_values), (en_format, en_values) = filling
+        return zh_format % zh_values(zh), en_format % en_values(en)
 
     def made(self, **params: Any) -> Phrase:
         """The phrase (not kept, as :func:`dated`) with the open parameters ``params``, its
         text in both languages rendered from the partly written templates."""
         return self._phrase(params, self.texts(params))
+
+
+_FORMATTER = string.Formatter()
+
+
+def _filling(template: str) -> tuple[str, Callable[[dict[str, str]], Any]] | None:
+    """``template`` (a ``str.format`` template whose fields are plain names) as a ``%`` format
+    with a getter of the fields' values in order: ``fmt % get(values) ==
+    template.format_map(values)`` for string values, and ~3 times faster for the long
+    explanation templates (``str.format`` parses its template on every call). None when a
+    field has a conversion, a format spec or an attribute/index, or there is no field."""
+    parts: list[str] = []
+    names: list[str] = []
+    for literal, name, spec, conversion in _FORMATTER.parse(template):
+        parts.append(literal.replace("%", "%%"))
+        if name is None:
+            continue
+        if spec or conversion or not name.isidentifier():
+            return None
+        parts.append("%s")
+        names.append(name)
+    if not names:
+        return None
+    getter = operator.itemgetter(*names)
+    if len(names) == 1:  # itemgetter of one name gives the value itself, not a tuple
+        return "".join(parts), lambda values: (getter(values),)
+    return "".join(parts), getter
 
 
 def dated(code: str, **params: Any) -> Phrase:

@@ -127,3 +127,23 @@ def test_amounts_written_two_ways_do_not_share_a_shape(spec: RuleSet) -> None:
                           party_kind="organisation", procedure="ordinary", rule_set=spec, decision_date=date(2026, 3, 1))
             for x in ("5000", "5000.00"))
     assert periods._shape_key(a, POLICIES[0]) != periods._shape_key(b, POLICIES[0])
+
+
+@pytest.mark.parametrize("template", [
+    "a {x} b", "{x}", "100% {x} {{literal}} %s %% {y}{x}", "公示至 {max_end}。（{start} 起）", "{x}{y}{z}",
+])
+def test_a_template_filled_by_percent_is_what_format_map_gives(template: str) -> None:
+    from tongxiu.projections.basis_text import _filling
+
+    values = {"x": "1%d", "y": "{y}", "z": "", "max_end": "2027-03-01", "start": "%(a)s"}
+    filling = _filling(template)
+    assert filling is not None
+    fmt, get = filling
+    assert fmt % get(values) == template.format_map(values)
+
+
+@pytest.mark.parametrize("template", ["no field", "{x!r}", "{x:>4}", "{x.y}", "{x[0]}"])
+def test_a_template_percent_cannot_fill_is_left_to_format_map(template: str) -> None:
+    from tongxiu.projections.basis_text import _filling
+
+    assert _filling(template) is None
