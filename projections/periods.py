@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tongxiu.projections.basis_text import OPEN, Items, Months, Partly, Phrase, dated, phrase
 from tongxiu.projections.policy import ClassStandard, LocalPolicy
@@ -143,14 +143,16 @@ class Periods:
     # texts only, and building the phrase (and the repair sentence inside it) was ~2 µs of a
     # penalty decision's fold (issue 11, session 12).
 
-    def __getattr__(self, name: str) -> Any:
-        """``explanation`` of periods made with their texts, built when first read."""
-        fields = self.__dict__
-        if name == "explanation" and "_later" in fields:
-            partly, params = fields["_later"]
-            made = fields["explanation"] = partly._phrase(params, fields["_texts"])
-            return made
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    if not TYPE_CHECKING:  # (hidden from mypy, which would otherwise accept any attribute)
+
+        def __getattr__(self, name: str) -> Any:
+            """``explanation`` of periods made with their texts, built when first read."""
+            fields = self.__dict__
+            if name == "explanation" and "_later" in fields:
+                partly, params = fields["_later"]
+                made = fields["explanation"] = partly._phrase(params, fields["_texts"])
+                return made
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def basis_in(self, lang: str = "zh") -> str:
         """The rule explanation in ``lang`` ("zh" by default, "en" for English)."""
