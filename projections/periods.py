@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from tongxiu.projections.basis_text import OPEN, Items, Months, Partly, Phrase, dated, phrase
 from tongxiu.projections.policy import ClassStandard, LocalPolicy
@@ -137,34 +137,11 @@ class Periods:
     #: why no repair can succeed, naming the rule (None when repair_from is set)
     not_repairable: Phrase | None = None
 
-    # Periods made by ``_dated`` carry their texts (``_texts``: the explanation, ``_gap_texts``:
-    # the gaps, both as (Chinese, English)) and make the structured ``explanation`` only when it
-    # is read (``_later``: the partly written explanation and its dates): the fold reads the
-    # texts only, and building the phrase (and the repair sentence inside it) was ~2 µs of a
-    # penalty decision's fold (issue 11, session 12).
-
-    if not TYPE_CHECKING:  # (hidden from mypy, which would otherwise accept any attribute)
-
-        def __getattr__(self, name: str) -> Any:
-            """``explanation`` of periods made with their texts, built when first read."""
-            fields = self.__dict__
-            if name == "explanation" and "_later" in fields:
-                partly, params = fields["_later"]
-                made = fields["explanation"] = partly._phrase(params, fields["_texts"])
-                return made
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     def basis_in(self, lang: str = "zh") -> str:
         """The rule explanation in ``lang`` ("zh" by default, "en" for English)."""
-        texts = self.__dict__.get("_texts")
-        if texts is not None:
-            return texts[1] if lang == "en" else texts[0]  # type: ignore[no-any-return]
         return self.explanation.text(lang)
 
     def gaps_in(self, lang: str = "zh") -> tuple[str, ...]:
-        texts = self.__dict__.get("_gap_texts")
-        if texts is not None:
-            return texts[1] if lang == "en" else texts[0]  # type: ignore[no-any-return]
         return tuple(g.text(lang) for g in self.gap_phrases)
 
     @property
@@ -276,8 +253,6 @@ class _Shape:
     cls: PublicityClass
     recorded: PublicityClass
     gaps: tuple[Phrase, ...]
-    gap_texts: tuple[tuple[str, ...], tuple[str, ...]]
-    """The gaps' texts (Chinese, English)."""
     source: Phrase
     why: Phrase
     counted: Phrase
@@ -390,7 +365,6 @@ def _shape(facts: DecisionFacts, policy: LocalPolicy) -> _Shape:
 def _new_shape(facts: DecisionFacts, policy: LocalPolicy) -> _Shape:
     spec = RULE_SET_SPECS[facts.rule_set]
     cls, why, recorded, gaps = _classify(facts, policy)
-    gap_texts = (tuple(g.text("zh") for g in gaps), tuple(g.text("en") for g in gaps))
     source = phrase("source", title=spec.title, rule_set=spec.rule_set.value)
     counted = phrase(
         "from_decision_date_no_publication"
@@ -399,7 +373,7 @@ def _new_shape(facts: DecisionFacts, policy: LocalPolicy) -> _Shape:
     )
     if cls is PublicityClass.NONE:
         return _Shape(
-            policy, facts.class_standard, cls, recorded, tuple(gaps), gap_texts, source, why, counted,
+            policy, facts.class_standard, cls, recorded, tuple(gaps), source, why, counted,
             unpublicized=phrase("not_publicized", source=source, why=why),
             unrepairable=phrase("not_repairable_unpublicized", source=source, why=why),
             row=None, min_months=0, sensitive=False, restricts=False, never=None, label=None, sector=facts.sector,
@@ -417,7 +391,7 @@ def _new_shape(facts: DecisionFacts, policy: LocalPolicy) -> _Shape:
     else:
         span = phrase("span_exact", months=Months(row.max_months))
     return _Shape(
-        policy, facts.class_standard, cls, recorded, tuple(gaps), gap_texts, source, why, counted,
+        policy, facts.class_standard, cls, recorded, tuple(gaps), source, why, counted,
         unpublicized=None,
         unrepairable=(
             phrase("not_repairable_never", rule=spec.never_end_early_rule or source, types=types)
@@ -448,7 +422,7 @@ def _dated(shape: _Shape, start: date, restriction_until: date | None) -> Period
     row = shape.row
     if row is None:
         assert shape.unpublicized is not None
-        made = _periods(
+        return _periods(
             publicity_class=shape.cls,
             publicized=False,
             counted_from=start,
@@ -462,8 +436,6 @@ def _dated(shape: _Shape, start: date, restriction_until: date | None) -> Period
             gap_phrases=shape.gaps,
             not_repairable=shape.unrepairable,
         )
-        made.__dict__["_gap_texts"] = shape.gap_texts
-        return made
 
     min_months = shape.min_months
     max_end = add_months(start, row.max_months)
@@ -483,36 +455,31 @@ def _dated(shape: _Shape, start: date, restriction_until: date | None) -> Period
     if forbidden:
         repair_from: date | None = None
         not_repairable = shape.unrepairable
-        partly = shape.explained("never")
-        dates = {"start": start, "restriction": restriction, "max_end": max_end}
+        explanation = shape.explained("never").made(start=start, restriction=restriction, max_end=max_end)
     elif earliest > max_end:
         repair_from = None
         not_repairable = dated("not_repairable_ends_first", source=shape.source, label=shape.label, max_end=max_end)
-        partly = shape.explained("ends_first")
-        dates = {"start": start, "restriction": restriction, "max_end": max_end}
+        explanation = shape.explained("ends_first").made(start=start, restriction=restriction, max_end=max_end)
     else:
         repair_from = earliest
         kind = "once_performed" if min_months == 0 else "sector" if shape.sensitive else "from"
-        partly = shape.explained(kind)
-        dates = {"start": start, "restriction": restriction, "max_end": max_end, "earliest": earliest}
-    made = object.__new__(Periods)  # every field as ``__init__`` sets them but ``explanation``: see Periods
-    made.__dict__.update(
+        explanation = shape.explained(kind).made(start=start, restriction=restriction, max_end=max_end,
+                                                 earliest=earliest)
+    min_end = repair_from if repair_from is not None else max_end
+    return _periods(
         publicity_class=shape.cls,
         publicized=True,
         counted_from=start,
-        min_end=repair_from if repair_from is not None else max_end,
+        min_end=min_end,
         max_end=max_end,
         repair_from=repair_from,
         ends_by_itself_requires_performance=row.stop_requires_performance,
         early_end_forbidden=forbidden,
+        explanation=explanation,
         recorded_class=shape.recorded,
         gap_phrases=shape.gaps,
         not_repairable=not_repairable,
-        _texts=partly.texts(dates),
-        _gap_texts=shape.gap_texts,
-        _later=(partly, dates),
     )
-    return made
 
 
 _PERIODS_FIELDS = frozenset(Periods.__dataclass_fields__)

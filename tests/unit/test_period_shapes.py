@@ -49,26 +49,6 @@ def rendered(p: Periods) -> tuple[object, ...]:
     return outcome(p)
 
 
-def test_the_explanation_made_when_read_is_the_one_made_with_the_texts() -> None:
-    """Periods carry their texts and build the structured explanation when it is first read:
-    the same phrase (code, parameters, texts) ``Partly.made`` gives, and periods compare equal
-    whether it was read or not."""
-    facts = DecisionFacts(penalty_types=("限制从业", "罚款"), fine_yuan=Decimal(5000), confiscation_yuan=Decimal(0),
-                          party_kind="person", procedure="ordinary", rule_set=RuleSet.SAMR_ORDER_45,
-                          decision_date=date(2026, 1, 31), restriction_until=date(2031, 1, 1))
-    a, b = compute_periods(facts, POLICIES[0]), compute_periods(facts, POLICIES[0])
-    assert "explanation" not in vars(a)  # not built yet
-    assert a == b and "explanation" in vars(a) and "explanation" in vars(b)
-    shape = periods._SHAPES[periods._shape_key(facts, POLICIES[0])]
-    eager = shape.explained("never").made(start=a.counted_from, restriction=a.explanation.params["restriction"],
-                                          max_end=a.max_end)
-    assert a.explanation == eager and a.explanation.params["restriction"] is not None
-    assert (a.explanation.text("zh"), a.explanation.text("en")) == (eager.text("zh"), eager.text("en"))
-    assert Phrase(eager.code, dict(eager.params)).text("en") == a.basis_in("en")
-    with pytest.raises(AttributeError):
-        a.no_such_field  # noqa: B018
-
-
 def decisions() -> list[tuple[DecisionFacts, LocalPolicy]]:
     out = []
     for rule_set, types, fine, procedure, party, sector, listed, standard, policy in itertools.product(
