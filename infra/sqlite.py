@@ -356,6 +356,9 @@ class SqliteEventLog(EventLog):
             ).fetchall()
         return [r[0] for r in rows] if utf8 else [r[0].encode("utf-8") for r in rows]
 
+    def read_stream_stored(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> list[bytes]:
+        return self.read_stream_bytes(stream, from_seq=from_seq, limit=limit)
+
     def last_seq(self, stream: str) -> int:
         with self.db.lock:
             memo = self.db.memo()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -65,11 +65,11 @@ def iter_replay(
 def iter_envelopes(log: EventLog, stream: str, *, from_seq: int = 1, batch: int = 1000) -> Iterator[Envelope]:
     """A stream's envelopes in seq order, a page at a time, each decoded once from its stored
     JSON by the cheapest correct path (:meth:`Envelope.from_json`), read as the stored bytes
-    where the log gives them (``read_stream_bytes``: SQLite; pydantic-core parses UTF-8, so a
+    where the log gives them (``read_stream_stored``: SQLite; pydantic-core parses UTF-8, so a
     ``str`` would be decoded from UTF-8 and encoded back), else as text. A page is decoded
     before its first envelope is yielded (decoding and folding alternating event by event
     measured ~5 % more CPU in ``replay``)."""
-    read: Callable[..., Sequence[str | bytes]] = getattr(log, "read_stream_bytes", None) or log.read_stream_raw
+    read = log.read_stream_stored
     from_json = Envelope.from_json
     while True:
         chunk = read(stream, from_seq=from_seq, limit=batch)
@@ -107,11 +107,11 @@ def iter_read(log: EventLog, stream: str, *, from_seq: int = 1, batch: int = 100
 
 def read_pages(log: EventLog, stream: str, *, from_seq: int = 1, batch: int = 1000) -> Iterator[list[ReadEvent]]:
     """:func:`iter_read` a page (≤ ``batch`` events) at a time, read as the stored bytes where
-    the log gives them (``read_stream_bytes``; :func:`loads_plain` parses UTF-8 bytes with
+    the log gives them (``read_stream_stored``; :func:`loads_plain` parses UTF-8 bytes with
     orjson as it parses text). A page is parsed and decoded before it is checked (parsing,
     validation, hashing and Ed25519 alternating event by event measured ~5-10 % more CPU in
     ``verify_streams``: each evicts the others' caches)."""
-    read: Callable[..., Sequence[str | bytes]] = getattr(log, "read_stream_bytes", None) or log.read_stream_raw
+    read = log.read_stream_stored
     from_body = Envelope.from_body
     while True:
         chunk = read(stream, from_seq=from_seq, limit=batch)

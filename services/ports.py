@@ -54,6 +54,12 @@ class EventLog(abc.ABC):
         decode each event once themselves (the audit). Adapters override it to skip decoding."""
         return [s.raw for s in self.read_stream(stream, from_seq=from_seq, limit=limit)]
 
+    def read_stream_stored(self, stream: str, *, from_seq: int = 1, limit: int | None = None) -> Sequence[str | bytes]:
+        """:meth:`read_stream_raw` as cheaply as the store gives it: UTF-8 bytes where the adapter
+        reads them without decoding (pydantic-core and orjson parse UTF-8 directly, so a ``str``
+        would be decoded and encoded back), else text (this default)."""
+        return self.read_stream_raw(stream, from_seq=from_seq, limit=limit)
+
     @abc.abstractmethod
     def last_seq(self, stream: str) -> int: ...
 

@@ -68,7 +68,7 @@ def test_replay_from_bytes_is_replay_from_text(tmp_path: Path) -> None:
         assert len(codes) == 6
         from_bytes = {c: as_data(replay(app.log, app.rules, c)) for c in codes}
         filtered = {c: page_state(app, c) for c in codes}
-        app.log.read_stream_bytes = None  # type: ignore[attr-defined]  # the text path, as other logs read
+        app.log.read_stream_stored = app.log.read_stream_raw  # type: ignore[method-assign]  # the text path, as other logs read
         assert {c: as_data(replay(app.log, app.rules, c)) for c in codes} == from_bytes
         assert {c: page_state(app, c) for c in codes} == filtered
     finally:
