@@ -55,7 +55,7 @@ SECTIONS: list[tuple[str, str, str, str]] = [
     ("write model kept (cache put)", "      ", "tongxiu.services.ledger", "Ledger._remember"),
     ("log.append (SQL)", "      ", "tongxiu.infra.sqlite", "SqliteEventLog.append"),
     ("transparency leaves", "        ", "tongxiu.infra.sqlite_merkle", "add_leaves"),
-    ("Merkle nodes (one statement)", "          ", "tongxiu.infra.sqlite_merkle", "put_nodes"),
+    ("Merkle nodes (one statement or none)", "          ", "tongxiu.infra.sqlite_merkle", "put_nodes"),
     ("projector (read models)", "      ", "tongxiu.streams.processor", "InProcessProjection.appended"),
     ("parts changed", "        ", "tongxiu.streams.projector", "Projector._changes"),
     ("changed parts of a kept document", "          ", "tongxiu.streams.projector", "changed_parts"),
