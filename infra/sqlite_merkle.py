@@ -140,7 +140,10 @@ def nodes_by_last(conn: sqlite3.Connection, memo: dict[Any, Any] | None = None) 
 
 
 VALUES_ROWS = 64
-"""Nodes written by one ``VALUES`` list at most (an append of up to 2^64 leaves closes fewer)."""
+"""Nodes written by one ``VALUES`` list at most: a single leaf closes at most log2(size) of
+them (a submission's few leaves, a few each); more (a large batch, a backfill's chunk) go
+through ``json_each``, one statement whatever their number. The few statement texts (one per
+row count met) stay in the connection's statement cache."""
 
 
 def put_nodes(
@@ -148,9 +151,9 @@ def put_nodes(
 ) -> None:
     """Store complete-subtree nodes (hex) in at most ONE statement, however many an append
     closed (0 to log n; 1 on average): none when it closed none (every other append of one
-    leaf), one ``VALUES`` list of :data:`VALUES_ROWS` rows or fewer (an append's), a
-    ``json_each`` over them all for more (a backfill's chunk), so the number of bound
-    parameters stays far below SQLite's limit. (The ``json_each`` form for every append cost
+    leaf), one ``VALUES`` list of :data:`VALUES_ROWS` rows or fewer, a ``json_each`` over
+    them all for more (a large batch, a backfill's chunk), so the number of bound parameters
+    stays far below SQLite's limit. (The ``json_each`` form for every append cost
     ~21 µs per event on the write path, ~7 this way: ``bench.write_path --sections``.)"""
     if not made:
         return
