@@ -55,13 +55,19 @@ SECTIONS: list[tuple[str, str, str, str]] = [
     ("write model kept (cache put)", "      ", "tongxiu.services.ledger", "Ledger._remember"),
     ("log.append (SQL)", "      ", "tongxiu.infra.sqlite", "SqliteEventLog.append"),
     ("transparency leaves", "        ", "tongxiu.infra.sqlite_merkle", "add_leaves"),
+    ("Merkle nodes (one statement or none)", "          ", "tongxiu.infra.sqlite_merkle", "put_nodes"),
     ("projector (read models)", "      ", "tongxiu.streams.processor", "InProcessProjection.appended"),
     ("parts changed", "        ", "tongxiu.streams.projector", "Projector._changes"),
+    ("changed parts of a kept document", "          ", "tongxiu.streams.projector", "changed_parts"),
+    ("heads dumped", "            ", "tongxiu.projections.documents", "Tracker.head"),
     ("store.write (SQL)", "        ", "tongxiu.infra.sqlite", "SqliteProjectionStore.write"),
     ("due-date index", "        ", "tongxiu.streams.projector", "Projector._index_due"),
     ("receipt", "      ", "tongxiu.services.ledger", "receipt_for"),
     ("receipt's log part", "    ", "tongxiu.services.ledger", "Ledger._logged"),
     ("checkpoint signed", "      ", "tongxiu.services.transparency", "Transparency.checkpoint"),
+    ("tree root (frontier)", "        ", "tongxiu.events.merkle", "frontier_root"),
+    ("checkpoint built and signed", "        ", "tongxiu.services.transparency", "sign_checkpoint"),
+    ("Ed25519 sign", "          ", "nacl.bindings", "crypto_sign"),
 ]
 
 
