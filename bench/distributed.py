@@ -7,6 +7,7 @@ Baseline: kafka-python producing the same submission bytes, a relay consumer (th
 them unchanged to a second topic, and a consumer reading them back: no processing at all.
 
     python -m bench.distributed [--n 2000] [--latency-n 300] [--partitions 4] [--enterprises 400] [--poll-ms 5]
+                                [--warmup 200] [--no-baseline]
 
 Prints submissions/s and end-to-end latency (sent -> projection updated; baseline: sent ->
 read back), p50/p99, and the pipeline/baseline ratios.
@@ -160,7 +161,7 @@ def stages(path: Path, since: float) -> list[str]:
 
 
 def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdir: Path,
-                 poll_s: float = 0.005) -> dict[str, Any]:
+                 poll_s: float = 0.005, warmup: int = 20) -> dict[str, Any]:
     from tongxiu.infra.distributed import open_distributed
     from tongxiu.projections.keys import PROJECTION, enterprise_key
 
@@ -174,8 +175,10 @@ def run_pipeline(settings: Any, n: int, latency_n: int, codes: list[str], workdi
     app = open_distributed(settings, wait_s=600)
     try:
         transport = register_after_bootstrap(app, lambda: worker.poll() is not None, 90, workdir / "worker.log")
-        # warm-up (JIT of the Cassandra prepared statements, first fetches)
-        transport.send_many(make_submissions(20, codes, "warm"))
+        # warm-up (--warmup; the JIT of the node and the worker, the prepared statements, first
+        # fetches): a freshly started node spends ~30 ms of CPU per submission compiling in its
+        # first runs against 7-12 ms warm (session 11/12), and a province's node runs warm
+        transport.send_many(make_submissions(warmup, codes, "warm"))
         app.process()
 
         # -- throughput: everything at once; done when the projections hold every event
@@ -394,6 +397,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--poll-ms", type=float, default=5.0,
                     help="latency phase: pause between the poller's sweeps of the projections while samples "
                          "are pending (0: back to back, as before session 10)")
+    ap.add_argument("--warmup", type=int, default=200,
+                    help="pipeline submissions sent and processed before the measured phases (20 before session 12)")
     ap.add_argument("--no-baseline", action="store_true",
                     help="run the pipeline only (e.g. to warm a freshly started node before measured runs)")
     a = ap.parse_args(argv)
@@ -419,9 +424,10 @@ def main(argv: list[str] | None = None) -> int:
     migrate(settings)
     codes = [make_uscc("91", "330521", f"MC{i:06d}") for i in range(a.enterprises)]
     print(f"bench: {a.n} submissions (2 events each: decision + notice) over {a.enterprises} enterprises, "
-          f"{a.partitions} partitions; prefix {settings.topic_prefix}, keyspace {settings.keyspace}")
+          f"{a.partitions} partitions, after {a.warmup} warm-up submissions; prefix {settings.topic_prefix}, "
+          f"keyspace {settings.keyspace}")
 
-    pipe = run_pipeline(settings, a.n, a.latency_n, codes, workdir, a.poll_ms / 1000)
+    pipe = run_pipeline(settings, a.n, a.latency_n, codes, workdir, a.poll_ms / 1000, a.warmup)
     print(f"pipeline: {pipe['rate']:.1f} submissions/s; latency p50 {pipe['p50']:.1f} ms, p99 {pipe['p99']:.1f} ms "
           f"({pipe['lat_n']} samples @ {pipe['lat_rate']:.0f}/s); worker CPU {pipe['worker_cpu_ms']:.1f} ms per "
           f"submission (the baseline follows)", flush=True)
