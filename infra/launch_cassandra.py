@@ -96,8 +96,8 @@ def _cassandra_prepare(
     jamm = sorted(lib.glob("jamm-*.jar"))
     if not jamm:
         raise LaunchError(f"no jamm-*.jar in {lib}; delete it and resolve again")
-    # The heap is fixed (-Xms = -Xmx): each table costs the node its metrics (~0.35 MiB of
-    # histograms and MBeans) and a memtable whether it is used or not, and a node that holds
+    # The heap is fixed (-Xms = -Xmx): each table costs the node its metrics (histograms,
+    # MBeans) and memtable whether it is used or not (~0.4 MiB each, measured), and a node that holds
     # the keyspaces of several test suites (1,239 tables measured on the shared servers) had
     # ~500 MiB live in a 1 GiB heap: G1 then kept a ~48 MiB young generation and marked
     # concurrently without pause. 2g for a single node (issue 11, session 12, figures in
