@@ -30,11 +30,12 @@ from tongxiu.infra.launch_base import (
 from tongxiu.infra.launch_fetch import resolve
 
 HEAP_ENV = "TONGXIU_CASSANDRA_HEAP"
+"""The heap of the Cassandra nodes started (``-Xms`` = ``-Xmx``; default 2g for a single node,
+512m for each node of a cluster)."""
 PAXOS_ENV = "TONGXIU_CASSANDRA_PAXOS"
 """``v1`` or ``v2`` (default): Cassandra's Paxos implementation for the lightweight transactions
 (every append's head commit, the transparency log's group commit). v2 (Cassandra 4.1+) takes
 two round trips per LWT where v1 takes four, and its SERIAL reads do not write Paxos state."""
-"""The maximum heap of the Cassandra nodes started (``-Xmx``; default 1g, cluster nodes 512m)."""
 
 # JDK 17 flags from Cassandra 5.0's conf/jvm17-server.options.
 _CASSANDRA_ADD_EXPORTS = (
@@ -95,12 +96,17 @@ def _cassandra_prepare(
     jamm = sorted(lib.glob("jamm-*.jar"))
     if not jamm:
         raise LaunchError(f"no jamm-*.jar in {lib}; delete it and resolve again")
+    # The heap is fixed (-Xms = -Xmx): each table costs the node its metrics (histograms,
+    # MBeans) and memtable whether it is used or not (~0.4 MiB each, measured), and a node that holds
+    # the keyspaces of several test suites (1,239 tables measured on the shared servers) had
+    # ~500 MiB live in a 1 GiB heap: G1 then kept a ~48 MiB young generation and marked
+    # concurrently without pause. 2g for a single node (issue 11, session 12, figures in
+    # docs/benchmarks.md); cluster: ~1 GiB RSS per node on a small machine.
+    heap = os.environ.get(HEAP_ENV) or ("512m" if cluster else "2g")
     cmd = [
         str(java),
-        "-Xms512m",
-        # cluster: ~1 GiB RSS per node on a small machine; TONGXIU_CASSANDRA_HEAP (e.g. 2g) for a
-        # node that holds many keyspaces (several test suites at once)
-        "-Xmx" + (os.environ.get(HEAP_ENV) or ("512m" if cluster else "1g")),
+        "-Xms" + heap,
+        "-Xmx" + heap,
         "-Xss512k",
         "-XX:+UseG1GC",
         "-XX:+ParallelRefProcEnabled",

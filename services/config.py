@@ -67,6 +67,13 @@ class Settings(BaseModel):
         "the registry head at most this often; a submission the registry would reject is re-checked "
         "against the latest registry first)",
     )
+    worker_gc_young: Annotated[int, Field(ge=0)] = Field(
+        default=50_000,
+        description="distributed worker: allocations between two young garbage collections (Python's "
+        "generation-0 threshold; its default is 700). Objects of a batch in flight survive a young collection "
+        "less often, so fewer reach the oldest generation and full collections (every thread waits) come "
+        "less often; 0 leaves Python's thresholds as they are",
+    )
     cql_counts_file: Path | None = Field(
         default=None, description="benchmarks: write the Cassandra statements this process sends (counts) here"
     )

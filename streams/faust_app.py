@@ -30,7 +30,7 @@ from typing import Any
 from tongxiu.events.envelope import Envelope
 from tongxiu.services.config import Settings
 from tongxiu.streams.topics import event_records, outgoing, topic_names
-from tongxiu.streams.worker import WorkerDeps, apply_shards
+from tongxiu.streams.worker import WorkerDeps, apply_shards, tune_gc
 
 log = logging.getLogger("tongxiu.faust")
 
@@ -265,6 +265,7 @@ def run(
     import faust
 
     app = make_app(settings, deps, commit_interval=commit_interval, agents=agents, loglevel=loglevel)
+    tune_gc(settings.worker_gc_young)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     try:
         worker.execute_from_commandline()
