@@ -11,6 +11,7 @@ from the same parameters renders."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -73,19 +74,21 @@ def decisions() -> list[tuple[DecisionFacts, LocalPolicy]]:
     return out
 
 
-def cold(facts: DecisionFacts, policy: LocalPolicy) -> tuple[object, ...] | str:
-    periods._SHAPES.clear()
+def refused_or(outcome_of: Callable[[], tuple[object, ...]]) -> tuple[object, ...] | str:
+    """``outcome_of()``, or the refusal's text when the periods refuse the decision."""
     try:
-        return rendered(compute_periods(facts, policy))
+        return outcome_of()
     except ValueError as e:
         return f"ValueError: {e}"
 
 
 def warm(facts: DecisionFacts, policy: LocalPolicy) -> tuple[object, ...] | str:
-    try:
-        return rendered(compute_periods(facts, policy))
-    except ValueError as e:
-        return f"ValueError: {e}"
+    return refused_or(lambda: rendered(compute_periods(facts, policy)))
+
+
+def cold(facts: DecisionFacts, policy: LocalPolicy) -> tuple[object, ...] | str:
+    periods._SHAPES.clear()
+    return warm(facts, policy)
 
 
 def test_a_known_shape_gives_each_decision_its_own_periods() -> None:

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from pydantic import ValidationError
 
-from tests.unit.test_period_shapes import outcome
+from tests.unit.test_period_shapes import outcome, refused_or
 from tongxiu.events.models import PenaltyDecided
 from tongxiu.projections import periods
 from tongxiu.projections.fold import Rules, decision_facts, jurisdiction_of, periods_for
@@ -65,18 +65,13 @@ def grid() -> list[tuple[Rules, PenaltyDecided]]:
 
 
 def by_periods_for(rules: Rules, ev: PenaltyDecided) -> tuple[object, ...] | str:
-    try:
-        return outcome(periods_for(rules, ENTERPRISE, ev))
-    except ValueError as e:
-        return f"ValueError: {e}"
+    return refused_or(lambda: outcome(periods_for(rules, ENTERPRISE, ev)))
 
 
 def by_facts(rules: Rules, ev: PenaltyDecided) -> tuple[object, ...] | str:
     periods._SHAPES.clear()
-    try:
-        return outcome(compute_periods(decision_facts(ev, rules.policies), rules.policy(jurisdiction_of(ENTERPRISE))))
-    except ValueError as e:
-        return f"ValueError: {e}"
+    policy = rules.policy(jurisdiction_of(ENTERPRISE))
+    return refused_or(lambda: outcome(compute_periods(decision_facts(ev, rules.policies), policy)))
 
 
 def test_a_known_shape_gives_what_the_decisions_facts_give() -> None:
