@@ -69,7 +69,7 @@ def open_embedded(
     ledger = Ledger(log, rejections, clock, rules, key, transparency=transparency, cache_bytes=cache_bytes)
     return _in_process(
         ledger, store, SqliteOffsetStore(db), backend="embedded", closers=[db.close], start=not read_only,
-        cache_bytes=cache_bytes,
+        cache_bytes=cache_bytes, group_max=settings.embedded_group_max,
     )
 
 
@@ -102,6 +102,7 @@ def _in_process(
     closers: list[Callable[[], None]] | None = None,
     start: bool = True,
     cache_bytes: int = 128 * MIB,
+    group_max: int = 1,
 ) -> Tongxiu:
     """The in-process wiring shared by the embedded and the memory backends: the ledger's own
     ports, the one projector fed from the log in this process, the local feed. ``start``:
@@ -117,7 +118,7 @@ def _in_process(
         clock=ledger.clock,
         rules=ledger.rules,
         ledger=ledger,
-        transport=InProcessTransport(ledger, read_models),
+        transport=InProcessTransport(ledger, read_models, group_max=group_max),
         read_models=read_models,
         feed=LocalFeed(ledger.log, offsets),
         backend=backend,

@@ -24,6 +24,12 @@ class Settings(BaseModel):
         description="embedded backend: FULL syncs at every commit (an accepted receipt is on disk); "
         "NORMAL is faster but may lose the last receipts on power failure",
     )
+    embedded_group_max: PositiveInt = Field(
+        default=64,
+        description="embedded backend: most submissions committed together (group commit) when they arrive "
+        "while a commit is running (one transaction, one sync, one signed checkpoint for the group); a lone "
+        "submission is committed alone at once; 1 commits each submission alone",
+    )
     cache_mib: PositiveInt = Field(
         default=128,
         description="memory budget of each cache of folded documents, in MiB of their JSON: the ledger's "

@@ -22,7 +22,10 @@ from tongxiu.services.ports import ConcurrencyError
 router = APIRouter(tags=["gateway"])
 Department = Annotated[Grant, Security(role("department"))]
 MAX_BODY = MAX_SUBMISSION_BYTES
-_write_lock = threading.RLock()  # one submission at a time into an embedded ledger
+_write_lock = threading.RLock()
+"""Held by the repair feed's commit (``http_feed``) around its acknowledgements. The gateway's
+submissions do not take it: they run concurrently, and the embedded transport commits those
+arriving together as one group (``InProcessTransport``, setting ``embedded_group_max``)."""
 
 
 @router.post(
@@ -65,9 +68,8 @@ async def submit(request: Request, app: App, grant: Department) -> JSONResponse:
     )
     submission_id = body.submission_id if isinstance(body, Submission) else str(body.ident.get("submission_id", ""))
 
-    def run() -> Receipt:
-        with _write_lock:
-            return app.submit(body)
+    def run() -> Receipt:  # in a worker thread: submissions arriving together are committed as a group
+        return app.submit(body)
 
     metrics: Metrics = request.app.state.metrics
     started = time.perf_counter()

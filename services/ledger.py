@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ from tongxiu.services.sized_cache import MIB, SizedCache
 from tongxiu.services.submission import EVENT_NAMESPACE, event_id_for, receipt_for, sign_submission
 from tongxiu.services.transparency import Transparency
 
-__all__ = ["EVENT_NAMESPACE", "MAX_RETRIES", "Folded", "Ledger", "event_id_for", "receipt_for", "sign_submission"]
+__all__ = ["EVENT_NAMESPACE", "MAX_RETRIES", "Folded", "Ledger", "LogLater", "event_id_for", "receipt_for", "sign_submission"]
 
 MAX_RETRIES = 8
 
@@ -64,6 +65,16 @@ class Folded:
 
     state: EnterpriseState
     tallies: list[list[Tally]]
+
+
+@dataclass(frozen=True)
+class LogLater:
+    """A receipt from :meth:`Ledger.submit_log_later`: ``log``: it is to get a transparency log
+    part (``submission_json``: what a rejection's part digests)."""
+
+    receipt: Receipt
+    log: bool
+    submission_json: str | None
 
 
 AppendHook = Callable[[Sequence[Envelope], "Folded | None"], "EnterpriseState | None"]
@@ -110,11 +121,39 @@ class Ledger:
         both fold the next submission's events once, into one object."""
         self.on_forget: Callable[[str], None] | None = None
         """Called when the cached state of a stream is dropped (it was folded ahead of the log)."""
+        self._later = threading.local()
+        """Per thread: where :meth:`submit_log_later` collects the receipt's log part to add."""
 
     def _logged(self, receipt: Receipt, submission_json: str | None = None) -> Receipt:
         if self.transparency is None:
             return receipt
+        later: list[tuple[Receipt, str | None]] | None = getattr(self._later, "parts", None)
+        if later is not None:  # a group commit adds it, with the group's one checkpoint
+            later.append((receipt, submission_json))
+            return receipt
         return self.transparency.receipt_log(receipt, submission_json=submission_json)
+
+    def submit_log_later(self, raw: Submission | Unreadable | dict[str, Any] | str | bytes) -> LogLater:
+        """:meth:`submit`, but the receipt comes without its transparency log part:
+        :meth:`add_log_parts` adds it afterwards, for a whole group with one signed checkpoint
+        that includes every leaf of the group (an embedded group commit, inside its transaction)."""
+        parts: list[tuple[Receipt, str | None]] = []
+        self._later.parts = parts
+        try:
+            receipt = self.submit(raw)
+        finally:
+            self._later.parts = None
+        for logged, submission_json in parts:
+            if logged is receipt:
+                return LogLater(receipt, True, submission_json)
+        return LogLater(receipt, False, None)
+
+    def add_log_parts(self, pending: Sequence[LogLater]) -> list[Receipt]:
+        """The receipts of :meth:`submit_log_later` with their log parts, under one checkpoint."""
+        if self.transparency is None:
+            return [p.receipt for p in pending]
+        logged = iter(self.transparency.receipt_logs([(p.receipt, p.submission_json) for p in pending if p.log]))
+        return [next(logged) if p.log else p.receipt for p in pending]
 
     # ------------------------------------------------------------------ state
 

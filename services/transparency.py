@@ -114,6 +114,40 @@ class Transparency:
 
     def receipt_log(self, receipt: Receipt, *, submission_json: str | None = None) -> Receipt:
         """The receipt with its leaves and a checkpoint that includes them."""
+        return self.receipt_logs([(receipt, submission_json)])[0]
+
+    def receipt_logs(self, receipts: Sequence[tuple[Receipt, str | None]]) -> list[Receipt]:
+        """Each receipt with its leaves and ONE checkpoint, signed once, that includes the leaves
+        of them all (a group commit's receipts: the head after the group's last append). A
+        receipt whose leaves are not all found is returned as it is."""
+        found: list[list[int] | None] = []
+        last = -1
+        for receipt, _ in receipts:
+            leaves = self._leaves(receipt)
+            found.append(leaves)
+            if leaves:
+                last = max(last, max(leaves))
+        if last < 0:
+            return [r for r, _ in receipts]
+        cp = self.checkpoint(recent=True)
+        if cp.size <= last:  # appended by another adapter instance: sign the current head
+            cp = self.checkpoint()
+        out = []
+        for (receipt, submission_json), leaves in zip(receipts, found, strict=True):
+            if not leaves:
+                out.append(receipt)
+                continue
+            part = trusted(  # the ledger's own values: not validated again
+                ReceiptLog,
+                leaves=leaves,
+                checkpoint=cp,
+                submission_digest=None if submission_json is None else digest_text(submission_json),
+            )
+            out.append(receipt.model_copy(update={"log": part}))
+        return out
+
+    def _leaves(self, receipt: Receipt) -> list[int] | None:
+        """The receipt's leaf indices (its events', or its rejection's), None unless all are found."""
         if receipt.accepted:
             refs = [e.event_id for e in receipt.events]
         else:
@@ -123,18 +157,7 @@ class Transparency:
             self.tlog.complete(receipt.stream)
             found = [self.tlog.locate(r) for r in refs]
         leaves = [i for i in found if i is not None]
-        if len(leaves) != len(refs):
-            return receipt
-        cp = self.checkpoint(recent=True)
-        if cp.size <= max(leaves):  # appended by another adapter instance: sign the current head
-            cp = self.checkpoint()
-        part = trusted(  # the ledger's own values: not validated again
-            ReceiptLog,
-            leaves=leaves,
-            checkpoint=cp,
-            submission_digest=None if submission_json is None else digest_text(submission_json),
-        )
-        return receipt.model_copy(update={"log": part})
+        return leaves if leaves and len(leaves) == len(refs) else None
 
     def tree(self, size: int) -> merkle.StoredTree:
         """The tree of the first ``size`` leaves, read node by node (O(log n) per proof)."""
