@@ -30,14 +30,19 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
 from bench import write_replay as wr
 from tongxiu.events.envelope import Submission
+from tongxiu.infra.bootstrap import open_embedded
 from tongxiu.infra.embedded import InProcessTransport
 from tongxiu.services.app import Tongxiu
-from tongxiu.services.demo import DEPARTMENTS
+from tongxiu.services.config import Settings
+from tongxiu.services.demo import DEPARTMENTS, START, register_only
+from tongxiu.services.group_commit import GroupStats
+from tongxiu.services.ports import ManualClock
 
 
 @dataclass
@@ -114,11 +119,21 @@ def http_sender(client: Any) -> Callable[[Submission], int]:
     return send
 
 
-def measure(tmp: Path, work: wr.Workload, threads: int, *, http: bool) -> Run:
-    app, _ = wr.open_fresh(tmp, f"{'http' if http else 'app'}-{threads}")
+def open_fresh(tmp: Path, name: str, group_max: int) -> Tongxiu:
+    """``bench.write_replay.open_fresh`` with the setting ``embedded_group_max``."""
+    clock = ManualClock((START + timedelta(days=20, hours=1)).astimezone(UTC))
+    app = open_embedded(Settings(data_dir=tmp / name, embedded_group_max=group_max), clock=clock)
+    register_only(app)
+    app.process()
+    return app
+
+
+def measure(tmp: Path, work: wr.Workload, threads: int, *, http: bool, group_max: int = 64) -> Run:
+    """``group_max`` 1: no group committer (each submission its own commit, as before)."""
+    app = open_fresh(tmp, f"{'http' if http else 'app'}-{threads}-{group_max}", group_max)
     transport = app.transport
-    assert isinstance(transport, InProcessTransport) and transport.group is not None
-    stats = transport.group.stats
+    assert isinstance(transport, InProcessTransport)
+    stats = transport.group.stats if transport.group is not None else GroupStats()
     parts = by_enterprise(work.submissions, threads)
     client = None
     try:
@@ -138,9 +153,12 @@ def measure(tmp: Path, work: wr.Workload, threads: int, *, http: bool) -> Run:
         n = in_threads(parts, send)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         assert n == work.events, (n, work.events)
+        if transport.group is None:  # each submission committed alone
+            stats.groups, stats.items, stats.largest = len(work.submissions), len(work.submissions), 1
         groups, items = stats.groups - groups0, stats.items - items0
         assert items == len(work.submissions), (items, len(work.submissions))
-        return Run("HTTP" if http else "app.submit", threads, n, wall, cpu, groups, items / groups, stats.largest)
+        label = ("HTTP" if http else "app.submit") + ("" if group_max > 1 else " g1")
+        return Run(label, threads, n, wall, cpu, groups, items / groups, stats.largest)
     finally:
         if client is not None:
             client.__exit__(None, None, None)
@@ -165,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", default="1,2,4,8,16", help="comma-separated thread counts (1 is always run)")
     ap.add_argument("--http", action="store_true", help="also over HTTP (FastAPI TestClient)")
     ap.add_argument("--repeats", type=int, default=1, help="runs of each configuration, alternated; medians")
+    ap.add_argument("--without", action="store_true",
+                    help="also each T with embedded_group_max=1 (no group committer: every submission its own "
+                         "commit, as before), alternated with the group runs (rows marked g1)")
     args = ap.parse_args(argv)
     counts = sorted({1, *(int(t) for t in args.threads.split(","))})
     print(
@@ -175,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     work = wr.build_workload(args.events)
     print(f"workload: {work.events} events, {len(work.submissions)} submissions, {len(work.codes)} enterprises "
           "(pre-signed, untimed); synchronous=FULL")
-    kinds = [False, True] if args.http else [False]
-    runs: dict[tuple[bool, int], list[Run]] = {}
+    kinds = [(False, 64), *([(False, 1)] if args.without else []), *([(True, 64)] if args.http else []),
+             *([(True, 1)] if args.http and args.without else [])]
+    runs: dict[tuple[tuple[bool, int], int], list[Run]] = {}
     bares: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory(prefix="tongxiu-group-") as d:
         tmp = Path(d)
@@ -184,28 +206,28 @@ def main(argv: list[str] | None = None) -> int:
             sub = tmp / f"r{rep}"
             sub.mkdir()
             bares.append(bare(sub, work))
-            for http in kinds:
-                for t in counts:
-                    runs.setdefault((http, t), []).append(measure(sub, work, t, http=http))
+            for t in counts:
+                for kind in kinds if rep % 2 == 0 else kinds[::-1]:  # the order alternated too
+                    runs.setdefault((kind, t), []).append(measure(sub, work, t, http=kind[0], group_max=kind[1]))
     bare_wall = median([b[0] for b in bares])
     bare_cpu = median([b[1] for b in bares])
     print(f"bare baseline of row a (Ed25519 + SHA-256 + INSERT, one FULL commit per event): "
           f"{1e6 * bare_cpu / work.events:.0f} µs CPU/event, {1e6 * bare_wall / work.events:.0f} µs wall/event")
-    print(f"\n{'path':<11} {'T':>3} {'CPU µs/ev':>10} {'wall µs/ev':>11} {'commits':>8} {'mean grp':>9} "
+    print(f"\n{'path':<15} {'T':>3} {'CPU µs/ev':>10} {'wall µs/ev':>11} {'commits':>8} {'mean grp':>9} "
           f"{'largest':>8} {'CPU÷T=1':>8} {'wall÷T=1':>9} {'bare÷it CPU':>12} {'bare÷it wall':>13}")
-    for http in kinds:
-        one = runs[(http, 1)]
+    for kind in kinds:
+        one = runs[(kind, 1)]
         one_cpu, one_wall = median([r.us("cpu") for r in one]), median([r.us("wall") for r in one])
         for t in counts:
-            rs = runs[(http, t)]
+            rs = runs[(kind, t)]
             cpu, wall = median([r.us("cpu") for r in rs]), median([r.us("wall") for r in rs])
             r0 = rs[len(rs) // 2]
-            print(f"{r0.label:<11} {t:>3} {cpu:>10.0f} {wall:>11.0f} {median([r.commits for r in rs]):>8.0f} "
+            print(f"{r0.label:<15} {t:>3} {cpu:>10.0f} {wall:>11.0f} {median([r.commits for r in rs]):>8.0f} "
                   f"{median([r.mean_group for r in rs]):>9.2f} {max(r.largest for r in rs):>8} "
                   f"{cpu / one_cpu:>8.2f} {wall / one_wall:>9.2f} "
                   f"{1e6 * bare_cpu / work.events / cpu:>12.3f} {1e6 * bare_wall / work.events / wall:>13.3f}")
     print("\n(T = 1 is row a's sequential arrival; 'bare÷it CPU' is row a's ratio at that arrival; "
-          f"at least 0.3.) finished {time.strftime('%H:%M:%S')}, load {loadavg()}")
+          f"at least 0.3. g1: embedded_group_max=1, no group committer.) finished {time.strftime('%H:%M:%S')}, load {loadavg()}")
     return 0
 
 

@@ -10,10 +10,12 @@ outcome (a result, or the exception ``commit`` gave it). This is how databases s
 among concurrent transactions (e.g. PostgreSQL's WAL flush, InnoDB's binlog group commit); the
 caller's thread does the work when it leads, so nothing else runs in the background.
 
-A new leader yields the interpreter once (``time.sleep(0)``: no wait when nothing else is
-runnable) before it takes the queue: the callers of the group just answered are then able to
-queue their next items, rather than the new leader taking only its own (measured: mean group
-2.1 -> 3.7 with 4 closed-loop submitters, ``bench.group_commit``; docs/benchmarks.md).
+When callers of the group just answered are still inside (woken, not yet returned: they need
+the interpreter's lock to go on), a new leader first yields the interpreter once
+(``time.sleep(0)``) before it takes the queue, so they can queue their next items rather than
+the new leader taking only its own (measured with 4 closed-loop submitters: mean group 2.1 ->
+3.4-3.9; ``os.sched_yield`` 2.3-3.0; ``bench.group_commit``, docs/benchmarks.md). A lone caller
+never yields: nobody else is inside.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+
+def YIELD() -> None:  # noqa: N802
+    """Give the interpreter to other runnable threads."""
+    time.sleep(0)
+
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -67,24 +75,33 @@ class GroupCommit(Generic[T, R]):
         self._cond = threading.Condition(threading.Lock())
         self._queue: deque[_Slot[T, R]] = deque()
         self._leading = False
+        self._inside = 0
+        """Callers inside :meth:`__call__` (queued, leading, or answered and not yet returned)."""
 
     def __call__(self, item: T) -> R:
         slot: _Slot[T, R] = _Slot(item)
         cond = self._cond
         with cond:
             self._queue.append(slot)
-        while True:
+            self._inside += 1
+        try:
+            while True:
+                with cond:
+                    while self._leading and not slot.done:
+                        cond.wait()
+                    if slot.done:
+                        break
+                    self._leading = True  # no commit running: this caller leads the next one
+                    others = self._inside > len(self._queue)  # callers of a group just answered, not yet gone
+                if others:  # let them run (and queue their next item) before the group is taken
+                    YIELD()
+                with cond:
+                    take = min(len(self._queue), self.max_group)
+                    group = [self._queue.popleft() for _ in range(take)]
+                self._lead(group)  # its own item is in it unless more than max_group were queued before it
+        finally:
             with cond:
-                while self._leading and not slot.done:
-                    cond.wait()
-                if slot.done:
-                    break
-                self._leading = True  # no commit running: this caller leads the next one
-            time.sleep(0)  # let threads already runnable (a group just answered) queue their next
-            with cond:
-                take = min(len(self._queue), self.max_group)
-                group = [self._queue.popleft() for _ in range(take)]
-            self._lead(group)  # its own item is in it unless more than max_group were queued before it
+                self._inside -= 1
         if slot.error is not None:
             raise slot.error
         return slot.value  # type: ignore[return-value]
