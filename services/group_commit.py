@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 
-def YIELD() -> None:  # noqa: N802
-    """Give the interpreter to other runnable threads."""
+def _give_way() -> None:
+    """Give the interpreter to other runnable threads (it releases the interpreter's lock)."""
     time.sleep(0)
 
 
@@ -94,7 +94,7 @@ class GroupCommit(Generic[T, R]):
                     self._leading = True  # no commit running: this caller leads the next one
                     others = self._inside > len(self._queue)  # callers of a group just answered, not yet gone
                 if others:  # let them run (and queue their next item) before the group is taken
-                    YIELD()
+                    _give_way()
                 with cond:
                     take = min(len(self._queue), self.max_group)
                     group = [self._queue.popleft() for _ in range(take)]
@@ -112,7 +112,7 @@ class GroupCommit(Generic[T, R]):
             return len(self._queue)
 
     def leading(self) -> bool:
-        """Whether a commit is running."""
+        """Whether a caller leads (its commit is running or about to)."""
         with self._cond:
             return self._leading
 

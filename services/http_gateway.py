@@ -23,9 +23,11 @@ router = APIRouter(tags=["gateway"])
 Department = Annotated[Grant, Security(role("department"))]
 MAX_BODY = MAX_SUBMISSION_BYTES
 _write_lock = threading.RLock()
-"""Held by the repair feed's commit (``http_feed``) around its acknowledgements. The gateway's
-submissions do not take it: they run concurrently, and the embedded transport commits those
-arriving together as one group (``InProcessTransport``, setting ``embedded_group_max``)."""
+"""One submission at a time, except into the embedded SQLite backend: there the gateway's
+submissions run concurrently and the transport commits those arriving together as one group
+(``InProcessTransport``, setting ``embedded_group_max``). The distributed backend keeps it: its
+``KafkaTransport`` polls one Kafka consumer for receipts, which is not safe from several threads
+at once. The repair feed's commit (``http_feed``) takes it around its acknowledgements."""
 
 
 @router.post(
@@ -68,8 +70,11 @@ async def submit(request: Request, app: App, grant: Department) -> JSONResponse:
     )
     submission_id = body.submission_id if isinstance(body, Submission) else str(body.ident.get("submission_id", ""))
 
-    def run() -> Receipt:  # in a worker thread: submissions arriving together are committed as a group
-        return app.submit(body)
+    def run() -> Receipt:  # in a worker thread; embedded: submissions arriving together are committed as a group
+        if app.backend == "embedded":
+            return app.submit(body)
+        with _write_lock:
+            return app.submit(body)
 
     metrics: Metrics = request.app.state.metrics
     started = time.perf_counter()
