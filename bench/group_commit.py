@@ -1,15 +1,19 @@
 """Embedded group commit (issue 11): the write path when submissions arrive concurrently.
 
-    python -m bench.group_commit [--events N] [--threads 1,2,4,8,16] [--http] [--repeats R]
+    python -m bench.group_commit [--events N] [--threads 1,2,4,8,16] [--http] [--uvicorn] [--without]
+                                 [--repeats R]
 
 The same pre-signed workload as ``bench.write_replay`` / ``bench.table`` row a (N events, N/20
 enterprises), submitted on a fresh embedded ledger (``synchronous=FULL``, the default) by T
 threads through ``app.submit`` as the HTTP gateway calls it (each thread takes whole enterprises,
 so each enterprise stays in order), and with ``--http`` also by T threads over HTTP (FastAPI's
 TestClient, one event loop, the gateway's worker threads; each request with its department's
-token). For each T: CPU per event (this process), wall per event, commits (the group
-committer's store transactions), the mean and largest group, and the ratios to the 1-thread run
-of this same process; beside them the bare baseline of row a (``bench.write_replay.bare_write``:
+token), and with ``--uvicorn`` over real HTTP (uvicorn on 127.0.0.1 in this process, the
+clients in a child process: the CPU measured is the server's alone). ``--without`` adds each
+configuration with ``embedded_group_max=1`` (rows marked g1: each submission its own commit, as
+before group commit), alternated with the group runs. For each T: CPU per event (this
+process), wall per event, commits (the group committer's store transactions), the mean and
+largest group, and the ratios to the 1-thread run of this same process; beside them the bare baseline of row a (``bench.write_replay.bare_write``:
 Ed25519 verify + SHA-256 + INSERT, one FULL commit per event, imported, not copied), so
 "write path under concurrent arrival vs bare" prints beside row a's ratio (T = 1).
 
@@ -165,6 +169,98 @@ def measure(tmp: Path, work: wr.Workload, threads: int, *, http: bool, group_max
         app.close()
 
 
+def serve_and_measure(tmp: Path, work: wr.Workload, threads: int, *, group_max: int = 64) -> Run:
+    """Over real HTTP: uvicorn on 127.0.0.1 in this process, the clients (``threads`` threads, one
+    keep-alive connection each) in a child process, so the CPU measured is the server's alone."""
+    import json
+    import socket
+    import subprocess
+
+    import uvicorn
+
+    from tongxiu.services.http import create_app
+
+    app = open_fresh(tmp, f"uvicorn-{threads}-{group_max}", group_max)
+    transport = app.transport
+    assert isinstance(transport, InProcessTransport)
+    stats = transport.group.stats if transport.group is not None else GroupStats()
+    tokens = {f"dept-{d[0]}-bench-token-0000": {"role": "department", "department": d[0]} for d in DEPARTMENTS}
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(app, tokens, json_logs=False), log_level="warning",
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        bodies = tmp / f"bodies-{threads}-{group_max}.json"
+        bodies.write_text(json.dumps([[[s.department, s.model_dump_json()] for s in part]
+                                      for part in by_enterprise(work.submissions, threads)]))
+        groups0, items0, stats.largest = stats.groups, stats.items, 0
+        gc.collect()
+        c0, t0 = time.process_time(), time.perf_counter()
+        out = subprocess.run([sys.executable, "-m", "bench.group_commit", "--client", str(port), str(bodies)],
+                             capture_output=True, text=True, check=True)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        n = int(out.stdout.split()[-1])
+        assert n == work.events, (n, work.events, out.stderr[-500:])
+        if transport.group is None:
+            stats.groups, stats.items, stats.largest = len(work.submissions), len(work.submissions), 1
+        groups, items = stats.groups - groups0, stats.items - items0
+        label = "uvicorn" + ("" if group_max > 1 else " g1")
+        return Run(label, threads, n, wall, cpu, groups, items / groups, stats.largest)
+    finally:
+        server.should_exit = True
+        thread.join()
+        app.close()
+
+
+def client(port: int, bodies: Path) -> int:
+    """The child process of :func:`serve_and_measure`: one thread (and connection) per part."""
+    import http.client
+    import json
+
+    parts = json.loads(bodies.read_text())
+
+    def send_part(part: list[list[str]]) -> int:
+        # http.client sends the headers and a bytes body in one write (no Nagle / delayed-ACK stall)
+        n = 0
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        try:
+            for dept, body in part:
+                c.request("POST", "/submissions", body=body.encode(), headers={
+                    "Authorization": f"Bearer dept-{dept}-bench-token-0000", "Content-Type": "application/json"})
+                r = c.getresponse()
+                text = r.read()
+                if r.status != 200:
+                    raise RuntimeError(f"{r.status}: {text[:300]!r}")
+                n += len(json.loads(text)["events"])
+        finally:
+            c.close()
+        return n
+
+    counts = [0] * len(parts)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            counts[i] = send_part(parts[i])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(parts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    print(sum(counts))
+    return 0
+
+
 def bare(tmp: Path, work: wr.Workload) -> tuple[float, float]:
     """Row a's bare baseline (wall, CPU seconds) on the same events."""
     rows = wr.bare_rows(work)
@@ -186,7 +282,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--without", action="store_true",
                     help="also each T with embedded_group_max=1 (no group committer: every submission its own "
                          "commit, as before), alternated with the group runs (rows marked g1)")
+    ap.add_argument("--uvicorn", action="store_true",
+                    help="also over real HTTP: uvicorn on 127.0.0.1 here, the clients in a child process (the CPU "
+                         "measured is the server's only)")
+    ap.add_argument("--client", nargs=2, metavar=("PORT", "FILE"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.client:
+        return client(int(args.client[0]), Path(args.client[1]))
     counts = sorted({1, *(int(t) for t in args.threads.split(","))})
     print(
         f"bench.group_commit — {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, Python {platform.python_version()}, "
@@ -196,9 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     work = wr.build_workload(args.events)
     print(f"workload: {work.events} events, {len(work.submissions)} submissions, {len(work.codes)} enterprises "
           "(pre-signed, untimed); synchronous=FULL")
-    kinds = [(False, 64), *([(False, 1)] if args.without else []), *([(True, 64)] if args.http else []),
-             *([(True, 1)] if args.http and args.without else [])]
-    runs: dict[tuple[tuple[bool, int], int], list[Run]] = {}
+    paths = ["app", *(["http"] if args.http else []), *(["uvicorn"] if args.uvicorn else [])]
+    kinds = [(p, g) for p in paths for g in ((64, 1) if args.without else (64,))]
+    runs: dict[tuple[tuple[str, int], int], list[Run]] = {}
     bares: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory(prefix="tongxiu-group-") as d:
         tmp = Path(d)
@@ -208,7 +310,9 @@ def main(argv: list[str] | None = None) -> int:
             bares.append(bare(sub, work))
             for t in counts:
                 for kind in kinds if rep % 2 == 0 else kinds[::-1]:  # the order alternated too
-                    runs.setdefault((kind, t), []).append(measure(sub, work, t, http=kind[0], group_max=kind[1]))
+                    run = (serve_and_measure(sub, work, t, group_max=kind[1]) if kind[0] == "uvicorn"
+                           else measure(sub, work, t, http=kind[0] == "http", group_max=kind[1]))
+                    runs.setdefault((kind, t), []).append(run)
     bare_wall = median([b[0] for b in bares])
     bare_cpu = median([b[1] for b in bares])
     print(f"bare baseline of row a (Ed25519 + SHA-256 + INSERT, one FULL commit per event): "
