@@ -227,14 +227,19 @@ class Checked(NamedTuple):
         that key, and every top-level value after ``event`` is a scalar (a validated
         envelope's), so the last occurrence of each is the top-level key. Bodies without
         every format-2 field (format 1, or defaults left out) are encoded afresh."""
-        body, data = self.body, self.hashed
-        if body.get("signature_format", 1) == 1 or not _SIGNED_V2_KEYS.issubset(body):
-            return stored_signing_bytes(body)
-        skip_to = data.rfind(b',"signature_format":')
-        skip_from = data.rfind(b',"prev_hash":', 0, skip_to)  # each key is before the next
-        cut_to = data.rfind(b',"index":', 0, skip_from)
-        cut_from = data.rfind(b',"event_id":', 0, cut_to)
-        return data[:cut_from] + data[cut_to:skip_from] + data[skip_to:]
+        return signed_of(self.body, self.hashed)
+
+
+def signed_of(body: dict[str, Any], data: bytes) -> bytes:
+    """:meth:`Checked.signed` of a body and its hashed bytes (the audit's loop calls it
+    without building a :class:`Checked`)."""
+    if body.get("signature_format", 1) == 1 or not _SIGNED_V2_KEYS.issubset(body):
+        return stored_signing_bytes(body)
+    skip_to = data.rfind(b',"signature_format":')
+    skip_from = data.rfind(b',"prev_hash":', 0, skip_to)  # each key is before the next
+    cut_to = data.rfind(b',"index":', 0, skip_from)
+    cut_from = data.rfind(b',"event_id":', 0, cut_to)
+    return data[:cut_from] + data[cut_to:skip_from] + data[skip_to:]
 
 
 def check_body(body: dict[str, Any], plain: bool = False) -> Checked:
@@ -294,19 +299,22 @@ def _check_chain(
     expected = first
     fail = result.fail
     valid_keys = _KeysAt(keys)
+    sha256 = hashlib.sha256
     for page in read_pages(log, stream, from_seq=first, batch=batch):
         end = last if last is not None else page[-1].envelope.seq
         beyond = page[-1].envelope.seq > end
         if beyond:
             page = [stored for stored in page if stored.envelope.seq <= end]
-        for stored in page:
+        for stored in page:  # check_body and Checked.signed, inlined (one call less each per event)
             env = stored.envelope
             seq = env.seq
             if seq != expected:
                 fail(stored, stream, seq, problem("sequence_gap", expected=expected, found=seq))
-            checked = check_body(stored.body, stored.plain)
-            recorded = checked.recorded
-            if recorded != checked.recomputed:
+            body = stored.body
+            rest = dict(body)
+            recorded = str(rest.pop("hash", ""))
+            data = dumps_plain(rest) if stored.plain else canonical_bytes(rest)
+            if recorded != sha256(data).hexdigest():
                 fail(stored, stream, seq, problem("hash_mismatch", where=""))
             if env.prev_hash != prev:
                 fail(stored, stream, seq, problem("prev_hash_mismatch", where=""))
@@ -316,7 +324,7 @@ def _check_chain(
                     fail(stored, stream, seq, problem("unregistered", where="", department=env.department))
                 elif not valid:
                     fail(stored, stream, seq, problem("no_valid_key", where="", department=env.department))
-                elif not _signed_by(valid, checked.signed(), stored.body):
+                elif not _signed_by(valid, signed_of(body, data), body):
                     fail(stored, stream, seq, problem("signature_invalid", where="", department=env.department))
             prev = recorded
             expected = seq + 1
