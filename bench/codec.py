@@ -154,7 +154,7 @@ def groups_against(app: Any, n_ev: int, groups: list[int], rounds: int) -> None:
     for i in range(rounds):
         for g in groups if i % 2 == 0 else groups[::-1]:
             gc.collect()
-            t, _ = cpu(lambda g=g: run(g))  # type: ignore[misc]
+            t, _ = cpu(lambda g=g: run(g))
             times[g].append(1e6 * t / n_ev)
     for g, ts in times.items():
         print(f"  verify_and_replay, group={g}: min {min(ts):.1f}, median {statistics.median(ts):.1f} µs CPU/event")
