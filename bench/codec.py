@@ -15,9 +15,7 @@ event (parse, validate, canonical encoding, hash + signed bytes).
 
 ``--groups 1,1000``: row b's ``verify_and_replay`` with each ``group`` size (events of checked
 streams held before they are folded; 1 folds each stream right after its checks, as before
-session 13), alternated in this process, min and median CPU µs per event of each. ``--ops``
-also decodes the envelopes with their two instants validated as before session 13 (a Python
-``_utc`` call each) beside the current decode.
+session 13), alternated in this process, min and median CPU µs per event of each.
 
 ``--audit-from FILE`` (e.g. another checkout's ``services/audit.py``): row b's Tongxiu side
 alternated *in this process* with that file's ``verify_and_replay`` (loaded as a module over
@@ -99,17 +97,11 @@ def ops(app: Any) -> None:
                 c = audit.check_body(body, plain)
                 c.signed()
 
-    instants_by_utc = _instants_by_utc_datetime()
-    by_utc = instants_by_utc.__pydantic_validator__
-
     cases: dict[str, Callable[[], Any]] = {
         "json.loads": lambda: [json.loads(r) for r in raws],
         "audit.parse_stored": lambda: [parse(r) for r in raws],
         "Envelope.from_json": lambda: [Envelope.from_json(r) for r in raws],
         "Envelope.from_body": lambda: [Envelope.from_body(b) for b in bodies],
-        "  instants by _utc (was)": lambda: [by_utc.validate_python(b) for b in bodies],
-        "  instants (validate_json)": lambda: [Envelope.__pydantic_validator__.validate_json(r) for r in raws],
-        "  by _utc (validate_json)": lambda: [by_utc.validate_json(r) for r in raws],
         "canonical(body)": lambda: [canonical(b) for b in bodies],
         "check_body + signed": body_hash,
         "stored_signing_bytes": lambda: [stored_signing_bytes(b) for b in bodies],
@@ -119,20 +111,6 @@ def ops(app: Any) -> None:
     for name, fn in cases.items():
         best = min(cpu(fn)[0] for _ in range(3))
         print(f"  {name:<24} {1e6 * best / n:7.2f} µs/event")
-
-
-def _instants_by_utc_datetime() -> Any:
-    """The envelope with ``occurred_at``/``recorded_at`` validated as every ``UtcDatetime`` is
-    (a Python call each), as before session 13: the same decode, for a before/after in one
-    process."""
-    from tongxiu.events.envelope import Envelope
-    from tongxiu.events.facts_base import UtcDatetime
-
-    class InstantsByUtc(Envelope):
-        occurred_at: UtcDatetime
-        recorded_at: UtcDatetime
-
-    return InstantsByUtc
 
 
 def groups_against(app: Any, n_ev: int, groups: list[int], rounds: int) -> None:

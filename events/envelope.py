@@ -31,7 +31,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from tongxiu.events.construct import trusted
-from tongxiu.events.facts_base import RecordedUtcDatetime
 from tongxiu.events.fastjson import canonical_bytes, canonical_str, canonical_with_text
 from tongxiu.events.models import EVENT_ADAPTER, Event, UtcDatetime
 from tongxiu.events.tlog import ReceiptLog
@@ -227,8 +226,8 @@ class Envelope(BaseModel):
     department: str
     submission_id: str
     index: int = Field(ge=0)
-    occurred_at: RecordedUtcDatetime
-    recorded_at: RecordedUtcDatetime
+    occurred_at: UtcDatetime
+    recorded_at: UtcDatetime
     legacy_code: bool = False
     event: Event
     signature: str
