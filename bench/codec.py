@@ -1,7 +1,7 @@
 """Rows b and d of issue 11's table alone, repeated on one ledger, and the decode / encode
 operations they are made of (for work on the codec: parsing, validation, canonical encoding).
 
-    python -m bench.codec [--events N] [--repeats R] [--ops]
+    python -m bench.codec [--events N] [--repeats R] [--ops] [--groups G,G] [--audit-from FILE]
 
 Builds ``bench.write_replay``'s workload (N pre-signed events), writes it once through the
 ledger (read models left behind: rows b and d read only the log) and once into the bare
@@ -12,6 +12,10 @@ alternating: the bare SELECT + decode + Ed25519 + SHA-256 (row b's baseline), To
 repetition and the ratios of the best (min) CPU times, as ``bench.table`` marks them. CPU time
 of this process only; nothing asserts on time. ``--ops``: per-operation CPU over every stored
 event (parse, validate, canonical encoding, hash + signed bytes).
+
+``--groups 1,1000``: row b's ``verify_and_replay`` with each ``group`` size (events of checked
+streams held before they are folded; 1 folds each stream right after its checks, as before
+session 13), alternated in this process, min and median CPU µs per event of each.
 
 ``--audit-from FILE`` (e.g. another checkout's ``services/audit.py``): row b's Tongxiu side
 alternated *in this process* with that file's ``verify_and_replay`` (loaded as a module over
@@ -109,6 +113,31 @@ def ops(app: Any) -> None:
         print(f"  {name:<24} {1e6 * best / n:7.2f} µs/event")
 
 
+def groups_against(app: Any, n_ev: int, groups: list[int], rounds: int) -> None:
+    """Row b's ``verify_and_replay`` with each ``group`` (events held before a group of streams
+    is folded; 1: each stream folded right after its checks, as before session 13), alternated
+    in this process: min and median CPU µs per event of each."""
+    import gc
+    import statistics
+
+    from tongxiu.services.audit import verify_and_replay
+
+    def run(group: int) -> None:
+        replayed = [0]
+        result = verify_and_replay(app.log, app.rules, group=group,
+                                   each=lambda r: replayed.__setitem__(0, replayed[0] + len(r.events)))
+        assert result.ok and replayed[0] == n_ev, (result.first_bad, replayed[0])
+
+    times: dict[int, list[float]] = {g: [] for g in groups}
+    for i in range(rounds):
+        for g in groups if i % 2 == 0 else groups[::-1]:
+            gc.collect()
+            t, _ = cpu(lambda g=g: run(g))
+            times[g].append(1e6 * t / n_ev)
+    for g, ts in times.items():
+        print(f"  verify_and_replay, group={g}: min {min(ts):.1f}, median {statistics.median(ts):.1f} µs CPU/event")
+
+
 def audit_against(app: Any, n_ev: int, path: str, rounds: int) -> None:
     """Row b's ``verify_and_replay``, this tree's and ``path``'s, alternated in this process."""
     import gc
@@ -148,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--ops", action="store_true", help="per-operation CPU over the stored events")
     ap.add_argument("--audit-from", metavar="FILE", help="another services/audit.py, alternated in this process")
+    ap.add_argument("--groups", metavar="G,G,...", help="verify_and_replay's group sizes, alternated in this process")
     args = ap.parse_args(argv)
     print(f"bench.codec — {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, load {loadavg()}")
     print(f"command: python -m bench.codec {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
@@ -166,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             ops(app)
         if args.audit_from:
             audit_against(app, n_ev, args.audit_from, max(2, 2 * args.repeats))
+        if args.groups:
+            groups_against(app, n_ev, [int(g) for g in args.groups.split(",")], max(2, 2 * args.repeats))
         best: dict[str, float] = {}
         for i in range(args.repeats):
             line = []

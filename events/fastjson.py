@@ -81,6 +81,12 @@ def _has_float(items: Any) -> bool:
     return False
 
 
+has_float = _has_float
+"""Whether the values of a value orjson parsed (``parsed.values()`` of a dict, or a list) hold
+a float: a dict orjson parsed without one is plain (what :func:`loads_plain` tests; a caller
+that inlines it, the audit's read loop, uses this)."""
+
+
 def json_loads(raw: str | bytes) -> Any:
     """``json.loads(raw)``; for text that is exactly one JSON value (what a log stores) the
     decoder's C scanner is called directly (anything else goes to ``json.loads`` itself: the

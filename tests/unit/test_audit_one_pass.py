@@ -5,8 +5,11 @@ intact ledger and on a tampered one (issue 11, row b)."""
 from __future__ import annotations
 
 import json
+import shutil
+from datetime import UTC, timedelta
 from pathlib import Path
 
+from tests.fixture_ledger import LEDGER_KEY
 from tongxiu.events.envelope import Envelope
 from tongxiu.infra.bootstrap import open_embedded
 from tongxiu.infra.embedded import LocalInbox, LocalTransport
@@ -26,6 +29,8 @@ from tongxiu.services.config import Settings
 from tongxiu.services.demo import START, run_demo
 from tongxiu.services.ports import ManualClock
 
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ledger-2026-12-01" / "ledger.sqlite3"
+
 
 def demo_app(tmp: Path) -> Tongxiu:
     clock = ManualClock(START)
@@ -36,12 +41,21 @@ def demo_app(tmp: Path) -> Tongxiu:
     return app
 
 
-def same_as_two_passes(app: Tongxiu) -> int:
+def same_as_two_passes(app: Tongxiu, group: int = 1000) -> int:
     replays: dict[str, Replay] = {}
-    one = verify_and_replay(app.log, app.rules, each=lambda r: replays.__setitem__(r.enterprise, r))
+    order: list[str] = []
+    progressed: list[int] = []
+
+    def each(r: Replay) -> None:
+        replays[r.enterprise] = r
+        order.append(r.enterprise)
+        assert len(progressed) == len(order) - 1  # progress follows each stream's replay
+
+    one = verify_and_replay(app.log, app.rules, each=each, group=group,
+                            progress=lambda: progressed.append(len(order)))
     assert one == verify_streams(app.log)
     streams = [s for s in app.log.streams() if s != "registry"]
-    assert sorted(replays) == streams
+    assert order == streams and progressed == list(range(1, len(streams) + 1))
     for stream in streams:
         two = replay(app.log, app.rules, stream)
         assert replays[stream].events == two.events
@@ -68,6 +82,37 @@ def test_one_pass_reports_the_same_problems_on_a_tampered_ledger(tmp_path: Path)
         result = verify_and_replay(app.log, app.rules)
         assert not result.ok and result.first_bad is not None and result.first_bad["stream"] == stream
         same_as_two_passes(app)
+    finally:
+        app.close()
+
+
+def fixture_app(tmp: Path) -> Tongxiu:
+    """The ledger fixture (six enterprises of 19-20 events, written by an older ``main``)."""
+    (tmp / "ledger").mkdir()
+    shutil.copy(FIXTURE, tmp / "ledger" / "ledger.sqlite3")
+    return open_embedded(Settings(data_dir=tmp / "ledger"), clock=ManualClock((START + timedelta(days=200)).astimezone(UTC)),
+                         key=LEDGER_KEY)
+
+
+def test_streams_folded_a_group_at_a_time_give_the_same_replays_and_problems(tmp_path: Path) -> None:
+    """Streams are checked until a group's events are held, then folded in order: any group
+    size (one stream at a time, several, all) gives each stream's replay, in stream order,
+    and the same verification, on an intact and on a tampered ledger."""
+    app = fixture_app(tmp_path)
+    try:
+        sizes = [app.log.last_seq(s) for s in app.log.streams() if s != "registry"]
+        assert len(sizes) >= 6
+        for group in (0, 1, sizes[0], sizes[0] + 1, 3 * max(sizes), sum(sizes), 10**6):
+            assert same_as_two_passes(app, group) == len(sizes)
+        stream = [s for s in app.log.streams() if s != "registry"][2]
+        body = json.loads(app.log.read_stream(stream, from_seq=3, limit=1)[0].raw)
+        body["submission_id"] = body["submission_id"] + "-forged"
+        app.log.tamper_for_test(stream, 3, json.dumps(body, ensure_ascii=False))  # type: ignore[attr-defined]
+        for group in (1, sizes[0] + 1, 3 * max(sizes), 10**6):
+            result = verify_and_replay(app.log, app.rules, group=group)
+            assert not result.ok and result.first_bad is not None
+            assert (result.first_bad["stream"], result.first_bad["seq"]) == (stream, 3)
+            same_as_two_passes(app, group)
     finally:
         app.close()
 
