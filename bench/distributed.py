@@ -406,7 +406,6 @@ def main(argv: list[str] | None = None) -> int:
     from tongxiu.infra import launch
     from tongxiu.infra.distributed import migrate
     from tongxiu.services.config import Settings
-    from tongxiu.services.demo import make_uscc
 
     try:
         launch.up()
@@ -421,7 +420,25 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="tongxiu-bench-"))
     settings = Settings(backend="distributed", topic_prefix=f"bench-{tag}", keyspace=f"bench_{tag}",
                         partitions=a.partitions, data_dir=workdir / "data")
-    migrate(settings)
+    # the run's keyspace and every topic and consumer group of its prefix are dropped however
+    # it ends (finished, failed, or stopped by `timeout`: SIGTERM ends it through the finally)
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        migrate(settings)
+        return measure(a, settings, workdir)
+    finally:
+        drop(settings)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise SystemExit(f"stopped by signal {signum}; dropping the run's keyspace and topics")
+
+
+def measure(a: argparse.Namespace, settings: Any, workdir: Path) -> int:
+    """The pipeline, then the baseline, and the issue's rows (``main``'s measurement)."""
+    from tongxiu.services.demo import make_uscc
+
     codes = [make_uscc("91", "330521", f"MC{i:06d}") for i in range(a.enterprises)]
     print(f"bench: {a.n} submissions (2 events each: decision + notice) over {a.enterprises} enterprises, "
           f"{a.partitions} partitions, after {a.warmup} warm-up submissions; prefix {settings.topic_prefix}, "
@@ -445,7 +462,6 @@ def main(argv: list[str] | None = None) -> int:
           f"{pipe['cassandra_cpu_ms']:.1f} ms (the whole node: on shared servers it includes other clients' work)")
     print(flush=True)
     if a.no_baseline:
-        drop(settings)
         return 0
     subs = make_submissions(a.n, codes, "bare")
     bare = run_baseline(settings, [s.model_dump_json().encode() for s in subs],
@@ -474,24 +490,40 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  pipeline vs bare kafka-python, same broker   {ratio:8.3f}   ≥ 0.3 / ≥ 0.2   {verdict}")
     print(f"  latency sent -> projection updated, p99 (s)  {p99_s:8.3f}   ≤ 0.5 / ≤ 1     "
           f"{'PASS' if p99_s <= 1.0 else 'BELOW'}  (bare p99 {bare['p99'] / 1000:.3f} s)")
-    drop(settings)
     return 0
 
 
 def drop(settings: Any) -> None:
-    """Drop the run's keyspace and the baseline's topics."""
+    """Drop the run's keyspace, every topic of its prefix (the pipeline's, Faust's own, the
+    baseline's) and its consumer groups; say what was dropped."""
+    p = settings.topic_prefix
+    mine = (f"{p}.", f"{p}-")
     try:
-        from tongxiu.infra.kafka_topics import drop_topics
+        from kafka.admin import KafkaAdminClient
 
-        p = settings.topic_prefix
-        drop_topics(settings, [f"{p}.bare-in", f"{p}.bare-out", f"{p}-faust-__assignor-__leader"])
+        from tongxiu.infra.kafka_topics import client_config
+
+        admin = KafkaAdminClient(client_id="tongxiu-bench-drop", request_timeout_ms=60_000, **client_config(settings))
+        try:
+            topics = sorted(t for t in admin.list_topics() if t.startswith(mine))
+            if topics:
+                admin.delete_topics(topics)
+            groups = sorted(g[0] for g in admin.list_consumer_groups() if str(g[0]).startswith(mine))
+            if groups:
+                admin.delete_consumer_groups(groups)
+        finally:
+            admin.close()
+        print(f"(dropped {len(topics)} topics and {len(groups)} consumer groups of prefix {p})", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - reported; the keyspace is still dropped
+        print(f"(could not drop the topics of prefix {p}: {exc})", file=sys.stderr)
+    try:
         from tongxiu.infra.cassandra_store import connect
 
         session = connect(settings)
         session.execute(f"DROP KEYSPACE IF EXISTS {settings.keyspace}", timeout=120)
         session.cluster.shutdown()
-    except Exception as exc:  # pragma: no cover
-        print(f"(could not drop keyspace {settings.keyspace}: {exc})")
+    except Exception as exc:  # noqa: BLE001
+        print(f"(could not drop keyspace {settings.keyspace}: {exc})", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -433,11 +433,12 @@ class CassandraEventLog(_Base, EventLog):
 
     @retry_read
     def read_stream_recent(self, stream: str) -> list[StoredEvent]:
-        """The whole stream from a head read at the session's consistency, not SERIAL (no Paxos
-        round): for a writer folding the stream it is about to append to, whose head LWT
-        refuses the append if this head was stale (then it reads again with
-        :meth:`read_stream`)."""
-        return self._read_stream(stream, self._read_head(stream, serial=False), 1, None)
+        """The whole stream up to the head this instance holds (it committed or read it last),
+        else to a head read at the session's consistency, not SERIAL (no Paxos round): for a
+        writer folding the stream it is about to append to, whose head LWT refuses the append
+        if this head was stale (then it reads again with :meth:`read_stream`)."""
+        head = self._cached_head(stream)
+        return self._read_stream(stream, head if head is not None else self._read_head(stream, serial=False), 1, None)
 
     def _read_stream(self, stream: str, head: _Head, from_seq: int, limit: int | None) -> list[StoredEvent]:
         start = max(from_seq, 1)
