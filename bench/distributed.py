@@ -316,7 +316,7 @@ def run_baseline(settings: Any, payloads: list[bytes], keys: list[bytes], latenc
             if batches:
                 p.flush()
                 c.commit()
-        p.close()
+        p.close(timeout=5)
         c.close()
 
     th = threading.Thread(target=relay, daemon=True)
@@ -381,11 +381,53 @@ def run_baseline(settings: Any, payloads: list[bytes], keys: list[bytes], latenc
     read(latency_n - len(arrivals), arrivals, timeout_s=60)
     stop.set()
     th.join(5)
-    producer.close()
+    producer.close(timeout=5)
     reader.close()
     lat = [(arrivals[k] - sent[k]) * 1000 for k in sent if k in arrivals]
     return {"n": n, "read_back": read_back, "seconds": t_total, "rate": n / t_total, "lat_n": len(lat), "p50": pct(lat, 50),
             "p99": pct(lat, 99)}
+
+
+def run_baseline_bounded(settings: Any, payloads: list[bytes], keys: list[bytes], latency_rate: float,
+                         latency_n: int, *, limit_s: float, stacks: Path) -> dict[str, Any] | None:
+    """:func:`run_baseline` in a child process that is stopped after ``limit_s`` seconds: None
+    then. kafka-python (3.0) sometimes stops fetching in the middle of a run (sessions 10-13,
+    about 1 run in 6): each consumer's ``poll`` then blocks in its I/O thread far beyond its
+    ``timeout_ms``, so no deadline checked between polls can end the run. At the limit the
+    child writes every thread's stack to ``stacks`` (faulthandler) and exits."""
+    import multiprocessing
+    import queue
+
+    ctx = multiprocessing.get_context("spawn")  # not fork: this process runs the driver's threads
+    results: Any = ctx.Queue()
+    child = ctx.Process(target=_baseline_child, daemon=True, args=(
+        settings, payloads, keys, latency_rate, latency_n, limit_s, str(stacks), results))
+    child.start()
+    deadline = time.monotonic() + limit_s + 30
+    try:
+        while True:
+            alive = child.is_alive()
+            try:
+                return dict(results.get(timeout=1))
+            except queue.Empty:
+                if not alive or time.monotonic() > deadline:  # stopped at its limit (or failed)
+                    return None
+    finally:
+        child.join(10)  # kafka-python's threads may keep it from exiting: it has answered
+        if child.is_alive():
+            child.kill()
+            child.join(10)
+
+
+def _baseline_child(settings: Any, payloads: list[bytes], keys: list[bytes], latency_rate: float, latency_n: int,
+                    limit_s: float, stacks: str, results: Any) -> None:
+    import faulthandler
+
+    with open(stacks, "w") as out:
+        faulthandler.dump_traceback_later(limit_s, exit=True, file=out)
+        res = run_baseline(settings, payloads, keys, latency_rate, latency_n)
+        faulthandler.cancel_dump_traceback_later()
+    results.put(res)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -399,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
                          "are pending (0: back to back, as before session 10)")
     ap.add_argument("--warmup", type=int, default=200,
                     help="pipeline submissions sent and processed before the measured phases (20 before session 12)")
+    ap.add_argument("--bare-limit", type=float, default=240.0,
+                    help="seconds the bare kafka-python baseline may take (it runs in a child process, stopped "
+                         "at the limit with its threads' stacks written out; a run of it takes ~10 s)")
     ap.add_argument("--no-baseline", action="store_true",
                     help="run the pipeline only (e.g. to warm a freshly started node before measured runs)")
     a = ap.parse_args(argv)
@@ -464,8 +509,16 @@ def measure(a: argparse.Namespace, settings: Any, workdir: Path) -> int:
     if a.no_baseline:
         return 0
     subs = make_submissions(a.n, codes, "bare")
-    bare = run_baseline(settings, [s.model_dump_json().encode() for s in subs],
-                        [s.submission_id.encode() for s in subs], pipe["lat_rate"], a.latency_n)
+    stacks = workdir / "bare-stacks.txt"
+    bare = run_baseline_bounded(settings, [s.model_dump_json().encode() for s in subs],
+                                [s.submission_id.encode() for s in subs], pipe["lat_rate"], a.latency_n,
+                                limit_s=a.bare_limit, stacks=stacks)
+    if bare is None:
+        print(f"\nissue 11, distributed rows: NO MARK for the ratio: the bare kafka-python baseline did not "
+              f"finish in {a.bare_limit:g} s and was stopped (kafka-python's consumers stopped fetching; every "
+              f"thread's stack at the limit: {stacks}). The pipeline's figures are above; latency p99 "
+              f"{pipe['p99'] / 1000:.3f} s ({'PASS' if pipe['p99'] <= 1000 else 'BELOW'}, at most 1 s).", flush=True)
+        return 1
 
     p50_label = f"latency p50 (ms) @ {pipe['lat_rate']:.0f}/s"
     p99_label = f"latency p99 (ms) @ {pipe['lat_rate']:.0f}/s"
