@@ -561,9 +561,14 @@ def drop(settings: Any) -> None:
             topics = sorted(t for t in admin.list_topics() if t.startswith(mine))
             if topics:
                 admin.delete_topics(topics)
-            groups = sorted(g[0] for g in admin.list_consumer_groups() if str(g[0]).startswith(mine))
-            if groups:
-                admin.delete_consumer_groups(groups)
+            if hasattr(admin, "list_groups"):  # kafka-python 3: dicts
+                groups = sorted(g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(mine))
+                if groups:
+                    admin.delete_groups(groups)
+            else:  # kafka-python 2: (group id, protocol) pairs
+                groups = sorted(g[0] for g in admin.list_consumer_groups() if str(g[0]).startswith(mine))
+                if groups:
+                    admin.delete_consumer_groups(groups)
         finally:
             admin.close()
         print(f"(dropped {len(topics)} topics and {len(groups)} consumer groups of prefix {p})", file=sys.stderr)

@@ -15,7 +15,7 @@ Bounded partitions
     cross buckets with a few events; always open one keyspace with one value.)
 
 Commit point and fencing
-    ``stream_heads(stream) -> last_seq, epoch, pending, pending_writer`` is the single source
+    ``stream_heads(stream) -> last_seq, epoch, pending_events, pending_writer`` is the single source
     of truth: readers only see seqs ``<= last_seq``. An append of ``k`` events after
     ``expected_seq = e`` costs ONE consensus write (issue 11):
 
@@ -28,7 +28,7 @@ Commit point and fencing
        append's submission, it is not appended again: :class:`ConcurrencyError` (the ledger
        asks ``find_submission`` again, which finds it);
     2. commits with ONE LWT on the head, which carries the append's events:
-       ``UPDATE ... SET last_seq = e+k, pending = [raw...], pending_writer = <token>
+       ``UPDATE ... SET last_seq = e+k, pending_events = [raw...], pending_writer = <token>
        IF last_seq = e AND epoch = <epoch>`` (``INSERT ... IF NOT EXISTS`` for a new stream);
     3. only then writes the event rows ``e+1 .. e+k`` and their index rows in
        ``events_by_submission`` unconditionally (unlogged batches, the index rows in the
@@ -133,6 +133,19 @@ class _Head:
     """Raw JSON of the events of the last committed append (until replaced by the next); empty
     in a cached head whose last append's rows and index rows this instance knows are stored."""
     writer: uuid.UUID | None = None
+    legacy: bool = False
+    """The stored head still holds events in its ``pending`` list column (the layout before
+    session 13): the next commit clears it."""
+
+
+def _current_pending(last_seq: int, cell: list[str], legacy: list[str]) -> list[str]:
+    """The last append's events of a head read with both layouts: the frozen cell
+    ``pending_events`` (written since session 13) or the ``pending`` list (before). A commit
+    in the new layout clears the list, so both hold events only if a writer of the earlier
+    layout committed after one of the new (a rolling upgrade): the one ending at ``last_seq``."""
+    if not legacy or not cell:
+        return cell or legacy
+    return legacy if Envelope.from_json(legacy[-1]).seq == last_seq else cell
 
 
 ROWS_BATCH_BYTES = 32 * 1024
@@ -177,9 +190,10 @@ class CassandraEventLog(_Base, EventLog):
 
     # ------------------------------------------------------------------ head
 
+    _HEAD = "SELECT last_seq, epoch, pending_events, pending, pending_writer FROM {ks}.stream_heads WHERE stream = ?"
+
     def _head(self) -> Any:
-        return self._serial(
-            "SELECT last_seq, epoch, pending, pending_writer FROM {ks}.stream_heads WHERE stream = ?")
+        return self._serial(self._HEAD)
 
     def _read_head(self, stream: str, *, serial: bool = True) -> _Head:
         """The head at SERIAL (a Paxos read: it sees, and completes, a commit in progress), or
@@ -187,13 +201,15 @@ class CassandraEventLog(_Base, EventLog):
         return self._head_of(self.session.execute(self._head() if serial else self._head_plain(), (stream,)).one())
 
     def _head_plain(self) -> Any:
-        return self._p("SELECT last_seq, epoch, pending, pending_writer FROM {ks}.stream_heads WHERE stream = ?")
+        return self._p(self._HEAD)
 
     @staticmethod
     def _head_of(row: Any) -> _Head:
         if row is None:
             return _Head(0, 0, False)
-        return _Head(int(row.last_seq or 0), int(row.epoch or 0), True, list(row.pending or []), row.pending_writer)
+        last_seq, legacy = int(row.last_seq or 0), list(row.pending or [])
+        pending = _current_pending(last_seq, list(row.pending_events or []), legacy)
+        return _Head(last_seq, int(row.epoch or 0), True, pending, row.pending_writer, bool(legacy))
 
     def _cached_head(self, stream: str) -> _Head | None:
         with self._heads_lock:
@@ -211,22 +227,25 @@ class CassandraEventLog(_Base, EventLog):
                 self._heads.pop(stream, None)
                 return
             pending = [] if stored else list(head.pending)
-            self._heads[stream] = _Head(head.last_seq, head.epoch, head.exists, pending, head.writer)
+            self._heads[stream] = _Head(head.last_seq, head.epoch, head.exists, pending, head.writer, head.legacy)
             self._heads.move_to_end(stream)
             while len(self._heads) > self._head_cache:
                 self._heads.popitem(last=False)
 
     def _commit(self, stream: str, head: _Head, new_last: int, raws: list[str], token: uuid.UUID) -> bool:
-        """The commit point: one LWT on the head, carrying the append's events."""
+        """The commit point: one LWT on the head, carrying the append's events in one frozen
+        cell (a non-frozen list replaced by an update is a tombstone plus a cell per event);
+        a head still holding events in the earlier list column has it cleared (once)."""
         if head.exists:
+            clear = ", pending = null" if head.legacy else ""
             res = self.session.execute(
-                self._p("UPDATE {ks}.stream_heads SET last_seq = ?, pending = ?, pending_writer = ?"
+                self._p(f"UPDATE {{ks}}.stream_heads SET last_seq = ?, pending_events = ?, pending_writer = ?{clear}"
                         " WHERE stream = ? IF last_seq = ? AND epoch = ?"),
                 (new_last, raws, token, stream, head.last_seq, head.epoch),
             )
         else:
             res = self.session.execute(
-                self._p("INSERT INTO {ks}.stream_heads (stream, last_seq, epoch, pending, pending_writer)"
+                self._p("INSERT INTO {ks}.stream_heads (stream, last_seq, epoch, pending_events, pending_writer)"
                         " VALUES (?, ?, 0, ?, ?) IF NOT EXISTS"),
                 (stream, new_last, raws, token),
             )
@@ -362,7 +381,7 @@ class CassandraEventLog(_Base, EventLog):
         self._finish(stream, self._commit_append(stream, expected_seq, envelopes))
 
     def _commit_append(self, stream: str, expected_seq: int, envelopes: Sequence[Envelope]) -> _Written | None:
-        """Steps 1-3 and the start of step 4 (the rows in flight): see the module docstring.
+        """Steps 1-2 and the start of step 3 (the rows in flight): see the module docstring.
         Returns None for an empty append; raises ConcurrencyError when not committed."""
         for n, e in enumerate(envelopes):
             if e.stream != stream or e.seq != expected_seq + 1 + n:
@@ -378,7 +397,7 @@ class CassandraEventLog(_Base, EventLog):
             if any((e.department, e.submission_id) in mine for e, _ in last):
                 # committed already (its receipt may not have gone out): not a second time
                 raise ConcurrencyError(f"{stream}: this submission is the last append, committed by another writer")
-            head = _Head(head.last_seq, head.epoch, head.exists, [], head.writer)
+            head = _Head(head.last_seq, head.epoch, head.exists, [], head.writer, head.legacy)
         if head.last_seq != expected_seq:
             self._cache_head(stream, None)
             raise ConcurrencyError(f"{stream}: expected seq {expected_seq}, found {head.last_seq}")

@@ -187,6 +187,45 @@ class TestCassandraAppendRecovery(CassandraFactory):
         again.append(s, 3, envelopes(s, 3, 1, submission_id="next"))  # others append as usual
         assert again.last_seq(s) == 4
 
+    @pytest.mark.parametrize("cell", ["never written", "older append"])
+    def test_a_head_in_the_earlier_layout_is_read_and_converted_by_the_next_commit(self, cell: str) -> None:
+        """Before session 13 the head kept its last append's events in a non-frozen list
+        (``pending``); now in one frozen cell (``pending_events``). A head last committed by a
+        writer of the earlier layout (which died before its rows): ``never written``, a head
+        from before the cell existed; ``older append``, an earlier-layout writer committing
+        after one of the new (the cell still holds the append before)."""
+        import uuid
+
+        s = uid()
+        first = envelopes(s, 0, 1)
+        self.log().append(s, 0, first)  # the new layout: the cell holds seq 1
+        old = envelopes(s, 1, 2, submission_id=uid("old-layout"))
+        clear = ", pending_events = null" if cell == "never written" else ""
+        self.session.execute(
+            f"UPDATE {self.keyspace}.stream_heads SET last_seq = 3, pending = %s, pending_writer = %s{clear}"
+            " WHERE stream = %s", ([e.to_json() for e in old], uuid.uuid4(), s))
+        reader = self.log()
+        assert [x.envelope for x in reader.read_stream(s)] == [*first, *old]
+        assert [x.envelope for x in reader.find_submission("samr", old[0].submission_id, stream=s)] == old
+        nxt = envelopes(s, 3, 1)
+        self.log().append(s, 3, nxt)  # writes the old append's rows first, clears the list
+        head = self.session.execute(
+            f"SELECT pending, pending_events FROM {self.keyspace}.stream_heads WHERE stream = %s", (s,)).one()
+        assert head.pending is None and list(head.pending_events) == [e.to_json() for e in nxt]
+        assert sorted(self.stored(s)) == [1, 2, 3, 4]
+        assert [x.envelope for x in self.log().read_stream(s)] == [*first, *old, *nxt]
+        assert [x.envelope for x in self.log().find_submission("samr", old[0].submission_id)] == old
+
+    def test_the_last_append_is_one_frozen_cell(self) -> None:
+        s = uid()
+        log = self.log()
+        log.append(s, 0, envelopes(s, 0, 2))
+        mine = envelopes(s, 2, 3)
+        log.append(s, 2, mine)
+        head = self.session.execute(
+            f"SELECT pending, pending_events FROM {self.keyspace}.stream_heads WHERE stream = %s", (s,)).one()
+        assert head.pending is None and list(head.pending_events) == [e.to_json() for e in mine]
+
     def test_heads_recent_reads_every_committed_head_at_once(self) -> None:
         """``WorkerProjection.catch_up`` waits for the sum of these: a head whose rows a dead
         writer never wrote counts, a stream with only a bumped epoch (no event) does not."""
