@@ -301,6 +301,15 @@ def run_baseline(settings: Any, payloads: list[bytes], keys: list[bytes], latenc
     src, dst = f"{settings.topic_prefix}.bare-in", f"{settings.topic_prefix}.bare-out"
     admin = KafkaAdminClient(**cfg)
     admin.create_topics([NewTopic(t, settings.partitions, settings.kafka_replication) for t in (src, dst)])
+    # every partition led before a consumer starts (as migrate_topics waits for the pipeline's
+    # topics): a consumer that first sees a partition without its leader may, in kafka-python 3.0,
+    # wait for good on validating its position and spin in poll() without fetching (session 13)
+    deadline = time.monotonic() + 60
+    while not all(d.get("partitions") and all(p.get("leader_id", -1) >= 0 for p in d["partitions"])
+                  for d in admin.describe_topics([src, dst])):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the baseline's topics {src}, {dst} have no leaders after 60 s")
+        time.sleep(0.1)
     admin.close()
     stop = threading.Event()
 

@@ -37,6 +37,11 @@ Commit point and fencing
        They are a function of the committed head, so a late, repeated or concurrent write of
        them (a reader or the next writer completing a dead writer's rows) writes the same bytes.
 
+    The last append's events are one frozen cell, ``pending_events`` (session 13: replacing a
+    non-frozen list by an LWT wrote a tombstone plus a cell per event). A head written before
+    holds them in the list ``pending``: read from there (:func:`_current_pending`), and the
+    next commit clears it.
+
     Session 13 moved the index rows from before the commit (a statement of their own on the
     way to every commit) to the rows' batch after it. A writer dead between its commit and
     that batch leaves an accepted submission without index row, so ``find_submission`` takes
