@@ -313,9 +313,10 @@ def run_baseline(settings: Any, payloads: list[bytes], keys: list[bytes], latenc
     stop = threading.Event()
 
     def relay() -> None:
-        # the relay's partitions assigned, not subscribed: with a subscription kafka-python 3.0
-        # sometimes never completed the group's join (3 of 12 runs hung spinning, 0 of 39
-        # assigned; session 13); the group id stays for the commits
+        # the relay's partitions assigned, not subscribed: subscribed (the group's join, offset
+        # fetch, reset and validation), kafka-python 3.0 sometimes never started fetching and
+        # its poll() spun (3 of 12 runs; assigned, 0 of 39; session 13); the group id stays
+        # for the commits
         c = KafkaConsumer(group_id=f"{src}-relay", enable_auto_commit=False, auto_offset_reset="earliest",
                           isolation_level="read_committed", **cfg)
         while not c.partitions_for_topic(src):
