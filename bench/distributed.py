@@ -7,10 +7,12 @@ Baseline: kafka-python producing the same submission bytes, a relay consumer (th
 them unchanged to a second topic, and a consumer reading them back: no processing at all.
 
     python -m bench.distributed [--n 2000] [--latency-n 300] [--partitions 4] [--enterprises 400] [--poll-ms 5]
-                                [--warmup 200] [--no-baseline]
+                                [--warmup 200] [--no-baseline] [--bare-limit 240]
 
 Prints submissions/s and end-to-end latency (sent -> projection updated; baseline: sent ->
-read back), p50/p99, and the pipeline/baseline ratios.
+read back), p50/p99, and the pipeline/baseline ratios. The baseline runs in a child process
+stopped after ``--bare-limit`` seconds (then no ratio is marked). However the run ends, its
+keyspace and every topic and consumer group of its prefix are dropped.
 """
 
 from __future__ import annotations
