@@ -197,7 +197,8 @@ def migrate(session: Any, settings: Settings) -> None:
     for statement in schema_statements(settings):
         session.execute(statement, timeout=120)
     session.cluster.control_connection.wait_for_schema_agreement()
-    _add_columns(session, settings.keyspace, "stream_heads", {"pending": "list<text>", "pending_writer": "uuid"})
+    _add_columns(session, settings.keyspace, "stream_heads", {
+        "pending": "list<text>", "pending_writer": "uuid", "pending_events": "frozen<list<text>>"})
 
 
 def _add_columns(session: Any, keyspace: str, table: str, columns: dict[str, str]) -> None:

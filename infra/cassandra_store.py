@@ -15,32 +15,49 @@ Bounded partitions
     cross buckets with a few events; always open one keyspace with one value.)
 
 Commit point and fencing
-    ``stream_heads(stream) -> last_seq, epoch, pending, pending_writer`` is the single source
+    ``stream_heads(stream) -> last_seq, epoch, pending_events, pending_writer`` is the single source
     of truth: readers only see seqs ``<= last_seq``. An append of ``k`` events after
     ``expected_seq = e`` costs ONE consensus write (issue 11):
 
     1. the head: the one this instance committed or read last for the stream (cached: a
-       stale head can only make step 3 fail, never succeed wrongly; a head is cached from a
-       read only when the rows of its last append are stored), else a SERIAL read; ``last_seq != e`` -> :class:`ConcurrencyError`.
-       A head read from the store may still hold the rows of its last append only in
-       ``pending`` (its writer died after committing): they are written out first;
-    2. writes an index row per event into ``events_by_submission`` (filtered on read, below);
-    3. commits with ONE LWT on the head, which carries the append's events:
-       ``UPDATE ... SET last_seq = e+k, pending = [raw...], pending_writer = <token>
+       stale head can only make step 3 fail, never succeed wrongly), else a SERIAL read;
+       ``last_seq != e`` -> :class:`ConcurrencyError`. Unless this instance wrote them itself,
+       the rows and index rows of the head's last append (``pending``) may be missing (their
+       writer died after committing): they are written out first, so an append leaves
+       ``pending`` only when its rows and index rows are stored. If that append holds this
+       append's submission, it is not appended again: :class:`ConcurrencyError` (the ledger
+       asks ``find_submission`` again, which finds it);
+    2. commits with ONE LWT on the head, which carries the append's events:
+       ``UPDATE ... SET last_seq = e+k, pending_events = [raw...], pending_writer = <token>
        IF last_seq = e AND epoch = <epoch>`` (``INSERT ... IF NOT EXISTS`` for a new stream);
-    4. only then writes the event rows ``e+1 .. e+k`` unconditionally (unlogged batches of one
-       bucket, at most :data:`ROWS_BATCH_BYTES` each).
+    3. only then writes the event rows ``e+1 .. e+k`` and their index rows in
+       ``events_by_submission`` unconditionally (unlogged batches, the index rows in the
+       first; at most :data:`ROWS_BATCH_BYTES` of rows each), and waits for them before
+       returning (the receipt follows).
        They are a function of the committed head, so a late, repeated or concurrent write of
        them (a reader or the next writer completing a dead writer's rows) writes the same bytes.
 
+    The last append's events are one frozen cell, ``pending_events`` (session 13: replacing a
+    non-frozen list by an LWT wrote a tombstone plus a cell per event). A head written before
+    holds them in the list ``pending``: read from there (:func:`_current_pending`), and the
+    next commit clears it.
+
+    Session 13 moved the index rows from before the commit (a statement of their own on the
+    way to every commit) to the rows' batch after it. A writer dead between its commit and
+    that batch leaves an accepted submission without index row, so ``find_submission`` takes
+    the stream (the ledger passes it) and, when the index has no entry, looks in that
+    stream's last append (``pending`` of the head this instance holds, else of a head read at
+    the session's consistency) and completes its rows and index rows. Only the last append
+    can lack them (step 1).
+
     A writer that lost (stale cache, a zombie after a Kafka rebalance, an epoch bump) fails at
-    step 3 and has written no event row: rows are never written before their commit, so a
+    step 2 and has written no event row: rows are never written before their commit, so a
     fenced-out writer can never overwrite a committed row, and there is nothing to roll
     forward or abort. The epoch stays in the condition: bumping it (an LWT) fences every
     writer that read the head before.
 
 All or none
-    Step 3 is one LWT, so a multi-event append (even one crossing buckets) becomes visible all
+    Step 2 is one LWT, so a multi-event append (even one crossing buckets) becomes visible all
     at once or not at all; until its rows are written, readers take the missing rows of the
     last append from the head's ``pending`` (only seqs ``<= last_seq``, only where no row is
     stored). Committed rows are never deleted or overwritten with other bytes (only
@@ -75,6 +92,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tongxiu.events.envelope import Envelope
+from tongxiu.infra.cassandra_batches import row_cost
 from tongxiu.infra.cassandra_readmodels import (
     CassandraOffsetStore,
     CassandraProjectionStore,
@@ -117,12 +135,29 @@ class _Head:
     epoch: int
     exists: bool
     pending: list[str] = field(default_factory=list)
-    """Raw JSON of the events of the last committed append (until replaced by the next)."""
+    """Raw JSON of the events of the last committed append (until replaced by the next); empty
+    in a cached head whose last append's rows and index rows this instance knows are stored."""
     writer: uuid.UUID | None = None
+    legacy: bool = False
+    """The stored head still holds events in its ``pending`` list column (the layout before
+    session 13): the next commit clears it."""
+
+
+def _current_pending(last_seq: int, cell: list[str], legacy: list[str]) -> list[str]:
+    """The last append's events of a head read with both layouts: the frozen cell
+    ``pending_events`` (written since session 13) or the ``pending`` list (before). A commit
+    in the new layout clears the list, so both hold events only if a writer of the earlier
+    layout committed after one of the new (a rolling upgrade): the one ending at ``last_seq``."""
+    if not legacy or not cell:
+        return cell or legacy
+    return legacy if Envelope.from_json(legacy[-1]).seq == last_seq else cell
 
 
 ROWS_BATCH_BYTES = 32 * 1024
-"""Event rows written in one unlogged batch: at most this many bytes of raw JSON."""
+"""Event rows written in one unlogged batch: at most this many bytes of raw JSON (with the
+index rows the first batch carries, counted by :func:`row_cost` plus :data:`INDEX_ROW_BYTES`)."""
+INDEX_ROW_BYTES = 24
+"""An index row's seq and writer token, beyond its texts."""
 
 
 @dataclass
@@ -160,15 +195,26 @@ class CassandraEventLog(_Base, EventLog):
 
     # ------------------------------------------------------------------ head
 
-    def _head(self) -> Any:
-        return self._serial(
-            "SELECT last_seq, epoch, pending, pending_writer FROM {ks}.stream_heads WHERE stream = ?")
+    _HEAD = "SELECT last_seq, epoch, pending_events, pending, pending_writer FROM {ks}.stream_heads WHERE stream = ?"
 
-    def _read_head(self, stream: str) -> _Head:
-        row = self.session.execute(self._head(), (stream,)).one()
+    def _head(self) -> Any:
+        return self._serial(self._HEAD)
+
+    def _read_head(self, stream: str, *, serial: bool = True) -> _Head:
+        """The head at SERIAL (a Paxos read: it sees, and completes, a commit in progress), or
+        at the session's consistency (every commit completed before the read)."""
+        return self._head_of(self.session.execute(self._head() if serial else self._head_plain(), (stream,)).one())
+
+    def _head_plain(self) -> Any:
+        return self._p(self._HEAD)
+
+    @staticmethod
+    def _head_of(row: Any) -> _Head:
         if row is None:
             return _Head(0, 0, False)
-        return _Head(int(row.last_seq or 0), int(row.epoch or 0), True, list(row.pending or []), row.pending_writer)
+        last_seq, legacy = int(row.last_seq or 0), list(row.pending or [])
+        pending = _current_pending(last_seq, list(row.pending_events or []), legacy)
+        return _Head(last_seq, int(row.epoch or 0), True, pending, row.pending_writer, bool(legacy))
 
     def _cached_head(self, stream: str) -> _Head | None:
         with self._heads_lock:
@@ -177,28 +223,34 @@ class CassandraEventLog(_Base, EventLog):
                 self._heads.move_to_end(stream)
             return head
 
-    def _cache_head(self, stream: str, head: _Head | None) -> None:
+    def _cache_head(self, stream: str, head: _Head | None, *, stored: bool = False) -> None:
+        """Remember ``head`` for the next append and ``find_submission``; ``stored``: the rows
+        and index rows of its last append are known to be stored (then its events are not
+        kept), else they stay (the next append writes them again first)."""
         with self._heads_lock:
             if head is None or self._head_cache <= 0:
                 self._heads.pop(stream, None)
                 return
-            # what the next append needs (not the last append's events: its rows are stored)
-            self._heads[stream] = _Head(head.last_seq, head.epoch, head.exists)
+            pending = [] if stored else list(head.pending)
+            self._heads[stream] = _Head(head.last_seq, head.epoch, head.exists, pending, head.writer, head.legacy)
             self._heads.move_to_end(stream)
             while len(self._heads) > self._head_cache:
                 self._heads.popitem(last=False)
 
     def _commit(self, stream: str, head: _Head, new_last: int, raws: list[str], token: uuid.UUID) -> bool:
-        """The commit point: one LWT on the head, carrying the append's events."""
+        """The commit point: one LWT on the head, carrying the append's events in one frozen
+        cell (a non-frozen list replaced by an update is a tombstone plus a cell per event);
+        a head still holding events in the earlier list column has it cleared (once)."""
         if head.exists:
+            clear = ", pending = null" if head.legacy else ""
             res = self.session.execute(
-                self._p("UPDATE {ks}.stream_heads SET last_seq = ?, pending = ?, pending_writer = ?"
+                self._p(f"UPDATE {{ks}}.stream_heads SET last_seq = ?, pending_events = ?, pending_writer = ?{clear}"
                         " WHERE stream = ? IF last_seq = ? AND epoch = ?"),
                 (new_last, raws, token, stream, head.last_seq, head.epoch),
             )
         else:
             res = self.session.execute(
-                self._p("INSERT INTO {ks}.stream_heads (stream, last_seq, epoch, pending, pending_writer)"
+                self._p("INSERT INTO {ks}.stream_heads (stream, last_seq, epoch, pending_events, pending_writer)"
                         " VALUES (?, ?, 0, ?, ?) IF NOT EXISTS"),
                 (stream, new_last, raws, token),
             )
@@ -262,17 +314,22 @@ class CassandraEventLog(_Base, EventLog):
                     overlaid = True
         return sorted(out.items()), overlaid
 
+    @staticmethod
+    def _last_append(head: _Head) -> list[tuple[Envelope, str]]:
+        """The events of the head's last append, decoded, with their raw JSON."""
+        return [(e, r) for r in head.pending if (e := Envelope.from_json(r)).seq <= head.last_seq]
+
     def _write_rows(self, stream: str, head: _Head, envelopes: Sequence[Envelope] | None = None, *,
                     wait: bool = True) -> list[Any]:
-        """Write the rows of the head's last append (unconditionally: they are a function of the
-        committed head), one batch per bucket, the buckets concurrently; ``wait=False``: return
-        the requests in flight instead of waiting for them."""
+        """Write the rows of the head's last append and their index rows (unconditionally: they
+        are a function of the committed head), in batches of one bucket's rows (the index rows
+        with the first), the batches concurrently; ``wait=False``: return the requests in
+        flight instead of waiting for them."""
 
         if envelopes is None:
-            pairs = [(Envelope.from_json(r), r) for r in head.pending]
+            pairs = self._last_append(head)
         else:
-            pairs = list(zip(envelopes, head.pending, strict=True))
-        pairs = [(e, r) for e, r in pairs if e.seq <= head.last_seq]
+            pairs = [(e, r) for e, r in zip(envelopes, head.pending, strict=True) if e.seq <= head.last_seq]
         if not pairs:
             return []
         first, last = pairs[0][0].seq, pairs[-1][0].seq
@@ -281,39 +338,46 @@ class CassandraEventLog(_Base, EventLog):
             " occurred_at, recorded_at, raw, writer, epoch, batch_first, batch_last)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
         )
+        index = self._p(
+            "INSERT INTO {ks}.events_by_submission (department, submission_id, stream, seq, writer)"
+            " VALUES (?, ?, ?, ?, ?)"
+        )
         by_bucket: dict[int, list[tuple[Envelope, str]]] = {}
         for e, r in pairs:
             by_bucket.setdefault(self.bucket(e.seq), []).append((e, r))
+        # the index rows (a small partition per submission) go in the first batch
+        chunk: list[tuple[Any, tuple[Any, ...]]] = [
+            (index, (e.department, e.submission_id, stream, e.seq, head.writer)) for e, _ in pairs]
+        size = sum(row_cost(e.department, e.submission_id, stream) + INDEX_ROW_BYTES for e, _ in pairs)
         futures = []
         for b, group in sorted(by_bucket.items()):
-            # batches of one partition, each under ROWS_BATCH_BYTES (the server refuses a batch
-            # above batch_size_fail_threshold, 50 KiB by default); a larger row goes alone
-            chunk: list[tuple[Any, ...]] = []
-            size = 0
+            # each batch under ROWS_BATCH_BYTES (the server refuses a batch above
+            # batch_size_fail_threshold, 50 KiB by default); a larger row goes alone (with the
+            # index rows if it is the first)
             for e, raw in group:
                 values = (stream, b, e.seq, e.event_id, e.type, e.department, e.submission_id,
                           e.occurred_at.isoformat(), e.recorded_at.isoformat(), raw,
                           head.writer, head.epoch, first, last)
-                if chunk and size + len(raw) > ROWS_BATCH_BYTES:
-                    futures.append(self._send_rows(insert, chunk))
+                if size and size + len(raw) > ROWS_BATCH_BYTES:
+                    futures.append(self._send_rows(chunk))
                     chunk, size = [], 0
-                chunk.append(values)
+                chunk.append((insert, values))
                 size += len(raw)
-            if chunk:
-                futures.append(self._send_rows(insert, chunk))
+            futures.append(self._send_rows(chunk))  # a bucket's rows are one partition's batch
+            chunk, size = [], 0
         if wait:
             for f in futures:
                 f.result()
         return futures
 
-    def _send_rows(self, insert: Any, rows: list[tuple[Any, ...]]) -> Any:
+    def _send_rows(self, rows: list[tuple[Any, tuple[Any, ...]]]) -> Any:
         from cassandra.query import BatchStatement, BatchType
 
         if len(rows) == 1:
-            return self.session.execute_async(insert, rows[0])
+            return self.session.execute_async(*rows[0])
         batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-        for values in rows:
-            batch.add(insert, values)
+        for statement, values in rows:
+            batch.add(statement, values)
         return self.session.execute_async(batch)
 
     # ------------------------------------------------------------------ append
@@ -322,7 +386,7 @@ class CassandraEventLog(_Base, EventLog):
         self._finish(stream, self._commit_append(stream, expected_seq, envelopes))
 
     def _commit_append(self, stream: str, expected_seq: int, envelopes: Sequence[Envelope]) -> _Written | None:
-        """Steps 1-3 and the start of step 4 (the rows in flight): see the module docstring.
+        """Steps 1-2 and the start of step 3 (the rows in flight): see the module docstring.
         Returns None for an empty append; raises ConcurrencyError when not committed."""
         for n, e in enumerate(envelopes):
             if e.stream != stream or e.seq != expected_seq + 1 + n:
@@ -330,25 +394,22 @@ class CassandraEventLog(_Base, EventLog):
         head = self._cached_head(stream)
         if head is None or head.last_seq != expected_seq:
             head = self._read_head(stream)
-            if head.pending:  # a writer may have died between its commit and its rows
-                self._write_rows(stream, head)
+        if head.pending:  # its writer may have died between its commit and its rows / index rows
+            last = self._last_append(head)
+            self._write_rows(stream, head)
+            self._cache_head(stream, head, stored=True)
+            mine = {(e.department, e.submission_id) for e in envelopes}
+            if any((e.department, e.submission_id) in mine for e, _ in last):
+                # committed already (its receipt may not have gone out): not a second time
+                raise ConcurrencyError(f"{stream}: this submission is the last append, committed by another writer")
+            head = _Head(head.last_seq, head.epoch, head.exists, [], head.writer, head.legacy)
         if head.last_seq != expected_seq:
             self._cache_head(stream, None)
             raise ConcurrencyError(f"{stream}: expected seq {expected_seq}, found {head.last_seq}")
         if not envelopes:
             return None
-        from cassandra.query import BatchStatement, BatchType
-
         token = uuid.uuid4()
         new_last = expected_seq + len(envelopes)
-        index = self._p(
-            "INSERT INTO {ks}.events_by_submission (department, submission_id, stream, seq, writer)"
-            " VALUES (?, ?, ?, ?, ?)"
-        )
-        idx_batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-        for e in envelopes:
-            idx_batch.add(index, (e.department, e.submission_id, stream, e.seq, token))
-        self.session.execute(idx_batch)
         raws = [e.to_json() for e in envelopes]
         try:
             applied = self._commit(stream, head, new_last, raws, token)
@@ -386,7 +447,7 @@ class CassandraEventLog(_Base, EventLog):
                         "of the head writes them", stream, written.head.last_seq, error)
             self._cache_head(stream, None)
             return
-        self._cache_head(stream, written.head)
+        self._cache_head(stream, written.head, stored=True)
 
     # ------------------------------------------------------------------ reads
 
@@ -396,23 +457,20 @@ class CassandraEventLog(_Base, EventLog):
 
     @retry_read
     def read_stream_recent(self, stream: str) -> list[StoredEvent]:
-        """The whole stream from a head read at the session's consistency, not SERIAL (no Paxos
-        round): for a writer folding the stream it is about to append to, whose head LWT
-        refuses the append if this head was stale (then it reads again with
-        :meth:`read_stream`)."""
-        row = self.session.execute(
-            self._p("SELECT last_seq, epoch, pending, pending_writer FROM {ks}.stream_heads WHERE stream = ?"),
-            (stream,)).one()
-        head = _Head(0, 0, False) if row is None else _Head(
-            int(row.last_seq or 0), int(row.epoch or 0), True, list(row.pending or []), row.pending_writer)
-        return self._read_stream(stream, head, 1, None)
+        """The whole stream up to the head this instance holds (it committed or read it last),
+        else to a head read at the session's consistency, not SERIAL (no Paxos round): for a
+        writer folding the stream it is about to append to, whose head LWT refuses the append
+        if this head was stale (then it reads again with :meth:`read_stream`)."""
+        head = self._cached_head(stream)
+        return self._read_stream(stream, head if head is not None else self._read_head(stream, serial=False), 1, None)
 
     def _read_stream(self, stream: str, head: _Head, from_seq: int, limit: int | None) -> list[StoredEvent]:
         start = max(from_seq, 1)
         last = head.last_seq if limit is None else min(head.last_seq, start + max(limit, 0) - 1)
-        rows, overlaid = self._visible_rows(stream, head, start, last)
-        if not overlaid and last == head.last_seq and start <= head.last_seq - len(head.pending) + 1:
-            # every row of the last append is stored: the next append may start from this head
+        rows, _ = self._visible_rows(stream, head, start, last)
+        if last == head.last_seq:
+            # the next append may start from this head (it writes the last append's rows and
+            # index rows first: this read cannot tell whether they are all stored)
             self._cache_head(stream, head)
         return [StoredEvent(envelope=Envelope.from_json(raw), raw=raw, position=0) for _, raw in rows]
 
@@ -480,25 +538,38 @@ class CassandraEventLog(_Base, EventLog):
         return self._p("SELECT stream, seq, writer FROM {ks}.events_by_submission"
                        " WHERE department = ? AND submission_id = ?")
 
-    def find_submission_async(self, department: str, submission_id: str) -> Any:
+    def find_submission_async(self, department: str, submission_id: str, *, stream: str | None = None) -> Any:
         """:meth:`find_submission` sent now, answered by the returned function: the index
-        read goes out at once; an id with no index entry (a new submission: the common case)
-        is answered from it, one with entries (or a failed read) by :meth:`find_submission`."""
+        read goes out at once (with a plain read of ``stream``'s head where this instance
+        holds none); an id with no index entry (a new submission: the common case) is
+        answered from them, one with entries (or a failed read) by :meth:`find_submission`.
+        The answer is as of the call: the head this instance held then, or the one read with
+        the index (the appends in between may have completed the index rows of a dead
+        writer's last append after this index read; that head still shows that append)."""
         future = self.session.execute_async(self._index_query(), (department, submission_id))
+        held = self._cached_head(stream) if stream is not None else None
+        head_read = None
+        if stream is not None and held is None:
+            head_read = self.session.execute_async(self._head_plain(), (stream,))
 
         def result() -> list[StoredEvent]:
             try:
                 if not list(future.result()):
-                    return []
+                    if stream is None:
+                        return []
+                    head = held if head_read is None else self._head_of(head_read.result().one())
+                    return self._in_last_append(department, submission_id, stream, head, remember=False)
             except Exception:  # noqa: BLE001 - read again, with the retries of find_submission
                 pass
-            return self.find_submission(department, submission_id)
+            return self.find_submission(department, submission_id, stream=stream)
 
         return result
 
     @retry_read
-    def find_submission(self, department: str, submission_id: str) -> list[StoredEvent]:
+    def find_submission(self, department: str, submission_id: str, *, stream: str | None = None) -> list[StoredEvent]:
         entries = list(self.session.execute(self._index_query(), (department, submission_id)))
+        if not entries and stream is not None:
+            return self._in_last_append(department, submission_id, stream, self._cached_head(stream))
         out: list[StoredEvent] = []
         heads: dict[str, _Head] = {}
         for entry in entries:
@@ -517,6 +588,33 @@ class CassandraEventLog(_Base, EventLog):
             if envelope.department == department and envelope.submission_id == submission_id:
                 out.append(StoredEvent(envelope=envelope, raw=raw, position=0))
         return out
+
+    def _in_last_append(self, department: str, submission_id: str, stream: str,
+                        head: _Head | None, *, remember: bool = True) -> list[StoredEvent]:
+        """A submission without index entry, in ``stream``'s last append (its writer died
+        between the commit and the index rows; only the last append can lack them): its
+        events, after writing that append's rows and index rows; else none. ``head``: the one
+        this instance holds (a later commit by another writer makes this instance's next
+        append fail, and the ledger asks again), else read now at the session's consistency.
+        ``remember``: ``head`` is still the one to cache (not for an answer sent ahead)."""
+        if head is None:
+            head = self._read_head(stream, serial=False)
+            if remember:
+                self._cache_head(stream, head)
+        if not head.pending:
+            return []
+        last = self._last_append(head)
+        mine = [StoredEvent(envelope=e, raw=r, position=0) for e, r in last
+                if e.department == department and e.submission_id == submission_id]
+        if mine:
+            try:
+                self._write_rows(stream, head)
+            except Exception as exc:  # noqa: BLE001 - the events are committed all the same
+                log.warning("%s: could not complete the rows of seq %s (%s)", stream, head.last_seq, exc)
+            else:
+                if remember:
+                    self._cache_head(stream, head, stored=True)
+        return mine
 
     def tamper_for_test(self, stream: str, seq: int, raw: str) -> None:
         self.session.execute(

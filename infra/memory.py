@@ -101,7 +101,7 @@ class MemoryEventLog(EventLog):
             rows = self.s.events[max(0, after):max(0, after) + limit]
         return [_stored(r) for r in rows]
 
-    def find_submission(self, department: str, submission_id: str) -> list[StoredEvent]:
+    def find_submission(self, department: str, submission_id: str, *, stream: str | None = None) -> list[StoredEvent]:
         with self.s.lock:
             rows = [r for r in self.s.events if r.department == department and r.submission_id == submission_id]
         return [_stored(r) for r in rows]

@@ -383,7 +383,8 @@ class SqliteEventLog(EventLog):
             ).fetchall()
         return [_stored(r) for r in rows]
 
-    def find_submission(self, department: str, submission_id: str) -> list[StoredEvent]:
+    def find_submission(self, department: str, submission_id: str, *, stream: str | None = None) -> list[StoredEvent]:
+        # the index is the events table itself, written in the append's transaction: ``stream`` not needed
         with self.db.lock:
             rows = self.db.conn.execute(
                 "SELECT position, raw FROM events WHERE department = ? AND submission_id = ? ORDER BY position",

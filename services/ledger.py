@@ -251,7 +251,8 @@ class Ledger:
         # The idempotency rule (docs/signing.md §7): the same id and body get the first receipt;
         # an accepted id with another body is a conflict; a rejected id may be corrected.
         encoded = submission.encoded()  # each event dumped once, for the digest, signatures and envelopes
-        previous = self.log.find_submission(submission.department, submission.submission_id)
+        previous = self.log.find_submission(submission.department, submission.submission_id,
+                                            stream=submission.stream)
         if previous and same_as_recorded(submission, previous, encoded.digest):
             return self._logged(receipt_for(previous, duplicate=True))
         earlier = None if previous else self.rejections.get(submission.department, submission.submission_id)
@@ -274,7 +275,8 @@ class Ledger:
                 self._forget(submission.stream)
                 # jittered back-off, so two writers racing on one stream do not stay in step
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))
-                previous = self.log.find_submission(submission.department, submission.submission_id)
+                previous = self.log.find_submission(submission.department, submission.submission_id,
+                                                    stream=submission.stream)
                 if previous:  # another writer recorded this id meanwhile
                     if not same_as_recorded(submission, previous, encoded.digest):
                         return self._reject(submission, [conflict_reason(previous)], now, authenticated=False)

@@ -78,10 +78,17 @@ class EventLog(abc.ABC):
         """Events in global order after position ``after`` (the feed the processors tail)."""
 
     @abc.abstractmethod
-    def find_submission(self, department: str, submission_id: str) -> list[StoredEvent]:
+    def find_submission(self, department: str, submission_id: str, *, stream: str | None = None) -> list[StoredEvent]:
         """The events an accepted submission produced (empty if none): the log itself is
         the record of accepted submissions, so a crash between append and receipt cannot
-        make a resubmission append twice."""
+        make a resubmission append twice.
+
+        ``stream``: the stream the submission is for. A caller about to decide whether to
+        append (the ledger) passes it: a log whose submission index is written after the
+        append's commit (Cassandra) then also looks at that stream's last committed append
+        when the index has no entry, so a writer that died between its commit and the index
+        cannot make a resubmission append twice (and completes the index). A log whose index
+        is written in the append's own transaction (SQLite, memory) ignores it."""
 
     def last_position(self) -> int | None:
         """The global position of the last event, on a log whose positions are gap-free and

@@ -130,23 +130,27 @@ class RecordingLog(EventLog):
         self.rejections = rejections
         self.appended: list[Envelope] = []
         self._stale: set[str] = set()
-        self._ahead: dict[tuple[str, str], Callable[[], list[StoredEvent]]] = {}
-        """Idempotency look-ups sent for the shard's next submissions (:meth:`prefetch_many`)."""
+        self._ahead: dict[tuple[str, str], tuple[str | None, Callable[[], list[StoredEvent]]]] = {}
+        """Idempotency look-ups sent for the shard's next submissions (:meth:`prefetch_many`),
+        by id: the stream they were sent for and the answer."""
 
-    def prefetch_many(self, ids: Sequence[tuple[str, str]]) -> None:
+    def prefetch_many(self, ids: Sequence[tuple[str, str, str | None]]) -> None:
         """Send the idempotency look-ups (the log's and the rejection log's) of the submissions
         a shard is about to handle in turn, all now: each is answered once, to the ledger's
         first ``find_submission`` / ``get`` of its id (issue 11, session 10: one round trip per
-        segment instead of one per submission). Only for ids that no other submission of the
-        batch carries (the caller's duty: an append or a rejection of one of them would make
-        the other's answer stale); an append or a rejection through this log drops them all."""
+        segment instead of one per submission). ``ids``: (department, submission id, stream
+        of the message), answered only to a look-up for that stream. Only for ids that no
+        other submission of the batch carries (the caller's duty: an append or a rejection of
+        one of them would make the other's answer stale); an append or a rejection through
+        this log drops them all."""
         start = getattr(self.inner, "find_submission_async", None)
         if start is None or self.rejections is None or not ids:
             return
-        if not self.rejections.prefetch_many(ids):
+        if not self.rejections.prefetch_many([(d, sid) for d, sid, _ in ids]):
             return
-        for key in ids:
-            self._ahead[key] = start(*key)
+        for department, submission_id, stream in ids:
+            self._ahead[(department, submission_id)] = (
+                stream, start(department, submission_id, stream=stream))
 
     def drop_ahead(self) -> None:
         self._ahead.clear()
@@ -188,13 +192,13 @@ class RecordingLog(EventLog):
     def read_all(self, *, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
         return self.inner.read_all(after=after, limit=limit)
 
-    def find_submission(self, department: str, submission_id: str) -> list[StoredEvent]:
+    def find_submission(self, department: str, submission_id: str, *, stream: str | None = None) -> list[StoredEvent]:
         ahead = self._ahead.pop((department, submission_id), None)
-        if ahead is not None:  # sent with the shard's segment (its rejection look-up too)
-            return ahead()
+        if ahead is not None and ahead[0] == stream:  # sent with the shard's segment (its rejection look-up too)
+            return ahead[1]()
         if self.rejections is not None:  # the ledger asks the rejection log next: send both now
             self.rejections.prefetch(department, submission_id)
-        return self.inner.find_submission(department, submission_id)
+        return self.inner.find_submission(department, submission_id, stream=stream)
 
 
 class SubmissionHandler:
@@ -298,7 +302,8 @@ class ShardedHandler:
             def run(shard: int, idx: list[int], leave: Callable[[], None]) -> None:
                 handler = self.handlers[shard]
                 try:
-                    handler.recorder.prefetch_many([sid for i in idx[1:] if (sid := ids[i]) is not None and sid in once])
+                    handler.recorder.prefetch_many([
+                        (*sid, _stream_of(items[i][0])) for i in idx[1:] if (sid := ids[i]) is not None and sid in once])
                     for i in idx:
                         results[i] = handler.handle(items[i][1])
                 finally:
@@ -331,6 +336,11 @@ def _submission_id(raw: bytes | str) -> tuple[str, str] | None:
     if isinstance(department, str) and isinstance(submission_id, str):
         return department, submission_id
     return None
+
+
+def _stream_of(key: bytes | None) -> str | None:
+    """The stream a submission message is keyed by (its partition key)."""
+    return key.decode() if key is not None else None
 
 
 def _stay() -> None:

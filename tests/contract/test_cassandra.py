@@ -117,7 +117,9 @@ class TestCassandraAppendRecovery(CassandraFactory):
         assert reader.last_seq(s) == 5
         assert [x.envelope for x in reader.read_stream(s)][1:] == committed
         assert [x.envelope for x in reader.read_stream(s, from_seq=3, limit=2)] == committed[1:3]
-        assert [x.envelope for x in reader.find_submission("samr", "committed")] == committed
+        # no index row either (written with the rows): found in the stream's last append
+        assert reader.find_submission("samr", "committed") == []
+        assert [x.envelope for x in reader.find_submission("samr", "committed", stream=s)] == committed
         assert [x.envelope for x in reader.read_all(limit=10**6) if x.envelope.stream == s][1:] == committed
         # the audit's raw read sees the same committed events (taken from the head)
         assert reader.read_stream_raw(s) == [x.raw for x in reader.read_stream(s)]
@@ -127,6 +129,102 @@ class TestCassandraAppendRecovery(CassandraFactory):
         reader.append(s, 5, nxt)
         assert sorted(self.stored(s)) == [1, 2, 3, 4, 5, 6]
         assert [x.envelope for x in self.log().read_stream(s)] == [*first, *committed, *nxt]
+
+    def index_rows(self, department: str, submission_id: str) -> list[tuple[str, int]]:
+        return [(r.stream, int(r.seq)) for r in self.session.execute(
+            f"SELECT stream, seq FROM {self.keyspace}.events_by_submission WHERE department = %s"
+            " AND submission_id = %s", (department, submission_id))]
+
+    def test_a_writer_dead_between_its_commit_and_the_index_rows(self) -> None:
+        """Session 13: the index rows go with the event rows, after the commit. A resubmission
+        handled by another writer finds the submission in the stream's last append (and
+        completes its rows and index rows); appending it again is refused."""
+        s = uid()
+        self.log().append(s, 0, envelopes(s, 0, 1, submission_id="before"))
+        assert self.index_rows("samr", "before") == [(s, 1)]  # written after the commit
+        committed = envelopes(s, 1, 2, submission_id="dead")
+        with pytest.raises(Killed):
+            self.dying_after_commit().append(s, 1, committed)
+        assert self.index_rows("samr", "dead") == [] and sorted(self.stored(s)) == [1]
+        # a new writer, nothing cached: the look-up the ledger makes (with the stream)
+        nxt = self.log()
+        assert nxt.find_submission("samr", "dead") == []  # the index alone does not know it
+        assert [x.envelope for x in nxt.find_submission("samr", "dead", stream=s)] == committed
+        assert self.index_rows("samr", "dead") == [(s, 2), (s, 3)]  # completed, with the rows
+        assert sorted(self.stored(s)) == [1, 2, 3]
+        assert [x.envelope for x in self.log().find_submission("samr", "dead")] == committed
+        # another id of that stream is not taken for it
+        assert nxt.find_submission("samr", uid("never"), stream=s) == []
+        assert nxt.find_submission("tax", "dead", stream=s) == []
+
+    def test_a_look_up_sent_ahead_finds_a_dead_writers_submission(self) -> None:
+        s = uid()
+        committed = envelopes(s, 0, 2, submission_id="dead-ahead")
+        with pytest.raises(Killed):
+            self.dying_after_commit().append(s, 0, committed)
+        nxt = self.log()
+        answer = nxt.find_submission_async("samr", "dead-ahead", stream=s)
+        assert [x.envelope for x in answer()] == committed
+        assert nxt.find_submission_async("samr", "dead-ahead")() != []  # the index is complete now
+        assert nxt.find_submission_async("samr", uid("new"), stream=s)() == []
+
+    def test_a_writer_that_would_append_a_dead_writers_last_append_again_is_refused(self) -> None:
+        """A writer whose look-up came before the dead writer's commit (or whose cached head
+        is older) decides again instead of appending the same submission a second time."""
+        s = uid()
+        first = envelopes(s, 0, 1, submission_id="first")
+        self.log().append(s, 0, first)
+        committed = envelopes(s, 1, 2, submission_id="twice")
+        with pytest.raises(Killed):
+            self.dying_after_commit().append(s, 1, committed)
+        again = self.log()
+        assert [x.envelope for x in again.read_stream(s)] == [*first, *committed]  # its fold sees it
+        with pytest.raises(ConcurrencyError):
+            again.append(s, 3, envelopes(s, 3, 2, submission_id="twice"))
+        assert again.last_seq(s) == 3
+        assert self.index_rows("samr", "twice") == [(s, 2), (s, 3)]  # completed on the way
+        assert [x.envelope for x in again.find_submission("samr", "twice", stream=s)] == committed
+        again.append(s, 3, envelopes(s, 3, 1, submission_id="next"))  # others append as usual
+        assert again.last_seq(s) == 4
+
+    @pytest.mark.parametrize("cell", ["never written", "older append"])
+    def test_a_head_in_the_earlier_layout_is_read_and_converted_by_the_next_commit(self, cell: str) -> None:
+        """Before session 13 the head kept its last append's events in a non-frozen list
+        (``pending``); now in one frozen cell (``pending_events``). A head last committed by a
+        writer of the earlier layout (which died before its rows): ``never written``, a head
+        from before the cell existed; ``older append``, an earlier-layout writer committing
+        after one of the new (the cell still holds the append before)."""
+        import uuid
+
+        s = uid()
+        first = envelopes(s, 0, 1)
+        self.log().append(s, 0, first)  # the new layout: the cell holds seq 1
+        old = envelopes(s, 1, 2, submission_id=uid("old-layout"))
+        clear = ", pending_events = null" if cell == "never written" else ""
+        self.session.execute(
+            f"UPDATE {self.keyspace}.stream_heads SET last_seq = 3, pending = %s, pending_writer = %s{clear}"
+            " WHERE stream = %s", ([e.to_json() for e in old], uuid.uuid4(), s))
+        reader = self.log()
+        assert [x.envelope for x in reader.read_stream(s)] == [*first, *old]
+        assert [x.envelope for x in reader.find_submission("samr", old[0].submission_id, stream=s)] == old
+        nxt = envelopes(s, 3, 1)
+        self.log().append(s, 3, nxt)  # writes the old append's rows first, clears the list
+        head = self.session.execute(
+            f"SELECT pending, pending_events FROM {self.keyspace}.stream_heads WHERE stream = %s", (s,)).one()
+        assert head.pending is None and list(head.pending_events) == [e.to_json() for e in nxt]
+        assert sorted(self.stored(s)) == [1, 2, 3, 4]
+        assert [x.envelope for x in self.log().read_stream(s)] == [*first, *old, *nxt]
+        assert [x.envelope for x in self.log().find_submission("samr", old[0].submission_id)] == old
+
+    def test_the_last_append_is_one_frozen_cell(self) -> None:
+        s = uid()
+        log = self.log()
+        log.append(s, 0, envelopes(s, 0, 2))
+        mine = envelopes(s, 2, 3)
+        log.append(s, 2, mine)
+        head = self.session.execute(
+            f"SELECT pending, pending_events FROM {self.keyspace}.stream_heads WHERE stream = %s", (s,)).one()
+        assert head.pending is None and list(head.pending_events) == [e.to_json() for e in mine]
 
     def test_heads_recent_reads_every_committed_head_at_once(self) -> None:
         """``WorkerProjection.catch_up`` waits for the sum of these: a head whose rows a dead
@@ -195,7 +293,7 @@ class TestCassandraAppendRecovery(CassandraFactory):
         with pytest.raises(Killed):
             self.dying_after_commit().append(s, 1, mine)
         assert [x.envelope for x in self.log().read_stream(s)][1:] == mine
-        assert [x.envelope for x in self.log().find_submission("samr", "mine")] == mine
+        assert [x.envelope for x in self.log().find_submission("samr", "mine", stream=s)] == mine
         assert [Envelope.from_json(r) for r in self.log().read_stream_raw(s)][1:] == mine  # not the leftover
         more = envelopes(s, 2, 3)
         self.log().append(s, 2, more)  # writes row 2 (over the leftover), then 3..5

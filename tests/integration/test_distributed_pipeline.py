@@ -78,8 +78,9 @@ def distributed_settings(fresh_keyspace: Callable[..., Settings], tmp_path: Path
         return settings
 
     yield make
-    for settings in made:
-        drop_topics(settings, [f"{settings.topic_prefix}-faust-__assignor-__leader"])
+    for settings in made:  # Faust's assignor topics: one per group (the split engine has two)
+        drop_topics(settings, [f"{settings.topic_prefix}-faust{agents}-__assignor-__leader"
+                               for agents in ("", "-ledger", "-projection")])
 
 
 @pytest.fixture

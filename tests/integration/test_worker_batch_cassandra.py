@@ -46,9 +46,9 @@ def count_reads(sharded: ShardedHandler) -> list[int]:
     real = log.find_submission
     calls = [0]
 
-    def find(department: str, submission_id: str) -> Any:
+    def find(department: str, submission_id: str, **k: Any) -> Any:
         calls[0] += 1
-        return real(department, submission_id)
+        return real(department, submission_id, **k)
 
     log.find_submission = find
     return calls
@@ -111,3 +111,59 @@ def test_a_rejected_id_resubmitted_in_the_batch_gets_the_first_rejection(sharded
     (r0, _), (r1, _), (r2, _), (r3, _) = out
     assert r0.accepted and r2.accepted and not r1.accepted and not r1.duplicate
     assert not r3.accepted and r3.duplicate and r3.reasons == r1.reasons and r3.recorded_at == r1.recorded_at
+
+
+class Killed(BaseException):
+    """The worker process dies here (not an error anything in it could handle)."""
+
+
+@pytest.mark.parametrize("ahead", [False, True], ids=["looked-up-alone", "looked-up-ahead"])
+def test_a_writer_killed_between_its_commit_and_the_index_rows(
+        cassandra_session: Any, fresh_keyspace: Callable[..., Settings], tmp_path: Any, ahead: bool) -> None:
+    """Session 13: the submission index is written with the event rows, after the head's
+    commit. A worker killed in between leaves an accepted submission with no index row; the
+    next owner of the partition gets it redelivered and must answer it with the first receipt
+    (a duplicate), not append it a second time. ``ahead``: its look-up was sent with the
+    segment's, before another submission of the stream completed the dead writer's rows."""
+    settings = fresh_keyspace("tongxiu_killed").model_copy(update={"data_dir": tmp_path})
+    try:
+        first = worker_deps(settings, session=cassandra_session, shards=1).handler
+        first.bootstrap_events()
+        r = first.ledger.emit(REGISTRY_STREAM, [demo_registration("samr-deqing")],
+                              submission_id="register:samr-deqing")
+        assert r.accepted, r.reasons
+        code = make_uscc("91", "330521", "KD000001")
+        subs = make_submissions(3, [code], "killed")
+        (r0, _), = first.handle_keyed(keyed(subs[:1]))
+        assert r0.accepted and [e.seq for e in r0.events] == [1, 2]
+
+        log = first.handlers[0].recorder.inner
+        real = log._write_rows
+
+        def die(stream: str, head: Any, envelopes: Any = None, **k: Any) -> Any:
+            if envelopes is not None:  # its own rows and index rows, after its commit
+                raise Killed("killed between the head commit and the index rows")
+            return real(stream, head, envelopes, **k)
+
+        log._write_rows = die
+        with pytest.raises(Killed):
+            first.handle_keyed(keyed(subs[1:2]))
+        index = (f"SELECT stream, seq FROM {settings.keyspace}.events_by_submission"
+                 " WHERE department = %s AND submission_id = %s")
+        assert list(cassandra_session.execute(index, ("samr-deqing", subs[1].submission_id))) == []
+        assert log.last_seq(code) == 4  # committed
+
+        # the partition's next owner: a new worker, nothing cached; the submission redelivered
+        second = worker_deps(settings, session=cassandra_session, shards=1).handler
+        batch = [subs[2], subs[1]] if ahead else [subs[1], subs[2]]
+        out = {rc.submission_id: rc for rc, _ in second.handle_keyed(keyed(batch))}
+        again, nxt = out[subs[1].submission_id], out[subs[2].submission_id]
+        assert again.accepted and again.duplicate, again
+        assert [e.seq for e in again.events] == [3, 4]
+        assert nxt.accepted and not nxt.duplicate and [e.seq for e in nxt.events] == [5, 6]
+        stored = second.handlers[0].recorder.inner.read_stream(code)
+        assert [s.envelope.submission_id for s in stored] == [s.submission_id for s in subs for _ in (0, 1)]
+        assert sorted((r.stream, r.seq) for r in cassandra_session.execute(
+            index, ("samr-deqing", subs[1].submission_id))) == [(code, 3), (code, 4)]  # completed
+    finally:
+        cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {settings.keyspace}", timeout=120)
