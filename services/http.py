@@ -132,6 +132,12 @@ def create_app(
             for name, definition in schema.pop("$defs", {}).items():
                 components.setdefault(name, definition)
             components["Submission"] = schema
+            # the guard answers any path with a token in its query 400 (``http_guard``), before routing
+            token_in_url = {"description": "a token in the URL (?token=): send it in the Authorization header",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            for operations in doc.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.setdefault("responses", {}).setdefault("400", token_in_url)
             api.openapi_schema = doc
         return api.openapi_schema
 
