@@ -83,6 +83,7 @@ from tongxiu.infra.launch_cassandra import (
     cluster_settings,
     cql_query_first,
     cql_ready,
+    cql_sees_peers,
     nodetool,
 )
 from tongxiu.infra.launch_fetch import _has_jars, find_java17, resolve
@@ -146,7 +147,8 @@ def up(
     commitlog_sync: str = "batch",
     kafka_nodes: int = 1,
 ) -> dict[str, dict[str, Any]]:
-    """Start (or reuse) the servers and wait until each answers a real request.
+    """Start (or reuse) the servers and wait until each answers a real request (a node of a
+    Cassandra cluster: and knows every other node of it).
 
     Idempotent: a server whose pid file names a live process of ours is reused (waited for if
     it is still starting); a crashed one (stale pid file) is started again; Kafka storage is
@@ -232,7 +234,8 @@ def up(
                 result[unit]["pid"] = _spawn(unit, cmd, state, ports, host)
                 result[unit]["_since"] = spawned
 
-    # Phase 2: wait until every server answers a real request.
+    # Phase 2: wait until every server answers a real request (a cluster's Cassandra node: and
+    # has every other node in its system.peers).
     now = time.monotonic()
     for info in result.values():
         info.setdefault("_since", now)
@@ -242,6 +245,12 @@ def up(
             info = result[unit]
             host, ports, _node = where[unit]
             answer = _probe(unit, ports, host=host)
+            if answer and _base(unit) == "cassandra" and nodes > 1:
+                # a cluster node is ready when it also knows every other node (gossip), not only
+                # when it answers CQL: a schema change made through it before that is made for
+                # a cluster of one
+                others = [h for u, (h, _p, _n) in where.items() if _base(u) == "cassandra" and u != unit]
+                answer = answer if cql_sees_peers(others, ports["cql_port"], host=host) else None
             if answer:
                 pending.remove(unit)
                 info.update(

@@ -10,6 +10,7 @@ import os
 import socket
 import struct
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from tongxiu.infra.launch_base import (
@@ -272,6 +273,18 @@ def cql_ready(port: int = 9042, host: str = HOST, timeout: float = 3.0) -> str |
     except (OSError, ConnectionError, ValueError, struct.error):
         return None
     return row[0] if row else None
+
+
+def cql_sees_peers(peers: Sequence[str], port: int = 9042, host: str = HOST, timeout: float = 3.0) -> bool:
+    """Whether the node at ``host`` knows every address in ``peers`` (its ``system.peers``): a
+    node answers CQL before gossip has told it of the others, and a keyspace created through
+    it then is made for a cluster of one (``replication factor 3 ... higher than the number
+    of nodes 1``), its tables sent to a node that has not got the keyspace yet."""
+    try:
+        return all(cql_query_first(f"SELECT peer FROM system.peers WHERE peer = '{p}'", port, host, timeout)
+                   for p in peers)
+    except (OSError, ConnectionError, ValueError, struct.error):
+        return False
 
 
 def cluster_settings(nodes: int, cql_port: int = 9042) -> dict[str, str]:
