@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench import write_replay as wr
 from tongxiu.events.envelope import Submission
@@ -71,6 +71,9 @@ def loadavg() -> str:
         return "?"
 
 
+P = TypeVar("P")
+
+
 def by_enterprise(subs: Sequence[Submission], threads: int) -> list[list[Submission]]:
     """Whole enterprises per thread, each enterprise's submissions in their order."""
     codes = sorted({s.stream for s in subs})
@@ -81,14 +84,15 @@ def by_enterprise(subs: Sequence[Submission], threads: int) -> list[list[Submiss
     return out
 
 
-def in_threads(parts: Sequence[Sequence[Submission]], send: Callable[[Submission], int]) -> int:
-    """``send`` every part's submissions in order, one thread per part; events accepted."""
+def in_threads(parts: Sequence[P], send_part: Callable[[P], int]) -> int:
+    """``send_part`` of every part, one thread per part; the sum of what they return (events
+    accepted)."""
     counts = [0] * len(parts)
     errors: list[BaseException] = []
 
     def run(i: int) -> None:
         try:
-            counts[i] = sum(send(s) for s in parts[i])
+            counts[i] = send_part(parts[i])
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -154,7 +158,7 @@ def measure(tmp: Path, work: wr.Workload, threads: int, *, http: bool, group_max
         groups0, items0, stats.largest = stats.groups, stats.items, 0
         gc.collect()
         c0, t0 = time.process_time(), time.perf_counter()
-        n = in_threads(parts, send)
+        n = in_threads(parts, lambda part: sum(send(s) for s in part))
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         assert n == work.events, (n, work.events)
         if transport.group is None:  # each submission committed alone
@@ -241,23 +245,7 @@ def client(port: int, bodies: Path) -> int:
             c.close()
         return n
 
-    counts = [0] * len(parts)
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            counts[i] = send_part(parts[i])
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(parts))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
-    print(sum(counts))
+    print(in_threads(parts, send_part))
     return 0
 
 

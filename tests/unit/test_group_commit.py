@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bench import write_replay as wr
+from bench.group_commit import by_enterprise
 from tongxiu.events import merkle
 from tongxiu.events.envelope import Envelope, Receipt, Submission
 from tongxiu.events.tlog import event_leaf_data, rejection_leaf_data
@@ -57,16 +58,6 @@ def group_of(app: Tongxiu) -> GroupCommit[Submission, Receipt]:
     transport = app.transport
     assert isinstance(transport, InProcessTransport) and transport.group is not None
     return transport.group
-
-
-def by_enterprise(subs: Sequence[Submission], threads: int) -> list[list[Submission]]:
-    """Each thread takes whole enterprises, in their order (each enterprise stays ordered)."""
-    codes = sorted({s.stream for s in subs})
-    mine = {c: i % threads for i, c in enumerate(codes)}
-    out: list[list[Submission]] = [[] for _ in range(threads)]
-    for s in subs:
-        out[mine[s.stream]].append(s)
-    return out
 
 
 def run_threads(fns: Sequence[Callable[[], Any]]) -> list[Any]:
