@@ -44,7 +44,9 @@ def live_ledger(folder: Path) -> Iterator[LiveLedger]:
     clock = ManualClock(NOW)
     app = open_embedded(Settings(data_dir=folder / "ledger"), clock=clock)
     register_only(app)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted sockets only when the listening
+    # socket says TCP, and without it every response waits ~40 ms for the client's delayed ACK
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
