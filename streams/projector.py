@@ -247,9 +247,8 @@ class Projector:
             tracker.fresh = False
             tracker.start()
             head = heads.get(key)
-            if head is not None:  # what the store now holds (a plain document's head copied:
-                # its values are the live document's)
-                tracker.stored_head = head if isinstance(tracker.obj, BaseModel) else copy.deepcopy(head)
+            if head is not None:  # what the store now holds
+                tracker.stored_head = head if isinstance(tracker.obj, BaseModel) else _snapshot(head)
         heads.clear()
         self._whole.difference_update(touched)
         self._cached_at[shard] = start + applied
@@ -498,6 +497,14 @@ _in_bulk: list[bool] = []
 
 def _bulk(events: int) -> contextlib.AbstractContextManager[None]:
     return bulk() if events >= BULK_EVENTS else contextlib.nullcontext()
+
+
+def _snapshot(head: dict[str, Any]) -> dict[str, Any]:
+    """A plain document's head as written, kept to compare the next one with: its values are
+    the live document's (``Tracker.head`` copies the top level only), so a non-empty container
+    among them is copied (none in today's documents: their heads hold text, numbers and the
+    emptied split collections)."""
+    return {k: copy.deepcopy(v) if isinstance(v, (dict, list)) and v else v for k, v in head.items()}
 
 
 def _tracked_size(tracker: Tracker) -> int:
