@@ -283,7 +283,11 @@ class Tracker:
     ``changes``: which parts a batch of folds changed.
 
     ``fresh``: the document was not in the store when loaded and has not been written from
-    here since (its owner clears it after a write)."""
+    here since (its owner clears it after a write).
+
+    ``stored_head``: the head as its owner last wrote it from here (None: not known, e.g. just
+    loaded); its owner may leave out a head equal to it (a due-date day's or a department's
+    supervision head, which the folds never change: only their split rows move)."""
 
     def __init__(self, key: str, obj: Any, *, fresh: bool = False) -> None:
         self.key = key
@@ -292,6 +296,7 @@ class Tracker:
         self._paths, self._exclude = _paths_for(key)
         self.lengths: dict[str, int] = {}
         self.fresh = fresh
+        self.stored_head: Any = None
         self.start()
 
     def start(self) -> None:

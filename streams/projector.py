@@ -44,11 +44,14 @@ one the cache reflects; the cost of a batch depends on the batch, not on history
 from __future__ import annotations
 
 import contextlib
+import copy
 import gc
 import logging
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
+
+from pydantic import BaseModel
 
 from tongxiu.events.envelope import Envelope
 from tongxiu.events.models import REGISTRY_STREAM, PropagationScheduled
@@ -121,6 +124,8 @@ class Projector:
         self._hits: dict[str, int] = {}
         """... how often: a document is taken from the LRU once per batch (its reads are
         counted there once a batch is written, :meth:`_counted`), not once per event."""
+        self._heads: dict[str, Any] = {}
+        """The heads of the batch being written, by key (unsharded)."""
 
     def position(self) -> int:
         """How many events the read models have applied (every shard's, on a sharded store)."""
@@ -237,9 +242,14 @@ class Projector:
         else:
             assert isinstance(self.store, ShardedProjectionStore)
             self.store.write_shard(PROJECTION, shard, self._changes(touched), start + applied, expected=start)
-        for tracker in touched.values():
+        heads = self._heads
+        for key, tracker in touched.items():
             tracker.fresh = False
             tracker.start()
+            head = heads.get(key)
+            if head is not None:  # what the store now holds
+                tracker.stored_head = head if isinstance(tracker.obj, BaseModel) else _snapshot(head)
+        heads.clear()
         self._whole.difference_update(touched)
         self._cached_at[shard] = start + applied
         self._counted()
@@ -343,6 +353,8 @@ class Projector:
         its head (which holds the guard) after its parts."""
         order = sorted(touched, key=lambda k: 1 if k == REGISTRY_KEY or k.startswith(enterprise_key("")) else 0)
         changes: dict[str, PartChanges] = {}
+        heads = self._heads
+        heads.clear()
         for key in order:
             tracker = touched[key]
             if key in self._whole:
@@ -357,8 +369,17 @@ class Projector:
             head = parts.pop(HEAD)
             if key in self._due_of:
                 head[DUE_FIELD] = self._due_of[key]
-            parts[HEAD] = head
-            changes[key] = PartChanges(parts, whole=whole)
+            if self._shard is not None:
+                parts[HEAD] = head
+            else:
+                # unsharded (one writer of every document; any other writer makes this cache
+                # forget): a head equal to the one this cache last wrote is left as stored
+                # (a due-date day's, a department's supervision head: only their rows move)
+                if whole or head != tracker.stored_head:
+                    parts[HEAD] = head
+                heads[key] = head
+            if parts or whole:
+                changes[key] = PartChanges(parts, whole=whole)
         return changes
 
     # ------------------------------------------------------------------ documents
@@ -476,6 +497,14 @@ _in_bulk: list[bool] = []
 
 def _bulk(events: int) -> contextlib.AbstractContextManager[None]:
     return bulk() if events >= BULK_EVENTS else contextlib.nullcontext()
+
+
+def _snapshot(head: dict[str, Any]) -> dict[str, Any]:
+    """A plain document's head as written, kept to compare the next one with: its values are
+    the live document's (``Tracker.head`` copies the top level only), so a non-empty container
+    among them is copied (none in today's documents: their heads hold text, numbers and the
+    emptied split collections)."""
+    return {k: copy.deepcopy(v) if isinstance(v, (dict, list)) and v else v for k, v in head.items()}
 
 
 def _tracked_size(tracker: Tracker) -> int:
