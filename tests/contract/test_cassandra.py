@@ -165,9 +165,10 @@ class TestCassandraAppendRecovery(CassandraFactory):
     def test_a_look_up_sent_ahead_finds_a_dead_writers_submission(self) -> None:
         s = uid()
         committed = envelopes(s, 0, 2, submission_id="dead-ahead")
-        with pytest.raises(Killed):
-            self.dying_after_commit().append(s, 0, committed)
+        with pytest.raises(Killed):  # a session-13 writer: no index row before its commit
+            self.dying_after_commit(index_after=True).append(s, 0, committed)
         nxt = self.log()
+        assert nxt.find_submission_async("samr", "dead-ahead")() == []  # the index alone does not know it
         answer = nxt.find_submission_async("samr", "dead-ahead", stream=s)
         assert [x.envelope for x in answer()] == committed
         assert nxt.find_submission_async("samr", "dead-ahead")() != []  # the index is complete now
