@@ -27,37 +27,43 @@ Commit point and fencing
        ``pending`` only when its rows and index rows are stored. If that append holds this
        append's submission, it is not appended again: :class:`ConcurrencyError` (the ledger
        asks ``find_submission`` again, which finds it);
-    2. commits with ONE LWT on the head, which carries the append's events:
+    2. writes the index rows of the append's events in ``events_by_submission`` (one
+       request, waited for), so a submission is in the index before it can be accepted;
+    3. commits with ONE LWT on the head, which carries the append's events:
        ``UPDATE ... SET last_seq = e+k, pending_events = [raw...], pending_writer = <token>
        IF last_seq = e AND epoch = <epoch>`` (``INSERT ... IF NOT EXISTS`` for a new stream);
-    3. only then writes the event rows ``e+1 .. e+k`` and their index rows in
-       ``events_by_submission`` unconditionally (unlogged batches, the index rows in the
-       first; at most :data:`ROWS_BATCH_BYTES` of rows each), and waits for them before
-       returning (the receipt follows).
+    4. only then writes the event rows ``e+1 .. e+k`` unconditionally (unlogged batches of at
+       most :data:`ROWS_BATCH_BYTES` of rows each), and waits for them before returning (the
+       receipt follows).
        They are a function of the committed head, so a late, repeated or concurrent write of
-       them (a reader or the next writer completing a dead writer's rows) writes the same bytes.
+       them (a reader or the next writer completing a dead writer's rows, with their index
+       rows) writes the same bytes.
 
     The last append's events are one frozen cell, ``pending_events`` (session 13: replacing a
     non-frozen list by an LWT wrote a tombstone plus a cell per event). A head written before
     holds them in the list ``pending``: read from there (:func:`_current_pending`), and the
     next commit clears it.
 
-    Session 13 moved the index rows from before the commit (a statement of their own on the
-    way to every commit) to the rows' batch after it. A writer dead between its commit and
-    that batch leaves an accepted submission without index row, so ``find_submission`` takes
-    the stream (the ledger passes it) and, when the index has no entry, looks in that
-    stream's last append (``pending`` of the head this instance holds, else of a head read at
-    the session's consistency) and completes its rows and index rows. Only the last append
-    can lack them (step 1).
+    Session 13 moved the index rows from before the commit to the rows' batch after it; a
+    writer dead between its commit and that batch left an accepted submission without index
+    row. The look-up with the submission's stream found it in that stream's last append, but
+    a resend of the same id to ANOTHER stream found nothing and was accepted (a second
+    submission under one id, instead of ``submission_id_conflict``). Session 14 writes the
+    index rows before the commit again (step 2). ``find_submission`` still takes the stream
+    (the ledger passes it) and, when the index has no entry, looks in that stream's last
+    append (``pending`` of the head this instance holds, else of a head read at the
+    session's consistency) and completes its rows and index rows: a head last committed by
+    a session-13 writer that died after its commit.
 
     A writer that lost (stale cache, a zombie after a Kafka rebalance, an epoch bump) fails at
-    step 2 and has written no event row: rows are never written before their commit, so a
+    step 3 and has written no event row (only index rows, which count for nothing without
+    the committed event they point at): rows are never written before their commit, so a
     fenced-out writer can never overwrite a committed row, and there is nothing to roll
     forward or abort. The epoch stays in the condition: bumping it (an LWT) fences every
     writer that read the head before.
 
 All or none
-    Step 2 is one LWT, so a multi-event append (even one crossing buckets) becomes visible all
+    Step 3 is one LWT, so a multi-event append (even one crossing buckets) becomes visible all
     at once or not at all; until its rows are written, readers take the missing rows of the
     last append from the head's ``pending`` (only seqs ``<= last_seq``, only where no row is
     stored). Committed rows are never deleted or overwritten with other bytes (only
@@ -319,12 +325,30 @@ class CassandraEventLog(_Base, EventLog):
         """The events of the head's last append, decoded, with their raw JSON."""
         return [(e, r) for r in head.pending if (e := Envelope.from_json(r)).seq <= head.last_seq]
 
+    def _index_insert(self) -> Any:
+        return self._p("INSERT INTO {ks}.events_by_submission (department, submission_id, stream, seq, writer)"
+                       " VALUES (?, ?, ?, ?, ?)")
+
+    def _write_index(self, stream: str, envelopes: Sequence[Envelope], token: uuid.UUID) -> None:
+        """Step 2 of the append, before its commit: the index rows of the events about to be
+        committed (one request: an append is one submission's events, one partition of the
+        index), waited for. A submission is thus in the index before it can be accepted, so a
+        resend of its id to another stream is refused whatever happens to this writer after
+        its commit (session 14; session 13 wrote them after the commit, and a writer dying in
+        between left the id unknown to every stream but its own). Rows of a commit that then
+        fails are leftovers: an entry counts only when the committed event at (stream, seq) is
+        that submission's."""
+        insert = self._index_insert()
+        self._send_rows([(insert, (e.department, e.submission_id, stream, e.seq, token))
+                         for e in envelopes]).result()
+
     def _write_rows(self, stream: str, head: _Head, envelopes: Sequence[Envelope] | None = None, *,
-                    wait: bool = True) -> list[Any]:
+                    wait: bool = True, index: bool = True) -> list[Any]:
         """Write the rows of the head's last append and their index rows (unconditionally: they
         are a function of the committed head), in batches of one bucket's rows (the index rows
         with the first), the batches concurrently; ``wait=False``: return the requests in
-        flight instead of waiting for them."""
+        flight instead of waiting for them. ``index=False``: the rows only (the append's own,
+        whose index rows went before its commit)."""
 
         if envelopes is None:
             pairs = self._last_append(head)
@@ -338,17 +362,15 @@ class CassandraEventLog(_Base, EventLog):
             " occurred_at, recorded_at, raw, writer, epoch, batch_first, batch_last)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
         )
-        index = self._p(
-            "INSERT INTO {ks}.events_by_submission (department, submission_id, stream, seq, writer)"
-            " VALUES (?, ?, ?, ?, ?)"
-        )
         by_bucket: dict[int, list[tuple[Envelope, str]]] = {}
         for e, r in pairs:
             by_bucket.setdefault(self.bucket(e.seq), []).append((e, r))
-        # the index rows (a small partition per submission) go in the first batch
-        chunk: list[tuple[Any, tuple[Any, ...]]] = [
-            (index, (e.department, e.submission_id, stream, e.seq, head.writer)) for e, _ in pairs]
-        size = sum(row_cost(e.department, e.submission_id, stream) + INDEX_ROW_BYTES for e, _ in pairs)
+        chunk: list[tuple[Any, tuple[Any, ...]]] = []
+        size = 0
+        if index:  # the index rows (a small partition per submission) go in the first batch
+            insert_index = self._index_insert()
+            chunk = [(insert_index, (e.department, e.submission_id, stream, e.seq, head.writer)) for e, _ in pairs]
+            size = sum(row_cost(e.department, e.submission_id, stream) + INDEX_ROW_BYTES for e, _ in pairs)
         futures = []
         for b, group in sorted(by_bucket.items()):
             # each batch under ROWS_BATCH_BYTES (the server refuses a batch above
@@ -386,7 +408,7 @@ class CassandraEventLog(_Base, EventLog):
         self._finish(stream, self._commit_append(stream, expected_seq, envelopes))
 
     def _commit_append(self, stream: str, expected_seq: int, envelopes: Sequence[Envelope]) -> _Written | None:
-        """Steps 1-2 and the start of step 3 (the rows in flight): see the module docstring.
+        """Steps 1-3 and the start of step 4 (the rows in flight): see the module docstring.
         Returns None for an empty append; raises ConcurrencyError when not committed."""
         for n, e in enumerate(envelopes):
             if e.stream != stream or e.seq != expected_seq + 1 + n:
@@ -411,6 +433,7 @@ class CassandraEventLog(_Base, EventLog):
         token = uuid.uuid4()
         new_last = expected_seq + len(envelopes)
         raws = [e.to_json() for e in envelopes]
+        self._write_index(stream, envelopes, token)
         try:
             applied = self._commit(stream, head, new_last, raws, token)
         except Exception as exc:  # noqa: BLE001 - a CAS of unknown outcome: read the head and see
@@ -427,7 +450,7 @@ class CassandraEventLog(_Base, EventLog):
             raise ConcurrencyError(f"{stream}: expected seq {expected_seq}, another append committed first")
         new = _Head(new_last, head.epoch, True, raws, token)
         try:
-            return _Written(new, self._write_rows(stream, new, envelopes, wait=False))
+            return _Written(new, self._write_rows(stream, new, envelopes, wait=False, index=False))
         except Exception as exc:  # noqa: BLE001 - committed: readers take the rows from the head
             return _Written(new, [], exc)
 

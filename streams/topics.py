@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tongxiu.events.envelope import Envelope, Receipt
+from tongxiu.events.models import PROPAGATED_TYPES
 from tongxiu.events.signing import KeyPair
+from tongxiu.events.upcast import has_upcaster
 from tongxiu.services.config import Settings
 from tongxiu.services.sdk import RepairRecord, is_feed_event, repair_record
 
@@ -143,6 +145,8 @@ def event_records(topics: Topics, stream: str, raw: str, key: KeyPair | None = N
     event = body.get("event", {})
     kind, version = str(event.get("type", "")), int(event.get("schema_version", 1))
     out = [Record(topics.events, stream.encode(), raw.encode(), headers(kind, "envelope", version))]
+    if kind not in PROPAGATED_TYPES and not has_upcaster(kind):
+        return out  # not a repair fact (decoded, it would be the same type): no envelope decode
     env = Envelope.from_json(raw)
     if is_feed_event(env):
         public: RepairRecord = repair_record(env, key)

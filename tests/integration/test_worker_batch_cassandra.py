@@ -120,11 +120,11 @@ class Killed(BaseException):
 @pytest.mark.parametrize("ahead", [False, True], ids=["looked-up-alone", "looked-up-ahead"])
 def test_a_writer_killed_between_its_commit_and_the_index_rows(
         cassandra_session: Any, fresh_keyspace: Callable[..., Settings], tmp_path: Any, ahead: bool) -> None:
-    """Session 13: the submission index is written with the event rows, after the head's
-    commit. A worker killed in between leaves an accepted submission with no index row; the
-    next owner of the partition gets it redelivered and must answer it with the first receipt
-    (a duplicate), not append it a second time. ``ahead``: its look-up was sent with the
-    segment's, before another submission of the stream completed the dead writer's rows."""
+    """A worker killed between its head commit and its event rows (session 13: and its index
+    rows; session 14 writes those before the commit); the next owner of the partition gets
+    the submission redelivered and must answer it with the first receipt (a duplicate), not
+    append it a second time. ``ahead``: its look-up was sent with the segment's, before
+    another submission of the stream completed the dead writer's rows."""
     settings = fresh_keyspace("tongxiu_killed").model_copy(update={"data_dir": tmp_path})
     try:
         first = worker_deps(settings, session=cassandra_session, shards=1).handler
@@ -141,8 +141,8 @@ def test_a_writer_killed_between_its_commit_and_the_index_rows(
         real = log._write_rows
 
         def die(stream: str, head: Any, envelopes: Any = None, **k: Any) -> Any:
-            if envelopes is not None:  # its own rows and index rows, after its commit
-                raise Killed("killed between the head commit and the index rows")
+            if envelopes is not None:  # its own rows, after its commit
+                raise Killed("killed between the head commit and the rows")
             return real(stream, head, envelopes, **k)
 
         log._write_rows = die
@@ -150,8 +150,9 @@ def test_a_writer_killed_between_its_commit_and_the_index_rows(
             first.handle_keyed(keyed(subs[1:2]))
         index = (f"SELECT stream, seq FROM {settings.keyspace}.events_by_submission"
                  " WHERE department = %s AND submission_id = %s")
-        assert list(cassandra_session.execute(index, ("samr-deqing", subs[1].submission_id))) == []
         assert log.last_seq(code) == 4  # committed
+        assert [r.seq for r in cassandra_session.execute(
+            f"SELECT seq FROM {settings.keyspace}.events WHERE stream = %s AND bucket = 0", (code,))] == [1, 2]
 
         # the partition's next owner: a new worker, nothing cached; the submission redelivered
         second = worker_deps(settings, session=cassandra_session, shards=1).handler
@@ -165,5 +166,52 @@ def test_a_writer_killed_between_its_commit_and_the_index_rows(
         assert [s.envelope.submission_id for s in stored] == [s.submission_id for s in subs for _ in (0, 1)]
         assert sorted((r.stream, r.seq) for r in cassandra_session.execute(
             index, ("samr-deqing", subs[1].submission_id))) == [(code, 3), (code, 4)]  # completed
+    finally:
+        cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {settings.keyspace}", timeout=120)
+
+
+def test_a_writer_killed_after_its_commit_then_the_id_on_another_stream_is_a_conflict(
+        cassandra_session: Any, fresh_keyspace: Callable[..., Settings], tmp_path: Any) -> None:
+    """Session 14: a worker killed right after its head commit (before anything else it
+    writes); the same (department, submission id) then arrives for ANOTHER stream (another
+    partition: another worker) and must be refused as ``submission_id_conflict``, never
+    appended a second time. With session 13's index rows written after the commit, the id was
+    known to no stream but its own, and this resend was accepted."""
+    settings = fresh_keyspace("tongxiu_killed2").model_copy(update={"data_dir": tmp_path})
+    try:
+        first = worker_deps(settings, session=cassandra_session, shards=1).handler
+        first.bootstrap_events()
+        r = first.ledger.emit(REGISTRY_STREAM, [demo_registration("samr-deqing")],
+                              submission_id="register:samr-deqing")
+        assert r.accepted, r.reasons
+        a, b = make_uscc("91", "330521", "KC000001"), make_uscc("91", "330521", "KC000002")
+        sub = make_submissions(1, [a], "killed-other")[0]
+
+        log = first.handlers[0].recorder.inner
+        real_commit = log._commit
+
+        def die_after(stream: str, *args: Any, **k: Any) -> Any:
+            if real_commit(stream, *args, **k):  # committed: the process dies right here
+                raise Killed("killed right after the head commit")
+            return False
+
+        log._commit = die_after
+        with pytest.raises(Killed):
+            first.handle_keyed(keyed([sub]))
+        assert log.last_seq(a) == 2  # accepted on stream a (its receipt never went out)
+
+        # the same id and events, for stream b, to a new worker (nothing cached)
+        key = demo_key("samr-deqing")
+        other = sign_submission(key, department="samr-deqing", stream=b, submission_id=sub.submission_id,
+                                occurred_at=datetime.now(UTC), events=[e.event for e in sub.events])
+        second = worker_deps(settings, session=cassandra_session, shards=1).handler
+        (rc, events), = second.handle_keyed(keyed([other]))
+        assert not rc.accepted and events == [], rc
+        assert [x.code for x in rc.reasons] == ["submission_id_conflict"], rc.reasons
+        second_log = second.handlers[0].recorder.inner
+        assert second_log.last_seq(b) == 0  # never appended to b
+        # and resent to its own stream it is the first receipt
+        (again, _), = second.handle_keyed(keyed([sub]))
+        assert again.accepted and again.duplicate and [e.seq for e in again.events] == [1, 2], again
     finally:
         cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {settings.keyspace}", timeout=120)
