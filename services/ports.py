@@ -84,11 +84,12 @@ class EventLog(abc.ABC):
         make a resubmission append twice.
 
         ``stream``: the stream the submission is for. A caller about to decide whether to
-        append (the ledger) passes it: a log whose submission index is written after the
-        append's commit (Cassandra) then also looks at that stream's last committed append
-        when the index has no entry, so a writer that died between its commit and the index
-        cannot make a resubmission append twice (and completes the index). A log whose index
-        is written in the append's own transaction (SQLite, memory) ignores it."""
+        append (the ledger) passes it. Every log indexes a submission before or with its
+        commit (SQLite and memory in the append's own transaction, Cassandra just before its
+        head LWT), so a resend to any stream finds it; Cassandra also looks at that stream's
+        last committed append when the index has no entry, for a head last committed by a
+        session-13 writer (which indexed after its commit) that died in between, and
+        completes the index."""
 
     def last_position(self) -> int | None:
         """The global position of the last event, on a log whose positions are gap-free and
