@@ -4,7 +4,7 @@ tables of :mod:`tongxiu.projections.rule_tables`. Part of :mod:`tongxiu.projecti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -274,6 +274,11 @@ class _Shape:
     explanations: dict[str, Partly]
     """The explanation written but for its dates, one per kind of repair sentence (made when
     first needed: :meth:`explained`)."""
+    dated: dict[tuple[date, date | None], Periods] = field(default_factory=dict)
+    """The periods of decisions of this shape by (start, restriction end), as :func:`_dated`
+    made them (a :class:`Periods` is a value: frozen, its phrases too): every fold of a
+    decision asks for them (the write model's, the projector's, each replay and rebuild), so
+    the same decision is worked out once while it is kept (:data:`DATED_KEPT` per shape)."""
 
     def explained(self, repair: str) -> Partly:
         """The explanation of a publicized decision of this shape whose repair sentence is of
@@ -417,8 +422,24 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     return _dated(_shape(facts, policy), facts.counted_from, facts.restriction_until)
 
 
+DATED_KEPT = 1024
+"""How many (start, restriction end) a shape keeps the periods of (emptied when reached)."""
+
+
 def _dated(shape: _Shape, start: date, restriction_until: date | None) -> Periods:
-    """A decision's periods from its shape, the date they run from and its restriction's end."""
+    """A decision's periods from its shape, the date they run from and its restriction's end
+    (kept on the shape: :attr:`_Shape.dated`)."""
+    key = (start, restriction_until)
+    kept = shape.dated.get(key)
+    if kept is None:
+        if len(shape.dated) >= DATED_KEPT:
+            shape.dated.clear()
+        kept = shape.dated[key] = _dated_anew(shape, start, restriction_until)
+    return kept
+
+
+def _dated_anew(shape: _Shape, start: date, restriction_until: date | None) -> Periods:
+    """:func:`_dated`, worked out."""
     row = shape.row
     if row is None:
         assert shape.unpublicized is not None
