@@ -423,7 +423,8 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
 
 
 DATED_KEPT = 1024
-"""How many (start, restriction end) a shape keeps the periods of (emptied when reached)."""
+"""How many (start, restriction end) a shape keeps the periods of (emptied when reached; 0:
+none kept, every decision's periods worked out at each fold)."""
 
 
 def _dated(shape: _Shape, start: date, restriction_until: date | None) -> Periods:
@@ -432,9 +433,11 @@ def _dated(shape: _Shape, start: date, restriction_until: date | None) -> Period
     key = (start, restriction_until)
     kept = shape.dated.get(key)
     if kept is None:
+        kept = _dated_anew(shape, start, restriction_until)
         if len(shape.dated) >= DATED_KEPT:
             shape.dated.clear()
-        kept = shape.dated[key] = _dated_anew(shape, start, restriction_until)
+        if DATED_KEPT > 0:
+            shape.dated[key] = kept
     return kept
 
 

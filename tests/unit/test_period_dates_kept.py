@@ -68,3 +68,13 @@ def test_a_shape_keeps_a_bounded_number_of_dates(monkeypatch: pytest.MonkeyPatch
     (shape,) = periods._SHAPES.values()
     assert 0 < len(shape.dated) <= 8
     assert got == [afresh(facts(d, None, ("罚款",))) for d in days]
+
+
+def test_none_kept_when_the_bound_is_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(periods, "DATED_KEPT", 0)
+    periods._SHAPES.clear()
+    day = date(2026, 3, 2)
+    a, b = (compute_periods(facts(day, None, ("罚款",)), POLICY) for _ in range(2))
+    assert a == b and a is not b
+    (shape,) = periods._SHAPES.values()
+    assert not shape.dated
