@@ -4,7 +4,7 @@ tables of :mod:`tongxiu.projections.rule_tables`. Part of :mod:`tongxiu.projecti
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -274,11 +274,6 @@ class _Shape:
     explanations: dict[str, Partly]
     """The explanation written but for its dates, one per kind of repair sentence (made when
     first needed: :meth:`explained`)."""
-    dated: dict[tuple[date, date | None], Periods] = field(default_factory=dict)
-    """The periods of decisions of this shape by (start, restriction end), as :func:`_dated`
-    made them (a :class:`Periods` is a value: frozen, its phrases too): every fold of a
-    decision asks for them (the write model's, the projector's, each replay and rebuild), so
-    the same decision is worked out once while it is kept (:data:`DATED_KEPT` per shape)."""
 
     def explained(self, repair: str) -> Partly:
         """The explanation of a publicized decision of this shape whose repair sentence is of
@@ -422,23 +417,31 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     return _dated(_shape(facts, policy), facts.counted_from, facts.restriction_until)
 
 
-DATED_KEPT = 1024
-"""How many (start, restriction end) a shape keeps the periods of (emptied when reached; 0:
-none kept, every decision's periods worked out at each fold)."""
+_DATED: dict[tuple[int, date, date | None], tuple[_Shape, Periods]] = {}
+"""(id of a shape, start, restriction end) -> (the shape, its periods from those dates), as
+:func:`_dated` worked them out (a :class:`Periods` is a value: frozen, its phrases too). Every
+fold of a decision asks for them (the write model's, the projector's, each replay and
+rebuild), so a decision is worked out once while it is kept. The entry holds the shape, so
+its id is not reused while the entry is there (checked on a hit all the same)."""
+
+DATED_KEPT = 4096
+"""How many periods :data:`_DATED` keeps in all (emptied when reached; 0: none kept, every
+decision's periods worked out at each fold)."""
 
 
 def _dated(shape: _Shape, start: date, restriction_until: date | None) -> Periods:
     """A decision's periods from its shape, the date they run from and its restriction's end
-    (kept on the shape: :attr:`_Shape.dated`)."""
-    key = (start, restriction_until)
-    kept = shape.dated.get(key)
-    if kept is None:
-        kept = _dated_anew(shape, start, restriction_until)
-        if len(shape.dated) >= DATED_KEPT:
-            shape.dated.clear()
-        if DATED_KEPT > 0:
-            shape.dated[key] = kept
-    return kept
+    (kept: :data:`_DATED`)."""
+    key = (id(shape), start, restriction_until)
+    kept = _DATED.get(key)
+    if kept is not None and kept[0] is shape:
+        return kept[1]
+    periods = _dated_anew(shape, start, restriction_until)
+    if len(_DATED) >= DATED_KEPT:
+        _DATED.clear()
+    if DATED_KEPT > 0:
+        _DATED[key] = (shape, periods)
+    return periods
 
 
 def _dated_anew(shape: _Shape, start: date, restriction_until: date | None) -> Periods:

@@ -1,5 +1,5 @@
-"""A shape keeps the periods it worked out by (start, restriction end) (``periods._Shape.dated``,
-issue 11 session 14): the same decision folded again (write model, projector, replay) gets the
+"""The periods worked out for a decision shape and (start, restriction end) are kept
+(``periods._DATED``, issue 11 session 14): the same decision folded again (write model, projector, replay) gets the
 periods worked out the first time. What is kept must be exactly what is worked out afresh, for
 every date and restriction end, and never another decision's: two decisions of one shape and
 one start that differ only in their restriction end (SAMR Order 45: a restriction over three
@@ -34,7 +34,8 @@ def seen(p: Periods) -> tuple[object, ...]:
 
 
 def afresh(f: DecisionFacts) -> tuple[object, ...]:
-    periods._SHAPES.clear()  # no shape, so nothing kept
+    periods._SHAPES.clear()  # no shape, nothing kept
+    periods._DATED.clear()
     return seen(compute_periods(f, POLICY))
 
 
@@ -44,6 +45,7 @@ def test_decisions_differing_only_in_their_restriction_end_get_their_own_periods
     expected = [afresh(facts(day, end)) for end in ends]
     assert len({e[0].max_end for e in expected}) >= 3  # the restriction end moves the last day
     periods._SHAPES.clear()
+    periods._DATED.clear()
     for _ in range(2):  # worked out, then kept
         assert [seen(compute_periods(facts(day, end), POLICY)) for end in ends] == expected
 
@@ -54,27 +56,37 @@ def test_the_periods_kept_are_those_worked_out_afresh(rule_set: RuleSet) -> None
     for types in (("罚款",), ("吊销许可证件",), ("警告",)):
         expected = [afresh(facts(d, None, types, rule_set)) for d in days]
         periods._SHAPES.clear()
+        periods._DATED.clear()
         first = [compute_periods(facts(d, None, types, rule_set), POLICY) for d in reversed(days)][::-1]
         again = [compute_periods(facts(d, None, types, rule_set), POLICY) for d in days]
         assert [seen(p) for p in again] == expected
         assert all(a is b for a, b in zip(first, again, strict=True))  # kept, not worked out again
 
 
-def test_a_shape_keeps_a_bounded_number_of_dates(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bounded_number_of_periods_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(periods, "DATED_KEPT", 8)
     periods._SHAPES.clear()
+    periods._DATED.clear()
     days = [date(2026, 1, 1) + timedelta(days=i) for i in range(30)]
-    got = [seen(compute_periods(facts(d, None, ("罚款",)), POLICY)) for d in days]
-    (shape,) = periods._SHAPES.values()
-    assert 0 < len(shape.dated) <= 8
-    assert got == [afresh(facts(d, None, ("罚款",))) for d in days]
+    got = [seen(compute_periods(facts(d, None, types), POLICY)) for d in days for types in (("罚款",), ("警告",))]
+    assert 0 < len(periods._DATED) <= 8
+    assert got == [afresh(facts(d, None, types)) for d in days for types in (("罚款",), ("警告",))]
+
+
+def test_periods_kept_for_a_shape_no_longer_known_are_not_given_to_another() -> None:
+    periods._SHAPES.clear()
+    periods._DATED.clear()
+    day = date(2026, 3, 2)
+    compute_periods(facts(day, None, ("罚款",)), POLICY)
+    periods._SHAPES.clear()  # the shape dropped; its periods still kept, holding it
+    assert seen(compute_periods(facts(day, None, ("警告",)), POLICY)) == afresh(facts(day, None, ("警告",)))
 
 
 def test_none_kept_when_the_bound_is_zero(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(periods, "DATED_KEPT", 0)
     periods._SHAPES.clear()
+    periods._DATED.clear()
     day = date(2026, 3, 2)
     a, b = (compute_periods(facts(day, None, ("罚款",)), POLICY) for _ in range(2))
     assert a == b and a is not b
-    (shape,) = periods._SHAPES.values()
-    assert not shape.dated
+    assert not periods._DATED
