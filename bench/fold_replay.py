@@ -10,6 +10,11 @@ events, on SQLite) and row b's Tongxiu side (``verify_and_replay``). It prints C
 minima). Compare two trees by running the same file with each on the path, alternately:
 
     .venv/bin/python -m bench.fold_replay --events 4000 --rounds 7
+
+``--periods-kept 0``: a decision shape keeps no periods by date (``periods.DATED_KEPT``, issue 11
+session 14), so every decision's periods are worked out at each fold, as for a decision folded
+for the first time whose shape has met no decision of the same dates (this workload's decisions
+all have one shape and the same dates, so by default every fold after the first finds them kept).
 """
 
 from __future__ import annotations
@@ -52,9 +57,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=4000)
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--periods-kept", type=int, default=None,
+                    help="set tongxiu.projections.periods.DATED_KEPT (0: no periods kept by date)")
     args = ap.parse_args(argv)
+    if args.periods_kept is not None:
+        from tongxiu.projections import periods
+
+        if not hasattr(periods, "DATED_KEPT"):
+            ap.error("--periods-kept: this tree keeps no periods by date")
+        periods.DATED_KEPT = args.periods_kept
     print(f"bench.fold_replay — {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, load {loadavg()}, "
-          f"tree {Path(wr.__file__).resolve().parents[1]}")
+          f"tree {Path(wr.__file__).resolve().parents[1]}"
+          + (f", periods kept by date: {args.periods_kept}" if args.periods_kept is not None else ""))
     work = wr.build_workload(args.events)
     with tempfile.TemporaryDirectory(prefix="tongxiu-fold-") as d:
         tmp = Path(d)

@@ -31,6 +31,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from tongxiu.events.construct import trusted
+from tongxiu.events.facts_base import StoredUtcDatetime
 from tongxiu.events.fastjson import canonical_bytes, canonical_str, canonical_with_text
 from tongxiu.events.models import EVENT_ADAPTER, Event, UtcDatetime
 from tongxiu.events.tlog import ReceiptLog
@@ -226,8 +227,8 @@ class Envelope(BaseModel):
     department: str
     submission_id: str
     index: int = Field(ge=0)
-    occurred_at: UtcDatetime
-    recorded_at: UtcDatetime
+    occurred_at: StoredUtcDatetime
+    recorded_at: StoredUtcDatetime
     legacy_code: bool = False
     event: Event
     signature: str

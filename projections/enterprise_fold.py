@@ -132,6 +132,7 @@ def _decided(f: FoldStep, ev: PenaltyDecided | NoPenaltyDecided, status: str, co
 @folds(PenaltyDecided)
 def _on_penalty_decided(f: FoldStep, ev: PenaltyDecided) -> None:
     periods = periods_for(f.rules, f.state.enterprise, ev)
+    explanation, gap_phrases = periods.explanation, periods.gap_phrases  # basis_in(lang), gaps_in(lang)
     _decided(
         f, ev, "publicized" if periods.publicized else "not_publicized", "penalties",
         kind="penalty",
@@ -147,16 +148,16 @@ def _on_penalty_decided(f: FoldStep, ev: PenaltyDecided) -> None:
         repair_from=periods.repair_from,
         early_end_forbidden=periods.early_end_forbidden,
         ends_by_itself_requires_performance=periods.ends_by_itself_requires_performance,
-        basis=periods.basis,
-        basis_en=periods.basis_in("en"),
+        basis=explanation.text("zh"),
+        basis_en=explanation.text("en"),
         recorded_class=str(periods.recorded_class),
         class_basis=(
             f"{ev.class_basis.standard_ref}，金额 {ev.class_basis.amount_yuan} 元"
             if ev.class_basis is not None
             else "按处罚种类（账本无该领域的行业分类标准）"
         ),
-        gaps=list(periods.gaps),
-        gaps_en=list(periods.gaps_in("en")),
+        gaps=[g.text("zh") for g in gap_phrases] if gap_phrases else [],
+        gaps_en=[g.text("en") for g in gap_phrases] if gap_phrases else [],
         not_repairable_rule=periods.not_repairable_rule,
         publicized_on=ev.publicized_on,
     )

@@ -417,8 +417,35 @@ def compute_periods(facts: DecisionFacts, policy: LocalPolicy) -> Periods:
     return _dated(_shape(facts, policy), facts.counted_from, facts.restriction_until)
 
 
+_DATED: dict[tuple[int, date, date | None], tuple[_Shape, Periods]] = {}
+"""(id of a shape, start, restriction end) -> (the shape, its periods from those dates), as
+:func:`_dated` worked them out (a :class:`Periods` is a value: frozen, its phrases too). Every
+fold of a decision asks for them (the write model's, the projector's, each replay and
+rebuild), so a decision is worked out once while it is kept. The entry holds the shape, so
+its id is not reused while the entry is there (checked on a hit all the same)."""
+
+DATED_KEPT = 4096
+"""How many periods :data:`_DATED` keeps in all (emptied when reached; 0: none kept, every
+decision's periods worked out at each fold)."""
+
+
 def _dated(shape: _Shape, start: date, restriction_until: date | None) -> Periods:
-    """A decision's periods from its shape, the date they run from and its restriction's end."""
+    """A decision's periods from its shape, the date they run from and its restriction's end
+    (kept: :data:`_DATED`)."""
+    key = (id(shape), start, restriction_until)
+    kept = _DATED.get(key)
+    if kept is not None and kept[0] is shape:
+        return kept[1]
+    periods = _dated_anew(shape, start, restriction_until)
+    if len(_DATED) >= DATED_KEPT:
+        _DATED.clear()
+    if DATED_KEPT > 0:
+        _DATED[key] = (shape, periods)
+    return periods
+
+
+def _dated_anew(shape: _Shape, start: date, restriction_until: date | None) -> Periods:
+    """:func:`_dated`, worked out."""
     row = shape.row
     if row is None:
         assert shape.unpublicized is not None
