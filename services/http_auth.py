@@ -107,8 +107,10 @@ class Access:
         return digest(token) in self.grants
 
 
-def tongxiu(request: Request) -> Tongxiu:
-    """The application the service runs over (``app.state.tongxiu``)."""
+async def tongxiu(request: Request) -> Tongxiu:
+    """The application the service runs over (``app.state.tongxiu``). The dependencies here
+    are ``async def`` (they neither block nor wait): FastAPI runs a plain ``def`` dependency in
+    the thread pool, one thread hand-off and back per dependency and request."""
     app: Tongxiu = request.app.state.tongxiu
     return app
 
@@ -116,7 +118,9 @@ def tongxiu(request: Request) -> Tongxiu:
 App = Annotated[Tongxiu, Depends(tongxiu)]
 
 
-def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]) -> Grant:
+async def caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Grant:
     """The grant of the token sent (bearer header, else the pages' cookie); 401 without one."""
     header = request.headers.get("authorization", "")
     if header and credentials is None:
@@ -148,7 +152,7 @@ def role(*roles: RoleName, own_department: str | None = None) -> Callable[..., G
     token of that very department; 403 otherwise. Cached, so a route's dependency is the
     same callable every time it is named (FastAPI resolves it once per request)."""
 
-    def check(request: Request, grant: Annotated[Grant, Security(caller)]) -> Grant:
+    async def check(request: Request, grant: Annotated[Grant, Security(caller)]) -> Grant:
         if not roles or grant.role in roles:
             return grant
         dept = request.path_params.get(own_department) if own_department else None
