@@ -21,7 +21,7 @@ import json
 import os
 import stat
 import tomllib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -146,7 +146,7 @@ def forbidden(grant: Grant, allowed_zh: str, allowed_en: str) -> HTTPException:
 
 
 @functools.cache
-def role(*roles: RoleName, own_department: str | None = None) -> Callable[..., Grant]:
+def role(*roles: RoleName, own_department: str | None = None) -> Callable[..., Awaitable[Grant]]:
     """THE role dependency: the caller's grant when its role is one of ``roles`` (any role
     when none is given), or — with ``own_department`` naming a path parameter — a department
     token of that very department; 403 otherwise. Cached, so a route's dependency is the
