@@ -189,7 +189,7 @@ def serve_and_measure(tmp: Path, work: wr.Workload, threads: int, *, group_max: 
     assert isinstance(transport, InProcessTransport)
     stats = transport.group.stats if transport.group is not None else GroupStats()
     tokens = {f"dept-{d[0]}-bench-token-0000": {"role": "department", "department": d[0]} for d in DEPARTMENTS}
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # proto 0: asyncio skips TCP_NODELAY
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(create_app(app, tokens, json_logs=False), log_level="warning",

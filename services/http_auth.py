@@ -21,7 +21,7 @@ import json
 import os
 import stat
 import tomllib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -107,8 +107,10 @@ class Access:
         return digest(token) in self.grants
 
 
-def tongxiu(request: Request) -> Tongxiu:
-    """The application the service runs over (``app.state.tongxiu``)."""
+async def tongxiu(request: Request) -> Tongxiu:
+    """The application the service runs over (``app.state.tongxiu``). The dependencies here
+    are ``async def`` (they neither block nor wait): FastAPI runs a plain ``def`` dependency in
+    the thread pool, one thread hand-off and back per dependency and request."""
     app: Tongxiu = request.app.state.tongxiu
     return app
 
@@ -116,7 +118,9 @@ def tongxiu(request: Request) -> Tongxiu:
 App = Annotated[Tongxiu, Depends(tongxiu)]
 
 
-def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]) -> Grant:
+async def caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Grant:
     """The grant of the token sent (bearer header, else the pages' cookie); 401 without one."""
     header = request.headers.get("authorization", "")
     if header and credentials is None:
@@ -142,13 +146,13 @@ def forbidden(grant: Grant, allowed_zh: str, allowed_en: str) -> HTTPException:
 
 
 @functools.cache
-def role(*roles: RoleName, own_department: str | None = None) -> Callable[..., Grant]:
+def role(*roles: RoleName, own_department: str | None = None) -> Callable[..., Awaitable[Grant]]:
     """THE role dependency: the caller's grant when its role is one of ``roles`` (any role
     when none is given), or — with ``own_department`` naming a path parameter — a department
     token of that very department; 403 otherwise. Cached, so a route's dependency is the
     same callable every time it is named (FastAPI resolves it once per request)."""
 
-    def check(request: Request, grant: Annotated[Grant, Security(caller)]) -> Grant:
+    async def check(request: Request, grant: Annotated[Grant, Security(caller)]) -> Grant:
         if not roles or grant.role in roles:
             return grant
         dept = request.path_params.get(own_department) if own_department else None

