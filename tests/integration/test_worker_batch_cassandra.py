@@ -117,6 +117,15 @@ class Killed(BaseException):
     """The worker process dies here (not an error anything in it could handle)."""
 
 
+def registered_worker(settings: Settings, session: Any) -> Any:
+    """A worker's handler (one shard) over ``settings``' keyspace, with samr-deqing registered."""
+    handler = worker_deps(settings, session=session, shards=1).handler
+    handler.bootstrap_events()
+    r = handler.ledger.emit(REGISTRY_STREAM, [demo_registration("samr-deqing")], submission_id="register:samr-deqing")
+    assert r.accepted, r.reasons
+    return handler
+
+
 @pytest.mark.parametrize("ahead", [False, True], ids=["looked-up-alone", "looked-up-ahead"])
 def test_a_writer_killed_between_its_commit_and_the_index_rows(
         cassandra_session: Any, fresh_keyspace: Callable[..., Settings], tmp_path: Any, ahead: bool) -> None:
@@ -127,11 +136,7 @@ def test_a_writer_killed_between_its_commit_and_the_index_rows(
     another submission of the stream completed the dead writer's rows."""
     settings = fresh_keyspace("tongxiu_killed").model_copy(update={"data_dir": tmp_path})
     try:
-        first = worker_deps(settings, session=cassandra_session, shards=1).handler
-        first.bootstrap_events()
-        r = first.ledger.emit(REGISTRY_STREAM, [demo_registration("samr-deqing")],
-                              submission_id="register:samr-deqing")
-        assert r.accepted, r.reasons
+        first = registered_worker(settings, cassandra_session)
         code = make_uscc("91", "330521", "KD000001")
         subs = make_submissions(3, [code], "killed")
         (r0, _), = first.handle_keyed(keyed(subs[:1]))
@@ -179,11 +184,7 @@ def test_a_writer_killed_after_its_commit_then_the_id_on_another_stream_is_a_con
     known to no stream but its own, and this resend was accepted."""
     settings = fresh_keyspace("tongxiu_killed2").model_copy(update={"data_dir": tmp_path})
     try:
-        first = worker_deps(settings, session=cassandra_session, shards=1).handler
-        first.bootstrap_events()
-        r = first.ledger.emit(REGISTRY_STREAM, [demo_registration("samr-deqing")],
-                              submission_id="register:samr-deqing")
-        assert r.accepted, r.reasons
+        first = registered_worker(settings, cassandra_session)
         a, b = make_uscc("91", "330521", "KC000001"), make_uscc("91", "330521", "KC000002")
         sub = make_submissions(1, [a], "killed-other")[0]
 
