@@ -19,6 +19,7 @@ from tongxiu.events.signing import verify
 from tongxiu.events.upcast import upcast_envelope
 from tongxiu.projections.fold import Rules, fold_enterprise, fold_registry
 from tongxiu.projections.views import DepartmentInfo, EnterpriseState, RegistryState
+from tongxiu.services.gcpause import AUDIT_YOUNG, thresholds_at_least
 from tongxiu.services.ports import EventLog, StoredEvent, iter_stream
 from tongxiu.services.problems import Problem, problem
 
@@ -400,7 +401,20 @@ def verify_and_replay(
     (``docs/benchmarks.md``, issue 11 session 13), and folding event by event between the
     checks was slower still. Returns the same verification as ``verify_streams``; ``each`` gets
     each stream's replay (the same as ``replay(log, rules, stream)``) once its group is folded,
-    in stream order, so memory is one group's histories (or one longer stream's) at a time."""
+    in stream order, so memory is one group's histories (or one longer stream's) at a time.
+
+    The collector's young threshold is held at least at :data:`~tongxiu.services.gcpause.AUDIT_YOUNG`
+    while it runs (:func:`~tongxiu.services.gcpause.thresholds_at_least`): a group's envelopes
+    are alive until folded, and young collections every 700 allocations scanned them to free
+    nothing."""
+    with thresholds_at_least(young=AUDIT_YOUNG):
+        return _verify_and_replay(log, rules, streams, each, progress, group)
+
+
+def _verify_and_replay(
+    log: EventLog, rules: Rules, streams: list[str] | None, each: Callable[[Replay], Any] | None,
+    progress: Any, group: int,
+) -> Verification:
     result = Verification()
     keys = _keys(log, result)
     targets = [s for s in (streams if streams is not None else log.streams()) if s != REGISTRY_STREAM]
