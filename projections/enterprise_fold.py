@@ -72,17 +72,20 @@ def fold_step(state: EnterpriseState, env: Envelope, rules: Rules, tally: bool =
         credit.legacy_code = True
     submission_id = env.submission_id
     state.note_submission(submission_id)
-    occurred_day = china_day(env.occurred_at)
     backfill = submission_id.startswith(BACKFILL_PREFIX)  # is_backfill(env)
-    late = (  # is_late(env), with the day and the backfill test computed once
-        env.department != LEDGER_DEPARTMENT and not backfill
-        and (china_day(env.recorded_at) - occurred_day).days > LATE_AFTER_DAYS
-    )
-    step = FoldStep(state, env, rules, month_of(occurred_day), late, [], tally)
-    if late:
-        step.count("facts_recorded_late")
-    if backfill:
-        step.count("facts_backfilled")
+    if tally:
+        occurred_day = china_day(env.occurred_at)
+        late = (  # is_late(env), with the day and the backfill test computed once
+            env.department != LEDGER_DEPARTMENT and not backfill
+            and (china_day(env.recorded_at) - occurred_day).days > LATE_AFTER_DAYS
+        )
+        step = FoldStep(state, env, rules, month_of(occurred_day), backfill, [], True, late)
+        if late:
+            step.count("facts_recorded_late")
+        if backfill:
+            step.count("facts_backfilled")
+    else:  # no tally: the month is not needed, and whether it is late only for a decision (FoldStep.late)
+        step = FoldStep(state, env, rules, "", backfill, [], False)
     handler = ENTERPRISE_FOLDS.get(type(ev))
     if handler is not None:
         handler(step, ev)
