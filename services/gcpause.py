@@ -28,7 +28,8 @@ from collections.abc import Iterator
 Thresholds = tuple[int, int, int]
 Minimums = tuple[int | None, int | None, int | None]
 
-_lock = threading.Lock()
+_lock = threading.RLock()
+"""Reentrant: a finaliser run by a collection while it is held (in this thread) may hold a job too."""
 _held: list[tuple[object, Minimums]] = []
 """The minimums of every job under :func:`thresholds_at_least`, each with its own token."""
 _found: list[int] = []

@@ -149,3 +149,21 @@ def test_an_audit_holds_the_young_threshold_while_it_runs(tmp_path: Path) -> Non
         assert gc.get_threshold() == FOUND
     finally:
         app.close()
+
+
+def test_a_job_started_by_a_finaliser_while_the_lock_is_held_does_not_wait() -> None:
+    """A collection may run a finaliser (in the same thread) while a job holds the module's
+    lock: a job it starts must not wait for that lock (a plain Lock would deadlock here)."""
+    from tongxiu.services import gcpause
+
+    seen: list[tuple[int, int, int]] = []
+
+    def finaliser_like() -> None:
+        with gcpause._lock, thresholds_at_least(young=5000):
+            seen.append(gc.get_threshold())
+
+    worker = threading.Thread(target=finaliser_like, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive() and seen == [(5000, 17, 23)]
+    assert gc.get_threshold() == FOUND
