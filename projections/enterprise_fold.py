@@ -49,7 +49,7 @@ from tongxiu.projections.fold import (
 )
 from tongxiu.projections.fold_step import ENTERPRISE_FOLDS, ENTERPRISE_IGNORED, FoldStep, folds
 from tongxiu.projections.loop import give_verdict, mark_overdue, submit_evidence
-from tongxiu.projections.views import CreditListEntry, CreditRecord, EnterpriseState, RectificationItem
+from tongxiu.projections.views import CreditListEntry, CreditRecord, EnterpriseState, RectificationItem, put
 from tongxiu.projections.workdays import china_day
 
 __all__ = ["ENTERPRISE_FOLDS", "ENTERPRISE_IGNORED", "FoldStep", "fold_step"]
@@ -72,17 +72,20 @@ def fold_step(state: EnterpriseState, env: Envelope, rules: Rules, tally: bool =
         credit.legacy_code = True
     submission_id = env.submission_id
     state.note_submission(submission_id)
-    occurred_day = china_day(env.occurred_at)
     backfill = submission_id.startswith(BACKFILL_PREFIX)  # is_backfill(env)
-    late = (  # is_late(env), with the day and the backfill test computed once
-        env.department != LEDGER_DEPARTMENT and not backfill
-        and (china_day(env.recorded_at) - occurred_day).days > LATE_AFTER_DAYS
-    )
-    step = FoldStep(state, env, rules, month_of(occurred_day), late, [], tally)
-    if late:
-        step.count("facts_recorded_late")
-    if backfill:
-        step.count("facts_backfilled")
+    if tally:
+        occurred_day = china_day(env.occurred_at)
+        late = (  # is_late(env), with the day and the backfill test computed once
+            env.department != LEDGER_DEPARTMENT and not backfill
+            and (china_day(env.recorded_at) - occurred_day).days > LATE_AFTER_DAYS
+        )
+        step = FoldStep(state, env, rules, month_of(occurred_day), backfill, [], True, late)
+        if late:
+            step.count("facts_recorded_late")
+        if backfill:
+            step.count("facts_backfilled")
+    else:  # no tally: the month is not needed, and whether it is late only for a decision (FoldStep.late)
+        step = FoldStep(state, env, rules, "", backfill, [], False)
     handler = ENTERPRISE_FOLDS.get(type(ev))
     if handler is not None:
         handler(step, ev)
@@ -172,9 +175,10 @@ def _on_no_penalty_decided(f: FoldStep, ev: NoPenaltyDecided) -> None:
 @folds(CreditRepairNoticeIssued)
 def _on_credit_repair_notice_issued(f: FoldStep, ev: CreditRepairNoticeIssued) -> None:
     record = f.record(ev.decision_no)
-    record.notice_no = ev.notice_no
-    record.notice_with_decision = f.env.submission_id == record.submission_id
-    if record.notice_with_decision:
+    put(record, "notice_no", ev.notice_no)
+    with_decision = f.env.submission_id == record.submission_id
+    put(record, "notice_with_decision", with_decision)
+    if with_decision:
         f.count_for_decision(record, "served_with_notice")
         if record.advice_with_decision:
             f.count_for_decision(record, "served_with_notice_and_advice")
@@ -184,9 +188,10 @@ def _on_credit_repair_notice_issued(f: FoldStep, ev: CreditRepairNoticeIssued) -
 def _on_compliance_advice_issued(f: FoldStep, ev: ComplianceAdviceIssued) -> None:
     env = f.env
     record = f.record(ev.decision_no)
-    record.advice_no = ev.advice_no
-    record.advice_with_decision = env.submission_id == record.submission_id
-    if record.advice_with_decision and record.notice_with_decision:
+    put(record, "advice_no", ev.advice_no)
+    with_decision = env.submission_id == record.submission_id
+    put(record, "advice_with_decision", with_decision)
+    if with_decision and record.notice_with_decision:
         f.count_for_decision(record, "served_with_notice_and_advice")
     for advised in ev.items:
         f.state.rectification.items[f"{ev.advice_no}/{advised.item_id}"] = made(  # validated values
@@ -208,8 +213,8 @@ def _on_compliance_advice_issued(f: FoldStep, ev: ComplianceAdviceIssued) -> Non
 @folds(PenaltyFulfilled)
 def _on_penalty_fulfilled(f: FoldStep, ev: PenaltyFulfilled) -> None:
     record = f.record(ev.decision_no)
-    record.fulfilled = True
-    record.fulfilled_on = ev.fulfilled_on
+    put(record, "fulfilled", True)
+    put(record, "fulfilled_on", ev.fulfilled_on)
 
 
 # --------------------------------------------------------------------------- rectification

@@ -9,7 +9,7 @@ state object it is given; callers that need the old state keep a ``model_copy(de
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, NamedTuple
@@ -52,6 +52,7 @@ from tongxiu.projections.views import (
     RepairApplication,
     StatusChange,
     Subscription,
+    put,
 )
 from tongxiu.projections.workdays import CHINA, WorkCalendar, china_day
 
@@ -221,7 +222,7 @@ the number of records (a change in another thread only causes an extra recomputa
 
 def _set_status(record: CreditRecord, status: str, env: Envelope) -> None:
     _STATUS_CHANGES[0] += 1
-    record.status = status  # type: ignore[assignment]
+    put(record, "status", status)
     record.history.append(StatusChange(at=env.occurred_at, status=status, by=env.department, seq=env.seq))
 
 
@@ -281,6 +282,17 @@ def fold_enterprise(state: EnterpriseState, env: Envelope, rules: Rules, *, tall
     except KeyError:
         state.credit.standing = _standing(state.credit)
         return []
+
+
+def fold_replayed(state: EnterpriseState, envelopes: Iterable[Envelope], rules: Rules) -> None:
+    """``fold_enterprise(state, env, rules, tally=False)`` for each envelope in order (a
+    replay's: the step looked up once, one Python call less per event)."""
+    step = _FOLD_STEP[0] if _FOLD_STEP else _load_fold_step()
+    for env in envelopes:
+        try:
+            step(state, env, rules, False)
+        except KeyError:
+            state.credit.standing = _standing(state.credit)
 
 
 # --------------------------------------------------------------------------- registry

@@ -17,8 +17,9 @@ from tongxiu.events.fastjson import canonical_bytes, canonical_str, dumps_plain,
 from tongxiu.events.models import REGISTRY_STREAM, DepartmentRegistered
 from tongxiu.events.signing import verify
 from tongxiu.events.upcast import upcast_envelope
-from tongxiu.projections.fold import Rules, fold_enterprise, fold_registry
+from tongxiu.projections.fold import Rules, fold_enterprise, fold_registry, fold_replayed
 from tongxiu.projections.views import DepartmentInfo, EnterpriseState, RegistryState
+from tongxiu.services.gcpause import AUDIT_YOUNG, thresholds_at_least
 from tongxiu.services.ports import EventLog, StoredEvent, iter_stream
 from tongxiu.services.problems import Problem, problem
 
@@ -38,7 +39,13 @@ def replay(
     """The history and the views as they stood: ``as_of`` keeps what had happened by then
     (occurred-at), ``known_at`` what the ledger had recorded by then (recorded-at)."""
     state = EnterpriseState.empty(code)
-    kept = list(iter_replay(log, rules, code, state, as_of=as_of, known_at=known_at))
+    if as_of is None and known_at is None:  # every event is kept: each page folded as it is read
+        kept: list[Envelope] = []
+        for page in iter_envelope_pages(log, code):
+            fold_replayed(state, page, rules)
+            kept += page
+    else:
+        kept = list(iter_replay(log, rules, code, state, as_of=as_of, known_at=known_at))
     return Replay(enterprise=code, as_of=as_of, known_at=known_at, events=kept, state=state)
 
 
@@ -72,12 +79,19 @@ def iter_envelopes(log: EventLog, stream: str, *, from_seq: int = 1, batch: int 
     ``str`` would be decoded from UTF-8 and encoded back), else as text. A page is decoded
     before its first envelope is yielded (decoding and folding alternating event by event
     measured ~5 % more CPU in ``replay``)."""
+    for page in iter_envelope_pages(log, stream, from_seq=from_seq, batch=batch):
+        yield from page
+
+
+def iter_envelope_pages(log: EventLog, stream: str, *, from_seq: int = 1, batch: int = 1000) -> Iterator[list[Envelope]]:
+    """:func:`iter_envelopes` a page (≤ ``batch`` envelopes, none empty) at a time."""
     read = log.read_stream_stored
     from_json = Envelope.from_json
     while True:
         chunk = read(stream, from_seq=from_seq, limit=batch)
         page = [from_json(raw) for raw in chunk]
-        yield from page
+        if page:
+            yield page
         if not page or len(chunk) < batch:
             return
         from_seq = page[-1].seq + 1
@@ -400,7 +414,20 @@ def verify_and_replay(
     (``docs/benchmarks.md``, issue 11 session 13), and folding event by event between the
     checks was slower still. Returns the same verification as ``verify_streams``; ``each`` gets
     each stream's replay (the same as ``replay(log, rules, stream)``) once its group is folded,
-    in stream order, so memory is one group's histories (or one longer stream's) at a time."""
+    in stream order, so memory is one group's histories (or one longer stream's) at a time.
+
+    The collector's young threshold is held at least at :data:`~tongxiu.services.gcpause.AUDIT_YOUNG`
+    while it runs (:func:`~tongxiu.services.gcpause.thresholds_at_least`): a group's envelopes
+    are alive until folded, and young collections every 700 allocations scanned them to free
+    nothing."""
+    with thresholds_at_least(young=AUDIT_YOUNG):
+        return _verify_and_replay(log, rules, streams, each, progress, group)
+
+
+def _verify_and_replay(
+    log: EventLog, rules: Rules, streams: list[str] | None, each: Callable[[Replay], Any] | None,
+    progress: Any, group: int,
+) -> Verification:
     result = Verification()
     keys = _keys(log, result)
     targets = [s for s in (streams if streams is not None else log.streams()) if s != REGISTRY_STREAM]
@@ -415,8 +442,7 @@ def verify_and_replay(
             continue
         for name, envelopes in checked:
             state = EnterpriseState.empty(name)
-            for env in envelopes:
-                fold_enterprise(state, env, rules, tally=False)
+            fold_replayed(state, envelopes, rules)
             if each is not None:
                 each(Replay(enterprise=name, as_of=None, known_at=None, events=envelopes, state=state))
             if progress is not None:

@@ -479,14 +479,14 @@ def bulk() -> Iterator[None]:
     if _in_bulk or not gc.isenabled() or gc.get_freeze_count():
         yield
         return
+    from tongxiu.services.gcpause import thresholds_at_least  # here: the edit kept to bulk()'s lines
+
     _in_bulk.append(True)
     gc.freeze()
-    thresholds = gc.get_threshold()
-    gc.set_threshold(thresholds[0], thresholds[1], max(thresholds[2], BULK_FULL_EVERY))
     try:
-        yield
+        with thresholds_at_least(old=BULK_FULL_EVERY):  # shared with other jobs (an audit): nesting-safe
+            yield
     finally:
-        gc.set_threshold(*thresholds)
         gc.unfreeze()
         _in_bulk.clear()
 
