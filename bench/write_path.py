@@ -2,7 +2,6 @@
 
     python -m bench.write_path [--submissions N] [--warm W] [--repeats R] [--sections]
                                [--checkpoints off|ledger|every:N] [--pages]
-                               [--positions row|table|alternate]
 
 ``bench.write_replay``'s workload and fresh embedded app (processors in process,
 ``synchronous=FULL``): W submissions untimed, then N through ``app.submit``; prints the CPU of
@@ -24,13 +23,6 @@ printed apart (so ``--sections``' COMMIT is the WAL write and sync alone). ``--p
 ``--sections``: the CPU of each step of a submission (µs per event, this process's CPU clock
 read around each call; a step's figure includes the steps it calls, listed below it), to see
 where a change should go; the clock reads add a few µs per event to the total.
-
-``--positions table|row|alternate`` (issue 11, session 15): where the fresh ledger keeps the
-read models' positions: ``row`` (default) as this code creates a ledger (in the Merkle head's
-row where the code does so), ``table`` created with the ``positions`` table as before (a ledger
-created before keeps it), ``alternate``: the two on fresh ledgers in this process, R pairs in
-alternating order, then the medians and the paired difference of the CPU and of the COMMITs'
-CPU (one clock read around each COMMIT) per event.
 """
 
 from __future__ import annotations
@@ -150,65 +142,9 @@ def pages_by_btree(conn: Any, pages: list[int], commits: int) -> list[tuple[floa
     return [(c / max(commits, 1), what) for what, c in counted.most_common()]
 
 
-def positions_table(tmp: Path, name: str) -> None:
-    """Create the ledger's file with the ``positions`` table, as a ledger created before issue
-    11's session 15 has it (the code keeps it there)."""
-    import sqlite3
-
-    from tongxiu.infra import sqlite
-
-    (tmp / name).mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(tmp / name / "ledger.sqlite3")
-    conn.execute(sqlite.POSITIONS_TABLE)
-    conn.commit()
-    conn.close()
-
-
-def commit_clock() -> list[float]:
-    """CPU seconds of the outer transactions' COMMITs, added up in the list returned."""
-    from tongxiu.infra import sqlite
-
-    spent = [0.0]
-    exit_ = sqlite._Transaction.__exit__
-
-    def commit(self: Any, *a: Any) -> None:
-        if self.db._depth != 1:
-            return exit_(self, *a)
-        t = time.process_time()
-        try:
-            return exit_(self, *a)
-        finally:
-            spent[0] += time.process_time() - t
-
-    sqlite._Transaction.__exit__ = commit  # type: ignore[method-assign]
-    return spent
-
-
-def alternate_positions(args: argparse.Namespace, tmp: Path) -> None:
-    """``--positions alternate``: the two places of the positions, paired on fresh ledgers."""
-    import statistics
-
-    spent = commit_clock()
-    runs: dict[str, list[tuple[float, float]]] = {"table": [], "row": []}
-    for r in range(args.repeats):
-        for where in ("table", "row") if r % 2 == 0 else ("row", "table"):
-            name = f"{where}{r}"
-            if where == "table":
-                positions_table(tmp, name)
-            out = one_run(args.submissions, args.warm, tmp, name, None, args.checkpoints, commit_cpu=spent)
-            runs[where].append((out["cpu"], out["commit"]))
-            print(f"pair {r + 1} {where:5s}: CPU {out['cpu']:.0f} µs/event, COMMIT {out['commit']:.1f} µs/event", flush=True)
-    for i, what in enumerate(("CPU", "COMMIT")):
-        diffs = [b[i] - a[i] for a, b in zip(runs["table"], runs["row"], strict=True)]
-        se = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else float("nan")
-        print(f"{what}: medians table {statistics.median(x[i] for x in runs['table']):.1f}, row "
-              f"{statistics.median(x[i] for x in runs['row']):.1f} µs/event; row - table "
-              f"{statistics.mean(diffs):+.1f} ± {se:.1f} (mean ± standard error, {len(diffs)} pairs)")
-
-
 def one_run(
     n: int, warm: int, tmp: Path, name: str, spent: dict[str, float] | None = None, checkpoints: str = "off",
-    by_btree: list[tuple[float, str]] | None = None, commit_cpu: list[float] | None = None,
+    by_btree: list[tuple[float, str]] | None = None,
 ) -> dict[str, float]:
     """``checkpoints``: "off" (none in the timed part: every frame stays in the WAL, to count),
     "ledger" (the ledger's own automatic checkpoints, inside the COMMITs that trigger them) or
@@ -245,8 +181,6 @@ def one_run(
             sqlite._Transaction.__exit__ = exit_and_checkpoint  # type: ignore[method-assign]
         if spent is not None:
             spent.clear()
-        if commit_cpu is not None:
-            commit_cpu[0] = 0.0
         try:
             r0 = resource.getrusage(resource.RUSAGE_SELF)
             t0 = time.perf_counter()
@@ -270,7 +204,6 @@ def one_run(
         "wall": wall * 1e6 / events,
         "pages": len(pages) / max(commits, 1),
         "checkpoint": checkpoint_cpu[0] * 1e6 / events,
-        "commit": (commit_cpu[0] if commit_cpu is not None else 0.0) * 1e6 / events,
     }
 
 
@@ -287,8 +220,6 @@ def main(argv: list[str] | None = None) -> int:
         "every:N: a PASSIVE checkpoint after every N commits, its CPU printed apart",
     )
     ap.add_argument("--pages", action="store_true", help="with --checkpoints off: WAL pages per commit by b-tree")
-    ap.add_argument("--positions", choices=("row", "table", "alternate"), default="row",
-                    help="where the fresh ledger keeps the read models' positions (see above)")
     args = ap.parse_args(argv)
     if args.checkpoints not in ("off", "ledger") and not (
         args.checkpoints.startswith("every:") and args.checkpoints[6:].isdigit() and int(args.checkpoints[6:]) > 0
@@ -299,12 +230,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"tongxiu from {Path(sqlite.__file__).parents[1]}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="tongxiu-bench-") as d:
-        if args.positions == "alternate":
-            alternate_positions(args, Path(d))
-            return 0
         for r in range(args.repeats):
-            if args.positions == "table":
-                positions_table(Path(d), f"run{r}")
             by_btree: list[tuple[float, str]] = []
             out = one_run(args.submissions, args.warm, Path(d), f"run{r}", spent, args.checkpoints, by_btree)
             how = {
