@@ -18,9 +18,7 @@ plain ``INTEGER PRIMARY KEY`` (events are never deleted, so positions are the sa
 ``AUTOINCREMENT`` keep it), the projection position is updated in place, the Merkle nodes an
 append closes share a page (:mod:`tongxiu.infra.sqlite_merkle`), and a new ledger indexes its
 random event ids once, in the transparency log's unique index of event leaves, not also in
-``events`` (:data:`EVENTS`; about two pages fewer per commit). A new ledger also keeps the
-read models' positions in the Merkle head's row (:data:`POSITIONS_VIEW`: one page per commit
-fewer than their own table, which a ledger created before keeps).
+``events`` (:data:`EVENTS`; about two pages fewer per commit).
 """
 
 from __future__ import annotations
@@ -110,41 +108,15 @@ CREATE TABLE IF NOT EXISTS rejections (
 CREATE INDEX IF NOT EXISTS rejections_by_submission ON rejections (department, submission_id);
 CREATE INDEX IF NOT EXISTS rejections_by_stream ON rejections (stream, id);
 CREATE INDEX IF NOT EXISTS rejections_by_department ON rejections (department, id);
+CREATE TABLE IF NOT EXISTS positions (
+    projection TEXT PRIMARY KEY,
+    position   INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS offsets (
     consumer TEXT PRIMARY KEY,
     position INTEGER NOT NULL
 );
 """
-
-
-POSITIONS_TABLE = """
-CREATE TABLE IF NOT EXISTS positions (
-    projection TEXT PRIMARY KEY,
-    position   INTEGER NOT NULL
-)
-"""
-"""The read models' positions in a ledger created before issue 11's session 15 (one row per
-projection, rewritten by every commit that moves one: a page of its own per commit)."""
-
-POSITIONS_VIEW = """
-CREATE VIEW IF NOT EXISTS positions (projection, position) AS
-    SELECT key, value FROM merkle_state, json_each(merkle_state.positions) WHERE merkle_state.id = 1
-"""
-"""The read models' positions in a ledger created since: kept in the transparency log's head row
-(``merkle_state.positions``, :data:`tongxiu.infra.sqlite_merkle.MERKLE_STATE_WITH_POSITIONS`), which every
-commit of a submission rewrites anyway, so the two are one page written per commit, not two;
-read through this view as they were from the table (``SELECT projection, position FROM
-positions``), written by :data:`PUT_POSITION` in the same transaction as the parts."""
-
-PUT_POSITION = "UPDATE merkle_state SET positions = json_set(positions, ?, ?) WHERE id = 1"
-DROP_POSITION = "UPDATE merkle_state SET positions = json_remove(positions, ?) WHERE id = 1"
-
-
-def _position_path(projection: str) -> str:
-    """The JSON path of ``projection``'s position in ``merkle_state.positions``."""
-    if '"' in projection or "\\" in projection:
-        raise ValueError(f"projection name not storable: {projection!r}")
-    return f'$."{projection}"'
 
 
 class Database:
@@ -169,10 +141,6 @@ class Database:
         """``total_changes`` of the connection when our last transaction committed."""
         self._memo: dict[Any, Any] = {}
         self._transaction = _Transaction(self)
-        self.joined_positions = False
-        """Whether the read models' positions are kept in the transparency log's head row
-        (:data:`POSITIONS_VIEW`: a ledger created since issue 11's session 15) or in their own
-        table (:data:`POSITIONS_TABLE`); decided when the ledger is created, kept after."""
         if read_only:
             if not Path(path).exists():
                 raise FileNotFoundError(f"no ledger at {path}")
@@ -213,16 +181,7 @@ class Database:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self.conn.execute(statement)
-            # where the positions are: kept where the ledger has them; a new ledger (no tables
-            # of the log, no positions, no Merkle head yet) keeps them in the Merkle head's row
-            found = dict(self.conn.execute(
-                "SELECT name, type FROM sqlite_master WHERE name IN ('positions', 'merkle_state')"
-            ).fetchall())
-            self.joined_positions = (
-                found["positions"] == "view" if "positions" in found else fresh and "merkle_state" not in found
-            )
-            sqlite_merkle.ensure(self.conn, positions=self.joined_positions)
-            self.conn.execute(POSITIONS_VIEW if self.joined_positions else POSITIONS_TABLE)
+            sqlite_merkle.ensure(self.conn)
 
     def _migrate(self) -> None:
         """Read models are derived: an older layout (one row per whole document) is dropped
@@ -587,16 +546,13 @@ class SqliteProjectionStore(ProjectionStore):
                     if v is not None
                 ],
             )
-            if self.db.joined_positions:  # in the Merkle head's row, on the page this commit writes
-                conn.execute(PUT_POSITION, (_position_path(projection), position))
-            else:
-                # an upsert updates the row in place: its index entry (the name) is not
-                # rewritten, one page fewer per commit than INSERT OR REPLACE
-                conn.execute(
-                    "INSERT INTO positions (projection, position) VALUES (?, ?)"
-                    " ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
-                    (projection, position),
-                )
+            # an upsert updates the row in place: its index entry (the name) is not rewritten,
+            # one page fewer per commit than INSERT OR REPLACE (which deletes and re-inserts)
+            conn.execute(
+                "INSERT INTO positions (projection, position) VALUES (?, ?)"
+                " ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
+                (projection, position),
+            )
             memo = self.db.memo()
             if memo is not None:
                 memo[("projection", projection)] = position
@@ -625,10 +581,7 @@ class SqliteProjectionStore(ProjectionStore):
     def reset(self, projection: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM projection_parts WHERE projection = ?", (projection,))
-            if self.db.joined_positions:
-                conn.execute(DROP_POSITION, (_position_path(projection),))
-            else:
-                conn.execute("DELETE FROM positions WHERE projection = ?", (projection,))
+            conn.execute("DELETE FROM positions WHERE projection = ?", (projection,))
             memo = self.db.memo()
             if memo is not None:
                 memo.pop(("projection", projection), None)

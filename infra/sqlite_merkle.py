@@ -4,9 +4,7 @@ file, written in the same transaction as the event append or the rejection it re
 Tables: ``merkle_leaves`` (leaf index, leaf hash, kind, reference: the event id, or the
 SHA-256 of the rejection's stored receipt), ``merkle_nodes`` (the complete subtrees each
 append closes, so a proof reads O(log n) rows), ``merkle_state`` (one row: the size and the
-frontier, so an append costs O(log n) hashes and the current root is O(log n) to compute; in a
-ledger created since issue 11's session 15 also the read models' positions,
-:data:`MERKLE_STATE_WITH_POSITIONS`) and
+frontier, so an append costs O(log n) hashes and the current root is O(log n) to compute) and
 ``checkpoints`` (the signed checkpoints issued on demand or by ``tick``).
 
 A data directory written before the log existed gets its tree built on first open: every
@@ -62,21 +60,6 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 """
 
 
-MERKLE_STATE_WITH_POSITIONS = """
-CREATE TABLE IF NOT EXISTS merkle_state (
-    id        INTEGER PRIMARY KEY CHECK (id = 1),
-    size      INTEGER NOT NULL,
-    frontier  TEXT NOT NULL,
-    positions TEXT NOT NULL DEFAULT '{}'
-)
-"""
-"""The tree's head (one row) in a ledger created since issue 11's session 15: the row also keeps
-the read models' positions (``positions``: a JSON object, projection -> position, read through
-the ``positions`` view of :mod:`tongxiu.infra.sqlite`). Both are rewritten by every commit of a
-submission; one row on one page is one page written per commit, not two. A ledger created
-before has ``merkle_state`` as in :data:`SCHEMA` and keeps its ``positions`` table."""
-
-
 REF_INDEXES = (
     "CREATE UNIQUE INDEX IF NOT EXISTS merkle_event_refs ON merkle_leaves (ref) WHERE kind = 'event'",
     "CREATE INDEX IF NOT EXISTS merkle_rejection_refs ON merkle_leaves (ref) WHERE kind = 'rejection'",
@@ -101,14 +84,10 @@ def rejection_leaf(receipt_json: str, submission_json: str) -> tuple[bytes, str,
     return merkle.leaf_hash(data), "rejection", digest_text(receipt_json)
 
 
-def ensure(conn: sqlite3.Connection, *, positions: bool = False) -> None:
-    """Create the tables; build the tree of a ledger written before it existed. ``positions``:
-    ``merkle_state`` is created (where it is not there) with the read models' positions column
-    (:data:`MERKLE_STATE_WITH_POSITIONS`)."""
+def ensure(conn: sqlite3.Connection) -> None:
+    """Create the tables; build the tree of a ledger written before it existed."""
     started = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'merkle_leaves'").fetchone()
     first_layout = started is not None and not refs_by_kind(conn)
-    if positions:  # before SCHEMA, whose merkle_state is then not created
-        conn.execute(MERKLE_STATE_WITH_POSITIONS)
     for statement in SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)
@@ -234,15 +213,11 @@ def backfill_nodes(conn: sqlite3.Connection, chunk: int = 50_000) -> int:
 
 
 def rebuild(conn: sqlite3.Connection) -> None:
-    """The tree of every stored event (log order) then every rejection (recorded order). The
-    head's row is reset in place: where it also holds the read models' positions
-    (:data:`MERKLE_STATE_WITH_POSITIONS`), they stay."""
+    """The tree of every stored event (log order) then every rejection (recorded order)."""
     conn.execute("DELETE FROM merkle_leaves")
+    conn.execute("DELETE FROM merkle_state")
     conn.execute("DELETE FROM merkle_nodes")
-    conn.execute(
-        "INSERT INTO merkle_state (id, size, frontier) VALUES (1, 0, '[]')"
-        " ON CONFLICT (id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier"
-    )
+    conn.execute("INSERT INTO merkle_state (id, size, frontier) VALUES (1, 0, '[]')")
     leaves = [event_leaf(Envelope.from_json(raw)) for (raw,) in conn.execute("SELECT raw FROM events ORDER BY position")]
     leaves += [rejection_leaf(r, s) for r, s in conn.execute("SELECT receipt, submission FROM rejections ORDER BY id")]
     add_leaves(conn, leaves)
