@@ -49,7 +49,7 @@ from tongxiu.projections.fold import (
 )
 from tongxiu.projections.fold_step import ENTERPRISE_FOLDS, ENTERPRISE_IGNORED, FoldStep, folds
 from tongxiu.projections.loop import give_verdict, mark_overdue, submit_evidence
-from tongxiu.projections.views import CreditListEntry, CreditRecord, EnterpriseState, RectificationItem, put
+from tongxiu.projections.views import CreditListEntry, CreditRecord, EnterpriseState, RectificationItem
 from tongxiu.projections.workdays import china_day
 
 __all__ = ["ENTERPRISE_FOLDS", "ENTERPRISE_IGNORED", "FoldStep", "fold_step"]
@@ -175,10 +175,9 @@ def _on_no_penalty_decided(f: FoldStep, ev: NoPenaltyDecided) -> None:
 @folds(CreditRepairNoticeIssued)
 def _on_credit_repair_notice_issued(f: FoldStep, ev: CreditRepairNoticeIssued) -> None:
     record = f.record(ev.decision_no)
-    put(record, "notice_no", ev.notice_no)
-    with_decision = f.env.submission_id == record.submission_id
-    put(record, "notice_with_decision", with_decision)
-    if with_decision:
+    record.notice_no = ev.notice_no
+    record.notice_with_decision = f.env.submission_id == record.submission_id
+    if record.notice_with_decision:
         f.count_for_decision(record, "served_with_notice")
         if record.advice_with_decision:
             f.count_for_decision(record, "served_with_notice_and_advice")
@@ -188,10 +187,9 @@ def _on_credit_repair_notice_issued(f: FoldStep, ev: CreditRepairNoticeIssued) -
 def _on_compliance_advice_issued(f: FoldStep, ev: ComplianceAdviceIssued) -> None:
     env = f.env
     record = f.record(ev.decision_no)
-    put(record, "advice_no", ev.advice_no)
-    with_decision = env.submission_id == record.submission_id
-    put(record, "advice_with_decision", with_decision)
-    if with_decision and record.notice_with_decision:
+    record.advice_no = ev.advice_no
+    record.advice_with_decision = env.submission_id == record.submission_id
+    if record.advice_with_decision and record.notice_with_decision:
         f.count_for_decision(record, "served_with_notice_and_advice")
     for advised in ev.items:
         f.state.rectification.items[f"{ev.advice_no}/{advised.item_id}"] = made(  # validated values
@@ -213,8 +211,8 @@ def _on_compliance_advice_issued(f: FoldStep, ev: ComplianceAdviceIssued) -> Non
 @folds(PenaltyFulfilled)
 def _on_penalty_fulfilled(f: FoldStep, ev: PenaltyFulfilled) -> None:
     record = f.record(ev.decision_no)
-    put(record, "fulfilled", True)
-    put(record, "fulfilled_on", ev.fulfilled_on)
+    record.fulfilled = True
+    record.fulfilled_on = ev.fulfilled_on
 
 
 # --------------------------------------------------------------------------- rectification

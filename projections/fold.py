@@ -52,7 +52,6 @@ from tongxiu.projections.views import (
     RepairApplication,
     StatusChange,
     Subscription,
-    put,
 )
 from tongxiu.projections.workdays import CHINA, WorkCalendar, china_day
 
@@ -222,7 +221,7 @@ the number of records (a change in another thread only causes an extra recomputa
 
 def _set_status(record: CreditRecord, status: str, env: Envelope) -> None:
     _STATUS_CHANGES[0] += 1
-    put(record, "status", status)
+    record.status = status  # type: ignore[assignment]
     record.history.append(StatusChange(at=env.occurred_at, status=status, by=env.department, seq=env.seq))
 
 

@@ -10,25 +10,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tongxiu.projections.views import Evidence, RectificationItem, Verdict, put
+from tongxiu.projections.views import Evidence, RectificationItem, Verdict
 
 
 def submit_evidence(item: RectificationItem, at: datetime, by: str, text: str, documents: list[str]) -> None:
     """New evidence re-opens the verdicts of those who rejected."""
     item.evidence.append(Evidence(at=at, by=by, text=text, documents=list(documents)))
-    put(item, "verdicts", {d: v for d, v in item.verdicts.items() if v.verdict == "verified"})
-    put(item, "status", "evidence_submitted")
+    item.verdicts = {d: v for d, v in item.verdicts.items() if v.verdict == "verified"}
+    item.status = "evidence_submitted"
 
 
 def give_verdict(item: RectificationItem, at: datetime, by: str, verified: bool, reason: str) -> bool:
     """Record one owner's verdict; True when this verdict closed the item (every owner verified)."""
     item.verdicts[by] = Verdict(verdict="verified" if verified else "rejected", at=at, reason=reason)
     if not verified:
-        put(item, "status", "rejected")
+        item.status = "rejected"
         return False
     if all(o in item.verdicts and item.verdicts[o].verdict == "verified" for o in item.owners):
-        put(item, "status", "closed")
-        put(item, "closed_at", at)
+        item.status = "closed"
+        item.closed_at = at
         return True
     return False
 

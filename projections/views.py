@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cached_property
 from itertools import islice
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
 
@@ -30,36 +29,6 @@ from tongxiu.projections.views_supervision import (
     shard_month,
 )
 from tongxiu.projections.workdays import china_day
-
-_SETTABLE: dict[type[BaseModel], frozenset[str]] = {}
-"""Per model class, the fields :func:`put` sets without pydantic's ``__setattr__``."""
-
-
-def _settable(cls: type[BaseModel]) -> frozenset[str]:
-    config = cls.model_config
-    names: frozenset[str] = frozenset() if config.get("frozen") or config.get("validate_assignment") else frozenset(
-        name for name, f in cls.model_fields.items()
-        if not f.frozen and not isinstance(getattr(cls, name, None), (property, cached_property))
-    )
-    _SETTABLE[cls] = names
-    return names
-
-
-def put(model: BaseModel, name: str, value: Any) -> None:
-    """``setattr(model, name, value)``: for a field of a model that neither validates
-    assignments nor is frozen, what pydantic's ``__setattr__`` does (the value in ``__dict__``,
-    the name marked set) without its dispatch (two Python calls: ~0.17 µs of ~0.33; the fold's
-    handlers assign ~2 fields per event); anything else through ``setattr`` (its checks and
-    errors)."""
-    names = _SETTABLE.get(type(model))
-    if names is None:
-        names = _settable(type(model))
-    if name in names:
-        model.__dict__[name] = value
-        model.__pydantic_fields_set__.add(name)
-    else:
-        setattr(model, name, value)
-
 
 RecordStatus = Literal["publicized", "not_publicized", "repaired", "expired", "withdrawn"]
 
