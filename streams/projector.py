@@ -69,6 +69,7 @@ from tongxiu.projections.keys import (
 )
 from tongxiu.projections.views import EnterpriseState, RegistryState, SupervisionState, shard_month
 from tongxiu.projections.views_supervision import add
+from tongxiu.services.gcpause import thresholds_at_least
 from tongxiu.services.ledger import Folded
 from tongxiu.services.ports import (
     ConcurrencyError,
@@ -479,8 +480,6 @@ def bulk() -> Iterator[None]:
     if _in_bulk or not gc.isenabled() or gc.get_freeze_count():
         yield
         return
-    from tongxiu.services.gcpause import thresholds_at_least  # here: the edit kept to bulk()'s lines
-
     _in_bulk.append(True)
     gc.freeze()
     try:
