@@ -14,7 +14,6 @@ from tongxiu.events.construct import made
 from tongxiu.events.envelope import Envelope
 from tongxiu.events.models import (
     EVENT_TYPES,
-    LEDGER_DEPARTMENT,
     REGISTRY_TYPES,
     ComplianceAdviceIssued,
     CreditListIncluded,
@@ -34,7 +33,6 @@ from tongxiu.projections import repair_fold  # noqa: F401 - registers the repair
 from tongxiu.projections.fold import (
     _STATUS_CHANGES,
     BACKFILL_PREFIX,
-    LATE_AFTER_DAYS,
     OVERSIGHT_FOLDED,
     PRIOR_NAMED,
     Rules,
@@ -72,20 +70,14 @@ def fold_step(state: EnterpriseState, env: Envelope, rules: Rules, tally: bool =
         credit.legacy_code = True
     submission_id = env.submission_id
     state.note_submission(submission_id)
-    backfill = submission_id.startswith(BACKFILL_PREFIX)  # is_backfill(env)
     if tally:
-        occurred_day = china_day(env.occurred_at)
-        late = (  # is_late(env), with the day and the backfill test computed once
-            env.department != LEDGER_DEPARTMENT and not backfill
-            and (china_day(env.recorded_at) - occurred_day).days > LATE_AFTER_DAYS
-        )
-        step = FoldStep(state, env, rules, month_of(occurred_day), backfill, [], True, late)
-        if late:
+        step = FoldStep(state, env, rules, month_of(china_day(env.occurred_at)), [], True)
+        if step.late:  # fold.is_late, worked out once for the step
             step.count("facts_recorded_late")
-        if backfill:
+        if submission_id.startswith(BACKFILL_PREFIX):  # is_backfill(env)
             step.count("facts_backfilled")
     else:  # no tally: the month is not needed, and whether it is late only for a decision (FoldStep.late)
-        step = FoldStep(state, env, rules, "", backfill, [], False)
+        step = FoldStep(state, env, rules, "", [], False)
     handler = ENTERPRISE_FOLDS.get(type(ev))
     if handler is not None:
         handler(step, ev)

@@ -16,8 +16,8 @@ from datetime import date
 from typing import Any
 
 from tongxiu.events.envelope import Envelope
-from tongxiu.events.models import LEDGER_DEPARTMENT, Fact
-from tongxiu.projections.fold import LATE_AFTER_DAYS, Rules, Tally, _pending, jurisdiction_of, month_of
+from tongxiu.events.models import Fact
+from tongxiu.projections.fold import Rules, Tally, _pending, is_late, jurisdiction_of, month_of
 from tongxiu.projections.rules import LocalPolicy, procedural_rule_set
 from tongxiu.projections.views import (
     CreditRecord,
@@ -26,7 +26,7 @@ from tongxiu.projections.views import (
     RectificationItem,
     RepairApplication,
 )
-from tongxiu.projections.workdays import WorkdayResult, china_day
+from tongxiu.projections.workdays import WorkdayResult
 
 
 @dataclass(slots=True)
@@ -39,7 +39,6 @@ class FoldStep:
     rules: Rules
     month: str
     """The month the event counts in (``""`` when not :attr:`counting`: only :meth:`count` reads it)."""
-    backfill: bool
     tallies: list[Tally]
     counting: bool = True
     """False: :meth:`count` makes no tally (a replay, which does not keep them)."""
@@ -52,11 +51,7 @@ class FoldStep:
         (``fold.is_late``), worked out when first asked: a replay asks only for a decision."""
         late = self.known_late
         if late is None:
-            env = self.env
-            late = self.known_late = (
-                env.department != LEDGER_DEPARTMENT and not self.backfill
-                and (china_day(env.recorded_at) - china_day(env.occurred_at)).days > LATE_AFTER_DAYS
-            )
+            late = self.known_late = is_late(self.env)
         return late
 
     @property
