@@ -284,14 +284,10 @@ def fold_enterprise(state: EnterpriseState, env: Envelope, rules: Rules, *, tall
 
 
 def fold_replayed(state: EnterpriseState, envelopes: Iterable[Envelope], rules: Rules) -> None:
-    """``fold_enterprise(state, env, rules, tally=False)`` for each envelope in order (a
-    replay's: the step looked up once, one Python call less per event)."""
-    step = _FOLD_STEP[0] if _FOLD_STEP else _load_fold_step()
+    """``fold_enterprise(state, env, rules, tally=False)`` for each envelope in order: a
+    replay's page folded at once (no generator hop per event)."""
     for env in envelopes:
-        try:
-            step(state, env, rules, False)
-        except KeyError:
-            state.credit.standing = _standing(state.credit)
+        fold_enterprise(state, env, rules, tally=False)
 
 
 # --------------------------------------------------------------------------- registry
